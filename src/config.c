@@ -1,0 +1,614 @@
+/*
+ * config.c — the configuration file (libconfig syntax) into struct config.
+ *
+ * Each group is walked in file order against a table of the keys it may
+ * hold, so the first error reported is the first one in the file, and an
+ * unknown or misspelt key is always caught.  Settings that must exist (the
+ * two pools and their members) are checked after the walk; defaults are
+ * filled in before it.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <libconfig.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define CFG_PATH_MAX	256	/* "pools.blue.members[12]" and the like */
+#define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)NULL)->sun_path)
+
+struct cfg_ctx {
+	struct config	*c;
+	char		*err;
+	size_t		 errlen;
+};
+
+struct cfg_key;
+typedef int (*cfg_load_fn)(struct cfg_ctx *, const config_setting_t *,
+    const struct cfg_key *);
+
+/* One row per key a group may hold. */
+struct cfg_key {
+	const char		*name;
+	cfg_load_fn		 load;
+	const struct cfg_key	*keys;	/* a sub-group's own keys */
+	size_t			 off;	/* an unsigned in struct config */
+	unsigned		 min, max;
+};
+
+static int	cfg_load_group(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_listen(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_active(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_pools(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_members(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_socket(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_mode(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_ms(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_level(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_access(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+
+#define CFG_END		{ NULL, NULL, NULL, 0, 0, 0 }
+#define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
+			    (lo), CONFIG_TIMEOUT_MAX_MS }
+
+static const struct cfg_key pool_keys[] = {
+	{ "members", cfg_load_members, NULL, 0, 0, 0 },
+	CFG_END
+};
+
+static const struct cfg_key admin_keys[] = {
+	{ "socket", cfg_load_socket, NULL, 0, 0, 0 },
+	{ "socket_mode", cfg_load_mode, NULL, 0, 0, 0 },
+	CFG_END
+};
+
+static const struct cfg_key timeout_keys[] = {
+	CFG_MS(connect_ms, 1),
+	CFG_MS(client_header_ms, 1),
+	CFG_MS(idle_ms, 1),
+	CFG_MS(upstream_ms, 1),
+	CFG_END
+};
+
+static const struct cfg_key shutdown_keys[] = {
+	CFG_MS(grace_ms, 0),
+	CFG_END
+};
+
+static const struct cfg_key log_keys[] = {
+	{ "level", cfg_load_level, NULL, 0, 0, 0 },
+	{ "access", cfg_load_access, NULL, 0, 0, 0 },
+	CFG_END
+};
+
+static const struct cfg_key top_keys[] = {
+	{ "listen", cfg_load_listen, NULL, 0, 0, 0 },
+	{ "active", cfg_load_active, NULL, 0, 0, 0 },
+	{ "pools", cfg_load_pools, pool_keys, 0, 0, 0 },
+	{ "admin", cfg_load_group, admin_keys, 0, 0, 0 },
+	{ "timeouts", cfg_load_group, timeout_keys, 0, 0, 0 },
+	{ "shutdown", cfg_load_group, shutdown_keys, 0, 0, 0 },
+	{ "log", cfg_load_group, log_keys, 0, 0, 0 },
+	CFG_END
+};
+
+/* The full path of s: "pools.blue.members[1]"; "" for the root. */
+static void
+cfg_path(const config_setting_t *s, char *buf, size_t len)
+{
+	const config_setting_t	*p;
+	size_t			 n;
+
+	buf[0] = '\0';
+	if (s == NULL || (p = config_setting_parent(s)) == NULL)
+		return;
+	cfg_path(p, buf, len);
+	n = strlen(buf);
+	if (config_setting_is_list(p) || config_setting_is_array(p))
+		snprintf(buf + n, len - n, "[%d]", config_setting_index(s));
+	else
+		snprintf(buf + n, len - n, "%s%s", n > 0 ? "." : "",
+		    config_setting_name(s));
+}
+
+/* The line of s, or of the nearest enclosing setting that has one, or 1. */
+static unsigned
+cfg_line(const config_setting_t *s)
+{
+	for (; s != NULL; s = config_setting_parent(s))
+		if (config_setting_source_line(s) > 0)
+			return (config_setting_source_line(s));
+	return (1);
+}
+
+static const char *
+cfg_file(struct cfg_ctx *x, const config_setting_t *s)
+{
+	const char	*f = s != NULL ? config_setting_source_file(s) : NULL;
+
+	return (f != NULL ? f : x->c->path);
+}
+
+/*
+ * libconfig gives a string the line of the token after it (it looks ahead
+ * for an adjacent string to concatenate), so the last string of a list
+ * written one per line gets the line of the closing bracket.  Returns the
+ * last line in from..to that holds the quoted value v, or to.  Only runs
+ * on the error path, on a small local file.
+ */
+static unsigned
+cfg_string_line(const char *file, unsigned from, unsigned to, const char *v)
+{
+	FILE		*fp;
+	char		*buf = NULL, *q = NULL;
+	size_t		 cap = 0;
+	unsigned	 n = 0, found = 0;
+
+	if ((fp = fopen(file, "r")) == NULL ||
+	    asprintf(&q, "\"%s\"", v) == -1) {
+		q = NULL;
+		goto done;
+	}
+	while (++n <= to && getline(&buf, &cap, fp) != -1)
+		if (n >= from && strstr(buf, q) != NULL)
+			found = n;
+done:
+	if (fp != NULL)
+		fclose(fp);
+	free(buf);
+	free(q);
+	return (found > 0 ? found : to);
+}
+
+/* The line where s is written, for messages. */
+static unsigned
+cfg_setting_line(struct cfg_ctx *x, const config_setting_t *s)
+{
+	const config_setting_t	*p = config_setting_parent(s);
+	unsigned		 line = cfg_line(s);
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING && p != NULL &&
+	    (config_setting_is_list(p) || config_setting_is_array(p)))
+		line = cfg_string_line(cfg_file(x, s), cfg_line(p), line,
+		    config_setting_get_string(s));
+	return (line);
+}
+
+/*
+ * Writes "FILE:LINE: PATH[.name]: message" into the error buffer, where
+ * FILE and LINE are those of s (or of its nearest ancestor with a line)
+ * and name, when given, is a missing member of s.  Returns -1.
+ */
+static int
+cfg_fail(struct cfg_ctx *x, const config_setting_t *s, const char *name,
+    const char *fmt, ...)
+{
+	char	path[CFG_PATH_MAX];
+	size_t	n;
+	int	w;
+	va_list	ap;
+
+	cfg_path(s, path, sizeof(path));
+	if (name != NULL) {
+		n = strlen(path);
+		snprintf(path + n, sizeof(path) - n, "%s%s", n > 0 ? "." : "",
+		    name);
+	}
+	w = snprintf(x->err, x->errlen, "%s:%u: %s: ", cfg_file(x, s),
+	    s != NULL ? cfg_setting_line(x, s) : 1, path);
+	if (w < 0 || (size_t)w >= x->errlen)
+		return (-1);
+	va_start(ap, fmt);
+	vsnprintf(x->err + w, x->errlen - (size_t)w, fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+static const struct cfg_key *
+cfg_key_find(const struct cfg_key *keys, const char *name)
+{
+	for (; keys->name != NULL; keys++)
+		if (strcmp(keys->name, name) == 0)
+			return (keys);
+	return (NULL);
+}
+
+/* Loads every member of group s through the table keys. */
+static int
+cfg_walk(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *keys)
+{
+	const config_setting_t	*m;
+	const struct cfg_key	*k;
+	int			 i;
+
+	for (i = 0; i < config_setting_length(s); i++) {
+		m = config_setting_get_elem(s, i);
+		if ((k = cfg_key_find(keys, config_setting_name(m))) == NULL)
+			return (cfg_fail(x, m, NULL, "unknown setting"));
+		if (k->load(x, m, k) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+cfg_load_group(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	if (!config_setting_is_group(s))
+		return (cfg_fail(x, s, NULL, "expected a group: %s = { ... };",
+		    k->name));
+	return (cfg_walk(x, s, k->keys));
+}
+
+/* The string value of s, or NULL (error written) if s is not a string. */
+static const char *
+cfg_string(struct cfg_ctx *x, const config_setting_t *s, const char *what)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cfg_fail(x, s, NULL, "expected %s", what);
+		return (NULL);
+	}
+	return (config_setting_get_string(s));
+}
+
+/*
+ * Parses the list or array s of "host:port" strings into a new array of
+ * addresses (*out, *n); an empty list or a duplicate address is an error.
+ */
+static int
+cfg_addrs(struct cfg_ctx *x, const config_setting_t *s, bool zero_ok,
+    struct addr **out, size_t *n)
+{
+	const config_setting_t	*e;
+	const char		*v;
+	struct addr		*a = NULL;
+	char			 why[128];
+	int			 i, j, len = config_setting_length(s);
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
+		cfg_fail(x, s, NULL, "expected a list of \"host:port\" "
+		    "strings: [ \"127.0.0.1:9001\", ... ]");
+		goto fail;
+	}
+	if (len == 0 || (a = calloc((size_t)len, sizeof(*a))) == NULL) {
+		cfg_fail(x, s, NULL, len == 0 ? "must not be empty" :
+		    "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, i);
+		if ((v = cfg_string(x, e, "a \"host:port\" string")) == NULL)
+			goto fail;
+		if (addr_parse(v, &a[i], zero_ok, why, sizeof(why)) == -1) {
+			cfg_fail(x, e, NULL, "%s", why);
+			goto fail;
+		}
+		for (j = 0; j < i; j++)
+			if (addr_equal(&a[i], &a[j])) {
+				cfg_fail(x, e, NULL, "\"%s\": duplicate (same "
+				    "address as [%d])", v, j);
+				goto fail;
+			}
+	}
+	*out = a;
+	*n = (size_t)len;
+	return (0);
+fail:
+	free(a);
+	return (-1);
+}
+
+static int
+cfg_load_listen(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	return (cfg_addrs(x, s, true, &x->c->listen, &x->c->nlisten));
+}
+
+static int
+cfg_load_active(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a pool name")) == NULL)
+		return (-1);
+	if (pool_parse(v, &x->c->active) == -1)
+		return (cfg_fail(x, s, NULL, "\"%s\": expected \"%s\" or "
+		    "\"%s\"", v, pool_name(POOL_BLUE), pool_name(POOL_GREEN)));
+	return (0);
+}
+
+/* Walks pools.blue and pools.green; both must exist and have members. */
+static int
+cfg_load_pools(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const config_setting_t	*p;
+	enum pool_id		 id;
+	int			 i;
+
+	if (!config_setting_is_group(s))
+		return (cfg_fail(x, s, NULL, "expected a group: pools = { "
+		    "%s = { ... }; %s = { ... }; };", pool_name(POOL_BLUE),
+		    pool_name(POOL_GREEN)));
+	for (i = 0; i < config_setting_length(s); i++) {
+		p = config_setting_get_elem(s, i);
+		if (pool_parse(config_setting_name(p), &id) == -1)
+			return (cfg_fail(x, p, NULL, "unknown pool (expected "
+			    "\"%s\" or \"%s\")", pool_name(POOL_BLUE),
+			    pool_name(POOL_GREEN)));
+		if (!config_setting_is_group(p))
+			return (cfg_fail(x, p, NULL, "expected a group: "
+			    "%s = { members = [ ... ]; };", pool_name(id)));
+		if (cfg_walk(x, p, k->keys) == -1)
+			return (-1);
+	}
+	for (id = 0; id < POOL_COUNT; id++) {
+		p = config_setting_get_member(s, pool_name(id));
+		if (p == NULL)
+			return (cfg_fail(x, s, pool_name(id), "missing (both "
+			    "pools, %s and %s, must be defined)",
+			    pool_name(POOL_BLUE), pool_name(POOL_GREEN)));
+		if (x->c->pools[id].nmembers == 0)
+			return (cfg_fail(x, p, "members", "missing (pool %s "
+			    "needs at least one member)", pool_name(id)));
+	}
+	return (0);
+}
+
+static int
+cfg_load_members(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct config_pool	*cp;
+	enum pool_id		 id;
+
+	/* cfg_load_pools has checked the parent's name */
+	if (pool_parse(config_setting_name(config_setting_parent(s)),
+	    &id) == -1)
+		return (cfg_fail(x, s, NULL, "not inside a pool"));
+	cp = &x->c->pools[id];
+	if (config_setting_length(s) == 0 && (config_setting_is_list(s) ||
+	    config_setting_is_array(s)))
+		return (cfg_fail(x, s, NULL, "empty: pool %s needs at least "
+		    "one member", pool_name(id)));
+	return (cfg_addrs(x, s, false, &cp->members, &cp->nmembers));
+}
+
+static int
+cfg_load_socket(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a path string")) == NULL)
+		return (-1);
+	if (*v == '\0')
+		return (cfg_fail(x, s, NULL, "must not be empty"));
+	if (strlen(v) >= SUN_PATH_MAX)
+		return (cfg_fail(x, s, NULL, "path too long (%zu bytes, at "
+		    "most %zu)", strlen(v), SUN_PATH_MAX - 1));
+	free(x->c->admin_socket);
+	if ((x->c->admin_socket = strdup(v)) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	return (0);
+}
+
+static int
+cfg_load_mode(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+	unsigned long	 mode;
+
+	v = config_setting_type(s) == CONFIG_TYPE_STRING ?
+	    config_setting_get_string(s) : NULL;
+	if (v == NULL || *v == '\0' || strspn(v, "01234567") != strlen(v))
+		return (cfg_fail(x, s, NULL, "expected a string of octal "
+		    "digits such as \"0660\" (libconfig has no octal "
+		    "numbers)"));
+	errno = 0;
+	mode = strtoul(v, NULL, 8);
+	if (errno != 0 || mode > 0777)
+		return (cfg_fail(x, s, NULL, "\"%s\": mode out of range "
+		    "(0000-0777)", v));
+	x->c->admin_socket_mode = (mode_t)mode;
+	return (0);
+}
+
+/* An integer number of milliseconds in k->min..k->max, at k->off. */
+static int
+cfg_load_ms(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	long long	v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return (cfg_fail(x, s, NULL, "expected an integer number "
+		    "of milliseconds"));
+	v = config_setting_get_int64(s);
+	if (v < k->min || v > k->max)
+		return (cfg_fail(x, s, NULL, "%lld out of range (%u-%u)", v,
+		    k->min, k->max));
+	*(unsigned *)(void *)((char *)x->c + k->off) = (unsigned)v;
+	return (0);
+}
+
+static int
+cfg_load_level(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a log level string")) == NULL)
+		return (-1);
+	if (log_level_parse(v, &x->c->log_level) == -1)
+		return (cfg_fail(x, s, NULL, "\"%s\": expected \"%s\", "
+		    "\"%s\", \"%s\" or \"%s\"", v, log_level_name(LL_ERROR),
+		    log_level_name(LL_WARN), log_level_name(LL_INFO),
+		    log_level_name(LL_DEBUG)));
+	return (0);
+}
+
+static int
+cfg_load_access(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return (cfg_fail(x, s, NULL, "expected true or false"));
+	x->c->log_access = config_setting_get_bool(s) != 0;
+	return (0);
+}
+
+/* Everything that has a default, before the file is read. */
+static void
+cfg_defaults(struct config *c)
+{
+	c->active = POOL_BLUE;
+	c->admin_socket_mode = CONFIG_DEFAULT_SOCKET_MODE;
+	c->connect_ms = CONFIG_DEFAULT_CONNECT_MS;
+	c->client_header_ms = CONFIG_DEFAULT_CLIENT_HEADER_MS;
+	c->idle_ms = CONFIG_DEFAULT_IDLE_MS;
+	c->upstream_ms = CONFIG_DEFAULT_UPSTREAM_MS;
+	c->grace_ms = CONFIG_DEFAULT_GRACE_MS;
+	c->log_level = LL_INFO;
+	c->log_access = false;
+}
+
+/* Defaults that need memory, for settings the file did not give. */
+static int
+cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
+{
+	char	why[128];
+
+	if (config_setting_get_member(root, "pools") == NULL)
+		return (cfg_fail(x, root, "pools", "missing (both pools, %s "
+		    "and %s, must be defined)", pool_name(POOL_BLUE),
+		    pool_name(POOL_GREEN)));
+	if (x->c->listen == NULL) {
+		if ((x->c->listen = calloc(1, sizeof(struct addr))) == NULL)
+			return (cfg_fail(x, root, "listen", "out of memory"));
+		x->c->nlisten = 1;
+		if (addr_parse(CONFIG_DEFAULT_LISTEN, x->c->listen, true, why,
+		    sizeof(why)) == -1)
+			return (cfg_fail(x, root, "listen", "%s", why));
+	}
+	if (x->c->admin_socket == NULL &&
+	    (x->c->admin_socket = strdup(DEFAULT_ADMIN_SOCKET)) == NULL)
+		return (cfg_fail(x, root, "admin.socket", "out of memory"));
+	return (0);
+}
+
+/* Reports why libconfig could not read path. */
+static void
+cfg_read_error(const config_t *lc, const char *path, int saved_errno,
+    char *err, size_t errlen)
+{
+	struct stat	st;
+	const char	*file;
+
+	if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
+		/* libconfig refuses a directory without setting errno */
+		if (saved_errno == 0)
+			saved_errno = stat(path, &st) == 0 &&
+			    S_ISDIR(st.st_mode) ? EISDIR : EIO;
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(saved_errno));
+		return;
+	}
+	file = config_error_file(lc);
+	snprintf(err, errlen, "%s:%d: %s", file != NULL ? file : path,
+	    config_error_line(lc), config_error_text(lc));
+}
+
+/*
+ * Reads and validates path into a new config with one reference (the
+ * caller's, dropped with config_free), or returns NULL with
+ * "FILE:LINE: message" in err.  Touches nothing but the file.
+ */
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct config	*c = NULL;
+	struct cfg_ctx	 x;
+	config_t	 lc;
+	char		*dir = NULL;
+	int		 rc, saved_errno;
+
+	config_init(&lc);
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL || (dir = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	c->refcnt = 1;
+	cfg_defaults(c);
+	/* @include "x" means x beside this file, not in the cwd */
+	config_set_include_dir(&lc, dirname(dir));
+	errno = 0;
+	rc = config_read_file(&lc, path);
+	saved_errno = errno;
+	if (rc != CONFIG_TRUE) {
+		cfg_read_error(&lc, path, saved_errno, err, errlen);
+		goto fail;
+	}
+	x.c = c;
+	x.err = err;
+	x.errlen = errlen;
+	if (cfg_walk(&x, config_root_setting(&lc), top_keys) == -1 ||
+	    cfg_finish(&x, config_root_setting(&lc)) == -1)
+		goto fail;
+	config_destroy(&lc);
+	free(dir);
+	return (c);
+fail:
+	config_destroy(&lc);
+	free(dir);
+	config_free(c);
+	return (NULL);
+}
+
+/* Adds an owner to c (not NULL); returns c. */
+struct config *
+config_ref(struct config *c)
+{
+	c->refcnt++;
+	return (c);
+}
+
+/* Drops one owner of c; the last frees c and all it owns.  NULL: no-op. */
+void
+config_free(struct config *c)
+{
+	if (c == NULL || --c->refcnt > 0)
+		return;
+	for (int i = 0; i < POOL_COUNT; i++)
+		free(c->pools[i].members);
+	free(c->listen);
+	free(c->admin_socket);
+	free(c->path);
+	free(c);
+}

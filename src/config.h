@@ -1,0 +1,68 @@
+/*
+ * config.h — the configuration file (libconfig syntax) into struct config.
+ *
+ * config_load() parses and validates the whole file into a fresh structure;
+ * nothing live is touched, so a reload can call it and throw the result
+ * away on error.  Every error is "FILE:LINE: message", the same text for the
+ * log, `cutover -t` and the admin `reload` reply.
+ */
+#ifndef CUTOVER_CONFIG_H
+#define CUTOVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "log.h"
+#include "pool.h"
+
+/* Defaults: every setting but the two pools has one. */
+#define CONFIG_DEFAULT_LISTEN		"0.0.0.0:8080"
+#define CONFIG_DEFAULT_SOCKET_MODE	0600
+#define CONFIG_DEFAULT_CONNECT_MS	5000
+#define CONFIG_DEFAULT_CLIENT_HEADER_MS	10000
+#define CONFIG_DEFAULT_IDLE_MS		60000
+#define CONFIG_DEFAULT_UPSTREAM_MS	60000
+#define CONFIG_DEFAULT_GRACE_MS		25000
+#define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
+
+struct config_pool {
+	struct addr	*members;
+	size_t		 nmembers;
+};
+
+struct config {
+	unsigned		 refcnt;	/* snapshots share a config */
+	char			*path;		/* as given to config_load */
+	struct addr		*listen;
+	size_t			 nlisten;
+	enum pool_id		 active;
+	struct config_pool	 pools[POOL_COUNT];
+	char			*admin_socket;
+	mode_t			 admin_socket_mode;
+	unsigned		 connect_ms;
+	unsigned		 client_header_ms;
+	unsigned		 idle_ms;
+	unsigned		 upstream_ms;
+	unsigned		 grace_ms;
+	enum log_level		 log_level;
+	bool			 log_access;
+};
+
+/*
+ * Reads and validates path.  Returns a new config owned by the caller
+ * (config_free), or NULL with "FILE:LINE: message" in err.
+ */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+
+/* One more owner of c; returns c. */
+struct config	*config_ref(struct config *c);
+
+/*
+ * Drops one owner (config_load returns a config with one); the last frees c
+ * and everything it owns.  NULL is a no-op.
+ */
+void		 config_free(struct config *c);
+
+#endif

@@ -1,0 +1,780 @@
+/*
+ * conn.c — the proxy state machine for one client connection.
+ *
+ * Functions that may free the connection say so and return -1 when they
+ * did; callers then return at once without touching it.
+ */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "cutover.h"
+#include "log.h"
+#include "pool.h"
+#include "router.h"
+#include "snapshot.h"
+#include "upstream.h"
+
+static void	client_read_cb(struct bufferevent *, void *);
+static void	client_write_cb(struct bufferevent *, void *);
+static void	client_event_cb(struct bufferevent *, short, void *);
+static void	up_read_cb(struct bufferevent *, void *);
+static void	up_write_cb(struct bufferevent *, void *);
+static void	up_event_cb(struct bufferevent *, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static int	conn_read_head(struct conn *);
+static int	conn_connect(struct conn *);
+static int	conn_response(struct conn *);
+static int	conn_request_body(struct conn *);
+
+static const char *conn_state_names[] = {
+	"read-head", "connect", "stream", "idle", "closing",
+};
+
+static const struct config *
+conn_config(const struct conn *c)
+{
+	return (c->snap != NULL ? c->snap->config :
+	    router_live(c->cx->router)->config);
+}
+
+static void
+conn_arm(struct conn *c, unsigned ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->timer, &tv);
+}
+
+static void
+conn_set_state(struct conn *c, enum conn_state st)
+{
+	log_debug("client %s: %s -> %s", c->peer.text,
+	    conn_state_names[c->state], conn_state_names[st]);
+	c->state = st;
+	switch (st) {
+	case CONN_READ_HEAD:
+		conn_arm(c, conn_config(c)->client_header_ms);
+		break;
+	case CONN_IDLE:
+		conn_arm(c, conn_config(c)->idle_ms);
+		break;
+	default:
+		evtimer_del(c->timer);
+		break;
+	}
+}
+
+/* Ends the request in flight: gives back the upstream (reusable or not),
+ * the member's in-flight count and the snapshot. */
+static void
+conn_end_request(struct conn *c, bool reusable)
+{
+	struct snapshot	*live = router_live(c->cx->router);
+	struct upstream	*u = c->up;
+
+	if (u != NULL) {
+		c->up = NULL;
+		/* only the active pool keeps idle connections (DESIGN.md) */
+		if (reusable && !c->cx->stopping &&
+		    live->active == u->member->pool &&
+		    snapshot_has_member(live, u->member) &&
+		    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
+			upstream_park(u);
+		else
+			upstream_free(u);
+	}
+	if (c->member != NULL) {
+		c->member->inflight--;
+		c->member = NULL;
+	}
+	if (c->snap != NULL) {
+		snapshot_unref(c->snap);
+		c->snap = NULL;
+	}
+	c->ntried = 0;
+}
+
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct cutover	*cx = c->cx;
+
+	log_debug("client %s: closed: %s", c->peer.text, reason);
+	conn_end_request(c, false);
+	TAILQ_REMOVE(&cx->conns, c, entry);
+	cx->nconns--;
+	event_free(c->timer);
+	bufferevent_free(c->bev);
+	http_buf_free(&c->head);
+	free(c);
+	if (cx->stopping && cx->nconns == 0)
+		event_base_loopexit(cx->base, NULL);
+}
+
+/* The last byte is out: half-close and linger.  May free c. */
+static int
+conn_flushed(struct conn *c)
+{
+	if (c->client_eof) {
+		conn_close(c, "done");
+		return (-1);
+	}
+	if (!c->shut) {
+		c->shut = true;
+		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		conn_arm(c, CONN_LINGER_MS);
+	}
+	return (0);
+}
+
+/* Stops reading requests and closes once the output is flushed; lingers
+ * reading (and discarding) so unread input does not turn into a reset
+ * that destroys the response.  May free c. */
+static int
+conn_finish(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	conn_end_request(c, false);
+	conn_set_state(c, CONN_CLOSING);
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (evbuffer_get_length(out) == 0)
+		return (conn_flushed(c));
+	return (0);
+}
+
+static void
+conn_log_access(struct conn *c, const char *outcome)
+{
+	struct timespec	now;
+	double		ms;
+
+	if (!conn_config(c)->log_access)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - c->t0.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - c->t0.tv_nsec) / 1e6;
+	log_info("access: %s \"%s\" %d %s %s %.1fms", c->peer_ip, c->line,
+	    c->status, c->member != NULL ? pool_name(c->member->pool) : "-",
+	    outcome, ms);
+}
+
+/*
+ * Answers the request in flight with an error (or, if its response has
+ * begun, just closes) and closes the connection.  May free c.
+ */
+static int
+conn_error(struct conn *c, int status, const char *reason)
+{
+	c->cx->stats.errors++;
+	if (c->resp_started) {
+		log_warn("client %s: \"%s\": response cut short: %s",
+		    c->peer_ip, c->line, reason);
+		conn_close(c, reason);
+		return (-1);
+	}
+	c->status = status;
+	log_warn("client %s: \"%s\": %d: %s", c->peer_ip,
+	    c->line[0] ? c->line : "-", status, reason);
+	conn_log_access(c, reason);
+	http_error(bufferevent_get_output(c->bev), status, http_reason(status));
+	c->resp_started = true;
+	return (conn_finish(c));
+}
+
+int
+conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct conn	*c;
+	int		 one = 1;
+	struct timeval	 tv;
+	const struct config *cf = router_live(cx->router)->config;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->cx = cx;
+	addr_from_sockaddr(&c->peer, sa, salen);
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, c->peer_ip, sizeof(c->peer_ip));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((c->bev = bufferevent_socket_new(cx->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto fail;
+	fd = -1;
+	if ((c->timer = evtimer_new(cx->base, conn_timer_cb, c)) == NULL)
+		goto fail;
+	http_msg_init(&c->req, HTTP_REQUEST);
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	/* bounded input while a request waits for its response */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_HEAD_MAX * 4);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
+	/* a client that stops reading its response is dropped */
+	tv.tv_sec = cf->idle_ms / 1000;
+	tv.tv_usec = (cf->idle_ms % 1000) * 1000;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	TAILQ_INSERT_TAIL(&cx->conns, c, entry);
+	cx->nconns++;
+	cx->stats.connections++;
+	conn_set_state(c, CONN_READ_HEAD);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	if (c != NULL) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		free(c);
+	}
+	log_error("accept: out of memory");
+	return (-1);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	switch (c->state) {
+	case CONN_READ_HEAD:
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+			conn_close(c, "no request in time");
+			return;
+		}
+		conn_error(c, 408, "request head not received in time");
+		return;
+	case CONN_IDLE:
+		conn_close(c, "keep-alive idle timeout");
+		return;
+	case CONN_CLOSING:
+		conn_close(c, "lingering close over");
+		return;
+	default:
+		return;
+	}
+}
+
+/* Fills c->line with "METHOD target" for logs. */
+static void
+conn_note_request(struct conn *c, const char *base)
+{
+	const struct http_msg	*m = &c->req;
+	int			 len = (int)m->url.len;
+
+	if (len > 200)
+		len = 200;
+	snprintf(c->line, sizeof(c->line), "%s %.*s",
+	    llhttp_method_name(m->parser.method), len, base + m->url.off);
+}
+
+/* Checks what llhttp leaves to us; NULL, or why the request is bad. */
+static const char *
+conn_check_request(struct conn *c, const char *base)
+{
+	unsigned	hosts = 0;
+
+	for (unsigned i = 0; i < c->req.nhdrs; i++)
+		if (http_hdr_is(&c->req, base, i, "host"))
+			hosts++;
+	if (hosts > 1)
+		return ("more than one Host header");
+	if (hosts == 0 && !c->http10)
+		return ("missing Host header");
+	return (NULL);
+}
+
+/* The head is parsed: route the request.  May free c. */
+static int
+conn_route(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	const char	*base = http_msg_head_base(&c->req, in), *bad;
+	struct addr	 local;
+	struct sockaddr_storage ss;
+	socklen_t	 sslen = sizeof(ss);
+
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	c->cx->stats.requests++;
+	c->req_done = c->resp_started = c->body_sent = c->retried = false;
+	c->status = 0;
+	conn_note_request(c, base);
+	c->http10 = c->req.parser.http_major == 1 &&
+	    c->req.parser.http_minor == 0;
+	c->keep_alive = llhttp_should_keep_alive(&c->req.parser) &&
+	    !c->cx->stopping;
+	if (c->req.parser.method == HTTP_CONNECT)
+		return (conn_error(c, 405, "CONNECT is not supported"));
+	if ((bad = conn_check_request(c, base)) != NULL)
+		return (conn_error(c, 400, bad));
+	strcpy(local.text, "localhost");
+	if (c->http10 && getsockname(bufferevent_getfd(c->bev),
+	    (struct sockaddr *)&ss, &sslen) == 0)
+		addr_from_sockaddr(&local, (struct sockaddr *)&ss, sslen);
+	if (http_request_head(&c->req, base, c->peer_ip, local.text,
+	    &c->head) == -1)
+		return (conn_error(c, 503, "out of memory"));
+	http_msg_head_drain(&c->req, in);
+	c->snap = snapshot_ref(router_live(c->cx->router));
+	return (conn_connect(c));
+}
+
+static int
+conn_read_head(struct conn *c)
+{
+	switch (http_msg_head(&c->req, bufferevent_get_input(c->bev))) {
+	case HTTP_MORE:
+		return (0);
+	case HTTP_ERROR:
+		return (conn_error(c, c->req.status, c->req.error));
+	case HTTP_DONE:
+		break;
+	}
+	evtimer_del(c->timer);
+	return (conn_route(c));
+}
+
+static void
+conn_attach(struct conn *c, struct upstream *u)
+{
+	c->up = u;
+	u->conn = c;
+	u->resp.out = bufferevent_get_output(c->bev);
+	u->resp.skip_body = c->req.parser.method == HTTP_HEAD;
+	bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, c);
+	bufferevent_setwatermark(u->bev, EV_READ, 0, CONN_HIGH_WATER / 4);
+	bufferevent_setwatermark(u->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+}
+
+/* Connected (or reused): send the head, then the body.  May free c. */
+static int
+conn_upstream_ready(struct conn *c)
+{
+	struct upstream	*u = c->up;
+	unsigned	 ms = c->snap->config->upstream_ms;
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	u->connected = true;
+	u->uses++;
+	/* no read timeout while the request is still being sent */
+	bufferevent_set_timeouts(u->bev, NULL, &tv);
+	evbuffer_add(bufferevent_get_output(u->bev), c->head.p, c->head.len);
+	c->req.out = bufferevent_get_output(u->bev);
+	c->req.chunked_out = (c->req.parser.flags & F_CHUNKED) != 0;
+	conn_set_state(c, CONN_STREAM);
+	return (conn_request_body(c));
+}
+
+static void
+conn_member_failed(struct conn *c, struct member *m, const char *why)
+{
+	m->connect_failures++;
+	c->cx->stats.upstream_failures++;
+	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
+	    why);
+}
+
+/* Picks a member and connects (or reuses a connection).  May free c. */
+static int
+conn_connect(struct conn *c)
+{
+	struct pool	*p = snapshot_active(c->snap);
+	struct member	*m;
+	struct upstream	*u;
+
+	for (;;) {
+		if (c->ntried == CONN_TRIES_MAX ||
+		    (m = pool_select(p, c->tried, c->ntried)) == NULL)
+			return (conn_error(c, 502, "no member could be reached"));
+		c->tried[c->ntried++] = m;
+		if (c->member != NULL)
+			c->member->inflight--;
+		c->member = m;
+		m->inflight++;
+		m->requests++;
+		if ((u = upstream_take(m)) != NULL) {
+			conn_attach(c, u);
+			return (conn_upstream_ready(c));
+		}
+		if ((u = upstream_connect(c->cx->base, m,
+		    c->snap->config->connect_ms)) != NULL) {
+			conn_attach(c, u);
+			conn_set_state(c, CONN_CONNECT);
+			return (0);
+		}
+		conn_member_failed(c, m, strerror(errno));
+	}
+}
+
+/* A reused keep-alive connection was closed by the member before it
+ * answered: the race every proxy has.  Nothing of the request is lost
+ * yet, so it goes again on a fresh connection.  May free c. */
+static int
+conn_retry_fresh(struct conn *c)
+{
+	struct member	*m = c->up->member;
+	struct upstream	*u;
+
+	log_debug("%s %s: reused connection closed, retrying",
+	    pool_name(m->pool), m->addr.text);
+	upstream_free(c->up);
+	c->up = NULL;
+	c->retried = true;
+	if ((u = upstream_connect(c->cx->base, m,
+	    c->snap->config->connect_ms)) == NULL) {
+		conn_member_failed(c, m, strerror(errno));
+		return (conn_connect(c));
+	}
+	conn_attach(c, u);
+	conn_set_state(c, CONN_CONNECT);
+	return (0);
+}
+
+/* Forwards what the client has of the request body.  May free c. */
+static int
+conn_request_body(struct conn *c)
+{
+	struct bufferevent	*ub = c->up->bev;
+	enum http_result	 r;
+	unsigned		 ms;
+	struct timeval		 tv;
+
+	if (c->req_done)
+		return (0);
+	r = http_msg_body(&c->req, bufferevent_get_input(c->bev));
+	if (c->req.body_bytes > 0)
+		c->body_sent = true;
+	if (r == HTTP_ERROR)
+		return (conn_error(c, 400, c->req.error));
+	if (r == HTTP_DONE) {
+		c->req_done = true;
+		/* now the member owes us an answer within upstream_ms */
+		ms = c->snap->config->upstream_ms;
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		bufferevent_set_timeouts(ub, &tv, &tv);
+	} else if (evbuffer_get_length(bufferevent_get_output(ub)) >=
+	    CONN_HIGH_WATER) {
+		/* the member reads slower than the client sends */
+		bufferevent_disable(c->bev, EV_READ);
+		c->client_paused = true;
+	}
+	return (0);
+}
+
+/* The response is complete.  May free c. */
+static int
+conn_response_done(struct conn *c)
+{
+	struct upstream	*u = c->up;
+	bool		 reusable;
+
+	reusable = c->req_done && llhttp_should_keep_alive(&u->resp.parser);
+	c->cx->stats.responses++;
+	conn_log_access(c, "ok");
+	if (!c->req_done)
+		c->keep_alive = false;	/* answered before the body ended */
+	conn_end_request(c, reusable);
+	if (!c->keep_alive || c->client_eof)
+		return (conn_finish(c));
+	http_msg_next(&c->req);
+	if (c->client_paused) {
+		c->client_paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+	}
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		conn_set_state(c, CONN_READ_HEAD);
+		return (conn_read_head(c));	/* pipelined */
+	}
+	conn_set_state(c, CONN_IDLE);
+	return (0);
+}
+
+/* A response head is parsed: relay it.  May free c. */
+static int
+conn_response_head(struct conn *c)
+{
+	struct upstream	*u = c->up;
+	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	int		 status = u->resp.parser.status_code;
+	bool		 interim = status < 200, close, body;
+	const char	*base;
+
+	if (status == 101)
+		return (conn_error(c, 502, "member switched protocols "
+		    "without being asked"));
+	base = http_msg_head_base(&u->resp, in);
+	close = !c->keep_alive || c->cx->stopping;
+	body = !u->resp.skip_body && status != 204 && status != 304;
+	if (!interim && c->http10 && body &&
+	    !(u->resp.parser.flags & F_CONTENT_LENGTH))
+		close = true;	/* HTTP/1.0 knows no chunks: end by closing */
+	if (interim && c->http10) {
+		http_msg_head_drain(&u->resp, in);	/* 1xx is not for 1.0 */
+		return (0);
+	}
+	if (http_response_head(&u->resp, base, c->http10, interim ? false :
+	    close, &c->head) == -1)
+		return (conn_error(c, 502, "out of memory"));
+	evbuffer_add(bufferevent_get_output(c->bev), c->head.p, c->head.len);
+	http_msg_head_drain(&u->resp, in);
+	c->resp_started = true;
+	if (!interim) {
+		c->status = status;
+		c->keep_alive = !close;
+	}
+	return (0);
+}
+
+static const char *
+conn_member_text(const struct conn *c)
+{
+	return (c->member != NULL ? c->member->addr.text : "-");
+}
+
+/* Relays what the member has sent.  May free c. */
+static int
+conn_response(struct conn *c)
+{
+	struct upstream	*u = c->up;
+	struct evbuffer	*in = bufferevent_get_input(u->bev);
+
+	for (;;) {
+		if (!u->resp.head_done) {
+			switch (http_msg_head(&u->resp, in)) {
+			case HTTP_MORE:
+				return (0);
+			case HTTP_ERROR:
+				log_warn("%s %s: invalid response: %s",
+				    pool_name(c->member->pool),
+				    conn_member_text(c), u->resp.error);
+				return (conn_error(c, 502, "invalid response"));
+			case HTTP_DONE:
+				break;
+			}
+			if (conn_response_head(c) == -1)
+				return (-1);
+		}
+		switch (http_msg_body(&u->resp, in)) {
+		case HTTP_ERROR:
+			log_warn("%s %s: invalid response body: %s",
+			    pool_name(c->member->pool), conn_member_text(c),
+			    u->resp.error);
+			return (conn_error(c, 502, "invalid response body"));
+		case HTTP_MORE:
+			if (evbuffer_get_length(bufferevent_get_output(c->bev))
+			    >= CONN_HIGH_WATER) {
+				bufferevent_disable(u->bev, EV_READ);
+				c->up_paused = true;
+			}
+			return (0);
+		case HTTP_DONE:
+			break;
+		}
+		if (u->resp.parser.status_code >= 200)
+			return (conn_response_done(c));
+		/* 1xx: the final response follows on the same connection */
+		http_msg_next(&u->resp);
+		u->resp.skip_body = c->req.parser.method == HTTP_HEAD;
+	}
+}
+
+static void
+up_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_response(c);
+}
+
+static void
+up_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->client_paused && c->state == CONN_STREAM && !c->req_done) {
+		c->client_paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+		conn_request_body(c);
+	}
+}
+
+/* The member closed the connection.  May free c. */
+static int
+conn_upstream_eof(struct conn *c)
+{
+	struct upstream	*u = c->up;
+
+	if (u->resp.head_done) {
+		/* a body that runs until close ends here */
+		if (conn_response(c) == -1)
+			return (-1);
+		if (http_msg_eof(&u->resp) == HTTP_DONE)
+			return (conn_response_done(c));
+		log_warn("%s %s: closed the connection mid-response",
+		    pool_name(c->member->pool), conn_member_text(c));
+		return (conn_error(c, 502, "member closed mid-response"));
+	}
+	if (u->uses > 1 && !c->retried && !c->body_sent &&
+	    u->resp.parsed == 0 &&
+	    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
+		return (conn_retry_fresh(c));
+	log_warn("%s %s: closed the connection before answering",
+	    pool_name(c->member->pool), conn_member_text(c));
+	return (conn_error(c, 502, "member closed the connection"));
+}
+
+static void
+up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+	struct upstream	*u = c->up;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED) {
+		conn_upstream_ready(c);
+		return;
+	}
+	if (!u->connected) {
+		conn_member_failed(c, u->member, (what & BEV_EVENT_TIMEOUT) ?
+		    "timed out" : evutil_socket_error_to_string(err));
+		upstream_free(u);
+		c->up = NULL;
+		conn_connect(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_warn("%s %s: no answer within timeouts.upstream_ms",
+		    pool_name(c->member->pool), conn_member_text(c));
+		conn_error(c, 504, "member did not answer in time");
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		conn_upstream_eof(c);
+		return;
+	}
+	if (u->uses > 1 && !c->retried && !c->body_sent && !u->resp.head_done &&
+	    u->resp.parsed == 0) {
+		conn_retry_fresh(c);
+		return;
+	}
+	log_warn("%s %s: connection error: %s", pool_name(c->member->pool),
+	    conn_member_text(c), evutil_socket_error_to_string(err));
+	conn_error(c, 502, "member connection failed");
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	switch (c->state) {
+	case CONN_IDLE:
+		conn_set_state(c, CONN_READ_HEAD);
+		/* FALLTHROUGH */
+	case CONN_READ_HEAD:
+		conn_read_head(c);
+		return;
+	case CONN_STREAM:
+		if (!c->req_done)
+			conn_request_body(c);
+		return;
+	case CONN_CONNECT:
+		return;		/* the body waits for the connection */
+	case CONN_CLOSING:
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (c->state == CONN_CLOSING) {
+		if (evbuffer_get_length(out) == 0)
+			conn_flushed(c);
+		return;
+	}
+	if (c->up_paused && c->up != NULL) {
+		c->up_paused = false;
+		bufferevent_enable(c->up->bev, EV_READ);
+		conn_response(c);
+	}
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		conn_close(c, "client stopped reading");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		conn_close(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+		return;
+	}
+	/* EOF */
+	c->client_eof = true;
+	switch (c->state) {
+	case CONN_IDLE:
+	case CONN_READ_HEAD:
+		conn_close(c, "client closed");
+		return;
+	case CONN_CONNECT:
+	case CONN_STREAM:
+		if (!c->req_done) {
+			log_info("client %s: \"%s\": closed mid-request",
+			    c->peer_ip, c->line);
+			conn_close(c, "client closed mid-request");
+			return;
+		}
+		c->keep_alive = false;	/* answer, then close */
+		return;
+	case CONN_CLOSING:
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_close(c, "done");
+		return;
+	}
+}
+
+void
+conn_drain(struct conn *c)
+{
+	if (c->state == CONN_IDLE || (c->state == CONN_READ_HEAD &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)) {
+		conn_close(c, "shutting down");
+		return;
+	}
+	c->keep_alive = false;
+}

@@ -1,0 +1,84 @@
+/*
+ * cutover.h — the root context: one per process, made in main().  It owns
+ * the event loop, the live configuration, the router, the listeners, the
+ * admin socket and the client connections, and does what touches several
+ * of them at once: start, reload, switch, status, shutdown.
+ */
+#ifndef CUTOVER_CUTOVER_H
+#define CUTOVER_CUTOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+struct event_base;
+struct event;
+struct evbuffer;
+struct config;
+struct router;
+struct listeners;
+struct admin;
+struct conn;
+
+TAILQ_HEAD(conn_list, conn);
+
+struct cutover_stats {
+	uint64_t	 connections;		/* accepted */
+	uint64_t	 requests;		/* request heads parsed */
+	uint64_t	 responses;		/* responses relayed */
+	uint64_t	 errors;		/* error responses we made */
+	uint64_t	 upstream_failures;	/* connects refused or timed out */
+};
+
+struct cutover {
+	struct event_base	*base;
+	char			*config_path;
+	struct config		*config;	/* last configuration loaded */
+	struct router		*router;
+	struct listeners	*listeners;
+	struct admin		*admin;
+	struct conn_list	 conns;
+	unsigned		 nconns;
+	struct cutover_stats	 stats;
+	time_t			 started;
+	struct {
+		time_t		 at;		/* 0: no reload yet */
+		bool		 ok;
+		char		 msg[512];
+	}			 reload;
+	bool			 stopping;	/* SIGTERM: draining to exit */
+	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
+};
+
+/*
+ * Loads path, opens listeners and the admin socket, and installs signal
+ * handlers on base.  Returns the context, or NULL with a reason in err.
+ */
+struct cutover	*cutover_new(struct event_base *base, const char *path,
+		    char *err, size_t errlen);
+
+/* Frees the context and everything it owns, closing every connection. */
+void		 cutover_free(struct cutover *cx);
+
+/*
+ * Admin operations.  Each returns 0 with what happened in msg, or -1 with
+ * the reason in msg; each logs itself once.
+ */
+int		 cutover_switch(struct cutover *cx, const char *pool,
+		    bool force, char *msg, size_t msglen);
+int		 cutover_rollback(struct cutover *cx, char *msg, size_t msglen);
+int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
+
+/*
+ * Appends a status report to out: text lines (no empty line), or one line
+ * of JSON when json is set.
+ */
+void		 cutover_status(struct cutover *cx, struct evbuffer *out,
+		    bool json);
+
+/* Starts the graceful shutdown (SIGTERM); a second call exits at once. */
+void		 cutover_stop(struct cutover *cx);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * http.h — HTTP/1.1 messages on one side of a connection: llhttp in strict
+ * mode, the head captured without copying, bodies re-framed from what was
+ * parsed (never forwarded as received), hop-by-hop headers, error replies.
+ *
+ * A head is parsed in place: the input buffer is made contiguous up to the
+ * end of the head and the header spans are offsets into it, so no byte is
+ * copied or parsed twice.  The spans are valid until the head's bytes are
+ * drained from the input (http_msg_head_drain).
+ */
+#ifndef CUTOVER_HTTP_H
+#define CUTOVER_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llhttp.h>
+
+struct evbuffer;
+
+#define HTTP_HEAD_MAX		16384	/* request or response head, bytes */
+#define HTTP_HEADERS_MAX	100	/* header fields in one head */
+
+struct http_span {
+	uint32_t	 off;
+	uint32_t	 len;
+};
+
+struct http_hdr {
+	struct http_span name;
+	struct http_span value;
+};
+
+enum http_result {
+	HTTP_MORE,		/* need more input */
+	HTTP_DONE,		/* the head, or the message, is complete */
+	HTTP_ERROR,		/* malformed: see status and reason */
+};
+
+struct http_msg {
+	llhttp_t		 parser;
+	const char		*base;		/* head start, during execute */
+	size_t			 parsed;	/* head bytes given to llhttp */
+	size_t			 head_len;	/* once the head is complete */
+	struct http_span	 url;		/* request target */
+	struct http_span	 reason;	/* response reason phrase */
+	struct http_hdr		 hdrs[HTTP_HEADERS_MAX];
+	unsigned		 nhdrs;
+	bool			 in_value;	/* inside a header value */
+	bool			 head_done;
+	bool			 complete;	/* the whole message is parsed */
+	bool			 skip_body;	/* response to HEAD */
+	bool			 chunked_out;	/* re-frame body as chunked */
+	bool			 upgraded;	/* llhttp stopped for Upgrade */
+	int			 status;	/* error status to answer */
+	const char		*error;		/* error reason, static text */
+	struct evbuffer		*out;		/* body bytes go here */
+	uint64_t		 body_bytes;	/* body bytes parsed */
+};
+
+/* Prepares msg to parse requests (HTTP_REQUEST) or responses. */
+void	http_msg_init(struct http_msg *msg, llhttp_type_t type);
+
+/*
+ * Parses the head at the front of in.  HTTP_DONE: the head is complete,
+ * head_len bytes of in are contiguous and the spans point into them.
+ * HTTP_ERROR: msg->status and msg->error say what to answer.
+ */
+enum http_result http_msg_head(struct http_msg *msg, struct evbuffer *in);
+
+/* The head's start; valid between HTTP_DONE and http_msg_head_drain. */
+const char	*http_msg_head_base(const struct http_msg *msg,
+		    struct evbuffer *in);
+
+/* Drops the parsed head from in; the spans are invalid afterwards. */
+void	http_msg_head_drain(struct http_msg *msg, struct evbuffer *in);
+
+/*
+ * Parses body bytes from in and appends them, re-framed, to msg->out.
+ * HTTP_DONE once the message is complete (then, for a request, the next
+ * message's bytes stay in in); HTTP_ERROR when the body is malformed.
+ */
+enum http_result http_msg_body(struct http_msg *msg, struct evbuffer *in);
+
+/*
+ * The peer closed the connection: completes a message whose body runs
+ * until close.  HTTP_DONE, or HTTP_ERROR when the message was cut short.
+ */
+enum http_result http_msg_eof(struct http_msg *msg);
+
+/* Readies msg for the next message on the same connection. */
+void	http_msg_next(struct http_msg *msg);
+
+/* Whether the message has a body whose length is known or chunked. */
+bool	http_msg_has_body(const struct http_msg *msg);
+
+/* Whether header i is named name (case-insensitive). */
+bool	http_hdr_is(const struct http_msg *msg, const char *base, unsigned i,
+	    const char *name);
+
+/* Growable byte buffer for building heads. */
+struct http_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+int	http_buf_add(struct http_buf *b, const void *data, size_t len);
+int	http_buf_str(struct http_buf *b, const char *s);
+void	http_buf_free(struct http_buf *b);
+
+/*
+ * Builds the request head sent upstream into out (replacing its contents):
+ * request line as HTTP/1.1, headers without hop-by-hop ones, framing from
+ * what was parsed, X-Forwarded-For with client_ip appended, Host when an
+ * HTTP/1.0 request had none (host_default).  Returns 0, or -1 on ENOMEM.
+ */
+int	http_request_head(const struct http_msg *req, const char *base,
+	    const char *client_ip, const char *host_default,
+	    struct http_buf *out);
+
+/*
+ * Builds the response head for the client into out: status line as
+ * HTTP/1.1, headers without hop-by-hop ones, framing chosen for the client
+ * (sets resp->chunked_out when a body of unknown length is re-chunked),
+ * and Connection: close when close is set.  Returns 0, or -1 on ENOMEM.
+ */
+int	http_response_head(struct http_msg *resp, const char *base,
+	    bool client_http10, bool close, struct http_buf *out);
+
+/* Appends a complete error response with Connection: close to out. */
+void	http_error(struct evbuffer *out, int status, const char *detail);
+
+/* Standard reason phrase for status. */
+const char *http_reason(int status);
+
+#endif

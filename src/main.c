@@ -1,0 +1,110 @@
+/*
+ * main.c — command line, start-up and the event loop.
+ */
+#include "autoconf.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cutover.h"
+#include "log.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: cutover [-t] [-c FILE]\n"
+	    "       cutover -h | -V\n"
+	    "\n"
+	    "A reverse proxy for blue/green releases.\n"
+	    "\n"
+	    "  -c FILE  configuration file (default %s/cutover.conf)\n"
+	    "  -t       check the configuration and exit: 0 if valid,\n"
+	    "           1 with FILE:LINE: message if not\n"
+	    "  -h       show this help\n"
+	    "  -V       show the version\n"
+	    "\n"
+	    "Runs in the foreground and logs to stderr. SIGHUP reloads the\n"
+	    "configuration; SIGTERM or SIGINT drains and exits (a second one\n"
+	    "exits at once). Control it with cutoverctl(8).\n",
+	    SYSCONFDIR);
+}
+
+static int
+check_config(const char *path)
+{
+	char		 err[1024];
+	struct config	*cf;
+
+	if ((cf = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return (1);
+	}
+	printf("%s: configuration ok (active %s, blue %zu member(s), "
+	    "green %zu member(s))\n", path, pool_name(cf->active),
+	    cf->pools[POOL_BLUE].nmembers, cf->pools[POOL_GREEN].nmembers);
+	config_free(cf);
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char		*path = SYSCONFDIR "/cutover.conf";
+	bool			 test = false;
+	struct event_config	*ec;
+	struct event_base	*base;
+	struct cutover		*cx;
+	char			 err[1024];
+	int			 ch;
+
+	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return (0);
+		case 'V':
+			printf("cutover %s\n", PACKAGE_VERSION);
+			return (0);
+		default:
+			usage(stderr);
+			return (2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (2);
+	}
+	if (test)
+		return (check_config(path));
+	/* a peer that goes away must cost an error, not the process */
+	signal(SIGPIPE, SIG_IGN);
+	if ((ec = event_config_new()) == NULL)
+		fatal("out of memory");
+	/* fewer epoll_ctl calls: changes are applied in one batch per loop */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	if ((base = event_base_new_with_config(ec)) == NULL)
+		fatal("cannot create the event loop");
+	event_config_free(ec);
+	if ((cx = cutover_new(base, path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "cutover: %s\n", err);
+		event_base_free(base);
+		return (1);
+	}
+	event_base_dispatch(base);
+	log_info("exiting");
+	cutover_free(cx);
+	event_base_free(base);
+	return (0);
+}

@@ -1,0 +1,154 @@
+/*
+ * pool.c — members of a pool and the choice among them.
+ */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+#include "upstream.h"
+
+static const char *pool_names[POOL_COUNT] = { "blue", "green" };
+
+const char *
+pool_name(enum pool_id id)
+{
+	return (id < POOL_COUNT ? pool_names[id] : "none");
+}
+
+int
+pool_parse(const char *s, enum pool_id *id)
+{
+	for (int i = 0; i < POOL_COUNT; i++)
+		if (strcmp(s, pool_names[i]) == 0) {
+			*id = (enum pool_id)i;
+			return (0);
+		}
+	return (-1);
+}
+
+enum pool_id
+pool_other(enum pool_id id)
+{
+	return (id == POOL_BLUE ? POOL_GREEN : POOL_BLUE);
+}
+
+struct member *
+member_new(enum pool_id pool, const struct addr *addr)
+{
+	struct member	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return (NULL);
+	m->refcnt = 1;
+	m->pool = pool;
+	m->addr = *addr;
+	TAILQ_INIT(&m->idle);
+	return (m);
+}
+
+struct member *
+member_ref(struct member *m)
+{
+	m->refcnt++;
+	return (m);
+}
+
+void
+member_unref(struct member *m)
+{
+	if (m == NULL || --m->refcnt > 0)
+		return;
+	upstream_close_idle(m);
+	free(m);
+}
+
+struct pool *
+pool_new(enum pool_id id, size_t n)
+{
+	struct pool	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	if (n > 0 && (p->members = calloc(n, sizeof(*p->members))) == NULL) {
+		free(p);
+		return (NULL);
+	}
+	p->refcnt = 1;
+	p->id = id;
+	return (p);
+}
+
+void
+pool_add(struct pool *p, struct member *m)
+{
+	p->members[p->nmembers++] = m;
+}
+
+struct pool *
+pool_ref(struct pool *p)
+{
+	p->refcnt++;
+	return (p);
+}
+
+void
+pool_unref(struct pool *p)
+{
+	if (p == NULL || --p->refcnt > 0)
+		return;
+	for (size_t i = 0; i < p->nmembers; i++)
+		member_unref(p->members[i]);
+	free(p->members);
+	free(p);
+}
+
+struct member *
+pool_find(const struct pool *p, const struct addr *a)
+{
+	for (size_t i = 0; i < p->nmembers; i++)
+		if (addr_equal(&p->members[i]->addr, a))
+			return (p->members[i]);
+	return (NULL);
+}
+
+static bool
+pool_was_tried(const struct member *m, struct member *const *tried,
+    size_t ntried)
+{
+	for (size_t i = 0; i < ntried; i++)
+		if (tried[i] == m)
+			return (true);
+	return (false);
+}
+
+struct member *
+pool_select(struct pool *p, struct member *const *tried, size_t ntried)
+{
+	struct member	*m;
+
+	for (size_t n = 0; n < p->nmembers; n++) {
+		m = p->members[p->next++ % p->nmembers];
+		if (!pool_was_tried(m, tried, ntried))
+			return (m);
+	}
+	return (NULL);
+}
+
+unsigned
+pool_inflight(const struct pool *p)
+{
+	unsigned	n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		n += p->members[i]->inflight;
+	return (n);
+}
+
+void
+pool_close_idle(struct pool *p)
+{
+	for (size_t i = 0; i < p->nmembers; i++)
+		upstream_close_idle(p->members[i]);
+}

@@ -1,0 +1,86 @@
+/*
+ * pool.h — the members of one upstream pool and the choice among them.
+ *
+ * Members and pools are reference-counted: routing snapshots share them, a
+ * reload carries a member whose address is unchanged into the new snapshot
+ * (with its counters and idle connections), and a request keeps the
+ * snapshot it was routed with, so nothing it uses is freed under it.
+ */
+#ifndef CUTOVER_POOL_H
+#define CUTOVER_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "addr.h"
+
+enum pool_id {
+	POOL_BLUE,
+	POOL_GREEN,
+	POOL_COUNT,
+};
+
+struct upstream;
+TAILQ_HEAD(upstream_list, upstream);
+
+struct member {
+	unsigned		 refcnt;
+	enum pool_id		 pool;
+	struct addr		 addr;
+	unsigned		 inflight;	/* requests routed here, not ended */
+	uint64_t		 requests;	/* requests routed here */
+	uint64_t		 connect_failures;
+	struct upstream_list	 idle;		/* keep-alive connections */
+	unsigned		 nidle;
+};
+
+struct pool {
+	unsigned		 refcnt;
+	enum pool_id		 id;
+	struct member		**members;
+	size_t			 nmembers;
+	size_t			 next;		/* round-robin cursor */
+};
+
+/* "blue" or "green": the one place pool names come from. */
+const char	*pool_name(enum pool_id id);
+
+/* Parses a pool name; 0, or -1 if s names no pool. */
+int		 pool_parse(const char *s, enum pool_id *id);
+
+/* The other pool of the two. */
+enum pool_id	 pool_other(enum pool_id id);
+
+/* A new member with one reference, or NULL when out of memory. */
+struct member	*member_new(enum pool_id pool, const struct addr *addr);
+struct member	*member_ref(struct member *m);
+/* Drops a reference; the last one closes idle connections and frees. */
+void		 member_unref(struct member *m);
+
+/* An empty pool with one reference, room for n members; NULL on ENOMEM. */
+struct pool	*pool_new(enum pool_id id, size_t n);
+/* Appends m (the pool takes the caller's reference). */
+void		 pool_add(struct pool *p, struct member *m);
+struct pool	*pool_ref(struct pool *p);
+void		 pool_unref(struct pool *p);
+
+/* The member of p with address a, or NULL. */
+struct member	*pool_find(const struct pool *p, const struct addr *a);
+
+/*
+ * Chooses the next member in round-robin order, passing over the ntried
+ * members in tried (those that already failed this request).  Returns a
+ * borrowed member, or NULL when every member has been tried.
+ */
+struct member	*pool_select(struct pool *p, struct member *const *tried,
+		    size_t ntried);
+
+/* Requests in flight on all members of p. */
+unsigned	 pool_inflight(const struct pool *p);
+
+/* Closes every idle keep-alive connection to the members of p. */
+void		 pool_close_idle(struct pool *p);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * upstream.h — connections from cutover to pool members, and each member's
+ * list of idle keep-alive connections.  A busy upstream belongs to one
+ * client connection (conn.c sets its callbacks); an idle one belongs to its
+ * member's list and is closed when the member's pool stops being active,
+ * when the member leaves the configuration, or when the peer closes it.
+ */
+#ifndef CUTOVER_UPSTREAM_H
+#define CUTOVER_UPSTREAM_H
+
+#include <stdbool.h>
+#include <sys/queue.h>
+
+#include "http.h"
+
+struct bufferevent;
+struct event_base;
+struct member;
+struct conn;
+
+#define UPSTREAM_IDLE_MAX	256	/* idle connections kept per member */
+#define UPSTREAM_IDLE_MS	30000	/* an idle connection is closed after */
+
+struct upstream {
+	TAILQ_ENTRY(upstream)	 entry;		/* in member->idle */
+	struct member		*member;	/* a reference */
+	struct bufferevent	*bev;
+	struct http_msg		 resp;
+	struct conn		*conn;		/* owner while busy */
+	bool			 connected;
+	unsigned		 uses;		/* requests sent on it */
+};
+
+/* An idle, connected upstream to m taken off its list, or NULL. */
+struct upstream	*upstream_take(struct member *m);
+
+/*
+ * Starts a connection to m.  The caller sets the callbacks; the event
+ * callback sees BEV_EVENT_CONNECTED or an error.  Returns NULL with errno
+ * set when the attempt failed at once.
+ */
+struct upstream	*upstream_connect(struct event_base *base, struct member *m,
+		    unsigned connect_ms);
+
+/* Puts u on its member's idle list; frees it when the list is full. */
+void		 upstream_park(struct upstream *u);
+
+/* Closes u and drops its member reference; NULL is a no-op. */
+void		 upstream_free(struct upstream *u);
+
+/* Closes every idle connection of m. */
+void		 upstream_close_idle(struct member *m);
+
+#endif

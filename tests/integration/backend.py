@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""A scripted HTTP/1.1 backend for cutover's integration tests.
+
+    backend.py --name NAME [--host 127.0.0.1] [--port 0] [--verbose]
+
+Binds, prints "PORT <n>" on stdout, then one line "REQUEST <method> <path>"
+per request head received (so a test can tell, independently of the proxy,
+that a request reached this backend), and serves until SIGTERM or SIGINT
+(exit 0).  Every response carries "X-Backend: NAME".
+
+Routes (query arguments parsed from the path):
+  /, any unknown path   200, body "NAME\\n"
+  /delay?ms=N           sleeps N ms, then as /
+  /stream?bytes=N[&chunked=1]
+                        N bytes of PATTERN, written in 64 KiB pieces, framed
+                        by Content-Length or (chunked=1) chunked encoding
+  /close?bytes=N        announces Content-Length 2N, sends N bytes, closes
+  /echo[?pause_ms=N]    (POST/PUT) reads the body piece by piece (waiting N
+                        ms first), answers {"name","bytes","sha256"} as JSON
+  /headers              the request line and headers as received
+  /status?code=N        status N, body "NAME\\n" (none for 1xx/204/304)
+A request body sent to any other route is read and discarded, so keep-alive
+framing holds.
+"""
+
+import argparse
+import hashlib
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+PIECE = 64 * 1024
+# Byte i of every stream is i % 256; a piece starts at a multiple of 256.
+PATTERN = bytes(range(256)) * (PIECE // 256)
+
+_stdout_lock = threading.Lock()
+
+
+def announce(line):
+    with _stdout_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+class BodyReader:
+    """Reads a request body piece by piece: Content-Length or chunked."""
+
+    def __init__(self, rfile, headers):
+        self.rfile = rfile
+        te = (headers.get("Transfer-Encoding") or "").strip().lower()
+        self.chunked = te.endswith("chunked")
+        cl = headers.get("Content-Length")
+        self.remaining = int(cl) if (cl and not self.chunked) else 0
+        self.chunk_left = 0
+        self.done = not self.chunked and self.remaining == 0
+
+    def read(self, n=PIECE):
+        """Returns up to n bytes, b"" at the end of the body."""
+        if self.done:
+            return b""
+        if not self.chunked:
+            data = self.rfile.read(min(n, self.remaining))
+            if not data:
+                raise ConnectionError("body truncated")
+            self.remaining -= len(data)
+            self.done = self.remaining == 0
+            return data
+        if self.chunk_left == 0:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                raise ConnectionError("bad chunk size line")
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                # trailers, up to the empty line
+                for _ in range(100):
+                    t = self.rfile.readline(8192)
+                    if t in (b"\r\n", b"\n", b""):
+                        break
+                self.done = True
+                return b""
+            self.chunk_left = size
+        data = self.rfile.read(min(n, self.chunk_left))
+        if not data:
+            raise ConnectionError("chunk truncated")
+        self.chunk_left -= len(data)
+        if self.chunk_left == 0:
+            if self.rfile.readline(16) not in (b"\r\n", b"\n"):
+                raise ConnectionError("missing CRLF after chunk")
+        return data
+
+    def drain(self):
+        count = 0
+        h = hashlib.sha256()
+        while True:
+            data = self.read()
+            if not data:
+                return count, h.hexdigest()
+            count += len(data)
+            h.update(data)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "cutover-test-backend"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("backend %s: %s\n" % (self.server.name,
+                                                   fmt % args))
+
+    def do_GET(self):
+        self.handle_any()
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_GET
+
+    # ------------------------------------------------------------ helpers
+
+    def send_simple(self, code, body, ctype="text/plain", extra=()):
+        self.send_response(code)
+        self.send_header("X-Backend", self.server.name)
+        for k, v in extra:
+            self.send_header(k, v)
+        nobody = code < 200 or code in (204, 304)
+        if not nobody:
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and not nobody:
+            self.wfile.write(body)
+
+    def handle_any(self):
+        announce("REQUEST %s %s" % (self.command, self.path))
+        url = urlsplit(self.path)
+        q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        body = BodyReader(self.rfile, self.headers)
+        name = self.server.name
+        route = url.path
+        if route == "/echo" and self.command in ("POST", "PUT"):
+            pause = int(q.get("pause_ms", "0"))
+            if pause > 0:
+                time.sleep(pause / 1000.0)
+            count, digest = body.drain()
+            out = json.dumps({"name": name, "bytes": count,
+                              "sha256": digest}).encode()
+            self.send_simple(200, out, "application/json")
+            return
+        body.drain()
+        if route == "/delay":
+            time.sleep(int(q.get("ms", "0")) / 1000.0)
+            self.send_simple(200, (name + "\n").encode())
+        elif route == "/stream":
+            self.stream(int(q.get("bytes", "0")), q.get("chunked") == "1")
+        elif route == "/close":
+            n = int(q.get("bytes", "10"))
+            self.send_response(200)
+            self.send_header("X-Backend", name)
+            self.send_header("Content-Length", str(2 * n))
+            self.end_headers()
+            self.wfile.write(PATTERN[:n] if n <= PIECE else b"x" * n)
+            self.wfile.flush()
+            self.abort()
+        elif route == "/headers":
+            lines = [self.requestline]
+            for k, v in self.headers.items():
+                lines.append("%s: %s" % (k, v))
+            self.send_simple(200, ("\n".join(lines) + "\n").encode())
+        elif route == "/status":
+            self.send_simple(int(q.get("code", "200")), (name + "\n").encode())
+        else:
+            self.send_simple(200, (name + "\n").encode())
+
+    def stream(self, n, chunked):
+        self.send_response(200)
+        self.send_header("X-Backend", self.server.name)
+        self.send_header("Content-Type", "application/octet-stream")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(n))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        left = n
+        while left > 0:
+            k = min(PIECE, left)
+            piece = PATTERN[:k]
+            if chunked:
+                self.wfile.write(b"%x\r\n" % k + piece + b"\r\n")
+            else:
+                self.wfile.write(piece)
+            left -= k
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def abort(self):
+        """Closes the connection at once, mid-response."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.connection.close()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+
+    srv = Server((args.host, args.port), Handler)
+    srv.name = args.name
+    srv.verbose = args.verbose
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever(), which runs in this thread
+        threading.Thread(target=srv.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    announce("PORT %d" % srv.server_address[1])
+    try:
+        srv.serve_forever(poll_interval=0.1)
+    finally:
+        srv.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

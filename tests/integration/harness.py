@@ -1,0 +1,880 @@
+#!/usr/bin/env python3
+"""Machinery for cutover's integration scenarios.
+
+A scenario script reads like a story:
+
+    s = Suite()
+
+    @s.scenario("GET goes to the active pool")
+    def _():
+        blue, green = Backend("blue"), Backend("green")
+        c = Cutover(blue=[blue], green=[green])
+        r = get(c.port, "/")
+        s.eq(r.status, 200, "GET answers 200")
+
+    s.done()
+
+Everything a scenario starts (backends, cutover, client connections) is
+registered and stopped when the scenario ends, pass or fail, and again at
+exit.  Only the pids we started are signalled.  Output is TAP; the exit
+status is 0 when every test passed.
+
+Environment (exported by automake): CUTOVER_BIN, CUTOVERCTL_BIN,
+CUTOVER_SRCDIR; the defaults find a build in the source tree.
+"""
+
+import atexit
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("CUTOVER_SRCDIR") or os.path.dirname(
+    os.path.dirname(HERE))
+CUTOVER_BIN = os.environ.get("CUTOVER_BIN") or os.path.join(SRCDIR, "cutover")
+CUTOVERCTL_BIN = os.environ.get("CUTOVERCTL_BIN") or os.path.join(
+    SRCDIR, "cutoverctl")
+BACKEND_PY = os.path.join(HERE, "backend.py")
+KEEP_TMP = bool(os.environ.get("CUTOVER_TEST_KEEP"))
+
+PIECE = 64 * 1024
+PATTERN = bytes(range(256)) * (PIECE // 256)    # same as backend.py
+
+# ---------------------------------------------------------------- registry
+# Everything started is registered here and stopped at scenario end / exit.
+
+_live = []
+_live_lock = threading.Lock()
+
+
+def _register(obj):
+    with _live_lock:
+        _live.append(obj)
+    return obj
+
+
+def _unregister(obj):
+    with _live_lock:
+        if obj in _live:
+            _live.remove(obj)
+
+
+def _cleanup_from(mark=0):
+    """Stops everything registered after position mark, newest first."""
+    while True:
+        with _live_lock:
+            if len(_live) <= mark:
+                return
+            obj = _live.pop()
+        try:
+            obj.cleanup()
+        except Exception:   # cleanup must go on
+            pass
+
+
+def _live_cutovers():
+    with _live_lock:
+        return [o for o in _live if isinstance(o, Cutover)]
+
+
+atexit.register(_cleanup_from, 0)
+
+
+def _on_term(signum, frame):
+    # make automake's timeout or ^C run the atexit cleanup
+    raise SystemExit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _on_term)
+
+# ---------------------------------------------------------------- waiting
+
+
+def wait_until(predicate, timeout=5.0, interval=0.02):
+    """Polls predicate until it returns a true value (returned) or timeout
+    seconds pass (returns the last false value).  An exception from the
+    predicate counts as false."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while True:
+        try:
+            value = predicate()
+        except Exception:
+            value = None
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- TAP
+
+
+class Suite:
+    """Collects TAP results; scenarios run in order, each cleaned up."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        self.current = None
+        if not os.access(CUTOVER_BIN, os.X_OK):
+            print("1..0 # SKIP cutover binary not built: %s" % CUTOVER_BIN)
+            sys.stdout.flush()
+            sys.exit(0)
+
+    @staticmethod
+    def _clean(name):
+        return str(name).replace("#", "\\#").replace("\n", " ")
+
+    def _diag(self, text):
+        for line in str(text).rstrip("\n").split("\n"):
+            print("#   " + line)
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        prefix = "%s: " % self.current if self.current else ""
+        if cond:
+            print("ok %d - %s%s" % (self.n, prefix, self._clean(name)))
+        else:
+            self.failed += 1
+            print("not ok %d - %s%s" % (self.n, prefix, self._clean(name)))
+            if diag is not None:
+                self._diag(diag)
+            for c in _live_cutovers():
+                self._diag("--- cutover log (%s), last lines:" % c.dir)
+                self._diag(c.log_tail(40) or "(empty)")
+        sys.stdout.flush()
+        return bool(cond)
+
+    def eq(self, got, want, name, diag=None):
+        d = "got:  %r\nwant: %r" % (got, want)
+        if diag:
+            d += "\n" + str(diag)
+        return self.ok(got == want, name, d)
+
+    def contains(self, haystack, needle, name, diag=None):
+        d = "looked for: %r\nin: %r" % (needle, haystack)
+        if diag:
+            d += "\n" + str(diag)
+        return self.ok(haystack is not None and needle in haystack, name, d)
+
+    def match(self, regex, text, name, diag=None):
+        d = "pattern: %r\ntext: %r" % (regex, text)
+        if diag:
+            d += "\n" + str(diag)
+        return self.ok(text is not None and re.search(regex, text, re.M)
+                       is not None, name, d)
+
+    def scenario(self, title):
+        """Decorator: runs the function now as one scenario.  An exception
+        is a failed test with its traceback; everything the scenario started
+        is stopped afterwards either way."""
+        def run(fn):
+            mark = len(_live)
+            self.current = title
+            try:
+                fn()
+            except Exception:
+                self.ok(False, "scenario raised an exception",
+                        traceback.format_exc())
+            finally:
+                self.current = None
+                _cleanup_from(mark)
+            return fn
+        return run
+
+    def done(self):
+        _cleanup_from(0)
+        print("1..%d" % self.n)
+        if self.failed:
+            print("# %d of %d failed" % (self.failed, self.n))
+        sys.stdout.flush()
+        sys.exit(1 if self.failed or self.n == 0 else 0)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def pattern_sha256(n):
+    """sha256 of what backend.py /stream?bytes=n sends."""
+    h = hashlib.sha256()
+    while n > 0:
+        k = min(PIECE, n)
+        h.update(PATTERN[:k])
+        n -= k
+    return h.hexdigest()
+
+
+def pattern_pieces(n, piece=PIECE):
+    """A generator of n bytes of PATTERN (for uploads)."""
+    while n > 0:
+        k = min(piece, n)
+        yield PATTERN[:k]
+        n -= k
+
+
+def free_port():
+    """A port nothing listens on right now (bound, then closed: a small,
+    accepted race)."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def dead_addr():
+    """An address that refuses connections: a listening socket we closed."""
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        return "127.0.0.1:%d" % s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def refuses(port, timeout=1.0):
+    """True when a TCP connect to 127.0.0.1:port is refused."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    s.close()
+    return False
+
+
+def rss_kb(pid):
+    """VmRSS of pid in kB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples a pid's RSS every interval seconds in a thread; .max_kb."""
+
+    def __init__(self, pid, interval=0.05):
+        self.pid = pid
+        self.interval = interval
+        self.max_kb = rss_kb(pid) or 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            v = rss_kb(self.pid)
+            if v is not None:
+                self.samples += 1
+                self.max_kb = max(self.max_kb, v)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join(5)
+        return False
+
+
+# ---------------------------------------------------------------- backend
+
+
+class Backend:
+    """One backend.py process.  .port, .addr, .requests (paths seen)."""
+
+    def __init__(self, name, verbose=False):
+        self.name = name
+        self.proc = None
+        self.port = None
+        self.requests = []
+        self._cv = threading.Condition()
+        argv = [sys.executable, BACKEND_PY, "--name", name]
+        if verbose:
+            argv.append("--verbose")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        _register(self)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        with self._cv:
+            self._cv.wait_for(lambda: self.port is not None
+                              or self.proc.poll() is not None, timeout=10)
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("backend %s did not print its port" % name)
+        self.addr = "127.0.0.1:%d" % self.port
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            with self._cv:
+                if line.startswith("PORT ") and self.port is None:
+                    self.port = int(line.split()[1])
+                elif line.startswith("REQUEST "):
+                    self.requests.append(line.split(" ", 2)[2])
+                self._cv.notify_all()
+
+    def saw(self, path_prefix):
+        """How many requests this backend received whose path starts with
+        path_prefix."""
+        with self._cv:
+            return sum(1 for p in self.requests if p.startswith(path_prefix))
+
+    def wait_request(self, path_prefix, timeout=5.0, count=1):
+        """Waits until count requests for path_prefix arrived."""
+        with self._cv:
+            return self._cv.wait_for(
+                lambda: sum(1 for p in self.requests
+                            if p.startswith(path_prefix)) >= count,
+                timeout=timeout)
+
+    def stop(self):
+        _unregister(self)
+        self.cleanup()
+
+    def cleanup(self):
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        try:
+            os.kill(p.pid, signal.SIGTERM)
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(5)
+        except ProcessLookupError:
+            pass
+
+    def __str__(self):
+        return self.addr
+
+
+# ---------------------------------------------------------------- cutover
+
+
+def _addr(m):
+    return m.addr if isinstance(m, Backend) else str(m)
+
+
+def pools_config(blue, green, active=None):
+    """The pools (and active) part of a configuration."""
+    def members(ms):
+        return ", ".join('"%s"' % _addr(m) for m in ms)
+    text = ""
+    if active:
+        text += 'active = "%s";\n' % active
+    text += ("pools = {\n"
+             "  blue = { members = [ %s ]; };\n"
+             "  green = { members = [ %s ]; };\n"
+             "};\n" % (members(blue), members(green)))
+    return text
+
+
+class Cutover:
+    """The cutover binary under test, with its own temp dir, config file,
+    log file and admin socket.
+
+    Cutover(config_text) or Cutover(blue=[...], green=[...], extra="...").
+    listen and admin.socket are added unless the text sets them; a short
+    shutdown grace is added unless it mentions shutdown (so cleanup never
+    waits 25 s)."""
+
+    def __init__(self, config=None, blue=None, green=None, extra="",
+                 active="blue", start=True, args=()):
+        self.dir = tempfile.mkdtemp(prefix="cutover-test-")
+        self.sock = os.path.join(self.dir, "admin.sock")
+        self.conf = os.path.join(self.dir, "cutover.conf")
+        self.logfile = os.path.join(self.dir, "cutover.log")
+        self.proc = None
+        self.ports = []
+        self.port = None
+        self.args = list(args)
+        _register(self)
+        if config is None:
+            config = self.make_config(blue or [], green or [], extra, active)
+        else:
+            config = self.complete(config)
+        self.write(config)
+        if start:
+            self.start()
+
+    # -- configuration
+
+    def complete(self, text):
+        """Adds listen, admin and shutdown settings the text lacks."""
+        head = ""
+        if not re.search(r"^\s*listen\s*[=:]", text, re.M):
+            head += 'listen = [ "127.0.0.1:0" ];\n'
+        if not re.search(r"^\s*admin\s*[=:]", text, re.M):
+            head += 'admin = { socket = "%s"; };\n' % self.sock
+        if not re.search(r"^\s*shutdown\s*[=:]", text, re.M):
+            head += "shutdown = { grace_ms = 3000; };\n"
+        return head + text
+
+    def make_config(self, blue, green, extra="", active="blue"):
+        """A complete configuration text for these pools."""
+        return self.complete(pools_config(blue, green, active) + extra)
+
+    def write(self, text):
+        with open(self.conf + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.conf + ".tmp", self.conf)
+        self.config_text = text
+
+    def reload_file(self, text, complete=True):
+        """Rewrites the config file (no reload is triggered)."""
+        self.write(self.complete(text) if complete else text)
+
+    def line_of(self, needle):
+        """1-based line number of the first line of the current config file
+        containing needle."""
+        for i, line in enumerate(self.config_text.split("\n"), 1):
+            if needle in line:
+                return i
+        raise KeyError(needle)
+
+    # -- process
+
+    def start(self, timeout=10.0):
+        self._log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen(
+            [CUTOVER_BIN, "-c", self.conf] + self.args,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+        ok = wait_until(lambda: self._ready() or self.proc.poll() is not None,
+                        timeout)
+        if not ok or self.proc.poll() is not None or not self._ready():
+            raise RuntimeError(
+                "cutover did not become ready (exit %r)\n--- config:\n%s"
+                "--- log:\n%s" % (self.proc.poll(), self.config_text,
+                                  self.log_text()))
+        return self
+
+    def _ready(self):
+        ports = [int(p) for p in re.findall(
+            r"listening on 127\.0\.0\.1:(\d+)", self.log_text())]
+        if ports and os.path.exists(self.sock):
+            self.ports = ports
+            self.port = ports[0]
+            return True
+        return False
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout):
+        """Waits for exit; returns the exit code or None on timeout."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=30.0):
+        """SIGTERM, wait up to timeout; returns the exit code (SIGKILL and
+        None when it did not exit)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        os.kill(self.proc.pid, signal.SIGTERM)
+        rc = self.wait(timeout)
+        if rc is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        return rc
+
+    def cleanup(self):
+        try:
+            self.stop(10)
+        finally:
+            if getattr(self, "_log", None):
+                self._log.close()
+            if not KEEP_TMP:
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- log
+
+    def log_text(self):
+        try:
+            with open(self.logfile, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_text().rstrip("\n").split("\n")[-n:])
+
+    def log_mark(self):
+        """Position in the log, for wait_log(since=)."""
+        return len(self.log_text())
+
+    def wait_log(self, regex, timeout=5.0, since=0):
+        """Waits until a log line (after offset since) matches; returns the
+        match or None."""
+        r = re.compile(regex, re.M)
+        return wait_until(lambda: r.search(self.log_text()[since:]),
+                          timeout) or None
+
+    # -- admin
+
+    def ctl(self, *args, timeout=15):
+        """Runs cutoverctl -s SOCK args; returns (exit code, stdout,
+        stderr)."""
+        p = subprocess.run([CUTOVERCTL_BIN, "-s", self.sock] + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=timeout)
+        return (p.returncode, p.stdout.decode(errors="replace"),
+                p.stderr.decode(errors="replace"))
+
+    def admin_conn(self, timeout=5.0):
+        return AdminConn(self.sock, timeout)
+
+    def admin(self, line, timeout=5.0):
+        """Sends one command line on a fresh admin connection; returns the
+        reply text (first line and body, without the final empty line)."""
+        with self.admin_conn(timeout) as a:
+            a.send(line + "\n")
+            return a.reply()
+
+    def status(self):
+        """status (text) as a list of lines, without the "ok" line."""
+        r = self.admin("status")
+        lines = r.split("\n")
+        if not lines or lines[0] != "ok":
+            raise RuntimeError("status failed: %r" % r)
+        return lines[1:]
+
+    def status_json(self):
+        r = self.admin("status json")
+        first, _, body = r.partition("\n")
+        if first != "ok":
+            raise RuntimeError("status json failed: %r" % r)
+        return json.loads(body)
+
+    def active(self):
+        """The active pool's name from `status`."""
+        for line in self.status():
+            if line.startswith("active "):
+                return line.split()[1]
+        return None
+
+
+class AdminConn:
+    """A raw connection to the admin socket."""
+
+    def __init__(self, path, timeout=5.0):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(timeout)
+        self.s.connect(path)
+        self.buf = b""
+        self.eof = False
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def _line(self):
+        while b"\n" not in self.buf:
+            if self.eof:
+                raise EOFError("admin connection closed; partial %r" %
+                               self.buf)
+            chunk = self.s.recv(65536)
+            if not chunk:
+                self.eof = True
+                continue
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode(errors="replace")
+
+    def reply(self):
+        """Reads one reply up to its empty line; returns it without that
+        line, e.g. "ok\\nactive blue\\n..." or "error: ..."."""
+        lines = []
+        for _ in range(100000):
+            line = self._line()
+            if line == "":
+                break
+            lines.append(line)
+        return "\n".join(lines)
+
+    def closed(self, timeout=2.0):
+        """True when the peer closes the connection within timeout."""
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(65536) == b""
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+class Response:
+    """status, reason, version, headers (list of (name, value)), body."""
+
+    def __init__(self, status, reason="", version="", headers=(), body=b""):
+        self.status = status
+        self.reason = reason
+        self.version = version
+        self.headers = list(headers)
+        self.body = body
+
+    def header(self, name, default=None):
+        """The last value of header name (case-insensitive)."""
+        for k, v in reversed(self.headers):
+            if k.lower() == name.lower():
+                return v
+        return default
+
+    @property
+    def text(self):
+        return self.body.decode(errors="replace")
+
+    def __repr__(self):
+        return "<Response %s %r %r body=%r>" % (
+            self.status, self.reason, self.headers, self.body[:200])
+
+
+def request(port, method, path, headers=None, body=None, timeout=10.0,
+            sink=None, encode_chunked=False):
+    """One request on a new connection with http.client.  body may be bytes
+    or an iterable of bytes.  With sink, the body is passed to sink(piece)
+    instead of being kept.  Returns a Response."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {},
+                     encode_chunked=encode_chunked)
+        r = conn.getresponse()
+        if sink is None:
+            data = r.read()
+        else:
+            data = b""
+            while True:
+                piece = r.read(PIECE)
+                if not piece:
+                    break
+                sink(piece)
+        return Response(r.status, r.reason, "HTTP/%d.%d" % divmod(
+            r.version, 10), r.getheaders(), data)
+    finally:
+        conn.close()
+
+
+def get(port, path="/", headers=None, timeout=10.0, sink=None):
+    return request(port, "GET", path, headers=headers, timeout=timeout,
+                   sink=sink)
+
+
+def curl(*args, timeout=20):
+    """Runs curl -s args; returns (exit code, stdout text)."""
+    p = subprocess.run(["curl", "-s", "--max-time", str(timeout)] +
+                       list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout + 5)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+class RawConn:
+    """A raw client TCP connection: send bytes, read whole responses
+    (Content-Length, chunked, or until close).  Registered, so it is closed
+    at scenario end."""
+
+    def __init__(self, port, timeout=10.0):
+        self.s = socket.create_connection(("127.0.0.1", port),
+                                          timeout=timeout)
+        self.timeout = timeout
+        self.buf = b""
+        self.eof = False
+        _register(self)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.s.sendall(data)
+
+    def _fill(self):
+        if self.eof:
+            return False
+        try:
+            chunk = self.s.recv(PIECE)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def _readline(self, limit=65536):
+        while b"\n" not in self.buf:
+            if len(self.buf) > limit or not self._fill():
+                raise EOFError("connection closed in a line; have %r"
+                               % self.buf[:200])
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.rstrip(b"\r")
+
+    def _readn(self, n, sink):
+        while n > 0:
+            if not self.buf and not self._fill():
+                raise EOFError("connection closed with %d body bytes "
+                               "missing" % n)
+            k = min(n, len(self.buf))
+            sink(self.buf[:k])
+            self.buf = self.buf[k:]
+            n -= k
+
+    def read_response(self, method="GET", sink=None):
+        """Reads one response.  Raises EOFError when the connection closes
+        before the response is complete (partial body in .partial)."""
+        got = []
+        keep = sink or got.append
+        self.partial = b""
+        line = self._readline()
+        parts = line.decode(errors="replace").split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+            raise ValueError("bad status line %r" % line)
+        version, status = parts[0], int(parts[1])
+        reason = parts[2] if len(parts) > 2 else ""
+        headers = []
+        for _ in range(1000):
+            h = self._readline()
+            if not h:
+                break
+            k, _, v = h.decode(errors="replace").partition(":")
+            headers.append((k.strip(), v.strip()))
+        r = Response(status, reason, version, headers)
+        te = (r.header("Transfer-Encoding") or "").lower()
+        try:
+            if method == "HEAD" or status < 200 or status in (204, 304):
+                pass
+            elif "chunked" in te:
+                while True:
+                    size = int(self._readline().split(b";")[0], 16)
+                    if size == 0:
+                        while self._readline():
+                            pass
+                        break
+                    self._readn(size, keep)
+                    self._readline()
+            elif r.header("Content-Length") is not None:
+                self._readn(int(r.header("Content-Length")), keep)
+            else:
+                while self.buf or self._fill():
+                    keep(self.buf)
+                    self.buf = b""
+        except EOFError:
+            self.partial = b"".join(got)
+            raise
+        r.body = b"".join(got)
+        return r
+
+    def request(self, method, path, headers=None, body=b"",
+                version="HTTP/1.1"):
+        """Sends one request (Host added) and reads its response."""
+        self.send(build_request(method, path, headers, body, version))
+        return self.read_response(method)
+
+    def closed(self, timeout=2.0):
+        """True when the peer closes (EOF or reset) within timeout and
+        nothing else arrives."""
+        if self.buf:
+            return False
+        if self.eof:
+            return True
+        self.s.settimeout(timeout)
+        try:
+            chunk = self.s.recv(PIECE)
+        except (ConnectionResetError, BrokenPipeError):
+            chunk = b""
+        except socket.timeout:
+            return False
+        finally:
+            self.s.settimeout(self.timeout)
+        if chunk:
+            self.buf += chunk
+            return False
+        self.eof = True
+        return True
+
+    def close(self):
+        _unregister(self)
+        self.cleanup()
+
+    def cleanup(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def build_request(method, path, headers=None, body=b"", version="HTTP/1.1"):
+    """Bytes of one request; Host and Content-Length added when missing."""
+    if isinstance(body, str):
+        body = body.encode()
+    hs = list((headers or {}).items()) if isinstance(headers, dict) \
+        else list(headers or [])
+    names = {k.lower() for k, _ in hs}
+    if "host" not in names:
+        hs.insert(0, ("Host", "test"))
+    if body and "content-length" not in names and \
+            "transfer-encoding" not in names:
+        hs.append(("Content-Length", str(len(body))))
+    head = "%s %s %s\r\n" % (method, path, version)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in hs) + "\r\n"
+    return head.encode() + body
+
+
+def chunked(pieces):
+    """Chunked transfer coding of an iterable of bytes."""
+    out = b""
+    for p in pieces:
+        if p:
+            out += b"%x\r\n" % len(p) + p + b"\r\n"
+    return out + b"0\r\n\r\n"
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()

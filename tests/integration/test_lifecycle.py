@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The command line (-t, -h, -V), the reference configuration, and stopping:
+SIGTERM drains in-flight requests, the grace period bounds it, SIGINT too."""
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import (CUTOVER_BIN, SRCDIR, Backend, Cutover, RawConn, Suite,
+                     build_request, get, pools_config, refuses, wait_until)
+
+s = Suite()
+
+
+def run(*args):
+    p = subprocess.run([CUTOVER_BIN] + list(args), capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=15)
+    return (p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace"))
+
+
+@s.scenario("command line")
+def _():
+    d = tempfile.mkdtemp(prefix="cutover-test-")
+    try:
+        good = os.path.join(d, "good.conf")
+        with open(good, "w") as f:
+            f.write('listen = [ "127.0.0.1:0" ];\n' +
+                    pools_config(["127.0.0.1:9001"], ["127.0.0.1:9002"],
+                                 "blue"))
+        rc, out, err = run("-t", "-c", good)
+        s.eq(rc, 0, "cutover -t -c good.conf exits 0", out + err)
+
+        bad = os.path.join(d, "bad.conf")
+        with open(bad, "w") as f:
+            f.write('listen = [ "127.0.0.1:0" ];\n'     # 1
+                    'active = "blue";\n'                # 2
+                    'pools = {\n'                       # 3
+                    '  blue = { members = [ "127.0.0.1:9001" ]; };\n'
+                    '  green = { members = [ = ]; };\n'     # 5
+                    '};\n')
+        rc, out, err = run("-t", "-c", bad)
+        s.eq(rc, 1, "cutover -t -c bad.conf (syntax error) exits 1",
+             out + err)
+        s.contains(err, "bad.conf:5: ", "the error names bad.conf:5")
+
+        with open(bad, "w") as f:
+            f.write('listen = [ "127.0.0.1:0" ];\n'     # 1
+                    'active = "blue";\n'                # 2
+                    'frobnicate = true;\n'              # 3
+                    + pools_config(["127.0.0.1:9001"], ["127.0.0.1:9002"]))
+        rc, out, err = run("-t", "-c", bad)
+        s.eq(rc, 1, "cutover -t -c bad.conf (unknown setting) exits 1",
+             out + err)
+        s.contains(err, "bad.conf:3: ", "the error names bad.conf:3")
+        s.contains(err, "frobnicate", "the error names the setting")
+
+        with open(bad, "w") as f:
+            f.write('active = "purple";\n'              # 1
+                    + pools_config(["127.0.0.1:9001"], ["127.0.0.1:9002"]))
+        rc, out, err = run("-t", "-c", bad)
+        s.eq(rc, 1, "cutover -t -c bad.conf (active = purple) exits 1",
+             out + err)
+        s.contains(err, "bad.conf:1: ", "the error names bad.conf:1")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+    rc, out, err = run("-h")
+    s.eq(rc, 0, "cutover -h exits 0", out + err)
+    s.ok("-c" in out + err and "-t" in out + err,
+         "usage mentions -c and -t", out + err)
+
+    rc, out, err = run("-V")
+    s.ok(rc == 0 and "cutover 0.1.0" in out + err,
+         "cutover -V prints cutover 0.1.0", "exit %d: %r" % (rc, out + err))
+
+    ref = os.path.join(SRCDIR, "conf", "cutover.conf")
+    rc, out, err = run("-t", "-c", ref)
+    s.eq(rc, 0, "the reference conf/cutover.conf passes -t", out + err)
+
+
+def slow_request(port, path, result):
+    try:
+        raw = RawConn(port, timeout=15)
+        raw.send(build_request("GET", path))
+        result["r"] = raw.read_response()
+    except Exception as e:
+        result["e"] = e
+    result["t"] = time.monotonic()
+
+
+@s.scenario("SIGTERM drains in-flight requests")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="shutdown = { grace_ms = 10000; };\n")
+    result = {}
+    t = threading.Thread(target=slow_request,
+                         args=(c.port, "/delay?ms=1500", result), daemon=True)
+    t.start()
+    s.ok(blue.wait_request("/delay", 5), "the slow request reached blue")
+    c.signal(signal.SIGTERM)
+    s.ok(wait_until(lambda: refuses(c.port), 1.0),
+         "new connections are refused soon after SIGTERM")
+    t.join(15)
+    r = result.get("r")
+    s.ok(r is not None and r.status == 200 and r.body == b"blue\n",
+         "the in-flight request completes with 200", repr(result))
+    rc = c.wait(10)
+    s.eq(rc, 0, "cutover exits 0")
+
+
+@s.scenario("SIGTERM with a request slower than the grace period")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="shutdown = { grace_ms = 300; };\n")
+    result = {}
+    t = threading.Thread(target=slow_request,
+                         args=(c.port, "/delay?ms=5000", result), daemon=True)
+    t.start()
+    s.ok(blue.wait_request("/delay", 5), "the slow request reached blue")
+    t0 = time.monotonic()
+    c.signal(signal.SIGTERM)
+    rc = c.wait(5)
+    el = time.monotonic() - t0
+    s.eq(rc, 0, "cutover exits 0")
+    s.ok(el < 2.0, "... within ~1-2 s", "took %.2f s" % el)
+    t.join(10)
+    e = result.get("e")
+    s.ok(isinstance(e, (EOFError, ConnectionError)),
+         "the client sees a closed connection", repr(result))
+
+
+@s.scenario("SIGINT stops it")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    s.eq(get(c.port, "/").body, b"blue\n", "serving")
+    c.signal(signal.SIGINT)
+    s.eq(c.wait(10), 0, "SIGINT: cutover exits 0")
+    s.ok(refuses(c.port), "the port is closed")
+
+
+s.done()

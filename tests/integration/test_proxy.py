@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Proxying: methods, bodies, keep-alive, pipelining, round robin, large
+streams with bounded memory, dead members, timeouts, bad requests, hop-by-hop
+headers."""
+
+import hashlib
+import json
+import time
+
+from harness import (Backend, Cutover, RawConn, RssSampler, Suite,
+                     build_request, chunked, dead_addr, get, pattern_pieces,
+                     pattern_sha256, request, sha256)
+
+MiB = 1024 * 1024
+RSS_LIMIT_KB = 64 * 1024
+s = Suite()
+
+
+@s.scenario("basic proxying")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+
+    r = get(c.port, "/")
+    s.eq((r.status, r.body), (200, b"blue\n"), "GET / answers blue")
+    s.eq(r.header("X-Backend"), "blue", "X-Backend: blue")
+
+    r = request(c.port, "HEAD", "/")
+    s.ok(r.status == 200 and r.body == b"" and
+         r.header("Content-Length") == "5",
+         "HEAD answers 200, Content-Length 5, no body", repr(r))
+
+    body = bytes(range(256)) * 1000 + b"tail"
+    r = request(c.port, "POST", "/echo", body=body)
+    j = json.loads(r.body)
+    s.eq((r.status, j["bytes"], j["sha256"]), (200, len(body), sha256(body)),
+         "POST /echo with Content-Length arrives exact")
+
+    pieces = [b"a" * 1, b"b" * 1000, b"c" * 70000, b"d" * 3]
+    raw = RawConn(c.port)
+    raw.send(build_request("POST", "/echo",
+                           {"Transfer-Encoding": "chunked"}) + chunked(pieces))
+    r = raw.read_response()
+    j = json.loads(r.body)
+    whole = b"".join(pieces)
+    s.eq((r.status, j["bytes"], j["sha256"]), (200, len(whole), sha256(whole)),
+         "POST /echo with a chunked body arrives exact")
+    raw.close()
+
+
+@s.scenario("keep-alive, pipelining, HTTP/1.0")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+
+    raw = RawConn(c.port)
+    r1 = raw.request("GET", "/")
+    r2 = raw.request("GET", "/status?code=201")
+    s.eq((r1.status, r1.body, r2.status, r2.body),
+         (200, b"blue\n", 201, b"blue\n"),
+         "two requests on one keep-alive connection both answered")
+    raw.close()
+
+    raw = RawConn(c.port)
+    raw.send(b"".join(build_request("GET", "/status?code=%d" % code)
+                      for code in (201, 202, 203)))
+    got = []
+    for _ in range(3):
+        got.append(raw.read_response().status)
+    s.eq(got, [201, 202, 203], "three pipelined requests answered in order")
+    raw.close()
+
+    raw = RawConn(c.port)
+    raw.send(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+    r = raw.read_response()
+    s.eq((r.status, r.body), (200, b"blue\n"), "HTTP/1.0 request answered")
+    s.ok(raw.closed(3.0), "HTTP/1.0 connection closed after the response",
+         repr(r))
+    raw.close()
+
+
+@s.scenario("round robin")
+def _():
+    b1, b2, green = Backend("b1"), Backend("b2"), Backend("green")
+    c = Cutover(blue=[b1, b2], green=[green])
+    seen = {}
+    for _ in range(20):
+        r = get(c.port, "/")
+        name = r.header("X-Backend")
+        seen[name] = seen.get(name, 0) + 1
+    s.eq(seen, {"b1": 10, "b2": 10}, "20 requests split 10/10 over b1, b2")
+
+
+def download(c, path, n, pause_after=4 * MiB, pause=1.0):
+    """GETs path, hashing the body; pauses reading once (so a proxy without
+    backpressure would have to buffer); samples cutover's RSS."""
+    h = hashlib.sha256()
+    state = {"n": 0, "paused": False}
+
+    def sink(piece):
+        h.update(piece)
+        state["n"] += len(piece)
+        if not state["paused"] and state["n"] >= pause_after:
+            state["paused"] = True
+            time.sleep(pause)
+
+    with RssSampler(c.pid) as rss:
+        t0 = time.monotonic()
+        r = get(c.port, path, timeout=30, sink=sink)
+        elapsed = time.monotonic() - t0
+    return r, state["n"], h.hexdigest(), rss, elapsed
+
+
+@s.scenario("200 MiB streams with bounded memory")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    n = 200 * MiB
+    want = pattern_sha256(n)
+    for label, path in (("Content-Length", "/stream?bytes=%d" % n),
+                        ("chunked", "/stream?bytes=%d&chunked=1" % n)):
+        r, got_n, digest, rss, el = download(c, path, n)
+        s.ok(r.status == 200 and got_n == n and digest == want,
+             "200 MiB download (%s) arrives complete and byte-exact" % label,
+             "status %s, %d of %d bytes, %.1f s" % (r.status, got_n, n, el))
+        s.ok(rss.max_kb < RSS_LIMIT_KB,
+             "RSS stays under 64 MiB during the %s download" % label,
+             "max VmRSS %d kB over %d samples" % (rss.max_kb, rss.samples))
+
+    with RssSampler(c.pid) as rss:
+        r = request(c.port, "POST", "/echo?pause_ms=1000",
+                    body=pattern_pieces(n), encode_chunked=True,
+                    headers={"Transfer-Encoding": "chunked"}, timeout=60)
+    j = json.loads(r.body) if r.status == 200 else {}
+    s.ok(r.status == 200 and j.get("bytes") == n and
+         j.get("sha256") == want,
+         "200 MiB chunked upload arrives complete and byte-exact", repr(r))
+    s.ok(rss.max_kb < RSS_LIMIT_KB,
+         "RSS stays under 64 MiB during the upload",
+         "max VmRSS %d kB over %d samples" % (rss.max_kb, rss.samples))
+
+
+@s.scenario("dead members")
+def _():
+    live, green = Backend("live"), Backend("green")
+    c = Cutover(blue=[dead_addr(), live], green=[green])
+    codes = [get(c.port, "/").status for _ in range(10)]
+    s.eq(codes, [200] * 10,
+         "pool [dead, live]: 10 requests all answered 200")
+
+    c2 = Cutover(blue=[dead_addr(), dead_addr()], green=[green])
+    raw = RawConn(c2.port)
+    r = raw.request("GET", "/")
+    s.eq(r.status, 502, "all members dead: 502")
+    s.eq((r.header("Connection") or "").lower(), "close",
+         "502 carries Connection: close")
+    s.ok(raw.closed(3.0), "connection closed after the 502")
+
+
+@s.scenario("upstream timeout")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="timeouts = { upstream_ms = 300; };\n")
+    t0 = time.monotonic()
+    r = get(c.port, "/delay?ms=2000", timeout=10)
+    el = time.monotonic() - t0
+    s.eq(r.status, 504, "a slow upstream gets 504")
+    s.ok(el < 1.5, "the 504 comes within ~1 s", "took %.2f s" % el)
+    s.eq((r.header("Connection") or "").lower(), "close",
+         "504 carries Connection: close")
+    r = get(c.port, "/")
+    s.eq(r.status, 200, "a fast request afterwards still works")
+
+
+@s.scenario("bad requests and broken upstreams")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+
+    raw = RawConn(c.port)
+    raw.send(b"GARBAGE\r\n\r\n")
+    r = raw.read_response()
+    s.eq(r.status, 400, "a malformed request line gets 400")
+    s.ok(raw.closed(3.0), "connection closed after the 400")
+    raw.close()
+
+    raw = RawConn(c.port, timeout=5)
+    raw.send(build_request("GET", "/close?bytes=10"))
+    t0 = time.monotonic()
+    outcome = None
+    try:
+        r = raw.read_response()
+        outcome = "complete response %r" % r
+    except EOFError:
+        outcome = "closed"
+    except (TimeoutError, OSError) as e:
+        outcome = "hang/error: %r" % e
+    el = time.monotonic() - t0
+    s.ok(outcome == "closed" and el < 5,
+         "backend closing mid-response: client sees a closed connection",
+         "outcome %s after %.2f s; partial %r" %
+         (outcome, el, getattr(raw, "partial", b"")))
+    raw.close()
+    r = get(c.port, "/")
+    s.eq((r.status, r.body), (200, b"blue\n"),
+         "the next request on a new connection works")
+
+
+@s.scenario("forwarded and hop-by-hop headers")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    raw = RawConn(c.port)
+    r = raw.request("GET", "/headers", [
+        ("Connection", "keep-alive, X-Foo"), ("X-Foo", "1"),
+        ("Keep-Alive", "timeout=5"), ("X-Bar", "2"),
+        ("Proxy-Connection", "keep-alive"), ("TE", "trailers")])
+    lines = r.text.split("\n")
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        if k:
+            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+    s.eq(hdrs.get("x-forwarded-for"), ["127.0.0.1"],
+         "upstream request carries X-Forwarded-For: 127.0.0.1", r.text)
+    s.ok("x-foo" not in hdrs, "header named in Connection not forwarded",
+         r.text)
+    s.ok("keep-alive" not in hdrs and "proxy-connection" not in hdrs and
+         "te" not in hdrs,
+         "Keep-Alive, Proxy-Connection, TE not forwarded", r.text)
+    s.ok(all("x-foo" not in v.lower() for v in hdrs.get("connection", [])),
+         "client's Connection header not forwarded", r.text)
+    s.eq(hdrs.get("x-bar"), ["2"], "end-to-end header forwarded", r.text)
+    s.ok(lines[0].startswith("GET /headers HTTP/1."),
+         "request line forwarded", r.text)
+
+    r = raw.request("GET", "/headers", [("X-Forwarded-For", "10.0.0.1")])
+    xff = [line.partition(":")[2].strip() for line in r.text.split("\n")
+           if line.lower().startswith("x-forwarded-for:")]
+    s.eq(", ".join(xff).replace(" ", ""), "10.0.0.1,127.0.0.1",
+         "X-Forwarded-For is appended to, not replaced", r.text)
+    raw.close()
+
+
+s.done()

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Reloading the configuration: SIGHUP and `cutoverctl reload`, broken files
+changing nothing, listeners added and removed, connections and the active
+pool surviving."""
+
+import re
+import signal
+
+from harness import (Backend, Cutover, RawConn, Suite, free_port, get,
+                     pools_config, refuses, wait_until)
+
+s = Suite()
+
+
+def served_by(c, n=6):
+    return sorted({get(c.port, "/").header("X-Backend") for _ in range(n)})
+
+
+def reaches(c, name, tries=20):
+    """True once a request through c is answered by backend name."""
+    for _ in range(tries):
+        if get(c.port, "/").header("X-Backend") == name:
+            return True
+    return False
+
+
+def member_lines(c):
+    return [l for l in c.status() if l.startswith("member ")]
+
+
+@s.scenario("reload adds members")
+def _():
+    b1, b2, b3, g = Backend("b1"), Backend("b2"), Backend("b3"), Backend("g")
+    c = Cutover(blue=[b1], green=[g])
+    s.eq(served_by(c), ["b1"], "before: blue is b1 only")
+
+    c.reload_file(pools_config([b1, b2], [g]))
+    mark = c.log_mark()
+    c.signal(signal.SIGHUP)
+    s.ok(wait_until(lambda: reaches(c, "b2"), 5),
+         "after SIGHUP adding b2, requests reach b2")
+    s.ok(any(l.startswith("member blue %s " % b2.addr)
+             for l in member_lines(c)), "status lists b2", c.status())
+    s.ok(c.wait_log(r"reload", 2, since=mark) is not None,
+         "the reload is logged")
+
+    c.reload_file(pools_config([b1, b2, b3], [g]))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "cutoverctl reload exits 0", out + err)
+    s.ok(reaches(c, "b3"), "after cutoverctl reload adding b3, requests "
+         "reach b3")
+    s.ok(any(l.startswith("member blue %s " % b3.addr)
+             for l in member_lines(c)), "status lists b3", c.status())
+    s.ok(any(l.startswith("reload ok") for l in c.status()),
+         "status shows reload ok", c.status())
+    s.eq(served_by(c, 9), ["b1", "b2", "b3"],
+         "the original listener still serves all three")
+
+
+@s.scenario("broken files change nothing")
+def _():
+    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
+    c = Cutover(blue=[b1], green=[g])
+    good = c.config_text
+    broken = {
+        "syntax error": pools_config([b2], [g]) +
+        "timeouts = { connect_ms = ; };\n",
+        "unknown setting": pools_config([b2], [g]) + "frobnicate = 1;\n",
+    }
+    needles = {"syntax error": "connect_ms = ;",
+               "unknown setting": "frobnicate"}
+    for label, text in broken.items():
+        c.reload_file(text)
+        line = c.line_of(needles[label])
+        rc, out, err = c.ctl("reload")
+        s.eq(rc, 1, "reload of a file with a %s exits 1" % label, out + err)
+        s.contains(out + err, "%s:%d:" % (c.conf, line),
+                   "the message names FILE:LINE (%s)" % label)
+        st = c.status()
+        s.ok(any(l.startswith("reload failed") for l in st),
+             "status shows the last reload failed", st)
+        s.eq(served_by(c), ["b1"], "traffic unchanged (%s)" % label)
+
+    c.reload_file(broken["unknown setting"])
+    line = c.line_of("frobnicate")
+    mark = c.log_mark()
+    c.signal(signal.SIGHUP)
+    m = c.wait_log(r"error: .*%s" % re.escape("%s:%d:" % (c.conf, line)), 5,
+                   since=mark)
+    s.ok(m is not None, "SIGHUP with a broken file logs the error with "
+         "FILE:LINE")
+    s.ok(c.alive(), "the proxy is still running")
+    s.eq(served_by(c), ["b1"], "traffic unchanged after the broken SIGHUP")
+
+    c.reload_file(good, complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reloading the good file again exits 0", out + err)
+
+
+@s.scenario("keep-alive connection across a reload")
+def _():
+    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
+    c = Cutover(blue=[b1], green=[g])
+    raw = RawConn(c.port)
+    r = raw.request("GET", "/")
+    s.eq((r.status, r.body), (200, b"b1\n"), "first request on the connection")
+    c.reload_file(pools_config([b1, b2], [g]))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "good reload exits 0", out + err)
+    bodies = []
+    for _ in range(2):
+        r = raw.request("GET", "/")
+        bodies.append((r.status, r.body))
+    s.eq(sorted(bodies), [(200, b"b1\n"), (200, b"b2\n")],
+         "the same connection still works after the reload, over both "
+         "members")
+    raw.close()
+
+
+@s.scenario("listeners added and removed")
+def _():
+    b1, g = Backend("b1"), Backend("g")
+    p1 = free_port()
+    pools = pools_config([b1], [g])
+    c = Cutover('listen = [ "127.0.0.1:%d" ];\n' % p1 + pools)
+    s.eq(c.port, p1, "listening on the chosen port")
+
+    p2 = free_port()
+    c.reload_file('listen = [ "127.0.0.1:%d", "127.0.0.1:%d" ];\n'
+                  % (p1, p2) + pools)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload adding a second listener exits 0", out + err)
+    r = wait_until(lambda: get(p2, "/", timeout=2), 3)
+    s.ok(r and r.body == b"b1\n", "the new listener accepts and proxies")
+    s.contains(c.status(), "listen 127.0.0.1:%d" % p2,
+               "status lists the new listener")
+
+    c.reload_file('listen = [ "127.0.0.1:%d" ];\n' % p1 + pools)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload removing it exits 0", out + err)
+    s.ok(wait_until(lambda: refuses(p2), 3),
+         "the removed listener refuses connections")
+    s.eq(get(p1, "/").body, b"b1\n", "the first listener keeps serving")
+
+
+@s.scenario("the active pool survives a reload")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], active="blue")
+    pools = c.config_text
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green", out + err)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload of the unchanged file (active = blue)", out + err)
+    s.eq(c.active(), "green", "still green after the reload")
+    s.eq(get(c.port, "/").body, b"green\n", "traffic still goes to green")
+
+    rc, out, err = c.ctl("rollback")
+    s.eq(rc, 0, "rollback to blue", out + err)
+    c.reload_file(pools.replace('active = "blue";', 'active = "green";'),
+                  complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload with the file's active changed to green", out + err)
+    s.eq(c.active(), "green", "the file's new active takes effect")
+    s.eq(get(c.port, "/").body, b"green\n", "traffic goes to green")
+
+
+s.done()

@@ -1,0 +1,735 @@
+/*
+ * test_config.c — config_load(): defaults, every setting, every error and
+ * its "FILE:LINE: " prefix, the shipped configurations, reference counts.
+ */
+#include "autoconf.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* Two pools, nothing else: the smallest valid file (lines 1-4). */
+#define POOLS \
+	"pools = {\n" \
+	"  blue = { members = [ \"127.0.0.1:9001\" ]; };\n" \
+	"  green = { members = [ \"127.0.0.1:9002\" ]; };\n" \
+	"};\n"
+
+struct fixture {
+	char	dir[64];
+	char	path[128];
+	char	err[512];
+	char	want[512];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return (-1);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_config.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return (-1);
+	}
+	snprintf(f->path, sizeof(f->path), "%s/cutover.conf", f->dir);
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+	char		 p[192];
+
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s/inc.conf", f->dir);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return (0);
+}
+
+static void
+write_conf(struct fixture *f, const char *text)
+{
+	FILE	*fp;
+
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static struct config *
+load_ok(struct fixture *f, const char *text)
+{
+	struct config	*c;
+
+	write_conf(f, text);
+	c = config_load(f->path, f->err, sizeof(f->err));
+	if (c == NULL)
+		fail_msg("config_load failed: %s", f->err);
+	return (c);
+}
+
+/* Loading text fails with exactly "PATH:line: msg". */
+static void
+load_fails(struct fixture *f, const char *text, int line, const char *msg)
+{
+	write_conf(f, text);
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s:%d: %s", f->path, line, msg);
+	assert_string_equal(f->err, f->want);
+}
+
+static void
+assert_defaults(const struct config *c)
+{
+	assert_int_equal(c->nlisten, 1);
+	assert_string_equal(c->listen[0].text, CONFIG_DEFAULT_LISTEN);
+	assert_int_equal(c->active, POOL_BLUE);
+	assert_string_equal(c->admin_socket, DEFAULT_ADMIN_SOCKET);
+	assert_int_equal(c->admin_socket_mode, CONFIG_DEFAULT_SOCKET_MODE);
+	assert_int_equal(c->connect_ms, CONFIG_DEFAULT_CONNECT_MS);
+	assert_int_equal(c->client_header_ms, CONFIG_DEFAULT_CLIENT_HEADER_MS);
+	assert_int_equal(c->idle_ms, CONFIG_DEFAULT_IDLE_MS);
+	assert_int_equal(c->upstream_ms, CONFIG_DEFAULT_UPSTREAM_MS);
+	assert_int_equal(c->grace_ms, CONFIG_DEFAULT_GRACE_MS);
+	assert_int_equal(c->log_level, LL_INFO);
+	assert_false(c->log_access);
+}
+
+/* ---------------------------------------------------------- success */
+
+static void
+test_config_minimal_file_gets_defaults(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+
+	assert_int_equal(c->refcnt, 1);
+	assert_string_equal(c->path, f->path);
+	assert_defaults(c);
+	assert_int_equal(c->pools[POOL_BLUE].nmembers, 1);
+	assert_string_equal(c->pools[POOL_BLUE].members[0].text,
+	    "127.0.0.1:9001");
+	assert_int_equal(c->pools[POOL_GREEN].nmembers, 1);
+	assert_string_equal(c->pools[POOL_GREEN].members[0].text,
+	    "127.0.0.1:9002");
+	config_free(c);
+}
+
+static void
+test_config_full_file_sets_everything(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f,
+	    "listen = ( \"127.0.0.1:0\", \"[::1]:8443\" );\n"
+	    "active = \"green\";\n"
+	    "pools = {\n"
+	    "  blue = { members = ( \"10.0.0.1:80\", \"10.0.0.2:80\" ); };\n"
+	    "  green = { members = [ \"[2001:db8::1]:8080\" ]; };\n"
+	    "};\n"
+	    "admin = { socket = \"/tmp/x.sock\"; socket_mode = \"0660\"; };\n"
+	    "timeouts = { connect_ms = 1; client_header_ms = 2;\n"
+	    "  idle_ms = 3; upstream_ms = 86400000L; };\n"
+	    "shutdown = { grace_ms = 0; };\n"
+	    "log = { level = \"debug\"; access = true; };\n");
+
+	assert_int_equal(c->nlisten, 2);
+	assert_string_equal(c->listen[0].text, "127.0.0.1:0");
+	assert_string_equal(c->listen[1].text, "[::1]:8443");
+	assert_int_equal(c->active, POOL_GREEN);
+	assert_int_equal(c->pools[POOL_BLUE].nmembers, 2);
+	assert_string_equal(c->pools[POOL_BLUE].members[1].text,
+	    "10.0.0.2:80");
+	assert_int_equal(c->pools[POOL_GREEN].nmembers, 1);
+	assert_string_equal(c->pools[POOL_GREEN].members[0].text,
+	    "[2001:db8::1]:8080");
+	assert_string_equal(c->admin_socket, "/tmp/x.sock");
+	assert_int_equal(c->admin_socket_mode, 0660);
+	assert_int_equal(c->connect_ms, 1);
+	assert_int_equal(c->client_header_ms, 2);
+	assert_int_equal(c->idle_ms, 3);
+	assert_int_equal(c->upstream_ms, CONFIG_TIMEOUT_MAX_MS);
+	assert_int_equal(c->grace_ms, 0);
+	assert_int_equal(c->log_level, LL_DEBUG);
+	assert_true(c->log_access);
+	config_free(c);
+}
+
+static void
+test_config_same_member_in_both_pools_accepted(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "};\n");
+
+	config_free(c);
+}
+
+static void
+test_config_include_is_relative_to_file(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+	char		 inc[192];
+	FILE		*fp;
+
+	snprintf(inc, sizeof(inc), "%s/inc.conf", f->dir);
+	assert_non_null(fp = fopen(inc, "w"));
+	fputs("active = \"green\";\n", fp);
+	fclose(fp);
+	c = load_ok(f, POOLS "@include \"inc.conf\"\n");
+	assert_int_equal(c->active, POOL_GREEN);
+	config_free(c);
+}
+
+static void
+load_shipped(const char *name, struct config **out)
+{
+	const char	*src = getenv("CUTOVER_SRCDIR");
+	char		 path[1024], err[512];
+
+	if (src != NULL)
+		snprintf(path, sizeof(path), "%s/conf/%s", src, name);
+	else
+		snprintf(path, sizeof(path), "conf/%s", name);
+	*out = config_load(path, err, sizeof(err));
+	if (*out == NULL)
+		fail_msg("%s", err);
+}
+
+static void
+test_config_reference_file_loads_with_defaults(void **state)
+{
+	struct config	*c;
+
+	load_shipped("cutover.conf", &c);
+	assert_defaults(c);
+	assert_string_equal(c->pools[POOL_BLUE].members[0].text,
+	    "127.0.0.1:9001");
+	assert_string_equal(c->pools[POOL_GREEN].members[0].text,
+	    "127.0.0.1:9002");
+	config_free(c);
+}
+
+static void
+test_config_demo_file_loads(void **state)
+{
+	struct config	*c;
+
+	load_shipped("demo.conf", &c);
+	assert_string_equal(c->listen[0].text, "127.0.0.1:8080");
+	assert_int_equal(c->active, POOL_BLUE);
+	assert_true(c->log_access);
+	config_free(c);
+}
+
+static void
+test_config_ref_then_free_twice_frees(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+
+	assert_ptr_equal(config_ref(c), c);
+	assert_int_equal(c->refcnt, 2);
+	config_free(c);
+	assert_int_equal(c->refcnt, 1);
+	assert_string_equal(c->pools[POOL_BLUE].members[0].text,
+	    "127.0.0.1:9001");
+	config_free(c);		/* the last: valgrind/ASan check the rest */
+	config_free(NULL);
+}
+
+/* ------------------------------------------------------ file errors */
+
+static void
+test_config_missing_file_cannot_read(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s: cannot read: %s", f->path,
+	    strerror(ENOENT));
+	assert_string_equal(f->err, f->want);
+}
+
+static void
+test_config_directory_cannot_read(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_null(config_load(f->dir, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s: cannot read: %s", f->dir,
+	    strerror(EISDIR));
+	assert_string_equal(f->err, f->want);
+}
+
+static void
+test_config_syntax_error_names_line(void **state)
+{
+	load_fails(*state, POOLS "active = \"blue\";\nlisten = [ ;\n", 6,
+	    "syntax error");
+}
+
+static void
+test_config_duplicate_setting_names_line(void **state)
+{
+	load_fails(*state, POOLS "active = \"blue\";\nactive = \"green\";\n",
+	    6, "duplicate setting name");
+}
+
+/* ---------------------------------------------------- unknown names */
+
+static void
+test_config_unknown_top_level_rejected(void **state)
+{
+	load_fails(*state, POOLS "\nhealth = { path = \"/\"; };\n", 6,
+	    "health: unknown setting");
+}
+
+static void
+test_config_unknown_nested_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = {\n  idle_ms = 5;\n"
+	    "  conect_ms = 5;\n};\n", 7, "timeouts.conect_ms: unknown setting");
+}
+
+static void
+test_config_unknown_in_pool_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ];\n"
+	    "    weight = 3; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 3, "pools.blue.weight: unknown setting");
+}
+
+static void
+test_config_unknown_pool_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "  red = { members = [ \"127.0.0.1:9003\" ]; };\n"
+	    "};\n", 4,
+	    "pools.red: unknown pool (expected \"blue\" or \"green\")");
+}
+
+/* ---------------------------------------------------- missing pools */
+
+static void
+test_config_no_pools_rejected_at_line_1(void **state)
+{
+	load_fails(*state, "\nactive = \"blue\";\n", 1,
+	    "pools: missing (both pools, blue and green, must be defined)");
+}
+
+static void
+test_config_missing_pool_rejected_at_group_line(void **state)
+{
+	load_fails(*state,
+	    "active = \"blue\";\n"
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "};\n", 2,
+	    "pools.green: missing (both pools, blue and green, "
+	    "must be defined)");
+}
+
+static void
+test_config_pool_without_members_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "  green = { };\n"
+	    "};\n", 3,
+	    "pools.green.members: missing (pool green needs at least one "
+	    "member)");
+}
+
+static void
+test_config_empty_pool_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 2,
+	    "pools.blue.members: empty: pool blue needs at least one member");
+}
+
+static void
+test_config_pool_not_group_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = [ \"127.0.0.1:9001\" ];\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 2,
+	    "pools.blue: expected a group: blue = { members = [ ... ]; };");
+}
+
+static void
+test_config_pools_not_group_rejected(void **state)
+{
+	load_fails(*state, "pools = \"blue\";\n", 1,
+	    "pools: expected a group: pools = { blue = { ... }; "
+	    "green = { ... }; };");
+}
+
+/* ---------------------------------------------------------- members */
+
+static void
+test_config_member_missing_port_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [\n"
+	    "    \"10.0.0.2:80\",\n"
+	    "    \"10.0.0.1\"\n"
+	    "  ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 4,
+	    "pools.blue.members[1]: \"10.0.0.1\": missing port "
+	    "(expected host:port)");
+}
+
+static void
+test_config_member_bad_port_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "  green = {\n"
+	    "    members = [\n"
+	    "      \"127.0.0.1:0\" ];\n"
+	    "  };\n"
+	    "};\n", 5,
+	    "pools.green.members[0]: \"0\": bad port (1-65535)");
+}
+
+static void
+test_config_member_name_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"localhost:9001\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 2,
+	    "pools.blue.members[0]: \"localhost\": not a numeric IP address "
+	    "(IPv6 goes in brackets: [::1]:8080)");
+}
+
+static void
+test_config_duplicate_member_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\",\n"
+	    "    \"127.0.0.1:9003\",\n"
+	    "    \"127.0.0.1:9001\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 4,
+	    "pools.blue.members[2]: \"127.0.0.1:9001\": duplicate (same "
+	    "address as [0])");
+}
+
+static void
+test_config_member_not_string_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = ( \"127.0.0.1:9001\", 9002 ); };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 2,
+	    "pools.blue.members[1]: expected a \"host:port\" string");
+}
+
+static void
+test_config_members_not_list_rejected(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = \"127.0.0.1:9001\"; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 2,
+	    "pools.blue.members: expected a list of \"host:port\" strings: "
+	    "[ \"127.0.0.1:9001\", ... ]");
+}
+
+/* ----------------------------------------------------------- listen */
+
+static void
+test_config_listen_port_zero_accepted(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS "listen = [ \"*:0\" ];\n");
+
+	assert_int_equal(c->nlisten, 1);
+	assert_string_equal(c->listen[0].text, "0.0.0.0:0");
+	config_free(c);
+}
+
+static void
+test_config_listen_empty_rejected(void **state)
+{
+	load_fails(*state, POOLS "listen = [ ];\n", 5,
+	    "listen: must not be empty");
+}
+
+static void
+test_config_listen_duplicate_rejected(void **state)
+{
+	load_fails(*state, POOLS "listen = ( \"127.0.0.1:80\",\n"
+	    "  \"127.0.0.1:80\" );\n", 6,
+	    "listen[1]: \"127.0.0.1:80\": duplicate (same address as [0])");
+}
+
+static void
+test_config_listen_string_rejected(void **state)
+{
+	load_fails(*state, POOLS "listen = \"0.0.0.0:80\";\n", 5,
+	    "listen: expected a list of \"host:port\" strings: "
+	    "[ \"127.0.0.1:9001\", ... ]");
+}
+
+static void
+test_config_listen_missing_port_rejected(void **state)
+{
+	load_fails(*state, POOLS "listen = [ \"0.0.0.0\" ];\n", 5,
+	    "listen[0]: \"0.0.0.0\": missing port (expected host:port)");
+}
+
+/* ----------------------------------------------------------- active */
+
+static void
+test_config_active_unknown_rejected(void **state)
+{
+	load_fails(*state, POOLS "active = \"purple\";\n", 5,
+	    "active: \"purple\": expected \"blue\" or \"green\"");
+}
+
+static void
+test_config_active_not_string_rejected(void **state)
+{
+	load_fails(*state, "active = 1;\n" POOLS, 1,
+	    "active: expected a pool name");
+}
+
+/* ------------------------------------------------------------ admin */
+
+static void
+test_config_socket_mode_not_octal_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = {\n  socket_mode = \"0689\";\n};\n",
+	    6, "admin.socket_mode: expected a string of octal digits such "
+	    "as \"0660\" (libconfig has no octal numbers)");
+}
+
+static void
+test_config_socket_mode_integer_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = { socket_mode = 0660; };\n", 5,
+	    "admin.socket_mode: expected a string of octal digits such "
+	    "as \"0660\" (libconfig has no octal numbers)");
+}
+
+static void
+test_config_socket_mode_too_large_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = { socket_mode = \"1777\"; };\n", 5,
+	    "admin.socket_mode: \"1777\": mode out of range (0000-0777)");
+}
+
+static void
+test_config_socket_empty_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = { socket = \"\"; };\n", 5,
+	    "admin.socket: must not be empty");
+}
+
+static void
+test_config_socket_too_long_rejected(void **state)
+{
+	struct fixture	*f = *state;
+	char		 text[512], msg[128];
+	char		 longpath[109];
+
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	snprintf(text, sizeof(text), POOLS "admin = { socket = \"%s\"; };\n",
+	    longpath);
+	snprintf(msg, sizeof(msg), "admin.socket: path too long (108 bytes, "
+	    "at most 107)");
+	load_fails(f, text, 5, msg);
+}
+
+static void
+test_config_socket_not_string_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = { socket = 5; };\n", 5,
+	    "admin.socket: expected a path string");
+}
+
+static void
+test_config_admin_not_group_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = \"/run/x.sock\";\n", 5,
+	    "admin: expected a group: admin = { ... };");
+}
+
+/* --------------------------------------------------------- timeouts */
+
+static void
+test_config_timeout_zero_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = {\n  idle_ms = 0;\n};\n", 6,
+	    "timeouts.idle_ms: 0 out of range (1-86400000)");
+}
+
+static void
+test_config_timeout_above_max_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = { upstream_ms = 86400001; };\n",
+	    5, "timeouts.upstream_ms: 86400001 out of range (1-86400000)");
+}
+
+static void
+test_config_timeout_int64_above_max_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = { connect_ms = 5000000000L; };\n",
+	    5, "timeouts.connect_ms: 5000000000 out of range (1-86400000)");
+}
+
+static void
+test_config_timeout_string_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = {\n\n  connect_ms = \"5000\";\n};\n",
+	    7, "timeouts.connect_ms: expected an integer number of "
+	    "milliseconds");
+}
+
+static void
+test_config_timeout_float_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = { connect_ms = 1.5; };\n", 5,
+	    "timeouts.connect_ms: expected an integer number of "
+	    "milliseconds");
+}
+
+static void
+test_config_grace_negative_rejected(void **state)
+{
+	load_fails(*state, POOLS "shutdown = { grace_ms = -1; };\n", 5,
+	    "shutdown.grace_ms: -1 out of range (0-86400000)");
+}
+
+static void
+test_config_timeouts_not_group_rejected(void **state)
+{
+	load_fails(*state, POOLS "timeouts = 5000;\n", 5,
+	    "timeouts: expected a group: timeouts = { ... };");
+}
+
+/* -------------------------------------------------------------- log */
+
+static void
+test_config_log_level_unknown_rejected(void **state)
+{
+	load_fails(*state, POOLS "log = { level = \"verbose\"; };\n", 5,
+	    "log.level: \"verbose\": expected \"error\", \"warning\", "
+	    "\"info\" or \"debug\"");
+}
+
+static void
+test_config_log_access_not_bool_rejected(void **state)
+{
+	load_fails(*state, POOLS "log = { access = \"yes\"; };\n", 5,
+	    "log.access: expected true or false");
+}
+
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_config_minimal_file_gets_defaults),
+		T(test_config_full_file_sets_everything),
+		T(test_config_same_member_in_both_pools_accepted),
+		T(test_config_include_is_relative_to_file),
+		T(test_config_reference_file_loads_with_defaults),
+		T(test_config_demo_file_loads),
+		T(test_config_ref_then_free_twice_frees),
+		T(test_config_missing_file_cannot_read),
+		T(test_config_directory_cannot_read),
+		T(test_config_syntax_error_names_line),
+		T(test_config_duplicate_setting_names_line),
+		T(test_config_unknown_top_level_rejected),
+		T(test_config_unknown_nested_rejected),
+		T(test_config_unknown_in_pool_rejected),
+		T(test_config_unknown_pool_rejected),
+		T(test_config_no_pools_rejected_at_line_1),
+		T(test_config_missing_pool_rejected_at_group_line),
+		T(test_config_pool_without_members_rejected),
+		T(test_config_empty_pool_rejected),
+		T(test_config_pool_not_group_rejected),
+		T(test_config_pools_not_group_rejected),
+		T(test_config_member_missing_port_rejected),
+		T(test_config_member_bad_port_rejected),
+		T(test_config_member_name_rejected),
+		T(test_config_duplicate_member_rejected),
+		T(test_config_member_not_string_rejected),
+		T(test_config_members_not_list_rejected),
+		T(test_config_listen_port_zero_accepted),
+		T(test_config_listen_empty_rejected),
+		T(test_config_listen_duplicate_rejected),
+		T(test_config_listen_string_rejected),
+		T(test_config_listen_missing_port_rejected),
+		T(test_config_active_unknown_rejected),
+		T(test_config_active_not_string_rejected),
+		T(test_config_socket_mode_not_octal_rejected),
+		T(test_config_socket_mode_integer_rejected),
+		T(test_config_socket_mode_too_large_rejected),
+		T(test_config_socket_empty_rejected),
+		T(test_config_socket_too_long_rejected),
+		T(test_config_socket_not_string_rejected),
+		T(test_config_admin_not_group_rejected),
+		T(test_config_timeout_zero_rejected),
+		T(test_config_timeout_above_max_rejected),
+		T(test_config_timeout_int64_above_max_rejected),
+		T(test_config_timeout_string_rejected),
+		T(test_config_timeout_float_rejected),
+		T(test_config_grace_negative_rejected),
+		T(test_config_timeouts_not_group_rejected),
+		T(test_config_log_level_unknown_rejected),
+		T(test_config_log_access_not_bool_rejected),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

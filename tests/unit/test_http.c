@@ -1,0 +1,307 @@
+/*
+ * test_http.c — parsing heads in place, re-framing bodies, rewriting
+ * heads (hop-by-hop, X-Forwarded-For, Host), limits and error replies.
+ */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+
+#include "http.h"
+
+struct fixture {
+	struct http_msg	 msg;
+	struct evbuffer	*in;
+	struct evbuffer	*out;
+	struct http_buf	 head;
+	char		 text[8192];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+
+	f->in = evbuffer_new();
+	f->out = evbuffer_new();
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	evbuffer_free(f->in);
+	evbuffer_free(f->out);
+	http_buf_free(&f->head);
+	free(f);
+	return (0);
+}
+
+/* Feeds s to a new request (or response) parser; returns the result. */
+static enum http_result
+head_of(struct fixture *f, llhttp_type_t type, const char *s)
+{
+	http_msg_init(&f->msg, type);
+	f->msg.out = f->out;
+	evbuffer_add(f->in, s, strlen(s));
+	return (http_msg_head(&f->msg, f->in));
+}
+
+static const char *
+out_text(struct fixture *f)
+{
+	size_t	n = evbuffer_get_length(f->out);
+
+	assert_true(n < sizeof(f->text));
+	evbuffer_remove(f->out, f->text, n);
+	f->text[n] = '\0';
+	return (f->text);
+}
+
+static const char *
+head_text(struct fixture *f)
+{
+	snprintf(f->text, sizeof(f->text), "%.*s", (int)f->head.len,
+	    f->head.p);
+	return (f->text);
+}
+
+static void
+test_http_request_head_drops_hop_by_hop_and_appends_xff(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET /a?b=1 HTTP/1.1\r\nHost: example\r\n"
+	    "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\n"
+	    "Keep-Alive: timeout=5\r\nTE: trailers\r\n"
+	    "Proxy-Connection: keep-alive\r\n"
+	    "X-Forwarded-For: 10.1.1.1\r\nAccept: */*\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(http_request_head(&f->msg,
+	    http_msg_head_base(&f->msg, f->in), "127.0.0.9", "ignored",
+	    &f->head), 0);
+	assert_string_equal(head_text(f),
+	    "GET /a?b=1 HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n"
+	    "X-Forwarded-For: 10.1.1.1, 127.0.0.9\r\n\r\n");
+}
+
+static void
+test_http_request_http10_without_host_gets_one(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.0\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(http_request_head(&f->msg,
+	    http_msg_head_base(&f->msg, f->in), "127.0.0.1", "10.0.0.1:80",
+	    &f->head), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\n"
+	    "Host: 10.0.0.1:80\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n");
+}
+
+static void
+test_http_request_head_split_over_reads_parses_once(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST, "POST /up HTTP/1.1\r\nHo"),
+	    HTTP_MORE);
+	evbuffer_add(f->in, "st: h\r\nContent-Length: 3\r\n\r\nabc", 32);
+	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
+	assert_int_equal(f->msg.nhdrs, 2);
+	assert_int_equal(http_request_head(&f->msg,
+	    http_msg_head_base(&f->msg, f->in), "127.0.0.1", "x",
+	    &f->head), 0);
+	assert_string_equal(head_text(f), "POST /up HTTP/1.1\r\nHost: h\r\n"
+	    "X-Forwarded-For: 127.0.0.1\r\nContent-Length: 3\r\n\r\n");
+	http_msg_head_drain(&f->msg, f->in);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_DONE);
+	assert_string_equal(out_text(f), "abc");
+}
+
+static void
+test_http_chunked_body_reframed_across_reads(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), HTTP_DONE);
+	http_msg_head_drain(&f->msg, f->in);
+	f->msg.chunked_out = true;
+	evbuffer_add(f->in, "5;ext=1\r\nhe", 11);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_MORE);
+	/* resuming with nothing buffered (after backpressure): llhttp
+	 * reports an empty body span, which must not become a last-chunk */
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_MORE);
+	evbuffer_add(f->in, "llo\r\n", 5);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_MORE);
+	evbuffer_add(f->in, "0\r\n\r\n", 5);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_DONE);
+	assert_string_equal(out_text(f),
+	    "2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n");
+	assert_int_equal(f->msg.body_bytes, 5);
+}
+
+static void
+test_http_pipelined_requests_stay_in_input(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST, "GET /1 HTTP/1.1\r\nHost: a"
+	    "\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"), HTTP_DONE);
+	http_msg_head_drain(&f->msg, f->in);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_DONE);
+	assert_int_equal(evbuffer_get_length(f->in), 28);
+	http_msg_next(&f->msg);
+	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
+	assert_int_equal(f->msg.url.len, 2);
+}
+
+static void
+test_http_both_lengths_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST, "POST / HTTP/1.1\r\nHost: a"
+	    "\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	    HTTP_ERROR);
+	assert_int_equal(f->msg.status, 400);
+}
+
+static void
+test_http_too_many_headers_is_431(void **state)
+{
+	struct fixture	*f = *state;
+	char		 s[4096];
+	size_t		 n = 0;
+
+	n += (size_t)snprintf(s, sizeof(s), "GET / HTTP/1.1\r\n");
+	for (int i = 0; i <= HTTP_HEADERS_MAX; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n, "X-%d: v\r\n", i);
+	snprintf(s + n, sizeof(s) - n, "\r\n");
+	assert_int_equal(head_of(f, HTTP_REQUEST, s), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 431);
+}
+
+static void
+test_http_oversize_head_is_431(void **state)
+{
+	struct fixture	*f = *state;
+	char		*s = malloc(HTTP_HEAD_MAX + 64);
+
+	strcpy(s, "GET / HTTP/1.1\r\nX-Big: ");
+	memset(s + strlen(s), 'a', HTTP_HEAD_MAX);
+	s[HTTP_HEAD_MAX + 20] = '\0';
+	assert_int_equal(head_of(f, HTTP_REQUEST, s), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 431);
+	free(s);
+}
+
+static void
+test_http_response_until_close_is_chunked_for_http11(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
+	    "Connection: close\r\nX-A: b\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(http_response_head(&f->msg,
+	    http_msg_head_base(&f->msg, f->in), false, false, &f->head), 0);
+	assert_string_equal(head_text(f), "HTTP/1.1 200 OK\r\nX-A: b\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n");
+	assert_true(f->msg.chunked_out);
+	http_msg_head_drain(&f->msg, f->in);
+	evbuffer_add(f->in, "xyz", 3);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_MORE);
+	assert_int_equal(http_msg_eof(&f->msg), HTTP_DONE);
+	assert_string_equal(out_text(f), "3\r\nxyz\r\n0\r\n\r\n");
+}
+
+static void
+test_http_response_to_head_keeps_length_and_has_no_body(void **state)
+{
+	struct fixture	*f = *state;
+
+	http_msg_init(&f->msg, HTTP_RESPONSE);
+	f->msg.out = f->out;
+	f->msg.skip_body = true;
+	evbuffer_add(f->in, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+	    40);
+	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
+	assert_true(f->msg.complete);
+	assert_int_equal(http_response_head(&f->msg,
+	    http_msg_head_base(&f->msg, f->in), false, true, &f->head), 0);
+	assert_string_equal(head_text(f), "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 99\r\nConnection: close\r\n\r\n");
+}
+
+static void
+test_http_response_for_http10_client_is_not_chunked(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(http_response_head(&f->msg,
+	    http_msg_head_base(&f->msg, f->in), true, true, &f->head), 0);
+	assert_string_equal(head_text(f), "HTTP/1.1 200 OK\r\n"
+	    "Connection: close\r\n\r\n");
+	assert_false(f->msg.chunked_out);
+}
+
+static void
+test_http_response_truncated_body_is_error(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 10\r\n\r\nabc"), HTTP_DONE);
+	http_msg_head_drain(&f->msg, f->in);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_MORE);
+	assert_int_equal(http_msg_eof(&f->msg), HTTP_ERROR);
+}
+
+static void
+test_http_error_reply_is_complete_and_closes(void **state)
+{
+	struct fixture	*f = *state;
+
+	http_error(f->out, 502, "Bad Gateway");
+	assert_string_equal(out_text(f), "HTTP/1.1 502 Bad Gateway\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 29\r\n"
+	    "Connection: close\r\n\r\n502 Bad Gateway: Bad Gateway\n");
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_http_request_head_drops_hop_by_hop_and_appends_xff),
+		T(test_http_request_http10_without_host_gets_one),
+		T(test_http_request_head_split_over_reads_parses_once),
+		T(test_http_chunked_body_reframed_across_reads),
+		T(test_http_pipelined_requests_stay_in_input),
+		T(test_http_both_lengths_rejected),
+		T(test_http_too_many_headers_is_431),
+		T(test_http_oversize_head_is_431),
+		T(test_http_response_until_close_is_chunked_for_http11),
+		T(test_http_response_to_head_keeps_length_and_has_no_body),
+		T(test_http_response_for_http10_client_is_not_chunked),
+		T(test_http_response_truncated_body_is_error),
+		T(test_http_error_reply_is_complete_and_closes),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}

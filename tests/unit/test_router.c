@@ -1,0 +1,206 @@
+/*
+ * test_router.c — switch and rollback on the live snapshot; a request's
+ * snapshot is untouched by a switch; a reload keeps unchanged members.
+ */
+#include "autoconf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "router.h"
+#include "snapshot.h"
+
+struct fixture {
+	char		 path[64];
+	struct config	*cf;
+	struct router	*r;
+	char		 msg[256];
+};
+
+static struct config *
+load(struct fixture *f, const char *text)
+{
+	FILE		*fp;
+	struct config	*cf;
+	char		 err[512];
+
+	assert_non_null(fp = fopen(f->path, "w"));
+	fputs(text, fp);
+	fclose(fp);
+	cf = config_load(f->path, err, sizeof(err));
+	if (cf == NULL)
+		fail_msg("%s", err);
+	return (cf);
+}
+
+#define TWO_POOLS(extra) \
+	"pools = { blue = { members = [ \"127.0.0.1:9001\", " \
+	"\"127.0.0.1:9003\" ]; }; green = { members = [ \"127.0.0.1:9002\" ]; };" \
+	" };\n" extra
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+	int		 fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/test_router.XXXXXX");
+	assert_true((fd = mkstemp(f->path)) != -1);
+	close(fd);
+	f->cf = load(f, TWO_POOLS(""));
+	f->r = router_new(snapshot_build(f->cf, NULL, f->cf->active));
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	router_free(f->r);
+	config_free(f->cf);
+	unlink(f->path);
+	free(f);
+	return (0);
+}
+
+static void
+test_router_starts_on_configured_pool_without_history(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(router_live(f->r)->active, POOL_BLUE);
+	assert_false(router_live(f->r)->has_previous);
+	assert_int_equal(router_rollback(f->r, f->msg, sizeof(f->msg)), -1);
+	assert_string_equal(f->msg,
+	    "nothing to roll back: blue has been active since start");
+}
+
+static void
+test_router_switch_changes_active_pool(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(router_switch(f->r, POOL_GREEN, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "switched blue -> green");
+	assert_int_equal(router_live(f->r)->active, POOL_GREEN);
+	assert_ptr_equal(snapshot_active(router_live(f->r)),
+	    router_live(f->r)->pools[POOL_GREEN]);
+}
+
+static void
+test_router_switch_to_active_pool_is_ok_and_changes_nothing(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*before = router_live(f->r);
+
+	assert_int_equal(router_switch(f->r, POOL_BLUE, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "blue is already active");
+	assert_ptr_equal(router_live(f->r), before);
+}
+
+static void
+test_router_rollback_returns_to_previous_pool(void **state)
+{
+	struct fixture	*f = *state;
+
+	router_switch(f->r, POOL_GREEN, f->msg, sizeof(f->msg));
+	assert_int_equal(router_rollback(f->r, f->msg, sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "switched green -> blue");
+	assert_int_equal(router_live(f->r)->active, POOL_BLUE);
+	/* and rollback again undoes the rollback */
+	assert_int_equal(router_rollback(f->r, f->msg, sizeof(f->msg)), 0);
+	assert_int_equal(router_live(f->r)->active, POOL_GREEN);
+}
+
+static void
+test_router_request_snapshot_survives_switch(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*held = snapshot_ref(router_live(f->r));
+
+	router_switch(f->r, POOL_GREEN, f->msg, sizeof(f->msg));
+	/* a request routed before the switch still sees blue */
+	assert_int_equal(held->active, POOL_BLUE);
+	assert_int_equal(router_live(f->r)->active, POOL_GREEN);
+	/* the pools are shared, not copied */
+	assert_ptr_equal(held->pools[POOL_BLUE],
+	    router_live(f->r)->pools[POOL_BLUE]);
+	snapshot_unref(held);
+}
+
+static void
+test_router_reload_keeps_unchanged_members(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*old = router_live(f->r), *s;
+	struct member	*kept = old->pools[POOL_BLUE]->members[0];
+	struct config	*cf;
+
+	kept->requests = 42;
+	cf = load(f, "pools = { blue = { members = [ \"127.0.0.1:9001\", "
+	    "\"127.0.0.1:9005\" ]; }; green = { members = [ "
+	    "\"127.0.0.1:9002\" ]; }; };\n");
+	s = snapshot_build(cf, old, old->active);
+	router_install(f->r, s);
+	config_free(cf);
+	assert_ptr_equal(s->pools[POOL_BLUE]->members[0], kept);
+	assert_int_equal(kept->requests, 42);
+	assert_string_equal(s->pools[POOL_BLUE]->members[1]->addr.text,
+	    "127.0.0.1:9005");
+	assert_int_equal(s->pools[POOL_BLUE]->members[1]->requests, 0);
+}
+
+static void
+test_router_reload_with_new_active_records_previous(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*s;
+
+	s = snapshot_build(f->cf, router_live(f->r), POOL_GREEN);
+	router_install(f->r, s);
+	assert_int_equal(router_live(f->r)->active, POOL_GREEN);
+	assert_int_equal(router_rollback(f->r, f->msg, sizeof(f->msg)), 0);
+	assert_int_equal(router_live(f->r)->active, POOL_BLUE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_router_starts_on_configured_pool_without_history,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_switch_changes_active_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_switch_to_active_pool_is_ok_and_changes_nothing,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_rollback_returns_to_previous_pool,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_request_snapshot_survives_switch,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_reload_keeps_unchanged_members,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_reload_with_new_active_records_previous,
+		    setup, teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
