@@ -172,9 +172,10 @@ conn_log_access(struct conn *c, const char *outcome)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - c->t0.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - c->t0.tv_nsec) / 1e6;
-	log_info("access: %s \"%s\" %d %s %s %.1fms", c->peer_ip, c->line,
+	log_info("access: %s \"%s\" %d %s %s %.1fms%s%s", c->peer_ip, c->line,
 	    c->status, c->member != NULL ? pool_name(c->member->pool) : "-",
-	    outcome, ms);
+	    c->member != NULL ? c->member->addr.text : "-", ms,
+	    outcome != NULL ? " " : "", outcome != NULL ? outcome : "");
 }
 
 /*
@@ -495,7 +496,7 @@ conn_response_done(struct conn *c)
 
 	reusable = c->req_done && llhttp_should_keep_alive(&u->resp.parser);
 	c->cx->stats.responses++;
-	conn_log_access(c, "ok");
+	conn_log_access(c, NULL);
 	if (!c->req_done)
 		c->keep_alive = false;	/* answered before the body ended */
 	conn_end_request(c, reusable);

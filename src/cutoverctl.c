@@ -175,7 +175,9 @@ ctl_send(struct ctl *c, const char *line)
 static char *
 ctl_reply_end(const struct ctl *c)
 {
-	if (c->len > 0 && c->buf[0] == '\n')
+	if (c->len == 0)
+		return (NULL);
+	if (c->buf[0] == '\n')
 		return (c->buf);
 	return (memmem(c->buf, c->len, "\n\n", 2));
 }

@@ -4,9 +4,11 @@ cutoverctl's exit codes."""
 
 import json
 import os
+import re
 import subprocess
 
-from harness import CUTOVERCTL_BIN, Backend, Cutover, Suite, get
+from harness import (CUTOVERCTL_BIN, Backend, Cutover, Suite, get,
+                     pools_config)
 
 s = Suite()
 
@@ -43,8 +45,39 @@ def _():
          "two pipelined commands answered in order",
          "first %r\nsecond %r" % (r1, r2))
 
+    r = c.admin("status")
+    for regex, what in (
+            (r"^ok\n", "ok first"),
+            (r"^version 0\.1\.0$", "version"),
+            (r"^active blue$", "active blue"),
+            (r"^previous none$", "previous none"),
+            (r"^listen 127\.0\.0\.1:%d$" % c.port, "listen"),
+            (r"^connections_open \d+$", "connections_open"),
+            (r"^requests_total \d+$", "requests_total"),
+            (r"^reload never$", "reload never"),
+            (r"^pool blue active members 1 inflight 0$", "pool blue active"),
+            (r"^pool green standby members 1 inflight 0$",
+             "pool green standby"),
+            (r"^member blue %s inflight 0 requests \d+ idle \d+ "
+             r"connect_failures 0$" % re.escape(blue.addr), "member blue")):
+        s.match(regex, r, "status text shows %s" % what)
+
+    with c.admin_conn() as a:
+        a.send("quit\n")
+        try:
+            a.reply()
+        except EOFError:
+            pass
+        s.ok(a.closed(2.0), "quit closes the admin connection")
+
     st = c.status_json()
     s.eq(st.get("active"), "blue", "status json: active is blue", st)
+    s.ok(st.get("version") == "0.1.0" and st.get("previous") is None and
+         st.get("listen") == ["127.0.0.1:%d" % c.port] and
+         st.get("reload", {}).get("result") == "never" and
+         st["pools"]["blue"]["active"] is True and
+         st["pools"]["green"]["active"] is False,
+         "status json: version, previous, listen, reload, pools' active", st)
     s.eq(st["pools"]["blue"]["members"][0]["addr"], blue.addr,
          "status json: blue's first member is the backend", st)
     s.eq(st["pools"]["green"]["members"][0]["addr"], green.addr,
@@ -79,6 +112,18 @@ def _():
     s.eq(get(c.port, "/").body, b"blue\n", "... and the proxy still serves")
     s.eq(first_line(c.admin("version")), "ok",
          "... and the admin socket still answers")
+
+
+@s.scenario("admin socket mode")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    s.eq(oct(os.stat(c.sock).st_mode & 0o777), oct(0o600),
+         "the admin socket is mode 0600 by default")
+    c2 = Cutover('admin = { socket = "@DIR@/admin.sock"; '
+                 'socket_mode = "0660"; };\n' + pools_config([blue], [green]))
+    s.eq(oct(os.stat(c2.sock).st_mode & 0o777), oct(0o660),
+         "socket_mode = \"0660\" is applied")
 
 
 @s.scenario("cutoverctl exit codes")

@@ -5,6 +5,7 @@ SIGTERM drains in-flight requests, the grace period bounds it, SIGINT too."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -82,6 +83,21 @@ def _():
     rc, out, err = run("-t", "-c", ref)
     s.eq(rc, 0, "the reference conf/cutover.conf passes -t", out + err)
 
+    d = tempfile.mkdtemp(prefix="cutover-k8s-")
+    try:
+        k8s = os.path.join(d, "cutover.conf")
+        with open(os.path.join(SRCDIR, "k8s", "cutover-configmap.yaml")) as f:
+            text = f.read()
+        # the ConfigMap's cutover.conf: the block under "cutover.conf: |"
+        block = text.split("cutover.conf: |\n", 1)[1]
+        with open(k8s, "w") as f:
+            f.write("".join(line[4:] + "\n" for line in block.splitlines()))
+        rc, out, err = run("-t", "-c", k8s)
+        s.eq(rc, 0, "the Kubernetes ConfigMap's cutover.conf passes -t",
+             out + err)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
 
 def slow_request(port, path, result):
     try:
@@ -134,6 +150,64 @@ def _():
     e = result.get("e")
     s.ok(isinstance(e, (EOFError, ConnectionError)),
          "the client sees a closed connection", repr(result))
+
+
+@s.scenario("a second SIGTERM exits at once")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="shutdown = { grace_ms = 20000; };\n")
+    result = {}
+    t = threading.Thread(target=slow_request,
+                         args=(c.port, "/delay?ms=5000", result), daemon=True)
+    t.start()
+    s.ok(blue.wait_request("/delay", 5), "the slow request reached blue")
+    c.signal(signal.SIGTERM)
+    s.ok(wait_until(lambda: refuses(c.port), 1.0),
+         "the first SIGTERM stops accepting")
+    s.eq(c.wait(0.3), None, "... and waits for the slow request")
+    t0 = time.monotonic()
+    c.signal(signal.SIGTERM)
+    rc = c.wait(5)
+    s.ok(rc is not None and time.monotonic() - t0 < 1.0,
+         "the second SIGTERM exits at once",
+         "exit %r after %.2f s" % (rc, time.monotonic() - t0))
+    t.join(10)
+
+
+@s.scenario("start-up problems")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        c = Cutover('listen = [ "127.0.0.1:%d" ];\n' % port +
+                    pools_config([blue], [green]), start=False)
+        try:
+            c.start(timeout=5)
+            started = True
+        except RuntimeError:
+            started = False
+        s.ok(not started and c.wait(5) == 1,
+             "a listen address in use: cutover exits 1", c.log_text())
+        s.contains(c.log_text(), "127.0.0.1:%d" % port,
+                   "the error names the address")
+    finally:
+        busy.close()
+
+    c = Cutover(blue=[blue], green=[green], start=False)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(c.sock)
+    stale.close()
+    s.ok(os.path.exists(c.sock), "a stale admin socket file is left over")
+    c.start()
+    s.eq(c.admin("version").split("\n")[0], "ok",
+         "cutover replaces a stale admin socket and answers on it")
+    s.eq(c.stop(), 0, "SIGTERM: exits 0")
+    s.ok(not os.path.exists(c.sock), "the admin socket file is removed on "
+         "exit")
 
 
 @s.scenario("SIGINT stops it")

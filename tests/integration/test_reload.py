@@ -6,7 +6,8 @@ pool surviving."""
 import re
 import signal
 
-from harness import (Backend, Cutover, RawConn, Suite, free_port, get,
+from harness import (Background, Backend, Cutover, RawConn, Suite, free_port,
+                     get,
                      pools_config, refuses, wait_until)
 
 s = Suite()
@@ -55,6 +56,37 @@ def _():
          "status shows reload ok", c.status())
     s.eq(served_by(c, 9), ["b1", "b2", "b3"],
          "the original listener still serves all three")
+
+    c.reload_file(pools_config([b1], [g]))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload removing b2 and b3 exits 0", out + err)
+    before = (b2.saw("/"), b3.saw("/"))
+    s.eq(served_by(c, 6), ["b1"], "removed members get no more requests")
+    s.eq((b2.saw("/"), b3.saw("/")), before, "... not even one")
+    s.eq([l.split()[2] for l in member_lines(c) if l.startswith("member blue")],
+         [b1.addr], "status lists only b1 in blue")
+    s.eq(c.status_json()["reload"]["result"], "ok",
+         "status json: reload result ok")
+
+
+@s.scenario("a request in flight on a member removed by reload")
+def _():
+    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
+    c = Cutover(blue=[b2], green=[g])
+    slow = Background(get, c.port, "/delay?ms=1500", timeout=10)
+    try:
+        s.ok(b2.wait_request("/delay", 5), "the slow request reached b2")
+        c.reload_file(pools_config([b1], [g]))
+        rc, out, err = c.ctl("reload")
+        s.eq(rc, 0, "reload replacing b2 by b1 exits 0", out + err)
+        s.eq(served_by(c, 4), ["b1"], "new requests go to b1 at once")
+    finally:
+        slow.join(10)
+    r = slow.result
+    s.ok(r is not None and r.status == 200 and r.body == b"b2\n",
+         "the in-flight request on b2 completes", repr(slow))
+    s.ok(c.alive(), "the proxy is still running")
+    s.eq(served_by(c, 4), ["b1"], "and keeps serving b1")
 
 
 @s.scenario("broken files change nothing")

@@ -2,9 +2,9 @@
 """Blue/green switching: cutoverctl switch and rollback, per-request routing
 on keep-alive connections, in-flight requests finishing where they started."""
 
-import threading
 
-from harness import Backend, Cutover, RawConn, Suite, curl, get
+from harness import (Background, Backend, Cutover, RawConn, Suite, curl, get,
+                     wait_until)
 
 s = Suite()
 
@@ -43,6 +43,10 @@ def _():
     s.contains(err, "purple", "the error names the pool")
     s.eq(curl_body(c), "blue\n", "a refused switch changes nothing")
 
+    rc, out, err = c.ctl("switch", "green", "force")
+    s.eq(rc, 0, "switch green force exits 0", out + err)
+    s.eq(curl_body(c), "green\n", "... and green answers")
+
 
 @s.scenario("keep-alive connection follows the switch")
 def _():
@@ -64,29 +68,34 @@ def _():
 def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green])
-    result = {}
-
-    def slow():
-        try:
-            result["r"] = get(c.port, "/delay?ms=1500", timeout=10)
-        except Exception as e:
-            result["e"] = e
-
-    t = threading.Thread(target=slow, daemon=True)
-    t.start()
+    slow = Background(get, c.port, "/delay?ms=1500", timeout=10)
     try:
         s.ok(blue.wait_request("/delay", 5),
              "the slow request reached blue")
+        st = c.status_json()
+        s.eq(st["pools"]["blue"]["inflight"], 1,
+             "status counts it in flight on blue", st)
         rc, out, err = c.ctl("switch", "green")
         s.eq(rc, 0, "switch green while it waits", out + err)
         r = get(c.port, "/")
         s.eq(r.body, b"green\n", "a new request answers green at once")
+        st = c.status_json()
+        s.ok(st["pools"]["green"]["active"] is True and
+             st["pools"]["blue"]["active"] is False and
+             st["pools"]["blue"]["inflight"] == 1,
+             "status: green active, blue standby still draining 1", st)
     finally:
-        t.join(10)
-    r = result.get("r")
+        slow.join(10)
+    r = slow.result
     s.ok(r is not None and r.status == 200 and r.body == b"blue\n",
-         "the in-flight request completes with blue", repr(result))
+         "the in-flight request completes with blue", repr(slow))
     s.eq(green.saw("/delay"), 0, "green never saw the slow request")
+    s.ok(wait_until(lambda: c.status_json()["pools"]["blue"]["inflight"]
+                    == 0, 3), "blue's inflight drops to 0", c.status())
+    s.ok(wait_until(lambda: c.status_json()["pools"]["blue"]["members"][0]
+                    ["idle"] == 0, 3),
+         "idle upstream connections to blue are closed after the switch",
+         c.status())
 
 
 s.done()
