@@ -1,10 +1,11 @@
 /*
- * admin.c — the admin socket: command table, parsing, replies, and the
- * UNIX socket server that feeds it.
+ * admin.c — the admin socket: the UNIX socket server and its clients,
+ * which feed their lines to the command table (admin_cmd.c) in order.
  *
- * A reply is "ok" or "error: reason", then body lines, then one empty line.
- * Handlers fill a request (body or error text); admin_exec() alone writes
- * the reply, so no handler can break its shape.
+ * A client whose command is pending (wait-*) is parked: its later lines
+ * stay in its input buffer, its idle timeout is off, and a timer of its own
+ * re-checks the condition until the reply is written; then the client
+ * reads on.  A client that hangs up while parked is freed without a reply.
  */
 #include "autoconf.h"
 
@@ -15,6 +16,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +29,12 @@
 #include <event2/listener.h>
 
 #include "admin.h"
+#include "admin_cmd.h"
 #include "cutover.h"
 #include "log.h"
 
-#define ADMIN_WORDS_MAX		8		/* words in one command line */
 #define ADMIN_OUT_MAX		(256 * 1024)	/* unread replies we hold */
-#define ADMIN_MSG_MAX		2048		/* a cutover_* message */
-#define ADMIN_ECHO_MAX		40		/* user text echoed in errors */
+#define ADMIN_PARKED_IN_MAX	(64 * 1024)	/* input held while waiting */
 
 struct admin_client {
 	TAILQ_ENTRY(admin_client)	 entry;
@@ -43,6 +44,8 @@ struct admin_client {
 	bool				 closing;	/* reply, then close */
 	bool				 paused;	/* output too full */
 	bool				 eof;		/* client sent EOF */
+	struct admin_wait		*wait;		/* reply pending */
+	struct event			*timer;		/* re-checks wait */
 };
 
 TAILQ_HEAD(admin_clients, admin_client);
@@ -58,346 +61,26 @@ struct admin {
 	unsigned		 nclients;
 };
 
-/* One command being run: its words, its caller, and what it answers. */
-struct admin_req {
-	struct cutover	*cx;
-	const char	*peer;		/* for the log; NULL when not a client */
-	const char	*cmd;		/* the words, printable, for the log */
-	int		 argc;
-	char		**argv;
-	struct evbuffer	*body;		/* body lines of an ok reply */
-	char		 err[ADMIN_MSG_MAX];	/* reason of an error reply */
-	bool		 quit;		/* close the connection after this */
-};
-
-typedef int (*admin_handler)(struct admin_req *);
-
-struct admin_cmd {
-	const char	*name;
-	int		 min_args;	/* words after the command's own */
-	int		 max_args;
-	const char	*usage;
-	const char	*help;
-	admin_handler	 handler;
-};
-
-static int	cmd_status(struct admin_req *);
-static int	cmd_switch(struct admin_req *);
-static int	cmd_rollback(struct admin_req *);
-static int	cmd_reload(struct admin_req *);
-static int	cmd_version(struct admin_req *);
-static int	cmd_help(struct admin_req *);
-static int	cmd_quit(struct admin_req *);
-
-/* The truth about commands: help, usage errors and the man page follow it. */
-static const struct admin_cmd admin_cmds[] = {
-	{ "status", 0, 1, "status [json]",
-	    "show the active pool, pools and counters", cmd_status },
-	{ "switch", 1, 2, "switch <pool> [force]",
-	    "send new requests to pool (force: even if unhealthy)",
-	    cmd_switch },
-	{ "rollback", 0, 0, "rollback",
-	    "switch back to the pool that was active before", cmd_rollback },
-	{ "reload", 0, 0, "reload",
-	    "re-read the configuration file (a bad file changes nothing)",
-	    cmd_reload },
-	{ "version", 0, 0, "version", "show the version of cutover",
-	    cmd_version },
-	{ "help", 0, 0, "help", "list the commands", cmd_help },
-	{ "quit", 0, 0, "quit", "close this connection", cmd_quit },
-};
-
-#define ADMIN_NCMDS	(sizeof(admin_cmds) / sizeof(admin_cmds[0]))
-
-/* ------------------------------------------------------------ commands */
-
-/* Copies user text for an error or a log line: printable, bounded. */
-static void
-admin_printable(char *dst, size_t dstlen, const char *src, size_t max)
-{
-	size_t	i;
-
-	for (i = 0; src[i] != '\0' && i < max && i + 1 < dstlen; i++)
-		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[i] = '\0';
-	if (src[i] != '\0' && i + 4 < dstlen)
-		strcpy(dst + i, "...");
-}
-
-/* Appends the non-empty lines of text to out, each ending in LF. */
-static void
-admin_put_lines(struct evbuffer *out, const char *text, size_t len)
-{
-	const char	*p = text, *end = text + len, *nl;
-	size_t		 n;
-
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		n = (size_t)(nl - p);
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n > 0) {
-			evbuffer_add(out, p, n);
-			evbuffer_add(out, "\n", 1);
-		}
-		p = nl + 1;
-	}
-}
-
-/* The end of a state-changing command: logs it and fills the reply. */
-static int
-admin_done(struct admin_req *r, int rc, const char *msg)
-{
-	char	 flat[ADMIN_MSG_MAX];
-	size_t	 i, n = 0;
-
-	/* one log line: the message's lines joined with "; " */
-	for (i = 0; msg[i] != '\0' && n + 3 < sizeof(flat); i++) {
-		if (msg[i] == '\r')
-			continue;
-		if (msg[i] != '\n')
-			flat[n++] = msg[i];
-		else if (n > 0 && flat[n - 1] != ' ' && msg[i + 1] != '\0') {
-			flat[n++] = ';';
-			flat[n++] = ' ';
-		}
-	}
-	flat[n] = '\0';
-	log_info("admin: %s%s%s -> %s: %s", r->peer ? r->peer : "",
-	    r->peer ? ": " : "", r->cmd, rc == 0 ? "ok" : "error", flat);
-	if (rc == 0)
-		admin_put_lines(r->body, msg, strlen(msg));
-	else
-		snprintf(r->err, sizeof(r->err), "%s",
-		    msg[0] != '\0' ? msg : "failed");
-	return (rc == 0 ? 0 : -1);
-}
-
-static int
-admin_usage(struct admin_req *r, const struct admin_cmd *c)
-{
-	snprintf(r->err, sizeof(r->err), "usage: %s", c->usage);
-	return (-1);
-}
-
-static int
-cmd_status(struct admin_req *r)
-{
-	bool	json = false;
-
-	if (r->argc == 2) {
-		if (strcmp(r->argv[1], "json") != 0)
-			return (-2);
-		json = true;
-	}
-	cutover_status(r->cx, r->body, json);
-	return (0);
-}
-
-static int
-cmd_switch(struct admin_req *r)
-{
-	char	msg[ADMIN_MSG_MAX] = "";
-	bool	force = false;
-	int	rc;
-
-	if (r->argc == 3) {
-		if (strcmp(r->argv[2], "force") != 0)
-			return (-2);
-		force = true;
-	}
-	rc = cutover_switch(r->cx, r->argv[1], force, msg, sizeof(msg));
-	return (admin_done(r, rc, msg));
-}
-
-static int
-cmd_rollback(struct admin_req *r)
-{
-	char	msg[ADMIN_MSG_MAX] = "";
-
-	return (admin_done(r, cutover_rollback(r->cx, msg, sizeof(msg)), msg));
-}
-
-static int
-cmd_reload(struct admin_req *r)
-{
-	char	msg[ADMIN_MSG_MAX] = "";
-
-	return (admin_done(r, cutover_reload(r->cx, msg, sizeof(msg)), msg));
-}
-
-static int
-cmd_version(struct admin_req *r)
-{
-	evbuffer_add_printf(r->body, "cutover %s\n", PACKAGE_VERSION);
-	return (0);
-}
-
-static int
-cmd_help(struct admin_req *r)
-{
-	for (size_t i = 0; i < ADMIN_NCMDS; i++)
-		evbuffer_add_printf(r->body, "%-24s %s\n", admin_cmds[i].usage,
-		    admin_cmds[i].help);
-	return (0);
-}
-
-static int
-cmd_quit(struct admin_req *r)
-{
-	r->quit = true;
-	return (0);
-}
-
-/* Splits line into words at spaces and tabs; -1 if there are too many. */
-static int
-admin_split(char *line, char **argv, int *argc)
-{
-	char	*p = line;
-
-	*argc = 0;
-	for (;;) {
-		p += strspn(p, " \t");
-		if (*p == '\0')
-			return (0);
-		if (*argc == ADMIN_WORDS_MAX)
-			return (-1);
-		argv[(*argc)++] = p;
-		p += strcspn(p, " \t");
-		if (*p != '\0')
-			*p++ = '\0';
-	}
-}
-
-static const struct admin_cmd *
-admin_lookup(const char *name)
-{
-	for (size_t i = 0; i < ADMIN_NCMDS; i++)
-		if (strcmp(admin_cmds[i].name, name) == 0)
-			return (&admin_cmds[i]);
-	return (NULL);
-}
-
-/* Finds and runs the command in r's words: 0 ok, -1 error in r->err. */
-static int
-admin_dispatch(struct admin_req *r)
-{
-	const struct admin_cmd	*c;
-	char			 word[ADMIN_ECHO_MAX + 8];
-	int			 rc;
-
-	if (r->argc == 0) {
-		snprintf(r->err, sizeof(r->err),
-		    "empty command (try 'help')");
-		return (-1);
-	}
-	if ((c = admin_lookup(r->argv[0])) == NULL) {
-		admin_printable(word, sizeof(word), r->argv[0],
-		    ADMIN_ECHO_MAX);
-		snprintf(r->err, sizeof(r->err),
-		    "unknown command '%s' (try 'help')", word);
-		return (-1);
-	}
-	if (r->argc - 1 < c->min_args || r->argc - 1 > c->max_args)
-		return (admin_usage(r, c));
-	/* -2: the handler found a bad argument; answer with the usage */
-	if ((rc = c->handler(r)) == -2)
-		return (admin_usage(r, c));
-	return (rc == 0 ? 0 : -1);
-}
-
-/* Writes the reply for r: the one place that knows the reply's shape. */
-static void
-admin_reply(struct admin_req *r, int rc, struct evbuffer *out)
-{
-	const char	*nl;
-	size_t		 len;
-
-	if (rc == 0) {
-		evbuffer_add(out, "ok\n", 3);
-		len = evbuffer_get_length(r->body);
-		if (len > 0)
-			admin_put_lines(out,
-			    (const char *)evbuffer_pullup(r->body, -1), len);
-	} else {
-		/* first line of the reason; any further lines are the body */
-		if ((nl = strchr(r->err, '\n')) == NULL)
-			nl = r->err + strlen(r->err);
-		len = (size_t)(nl - r->err);
-		if (len > 0 && r->err[len - 1] == '\r')
-			len--;
-		evbuffer_add_printf(out, "error: %.*s\n", (int)len, r->err);
-		if (*nl != '\0')
-			admin_put_lines(out, nl + 1, strlen(nl + 1));
-	}
-	evbuffer_add(out, "\n", 1);
-}
-
-/* Runs line for peer (may be NULL); sets *quit when the client is done. */
-static int
-admin_exec(struct cutover *cx, const char *peer, const char *line,
-    struct evbuffer *out, bool *quit)
-{
-	struct admin_req	 r;
-	char			 buf[ADMIN_LINE_MAX + 2], cmd[ADMIN_LINE_MAX + 8];
-	char			*argv[ADMIN_WORDS_MAX];
-	size_t			 len = strlen(line), i;
-	int			 rc = -1;
-
-	memset(&r, 0, sizeof(r));
-	r.cx = cx;
-	r.peer = peer;
-	r.argv = argv;
-	r.cmd = cmd;
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	if ((r.body = evbuffer_new()) == NULL) {
-		snprintf(r.err, sizeof(r.err), "out of memory");
-		goto fail;
-	}
-	if (len > ADMIN_LINE_MAX) {
-		snprintf(r.err, sizeof(r.err), "line too long (max %d bytes)",
-		    ADMIN_LINE_MAX);
-		goto fail;
-	}
-	memcpy(buf, line, len);
-	buf[len] = '\0';
-	if (admin_split(buf, argv, &r.argc) == -1) {
-		snprintf(r.err, sizeof(r.err), "too many arguments");
-		goto fail;
-	}
-	cmd[0] = '\0';
-	for (i = 0; i < (size_t)r.argc; i++) {
-		if (i > 0)
-			strcat(cmd, " ");
-		admin_printable(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd),
-		    argv[i], ADMIN_LINE_MAX);
-	}
-	rc = admin_dispatch(&r);
-fail:
-	admin_reply(&r, rc, out);
-	if (quit != NULL)
-		*quit = r.quit;
-	if (r.body != NULL)
-		evbuffer_free(r.body);
-	return (rc);
-}
+static const struct timeval admin_idle = { ADMIN_IDLE_MS / 1000,
+	(ADMIN_IDLE_MS % 1000) * 1000 };
 
 /*
  * Runs one command line for an in-process caller (tests, the daemon
  * itself); the reply, ending in an empty line, is appended to out, which
- * the caller owns.  Returns 0 for an "ok" reply, -1 for an "error: " one.
+ * the caller owns.  Returns 0 for an "ok" reply, -1 for an "error: " one,
+ * 1 for a pending wait-* command (nothing appended; see admin.h).
  */
 int
 admin_run(struct cutover *cx, const char *line, struct evbuffer *out)
 {
-	return (admin_exec(cx, NULL, line, out, NULL));
+	return (admin_cmd_exec(cx, NULL, line, out, NULL, NULL));
 }
 
 /* -------------------------------------------------------------- clients */
 
 static void	admin_client_free(struct admin_client *c);
+static int	admin_client_process(struct admin_client *c);
+static void	admin_client_wait_cb(evutil_socket_t, short, void *);
 
 /* Stops reading; the client is freed once its output has been flushed. */
 static void
@@ -410,12 +93,94 @@ admin_client_close_after(struct admin_client *c)
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 }
 
+/* Schedules the next check of c's wait; 0, or -1 if the timer failed. */
+static int
+admin_client_arm(struct admin_client *c)
+{
+	long		ms = admin_cmd_wait_next_ms(c->wait);
+	struct timeval	tv = { 0, (ms > 0 ? ms : 1) * 1000 };
+
+	return (evtimer_add(c->timer, &tv));
+}
+
+/*
+ * Parks c until w is decided: its later lines wait in its input (bounded:
+ * reading stops at ADMIN_PARKED_IN_MAX), the idle timeout is off, and a
+ * timer re-checks w.  Takes w; -1 if no timer can be made (w is freed).
+ */
+static int
+admin_client_park(struct admin_client *c, struct admin_wait *w)
+{
+	c->wait = w;
+	c->timer = evtimer_new(bufferevent_get_base(c->bev),
+	    admin_client_wait_cb, c);
+	if (c->timer == NULL || admin_client_arm(c) == -1) {
+		if (c->timer != NULL)
+			event_free(c->timer);
+		c->timer = NULL;
+		admin_cmd_wait_free(w);
+		c->wait = NULL;
+		return (-1);
+	}
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, ADMIN_PARKED_IN_MAX);
+	return (0);
+}
+
+/* The reply of c's wait is written: c reads on, with its idle timeout. */
+static void
+admin_client_unpark(struct admin_client *c)
+{
+	event_free(c->timer);
+	c->timer = NULL;
+	admin_cmd_wait_free(c->wait);
+	c->wait = NULL;
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(c->bev, &admin_idle, &admin_idle);
+}
+
+/*
+ * Whether c's peer has closed its socket for good, not just its sending
+ * half (which still waits for the reply): only the former sets POLLHUP.
+ */
+static bool
+admin_client_is_gone(struct admin_client *c)
+{
+	struct pollfd	pfd = { .fd = bufferevent_getfd(c->bev) };
+
+	return (poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLHUP | POLLERR)) != 0);
+}
+
+static void
+admin_client_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct admin_client	*c = arg;
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+
+	if (admin_client_is_gone(c)) {
+		log_debug("admin: %s: gone while waiting", c->peer);
+		admin_client_free(c);
+		return;
+	}
+	if (admin_cmd_wait_check(c->wait, c->admin->cx, out) == 1) {
+		if (admin_client_arm(c) == 0)
+			return;
+		evbuffer_add_printf(out, "error: cannot wait: timer failed"
+		    "\n\n");
+	}
+	admin_client_unpark(c);
+	/* the lines sent meanwhile, in order; may free c */
+	admin_client_process(c);
+}
+
 /* Runs one complete line from c (LF removed, CR kept). */
 static void
 admin_client_line(struct admin_client *c, const char *line, size_t n)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	bool		 quit = false;
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct admin_wait	*w = NULL;
+	bool			 quit = false;
 
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
@@ -427,7 +192,9 @@ admin_client_line(struct admin_client *c, const char *line, size_t n)
 		/* the line is whole, so the protocol stays in step */
 		evbuffer_add_printf(out, "error: NUL byte in command\n\n");
 	} else {
-		admin_exec(c->admin->cx, c->peer, line, out, &quit);
+		if (admin_cmd_exec(c->admin->cx, c->peer, line, out, &quit,
+		    &w) == 1 && admin_client_park(c, w) == -1)
+			evbuffer_add_printf(out, "error: out of memory\n\n");
 		if (quit)
 			admin_client_close_after(c);
 	}
@@ -448,7 +215,9 @@ admin_client_eof(struct admin_client *c)
 		admin_client_line(c, line, n);
 		free(line);
 	}
-	admin_client_close_after(c);
+	/* a pending last line: closed once answered (process runs again) */
+	if (c->wait == NULL)
+		admin_client_close_after(c);
 }
 
 /*
@@ -463,7 +232,7 @@ admin_client_process(struct admin_client *c)
 	char		*line;
 	size_t		 n;
 
-	while (!c->closing) {
+	while (!c->closing && c->wait == NULL) {
 		if (evbuffer_get_length(out) >= ADMIN_OUT_MAX) {
 			/* the client does not read its replies: wait */
 			c->paused = true;
@@ -477,6 +246,8 @@ admin_client_process(struct admin_client *c)
 		admin_client_line(c, line, n);
 		free(line);
 	}
+	if (c->wait != NULL)
+		return (0);
 	/* a line and its CR, still without LF: already too long */
 	if (!c->closing && evbuffer_get_length(in) > ADMIN_LINE_MAX + 1) {
 		evbuffer_add_printf(out, "error: line too long (max %d bytes)"
@@ -532,6 +303,11 @@ admin_client_event_cb(struct bufferevent *bev, short what, void *arg)
 		/* answer what was sent, then close (a half-close is fine) */
 		c->eof = true;
 		bufferevent_disable(bev, EV_READ);
+		if (c->wait != NULL && admin_client_is_gone(c)) {
+			log_debug("admin: %s: gone while waiting", c->peer);
+			admin_client_free(c);
+			return;
+		}
 		admin_client_process(c);
 	}
 }
@@ -543,6 +319,9 @@ admin_client_free(struct admin_client *c)
 		return;
 	TAILQ_REMOVE(&c->admin->clients, c, entry);
 	c->admin->nclients--;
+	if (c->timer != NULL)
+		event_free(c->timer);
+	admin_cmd_wait_free(c->wait);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	free(c);
@@ -568,8 +347,6 @@ admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	static const char	 busy[] = "error: too many admin clients\n\n";
 	struct admin		*a = arg;
 	struct admin_client	*c = NULL;
-	struct timeval		 idle = { ADMIN_IDLE_MS / 1000,
-				    (ADMIN_IDLE_MS % 1000) * 1000 };
 
 	if (a->nclients >= ADMIN_CLIENTS_MAX) {
 		log_warn("admin: too many admin clients (%d), refusing one",
@@ -593,7 +370,7 @@ admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	a->nclients++;
 	bufferevent_setcb(c->bev, admin_client_read_cb, admin_client_write_cb,
 	    admin_client_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_set_timeouts(c->bev, &admin_idle, &admin_idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_debug("admin: %s: connected", c->peer);
 	return;

@@ -1,8 +1,10 @@
 /*
  * admin.h — the admin socket: a UNIX stream socket, one command per line,
  * one reply per command.  A reply's first line is "ok" or "error: reason";
- * the reply ends with an empty line.  One table maps each command word to
- * its handler, arity and usage, so `help` cannot drift from what exists.
+ * the reply ends with an empty line.  One table (admin_cmd.c) maps each
+ * command word to its handler, arity and usage, so `help` cannot drift
+ * from what exists.  A wait-* command's reply may come later; commands
+ * sent after it on the same connection are answered after it, in order.
  */
 #ifndef CUTOVER_ADMIN_H
 #define CUTOVER_ADMIN_H
@@ -17,6 +19,7 @@ struct admin;
 #define ADMIN_LINE_MAX		4096	/* longest command line accepted */
 #define ADMIN_CLIENTS_MAX	64	/* admin connections at once */
 #define ADMIN_IDLE_MS		60000	/* an idle admin client is closed */
+#define ADMIN_WAIT_MAX		86400	/* longest wait-* SECONDS, in s */
 
 /*
  * Listens on path (replacing a stale socket file, creating its directory
@@ -30,7 +33,12 @@ void		 admin_free(struct admin *a);
 
 /*
  * Runs one command line (no newline) and appends its whole reply, ending
- * in an empty line, to out.  Returns 0 when the reply is "ok", else -1.
+ * in an empty line, to out.  Returns 0 when the reply is "ok", -1 when it
+ * is "error: ...", and 1 when it is pending: a wait-* command whose
+ * condition does not hold yet and whose SECONDS is not 0.  An in-process
+ * caller cannot wait, so then nothing is appended and nothing is kept; it
+ * may run the line again later.  (On the socket the client is answered
+ * when the condition is decided or SECONDS have passed.)
  */
 int		 admin_run(struct cutover *cx, const char *line,
 		    struct evbuffer *out);

@@ -43,6 +43,7 @@ struct cfg_key {
 	const struct cfg_key	*keys;	/* a sub-group's own keys */
 	size_t			 off;	/* an unsigned in struct config */
 	unsigned		 min, max;
+	unsigned		 bit;	/* health keys: HEALTH_SET_* */
 };
 
 static int	cfg_load_group(struct cfg_ctx *, const config_setting_t *,
@@ -65,19 +66,52 @@ static int	cfg_load_level(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_access(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
+static int	cfg_load_hstr(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_hnum(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_expect(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_min(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_state(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
 
-#define CFG_END		{ NULL, NULL, NULL, 0, 0, 0 }
+#define CFG_END		{ NULL, NULL, NULL, 0, 0, 0, 0 }
 #define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
-			    (lo), CONFIG_TIMEOUT_MAX_MS }
+			    (lo), CONFIG_TIMEOUT_MAX_MS, 0 }
+
+/* Health keys: off is into struct health_config, min is its SET bit. */
+#define CFG_HNUM(n, bit, lo, hi) { #n, cfg_load_hnum, NULL, \
+			    offsetof(struct health_config, n), (lo), (hi), (bit) }
+
+static const struct cfg_key health_keys[] = {
+	{ "path", cfg_load_hstr, NULL, offsetof(struct health_config, path),
+	    0, 0, HEALTH_SET_PATH },
+	{ "host", cfg_load_hstr, NULL, offsetof(struct health_config, host),
+	    0, 0, HEALTH_SET_HOST },
+	CFG_HNUM(interval_ms, HEALTH_SET_INTERVAL, 10, CONFIG_TIMEOUT_MAX_MS),
+	CFG_HNUM(timeout_ms, HEALTH_SET_TIMEOUT, 10, CONFIG_TIMEOUT_MAX_MS),
+	CFG_HNUM(rise, HEALTH_SET_RISE, 1, 100),
+	CFG_HNUM(fall, HEALTH_SET_FALL, 1, 100),
+	{ "expect", cfg_load_expect, NULL, 0, 0, 0, HEALTH_SET_EXPECT },
+	CFG_END
+};
 
 static const struct cfg_key pool_keys[] = {
-	{ "members", cfg_load_members, NULL, 0, 0, 0 },
+	{ "members", cfg_load_members, NULL, 0, 0, 0, 0 },
+	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
+	CFG_END
+};
+
+static const struct cfg_key switch_keys[] = {
+	{ "min_healthy", cfg_load_min, NULL, 0, 0, 0, 0 },
 	CFG_END
 };
 
 static const struct cfg_key admin_keys[] = {
-	{ "socket", cfg_load_socket, NULL, 0, 0, 0 },
-	{ "socket_mode", cfg_load_mode, NULL, 0, 0, 0 },
+	{ "socket", cfg_load_socket, NULL, 0, 0, 0, 0 },
+	{ "socket_mode", cfg_load_mode, NULL, 0, 0, 0, 0 },
 	CFG_END
 };
 
@@ -95,19 +129,22 @@ static const struct cfg_key shutdown_keys[] = {
 };
 
 static const struct cfg_key log_keys[] = {
-	{ "level", cfg_load_level, NULL, 0, 0, 0 },
-	{ "access", cfg_load_access, NULL, 0, 0, 0 },
+	{ "level", cfg_load_level, NULL, 0, 0, 0, 0 },
+	{ "access", cfg_load_access, NULL, 0, 0, 0, 0 },
 	CFG_END
 };
 
 static const struct cfg_key top_keys[] = {
-	{ "listen", cfg_load_listen, NULL, 0, 0, 0 },
-	{ "active", cfg_load_active, NULL, 0, 0, 0 },
-	{ "pools", cfg_load_pools, pool_keys, 0, 0, 0 },
-	{ "admin", cfg_load_group, admin_keys, 0, 0, 0 },
-	{ "timeouts", cfg_load_group, timeout_keys, 0, 0, 0 },
-	{ "shutdown", cfg_load_group, shutdown_keys, 0, 0, 0 },
-	{ "log", cfg_load_group, log_keys, 0, 0, 0 },
+	{ "listen", cfg_load_listen, NULL, 0, 0, 0, 0 },
+	{ "active", cfg_load_active, NULL, 0, 0, 0, 0 },
+	{ "pools", cfg_load_pools, pool_keys, 0, 0, 0, 0 },
+	{ "admin", cfg_load_group, admin_keys, 0, 0, 0, 0 },
+	{ "timeouts", cfg_load_group, timeout_keys, 0, 0, 0, 0 },
+	{ "shutdown", cfg_load_group, shutdown_keys, 0, 0, 0, 0 },
+	{ "log", cfg_load_group, log_keys, 0, 0, 0, 0 },
+	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
+	{ "switch", cfg_load_group, switch_keys, 0, 0, 0, 0 },
+	{ "state_file", cfg_load_state, NULL, 0, 0, 0, 0 },
 	CFG_END
 };
 
@@ -438,21 +475,31 @@ cfg_load_mode(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* The integer value of s in lo..hi into *v; 0, or -1 (error written). */
+static int
+cfg_int(struct cfg_ctx *x, const config_setting_t *s, long long lo,
+    long long hi, const char *what, long long *v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return (cfg_fail(x, s, NULL, "expected %s", what));
+	*v = config_setting_get_int64(s);
+	if (*v < lo || *v > hi)
+		return (cfg_fail(x, s, NULL, "%lld out of range (%lld-%lld)",
+		    *v, lo, hi));
+	return (0);
+}
+
 /* An integer number of milliseconds in k->min..k->max, at k->off. */
 static int
 cfg_load_ms(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	long long	v;
+	long long	v = 0;
 
-	if (config_setting_type(s) != CONFIG_TYPE_INT &&
-	    config_setting_type(s) != CONFIG_TYPE_INT64)
-		return (cfg_fail(x, s, NULL, "expected an integer number "
-		    "of milliseconds"));
-	v = config_setting_get_int64(s);
-	if (v < k->min || v > k->max)
-		return (cfg_fail(x, s, NULL, "%lld out of range (%u-%u)", v,
-		    k->min, k->max));
+	if (cfg_int(x, s, k->min, k->max, "an integer number of "
+	    "milliseconds", &v) == -1)
+		return (-1);
 	*(unsigned *)(void *)((char *)x->c + k->off) = (unsigned)v;
 	return (0);
 }
@@ -483,6 +530,108 @@ cfg_load_access(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* The health group s's value belongs to: a pool's, or the global one. */
+static struct health_config *
+cfg_health(struct cfg_ctx *x, const config_setting_t *s)
+{
+	const config_setting_t	*group = config_setting_parent(s);
+	const config_setting_t	*owner = config_setting_parent(group);
+	enum pool_id		 id;
+
+	if (owner != NULL && config_setting_parent(owner) != NULL &&
+	    pool_parse(config_setting_name(owner), &id) == 0)
+		return (&x->c->pools[id].health);
+	return (&x->c->health);
+}
+
+static int
+cfg_load_hstr(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct health_config	*hc = cfg_health(x, s);
+	const char		*v;
+
+	if ((v = cfg_string(x, s, "a string")) == NULL)
+		return (-1);
+	if (strlen(v) >= HEALTH_STR_MAX || strpbrk(v, " \t\r\n") != NULL)
+		return (cfg_fail(x, s, NULL, "\"%s\": must be shorter than "
+		    "%d bytes, without spaces", v, HEALTH_STR_MAX));
+	if (k->bit == HEALTH_SET_PATH && v[0] != '/')
+		return (cfg_fail(x, s, NULL, "\"%s\": must start with /", v));
+	snprintf((char *)hc + k->off, HEALTH_STR_MAX, "%s", v);
+	hc->set |= k->bit;
+	return (0);
+}
+
+static int
+cfg_load_hnum(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct health_config	*hc = cfg_health(x, s);
+	long long		 v = 0;
+
+	if (cfg_int(x, s, k->min, k->max, "an integer", &v) == -1)
+		return (-1);
+	*(unsigned *)(void *)((char *)hc + k->off) = (unsigned)v;
+	hc->set |= k->bit;
+	return (0);
+}
+
+static int
+cfg_load_expect(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct health_config	*hc = cfg_health(x, s);
+	const char		*v;
+	char			 why[128];
+
+	if ((v = cfg_string(x, s, "a string of status codes such as "
+	    "\"200-399\"")) == NULL)
+		return (-1);
+	if (health_expect_parse(v, &hc->expect, why, sizeof(why)) == -1)
+		return (cfg_fail(x, s, NULL, "%s", why));
+	hc->set |= k->bit;
+	return (0);
+}
+
+static int
+cfg_load_min(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct health_min	*m = &x->c->min_healthy;
+	char			 why[128];
+	long long		 v = 0;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (health_min_parse(config_setting_get_string(s), m, why,
+		    sizeof(why)) == -1)
+			return (cfg_fail(x, s, NULL, "%s", why));
+		return (0);
+	}
+	if (cfg_int(x, s, 1, 100000, "a count such as 2 or a percentage "
+	    "such as \"50%\"", &v) == -1)
+		return (-1);
+	m->count = (unsigned)v;
+	m->percent = 0;
+	return (0);
+}
+
+static int
+cfg_load_state(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a path string")) == NULL)
+		return (-1);
+	if (*v == '\0')
+		return (cfg_fail(x, s, NULL, "must not be empty"));
+	free(x->c->state_file);
+	if ((x->c->state_file = strdup(v)) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	return (0);
+}
+
 /* Everything that has a default, before the file is read. */
 static void
 cfg_defaults(struct config *c)
@@ -496,6 +645,7 @@ cfg_defaults(struct config *c)
 	c->grace_ms = CONFIG_DEFAULT_GRACE_MS;
 	c->log_level = LL_INFO;
 	c->log_access = false;
+	health_config_defaults(&c->health);
 }
 
 /* Defaults that need memory, for settings the file did not give. */
@@ -519,6 +669,8 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 	if (x->c->admin_socket == NULL &&
 	    (x->c->admin_socket = strdup(DEFAULT_ADMIN_SOCKET)) == NULL)
 		return (cfg_fail(x, root, "admin.socket", "out of memory"));
+	for (int i = 0; i < POOL_COUNT; i++)
+		health_config_merge(&x->c->pools[i].health, &x->c->health);
 	return (0);
 }
 
@@ -609,6 +761,7 @@ config_free(struct config *c)
 		free(c->pools[i].members);
 	free(c->listen);
 	free(c->admin_socket);
+	free(c->state_file);
 	free(c->path);
 	free(c);
 }

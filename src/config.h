@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "health.h"
 #include "pool.h"
 
 /* Defaults: every setting but the two pools has one. */
@@ -28,8 +29,9 @@
 #define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
 
 struct config_pool {
-	struct addr	*members;
-	size_t		 nmembers;
+	struct addr		*members;
+	size_t			 nmembers;
+	struct health_config	 health;	/* merged with the global one */
 };
 
 struct config {
@@ -48,6 +50,9 @@ struct config {
 	unsigned		 grace_ms;
 	enum log_level		 log_level;
 	bool			 log_access;
+	struct health_config	 health;	/* the global health group */
+	struct health_min	 min_healthy;	/* switch.min_healthy */
+	char			*state_file;	/* NULL: none */
 };
 
 /*

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
+#include "health.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"
@@ -79,6 +80,21 @@ conn_set_state(struct conn *c, enum conn_state st)
 	}
 }
 
+/* Moves the request's in-flight count to m (NULL: ends it). */
+static void
+conn_set_member(struct conn *c, struct member *m)
+{
+	if (c->member != NULL) {
+		c->member->inflight--;
+		c->cx->inflight[c->member->pool]--;
+	}
+	if ((c->member = m) != NULL) {
+		m->inflight++;
+		m->requests++;
+		c->cx->inflight[m->pool]++;
+	}
+}
+
 /* Ends the request in flight: gives back the upstream (reusable or not),
  * the member's in-flight count and the snapshot. */
 static void
@@ -98,10 +114,7 @@ conn_end_request(struct conn *c, bool reusable)
 		else
 			upstream_free(u);
 	}
-	if (c->member != NULL) {
-		c->member->inflight--;
-		c->member = NULL;
-	}
+	conn_set_member(c, NULL);
 	if (c->snap != NULL) {
 		snapshot_unref(c->snap);
 		c->snap = NULL;
@@ -196,7 +209,8 @@ conn_error(struct conn *c, int status, const char *reason)
 	log_warn("client %s: \"%s\": %d: %s", c->peer_ip,
 	    c->line[0] ? c->line : "-", status, reason);
 	conn_log_access(c, reason);
-	http_error(bufferevent_get_output(c->bev), status, http_reason(status));
+	http_error(bufferevent_get_output(c->bev), status, reason,
+	    status == 503 ? 1 : 0);
 	c->resp_started = true;
 	return (conn_finish(c));
 }
@@ -397,6 +411,7 @@ conn_member_failed(struct conn *c, struct member *m, const char *why)
 	c->cx->stats.upstream_failures++;
 	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
 	    why);
+	health_passive(m, why);
 }
 
 /* Picks a member and connects (or reuses a connection).  May free c. */
@@ -407,16 +422,15 @@ conn_connect(struct conn *c)
 	struct member	*m;
 	struct upstream	*u;
 
+	if (c->ntried == 0 && pool_usable(p) == 0)
+		return (conn_error(c, 503, "no healthy member in the active "
+		    "pool"));
 	for (;;) {
 		if (c->ntried == CONN_TRIES_MAX ||
 		    (m = pool_select(p, c->tried, c->ntried)) == NULL)
 			return (conn_error(c, 502, "no member could be reached"));
 		c->tried[c->ntried++] = m;
-		if (c->member != NULL)
-			c->member->inflight--;
-		c->member = m;
-		m->inflight++;
-		m->requests++;
+		conn_set_member(c, m);
 		if ((u = upstream_take(m)) != NULL) {
 			conn_attach(c, u);
 			return (conn_upstream_ready(c));
@@ -646,6 +660,8 @@ conn_upstream_eof(struct conn *c)
 		return (conn_retry_fresh(c));
 	log_warn("%s %s: closed the connection before answering",
 	    pool_name(c->member->pool), conn_member_text(c));
+	if (u->uses == 1 && u->resp.parsed == 0)
+		health_passive(c->member, "closed before answering");
 	return (conn_error(c, 502, "member closed the connection"));
 }
 
@@ -685,6 +701,8 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	log_warn("%s %s: connection error: %s", pool_name(c->member->pool),
 	    conn_member_text(c), evutil_socket_error_to_string(err));
+	if (u->uses == 1 && !u->resp.head_done && u->resp.parsed == 0)
+		health_passive(c->member, evutil_socket_error_to_string(err));
 	conn_error(c, 502, "member connection failed");
 }
 

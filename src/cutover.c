@@ -20,9 +20,42 @@
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
+#include "state.h"
+#include "status.h"
+#include "health.h"
 #include "upstream.h"
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
+
+/* The pool to start on: the state file's when it has a valid one, else
+ * the configuration's; the log says which decided. */
+static enum pool_id
+cutover_initial_active(struct cutover *cx)
+{
+	const struct config	*cf = cx->config;
+	enum pool_id		 id;
+	char			 err[512];
+
+	if (cf->state_file == NULL) {
+		log_info("active pool %s (from configuration)",
+		    pool_name(cf->active));
+		return (cf->active);
+	}
+	switch (state_read(cf->state_file, &id, err, sizeof(err))) {
+	case 1:
+		log_info("active pool %s (from state file %s)", pool_name(id),
+		    cf->state_file);
+		return (id);
+	case 0:
+		log_info("active pool %s (from configuration: no state file "
+		    "%s yet)", pool_name(cf->active), cf->state_file);
+		return (cf->active);
+	default:
+		log_error("state file %s: not trusted; active pool %s (from "
+		    "configuration)", err, pool_name(cf->active));
+		return (cf->active);
+	}
+}
 static void	cutover_grace_cb(evutil_socket_t, short, void *);
 
 struct cutover *
@@ -44,12 +77,15 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	if ((cx->config = config_load(path, err, errlen)) == NULL)
 		goto fail;
 	log_set_level(cx->config->log_level);
-	if ((s = snapshot_build(cx->config, NULL, cx->config->active)) ==
-	    NULL || (cx->router = router_new(s)) == NULL) {
-		snapshot_unref(s);
+	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
+	    == NULL || (cx->router = router_new(s)) == NULL ||
+	    (cx->health = health_new(cx)) == NULL) {
+		if (cx->router == NULL)
+			snapshot_unref(s);
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	health_sync(cx->health, s);
 	if ((cx->listeners = listeners_open(cx, cx->config, NULL, err,
 	    errlen)) == NULL)
 		goto fail;
@@ -69,8 +105,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	evsignal_add(cx->ev_hup, NULL);
 	evsignal_add(cx->ev_term, NULL);
 	evsignal_add(cx->ev_int, NULL);
-	log_info("cutover %s started: active pool %s (from %s)",
-	    PACKAGE_VERSION, pool_name(cx->config->active), path);
+	log_info("cutover %s started with %s", PACKAGE_VERSION, path);
 	return (cx);
 fail:
 	cutover_free(cx);
@@ -89,6 +124,7 @@ cutover_free(struct cutover *cx)
 		conn_close(c, "exiting");
 	admin_free(cx->admin);
 	listeners_free(cx->listeners, NULL);
+	health_free(cx->health);
 	if (cx->router != NULL) {
 		s = router_live(cx->router);
 		/* idle connections hold member references: close them */
@@ -107,32 +143,6 @@ cutover_free(struct cutover *cx)
 		event_free(cx->ev_grace);
 	free(cx->config_path);
 	free(cx);
-}
-
-int
-cutover_switch(struct cutover *cx, const char *pool, bool force, char *msg,
-    size_t msglen)
-{
-	enum pool_id	id;
-
-	if (pool_parse(pool, &id) == -1) {
-		snprintf(msg, msglen, "no pool named '%.40s' (pools: %s, %s)",
-		    pool, pool_name(POOL_BLUE), pool_name(POOL_GREEN));
-		return (-1);
-	}
-	if (router_switch(cx->router, id, msg, msglen) == -1)
-		return (-1);
-	log_info("switch%s: %s", force ? " (forced)" : "", msg);
-	return (0);
-}
-
-int
-cutover_rollback(struct cutover *cx, char *msg, size_t msglen)
-{
-	if (router_rollback(cx->router, msg, msglen) == -1)
-		return (-1);
-	log_info("rollback: %s", msg);
-	return (0);
 }
 
 /* Closes idle connections the new snapshot no longer wants: to members
@@ -203,6 +213,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	cx->listeners = l;
 	cutover_prune_idle(old, s);
 	router_install(cx->router, s);
+	health_sync(cx->health, s);
 	config_free(cx->config);
 	cx->config = cf;
 	log_set_level(cf->log_level);
@@ -270,152 +281,179 @@ cutover_signal_cb(evutil_socket_t sig, short what, void *arg)
 	cutover_stop(cx);
 }
 
-/* ---------------------------------------------------------------- status */
-
-static void
-json_str(struct evbuffer *out, const char *s)
-{
-	evbuffer_add(out, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			evbuffer_add_printf(out, "\\%c", ch);
-		else if (ch < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", ch);
-		else
-			evbuffer_add(out, s, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
-
-static void
-cutover_reload_text(const struct cutover *cx, char *buf, size_t len)
-{
-	struct tm	tm;
-	char		when[32];
-
-	if (cx->reload.at == 0) {
-		snprintf(buf, len, "never");
-		return;
-	}
-	gmtime_r(&cx->reload.at, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(buf, len, "%s", when);
-}
-
-static void
-cutover_status_text(struct cutover *cx, const struct snapshot *s,
-    struct evbuffer *out)
-{
-	char		 when[32];
-	struct pool	*p;
-	struct member	*m;
-
-	evbuffer_add_printf(out, "version %s\npid %ld\nuptime_s %lld\n"
-	    "active %s\nprevious %s\n", PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started), pool_name(s->active),
-	    s->has_previous ? pool_name(s->previous) : "none");
-	for (size_t i = 0; cx->listeners != NULL && i < cx->listeners->n; i++)
-		evbuffer_add_printf(out, "listen %s\n",
-		    cx->listeners->v[i]->bound.text);
-	evbuffer_add_printf(out, "connections_open %u\nconnections_total %llu\n"
-	    "requests_total %llu\nresponses_total %llu\nerrors_total %llu\n"
-	    "upstream_failures_total %llu\nstopping %s\n", cx->nconns,
-	    (unsigned long long)cx->stats.connections,
-	    (unsigned long long)cx->stats.requests,
-	    (unsigned long long)cx->stats.responses,
-	    (unsigned long long)cx->stats.errors,
-	    (unsigned long long)cx->stats.upstream_failures,
-	    cx->stopping ? "yes" : "no");
-	cutover_reload_text(cx, when, sizeof(when));
-	if (cx->reload.at == 0)
-		evbuffer_add_printf(out, "reload never\n");
-	else
-		evbuffer_add_printf(out, "reload %s %s: %s\n",
-		    cx->reload.ok ? "ok" : "failed", when, cx->reload.msg);
-	for (int i = 0; i < POOL_COUNT; i++) {
-		p = s->pools[i];
-		evbuffer_add_printf(out, "pool %s %s members %zu inflight %u\n",
-		    pool_name(p->id), p->id == s->active ? "active" : "standby",
-		    p->nmembers, pool_inflight(p));
-		for (size_t k = 0; k < p->nmembers; k++) {
-			m = p->members[k];
-			evbuffer_add_printf(out, "member %s %s inflight %u "
-			    "requests %llu idle %u connect_failures %llu\n",
-			    pool_name(p->id), m->addr.text, m->inflight,
-			    (unsigned long long)m->requests, m->nidle,
-			    (unsigned long long)m->connect_failures);
-		}
-	}
-}
-
-static void
-cutover_status_json(struct cutover *cx, const struct snapshot *s,
-    struct evbuffer *out)
-{
-	char		 when[32];
-	struct pool	*p;
-	struct member	*m;
-
-	evbuffer_add_printf(out, "{\"version\":\"%s\",\"pid\":%ld,"
-	    "\"uptime_s\":%lld,\"active\":\"%s\",\"previous\":",
-	    PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started), pool_name(s->active));
-	if (s->has_previous)
-		evbuffer_add_printf(out, "\"%s\"", pool_name(s->previous));
-	else
-		evbuffer_add_printf(out, "null");
-	evbuffer_add_printf(out, ",\"listen\":[");
-	for (size_t i = 0; cx->listeners != NULL && i < cx->listeners->n; i++)
-		evbuffer_add_printf(out, "%s\"%s\"", i ? "," : "",
-		    cx->listeners->v[i]->bound.text);
-	evbuffer_add_printf(out, "],\"connections_open\":%u,"
-	    "\"connections_total\":%llu,\"requests_total\":%llu,"
-	    "\"responses_total\":%llu,\"errors_total\":%llu,"
-	    "\"upstream_failures_total\":%llu,\"stopping\":%s,\"reload\":{",
-	    cx->nconns, (unsigned long long)cx->stats.connections,
-	    (unsigned long long)cx->stats.requests,
-	    (unsigned long long)cx->stats.responses,
-	    (unsigned long long)cx->stats.errors,
-	    (unsigned long long)cx->stats.upstream_failures,
-	    cx->stopping ? "true" : "false");
-	cutover_reload_text(cx, when, sizeof(when));
-	if (cx->reload.at == 0)
-		evbuffer_add_printf(out, "\"result\":\"never\"}");
-	else {
-		evbuffer_add_printf(out, "\"result\":\"%s\",\"at\":\"%s\","
-		    "\"message\":", cx->reload.ok ? "ok" : "failed", when);
-		json_str(out, cx->reload.msg);
-		evbuffer_add_printf(out, "}");
-	}
-	evbuffer_add_printf(out, ",\"pools\":{");
-	for (int i = 0; i < POOL_COUNT; i++) {
-		p = s->pools[i];
-		evbuffer_add_printf(out, "%s\"%s\":{\"active\":%s,\"inflight\":%u,"
-		    "\"members\":[", i ? "," : "", pool_name(p->id),
-		    p->id == s->active ? "true" : "false", pool_inflight(p));
-		for (size_t k = 0; k < p->nmembers; k++) {
-			m = p->members[k];
-			evbuffer_add_printf(out, "%s{\"addr\":\"%s\","
-			    "\"inflight\":%u,\"requests\":%llu,\"idle\":%u,"
-			    "\"connect_failures\":%llu}", k ? "," : "",
-			    m->addr.text, m->inflight,
-			    (unsigned long long)m->requests, m->nidle,
-			    (unsigned long long)m->connect_failures);
-		}
-		evbuffer_add_printf(out, "]}");
-	}
-	evbuffer_add_printf(out, "}}\n");
-}
-
 void
 cutover_status(struct cutover *cx, struct evbuffer *out, bool json)
 {
+	if (json)
+		status_json(cx, out);
+	else
+		status_text(cx, out);
+}
+
+/* ---------------------------------------------------------------- switch */
+
+/* Parses a pool name from an admin command; 0, or -1 with msg. */
+static int
+cutover_pool(const char *pool, enum pool_id *id, char *msg, size_t msglen)
+{
+	if (pool_parse(pool, id) == 0)
+		return (0);
+	snprintf(msg, msglen, "no pool named '%.40s' (pools: %s, %s)", pool,
+	    pool_name(POOL_BLUE), pool_name(POOL_GREEN));
+	return (-1);
+}
+
+/* Whether pool id of s may take the traffic: 1 yes, 0 no; msg says. */
+static int
+cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
+    size_t msglen)
+{
+	const struct pool	*p = s->pools[id];
+	unsigned		 need;
+	size_t			 ok = pool_healthy(p);
+
+	need = health_min_required(&s->config->min_healthy, p->nmembers);
+	if (ok >= need) {
+		snprintf(msg, msglen, "%s: %zu of %zu members healthy",
+		    pool_name(id), ok, p->nmembers);
+		return (1);
+	}
+	snprintf(msg, msglen, "%s has %zu of %zu members healthy; "
+	    "switch.min_healthy requires %u", pool_name(id), ok, p->nmembers,
+	    need);
+	return (0);
+}
+
+/* Switches to id after the gate and the state file; logs the outcome. */
+static int
+cutover_move(struct cutover *cx, const char *what, enum pool_id id,
+    bool force, char *msg, size_t msglen)
+{
+	const struct snapshot	*s = router_live(cx->router);
+	const char		*state = s->config->state_file;
+	char			 why[512];
+
+	if (s->active != id && !cutover_gate(s, id, why, sizeof(why))) {
+		if (!force) {
+			snprintf(msg, msglen, "refused: %s (add 'force' to "
+			    "override)", why);
+			log_warn("%s %s refused: %s", what, pool_name(id), why);
+			return (-1);
+		}
+		log_warn("%s %s forced: %s", what, pool_name(id), why);
+	}
+	if (s->active != id && state != NULL &&
+	    state_write(state, id, why, sizeof(why)) == -1) {
+		snprintf(msg, msglen, "refused: %s; nothing changed", why);
+		log_error("%s %s refused: %s", what, pool_name(id), why);
+		return (-1);
+	}
+	if (router_switch(cx->router, id, msg, msglen) == -1)
+		return (-1);
+	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
+	return (0);
+}
+
+int
+cutover_switch(struct cutover *cx, const char *pool, bool force, char *msg,
+    size_t msglen)
+{
+	enum pool_id	id;
+
+	if (cutover_pool(pool, &id, msg, msglen) == -1)
+		return (-1);
+	return (cutover_move(cx, "switch", id, force, msg, msglen));
+}
+
+int
+cutover_rollback(struct cutover *cx, bool force, char *msg, size_t msglen)
+{
 	const struct snapshot	*s = router_live(cx->router);
 
-	if (json)
-		cutover_status_json(cx, s, out);
-	else
-		cutover_status_text(cx, s, out);
+	if (!s->has_previous) {
+		snprintf(msg, msglen, "nothing to roll back: %s has been "
+		    "active since start", pool_name(s->active));
+		return (-1);
+	}
+	return (cutover_move(cx, "rollback", s->previous, force, msg, msglen));
+}
+
+/* The member of pool at addr in the live snapshot, or NULL with msg. */
+static struct member *
+cutover_find_member(struct cutover *cx, const char *pool, const char *addr,
+    char *msg, size_t msglen)
+{
+	const struct snapshot	*s = router_live(cx->router);
+	struct member		*m;
+	struct addr		 a;
+	enum pool_id		 id;
+	char			 why[128];
+
+	if (cutover_pool(pool, &id, msg, msglen) == -1)
+		return (NULL);
+	if (addr_parse(addr, &a, false, why, sizeof(why)) == -1) {
+		snprintf(msg, msglen, "%s", why);
+		return (NULL);
+	}
+	if ((m = pool_find(s->pools[id], &a)) == NULL)
+		snprintf(msg, msglen, "pool %s has no member %s", pool_name(id),
+		    a.text);
+	return (m);
+}
+
+int
+cutover_member(struct cutover *cx, const char *pool, const char *addr,
+    const char *state, char *msg, size_t msglen)
+{
+	struct member		*m;
+	enum member_admin	 to, from;
+
+	if (health_admin_parse(state, &to) == -1) {
+		snprintf(msg, msglen, "unknown state '%.20s' (ready, drain, "
+		    "maint)", state);
+		return (-1);
+	}
+	if ((m = cutover_find_member(cx, pool, addr, msg, msglen)) == NULL)
+		return (-1);
+	from = m->admin;
+	m->admin = to;
+	if (to != MEMBER_READY)
+		upstream_close_idle(m);	/* they would only sit there */
+	snprintf(msg, msglen, "%s %s: %s -> %s", pool_name(m->pool),
+	    m->addr.text, health_admin_name(from), health_admin_name(to));
+	log_info("member %s", msg);
+	return (0);
+}
+
+int
+cutover_healthy(struct cutover *cx, const char *pool, char *msg,
+    size_t msglen)
+{
+	enum pool_id	id;
+
+	if (cutover_pool(pool, &id, msg, msglen) == -1)
+		return (-1);
+	return (cutover_gate(router_live(cx->router), id, msg, msglen));
+}
+
+int
+cutover_drained(struct cutover *cx, const char *pool, char *msg,
+    size_t msglen)
+{
+	enum pool_id	id;
+
+	if (cutover_pool(pool, &id, msg, msglen) == -1)
+		return (-1);
+	if (router_live(cx->router)->active == id) {
+		snprintf(msg, msglen, "%s is the active pool: it will not "
+		    "drain (switch first)", pool_name(id));
+		return (-1);
+	}
+	if (cx->inflight[id] > 0) {
+		snprintf(msg, msglen, "%s has %u request(s) in flight",
+		    pool_name(id), cx->inflight[id]);
+		return (0);
+	}
+	snprintf(msg, msglen, "%s: drained", pool_name(id));
+	return (1);
 }

@@ -13,6 +13,8 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "pool.h"
+
 struct event_base;
 struct event;
 struct evbuffer;
@@ -21,6 +23,7 @@ struct router;
 struct listeners;
 struct admin;
 struct conn;
+struct health;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -42,6 +45,8 @@ struct cutover {
 	struct conn_list	 conns;
 	unsigned		 nconns;
 	struct cutover_stats	 stats;
+	unsigned		 inflight[POOL_COUNT];	/* requests per pool */
+	struct health		*health;
 	time_t			 started;
 	struct {
 		time_t		 at;		/* 0: no reload yet */
@@ -68,8 +73,24 @@ void		 cutover_free(struct cutover *cx);
  */
 int		 cutover_switch(struct cutover *cx, const char *pool,
 		    bool force, char *msg, size_t msglen);
-int		 cutover_rollback(struct cutover *cx, char *msg, size_t msglen);
+int		 cutover_rollback(struct cutover *cx, bool force, char *msg,
+		    size_t msglen);
 int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
+
+/* Sets a member's admin state: state is "ready", "drain" or "maint". */
+int		 cutover_member(struct cutover *cx, const char *pool,
+		    const char *addr, const char *state, char *msg,
+		    size_t msglen);
+
+/*
+ * Conditions that admin commands wait for.  Each returns 1 when it holds,
+ * 0 when not yet, -1 when it never can (no such pool, ...); msg says why
+ * in every case ("green: 1 of 3 members healthy, ...").
+ */
+int		 cutover_healthy(struct cutover *cx, const char *pool,
+		    char *msg, size_t msglen);
+int		 cutover_drained(struct cutover *cx, const char *pool,
+		    char *msg, size_t msglen);
 
 /*
  * Appends a status report to out: text lines (no empty line), or one line

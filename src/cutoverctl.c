@@ -27,6 +27,7 @@
 #define CTL_TIMEOUT_DEFAULT	10	/* seconds */
 #define CTL_TIMEOUT_MAX		86400
 #define CTL_REPLY_MAX		(16 * 1024 * 1024)
+#define CTL_WAIT_MARGIN		10	/* s beyond a wait-* command's own */
 
 struct ctl {
 	const char	*path;
@@ -45,12 +46,14 @@ ctl_usage(FILE *f)
 	    "       cutoverctl -h | -V\n"
 	    "\n"
 	    "  -s socket   admin socket (default $CUTOVER_SOCKET, else %s)\n"
-	    "  -t seconds  wait this long for the reply (default %d)\n"
+	    "  -t seconds  wait this long for the reply (default %d; for\n"
+	    "              wait-healthy and wait-drained at least their\n"
+	    "              seconds + %d)\n"
 	    "  -h          show this help\n"
 	    "  -V          show the version\n"
 	    "\n"
 	    "Commands: see 'cutoverctl help' and cutoverctl(8).\n",
-	    DEFAULT_ADMIN_SOCKET, CTL_TIMEOUT_DEFAULT);
+	    DEFAULT_ADMIN_SOCKET, CTL_TIMEOUT_DEFAULT, CTL_WAIT_MARGIN);
 }
 
 /* Milliseconds left before the deadline, at least 0. */
@@ -276,6 +279,28 @@ ctl_timeout(const char *s, long *timeout)
 	return (0);
 }
 
+/*
+ * A wait-* command answers after up to its SECONDS: wait that long and a
+ * margin, if -t is shorter.  A bad SECONDS is left to the daemon to refuse.
+ */
+static void
+ctl_wait_timeout(struct ctl *c, int argc, char **argv)
+{
+	char	*end;
+	long	 v;
+
+	if (argc != 3 || (strcmp(argv[0], "wait-healthy") != 0 &&
+	    strcmp(argv[0], "wait-drained") != 0))
+		return;
+	errno = 0;
+	v = strtol(argv[2], &end, 10);
+	if (errno != 0 || end == argv[2] || *end != '\0' || v < 0 ||
+	    v > ADMIN_WAIT_MAX)
+		return;
+	if (v + CTL_WAIT_MARGIN > c->timeout)
+		c->timeout = v + CTL_WAIT_MARGIN;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,6 +339,7 @@ main(int argc, char **argv)
 	}
 	if ((line = ctl_line(argc, argv)) == NULL)
 		return (CTL_EXIT_USAGE);
+	ctl_wait_timeout(&c, argc, argv);
 	clock_gettime(CLOCK_MONOTONIC, &c.deadline);
 	c.deadline.tv_sec += c.timeout;
 	if (ctl_connect(&c) == -1)

@@ -573,7 +573,8 @@ http_reason(int status)
 }
 
 void
-http_error(struct evbuffer *out, int status, const char *detail)
+http_error(struct evbuffer *out, int status, const char *detail,
+    unsigned retry_after)
 {
 	char	body[256];
 	int	n;
@@ -582,9 +583,11 @@ http_error(struct evbuffer *out, int status, const char *detail)
 	    http_reason(status), detail);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		n = (int)sizeof(body) - 1;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: text/plain\r\n"
-	    "Content-Length: %d\r\n"
-	    "Connection: close\r\n\r\n", status, http_reason(status), n);
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+	    http_reason(status));
+	if (retry_after > 0)
+		evbuffer_add_printf(out, "Retry-After: %u\r\n", retry_after);
+	evbuffer_add_printf(out, "Content-Type: text/plain\r\n"
+	    "Content-Length: %d\r\nConnection: close\r\n\r\n", n);
 	evbuffer_add(out, body, (size_t)n);
 }

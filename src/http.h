@@ -129,8 +129,12 @@ int	http_request_head(const struct http_msg *req, const char *base,
 int	http_response_head(struct http_msg *resp, const char *base,
 	    bool client_http10, bool close, struct http_buf *out);
 
-/* Appends a complete error response with Connection: close to out. */
-void	http_error(struct evbuffer *out, int status, const char *detail);
+/*
+ * Appends a complete error response with Connection: close to out, with
+ * Retry-After when retry_after (seconds) is not 0.
+ */
+void	http_error(struct evbuffer *out, int status, const char *detail,
+	    unsigned retry_after);
 
 /* Standard reason phrase for status. */
 const char *http_reason(int status);

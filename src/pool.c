@@ -3,6 +3,7 @@
  */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ member_new(enum pool_id pool, const struct addr *addr)
 	m->pool = pool;
 	m->addr = *addr;
 	TAILQ_INIT(&m->idle);
+	snprintf(m->last, sizeof(m->last), "none yet");
 	return (m);
 }
 
@@ -130,10 +132,42 @@ pool_select(struct pool *p, struct member *const *tried, size_t ntried)
 
 	for (size_t n = 0; n < p->nmembers; n++) {
 		m = p->members[p->next++ % p->nmembers];
-		if (!pool_was_tried(m, tried, ntried))
+		if (member_is_usable(m) && !pool_was_tried(m, tried, ntried))
 			return (m);
 	}
 	return (NULL);
+}
+
+bool
+member_is_usable(const struct member *m)
+{
+	return (m->admin == MEMBER_READY && m->health != HEALTH_DOWN);
+}
+
+bool
+member_is_healthy(const struct member *m)
+{
+	return (m->admin == MEMBER_READY && m->health == HEALTH_UP);
+}
+
+size_t
+pool_usable(const struct pool *p)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		n += member_is_usable(p->members[i]);
+	return (n);
+}
+
+size_t
+pool_healthy(const struct pool *p)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		n += member_is_healthy(p->members[i]);
+	return (n);
 }
 
 unsigned

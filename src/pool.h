@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 
 #include "addr.h"
+#include "health.h"
 
 enum pool_id {
 	POOL_BLUE,
@@ -23,6 +24,7 @@ enum pool_id {
 };
 
 struct upstream;
+struct probe;
 TAILQ_HEAD(upstream_list, upstream);
 
 struct member {
@@ -34,6 +36,13 @@ struct member {
 	uint64_t		 connect_failures;
 	struct upstream_list	 idle;		/* keep-alive connections */
 	unsigned		 nidle;
+	enum member_health	 health;
+	enum member_admin	 admin;
+	unsigned		 ok_streak;	/* consecutive probe results */
+	unsigned		 fail_streak;
+	unsigned		 latency_ms;	/* of the last probe */
+	char			 last[64];	/* the last probe's result */
+	struct probe		*probe;		/* while it is probed */
 };
 
 struct pool {
@@ -70,12 +79,22 @@ void		 pool_unref(struct pool *p);
 struct member	*pool_find(const struct pool *p, const struct addr *a);
 
 /*
- * Chooses the next member in round-robin order, passing over the ntried
- * members in tried (those that already failed this request).  Returns a
- * borrowed member, or NULL when every member has been tried.
+ * Chooses the next usable member in round-robin order, passing over the
+ * ntried members in tried (those that already failed this request).
+ * Returns a borrowed member, or NULL when no usable member is left.
  */
 struct member	*pool_select(struct pool *p, struct member *const *tried,
 		    size_t ntried);
+
+/* Whether m may take a new request: ready, and not known to be down. */
+bool		 member_is_usable(const struct member *m);
+
+/* Whether m counts as healthy for a switch: ready and probed up. */
+bool		 member_is_healthy(const struct member *m);
+
+/* How many members of p are usable; healthy. */
+size_t		 pool_usable(const struct pool *p);
+size_t		 pool_healthy(const struct pool *p);
 
 /* Requests in flight on all members of p. */
 unsigned	 pool_inflight(const struct pool *p);

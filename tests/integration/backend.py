@@ -19,6 +19,19 @@ Routes (query arguments parsed from the path):
                         ms first), answers {"name","bytes","sha256"} as JSON
   /headers              the request line and headers as received
   /status?code=N        status N, body "NAME\\n" (none for 1xx/204/304)
+
+Health (for cutover's probes):
+  /healthz, and any request with User-Agent "cutover-health"
+                        a probe: prints "PROBE <method> <path>" instead of a
+                        REQUEST line (so probes never disturb request counts),
+                        waits delay_ms, then answers the current code with
+                        body "ok" (code 200) or "unhealthy"
+  /control/health[?code=N][&delay_ms=N]
+                        (any method; prints "CONTROL <path>", not REQUEST)
+                        sets what probes answer from now on; answers JSON
+                        {"code","delay_ms","probes","last_probe"} where
+                        last_probe is the last probe's request line and
+                        headers, one string
 A request body sent to any other route is read and discarded, so keep-alive
 framing holds.
 """
@@ -134,12 +147,19 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
-        announce("REQUEST %s %s" % (self.command, self.path))
         url = urlsplit(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        route = url.path
+        if route == "/control/health":
+            self.control_health(q)
+            return
+        if route == "/healthz" or \
+                self.headers.get("User-Agent", "") == "cutover-health":
+            self.probe()
+            return
+        announce("REQUEST %s %s" % (self.command, self.path))
         body = BodyReader(self.rfile, self.headers)
         name = self.server.name
-        route = url.path
         if route == "/echo" and self.command in ("POST", "PUT"):
             pause = int(q.get("pause_ms", "0"))
             if pause > 0:
@@ -173,6 +193,39 @@ class Handler(BaseHTTPRequestHandler):
             self.send_simple(int(q.get("code", "200")), (name + "\n").encode())
         else:
             self.send_simple(200, (name + "\n").encode())
+
+    def probe(self):
+        announce("PROBE %s %s" % (self.command, self.path))
+        BodyReader(self.rfile, self.headers).drain()
+        head = "\n".join([self.requestline] + ["%s: %s" % kv for kv in
+                                               self.headers.items()])
+        with self.server.health_lock:
+            self.server.probes += 1
+            self.server.last_probe = head
+            code, delay = self.server.health_code, self.server.health_delay
+        if delay > 0:
+            time.sleep(delay / 1000.0)
+        self.send_simple(code, b"ok" if code == 200 else b"unhealthy")
+
+    def control_health(self, q):
+        announce("CONTROL %s %s" % (self.command, self.path))
+        BodyReader(self.rfile, self.headers).drain()
+        try:
+            code = int(q["code"]) if "code" in q else None
+            delay = int(q["delay_ms"]) if "delay_ms" in q else None
+        except ValueError:
+            self.send_simple(400, b"bad code or delay_ms\n")
+            return
+        with self.server.health_lock:
+            if code is not None:
+                self.server.health_code = code
+            if delay is not None:
+                self.server.health_delay = delay
+            state = {"code": self.server.health_code,
+                     "delay_ms": self.server.health_delay,
+                     "probes": self.server.probes,
+                     "last_probe": self.server.last_probe}
+        self.send_simple(200, json.dumps(state).encode(), "application/json")
 
     def stream(self, n, chunked):
         self.send_response(200)
@@ -228,6 +281,11 @@ def main():
     srv = Server((args.host, args.port), Handler)
     srv.name = args.name
     srv.verbose = args.verbose
+    srv.health_lock = threading.Lock()
+    srv.health_code = 200
+    srv.health_delay = 0
+    srv.probes = 0
+    srv.last_probe = None
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever(), which runs in this thread

@@ -353,13 +353,17 @@ class RssSampler:
 
 class Backend:
     """One backend.py process on port (0: the kernel picks).  .port, .addr,
-    .requests (paths seen, in order)."""
+    .requests (paths seen, in order; health probes excluded), .probe_paths
+    and .probe_times (cutover's health probes: paths and time.monotonic()
+    of arrival)."""
 
     def __init__(self, name, port=0, verbose=False):
         self.name = name
         self.proc = None
         self.port = None
         self.requests = []
+        self.probe_paths = []
+        self.probe_times = []
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
                 "--port", str(port)]
@@ -386,6 +390,9 @@ class Backend:
                     self.port = int(line.split()[1])
                 elif line.startswith("REQUEST "):
                     self.requests.append(line.split(" ", 2)[2])
+                elif line.startswith("PROBE "):
+                    self.probe_paths.append(line.split(" ", 2)[2])
+                    self.probe_times.append(time.monotonic())
                 self._cv.notify_all()
 
     def saw(self, path_prefix):
@@ -401,6 +408,53 @@ class Backend:
                 lambda: sum(1 for p in self.requests
                             if p.startswith(path_prefix)) >= count,
                 timeout=timeout)
+
+    def probes(self, path_prefix="/"):
+        """How many health probes (for a path starting with path_prefix)
+        this backend received."""
+        with self._cv:
+            return sum(1 for p in self.probe_paths
+                       if p.startswith(path_prefix))
+
+    def wait_probes(self, count, timeout=5.0):
+        """Waits until the backend received at least count probes in all;
+        returns True when it did."""
+        with self._cv:
+            return self._cv.wait_for(lambda: len(self.probe_paths) >= count,
+                                     timeout=timeout)
+
+    def control(self, query="", timeout=5.0):
+        """GET /control/health?query directly on the backend (not through
+        cutover); returns the JSON state (code, delay_ms, probes,
+        last_probe)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=timeout)
+        try:
+            conn.request("GET", "/control/health" +
+                         ("?" + query if query else ""))
+            r = conn.getresponse()
+            body = r.read()
+            if r.status != 200:
+                raise RuntimeError("control %r: %d %r" % (query, r.status,
+                                                          body))
+            return json.loads(body)
+        finally:
+            conn.close()
+
+    def set_health(self, code=None, delay_ms=None):
+        """Sets what this backend's /healthz answers from now on: status
+        code and/or a delay before answering.  Returns the new state."""
+        q = []
+        if code is not None:
+            q.append("code=%d" % code)
+        if delay_ms is not None:
+            q.append("delay_ms=%d" % delay_ms)
+        return self.control("&".join(q))
+
+    def last_probe(self):
+        """The last probe's request line and headers as the backend received
+        them (one string), or None."""
+        return self.control().get("last_probe")
 
     def stop(self):
         _unregister(self)
@@ -444,6 +498,15 @@ def pools_config(blue, green, active=None):
     return text
 
 
+# Probes run fast in tests (as HAProxy's VTest files do); rise and fall keep
+# their defaults (2 and 3).
+HEALTH_INTERVAL_MS = 100
+HEALTH_TIMEOUT_MS = 500
+HEALTH_CONFIG = ('health = { path = "/healthz"; interval_ms = %d; '
+                 'timeout_ms = %d; };\n' % (HEALTH_INTERVAL_MS,
+                                             HEALTH_TIMEOUT_MS))
+
+
 class Cutover:
     """The cutover binary under test, with its own temp dir, config file,
     log file and admin socket.
@@ -451,7 +514,10 @@ class Cutover:
     Cutover(config_text) or Cutover(blue=[...], green=[...], extra="...").
     listen and admin.socket are added unless the text sets them; a short
     shutdown grace is added unless it mentions shutdown (so cleanup never
-    waits 25 s).  @DIR@ in the text stands for the temp dir."""
+    waits 25 s); fast health probes of /healthz (HEALTH_CONFIG) are added
+    unless the text sets a top-level health group (at the start of a line;
+    a pool's own, indented health group does not count).  @DIR@ in the text stands
+    for the temp dir."""
 
     def __init__(self, config=None, blue=None, green=None, extra="",
                  active="blue", start=True, args=()):
@@ -485,6 +551,9 @@ class Cutover:
             head += 'admin = { socket = "%s"; };\n' % self.sock
         if not re.search(r"^\s*shutdown\s*[=:]", text, re.M):
             head += "shutdown = { grace_ms = 3000; };\n"
+        # top level only: a pool's own health group is indented
+        if not re.search(r"^health\s*[=:]", text, re.M):
+            head += HEALTH_CONFIG
         return head + text
 
     def make_config(self, blue, green, extra="", active="blue"):
@@ -641,6 +710,46 @@ class Cutover:
             if line.startswith("active "):
                 return line.split()[1]
         return None
+
+    def member(self, pool, addr):
+        """The member object of pool/addr from `status json`, or None."""
+        for m in self.status_json()["pools"][pool]["members"]:
+            if m["addr"] == _addr(addr):
+                return m
+        return None
+
+    def member_state(self, pool, addr):
+        """The member's health ("unknown", "up", "down") from status json,
+        or None when there is no such member."""
+        m = self.member(pool, addr)
+        return m.get("health") if m else None
+
+    def member_line(self, pool, addr):
+        """The member's line of `status` (text), or None."""
+        prefix = "member %s %s " % (pool, _addr(addr))
+        for line in self.status():
+            if line.startswith(prefix):
+                return line
+        return None
+
+    def pool_healthy(self, pool):
+        """True when every member of pool is up and ready (status json)."""
+        ms = self.status_json()["pools"][pool]["members"]
+        return bool(ms) and all(m.get("health") == "up" and
+                                m.get("admin", "ready") == "ready"
+                                for m in ms)
+
+    def wait_pool_healthy(self, pool, timeout=5.0):
+        """Waits until every member of pool is up (as the default
+        switch.min_healthy requires); returns True when they are."""
+        return bool(wait_until(lambda: self.pool_healthy(pool), timeout))
+
+
+def wait_health(c, pool, addr, state, timeout=5.0):
+    """Waits until member addr of pool has health state ("up", "down",
+    "unknown") in c's status json; returns True when it does."""
+    return bool(wait_until(lambda: c.member_state(pool, addr) == state,
+                           timeout))
 
 
 class AdminConn:

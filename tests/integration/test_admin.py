@@ -24,7 +24,8 @@ def _():
 
     r = c.admin("help")
     s.eq(first_line(r), "ok", "help answers ok", r)
-    for cmd in ("status", "switch", "rollback", "reload", "version", "help"):
+    for cmd in ("status", "switch", "rollback", "reload", "version", "help",
+                "member", "wait-healthy", "wait-drained"):
         s.match(r"^\s*%s\b" % cmd, r.split("\n", 1)[-1],
                 "help lists %s" % cmd)
 
@@ -45,6 +46,9 @@ def _():
          "two pipelined commands answered in order",
          "first %r\nsecond %r" % (r1, r2))
 
+    # health fields: wait for the first probes, so the lines are settled
+    s.ok(c.wait_pool_healthy("blue") and c.wait_pool_healthy("green"),
+         "both pools healthy before reading status", c.admin("status"))
     r = c.admin("status")
     for regex, what in (
             (r"^ok\n", "ok first"),
@@ -55,11 +59,14 @@ def _():
             (r"^connections_open \d+$", "connections_open"),
             (r"^requests_total \d+$", "requests_total"),
             (r"^reload never$", "reload never"),
-            (r"^pool blue active members 1 inflight 0$", "pool blue active"),
-            (r"^pool green standby members 1 inflight 0$",
+            (r"^pool blue active members 1 healthy 1 inflight 0$",
+             "pool blue active"),
+            (r"^pool green standby members 1 healthy 1 inflight 0$",
              "pool green standby"),
             (r"^member blue %s inflight 0 requests \d+ idle \d+ "
-             r"connect_failures 0$" % re.escape(blue.addr), "member blue")):
+             r"connect_failures 0 health up admin ready ok_streak \d+ "
+             r"fail_streak 0 latency_ms \d+ last 200$"
+             % re.escape(blue.addr), "member blue")):
         s.match(regex, r, "status text shows %s" % what)
 
     with c.admin_conn() as a:

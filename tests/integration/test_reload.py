@@ -180,6 +180,8 @@ def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], active="blue")
     pools = c.config_text
+    s.ok(c.wait_pool_healthy("green"), "green is healthy (switch gate)",
+         c.status())
     rc, out, err = c.ctl("switch", "green")
     s.eq(rc, 0, "switch green", out + err)
     rc, out, err = c.ctl("reload")

@@ -19,6 +19,8 @@ def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green])
     s.eq(curl_body(c), "blue\n", "before the switch curl answers blue")
+    s.ok(c.wait_pool_healthy("green"), "green is healthy (switch gate)",
+         c.status())
 
     rc, out, err = c.ctl("switch", "green")
     s.eq(rc, 0, "cutoverctl switch green exits 0", out + err)
@@ -52,6 +54,8 @@ def _():
 def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green])
+    s.ok(c.wait_pool_healthy("green"), "green is healthy (switch gate)",
+         c.status())
     raw = RawConn(c.port)
     r = raw.request("GET", "/")
     s.eq(r.body, b"blue\n", "first request on the connection answers blue")
@@ -68,6 +72,8 @@ def _():
 def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green])
+    s.ok(c.wait_pool_healthy("green"), "green is healthy (switch gate)",
+         c.status())
     slow = Background(get, c.port, "/delay?ms=1500", timeout=10)
     try:
         s.ok(blue.wait_request("/delay", 5),

@@ -2,8 +2,9 @@
  * test_admin.c — the admin command table and the admin socket.
  *
  * The boundary to the root context (cutover_switch, cutover_rollback,
- * cutover_reload, cutover_status) is mocked with -Wl,--wrap; the socket
- * tests run a real event loop on a socket in a temporary directory.
+ * cutover_reload, cutover_status, cutover_member, cutover_healthy,
+ * cutover_drained) is mocked with -Wl,--wrap; the socket tests run a real
+ * event loop on a socket in a temporary directory.
  */
 #include "autoconf.h"
 
@@ -38,9 +39,13 @@
 
 int	__wrap_cutover_switch(struct cutover *, const char *, bool, char *,
 	    size_t);
-int	__wrap_cutover_rollback(struct cutover *, char *, size_t);
+int	__wrap_cutover_rollback(struct cutover *, bool, char *, size_t);
 int	__wrap_cutover_reload(struct cutover *, char *, size_t);
 void	__wrap_cutover_status(struct cutover *, struct evbuffer *, bool);
+int	__wrap_cutover_member(struct cutover *, const char *, const char *,
+	    const char *, char *, size_t);
+int	__wrap_cutover_healthy(struct cutover *, const char *, char *, size_t);
+int	__wrap_cutover_drained(struct cutover *, const char *, char *, size_t);
 
 int
 __wrap_cutover_switch(struct cutover *cx, const char *pool, bool force,
@@ -53,8 +58,10 @@ __wrap_cutover_switch(struct cutover *cx, const char *pool, bool force,
 }
 
 int
-__wrap_cutover_rollback(struct cutover *cx, char *msg, size_t msglen)
+__wrap_cutover_rollback(struct cutover *cx, bool force, char *msg,
+    size_t msglen)
 {
+	check_expected(force);
 	snprintf(msg, msglen, "%s", mock_ptr_type(const char *));
 	return (mock_type(int));
 }
@@ -71,6 +78,69 @@ __wrap_cutover_status(struct cutover *cx, struct evbuffer *out, bool json)
 {
 	check_expected(json);
 	evbuffer_add_printf(out, "%s", mock_ptr_type(const char *));
+}
+
+int
+__wrap_cutover_member(struct cutover *cx, const char *pool, const char *addr,
+    const char *state, char *msg, size_t msglen)
+{
+	check_expected(pool);
+	check_expected(addr);
+	check_expected(state);
+	snprintf(msg, msglen, "%s", mock_ptr_type(const char *));
+	return (mock_type(int));
+}
+
+/*
+ * The wait conditions answer from a script, not from cmocka's queues, as a
+ * deferred wait calls them an unknown number of times: call i answers
+ * rc[i], the last entry repeating.
+ */
+static struct {
+	const char	*fn;		/* "healthy" or "drained" */
+	char		 pool[64];	/* as last called */
+	int		 calls;
+	int		 nrc;
+	int		 rc[8];
+	const char	*msg[8];
+} cond;
+
+static void
+cond_script(int n, const int *rc, const char *const *msg)
+{
+	memset(&cond, 0, sizeof(cond));
+	cond.nrc = n;
+	for (int i = 0; i < n; i++) {
+		cond.rc[i] = rc[i];
+		cond.msg[i] = msg[i];
+	}
+}
+
+static int
+cond_answer(const char *fn, const char *pool, char *msg, size_t msglen)
+{
+	int	i = cond.calls < cond.nrc ? cond.calls : cond.nrc - 1;
+
+	assert_true(cond.nrc > 0);
+	cond.fn = fn;
+	snprintf(cond.pool, sizeof(cond.pool), "%s", pool);
+	cond.calls++;
+	snprintf(msg, msglen, "%s", cond.msg[i]);
+	return (cond.rc[i]);
+}
+
+int
+__wrap_cutover_healthy(struct cutover *cx, const char *pool, char *msg,
+    size_t msglen)
+{
+	return (cond_answer("healthy", pool, msg, msglen));
+}
+
+int
+__wrap_cutover_drained(struct cutover *cx, const char *pool, char *msg,
+    size_t msglen)
+{
+	return (cond_answer("drained", pool, msg, msglen));
 }
 
 /* ------------------------------------------------------------- helpers */
@@ -92,6 +162,7 @@ setup(void **state)
 
 	log_set_level(LL_ERROR);
 	signal(SIGPIPE, SIG_IGN);
+	memset(&cond, 0, sizeof(cond));
 	fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
 	assert_non_null(fx->out = evbuffer_new());
@@ -254,6 +325,7 @@ test_admin_reload_ok_reply(void **state)
 static void
 test_admin_rollback_ok_and_error(void **state)
 {
+	expect_value_count(__wrap_cutover_rollback, force, false, 3);
 	will_return(__wrap_cutover_rollback, "switched green -> blue");
 	will_return(__wrap_cutover_rollback, 0);
 	expect_reply(*state, "rollback", 0, "ok\nswitched green -> blue\n\n");
@@ -266,9 +338,161 @@ test_admin_rollback_ok_and_error(void **state)
 }
 
 static void
+test_admin_rollback_force_passes_force(void **state)
+{
+	expect_value(__wrap_cutover_rollback, force, true);
+	will_return(__wrap_cutover_rollback, "switched green -> blue (forced)");
+	will_return(__wrap_cutover_rollback, 0);
+	expect_reply(*state, "rollback force", 0,
+	    "ok\nswitched green -> blue (forced)\n\n");
+}
+
+static void
+test_admin_rollback_bad_word_usage(void **state)
+{
+	/* no call to cutover_rollback is expected */
+	expect_reply(*state, "rollback now", -1,
+	    "error: usage: rollback [force]\n\n");
+	expect_reply(*state, "rollback FORCE", -1,
+	    "error: usage: rollback [force]\n\n");
+}
+
+static void
+test_admin_member_each_state_passed(void **state)
+{
+	const char	*states[] = { "ready", "drain", "maint" };
+	char		 line[80], want[120];
+
+	for (size_t i = 0; i < 3; i++) {
+		expect_string(__wrap_cutover_member, pool, "blue");
+		expect_string(__wrap_cutover_member, addr, "127.0.0.1:9001");
+		expect_string(__wrap_cutover_member, state, states[i]);
+		will_return(__wrap_cutover_member, "blue 127.0.0.1:9001: ready "
+		    "-> x");
+		will_return(__wrap_cutover_member, 0);
+		snprintf(line, sizeof(line), "member blue 127.0.0.1:9001 %s",
+		    states[i]);
+		snprintf(want, sizeof(want), "ok\nblue 127.0.0.1:9001: ready "
+		    "-> x\n\n");
+		expect_reply(*state, line, 0, want);
+	}
+}
+
+static void
+test_admin_member_unknown_member_error_reply(void **state)
+{
+	expect_string(__wrap_cutover_member, pool, "blue");
+	expect_string(__wrap_cutover_member, addr, "10.0.0.9:80");
+	expect_string(__wrap_cutover_member, state, "drain");
+	will_return(__wrap_cutover_member, "blue has no member 10.0.0.9:80");
+	will_return(__wrap_cutover_member, -1);
+	expect_reply(*state, "member blue 10.0.0.9:80 drain", -1,
+	    "error: blue has no member 10.0.0.9:80\n\n");
+}
+
+static void
+test_admin_member_bad_state_usage(void **state)
+{
+	/* no call to cutover_member is expected */
+	expect_reply(*state, "member blue 127.0.0.1:9001 down", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	expect_reply(*state, "member blue 127.0.0.1:9001 READY", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+}
+
+static void
+test_admin_member_arity_usage(void **state)
+{
+	expect_reply(*state, "member", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	expect_reply(*state, "member blue 127.0.0.1:9001", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	expect_reply(*state, "member blue 127.0.0.1:9001 drain now", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+}
+
+static void
+test_admin_wait_healthy_holds_ok_at_once(void **state)
+{
+	cond_script(1, (int[]){ 1 },
+	    (const char *[]){ "green: 3 of 3 members healthy" });
+	expect_reply(*state, "wait-healthy green 10", 0,
+	    "ok\ngreen: 3 of 3 members healthy\n\n");
+	assert_string_equal(cond.fn, "healthy");
+	assert_string_equal(cond.pool, "green");
+	assert_int_equal(cond.calls, 1);
+}
+
+static void
+test_admin_wait_healthy_never_error_at_once(void **state)
+{
+	cond_script(1, (int[]){ -1 }, (const char *[]){ "no pool 'red'" });
+	expect_reply(*state, "wait-healthy red 10", -1,
+	    "error: no pool 'red'\n\n");
+	assert_int_equal(cond.calls, 1);
+}
+
+static void
+test_admin_wait_drained_calls_drained(void **state)
+{
+	cond_script(1, (int[]){ -1 }, (const char *[]){ "blue is the active "
+	    "pool: it will not drain (switch first)" });
+	expect_reply(*state, "wait-drained blue 5", -1, "error: blue is the "
+	    "active pool: it will not drain (switch first)\n\n");
+	assert_string_equal(cond.fn, "drained");
+	assert_string_equal(cond.pool, "blue");
+}
+
+static void
+test_admin_wait_bad_seconds_usage(void **state)
+{
+	const char	*bad[] = { "abc", "-1", "86401", "1e3", "+5", "5s",
+			    "999999999999999999999" };
+	char		 line[80];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "wait-healthy green %s", bad[i]);
+		expect_reply(*state, line, -1,
+		    "error: usage: wait-healthy <pool> <seconds>\n\n");
+	}
+	expect_reply(*state, "wait-drained blue", -1,
+	    "error: usage: wait-drained <pool> <seconds>\n\n");
+	expect_reply(*state, "wait-drained blue 5 x", -1,
+	    "error: usage: wait-drained <pool> <seconds>\n\n");
+	/* the condition is not looked at for a usage error */
+	assert_int_equal(cond.calls, 0);
+}
+
+static void
+test_admin_wait_zero_seconds_not_yet_times_out_at_once(void **state)
+{
+	cond_script(1, (int[]){ 0 }, (const char *[]){ "green has 1 of 3 "
+	    "members healthy, switch.min_healthy requires 3" });
+	expect_reply(*state, "wait-healthy green 0", -1,
+	    "error: timed out after 0 s: green has 1 of 3 members healthy, "
+	    "switch.min_healthy requires 3\n\n");
+	/* the limit itself is accepted */
+	cond_script(1, (int[]){ 1 }, (const char *[]){ "green: ok" });
+	expect_reply(*state, "wait-healthy green 86400", 0,
+	    "ok\ngreen: ok\n\n");
+}
+
+static void
+test_admin_run_wait_not_yet_pending_nothing_appended(void **state)
+{
+	struct fixture	*fx = *state;
+
+	cond_script(1, (int[]){ 0 }, (const char *[]){ "green: 1 of 3" });
+	assert_int_equal(run(fx, "wait-healthy green 10"), 1);
+	assert_string_equal(fx->reply, "");
+	assert_int_equal(cond.calls, 1);
+}
+
+static void
 test_admin_noarg_commands_extra_argument_usage(void **state)
 {
-	expect_reply(*state, "rollback now", -1, "error: usage: rollback\n\n");
+	expect_reply(*state, "rollback force now", -1,
+	    "error: usage: rollback [force]\n\n");
 	expect_reply(*state, "reload x", -1, "error: usage: reload\n\n");
 	expect_reply(*state, "version 2", -1, "error: usage: version\n\n");
 	expect_reply(*state, "help me", -1, "error: usage: help\n\n");
@@ -293,14 +517,19 @@ test_admin_help_lists_every_command(void **state)
 {
 	struct fixture	*fx = *state;
 	const char	*usages[] = { "status [json]", "switch <pool> [force]",
-			    "rollback", "reload", "version", "help", "quit" };
+			    "rollback [force]",
+			    "member <pool> <host:port> ready|drain|maint",
+			    "wait-healthy <pool> <seconds>",
+			    "wait-drained <pool> <seconds>",
+			    "reload", "version", "help", "quit" };
+	const size_t	 ncmds = sizeof(usages) / sizeof(usages[0]);
 	const char	*p;
 	int		 lines = 0;
 
 	assert_int_equal(run(fx, "help"), 0);
 	assert_one_reply(fx->reply);
 	assert_memory_equal(fx->reply, "ok\n", 3);
-	for (size_t i = 0; i < sizeof(usages) / sizeof(usages[0]); i++) {
+	for (size_t i = 0; i < ncmds; i++) {
 		char	want[64];
 
 		snprintf(want, sizeof(want), "\n%s ", usages[i]);
@@ -309,7 +538,7 @@ test_admin_help_lists_every_command(void **state)
 	for (p = fx->reply; *p != '\0'; p++)
 		lines += *p == '\n';
 	/* "ok", one line per command, the empty line */
-	assert_int_equal(lines, 1 + 7 + 1);
+	assert_int_equal(lines, 1 + ncmds + 1);
 }
 
 static void
@@ -657,6 +886,137 @@ test_admin_socket_unread_replies_paused_then_all_answered(void **state)
 	close(fd);
 }
 
+/* A client that waits: the reply comes when the condition holds. */
+static void
+test_admin_socket_wait_deferred_then_pipelined_in_order(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	 cmds[] = "wait-healthy green 5\nversion\n";
+	bool		 eof;
+	int		 fd = client_connect(fx);
+
+	cond_script(3, (int[]){ 0, 0, 1 }, (const char *[]){ "green: 1 of 3",
+	    "green: 2 of 3", "green: 3 of 3 members healthy" });
+	client_send(fd, cmds, sizeof(cmds) - 1);
+	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
+	    "ok\ngreen: 3 of 3 members healthy\n\n"
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	assert_false(eof);
+	assert_int_equal(cond.calls, 3);
+	/* the connection reads on as before */
+	client_send(fd, "version\n", 8);
+	assert_string_equal(client_read(fx, fd, "\n\n", &eof),
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	close(fd);
+}
+
+static void
+test_admin_socket_wait_never_error_reply(void **state)
+{
+	struct fixture	*fx = *state;
+	bool		 eof;
+	int		 fd = client_connect(fx);
+
+	cond_script(2, (int[]){ 0, -1 }, (const char *[]){ "blue: 2 in flight",
+	    "blue is the active pool: it will not drain (switch first)" });
+	client_send(fd, "wait-drained blue 5\n", 20);
+	assert_string_equal(client_read(fx, fd, "\n\n", &eof),
+	    "error: blue is the active pool: it will not drain (switch "
+	    "first)\n\n");
+	assert_string_equal(cond.fn, "drained");
+	close(fd);
+}
+
+static void
+test_admin_socket_wait_timeout_error_reply(void **state)
+{
+	struct fixture	*fx = *state;
+	struct timespec	 t0, t1;
+	double		 s;
+	bool		 eof;
+	int		 fd = client_connect(fx);
+
+	cond_script(1, (int[]){ 0 }, (const char *[]){ "blue has 2 "
+	    "request(s) in flight" });
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	client_send(fd, "wait-drained blue 1\nversion\n", 28);
+	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
+	    "error: timed out after 1 s: blue has 2 request(s) in flight\n\n"
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(s >= 0.95 && s < 1.8);
+	/* checked about every 50 ms meanwhile */
+	assert_true(cond.calls >= 10 && cond.calls <= 25);
+	close(fd);
+}
+
+static void
+test_admin_socket_wait_half_close_answered_then_closed(void **state)
+{
+	struct fixture	*fx = *state;
+	bool		 eof;
+	int		 fd = client_connect(fx);
+
+	/* `printf 'wait-healthy green 5' | nc -U` sends EOF and waits */
+	cond_script(2, (int[]){ 0, 1 }, (const char *[]){ "green: 1 of 3",
+	    "green: 3 of 3" });
+	client_send(fd, "wait-healthy green 5", 20);
+	shutdown(fd, SHUT_WR);
+	assert_string_equal(client_read(fx, fd, NULL, &eof),
+	    "ok\ngreen: 3 of 3\n\n");
+	assert_true(eof);
+	close(fd);
+}
+
+static void
+test_admin_socket_wait_client_gone_freed_no_more_checks(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 fd = client_connect(fx), calls;
+
+	cond_script(1, (int[]){ 0 }, (const char *[]){ "green: 1 of 3" });
+	client_send(fd, "wait-healthy green 30\nversion\n", 30);
+	for (int i = 0; i < 120; i++) {
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+	assert_true(cond.calls >= 2);
+	close(fd);
+	for (int i = 0; i < 60; i++) {
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+	/* the timer is gone with the client (leaks: run under valgrind) */
+	calls = cond.calls;
+	for (int i = 0; i < 200; i++) {
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+	assert_int_equal(cond.calls, calls);
+}
+
+static void
+test_admin_socket_waiting_clients_freed_by_admin_free(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 fds[3];
+
+	cond_script(1, (int[]){ 0 }, (const char *[]){ "green: 1 of 3" });
+	for (int i = 0; i < 3; i++) {
+		fds[i] = client_connect(fx);
+		client_send(fds[i], "wait-healthy green 60\n", 22);
+	}
+	for (int i = 0; i < 100; i++) {
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+	assert_true(cond.calls >= 3);
+	/* teardown's admin_free() frees them, their timers and their waits */
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
 int
 main(void)
 {
@@ -676,6 +1036,18 @@ main(void)
 		T(test_admin_reload_multiline_error_first_line_is_reason),
 		T(test_admin_reload_ok_reply),
 		T(test_admin_rollback_ok_and_error),
+		T(test_admin_rollback_force_passes_force),
+		T(test_admin_rollback_bad_word_usage),
+		T(test_admin_member_each_state_passed),
+		T(test_admin_member_unknown_member_error_reply),
+		T(test_admin_member_bad_state_usage),
+		T(test_admin_member_arity_usage),
+		T(test_admin_wait_healthy_holds_ok_at_once),
+		T(test_admin_wait_healthy_never_error_at_once),
+		T(test_admin_wait_drained_calls_drained),
+		T(test_admin_wait_bad_seconds_usage),
+		T(test_admin_wait_zero_seconds_not_yet_times_out_at_once),
+		T(test_admin_run_wait_not_yet_pending_nothing_appended),
 		T(test_admin_noarg_commands_extra_argument_usage),
 		T(test_admin_version_ok_reply),
 		T(test_admin_quit_ok_reply),
@@ -696,6 +1068,12 @@ main(void)
 		S(test_admin_socket_nul_byte_error_connection_kept),
 		S(test_admin_socket_too_many_clients_refused),
 		S(test_admin_socket_unread_replies_paused_then_all_answered),
+		S(test_admin_socket_wait_deferred_then_pipelined_in_order),
+		S(test_admin_socket_wait_never_error_reply),
+		S(test_admin_socket_wait_timeout_error_reply),
+		S(test_admin_socket_wait_half_close_answered_then_closed),
+		S(test_admin_socket_wait_client_gone_freed_no_more_checks),
+		S(test_admin_socket_waiting_clients_freed_by_admin_free),
 #undef T
 #undef S
 	};

@@ -304,8 +304,8 @@ test_config_duplicate_setting_names_line(void **state)
 static void
 test_config_unknown_top_level_rejected(void **state)
 {
-	load_fails(*state, POOLS "\nhealth = { path = \"/\"; };\n", 6,
-	    "health: unknown setting");
+	load_fails(*state, POOLS "\nhealthcheck = { path = \"/\"; };\n", 6,
+	    "healthcheck: unknown setting");
 }
 
 static void
@@ -673,6 +673,96 @@ test_config_log_access_not_bool_rejected(void **state)
 	    "log.access: expected true or false");
 }
 
+/* ----------------------------------------------------------- health */
+
+static void
+test_config_health_defaults_and_pool_override(void **state)
+{
+	struct fixture		*f = *state;
+	struct config		*c;
+	const struct health_config *b, *g;
+
+	c = load_ok(f, "health = { interval_ms = 500; expect = \"200\"; };\n"
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ];\n"
+	    "           health = { path = \"/ready\"; rise = 1; }; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n");
+	b = &c->pools[POOL_BLUE].health;
+	g = &c->pools[POOL_GREEN].health;
+	assert_string_equal(b->path, "/ready");
+	assert_int_equal(b->rise, 1);
+	assert_int_equal(b->interval_ms, 500);		/* from the global */
+	assert_string_equal(g->path, "/");		/* the default */
+	assert_int_equal(g->rise, 2);
+	assert_int_equal(g->fall, 3);
+	assert_int_equal(g->timeout_ms, 1000);
+	assert_int_equal(g->interval_ms, 500);
+	assert_true(health_expect_match(&b->expect, 200));
+	assert_false(health_expect_match(&b->expect, 204));
+	assert_null(c->state_file);
+	assert_int_equal(c->min_healthy.count, 0);
+	assert_int_equal(c->min_healthy.percent, 0);
+	config_free(c);
+}
+
+static void
+test_config_health_bad_values_rejected(void **state)
+{
+	load_fails(*state, POOLS "health = { path = \"healthz\"; };\n", 5,
+	    "health.path: \"healthz\": must start with /");
+	load_fails(*state, POOLS "health = { rise = 0; };\n", 5,
+	    "health.rise: 0 out of range (1-100)");
+	load_fails(*state, POOLS "health = { expect = \"2xx\"; };\n", 5,
+	    "health.expect: \"2xx\": expected status codes (100-599) and "
+	    "ranges such as \"200-399\" or \"200,204,300-399\"");
+	load_fails(*state, POOLS "health = { interval = 5; };\n", 5,
+	    "health.interval: unknown setting");
+}
+
+static void
+test_config_pool_health_error_names_pool(void **state)
+{
+	load_fails(*state, "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ];\n"
+	    "           health = { timeout_ms = 5; }; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 3,
+	    "pools.blue.health.timeout_ms: 5 out of range (10-86400000)");
+}
+
+static void
+test_config_min_healthy_count_or_percentage(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+
+	c = load_ok(f, POOLS "switch = { min_healthy = 2; };\n");
+	assert_int_equal(c->min_healthy.count, 2);
+	config_free(c);
+	c = load_ok(f, POOLS "switch = { min_healthy = \"50%\"; };\n");
+	assert_int_equal(c->min_healthy.percent, 50);
+	config_free(c);
+	load_fails(f, POOLS "switch = { min_healthy = 0; };\n", 5,
+	    "switch.min_healthy: 0 out of range (1-100000)");
+	load_fails(f, POOLS "switch = { min_healthy = \"half\"; };\n", 5,
+	    "switch.min_healthy: \"half\": expected a count (1 or more) or "
+	    "a percentage (1%-100%) such as \"50%\"");
+}
+
+static void
+test_config_state_file(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+
+	c = load_ok(f, POOLS "state_file = \"/var/lib/cutover/active\";\n");
+	assert_string_equal(c->state_file, "/var/lib/cutover/active");
+	config_free(c);
+	load_fails(f, POOLS "state_file = \"\";\n", 5,
+	    "state_file: must not be empty");
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -680,6 +770,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_config_minimal_file_gets_defaults),
+		T(test_config_health_defaults_and_pool_override),
+		T(test_config_health_bad_values_rejected),
+		T(test_config_pool_health_error_names_pool),
+		T(test_config_min_healthy_count_or_percentage),
+		T(test_config_state_file),
 		T(test_config_full_file_sets_everything),
 		T(test_config_same_member_in_both_pools_accepted),
 		T(test_config_include_is_relative_to_file),

@@ -272,11 +272,23 @@ test_http_response_truncated_body_is_error(void **state)
 }
 
 static void
+test_http_error_503_says_when_to_retry(void **state)
+{
+	struct fixture	*f = *state;
+
+	http_error(f->out, 503, "Service Unavailable", 1);
+	assert_string_equal(out_text(f), "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Retry-After: 1\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 45\r\nConnection: close\r\n\r\n"
+	    "503 Service Unavailable: Service Unavailable\n");
+}
+
+static void
 test_http_error_reply_is_complete_and_closes(void **state)
 {
 	struct fixture	*f = *state;
 
-	http_error(f->out, 502, "Bad Gateway");
+	http_error(f->out, 502, "Bad Gateway", 0);
 	assert_string_equal(out_text(f), "HTTP/1.1 502 Bad Gateway\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 29\r\n"
 	    "Connection: close\r\n\r\n502 Bad Gateway: Bad Gateway\n");
@@ -301,6 +313,7 @@ main(void)
 		T(test_http_response_for_http10_client_is_not_chunked),
 		T(test_http_response_truncated_body_is_error),
 		T(test_http_error_reply_is_complete_and_closes),
+		T(test_http_error_503_says_when_to_retry),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

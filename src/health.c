@@ -1,0 +1,476 @@
+/*
+ * health.c — active probes, the rise/fall state machine, passive failures
+ * and the parsers of the health settings.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cutover.h"
+#include "health.h"
+#include "http.h"
+#include "log.h"
+#include "pool.h"
+#include "router.h"
+#include "snapshot.h"
+#include "upstream.h"
+
+void
+health_config_defaults(struct health_config *hc)
+{
+	memset(hc, 0, sizeof(*hc));
+	snprintf(hc->path, sizeof(hc->path), "/");
+	hc->interval_ms = 2000;
+	hc->timeout_ms = 1000;
+	hc->rise = 2;
+	hc->fall = 3;
+	hc->expect.r[0].lo = 200;
+	hc->expect.r[0].hi = 399;
+	hc->expect.n = 1;
+}
+
+void
+health_config_merge(struct health_config *pool,
+    const struct health_config *global)
+{
+	unsigned	set = pool->set;
+
+	if (!(set & HEALTH_SET_PATH))
+		memcpy(pool->path, global->path, sizeof(pool->path));
+	if (!(set & HEALTH_SET_HOST))
+		memcpy(pool->host, global->host, sizeof(pool->host));
+	if (!(set & HEALTH_SET_INTERVAL))
+		pool->interval_ms = global->interval_ms;
+	if (!(set & HEALTH_SET_TIMEOUT))
+		pool->timeout_ms = global->timeout_ms;
+	if (!(set & HEALTH_SET_RISE))
+		pool->rise = global->rise;
+	if (!(set & HEALTH_SET_FALL))
+		pool->fall = global->fall;
+	if (!(set & HEALTH_SET_EXPECT))
+		pool->expect = global->expect;
+}
+
+/* Parses a status code 100-599 at *p, advancing it; -1 if none. */
+static int
+health_code(const char **p)
+{
+	char	*end;
+	long	 v;
+
+	if (**p < '0' || **p > '9')
+		return (-1);
+	v = strtol(*p, &end, 10);
+	if (end - *p != 3 || v < 100 || v > 599)
+		return (-1);
+	*p = end;
+	return ((int)v);
+}
+
+int
+health_expect_parse(const char *s, struct health_expect *e, char *err,
+    size_t errlen)
+{
+	const char	*p = s;
+	int		 lo, hi;
+
+	memset(e, 0, sizeof(*e));
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if ((lo = health_code(&p)) == -1)
+			goto bad;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			if ((hi = health_code(&p)) == -1 || hi < lo)
+				goto bad;
+		}
+		if (e->n == HEALTH_EXPECT_MAX) {
+			snprintf(err, errlen, "\"%s\": at most %d codes or "
+			    "ranges", s, HEALTH_EXPECT_MAX);
+			return (-1);
+		}
+		e->r[e->n].lo = (uint16_t)lo;
+		e->r[e->n++].hi = (uint16_t)hi;
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			return (0);
+		if (*p++ != ',')
+			goto bad;
+	}
+bad:
+	snprintf(err, errlen, "\"%s\": expected status codes (100-599) and "
+	    "ranges such as \"200-399\" or \"200,204,300-399\"", s);
+	return (-1);
+}
+
+bool
+health_expect_match(const struct health_expect *e, int status)
+{
+	for (unsigned i = 0; i < e->n; i++)
+		if (status >= e->r[i].lo && status <= e->r[i].hi)
+			return (true);
+	return (false);
+}
+
+int
+health_min_parse(const char *s, struct health_min *m, char *err,
+    size_t errlen)
+{
+	char		*end;
+	unsigned long	 v;
+
+	memset(m, 0, sizeof(*m));
+	if (*s >= '0' && *s <= '9') {
+		v = strtoul(s, &end, 10);
+		if (*end == '%' && end[1] == '\0' && v >= 1 && v <= 100) {
+			m->percent = (unsigned)v;
+			return (0);
+		}
+		if (*end == '\0' && v >= 1 && v <= 100000) {
+			m->count = (unsigned)v;
+			return (0);
+		}
+	}
+	snprintf(err, errlen, "\"%s\": expected a count (1 or more) or a "
+	    "percentage (1%%-100%%) such as \"50%%\"", s);
+	return (-1);
+}
+
+unsigned
+health_min_required(const struct health_min *m, size_t n)
+{
+	size_t	need;
+
+	if (m->count > 0)
+		need = m->count;
+	else if (m->percent > 0)
+		need = (n * m->percent + 99) / 100;	/* rounded up */
+	else
+		need = n;
+	return (need > 0 ? (unsigned)need : 1);
+}
+
+static const char *health_names[] = { "unknown", "up", "down" };
+static const char *admin_names[] = { "ready", "drain", "maint" };
+
+const char *
+health_name(enum member_health h)
+{
+	return (health_names[h]);
+}
+
+const char *
+health_admin_name(enum member_admin a)
+{
+	return (admin_names[a]);
+}
+
+int
+health_admin_parse(const char *s, enum member_admin *a)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, admin_names[i]) == 0) {
+			*a = (enum member_admin)i;
+			return (0);
+		}
+	return (-1);
+}
+
+bool
+health_apply(struct member *m, bool ok, unsigned rise, unsigned fall)
+{
+	enum member_health	old = m->health;
+
+	if (ok) {
+		m->ok_streak++;
+		m->fail_streak = 0;
+		if (m->health != HEALTH_UP && m->ok_streak >= rise)
+			m->health = HEALTH_UP;
+	} else {
+		m->fail_streak++;
+		m->ok_streak = 0;
+		/* never seen working: one failure is enough to keep
+		 * traffic away; a member that worked gets `fall` chances */
+		if (m->health == HEALTH_UNKNOWN ||
+		    (m->health == HEALTH_UP && m->fail_streak >= fall))
+			m->health = HEALTH_DOWN;
+	}
+	return (m->health != old);
+}
+
+void
+health_passive(struct member *m, const char *why)
+{
+	m->ok_streak = 0;
+	m->fail_streak++;
+	snprintf(m->last, sizeof(m->last), "passive: %s", why);
+	if (m->health == HEALTH_DOWN)
+		return;
+	log_warn("health: %s %s %s -> down (passive: %s)", pool_name(m->pool),
+	    m->addr.text, health_name(m->health), why);
+	m->health = HEALTH_DOWN;
+	upstream_close_idle(m);
+}
+
+/* ---------------------------------------------------------------- probes */
+
+#define PROBE_FIRST_MS	100	/* the first probe of a member, at most */
+
+struct probe {
+	TAILQ_ENTRY(probe)	 entry;
+	struct health		*h;
+	struct member		*m;		/* a reference */
+	struct bufferevent	*bev;		/* while running */
+	struct event		*timer;		/* next probe, or deadline */
+	struct http_msg		 resp;
+	struct timespec		 t0;
+	unsigned		 seen;		/* sync generation */
+};
+
+TAILQ_HEAD(probe_list, probe);
+
+struct health {
+	struct cutover		*cx;
+	struct probe_list	 probes;
+	unsigned		 gen;
+};
+
+static void	probe_start(struct probe *);
+
+/* The settings for m's pool in the live configuration. */
+static const struct health_config *
+probe_config(const struct probe *p)
+{
+	return (&router_live(p->h->cx->router)->config->pools[p->m->pool]
+	    .health);
+}
+
+static void
+probe_arm(struct probe *p, unsigned ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(p->timer, &tv);
+}
+
+/* The one completion of a probe: state, log, next probe. */
+static void
+probe_done(struct probe *p, bool ok, const char *why)
+{
+	const struct health_config	*hc = probe_config(p);
+	struct member			*m = p->m;
+	enum member_health		 old = m->health;
+	struct timespec			 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->latency_ms = (unsigned)((now.tv_sec - p->t0.tv_sec) * 1000 +
+	    (now.tv_nsec - p->t0.tv_nsec) / 1000000);
+	bufferevent_free(p->bev);
+	p->bev = NULL;
+	snprintf(m->last, sizeof(m->last), "%s", why);
+	/* strerror() capitalises; the log and status read better without */
+	if (m->last[0] >= 'A' && m->last[0] <= 'Z' && m->last[1] >= 'a')
+		m->last[0] = (char)(m->last[0] - 'A' + 'a');
+	if (health_apply(m, ok, hc->rise, hc->fall)) {
+		if (ok)
+			log_info("health: %s %s %s -> %s (%u/%u ok, %u ms)",
+			    pool_name(m->pool), m->addr.text, health_name(old),
+			    health_name(m->health), m->ok_streak, hc->rise,
+			    m->latency_ms);
+		else
+			log_warn("health: %s %s %s -> %s (%u/%u failed: %s)",
+			    pool_name(m->pool), m->addr.text, health_name(old),
+			    health_name(m->health), m->fail_streak,
+			    old == HEALTH_UP ? hc->fall : 1, why);
+		if (m->health == HEALTH_DOWN)
+			upstream_close_idle(m);
+	}
+	probe_arm(p, hc->interval_ms);
+}
+
+static void
+probe_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct probe	*p = arg;
+	char		 why[64];
+	int		 status;
+
+	switch (http_msg_head(&p->resp, bufferevent_get_input(bev))) {
+	case HTTP_MORE:
+		return;
+	case HTTP_ERROR:
+		evtimer_del(p->timer);
+		probe_done(p, false, "invalid response");
+		return;
+	case HTTP_DONE:
+		break;
+	}
+	evtimer_del(p->timer);
+	status = p->resp.parser.status_code;
+	if (health_expect_match(&probe_config(p)->expect, status)) {
+		snprintf(why, sizeof(why), "%d", status);
+		probe_done(p, true, why);
+	} else {
+		snprintf(why, sizeof(why), "%d not expected", status);
+		probe_done(p, false, why);
+	}
+}
+
+static void
+probe_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct probe	*p = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	evtimer_del(p->timer);
+	if (what & BEV_EVENT_EOF)
+		probe_done(p, false, "closed before answering");
+	else
+		probe_done(p, false, err != 0 ?
+		    evutil_socket_error_to_string(err) : "connection failed");
+}
+
+/* The timer: starts the next probe, or ends a running one. */
+static void
+probe_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct probe	*p = arg;
+
+	if (p->bev == NULL) {
+		probe_start(p);
+		return;
+	}
+	probe_done(p, false, "timed out");
+}
+
+static void
+probe_start(struct probe *p)
+{
+	const struct health_config	*hc = probe_config(p);
+	struct member			*m = p->m;
+	int				 fd;
+
+	if (m->admin == MEMBER_MAINT) {
+		probe_arm(p, hc->interval_ms);	/* no probes in maintenance */
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+	http_msg_init(&p->resp, HTTP_RESPONSE);
+	if ((fd = socket(m->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 || (p->bev = bufferevent_socket_new(
+	    p->h->cx->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		log_error("health: %s %s: cannot probe: %s", pool_name(m->pool),
+		    m->addr.text, strerror(errno));
+		probe_arm(p, hc->interval_ms);
+		return;
+	}
+	bufferevent_setcb(p->bev, probe_read_cb, NULL, probe_event_cb, p);
+	evbuffer_add_printf(bufferevent_get_output(p->bev),
+	    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: cutover-health\r\n"
+	    "Connection: close\r\n\r\n", hc->path,
+	    hc->host[0] != '\0' ? hc->host : m->addr.text);
+	probe_arm(p, hc->timeout_ms);
+	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&m->addr.ss,
+	    (int)m->addr.len) == -1) {
+		evtimer_del(p->timer);
+		probe_done(p, false, strerror(errno));
+	}
+}
+
+static struct probe *
+probe_new(struct health *h, struct member *m)
+{
+	struct probe	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->timer = evtimer_new(h->cx->base, probe_timer_cb, p)) == NULL) {
+		free(p);
+		log_error("health: %s %s: out of memory: not probed",
+		    pool_name(m->pool), m->addr.text);
+		return (NULL);
+	}
+	p->h = h;
+	p->m = member_ref(m);
+	m->probe = p;
+	TAILQ_INSERT_TAIL(&h->probes, p, entry);
+	/* spread the first probes so they do not all start at once */
+	probe_arm(p, (unsigned)(random() % PROBE_FIRST_MS));
+	return (p);
+}
+
+static void
+probe_free(struct probe *p)
+{
+	TAILQ_REMOVE(&p->h->probes, p, entry);
+	if (p->bev != NULL)
+		bufferevent_free(p->bev);
+	event_free(p->timer);
+	p->m->probe = NULL;
+	member_unref(p->m);
+	free(p);
+}
+
+struct health *
+health_new(struct cutover *cx)
+{
+	struct health	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return (NULL);
+	h->cx = cx;
+	TAILQ_INIT(&h->probes);
+	return (h);
+}
+
+void
+health_free(struct health *h)
+{
+	struct probe	*p;
+
+	if (h == NULL)
+		return;
+	while ((p = TAILQ_FIRST(&h->probes)) != NULL)
+		probe_free(p);
+	free(h);
+}
+
+void
+health_sync(struct health *h, const struct snapshot *s)
+{
+	struct probe	*p, *next;
+	struct member	*m;
+
+	h->gen++;
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			if (m->probe == NULL && probe_new(h, m) == NULL)
+				continue;
+			m->probe->seen = h->gen;
+		}
+	for (p = TAILQ_FIRST(&h->probes); p != NULL; p = next) {
+		next = TAILQ_NEXT(p, entry);
+		if (p->seen != h->gen)
+			probe_free(p);
+	}
+}
