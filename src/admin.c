@@ -6,6 +6,9 @@
  * stay in its input buffer, its idle timeout is off, and a timer of its own
  * re-checks the condition until the reply is written; then the client
  * reads on.  A client that hangs up while parked is freed without a reply.
+ *
+ * Each listener has its own clients and limits; a read-only one (its
+ * access) hands that access to the command table with every line.
  */
 #include "autoconf.h"
 
@@ -16,6 +19,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,6 +58,7 @@ struct admin {
 	struct cutover		*cx;
 	struct evconnlistener	*lev;
 	char			*path;
+	enum admin_access	 access;	/* what its clients may run */
 	bool			 bound;		/* path is our socket */
 	dev_t			 dev;
 	ino_t			 ino;
@@ -73,7 +78,8 @@ static const struct timeval admin_idle = { ADMIN_IDLE_MS / 1000,
 int
 admin_run(struct cutover *cx, const char *line, struct evbuffer *out)
 {
-	return (admin_cmd_exec(cx, NULL, line, out, NULL, NULL));
+	return (admin_cmd_exec(cx, NULL, ADMIN_ACCESS_FULL, line, out, NULL,
+	    NULL));
 }
 
 /* -------------------------------------------------------------- clients */
@@ -192,8 +198,9 @@ admin_client_line(struct admin_client *c, const char *line, size_t n)
 		/* the line is whole, so the protocol stays in step */
 		evbuffer_add_printf(out, "error: NUL byte in command\n\n");
 	} else {
-		if (admin_cmd_exec(c->admin->cx, c->peer, line, out, &quit,
-		    &w) == 1 && admin_client_park(c, w) == -1)
+		if (admin_cmd_exec(c->admin->cx, c->peer, c->admin->access,
+		    line, out, &quit, &w) == 1 &&
+		    admin_client_park(c, w) == -1)
 			evbuffer_add_printf(out, "error: out of memory\n\n");
 		if (quit)
 			admin_client_close_after(c);
@@ -455,10 +462,48 @@ admin_unlink_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
 	return (0);
 }
 
-/* Binds fd to sun with mode (no window with wider rights), then listens. */
+/*
+ * Looks up group's id (at start-up: the lookup may block).  0, or -1 with
+ * a reason in err.
+ */
+static int
+admin_group(const char *group, gid_t *gid, char *err, size_t errlen)
+{
+	struct group	 gr, *res = NULL;
+	char		*buf = NULL, *nbuf;
+	long		 size = sysconf(_SC_GETGR_R_SIZE_MAX);
+	int		 rc;
+
+	if (size <= 0)
+		size = 1024;
+	do {
+		if ((nbuf = realloc(buf, (size_t)size)) == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		buf = nbuf;
+		rc = getgrnam_r(group, &gr, buf, (size_t)size, &res);
+		size *= 2;
+	} while (rc == ERANGE && size <= 1024 * 1024);
+	if (rc == 0 && res != NULL)
+		*gid = gr.gr_gid;
+	else if (rc == 0 || rc == ENOENT || rc == ESRCH)
+		snprintf(err, errlen, "admin.socket_group: no group named "
+		    "'%s'", group);
+	else
+		snprintf(err, errlen, "admin.socket_group: group '%s': %s",
+		    group, strerror(rc));
+	free(buf);
+	return (rc == 0 && res != NULL ? 0 : -1);
+}
+
+/*
+ * Binds fd to sun with mode (no window with wider rights), gives it group
+ * gid unless that is -1, then listens.
+ */
 static int
 admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
-    mode_t mode, char *err, size_t errlen)
+    mode_t mode, gid_t gid, char *err, size_t errlen)
 {
 	struct stat	st;
 	mode_t		old;
@@ -477,6 +522,12 @@ admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
 		a->dev = st.st_dev;
 		a->ino = st.st_ino;
 	}
+	/* lchown: a symlink put in our place must not redirect it */
+	if (gid != (gid_t)-1 && lchown(sun->sun_path, (uid_t)-1, gid) == -1) {
+		snprintf(err, errlen, "admin socket %s: chown to group %ld: %s",
+		    sun->sun_path, (long)gid, strerror(errno));
+		return (-1);
+	}
 	if (chmod(sun->sun_path, mode) == -1 || listen(fd, 16) == -1) {
 		snprintf(err, errlen, "admin socket %s: %s", sun->sun_path,
 		    strerror(errno));
@@ -486,17 +537,19 @@ admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
 }
 
 /*
- * Listens on path with mode, on cx->base.  Refuses a path that is not a
+ * Listens on path with mode and group (NULL: ours), on cx->base, for
+ * clients with access.  Refuses an unknown group, a path that is not a
  * socket or that a live process answers on; removes a stale socket file.
  * Returns the server, owned by the caller (admin_free()), or NULL with a
  * reason in err.
  */
 struct admin *
-admin_new(struct cutover *cx, const char *path, mode_t mode, char *err,
-    size_t errlen)
+admin_new(struct cutover *cx, const char *path, mode_t mode,
+    const char *group, enum admin_access access, char *err, size_t errlen)
 {
 	struct admin		*a = NULL;
 	struct sockaddr_un	 sun;
+	gid_t			 gid = (gid_t)-1;
 	int			 fd = -1;
 
 	memset(&sun, 0, sizeof(sun));
@@ -507,12 +560,15 @@ admin_new(struct cutover *cx, const char *path, mode_t mode, char *err,
 		goto fail;
 	}
 	strcpy(sun.sun_path, path);
+	if (group != NULL && admin_group(group, &gid, err, errlen) == -1)
+		goto fail;
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	a->cx = cx;
+	a->access = access;
 	TAILQ_INIT(&a->clients);
 	if (admin_mkdir(path, err, errlen) == -1 ||
 	    admin_unlink_stale(&sun, err, errlen) == -1)
@@ -522,7 +578,7 @@ admin_new(struct cutover *cx, const char *path, mode_t mode, char *err,
 		snprintf(err, errlen, "admin socket: %s", strerror(errno));
 		goto fail;
 	}
-	if (admin_bind(a, fd, &sun, mode, err, errlen) == -1)
+	if (admin_bind(a, fd, &sun, mode, gid, err, errlen) == -1)
 		goto fail;
 	a->lev = evconnlistener_new(cx->base, admin_accept_cb, a,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -531,8 +587,10 @@ admin_new(struct cutover *cx, const char *path, mode_t mode, char *err,
 		goto fail;
 	}
 	evconnlistener_set_error_cb(a->lev, admin_accept_error_cb);
-	log_info("admin: listening on %s (mode %04o)", path,
-	    (unsigned)mode);
+	log_info("admin: listening on %s (mode %04o%s%s%s)", path,
+	    (unsigned)mode, group != NULL ? ", group " : "",
+	    group != NULL ? group : "",
+	    access == ADMIN_ACCESS_READONLY ? ", read-only" : "");
 	return (a);
 fail:
 	if (fd != -1)

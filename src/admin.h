@@ -5,6 +5,9 @@
  * command word to its handler, arity and usage, so `help` cannot drift
  * from what exists.  A wait-* command's reply may come later; commands
  * sent after it on the same connection are answered after it, in order.
+ *
+ * A read-only listener (admin.readonly_socket) runs only the commands
+ * that change nothing; the command table marks which those are.
  */
 #ifndef CUTOVER_ADMIN_H
 #define CUTOVER_ADMIN_H
@@ -21,24 +24,34 @@ struct admin;
 #define ADMIN_IDLE_MS		60000	/* an idle admin client is closed */
 #define ADMIN_WAIT_MAX		86400	/* longest wait-* SECONDS, in s */
 
+/* What a listener's clients may do. */
+enum admin_access {
+	ADMIN_ACCESS_FULL,	/* every command */
+	ADMIN_ACCESS_READONLY,	/* only the commands that change nothing */
+};
+
 /*
  * Listens on path (replacing a stale socket file, creating its directory
- * when missing) with the given mode.  Returns NULL with a reason in err.
+ * when missing) with the given mode and, when group is not NULL, that
+ * group; its clients get access.  Returns NULL with a reason in err (an
+ * unknown group: "admin.socket_group: no group named 'x'").
  */
 struct admin	*admin_new(struct cutover *cx, const char *path, mode_t mode,
-		    char *err, size_t errlen);
+		    const char *group, enum admin_access access, char *err,
+		    size_t errlen);
 
 /* Closes the socket and every admin client, removes the socket file. */
 void		 admin_free(struct admin *a);
 
 /*
- * Runs one command line (no newline) and appends its whole reply, ending
- * in an empty line, to out.  Returns 0 when the reply is "ok", -1 when it
- * is "error: ...", and 1 when it is pending: a wait-* command whose
- * condition does not hold yet and whose SECONDS is not 0.  An in-process
- * caller cannot wait, so then nothing is appended and nothing is kept; it
- * may run the line again later.  (On the socket the client is answered
- * when the condition is decided or SECONDS have passed.)
+ * Runs one command line (no newline), with full access, and appends its
+ * whole reply, ending in an empty line, to out.  Returns 0 when the reply
+ * is "ok", -1 when it is "error: ...", and 1 when it is pending: a wait-*
+ * command whose condition does not hold yet and whose SECONDS is not 0.
+ * An in-process caller cannot wait, so then nothing is appended and
+ * nothing is kept; it may run the line again later.  (On the socket the
+ * client is answered when the condition is decided or SECONDS have
+ * passed.)
  */
 int		 admin_run(struct cutover *cx, const char *line,
 		    struct evbuffer *out);

@@ -44,6 +44,7 @@ struct admin_wait {
 struct admin_req {
 	struct cutover	*cx;
 	const char	*peer;		/* for the log; NULL when not a client */
+	enum admin_access access;	/* what the caller may run */
 	const char	*cmd;		/* the words, printable, for the log */
 	int		 argc;
 	char		**argv;
@@ -56,8 +57,15 @@ struct admin_req {
 
 typedef int (*admin_handler)(struct admin_req *);
 
+/* What a command does to cutover: a read-only socket runs only readers. */
+enum admin_effect {
+	ADMIN_READS,		/* changes nothing */
+	ADMIN_WRITES,		/* changes state: full access only */
+};
+
 struct admin_cmd {
 	const char	*name;
+	enum admin_effect effect;
 	int		 min_args;	/* words after the command's own */
 	int		 max_args;
 	const char	*usage;
@@ -78,28 +86,30 @@ static int	cmd_quit(struct admin_req *);
 
 /* The truth about commands: help, usage errors and the man page follow it. */
 static const struct admin_cmd admin_cmds[] = {
-	{ "status", 0, 1, "status [json]",
+	{ "status", ADMIN_READS, 0, 1, "status [json]",
 	    "show the active pool, pools and counters", cmd_status },
-	{ "switch", 1, 2, "switch <pool> [force]",
+	{ "switch", ADMIN_WRITES, 1, 2, "switch <pool> [force]",
 	    "send new requests to pool (force: even if unhealthy)",
 	    cmd_switch },
-	{ "rollback", 0, 1, "rollback [force]",
+	{ "rollback", ADMIN_WRITES, 0, 1, "rollback [force]",
 	    "switch back to the previous pool (force: even if unhealthy)",
 	    cmd_rollback },
-	{ "member", 3, 3, "member <pool> <host:port> ready|drain|maint",
+	{ "member", ADMIN_WRITES, 3, 3,
+	    "member <pool> <host:port> ready|drain|maint",
 	    "set a member's admin state", cmd_member },
-	{ "wait-healthy", 2, 2, "wait-healthy <pool> <seconds>",
+	{ "wait-healthy", ADMIN_READS, 2, 2, "wait-healthy <pool> <seconds>",
 	    "reply once pool is healthy enough to switch to",
 	    cmd_wait_healthy },
-	{ "wait-drained", 2, 2, "wait-drained <pool> <seconds>",
+	{ "wait-drained", ADMIN_READS, 2, 2, "wait-drained <pool> <seconds>",
 	    "reply once no request is in flight on pool", cmd_wait_drained },
-	{ "reload", 0, 0, "reload",
+	{ "reload", ADMIN_WRITES, 0, 0, "reload",
 	    "re-read the configuration file (a bad file changes nothing)",
 	    cmd_reload },
-	{ "version", 0, 0, "version", "show the version of cutover",
-	    cmd_version },
-	{ "help", 0, 0, "help", "list the commands", cmd_help },
-	{ "quit", 0, 0, "quit", "close this connection", cmd_quit },
+	{ "version", ADMIN_READS, 0, 0, "version",
+	    "show the version of cutover", cmd_version },
+	{ "help", ADMIN_READS, 0, 0, "help", "list the commands", cmd_help },
+	{ "quit", ADMIN_READS, 0, 0, "quit", "close this connection",
+	    cmd_quit },
 };
 
 #define ADMIN_NCMDS	(sizeof(admin_cmds) / sizeof(admin_cmds[0]))
@@ -171,7 +181,10 @@ admin_reply(struct evbuffer *out, int rc, const char *body, size_t bodylen,
 	evbuffer_add(out, "\n", 1);
 }
 
-/* The end of a state-changing command: logs it and fills the reply. */
+/*
+ * The end of a state-changing command, or of its refusal: logs it with its
+ * peer and fills the reply.
+ */
 static int
 admin_done(struct admin_req *r, int rc, const char *msg)
 {
@@ -335,13 +348,22 @@ cmd_version(struct admin_req *r)
 	return (0);
 }
 
+/* Whether r's caller may run c. */
+static bool
+admin_cmd_is_allowed(const struct admin_req *r, const struct admin_cmd *c)
+{
+	return (r->access == ADMIN_ACCESS_FULL || c->effect == ADMIN_READS);
+}
+
 static int
 cmd_help(struct admin_req *r)
 {
 	/* a longer usage pushes its help text right, on the same line */
 	for (size_t i = 0; i < ADMIN_NCMDS; i++)
-		evbuffer_add_printf(r->body, "%-*s  %s\n", ADMIN_HELP_COL,
-		    admin_cmds[i].usage, admin_cmds[i].help);
+		if (admin_cmd_is_allowed(r, &admin_cmds[i]))
+			evbuffer_add_printf(r->body, "%-*s  %s\n",
+			    ADMIN_HELP_COL, admin_cmds[i].usage,
+			    admin_cmds[i].help);
 	return (0);
 }
 
@@ -389,6 +411,7 @@ admin_dispatch(struct admin_req *r)
 {
 	const struct admin_cmd	*c;
 	char			 word[ADMIN_ECHO_MAX + 8];
+	char			 msg[ADMIN_MSG_MAX];
 	int			 rc;
 
 	if (r->argc == 0) {
@@ -402,6 +425,12 @@ admin_dispatch(struct admin_req *r)
 		snprintf(r->err, sizeof(r->err),
 		    "unknown command '%s' (try 'help')", word);
 		return (-1);
+	}
+	if (!admin_cmd_is_allowed(r, c)) {
+		/* before the arity check: whatever its words, it is refused */
+		snprintf(msg, sizeof(msg), "read-only socket: '%s' changes "
+		    "state", c->name);
+		return (admin_done(r, -1, msg));
 	}
 	if (r->argc - 1 < c->min_args || r->argc - 1 > c->max_args ||
 	    (rc = c->handler(r)) == ADMIN_BAD_ARG) {
@@ -468,8 +497,9 @@ admin_parse(struct admin_req *r, const char *line, char *buf, char *cmd,
  * See admin_cmd.h.
  */
 int
-admin_cmd_exec(struct cutover *cx, const char *peer, const char *line,
-    struct evbuffer *out, bool *quit, struct admin_wait **waitp)
+admin_cmd_exec(struct cutover *cx, const char *peer, enum admin_access access,
+    const char *line, struct evbuffer *out, bool *quit,
+    struct admin_wait **waitp)
 {
 	struct admin_req	 r;
 	char			 buf[ADMIN_LINE_MAX + 2], cmd[ADMIN_LINE_MAX + 8];
@@ -480,6 +510,7 @@ admin_cmd_exec(struct cutover *cx, const char *peer, const char *line,
 	memset(&r, 0, sizeof(r));
 	r.cx = cx;
 	r.peer = peer;
+	r.access = access;
 	r.argv = argv;
 	r.cmd = cmd;
 	if ((r.body = evbuffer_new()) == NULL) {

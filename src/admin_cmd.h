@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include "admin.h"
+
 struct cutover;
 struct evbuffer;
 struct admin_wait;
@@ -20,7 +22,9 @@ struct admin_wait;
 
 /*
  * Runs one command line (without its LF; a trailing CR is ignored) for
- * peer ("uid 0 pid 42", for the log; NULL for an in-process caller).
+ * peer ("uid 0 pid 42", for the log; NULL for an in-process caller),
+ * whose access decides which commands it may run: a state-changing
+ * command from a read-only peer is refused (and logged with peer).
  * Returns 0 after appending an ok reply to out, -1 after appending an
  * error reply, or 1 when the command is pending: nothing is appended, and
  * *waitp, when waitp is not NULL, is the new wait, owned by the caller
@@ -28,7 +32,8 @@ struct admin_wait;
  * when quit is not NULL, to whether the client asked to be disconnected.
  */
 int		 admin_cmd_exec(struct cutover *cx, const char *peer,
-		    const char *line, struct evbuffer *out, bool *quit,
+		    enum admin_access access, const char *line,
+		    struct evbuffer *out, bool *quit,
 		    struct admin_wait **waitp);
 
 /*

@@ -66,6 +66,14 @@ static int	cfg_load_level(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_access(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
+static int	cfg_load_bool(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_uint(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_bytes(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_path(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
 static int	cfg_load_hstr(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_hnum(struct cfg_ctx *, const config_setting_t *,
@@ -106,12 +114,38 @@ static const struct cfg_key pool_keys[] = {
 
 static const struct cfg_key switch_keys[] = {
 	{ "min_healthy", cfg_load_min, NULL, 0, 0, 0, 0 },
+	CFG_MS(drain_timeout_ms, 0),
+	{ "drain_spread_ms", cfg_load_ms, NULL,
+	    offsetof(struct config, drain_spread_ms), 0, 600000, 0 },
 	CFG_END
 };
+
+#define CFG_BOOL(name, field) { name, cfg_load_bool, NULL, \
+			    offsetof(struct config, field), 0, 0, 0 }
+#define CFG_PATH(name, field) { name, cfg_load_path, NULL, \
+			    offsetof(struct config, field), 0, 0, 0 }
 
 static const struct cfg_key admin_keys[] = {
 	{ "socket", cfg_load_socket, NULL, 0, 0, 0, 0 },
 	{ "socket_mode", cfg_load_mode, NULL, 0, 0, 0, 0 },
+	CFG_PATH("socket_group", admin_socket_group),
+	CFG_PATH("readonly_socket", admin_readonly_socket),
+	CFG_END
+};
+
+static const struct cfg_key limit_keys[] = {
+	{ "max_connections", cfg_load_uint, NULL,
+	    offsetof(struct config, max_connections), 0, 10000000, 0 },
+	{ "max_body_bytes", cfg_load_bytes, NULL, 0, 0, 0, 0 },
+	CFG_END
+};
+
+static const struct cfg_key forwarded_keys[] = {
+	CFG_BOOL("x_forwarded_for", fwd.xff),
+	CFG_BOOL("x_forwarded_proto", fwd.proto),
+	CFG_BOOL("x_forwarded_host", fwd.host),
+	CFG_BOOL("trust_incoming", fwd.trust),
+	CFG_BOOL("via", fwd.via),
 	CFG_END
 };
 
@@ -120,11 +154,14 @@ static const struct cfg_key timeout_keys[] = {
 	CFG_MS(client_header_ms, 1),
 	CFG_MS(idle_ms, 1),
 	CFG_MS(upstream_ms, 1),
+	CFG_MS(tunnel_idle_ms, 1),
+	CFG_MS(client_body_ms, 1),
 	CFG_END
 };
 
 static const struct cfg_key shutdown_keys[] = {
 	CFG_MS(grace_ms, 0),
+	CFG_MS(delay_ms, 0),
 	CFG_END
 };
 
@@ -145,6 +182,8 @@ static const struct cfg_key top_keys[] = {
 	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
 	{ "switch", cfg_load_group, switch_keys, 0, 0, 0, 0 },
 	{ "state_file", cfg_load_state, NULL, 0, 0, 0, 0 },
+	{ "limits", cfg_load_group, limit_keys, 0, 0, 0, 0 },
+	{ "forwarded", cfg_load_group, forwarded_keys, 0, 0, 0, 0 },
 	CFG_END
 };
 
@@ -632,6 +671,58 @@ cfg_load_state(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* A boolean at k->off. */
+static int
+cfg_load_bool(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return (cfg_fail(x, s, NULL, "expected true or false"));
+	*(bool *)(void *)((char *)x->c + k->off) =
+	    config_setting_get_bool(s) != 0;
+	return (0);
+}
+
+/* An integer in k->min..k->max at k->off. */
+static int
+cfg_load_uint(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	long long	v = 0;
+
+	if (cfg_int(x, s, k->min, k->max, "an integer", &v) == -1)
+		return (-1);
+	*(unsigned *)(void *)((char *)x->c + k->off) = (unsigned)v;
+	return (0);
+}
+
+static int
+cfg_load_bytes(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	return (cfg_int(x, s, 0, 1LL << 50, "a number of bytes (write "
+	    "large ones with an L suffix: 10000000000L)",
+	    &x->c->max_body_bytes));
+}
+
+/* A non-empty string at k->off (a char * the config owns). */
+static int
+cfg_load_path(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	char		**dst = (char **)(void *)((char *)x->c + k->off);
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a string")) == NULL)
+		return (-1);
+	if (*v == '\0')
+		return (cfg_fail(x, s, NULL, "must not be empty"));
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	return (0);
+}
+
 /* Everything that has a default, before the file is read. */
 static void
 cfg_defaults(struct config *c)
@@ -643,6 +734,12 @@ cfg_defaults(struct config *c)
 	c->idle_ms = CONFIG_DEFAULT_IDLE_MS;
 	c->upstream_ms = CONFIG_DEFAULT_UPSTREAM_MS;
 	c->grace_ms = CONFIG_DEFAULT_GRACE_MS;
+	c->tunnel_idle_ms = CONFIG_DEFAULT_TUNNEL_IDLE_MS;
+	c->drain_timeout_ms = CONFIG_DEFAULT_DRAIN_TIMEOUT_MS;
+	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
+	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
+	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->fwd.xff = c->fwd.proto = c->fwd.host = c->fwd.trust = true;
 	c->log_level = LL_INFO;
 	c->log_access = false;
 	health_config_defaults(&c->health);
@@ -671,6 +768,10 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 		return (cfg_fail(x, root, "admin.socket", "out of memory"));
 	for (int i = 0; i < POOL_COUNT; i++)
 		health_config_merge(&x->c->pools[i].health, &x->c->health);
+	if (x->c->admin_readonly_socket != NULL &&
+	    strcmp(x->c->admin_readonly_socket, x->c->admin_socket) == 0)
+		return (cfg_fail(x, config_setting_get_member(root, "admin"),
+		    "readonly_socket", "must differ from admin.socket"));
 	return (0);
 }
 
@@ -762,6 +863,8 @@ config_free(struct config *c)
 	free(c->listen);
 	free(c->admin_socket);
 	free(c->state_file);
+	free(c->admin_socket_group);
+	free(c->admin_readonly_socket);
 	free(c->path);
 	free(c);
 }

@@ -26,6 +26,11 @@
 #define CONFIG_DEFAULT_IDLE_MS		60000
 #define CONFIG_DEFAULT_UPSTREAM_MS	60000
 #define CONFIG_DEFAULT_GRACE_MS		25000
+#define CONFIG_DEFAULT_TUNNEL_IDLE_MS	3600000
+#define CONFIG_DEFAULT_DRAIN_TIMEOUT_MS	30000
+#define CONFIG_DEFAULT_DRAIN_SPREAD_MS	2000
+#define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
+#define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
 #define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
 
 struct config_pool {
@@ -43,16 +48,32 @@ struct config {
 	struct config_pool	 pools[POOL_COUNT];
 	char			*admin_socket;
 	mode_t			 admin_socket_mode;
+	char			*admin_socket_group;	/* NULL: ours */
+	char			*admin_readonly_socket;	/* NULL: none */
 	unsigned		 connect_ms;
 	unsigned		 client_header_ms;
 	unsigned		 idle_ms;
 	unsigned		 upstream_ms;
+	unsigned		 tunnel_idle_ms;
+	unsigned		 client_body_ms;
 	unsigned		 grace_ms;
+	unsigned		 delay_ms;	/* shutdown.delay_ms */
+	unsigned		 drain_timeout_ms;
+	unsigned		 drain_spread_ms;
 	enum log_level		 log_level;
 	bool			 log_access;
 	struct health_config	 health;	/* the global health group */
 	struct health_min	 min_healthy;	/* switch.min_healthy */
 	char			*state_file;	/* NULL: none */
+	unsigned		 max_connections;	/* 0: no limit */
+	long long		 max_body_bytes;	/* 0: no limit */
+	struct {
+		bool		 xff;		/* X-Forwarded-For */
+		bool		 proto;		/* X-Forwarded-Proto */
+		bool		 host;		/* X-Forwarded-Host */
+		bool		 trust;		/* keep what clients sent */
+		bool		 via;
+	}			 fwd;
 };
 
 /*

@@ -24,10 +24,12 @@
 #include "conn.h"
 #include "cutover.h"
 #include "health.h"
+#include "listen.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
+#include "tunnel.h"
 #include "upstream.h"
 
 static void	client_read_cb(struct bufferevent *, void *);
@@ -41,9 +43,10 @@ static int	conn_read_head(struct conn *);
 static int	conn_connect(struct conn *);
 static int	conn_response(struct conn *);
 static int	conn_request_body(struct conn *);
+static void	conn_client_timeouts(struct conn *, unsigned);
 
 static const char *conn_state_names[] = {
-	"read-head", "connect", "stream", "idle", "closing",
+	"read-head", "connect", "stream", "idle", "closing", "tunnel",
 };
 
 static const struct config *
@@ -80,6 +83,14 @@ conn_set_state(struct conn *c, enum conn_state st)
 	}
 }
 
+/* A bad answer from the request's member counts against its health. */
+static void
+conn_observe(struct conn *c, const char *why)
+{
+	health_observe(c->member, why,
+	    c->snap->config->pools[c->member->pool].health.fall);
+}
+
 /* Moves the request's in-flight count to m (NULL: ends it). */
 static void
 conn_set_member(struct conn *c, struct member *m)
@@ -114,6 +125,10 @@ conn_end_request(struct conn *c, bool reusable)
 		else
 			upstream_free(u);
 	}
+	if (c->tunnel) {
+		c->cx->tunnels[c->member->pool]--;
+		c->tunnel = false;
+	}
 	conn_set_member(c, NULL);
 	if (c->snap != NULL) {
 		snapshot_unref(c->snap);
@@ -134,9 +149,11 @@ conn_close(struct conn *c, const char *reason)
 	event_free(c->timer);
 	bufferevent_free(c->bev);
 	http_buf_free(&c->head);
+	http_msg_free(&c->req);
 	free(c);
-	if (cx->stopping && cx->nconns == 0)
+	if (cx->draining && cx->nconns == 0)
 		event_base_loopexit(cx->base, NULL);
+	listeners_pace(cx);
 }
 
 /* The last byte is out: half-close and linger.  May free c. */
@@ -288,6 +305,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_CLOSING:
 		conn_close(c, "lingering close over");
 		return;
+	case CONN_TUNNEL:
+		tunnel_timer(c);
+		return;
 	default:
 		return;
 	}
@@ -322,15 +342,42 @@ conn_check_request(struct conn *c, const char *base)
 	return (NULL);
 }
 
+/* How the request is sent on: forwarded headers, origin-form target. */
+static void
+conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
+    struct addr *local)
+{
+	const struct config	*cf = conn_config(c);
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+
+	memset(fwd, 0, sizeof(*fwd));
+	fwd->client_ip = c->peer_ip;
+	fwd->target = base + c->req.url.off;
+	fwd->target_len = c->req.url.len;
+	http_target_absolute(fwd->target, fwd->target_len, &fwd->authority,
+	    &fwd->path);
+	fwd->xff = cf->fwd.xff;
+	fwd->proto = cf->fwd.proto;
+	fwd->host = cf->fwd.host;
+	fwd->trust = cf->fwd.trust;
+	fwd->via = cf->fwd.via;
+	/* an HTTP/1.0 request without Host meant the address it reached */
+	snprintf(local->text, sizeof(local->text), "localhost");
+	if (c->http10 && getsockname(bufferevent_getfd(c->bev),
+	    (struct sockaddr *)&ss, &sslen) == 0)
+		addr_from_sockaddr(local, (struct sockaddr *)&ss, sslen);
+	fwd->host_default = local->text;
+}
+
 /* The head is parsed: route the request.  May free c. */
 static int
 conn_route(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
 	const char	*base = http_msg_head_base(&c->req, in), *bad;
+	struct http_fwd	 fwd;
 	struct addr	 local;
-	struct sockaddr_storage ss;
-	socklen_t	 sslen = sizeof(ss);
 
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 	c->cx->stats.requests++;
@@ -345,12 +392,13 @@ conn_route(struct conn *c)
 		return (conn_error(c, 405, "CONNECT is not supported"));
 	if ((bad = conn_check_request(c, base)) != NULL)
 		return (conn_error(c, 400, bad));
-	strcpy(local.text, "localhost");
-	if (c->http10 && getsockname(bufferevent_getfd(c->bev),
-	    (struct sockaddr *)&ss, &sslen) == 0)
-		addr_from_sockaddr(&local, (struct sockaddr *)&ss, sslen);
-	if (http_request_head(&c->req, base, c->peer_ip, local.text,
-	    &c->head) == -1)
+	if (conn_config(c)->max_body_bytes > 0 && (c->req.parser.flags &
+	    F_CONTENT_LENGTH) && c->req.parser.content_length >
+	    (uint64_t)conn_config(c)->max_body_bytes)
+		return (conn_error(c, 413, "request body larger than "
+		    "limits.max_body_bytes"));
+	conn_forwarding(c, base, &fwd, &local);
+	if (http_request_head(&c->req, base, &fwd, &c->head) == -1)
 		return (conn_error(c, 503, "out of memory"));
 	http_msg_head_drain(&c->req, in);
 	c->snap = snapshot_ref(router_live(c->cx->router));
@@ -401,7 +449,12 @@ conn_upstream_ready(struct conn *c)
 	c->req.out = bufferevent_get_output(u->bev);
 	c->req.chunked_out = (c->req.parser.flags & F_CHUNKED) != 0;
 	conn_set_state(c, CONN_STREAM);
-	return (conn_request_body(c));
+	if (conn_request_body(c) == -1)
+		return (-1);
+	/* a client that stalls mid-body gets timeouts.client_body_ms */
+	if (!c->req_done)
+		conn_client_timeouts(c, c->snap->config->client_body_ms);
+	return (0);
 }
 
 static void
@@ -469,6 +522,17 @@ conn_retry_fresh(struct conn *c)
 	return (0);
 }
 
+/* The client's read timeout (0: none) and its write timeout (idle_ms). */
+static void
+conn_client_timeouts(struct conn *c, unsigned read_ms)
+{
+	unsigned	w = conn_config(c)->idle_ms;
+	struct timeval	rt = { read_ms / 1000, (read_ms % 1000) * 1000 };
+	struct timeval	wt = { w / 1000, (w % 1000) * 1000 };
+
+	bufferevent_set_timeouts(c->bev, read_ms > 0 ? &rt : NULL, &wt);
+}
+
 /* Forwards what the client has of the request body.  May free c. */
 static int
 conn_request_body(struct conn *c)
@@ -484,9 +548,14 @@ conn_request_body(struct conn *c)
 	if (c->req.body_bytes > 0)
 		c->body_sent = true;
 	if (r == HTTP_ERROR)
-		return (conn_error(c, 400, c->req.error));
+		return (conn_error(c, c->req.status, c->req.error));
+	if (c->snap->config->max_body_bytes > 0 && c->req.body_bytes >
+	    (uint64_t)c->snap->config->max_body_bytes)
+		return (conn_error(c, 413, "request body larger than "
+		    "limits.max_body_bytes"));
 	if (r == HTTP_DONE) {
 		c->req_done = true;
+		conn_client_timeouts(c, 0);
 		/* now the member owes us an answer within upstream_ms */
 		ms = c->snap->config->upstream_ms;
 		tv.tv_sec = ms / 1000;
@@ -529,6 +598,26 @@ conn_response_done(struct conn *c)
 	return (0);
 }
 
+/* The member accepted an Upgrade: relay its 101 and become a tunnel.
+ * Returns -1: the caller stops handling responses on c. */
+static int
+conn_upgrade(struct conn *c, const char *base)
+{
+	struct upstream	*u = c->up;
+
+	if (http_response_head(&u->resp, base, false, false,
+	    c->snap->config->fwd.via, &c->head) == -1)
+		return (conn_error(c, 502, "out of memory"));
+	evbuffer_add(bufferevent_get_output(c->bev), c->head.p, c->head.len);
+	http_msg_head_drain(&u->resp, bufferevent_get_input(u->bev));
+	c->resp_started = true;
+	c->status = 101;
+	c->cx->stats.responses++;
+	conn_log_access(c, "tunnel");
+	tunnel_start(c);
+	return (-1);
+}
+
 /* A response head is parsed: relay it.  May free c. */
 static int
 conn_response_head(struct conn *c)
@@ -539,10 +628,12 @@ conn_response_head(struct conn *c)
 	bool		 interim = status < 200, close, body;
 	const char	*base;
 
-	if (status == 101)
+	if (status == 101 && (!http_msg_is_upgrade(&c->req) || !c->req_done))
 		return (conn_error(c, 502, "member switched protocols "
 		    "without being asked"));
 	base = http_msg_head_base(&u->resp, in);
+	if (status == 101)
+		return (conn_upgrade(c, base));
 	close = !c->keep_alive || c->cx->stopping;
 	body = !u->resp.skip_body && status != 204 && status != 304;
 	if (!interim && c->http10 && body &&
@@ -553,7 +644,7 @@ conn_response_head(struct conn *c)
 		return (0);
 	}
 	if (http_response_head(&u->resp, base, c->http10, interim ? false :
-	    close, &c->head) == -1)
+	    close, c->snap->config->fwd.via, &c->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
 	evbuffer_add(bufferevent_get_output(c->bev), c->head.p, c->head.len);
 	http_msg_head_drain(&u->resp, in);
@@ -587,6 +678,7 @@ conn_response(struct conn *c)
 				log_warn("%s %s: invalid response: %s",
 				    pool_name(c->member->pool),
 				    conn_member_text(c), u->resp.error);
+				conn_observe(c, "invalid response");
 				return (conn_error(c, 502, "invalid response"));
 			case HTTP_DONE:
 				break;
@@ -599,6 +691,7 @@ conn_response(struct conn *c)
 			log_warn("%s %s: invalid response body: %s",
 			    pool_name(c->member->pool), conn_member_text(c),
 			    u->resp.error);
+			conn_observe(c, "invalid response body");
 			return (conn_error(c, 502, "invalid response body"));
 		case HTTP_MORE:
 			if (evbuffer_get_length(bufferevent_get_output(c->bev))
@@ -652,6 +745,7 @@ conn_upstream_eof(struct conn *c)
 			return (conn_response_done(c));
 		log_warn("%s %s: closed the connection mid-response",
 		    pool_name(c->member->pool), conn_member_text(c));
+		conn_observe(c, "closed mid-response");
 		return (conn_error(c, 502, "member closed mid-response"));
 	}
 	if (u->uses > 1 && !c->retried && !c->body_sent &&
@@ -728,6 +822,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	case CONN_CLOSING:
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
+	case CONN_TUNNEL:
+		return;		/* tunnel.c has its own callbacks */
 	}
 }
 
@@ -754,6 +850,10 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		conn_error(c, 408, "request body not received in time");
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		conn_close(c, "client stopped reading");
 		return;
@@ -784,6 +884,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_close(c, "done");
 		return;
+	case CONN_TUNNEL:
+		return;		/* tunnel.c has its own callbacks */
 	}
 }
 

@@ -22,6 +22,7 @@ enum conn_state {
 	CONN_STREAM,		/* request and response under way */
 	CONN_IDLE,		/* keep-alive, between requests */
 	CONN_CLOSING,		/* flushing the last bytes, then close */
+	CONN_TUNNEL,		/* after a 101: bytes both ways (tunnel.c) */
 };
 
 #define CONN_TRIES_MAX		8	/* members tried for one request */
@@ -60,6 +61,9 @@ struct conn {
 	bool			 shut;		/* we sent FIN */
 	bool			 client_paused;	/* reading stopped: backpressure */
 	bool			 up_paused;	/* upstream reading stopped */
+	bool			 up_eof;	/* the member sent FIN */
+	bool			 tunnel;	/* counted in cx->tunnels */
+	bool			 draining;	/* tunnel: closing after a switch */
 	int			 status;	/* response status, for the log */
 	char			 line[256];	/* "GET /path", for the log */
 	struct timespec		 t0;

@@ -21,6 +21,7 @@
 #include "router.h"
 #include "snapshot.h"
 #include "state.h"
+#include "tunnel.h"
 #include "status.h"
 #include "health.h"
 #include "upstream.h"
@@ -57,6 +58,8 @@ cutover_initial_active(struct cutover *cx)
 	}
 }
 static void	cutover_grace_cb(evutil_socket_t, short, void *);
+static void	cutover_delay_cb(evutil_socket_t, short, void *);
+static void	cutover_drain_cb(evutil_socket_t, short, void *);
 
 struct cutover *
 cutover_new(struct event_base *base, const char *path, char *err,
@@ -90,15 +93,30 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	    errlen)) == NULL)
 		goto fail;
 	if ((cx->admin = admin_new(cx, cx->config->admin_socket,
-	    cx->config->admin_socket_mode, err, errlen)) == NULL)
+	    cx->config->admin_socket_mode, cx->config->admin_socket_group,
+	    ADMIN_ACCESS_FULL, err, errlen)) == NULL)
 		goto fail;
 	log_info("admin socket %s", cx->config->admin_socket);
+	if (cx->config->admin_readonly_socket != NULL &&
+	    (cx->admin_readonly = admin_new(cx,
+	    cx->config->admin_readonly_socket, cx->config->admin_socket_mode,
+	    cx->config->admin_socket_group, ADMIN_ACCESS_READONLY, err,
+	    errlen)) == NULL)
+		goto fail;
 	cx->ev_hup = evsignal_new(base, SIGHUP, cutover_signal_cb, cx);
 	cx->ev_term = evsignal_new(base, SIGTERM, cutover_signal_cb, cx);
 	cx->ev_int = evsignal_new(base, SIGINT, cutover_signal_cb, cx);
 	cx->ev_grace = evtimer_new(base, cutover_grace_cb, cx);
+	cx->ev_delay = evtimer_new(base, cutover_delay_cb, cx);
+	for (int i = 0; i < POOL_COUNT; i++) {
+		cx->drain[i].cx = cx;
+		cx->drain[i].pool = (enum pool_id)i;
+		if ((cx->drain[i].ev = evtimer_new(base, cutover_drain_cb,
+		    &cx->drain[i])) == NULL)
+			cx->ev_delay = NULL;	/* reported below */
+	}
 	if (cx->ev_hup == NULL || cx->ev_term == NULL || cx->ev_int == NULL ||
-	    cx->ev_grace == NULL) {
+	    cx->ev_grace == NULL || cx->ev_delay == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -123,6 +141,7 @@ cutover_free(struct cutover *cx)
 	while ((c = TAILQ_FIRST(&cx->conns)) != NULL)
 		conn_close(c, "exiting");
 	admin_free(cx->admin);
+	admin_free(cx->admin_readonly);
 	listeners_free(cx->listeners, NULL);
 	health_free(cx->health);
 	if (cx->router != NULL) {
@@ -141,6 +160,11 @@ cutover_free(struct cutover *cx)
 		event_free(cx->ev_int);
 	if (cx->ev_grace != NULL)
 		event_free(cx->ev_grace);
+	if (cx->ev_delay != NULL)
+		event_free(cx->ev_delay);
+	for (int i = 0; i < POOL_COUNT; i++)
+		if (cx->drain[i].ev != NULL)
+			event_free(cx->drain[i].ev);
 	free(cx->config_path);
 	free(cx);
 }
@@ -179,6 +203,23 @@ cutover_reload_result(struct cutover *cx, bool ok, const char *text,
 		    cx->reload.msg);
 }
 
+static bool
+cutover_same_str(const char *a, const char *b)
+{
+	return (a == b || (a != NULL && b != NULL && strcmp(a, b) == 0));
+}
+
+/* Whether two configurations ask for the same admin sockets. */
+static bool
+cutover_same_admin(const struct config *a, const struct config *b)
+{
+	return (cutover_same_str(a->admin_socket, b->admin_socket) &&
+	    a->admin_socket_mode == b->admin_socket_mode &&
+	    cutover_same_str(a->admin_socket_group, b->admin_socket_group) &&
+	    cutover_same_str(a->admin_readonly_socket,
+	    b->admin_readonly_socket));
+}
+
 int
 cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 {
@@ -206,9 +247,9 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		goto fail;
 	}
 	/* commit: nothing below can fail */
-	if (strcmp(cf->admin_socket, cx->config->admin_socket) != 0 ||
-	    cf->admin_socket_mode != cx->config->admin_socket_mode)
-		log_warn("reload: admin.socket changes take effect at restart");
+	if (!cutover_same_admin(cf, cx->config))
+		log_warn("reload: changes to admin.* take effect at restart");
+	l->paused = cx->listeners->paused;
 	listeners_free(cx->listeners, l);
 	cx->listeners = l;
 	cutover_prune_idle(old, s);
@@ -216,6 +257,8 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	health_sync(cx->health, s);
 	config_free(cx->config);
 	cx->config = cf;
+	listeners_resync(l);
+	listeners_pace(cx);	/* limits.max_connections may have changed */
 	log_set_level(cf->log_level);
 	snprintf(text, sizeof(text), "reloaded %s: active %s, blue %zu "
 	    "member(s), green %zu member(s), %zu listener(s)", cf->path,
@@ -229,19 +272,16 @@ fail:
 	return (-1);
 }
 
-void
-cutover_stop(struct cutover *cx)
+/* Closes the listeners and lets the connections finish within the grace
+ * time; the loop exits when the last one is gone. */
+static void
+cutover_drain_all(struct cutover *cx)
 {
 	struct conn	*c, *next;
 	unsigned	 ms = cx->config->grace_ms;
 	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	if (cx->stopping) {
-		log_warn("second stop signal: exiting now");
-		event_base_loopbreak(cx->base);
-		return;
-	}
-	cx->stopping = true;
+	cx->draining = true;
 	listeners_free(cx->listeners, NULL);
 	cx->listeners = NULL;
 	log_info("stopping: listeners closed, draining %u connection(s) for "
@@ -254,6 +294,36 @@ cutover_stop(struct cutover *cx)
 		event_base_loopexit(cx->base, NULL);
 	else
 		evtimer_add(cx->ev_grace, &tv);
+}
+
+static void
+cutover_delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	cutover_drain_all(arg);
+}
+
+void
+cutover_stop(struct cutover *cx, const char *why)
+{
+	unsigned	ms = cx->config->delay_ms;
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (cx->stopping) {
+		log_warn("%s: second stop: exiting now", why);
+		event_base_loopbreak(cx->base);
+		return;
+	}
+	/* not ready from now on; responses carry Connection: close */
+	cx->stopping = true;
+	if (ms == 0) {
+		log_info("%s: stopping", why);
+		cutover_drain_all(cx);
+		return;
+	}
+	/* Kubernetes still sends traffic until the endpoint is removed */
+	log_info("%s: not ready; serving for %u ms before closing listeners",
+	    why, ms);
+	evtimer_add(cx->ev_delay, &tv);
 }
 
 static void
@@ -277,8 +347,8 @@ cutover_signal_cb(evutil_socket_t sig, short what, void *arg)
 		cutover_reload(cx, msg, sizeof(msg));
 		return;
 	}
-	log_info("%s received", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	cutover_stop(cx);
+	cutover_stop(cx, sig == SIGTERM ? "SIGTERM received" :
+	    "SIGINT received");
 }
 
 void
@@ -324,6 +394,30 @@ cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
 	return (0);
 }
 
+/* Tunnels left on pool get drain_timeout_ms, then are closed. */
+static void
+cutover_drain_later(struct cutover *cx, enum pool_id pool)
+{
+	unsigned	ms = cx->config->drain_timeout_ms;
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(cx->drain[pool].ev, &tv);
+}
+
+static void
+cutover_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cutover_drain	*d = arg;
+	struct cutover		*cx = d->cx;
+	unsigned		 n, spread = cx->config->drain_spread_ms;
+
+	if (router_live(cx->router)->active == d->pool)
+		return;		/* switched back meanwhile */
+	if ((n = tunnel_drain(cx, d->pool, spread)) > 0)
+		log_info("drain: closing %u tunnel(s) on %s over %u ms", n,
+		    pool_name(d->pool), spread);
+}
+
 /* Switches to id after the gate and the state file; logs the outcome. */
 static int
 cutover_move(struct cutover *cx, const char *what, enum pool_id id,
@@ -332,6 +426,7 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 	const struct snapshot	*s = router_live(cx->router);
 	const char		*state = s->config->state_file;
 	char			 why[512];
+	enum pool_id		 from;
 
 	if (s->active != id && !cutover_gate(s, id, why, sizeof(why))) {
 		if (!force) {
@@ -348,9 +443,12 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 		log_error("%s %s refused: %s", what, pool_name(id), why);
 		return (-1);
 	}
+	from = s->active;
 	if (router_switch(cx->router, id, msg, msglen) == -1)
 		return (-1);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
+	if (from != id)
+		cutover_drain_later(cx, from);
 	return (0);
 }
 

@@ -42,10 +42,17 @@ struct cutover {
 	struct router		*router;
 	struct listeners	*listeners;
 	struct admin		*admin;
+	struct admin		*admin_readonly;	/* NULL: none */
 	struct conn_list	 conns;
 	unsigned		 nconns;
 	struct cutover_stats	 stats;
 	unsigned		 inflight[POOL_COUNT];	/* requests per pool */
+	unsigned		 tunnels[POOL_COUNT];	/* of which tunnels */
+	struct cutover_drain {
+		struct cutover	*cx;
+		enum pool_id	 pool;
+		struct event	*ev;
+	}			 drain[POOL_COUNT];	/* after a switch */
 	struct health		*health;
 	time_t			 started;
 	struct {
@@ -53,8 +60,10 @@ struct cutover {
 		bool		 ok;
 		char		 msg[512];
 	}			 reload;
-	bool			 stopping;	/* SIGTERM: draining to exit */
+	bool			 stopping;	/* SIGTERM: not ready */
+	bool			 draining;	/* listeners closed, exiting */
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
+	struct event		*ev_delay;	/* shutdown.delay_ms */
 };
 
 /*
@@ -99,7 +108,11 @@ int		 cutover_drained(struct cutover *cx, const char *pool,
 void		 cutover_status(struct cutover *cx, struct evbuffer *out,
 		    bool json);
 
-/* Starts the graceful shutdown (SIGTERM); a second call exits at once. */
-void		 cutover_stop(struct cutover *cx);
+/*
+ * Starts the graceful shutdown (why: "SIGTERM received", for the log): not
+ * ready at once, listeners closed after shutdown.delay_ms, connections
+ * drained for shutdown.grace_ms.  A second call exits at once.
+ */
+void		 cutover_stop(struct cutover *cx, const char *why);
 
 #endif

@@ -227,6 +227,21 @@ health_passive(struct member *m, const char *why)
 	upstream_close_idle(m);
 }
 
+void
+health_observe(struct member *m, const char *why, unsigned fall)
+{
+	m->ok_streak = 0;
+	m->fail_streak++;
+	snprintf(m->last, sizeof(m->last), "passive: %s", why);
+	if (m->health == HEALTH_DOWN || m->fail_streak < fall)
+		return;
+	log_warn("health: %s %s %s -> down (%u/%u failed, passive: %s)",
+	    pool_name(m->pool), m->addr.text, health_name(m->health),
+	    m->fail_streak, fall, why);
+	m->health = HEALTH_DOWN;
+	upstream_close_idle(m);
+}
+
 /* ---------------------------------------------------------------- probes */
 
 #define PROBE_FIRST_MS	100	/* the first probe of a member, at most */

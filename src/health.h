@@ -108,6 +108,14 @@ bool		 health_apply(struct member *m, bool ok, unsigned rise,
  */
 void		 health_passive(struct member *m, const char *why);
 
+/*
+ * A bad answer seen on real traffic (an invalid response, a close in the
+ * middle of one): counts as one failed probe, so `fall` of them in a row
+ * take the member down; one buggy endpoint does not eject it at once.
+ */
+void		 health_observe(struct member *m, const char *why,
+		    unsigned fall);
+
 struct health;
 
 /* The prober of cx; NULL on ENOMEM. */

@@ -37,6 +37,9 @@ on_message_begin(llhttp_t *p)
 	msg->nhdrs = 0;
 	msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
 	msg->head_done = msg->complete = msg->in_value = false;
+	msg->trailer_value = false;
+	if (msg->trailers != NULL)
+		msg->trailers->len = 0;
 	msg->body_bytes = 0;
 	return (0);
 }
@@ -64,18 +67,54 @@ on_status(llhttp_t *p, const char *at, size_t len)
 	return (0);
 }
 
+/* Records an error for the caller of llhttp_execute; returns -1. */
+static int
+http_reject(struct http_msg *msg, int status, const char *why)
+{
+	msg->status = status;
+	msg->error = why;
+	return (-1);
+}
+
+/*
+ * Keeps a piece of a trailer field (a header after the last chunk) to
+ * send after our own last chunk; only a chunked output can carry them.
+ */
+static int
+http_trailer(struct http_msg *msg, const char *at, size_t len, bool value)
+{
+	const char	*sep = NULL;
+
+	if (!msg->chunked_out)
+		return (0);
+	if (msg->trailers == NULL &&
+	    (msg->trailers = calloc(1, sizeof(*msg->trailers))) == NULL)
+		return (http_reject(msg, 502, "out of memory"));
+	if (value && !msg->trailer_value)
+		sep = ": ";
+	else if (!value && msg->trailer_value)
+		sep = "\r\n";
+	msg->trailer_value = value;
+	if (msg->trailers->len + len + 2 > HTTP_HEAD_MAX)
+		return (http_reject(msg, 400, "trailer fields too large"));
+	if ((sep != NULL && http_buf_str(msg->trailers, sep) == -1) ||
+	    http_buf_add(msg->trailers, at, len) == -1)
+		return (http_reject(msg, 502, "out of memory"));
+	return (0);
+}
+
 static int
 on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_msg	*msg = msg_of(p);
 
 	if (msg->head_done)
-		return (0);	/* trailers are not forwarded */
-	if (msg->nhdrs == HTTP_HEADERS_MAX) {
-		msg->status = 431;
-		msg->error = "too many header fields";
-		return (-1);
-	}
+		return (http_trailer(msg, at, len, false));
+	if (msg->nhdrs == HTTP_HEADERS_MAX)
+		return (http_reject(msg, 431, "too many header fields"));
+	/* RFC 9112 5.1: no whitespace between a field name and its colon */
+	if (memchr(at, ' ', len) != NULL || memchr(at, '\t', len) != NULL)
+		return (http_reject(msg, 400, "whitespace in a field name"));
 	span_extend(msg, &msg->hdrs[msg->nhdrs].name, at, len);
 	return (0);
 }
@@ -83,10 +122,19 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
 static int
 on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-	struct http_msg	*msg = msg_of(p);
+	struct http_msg		*msg = msg_of(p);
+	struct http_span	*v;
 
-	if (!msg->head_done)
-		span_extend(msg, &msg->hdrs[msg->nhdrs].value, at, len);
+	if (msg->head_done)
+		return (http_trailer(msg, at, len, true));
+	if (len == 0)
+		return (0);
+	v = &msg->hdrs[msg->nhdrs].value;
+	/* a value arriving in two pieces that do not touch was folded
+	 * over lines (obs-fold), which RFC 9112 5.2 lets us reject */
+	if (v->len > 0 && at != msg->base + v->off + v->len)
+		return (http_reject(msg, 400, "obsolete line folding"));
+	span_extend(msg, v, at, len);
 	return (0);
 }
 
@@ -95,8 +143,9 @@ on_header_value_complete(llhttp_t *p)
 {
 	struct http_msg	*msg = msg_of(p);
 
-	if (msg->head_done)
-		return (0);
+	if (msg->head_done)	/* an empty trailer value still needs ": " */
+		return (msg->trailer_value ? 0 : http_trailer(msg, "", 0,
+		    true));
 	if (++msg->nhdrs < HTTP_HEADERS_MAX)
 		msg->hdrs[msg->nhdrs].name.len =
 		    msg->hdrs[msg->nhdrs].value.len = 0;
@@ -138,8 +187,15 @@ on_message_complete(llhttp_t *p)
 {
 	struct http_msg	*msg = msg_of(p);
 
-	if (msg->chunked_out)
-		evbuffer_add(msg->out, "0\r\n\r\n", 5);
+	if (msg->chunked_out) {
+		evbuffer_add(msg->out, "0\r\n", 3);
+		if (msg->trailers != NULL && msg->trailers->len > 0) {
+			evbuffer_add(msg->out, msg->trailers->p,
+			    msg->trailers->len);
+			evbuffer_add(msg->out, "\r\n", 2);
+		}
+		evbuffer_add(msg->out, "\r\n", 2);
+	}
 	msg->complete = true;
 	return (HPE_PAUSED);
 }
@@ -179,6 +235,54 @@ http_msg_fail(struct http_msg *msg, int status, const char *why)
 	return (HTTP_ERROR);
 }
 
+/* Whether the value of header i is exactly the token "chunked"; in *last
+ * whether its last coding is chunked. */
+static bool
+http_value_is_chunked(const struct http_msg *msg, const char *base,
+    unsigned i, bool *last)
+{
+	const char	*v = base + msg->hdrs[i].value.off;
+	size_t		 n = msg->hdrs[i].value.len;
+	const char	*t;
+
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	for (t = v + n; t > v && t[-1] != ',' && t[-1] != ' '; t--)
+		;
+	*last = (size_t)(v + n - t) == 7 && strncasecmp(t, "chunked", 7) == 0;
+	return (n == 7 && *last);
+}
+
+/*
+ * What llhttp accepts but a proxy must not pass on: HTTP/0.9 and versions
+ * other than 1.x, and transfer codings other than a lone "chunked" (we
+ * re-frame bodies, so any other coding would reach the peer undeclared).
+ * RFC 9112 6.3: without a final chunked the length is unknown (400);
+ * codings we do not implement before it are 501 (6.1).
+ */
+static enum http_result
+http_msg_check(struct http_msg *msg, const char *base)
+{
+	const llhttp_t	*p = &msg->parser;
+	bool		 lone = true, last = false;
+
+	if (p->http_major != 1 || p->http_minor > 1)
+		return (http_msg_fail(msg, 505, "HTTP version not supported"));
+	if (!(p->flags & F_TRANSFER_ENCODING))
+		return (HTTP_DONE);
+	for (unsigned i = 0; i < msg->nhdrs; i++)
+		if (http_hdr_is(msg, base, i, "transfer-encoding"))
+			lone = http_value_is_chunked(msg, base, i, &last) &&
+			    lone;
+	if (!last)
+		return (http_msg_fail(msg, 400, "chunked is not the final "
+		    "transfer coding"));
+	if (!lone)
+		return (http_msg_fail(msg, 501, "transfer coding not "
+		    "implemented (only chunked)"));
+	return (HTTP_DONE);
+}
+
 enum http_result
 http_msg_head(struct http_msg *msg, struct evbuffer *in)
 {
@@ -208,7 +312,12 @@ http_msg_head(struct http_msg *msg, struct evbuffer *in)
 			llhttp_resume(&msg->parser);
 		else
 			msg->upgraded = msg->complete = true;
-		return (HTTP_DONE);
+		return (http_msg_check(msg, base));
+	case HPE_PAUSED_H2_UPGRADE:
+		return (http_msg_fail(msg, 505, "HTTP/2 is not spoken on this "
+		    "port"));
+	case HPE_INVALID_VERSION:
+		return (http_msg_fail(msg, 505, "HTTP version not supported"));
 	default:
 		return (http_msg_fail(msg, 400, llhttp_get_error_reason(
 		    &msg->parser)));
@@ -287,10 +396,25 @@ http_msg_eof(struct http_msg *msg)
 }
 
 void
+http_msg_free(struct http_msg *msg)
+{
+	if (msg->trailers != NULL) {
+		http_buf_free(msg->trailers);
+		free(msg->trailers);
+		msg->trailers = NULL;
+	}
+}
+
+void
 http_msg_next(struct http_msg *msg)
 {
-	if (msg->upgraded) {
-		llhttp_resume_after_upgrade(&msg->parser);
+	if (msg->trailers != NULL)
+		msg->trailers->len = 0;
+	msg->trailer_value = false;
+	/* an Upgrade that was not accepted: the connection stays HTTP, and
+	 * llhttp, which stopped at the end of that request, starts afresh */
+	if (msg->upgraded || msg->parser.upgrade) {
+		llhttp_reset(&msg->parser);
 		msg->upgraded = false;
 	}
 	msg->parsed = msg->head_len = 0;
@@ -442,57 +566,180 @@ http_add_length(struct http_buf *b, uint64_t n)
 	return (http_buf_add(b, line, (size_t)len));
 }
 
-/* Copies the end-to-end fields; X-Forwarded-For values go to xff. */
+/* What a request's fields say that the forwarded fields depend on. */
+struct http_seen {
+	struct http_buf		 xff;		/* incoming X-Forwarded-For */
+	struct http_span	 host;		/* the Host value */
+	bool			 has_host;
+	bool			 has_proto;
+	bool			 has_fhost;
+};
+
+/* Whether header i of a request is dropped or diverted (not copied). */
+static int
+http_divert(const struct http_msg *msg, const char *base, unsigned i,
+    const struct http_fwd *fwd, struct http_seen *seen)
+{
+	const struct http_hdr	*h = &msg->hdrs[i];
+
+	if (http_hdr_is(msg, base, i, "host")) {
+		seen->has_host = true;
+		seen->host = h->value;
+		return (fwd->authority.len > 0);	/* replaced */
+	}
+	if (http_hdr_is(msg, base, i, "x-forwarded-for")) {
+		if (fwd->trust && fwd->xff && (http_buf_add(&seen->xff,
+		    base + h->value.off, h->value.len) == -1 ||
+		    http_buf_add(&seen->xff, ", ", 2) == -1))
+			return (-1);
+		return (!fwd->trust || fwd->xff);
+	}
+	if (http_hdr_is(msg, base, i, "x-forwarded-proto")) {
+		seen->has_proto = fwd->trust;
+		return (!fwd->trust);
+	}
+	if (http_hdr_is(msg, base, i, "x-forwarded-host")) {
+		seen->has_fhost = fwd->trust;
+		return (!fwd->trust);
+	}
+	return (0);
+}
+
+/*
+ * Copies the end-to-end fields of msg to out.  For a request (fwd not
+ * NULL) the Host and X-Forwarded-* fields are noted in seen and copied,
+ * dropped or held back as fwd says.
+ */
 static int
 http_copy_fields(const struct http_msg *msg, const char *base,
-    struct http_buf *out, struct http_buf *xff, bool *has_host)
+    struct http_buf *out, const struct http_fwd *fwd, struct http_seen *seen)
 {
 	struct http_tokens	tk;
+	int			d = 0;
 
 	http_conn_tokens(msg, base, &tk);
 	for (unsigned i = 0; i < msg->nhdrs; i++) {
 		if (http_is_hop(msg, base, i, &tk))
 			continue;
-		if (xff != NULL && http_hdr_is(msg, base, i,
-		    "x-forwarded-for")) {
-			if (http_buf_add(xff, base + msg->hdrs[i].value.off,
-			    msg->hdrs[i].value.len) == -1 ||
-			    http_buf_add(xff, ", ", 2) == -1)
-				return (-1);
-			continue;
-		}
-		if (has_host != NULL && http_hdr_is(msg, base, i, "host"))
-			*has_host = true;
-		if (http_add_field(out, base, &msg->hdrs[i]) == -1)
+		if (fwd != NULL && (d = http_divert(msg, base, i, fwd,
+		    seen)) == -1)
+			return (-1);
+		if (d == 0 && http_add_field(out, base, &msg->hdrs[i]) == -1)
 			return (-1);
 	}
 	return (0);
 }
 
+static int
+http_add_line(struct http_buf *b, const char *name, const char *v1,
+    size_t len1, const char *v2)
+{
+	if (http_buf_str(b, name) == -1 || http_buf_add(b, ": ", 2) == -1 ||
+	    http_buf_add(b, v1, len1) == -1 ||
+	    (v2 != NULL && http_buf_str(b, v2) == -1) ||
+	    http_buf_add(b, "\r\n", 2) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Host (when missing or replaced), X-Forwarded-*, Via. */
+static int
+http_add_forwarded(const char *base, const struct http_fwd *fwd,
+    struct http_seen *seen, struct http_buf *out)
+{
+	const char	*host = fwd->host_default;
+	size_t		 hlen = strlen(fwd->host_default);
+
+	if (fwd->authority.len > 0) {
+		host = fwd->target + fwd->authority.off;
+		hlen = fwd->authority.len;
+	} else if (seen->has_host) {
+		host = base + seen->host.off;
+		hlen = seen->host.len;
+	}
+	if ((fwd->authority.len > 0 || !seen->has_host) &&
+	    http_add_line(out, "Host", host, hlen, NULL) == -1)
+		return (-1);
+	if (fwd->xff && http_add_line(out, "X-Forwarded-For", seen->xff.p
+	    != NULL ? seen->xff.p : "", seen->xff.len, fwd->client_ip) == -1)
+		return (-1);
+	if (fwd->proto && !seen->has_proto &&
+	    http_add_line(out, "X-Forwarded-Proto", "http", 4, NULL) == -1)
+		return (-1);
+	if (fwd->host && !seen->has_fhost &&
+	    http_add_line(out, "X-Forwarded-Host", host, hlen, NULL) == -1)
+		return (-1);
+	if (fwd->via && http_buf_str(out, "Via: 1.1 cutover\r\n") == -1)
+		return (-1);
+	return (0);
+}
+
+/* The Upgrade fields of msg and "Connection: Upgrade", for a handshake. */
+static int
+http_add_upgrade(const struct http_msg *msg, const char *base,
+    struct http_buf *out)
+{
+	for (unsigned i = 0; i < msg->nhdrs; i++)
+		if (http_hdr_is(msg, base, i, "upgrade") &&
+		    http_add_field(out, base, &msg->hdrs[i]) == -1)
+			return (-1);
+	return (http_buf_str(out, "Connection: Upgrade\r\n"));
+}
+
+bool
+http_msg_is_upgrade(const struct http_msg *msg)
+{
+	return (msg->parser.upgrade && msg->parser.method != HTTP_CONNECT);
+}
+
+/*
+ * Splits an absolute-form target ("http://host:port/path") into its
+ * authority and path (RFC 9112 3.2.2); returns false for any other form.
+ */
+bool
+http_target_absolute(const char *t, size_t len, struct http_span *authority,
+    struct http_span *path)
+{
+	size_t	skip, end;
+
+	if (len >= 7 && strncasecmp(t, "http://", 7) == 0)
+		skip = 7;
+	else if (len >= 8 && strncasecmp(t, "https://", 8) == 0)
+		skip = 8;
+	else
+		return (false);
+	for (end = skip; end < len && t[end] != '/' && t[end] != '?'; end++)
+		;
+	authority->off = (uint32_t)skip;
+	authority->len = (uint32_t)(end - skip);
+	path->off = (uint32_t)end;
+	path->len = (uint32_t)(len - end);
+	return (authority->len > 0);
+}
+
 int
 http_request_head(const struct http_msg *req, const char *base,
-    const char *client_ip, const char *host_default, struct http_buf *out)
+    const struct http_fwd *fwd, struct http_buf *out)
 {
 	const llhttp_t	*p = &req->parser;
-	struct http_buf	 xff = { 0 };
-	bool		 has_host = false;
+	struct http_seen seen;
+	const char	*t = fwd->target;
+	size_t		 tlen = fwd->target_len;
 	int		 rc = -1;
 
+	memset(&seen, 0, sizeof(seen));
 	out->len = 0;
+	if (fwd->authority.len > 0) {	/* absolute form: send the path */
+		t = fwd->target + fwd->path.off;
+		tlen = fwd->path.len;
+	}
 	if (http_buf_str(out, llhttp_method_name(p->method)) == -1 ||
 	    http_buf_add(out, " ", 1) == -1 ||
-	    http_buf_add(out, base + req->url.off, req->url.len) == -1 ||
+	    (tlen == 0 && http_buf_add(out, "/", 1) == -1) ||
+	    http_buf_add(out, t, tlen) == -1 ||
 	    http_buf_add(out, " HTTP/1.1\r\n", 11) == -1 ||
-	    http_copy_fields(req, base, out, &xff, &has_host) == -1)
-		goto fail;
-	if (!has_host && (http_buf_str(out, "Host: ") == -1 ||
-	    http_buf_str(out, host_default) == -1 ||
-	    http_buf_add(out, "\r\n", 2) == -1))
-		goto fail;
-	if (http_buf_str(out, "X-Forwarded-For: ") == -1 ||
-	    (xff.len > 0 && http_buf_add(out, xff.p, xff.len) == -1) ||
-	    http_buf_str(out, client_ip) == -1 ||
-	    http_buf_add(out, "\r\n", 2) == -1)
+	    http_copy_fields(req, base, out, fwd, &seen) == -1 ||
+	    http_add_forwarded(base, fwd, &seen, out) == -1)
 		goto fail;
 	if (p->flags & F_CHUNKED) {
 		if (http_buf_str(out, "Transfer-Encoding: chunked\r\n") == -1)
@@ -500,9 +747,11 @@ http_request_head(const struct http_msg *req, const char *base,
 	} else if ((p->flags & F_CONTENT_LENGTH) &&
 	    http_add_length(out, p->content_length) == -1)
 		goto fail;
+	if (http_msg_is_upgrade(req) && http_add_upgrade(req, base, out) == -1)
+		goto fail;
 	rc = http_buf_add(out, "\r\n", 2);
 fail:
-	http_buf_free(&xff);
+	http_buf_free(&seen.xff);
 	return (rc);
 }
 
@@ -514,7 +763,7 @@ http_status_has_body(int status)
 
 int
 http_response_head(struct http_msg *resp, const char *base,
-    bool client_http10, bool close, struct http_buf *out)
+    bool client_http10, bool close, bool via, struct http_buf *out)
 {
 	const llhttp_t	*p = &resp->parser;
 	char		 line[64];
@@ -525,9 +774,13 @@ http_response_head(struct http_msg *resp, const char *base,
 	if (http_buf_add(out, line, (size_t)n) == -1 ||
 	    http_buf_add(out, base + resp->reason.off, resp->reason.len) ==
 	    -1 || http_buf_add(out, "\r\n", 2) == -1 ||
-	    http_copy_fields(resp, base, out, NULL, NULL) == -1)
+	    http_copy_fields(resp, base, out, NULL, NULL) == -1 ||
+	    (via && http_buf_str(out, "Via: 1.1 cutover\r\n") == -1))
 		return (-1);
 	resp->chunked_out = false;
+	if (status == 101)
+		return (http_add_upgrade(resp, base, out) == -1 ? -1 :
+		    http_buf_add(out, "\r\n", 2));
 	if (resp->skip_body || !http_status_has_body(status)) {
 		/* no body follows: the length only describes the resource */
 		for (unsigned i = 0; i < resp->nhdrs; i++)

@@ -22,6 +22,17 @@ struct evbuffer;
 #define HTTP_HEAD_MAX		16384	/* request or response head, bytes */
 #define HTTP_HEADERS_MAX	100	/* header fields in one head */
 
+/* Growable byte buffer for building heads. */
+struct http_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+};
+
+int	http_buf_add(struct http_buf *b, const void *data, size_t len);
+int	http_buf_str(struct http_buf *b, const char *s);
+void	http_buf_free(struct http_buf *b);
+
 struct http_span {
 	uint32_t	 off;
 	uint32_t	 len;
@@ -53,10 +64,12 @@ struct http_msg {
 	bool			 skip_body;	/* response to HEAD */
 	bool			 chunked_out;	/* re-frame body as chunked */
 	bool			 upgraded;	/* llhttp stopped for Upgrade */
+	bool			 trailer_value;	/* inside a trailer's value */
 	int			 status;	/* error status to answer */
 	const char		*error;		/* error reason, static text */
 	struct evbuffer		*out;		/* body bytes go here */
 	uint64_t		 body_bytes;	/* body bytes parsed */
+	struct http_buf		*trailers;	/* of a chunked body, re-sent */
 };
 
 /* Prepares msg to parse requests (HTTP_REQUEST) or responses. */
@@ -89,8 +102,14 @@ enum http_result http_msg_body(struct http_msg *msg, struct evbuffer *in);
  */
 enum http_result http_msg_eof(struct http_msg *msg);
 
+/* Frees what msg allocated (trailers); msg may be initialised again. */
+void	http_msg_free(struct http_msg *msg);
+
 /* Readies msg for the next message on the same connection. */
 void	http_msg_next(struct http_msg *msg);
+
+/* Whether a request asks for a protocol upgrade (Upgrade, not CONNECT). */
+bool	http_msg_is_upgrade(const struct http_msg *msg);
 
 /* Whether the message has a body whose length is known or chunked. */
 bool	http_msg_has_body(const struct http_msg *msg);
@@ -99,35 +118,49 @@ bool	http_msg_has_body(const struct http_msg *msg);
 bool	http_hdr_is(const struct http_msg *msg, const char *base, unsigned i,
 	    const char *name);
 
-/* Growable byte buffer for building heads. */
-struct http_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
+
+/* How a request is forwarded: who asked, and which headers say so. */
+struct http_fwd {
+	const char		*client_ip;
+	const char		*host_default;	/* Host when none is known */
+	const char		*target;	/* the request target */
+	size_t			 target_len;
+	struct http_span	 authority;	/* absolute form: in target */
+	struct http_span	 path;
+	bool			 xff;		/* append X-Forwarded-For */
+	bool			 proto;		/* X-Forwarded-Proto */
+	bool			 host;		/* X-Forwarded-Host */
+	bool			 trust;		/* keep the client's values */
+	bool			 via;
 };
 
-int	http_buf_add(struct http_buf *b, const void *data, size_t len);
-int	http_buf_str(struct http_buf *b, const char *s);
-void	http_buf_free(struct http_buf *b);
+/*
+ * Splits an absolute-form request target into authority and path (offsets
+ * into t); false when t is in another form.
+ */
+bool	http_target_absolute(const char *t, size_t len,
+	    struct http_span *authority, struct http_span *path);
 
 /*
  * Builds the request head sent upstream into out (replacing its contents):
- * request line as HTTP/1.1, headers without hop-by-hop ones, framing from
- * what was parsed, X-Forwarded-For with client_ip appended, Host when an
- * HTTP/1.0 request had none (host_default).  Returns 0, or -1 on ENOMEM.
+ * the request line as HTTP/1.1 in origin form (an absolute-form target's
+ * authority becomes the Host), headers without hop-by-hop ones, framing
+ * from what was parsed, the forwarded headers as fwd says, Host when an
+ * HTTP/1.0 request had none, and Upgrade with "Connection: Upgrade" for an
+ * upgrade request.  Returns 0, or -1 on ENOMEM.
  */
 int	http_request_head(const struct http_msg *req, const char *base,
-	    const char *client_ip, const char *host_default,
-	    struct http_buf *out);
+	    const struct http_fwd *fwd, struct http_buf *out);
 
 /*
  * Builds the response head for the client into out: status line as
  * HTTP/1.1, headers without hop-by-hop ones, framing chosen for the client
  * (sets resp->chunked_out when a body of unknown length is re-chunked),
- * and Connection: close when close is set.  Returns 0, or -1 on ENOMEM.
+ * Connection: close when close is set, and Via when via is; a 101 keeps
+ * its Upgrade and gets "Connection: Upgrade".  Returns 0, or -1 on ENOMEM.
  */
 int	http_response_head(struct http_msg *resp, const char *base,
-	    bool client_http10, bool close, struct http_buf *out);
+	    bool client_http10, bool close, bool via, struct http_buf *out);
 
 /*
  * Appends a complete error response with Connection: close to out, with

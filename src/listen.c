@@ -26,6 +26,35 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener	*l = arg;
 
 	conn_new(l->cx, fd, sa, (socklen_t)salen);
+	listeners_pace(l->cx);
+}
+
+void
+listeners_resync(struct listeners *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->paused)
+			evconnlistener_disable(l->v[i]->lev);
+		else
+			evconnlistener_enable(l->v[i]->lev);
+}
+
+void
+listeners_pace(struct cutover *cx)
+{
+	struct listeners	*l = cx->listeners;
+	unsigned		 max = cx->config->max_connections;
+	bool			 full = max > 0 && cx->nconns >= max;
+
+	if (l == NULL || full == l->paused)
+		return;
+	l->paused = full;
+	listeners_resync(l);
+	if (full)
+		log_warn("limits.max_connections (%u) reached: not accepting",
+		    max);
+	else
+		log_info("accepting again (%u connections)", cx->nconns);
 }
 
 static void

@@ -6,6 +6,7 @@
 #ifndef CUTOVER_LISTEN_H
 #define CUTOVER_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "addr.h"
@@ -26,6 +27,7 @@ struct listener {
 struct listeners {
 	struct listener		**v;
 	size_t			 n;
+	bool			 paused;	/* at limits.max_connections */
 };
 
 /*
@@ -35,6 +37,15 @@ struct listeners {
  */
 struct listeners *listeners_open(struct cutover *cx, const struct config *cf,
 		    const struct listeners *old, char *err, size_t errlen);
+
+/*
+ * Stops accepting while cx holds limits.max_connections connections, and
+ * starts again below it; called when a connection opens or closes.
+ */
+void		 listeners_pace(struct cutover *cx);
+
+/* Makes every listener of l accept or not, as l->paused says. */
+void		 listeners_resync(struct listeners *l);
 
 /* Closes the listeners of l that are not in keep (may be NULL) and frees l. */
 void		 listeners_free(struct listeners *l, const struct listeners *keep);

@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <event2/event.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,14 @@ check_config(const char *path)
 
 	if ((cf = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
+		return (1);
+	}
+	/* the group is looked up when the socket is made; -t checks it too */
+	if (cf->admin_socket_group != NULL &&
+	    getgrnam(cf->admin_socket_group) == NULL) {
+		fprintf(stderr, "%s: admin.socket_group: no group named '%s'\n",
+		    path, cf->admin_socket_group);
+		config_free(cf);
 		return (1);
 	}
 	printf("%s: configuration ok (active %s, blue %zu member(s), "

@@ -73,13 +73,13 @@ status_text(struct cutover *cx, struct evbuffer *out)
 		    cx->listeners->v[i]->bound.text);
 	evbuffer_add_printf(out, "connections_open %u\nconnections_total %llu\n"
 	    "requests_total %llu\nresponses_total %llu\nerrors_total %llu\n"
-	    "upstream_failures_total %llu\nstopping %s\n", cx->nconns,
+	    "upstream_failures_total %llu\nstopping %s\nready %s\n", cx->nconns,
 	    (unsigned long long)cx->stats.connections,
 	    (unsigned long long)cx->stats.requests,
 	    (unsigned long long)cx->stats.responses,
 	    (unsigned long long)cx->stats.errors,
 	    (unsigned long long)cx->stats.upstream_failures,
-	    cx->stopping ? "yes" : "no");
+	    cx->stopping ? "yes" : "no", cx->stopping ? "no" : "yes");
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "reload never\n");
 	else {
@@ -90,9 +90,9 @@ status_text(struct cutover *cx, struct evbuffer *out)
 	for (int i = 0; i < POOL_COUNT; i++) {
 		p = s->pools[i];
 		evbuffer_add_printf(out, "pool %s %s members %zu healthy %zu "
-		    "inflight %u\n", pool_name(p->id), p->id == s->active ?
-		    "active" : "standby", p->nmembers, pool_healthy(p),
-		    cx->inflight[p->id]);
+		    "inflight %u tunnels %u\n", pool_name(p->id),
+		    p->id == s->active ? "active" : "standby", p->nmembers,
+		    pool_healthy(p), cx->inflight[p->id], cx->tunnels[p->id]);
 		for (size_t k = 0; k < p->nmembers; k++)
 			status_text_member(out, p->members[k]);
 	}
@@ -123,10 +123,10 @@ status_json_pools(struct cutover *cx, const struct snapshot *s,
 	for (int i = 0; i < POOL_COUNT; i++) {
 		p = s->pools[i];
 		evbuffer_add_printf(out, "%s\"%s\":{\"active\":%s,"
-		    "\"healthy\":%zu,\"inflight\":%u,\"members\":[",
-		    i ? "," : "", pool_name(p->id),
+		    "\"healthy\":%zu,\"inflight\":%u,\"tunnels\":%u,"
+		    "\"members\":[", i ? "," : "", pool_name(p->id),
 		    p->id == s->active ? "true" : "false", pool_healthy(p),
-		    cx->inflight[p->id]);
+		    cx->inflight[p->id], cx->tunnels[p->id]);
 		for (size_t k = 0; k < p->nmembers; k++)
 			status_json_member(out, p->members[k], k == 0);
 		evbuffer_add_printf(out, "]}");
@@ -155,13 +155,14 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	evbuffer_add_printf(out, "],\"connections_open\":%u,"
 	    "\"connections_total\":%llu,\"requests_total\":%llu,"
 	    "\"responses_total\":%llu,\"errors_total\":%llu,"
-	    "\"upstream_failures_total\":%llu,\"stopping\":%s,\"reload\":{",
+	    "\"upstream_failures_total\":%llu,\"stopping\":%s,"
+	    "\"ready\":%s,\"reload\":{",
 	    cx->nconns, (unsigned long long)cx->stats.connections,
 	    (unsigned long long)cx->stats.requests,
 	    (unsigned long long)cx->stats.responses,
 	    (unsigned long long)cx->stats.errors,
 	    (unsigned long long)cx->stats.upstream_failures,
-	    cx->stopping ? "true" : "false");
+	    cx->stopping ? "true" : "false", cx->stopping ? "false" : "true");
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "\"result\":\"never\"}");
 	else {

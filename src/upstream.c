@@ -116,6 +116,7 @@ upstream_free(struct upstream *u)
 	if (u == NULL)
 		return;
 	bufferevent_free(u->bev);
+	http_msg_free(&u->resp);
 	member_unref(u->member);
 	free(u);
 }

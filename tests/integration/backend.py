@@ -19,6 +19,13 @@ Routes (query arguments parsed from the path):
                         ms first), answers {"name","bytes","sha256"} as JSON
   /headers              the request line and headers as received
   /status?code=N        status N, body "NAME\\n" (none for 1xx/204/304)
+  /ws                   with "Upgrade: websocket" and a Connection header
+                        naming "upgrade": answers 101 Switching Protocols
+                        (Upgrade: websocket, Connection: Upgrade, X-Backend)
+                        and then echoes every byte it receives (raw bytes,
+                        no WebSocket framing) until the client closes; it
+                        prints "TUNNEL OPEN /ws" and "TUNNEL CLOSED /ws".
+                        Without those headers it is an ordinary route (/).
 
 Health (for cutover's probes):
   /healthz, and any request with User-Agent "cutover-health"
@@ -170,7 +177,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_simple(200, out, "application/json")
             return
         body.drain()
-        if route == "/delay":
+        if route == "/ws" and self.wants_upgrade():
+            self.tunnel()
+        elif route == "/delay":
             time.sleep(int(q.get("ms", "0")) / 1000.0)
             self.send_simple(200, (name + "\n").encode())
         elif route == "/stream":
@@ -193,6 +202,39 @@ class Handler(BaseHTTPRequestHandler):
             self.send_simple(int(q.get("code", "200")), (name + "\n").encode())
         else:
             self.send_simple(200, (name + "\n").encode())
+
+    def wants_upgrade(self):
+        conn = [t.strip().lower() for t in
+                self.headers.get("Connection", "").split(",")]
+        return "upgrade" in conn and \
+            self.headers.get("Upgrade", "").strip().lower() == "websocket"
+
+    def tunnel(self):
+        """101, then echoes raw bytes until the client closes."""
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("X-Backend", self.server.name)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        announce("TUNNEL OPEN %s" % self.path)
+        try:
+            while True:
+                # bytes the client sent right after its head may already
+                # sit in rfile's buffer: read1 returns those first
+                data = self.rfile.read1(PIECE)
+                if not data:
+                    break
+                self.connection.sendall(data)
+        except OSError:
+            pass
+        finally:
+            announce("TUNNEL CLOSED %s" % self.path)
+            try:
+                self.connection.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
 
     def probe(self):
         announce("PROBE %s %s" % (self.command, self.path))

@@ -355,7 +355,7 @@ class Backend:
     """One backend.py process on port (0: the kernel picks).  .port, .addr,
     .requests (paths seen, in order; health probes excluded), .probe_paths
     and .probe_times (cutover's health probes: paths and time.monotonic()
-    of arrival)."""
+    of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels)."""
 
     def __init__(self, name, port=0, verbose=False):
         self.name = name
@@ -364,6 +364,8 @@ class Backend:
         self.requests = []
         self.probe_paths = []
         self.probe_times = []
+        self.tunnel_opens = 0
+        self.tunnel_closes = 0
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
                 "--port", str(port)]
@@ -393,6 +395,10 @@ class Backend:
                 elif line.startswith("PROBE "):
                     self.probe_paths.append(line.split(" ", 2)[2])
                     self.probe_times.append(time.monotonic())
+                elif line.startswith("TUNNEL OPEN "):
+                    self.tunnel_opens += 1
+                elif line.startswith("TUNNEL CLOSED "):
+                    self.tunnel_closes += 1
                 self._cv.notify_all()
 
     def saw(self, path_prefix):
@@ -407,6 +413,15 @@ class Backend:
             return self._cv.wait_for(
                 lambda: sum(1 for p in self.requests
                             if p.startswith(path_prefix)) >= count,
+                timeout=timeout)
+
+    def wait_tunnels(self, opens=None, closes=None, timeout=5.0):
+        """Waits until the backend has opened at least opens and closed at
+        least closes /ws tunnels (backend.py's TUNNEL lines)."""
+        with self._cv:
+            return self._cv.wait_for(
+                lambda: (opens is None or self.tunnel_opens >= opens) and
+                (closes is None or self.tunnel_closes >= closes),
                 timeout=timeout)
 
     def probes(self, path_prefix="/"):

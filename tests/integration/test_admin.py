@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""The admin socket's raw protocol, bad input on it, status json, and
-cutoverctl's exit codes."""
+"""The admin socket's raw protocol, bad input on it, status json, the
+read-only socket, the socket's group, and cutoverctl's exit codes."""
 
+import grp
 import json
 import os
 import re
 import subprocess
 
-from harness import (CUTOVERCTL_BIN, Backend, Cutover, Suite, get,
-                     pools_config)
+from harness import (CUTOVERCTL_BIN, AdminConn, Backend, Cutover, Suite, get,
+                     pools_config, wait_until)
 
 s = Suite()
 
@@ -59,9 +60,9 @@ def _():
             (r"^connections_open \d+$", "connections_open"),
             (r"^requests_total \d+$", "requests_total"),
             (r"^reload never$", "reload never"),
-            (r"^pool blue active members 1 healthy 1 inflight 0$",
+            (r"^pool blue active members 1 healthy 1 inflight 0 tunnels 0$",
              "pool blue active"),
-            (r"^pool green standby members 1 healthy 1 inflight 0$",
+            (r"^pool green standby members 1 healthy 1 inflight 0 tunnels 0$",
              "pool green standby"),
             (r"^member blue %s inflight 0 requests \d+ idle \d+ "
              r"connect_failures 0 health up admin ready ok_streak \d+ "
@@ -131,6 +132,115 @@ def _():
                  'socket_mode = "0660"; };\n' + pools_config([blue], [green]))
     s.eq(oct(os.stat(c2.sock).st_mode & 0o777), oct(0o660),
          "socket_mode = \"0660\" is applied")
+
+
+@s.scenario("read-only admin socket")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra='admin = { socket = "@DIR@/admin.sock"; '
+                      'readonly_socket = "@DIR@/ro.sock"; };\n')
+    ro = os.path.join(c.dir, "ro.sock")
+    s.ok(wait_until(lambda: os.path.exists(ro)),
+         "the read-only socket is made", c.log_tail())
+    s.eq(oct(os.stat(ro).st_mode & 0o777), oct(0o600),
+         "the read-only socket has admin.socket_mode (0600 by default)")
+
+    def ctl_ro(*args):
+        p = subprocess.run([CUTOVERCTL_BIN, "-s", ro] + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=15)
+        return (p.returncode, p.stdout.decode(errors="replace"),
+                p.stderr.decode(errors="replace"))
+
+    rc, out, err = ctl_ro("status")
+    s.ok(rc == 0 and "active blue" in out.split("\n"),
+         "cutoverctl -s READONLY status exits 0 and shows active blue",
+         (rc, out, err))
+    rc, out, err = ctl_ro("version")
+    s.ok(rc == 0 and "0.1.0" in out, "... and version exits 0",
+         (rc, out, err))
+
+    s.ok(c.wait_pool_healthy("green"), "green is healthy (so a switch "
+         "would be allowed on the full socket)", c.admin("status"))
+    mark = c.log_mark()
+    rc, out, err = ctl_ro("switch", "green")
+    s.eq(rc, 1, "cutoverctl -s READONLY switch green exits 1", out + err)
+    s.contains(out + err, "read-only socket: 'switch' changes state",
+               "the refusal says the socket is read-only", out + err)
+    s.eq(c.active(), "blue", "... and blue is still active")
+    s.ok(c.wait_log(r"admin: uid %d pid \d+: switch green -> error: "
+                    r"read-only socket" % os.getuid(), since=mark),
+         "the refused switch is logged with the peer's uid and pid",
+         c.log_tail())
+    for cmd in (["rollback"], ["reload"],
+                ["member", "blue", blue.addr, "drain"]):
+        rc, out, err = ctl_ro(*cmd)
+        s.ok(rc == 1 and "read-only socket: '%s' changes state" % cmd[0]
+             in out + err, "%s is refused on the read-only socket" % cmd[0],
+             (rc, out, err))
+    s.eq(c.member("blue", blue.addr).get("admin", "ready"),
+         "ready", "blue's member is still ready")
+
+    with AdminConn(ro, 5.0) as a:
+        a.send("help\n")
+        r = a.reply()
+    listed = sorted(line.split()[0] for line in r.split("\n")[1:] if line)
+    s.eq(listed, sorted(["status", "version", "help", "wait-healthy",
+                         "wait-drained", "quit"]),
+         "help on the read-only socket lists only the read-only commands", r)
+    with AdminConn(ro, 5.0) as a:
+        a.send("frobnicate\n")
+        r = a.reply()
+    s.match(r"^error: unknown command 'frobnicate'", r,
+            "an unknown command gets the usual error there")
+    with AdminConn(ro, 5.0) as a:
+        a.send("wait-healthy green 5\n")
+        r = a.reply()
+    s.eq(first_line(r), "ok", "wait-healthy answers on the read-only socket",
+         r)
+
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "the full socket still switches", out + err)
+    s.eq(c.active(), "green", "... to green")
+
+    s.eq(c.stop(), 0, "SIGTERM: exits 0")
+    s.ok(not os.path.exists(ro), "the read-only socket file is removed at "
+         "exit")
+
+
+@s.scenario("admin socket group")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    group = grp.getgrgid(os.getgid()).gr_name
+    c = Cutover(blue=[blue], green=[green],
+                extra='admin = { socket = "@DIR@/admin.sock"; '
+                      'socket_mode = "0660"; socket_group = "%s"; '
+                      'readonly_socket = "@DIR@/ro.sock"; };\n' % group)
+    ro = os.path.join(c.dir, "ro.sock")
+    wait_until(lambda: os.path.exists(ro))
+    st = os.stat(c.sock)
+    s.ok(st.st_gid == os.getgid() and st.st_mode & 0o777 == 0o660,
+         "socket_group = our primary group (%s): the socket's gid and mode "
+         "0660" % group, (st.st_gid, oct(st.st_mode)))
+    st = os.stat(ro)
+    s.ok(st.st_gid == os.getgid() and st.st_mode & 0o777 == 0o660,
+         "... and the read-only socket's", (st.st_gid, oct(st.st_mode)))
+
+    bad = "no-such-group-cutover"
+    c2 = Cutover(blue=[blue], green=[green],
+                 extra='admin = { socket = "@DIR@/admin.sock"; '
+                       'socket_group = "%s"; };\n' % bad, start=False)
+    try:
+        c2.start(timeout=5)
+        started = True
+    except RuntimeError:
+        started = False
+    s.ok(not started and c2.wait(5) == 1,
+         "an unknown socket_group: cutover exits 1", c2.log_text())
+    s.contains(c2.log_text(), "admin.socket_group: no group named '%s'" % bad,
+               "the message names the group", c2.log_text())
+    s.ok(not os.path.exists(c2.sock), "no admin socket is left behind")
 
 
 @s.scenario("cutoverctl exit codes")

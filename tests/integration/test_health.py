@@ -654,9 +654,9 @@ def _():
     s.ok(any(re.match(r"^member blue %s .* last connection refused$"
                       % re.escape(dead), l) for l in st),
          "text: the dead member: last connection refused", st)
-    s.contains(st, "pool blue active members 3 healthy 1 inflight 0",
+    s.contains(st, "pool blue active members 3 healthy 1 inflight 0 tunnels 0",
                "text: pool blue ... healthy 1")
-    s.contains(st, "pool green standby members 1 healthy 1 inflight 0",
+    s.contains(st, "pool green standby members 1 healthy 1 inflight 0 tunnels 0",
                "text: pool green ... healthy 1")
     j = c.status_json()
     s.eq(j["pools"]["blue"].get("healthy"), 1, "json: blue healthy 1")

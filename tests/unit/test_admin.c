@@ -4,7 +4,8 @@
  * The boundary to the root context (cutover_switch, cutover_rollback,
  * cutover_reload, cutover_status, cutover_member, cutover_healthy,
  * cutover_drained) is mocked with -Wl,--wrap; the socket tests run a real
- * event loop on a socket in a temporary directory.
+ * event loop on a socket in a temporary directory.  The read-only socket,
+ * the socket's group and each listener's limits: test_admin_socket.c.
  */
 #include "autoconf.h"
 
@@ -32,6 +33,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "admin_cmd.h"
 #include "cutover.h"
 #include "log.h"
 
@@ -214,6 +216,34 @@ static void
 expect_reply(struct fixture *fx, const char *line, int rc, const char *want)
 {
 	assert_int_equal(run(fx, line), rc);
+	assert_string_equal(fx->reply, want);
+	assert_one_reply(fx->reply);
+}
+
+/* Runs line as a client of a read-only socket; the reply is in fx->reply. */
+static int
+run_readonly(struct fixture *fx, const char *line)
+{
+	size_t	len;
+	int	rc;
+
+	evbuffer_drain(fx->out, evbuffer_get_length(fx->out));
+	rc = admin_cmd_exec(&fx->cx, "uid 7 pid 8", ADMIN_ACCESS_READONLY,
+	    line, fx->out, NULL, NULL);
+	len = evbuffer_get_length(fx->out);
+	free(fx->reply);
+	fx->reply = malloc(len + 1);
+	assert_non_null(fx->reply);
+	evbuffer_copyout(fx->out, fx->reply, len);
+	fx->reply[len] = '\0';
+	return (rc);
+}
+
+static void
+expect_readonly_reply(struct fixture *fx, const char *line, int rc,
+    const char *want)
+{
+	assert_int_equal(run_readonly(fx, line), rc);
 	assert_string_equal(fx->reply, want);
 	assert_one_reply(fx->reply);
 }
@@ -607,6 +637,107 @@ test_admin_line_too_long_error(void **state)
 	free(line);
 }
 
+/* ------------------------------------------------- read-only gate tests */
+
+static void
+test_admin_readonly_state_changing_commands_refused(void **state)
+{
+	/* no mock is primed: a handler that ran would fail the test */
+	expect_readonly_reply(*state, "switch green", -1,
+	    "error: read-only socket: 'switch' changes state\n\n");
+	expect_readonly_reply(*state, "switch green force", -1,
+	    "error: read-only socket: 'switch' changes state\n\n");
+	expect_readonly_reply(*state, "rollback", -1,
+	    "error: read-only socket: 'rollback' changes state\n\n");
+	expect_readonly_reply(*state, "member blue 127.0.0.1:9001 drain", -1,
+	    "error: read-only socket: 'member' changes state\n\n");
+	expect_readonly_reply(*state, "reload", -1,
+	    "error: read-only socket: 'reload' changes state\n\n");
+}
+
+static void
+test_admin_readonly_refused_whatever_the_arguments(void **state)
+{
+	/* refused before the usage check: the reply says nothing of arity */
+	expect_readonly_reply(*state, "switch", -1,
+	    "error: read-only socket: 'switch' changes state\n\n");
+	expect_readonly_reply(*state, "reload now please", -1,
+	    "error: read-only socket: 'reload' changes state\n\n");
+}
+
+static void
+test_admin_readonly_reading_commands_run(void **state)
+{
+	struct fixture	*fx = *state;
+	bool		 quit = false;
+
+	expect_value(__wrap_cutover_status, json, true);
+	will_return(__wrap_cutover_status, "{\"active\":\"blue\"}\n");
+	expect_readonly_reply(fx, "status json", 0,
+	    "ok\n{\"active\":\"blue\"}\n\n");
+	expect_readonly_reply(fx, "version", 0,
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	cond_script(1, (int[]){ 1 }, (const char *[]){ "green: 3 of 3" });
+	expect_readonly_reply(fx, "wait-healthy green 5", 0,
+	    "ok\ngreen: 3 of 3\n\n");
+	cond_script(1, (int[]){ 1 }, (const char *[]){ "blue: drained" });
+	expect_readonly_reply(fx, "wait-drained blue 5", 0,
+	    "ok\nblue: drained\n\n");
+	evbuffer_drain(fx->out, evbuffer_get_length(fx->out));
+	assert_int_equal(admin_cmd_exec(&fx->cx, "uid 7 pid 8",
+	    ADMIN_ACCESS_READONLY, "quit", fx->out, &quit, NULL), 0);
+	assert_true(quit);
+}
+
+static void
+test_admin_readonly_help_lists_only_readers(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*readers[] = { "status [json]",
+			    "wait-healthy <pool> <seconds>",
+			    "wait-drained <pool> <seconds>", "version", "help",
+			    "quit" };
+	const char	*writers[] = { "switch", "rollback", "member",
+			    "reload" };
+	const size_t	 nreaders = sizeof(readers) / sizeof(readers[0]);
+	char		 want[64];
+	const char	*p;
+	int		 lines = 0;
+
+	assert_int_equal(run_readonly(fx, "help"), 0);
+	assert_one_reply(fx->reply);
+	assert_memory_equal(fx->reply, "ok\n", 3);
+	for (size_t i = 0; i < nreaders; i++) {
+		snprintf(want, sizeof(want), "\n%s ", readers[i]);
+		assert_non_null(strstr(fx->reply, want));
+	}
+	for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+		snprintf(want, sizeof(want), "\n%s ", writers[i]);
+		assert_null(strstr(fx->reply, want));
+	}
+	for (p = fx->reply; *p != '\0'; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1 + nreaders + 1);
+}
+
+static void
+test_admin_readonly_unknown_command_usual_error(void **state)
+{
+	expect_readonly_reply(*state, "frobnicate blue", -1,
+	    "error: unknown command 'frobnicate' (try 'help')\n\n");
+	expect_readonly_reply(*state, "", -1,
+	    "error: empty command (try 'help')\n\n");
+}
+
+static void
+test_admin_readonly_usage_errors_of_readers_kept(void **state)
+{
+	expect_readonly_reply(*state, "status yaml", -1,
+	    "error: usage: status [json]\n\n");
+	expect_readonly_reply(*state, "wait-drained blue", -1,
+	    "error: usage: wait-drained <pool> <seconds>\n\n");
+}
+
 /* --------------------------------------------------------- socket tests */
 
 static int
@@ -623,7 +754,8 @@ setup_socket(void **state)
 	/* the socket's directory does not exist yet: admin_new makes it */
 	snprintf(fx->sub, sizeof(fx->sub), "%s/run", fx->dir);
 	snprintf(fx->path, sizeof(fx->path), "%s/admin.sock", fx->sub);
-	fx->admin = admin_new(&fx->cx, fx->path, 0600, err, sizeof(err));
+	fx->admin = admin_new(&fx->cx, fx->path, 0600, NULL,
+	    ADMIN_ACCESS_FULL, err, sizeof(err));
 	if (fx->admin == NULL)
 		fail_msg("admin_new: %s", err);
 	return (0);
@@ -709,7 +841,8 @@ test_admin_socket_in_use_refused(void **state)
 	struct fixture	*fx = *state;
 	char		 err[256], want[256];
 
-	assert_null(admin_new(&fx->cx, fx->path, 0600, err, sizeof(err)));
+	assert_null(admin_new(&fx->cx, fx->path, 0600, NULL,
+	    ADMIN_ACCESS_FULL, err, sizeof(err)));
 	snprintf(want, sizeof(want), "admin socket %s is in use by another "
 	    "process", fx->path);
 	assert_string_equal(err, want);
@@ -733,7 +866,8 @@ test_admin_socket_stale_replaced_and_removed_on_free(void **state)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);
-	fx->admin = admin_new(&fx->cx, fx->path, 0600, err, sizeof(err));
+	fx->admin = admin_new(&fx->cx, fx->path, 0600, NULL,
+	    ADMIN_ACCESS_FULL, err, sizeof(err));
 	assert_non_null(fx->admin);
 }
 
@@ -747,7 +881,8 @@ test_admin_socket_not_a_socket_refused(void **state)
 	snprintf(other, sizeof(other), "%s/file", fx->sub);
 	assert_non_null(f = fopen(other, "w"));
 	fclose(f);
-	assert_null(admin_new(&fx->cx, other, 0600, err, sizeof(err)));
+	assert_null(admin_new(&fx->cx, other, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
 	assert_non_null(strstr(err, "is not a socket"));
 	assert_int_equal(access(other, F_OK), 0);
 	unlink(other);
@@ -1058,6 +1193,12 @@ main(void)
 		T(test_admin_too_many_words_error),
 		T(test_admin_tokenizer_tabs_spaces_cr),
 		T(test_admin_line_too_long_error),
+		T(test_admin_readonly_state_changing_commands_refused),
+		T(test_admin_readonly_refused_whatever_the_arguments),
+		T(test_admin_readonly_reading_commands_run),
+		T(test_admin_readonly_help_lists_only_readers),
+		T(test_admin_readonly_unknown_command_usual_error),
+		T(test_admin_readonly_usage_errors_of_readers_kept),
 		S(test_admin_socket_made_with_mode_and_directory),
 		S(test_admin_socket_in_use_refused),
 		S(test_admin_socket_stale_replaced_and_removed_on_free),

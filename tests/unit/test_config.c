@@ -751,6 +751,14 @@ test_config_min_healthy_count_or_percentage(void **state)
 }
 
 static void
+test_config_readonly_socket_must_differ(void **state)
+{
+	load_fails(*state, POOLS "admin = { socket = \"/tmp/a.sock\";\n"
+	    "  readonly_socket = \"/tmp/a.sock\"; };\n", 5,
+	    "admin.readonly_socket: must differ from admin.socket");
+}
+
+static void
 test_config_state_file(void **state)
 {
 	struct fixture	*f = *state;
@@ -775,6 +783,7 @@ main(void)
 		T(test_config_pool_health_error_names_pool),
 		T(test_config_min_healthy_count_or_percentage),
 		T(test_config_state_file),
+		T(test_config_readonly_socket_must_differ),
 		T(test_config_full_file_sets_everything),
 		T(test_config_same_member_in_both_pools_accepted),
 		T(test_config_include_is_relative_to_file),

@@ -119,6 +119,24 @@ test_health_passive_failure_takes_member_down_at_once(void **state)
 }
 
 static void
+test_health_observed_bad_answers_need_fall_in_a_row(void **state)
+{
+	struct member	*m = *state;
+
+	health_apply(m, true, 1, 3);
+	health_observe(m, "invalid response", 3);
+	health_observe(m, "invalid response", 3);
+	assert_int_equal(m->health, HEALTH_UP);
+	health_apply(m, true, 1, 3);		/* a good probe forgives */
+	health_observe(m, "invalid response", 3);
+	health_observe(m, "invalid response", 3);
+	assert_int_equal(m->health, HEALTH_UP);
+	health_observe(m, "closed mid-response", 3);
+	assert_int_equal(m->health, HEALTH_DOWN);
+	assert_string_equal(m->last, "passive: closed mid-response");
+}
+
+static void
 test_health_admin_state_overrides_health(void **state)
 {
 	struct member	*m = *state;
@@ -208,6 +226,7 @@ main(void)
 		T(test_health_success_resets_failure_streak),
 		T(test_health_down_needs_rise_successes_to_return),
 		T(test_health_passive_failure_takes_member_down_at_once),
+		T(test_health_observed_bad_answers_need_fall_in_a_row),
 		T(test_health_admin_state_overrides_health),
 		cmocka_unit_test(test_health_expect_parses_codes_and_ranges),
 		cmocka_unit_test(test_health_expect_rejects_bad_input),

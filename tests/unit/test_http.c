@@ -58,6 +58,26 @@ head_of(struct fixture *f, llhttp_type_t type, const char *s)
 	return (http_msg_head(&f->msg, f->in));
 }
 
+/* Builds the upstream head of the parsed request as a default config
+ * would (X-Forwarded-For/-Proto/-Host, trusting incoming values). */
+static int
+request_head(struct fixture *f, const char *ip, const char *host_default,
+    bool trust)
+{
+	const char	*base = http_msg_head_base(&f->msg, f->in);
+	struct http_fwd	 fwd = { 0 };
+
+	fwd.client_ip = ip;
+	fwd.host_default = host_default;
+	fwd.target = base + f->msg.url.off;
+	fwd.target_len = f->msg.url.len;
+	http_target_absolute(fwd.target, fwd.target_len, &fwd.authority,
+	    &fwd.path);
+	fwd.xff = fwd.proto = fwd.host = true;
+	fwd.trust = trust;
+	return (http_request_head(&f->msg, base, &fwd, &f->head));
+}
+
 static const char *
 out_text(struct fixture *f)
 {
@@ -88,12 +108,61 @@ test_http_request_head_drops_hop_by_hop_and_appends_xff(void **state)
 	    "Keep-Alive: timeout=5\r\nTE: trailers\r\n"
 	    "Proxy-Connection: keep-alive\r\n"
 	    "X-Forwarded-For: 10.1.1.1\r\nAccept: */*\r\n\r\n"), HTTP_DONE);
-	assert_int_equal(http_request_head(&f->msg,
-	    http_msg_head_base(&f->msg, f->in), "127.0.0.9", "ignored",
-	    &f->head), 0);
+	assert_int_equal(request_head(f, "127.0.0.9", "ignored", true), 0);
 	assert_string_equal(head_text(f),
 	    "GET /a?b=1 HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n"
-	    "X-Forwarded-For: 10.1.1.1, 127.0.0.9\r\n\r\n");
+	    "X-Forwarded-For: 10.1.1.1, 127.0.0.9\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example\r\n\r\n");
+}
+
+static void
+test_http_request_untrusted_forwarded_headers_replaced(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6\r\n"
+	    "X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil\r\n\r\n"),
+	    HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", false), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Host: h\r\n\r\n");
+}
+
+static void
+test_http_request_trusted_forwarded_headers_kept(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n"
+	    "X-Forwarded-Host: public\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Forwarded-Proto: https\r\nX-Forwarded-Host: public\r\n"
+	    "X-Forwarded-For: 127.0.0.1\r\n\r\n");
+}
+
+static void
+test_http_request_absolute_form_becomes_origin_form(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET http://example:8080/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n"),
+	    HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
+	assert_string_equal(head_text(f), "GET /p?q=1 HTTP/1.1\r\n"
+	    "Host: example:8080\r\nX-Forwarded-For: 127.0.0.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example:8080\r\n"
+	    "\r\n");
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET http://example HTTP/1.1\r\nHost: example\r\n\r\n"),
+	    HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
+	assert_non_null(strstr(head_text(f), "GET / HTTP/1.1\r\n"));
 }
 
 static void
@@ -103,11 +172,10 @@ test_http_request_http10_without_host_gets_one(void **state)
 
 	assert_int_equal(head_of(f, HTTP_REQUEST,
 	    "GET / HTTP/1.0\r\n\r\n"), HTTP_DONE);
-	assert_int_equal(http_request_head(&f->msg,
-	    http_msg_head_base(&f->msg, f->in), "127.0.0.1", "10.0.0.1:80",
-	    &f->head), 0);
+	assert_int_equal(request_head(f, "127.0.0.1", "10.0.0.1:80", true), 0);
 	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\n"
-	    "Host: 10.0.0.1:80\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n");
+	    "Host: 10.0.0.1:80\r\nX-Forwarded-For: 127.0.0.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Host: 10.0.0.1:80\r\n\r\n");
 }
 
 static void
@@ -120,11 +188,10 @@ test_http_request_head_split_over_reads_parses_once(void **state)
 	evbuffer_add(f->in, "st: h\r\nContent-Length: 3\r\n\r\nabc", 32);
 	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
 	assert_int_equal(f->msg.nhdrs, 2);
-	assert_int_equal(http_request_head(&f->msg,
-	    http_msg_head_base(&f->msg, f->in), "127.0.0.1", "x",
-	    &f->head), 0);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
 	assert_string_equal(head_text(f), "POST /up HTTP/1.1\r\nHost: h\r\n"
-	    "X-Forwarded-For: 127.0.0.1\r\nContent-Length: 3\r\n\r\n");
+	    "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Host: h\r\nContent-Length: 3\r\n\r\n");
 	http_msg_head_drain(&f->msg, f->in);
 	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_DONE);
 	assert_string_equal(out_text(f), "abc");
@@ -179,6 +246,55 @@ test_http_both_lengths_rejected(void **state)
 	assert_int_equal(f->msg.status, 400);
 }
 
+/* Each raw request is refused with the status a client should see. */
+static void
+test_http_strict_framing_table(void **state)
+{
+	struct fixture	*f = *state;
+	static const struct {
+		const char	*raw;
+		int		 status;
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\nHost: a\n\n", 400 },
+		{ "GET /\r\n\r\n", 505 },
+		{ "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505 },
+		{ "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505 },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, "
+		    "chunked\r\n\r\n", 501 },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip"
+		    "\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+		    "Content-Length: 2\r\n\r\n", 400 },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n"
+		    "\r\n", 400 },
+		{ "G@T / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n", 400 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		evbuffer_drain(f->in, evbuffer_get_length(f->in));
+		if (head_of(f, HTTP_REQUEST, cases[i].raw) != HTTP_ERROR)
+			fail_msg("case %zu accepted: %s", i, cases[i].raw);
+		if (f->msg.status != cases[i].status)
+			fail_msg("case %zu: status %d, want %d (%s)", i,
+			    f->msg.status, cases[i].status, f->msg.error);
+	}
+}
+
+static void
+test_http_chunked_coding_any_case_accepted(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST, "POST / HTTP/1.1\r\nHost: a"
+	    "\r\nTransfer-Encoding: Chunked \r\n\r\n"), HTTP_DONE);
+	assert_true(http_msg_has_body(&f->msg));
+}
+
 static void
 test_http_too_many_headers_is_431(void **state)
 {
@@ -216,7 +332,8 @@ test_http_response_until_close_is_chunked_for_http11(void **state)
 	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
 	    "Connection: close\r\nX-A: b\r\n\r\n"), HTTP_DONE);
 	assert_int_equal(http_response_head(&f->msg,
-	    http_msg_head_base(&f->msg, f->in), false, false, &f->head), 0);
+	    http_msg_head_base(&f->msg, f->in), false, false, false, &f->head),
+	    0);
 	assert_string_equal(head_text(f), "HTTP/1.1 200 OK\r\nX-A: b\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n");
 	assert_true(f->msg.chunked_out);
@@ -240,7 +357,8 @@ test_http_response_to_head_keeps_length_and_has_no_body(void **state)
 	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
 	assert_true(f->msg.complete);
 	assert_int_equal(http_response_head(&f->msg,
-	    http_msg_head_base(&f->msg, f->in), false, true, &f->head), 0);
+	    http_msg_head_base(&f->msg, f->in), false, true, false, &f->head),
+	    0);
 	assert_string_equal(head_text(f), "HTTP/1.1 200 OK\r\n"
 	    "Content-Length: 99\r\nConnection: close\r\n\r\n");
 }
@@ -253,7 +371,8 @@ test_http_response_for_http10_client_is_not_chunked(void **state)
 	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
 	    "Transfer-Encoding: chunked\r\n\r\n"), HTTP_DONE);
 	assert_int_equal(http_response_head(&f->msg,
-	    http_msg_head_base(&f->msg, f->in), true, true, &f->head), 0);
+	    http_msg_head_base(&f->msg, f->in), true, true, false, &f->head),
+	    0);
 	assert_string_equal(head_text(f), "HTTP/1.1 200 OK\r\n"
 	    "Connection: close\r\n\r\n");
 	assert_false(f->msg.chunked_out);
@@ -302,10 +421,15 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_http_request_head_drops_hop_by_hop_and_appends_xff),
 		T(test_http_request_http10_without_host_gets_one),
+		T(test_http_request_untrusted_forwarded_headers_replaced),
+		T(test_http_request_trusted_forwarded_headers_kept),
+		T(test_http_request_absolute_form_becomes_origin_form),
 		T(test_http_request_head_split_over_reads_parses_once),
 		T(test_http_chunked_body_reframed_across_reads),
 		T(test_http_pipelined_requests_stay_in_input),
 		T(test_http_both_lengths_rejected),
+		T(test_http_strict_framing_table),
+		T(test_http_chunked_coding_any_case_accepted),
 		T(test_http_too_many_headers_is_431),
 		T(test_http_oversize_head_is_431),
 		T(test_http_response_until_close_is_chunked_for_http11),
