@@ -426,7 +426,7 @@ conn_attach(struct conn *c, struct upstream *u)
 	c->up = u;
 	u->conn = c;
 	u->resp.out = bufferevent_get_output(c->bev);
-	u->resp.skip_body = c->req.parser.method == HTTP_HEAD;
+	u->resp.skip_body = c->req.method == HTTP_HEAD;
 	bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, c);
 	bufferevent_setwatermark(u->bev, EV_READ, 0, CONN_HIGH_WATER / 4);
 	bufferevent_setwatermark(u->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
@@ -577,7 +577,7 @@ conn_response_done(struct conn *c)
 	struct upstream	*u = c->up;
 	bool		 reusable;
 
-	reusable = c->req_done && llhttp_should_keep_alive(&u->resp.parser);
+	reusable = c->req_done && u->resp.keep_alive;
 	c->cx->stats.responses++;
 	conn_log_access(c, NULL);
 	if (!c->req_done)
@@ -624,7 +624,7 @@ conn_response_head(struct conn *c)
 {
 	struct upstream	*u = c->up;
 	struct evbuffer	*in = bufferevent_get_input(u->bev);
-	int		 status = u->resp.parser.status_code;
+	int		 status = u->resp.status_code;
 	bool		 interim = status < 200, close, body;
 	const char	*base;
 
@@ -703,11 +703,11 @@ conn_response(struct conn *c)
 		case HTTP_DONE:
 			break;
 		}
-		if (u->resp.parser.status_code >= 200)
+		if (u->resp.status_code >= 200)
 			return (conn_response_done(c));
 		/* 1xx: the final response follows on the same connection */
 		http_msg_next(&u->resp);
-		u->resp.skip_body = c->req.parser.method == HTTP_HEAD;
+		u->resp.skip_body = c->req.method == HTTP_HEAD;
 	}
 }
 

@@ -66,6 +66,12 @@ struct http_msg {
 	bool			 upgraded;	/* llhttp stopped for Upgrade */
 	bool			 trailer_value;	/* inside a trailer's value */
 	int			 status;	/* error status to answer */
+	/* what the head said, kept for after the body (llhttp may be reset) */
+	int			 status_code;	/* a response's */
+	uint8_t			 method;	/* a request's */
+	bool			 keep_alive;	/* the peer keeps the connection */
+	bool			 fast;		/* Content-Length body: chains move */
+	uint64_t		 remaining;	/* of a fast body */
 	const char		*error;		/* error reason, static text */
 	struct evbuffer		*out;		/* body bytes go here */
 	uint64_t		 body_bytes;	/* body bytes parsed */
