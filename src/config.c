@@ -797,6 +797,56 @@ cfg_read_error(const config_t *lc, const char *path, int saved_errno,
 	    config_error_line(lc), config_error_text(lc));
 }
 
+#define CFG_INCLUDE_DEPTH	10
+
+/*
+ * libconfig 1.5's scanner calls exit() when an included "file" cannot be
+ * read (a directory, or a name cut short by a NUL byte), which would kill
+ * a running cutover on reload.  So before libconfig sees a file, this
+ * checks that it is text (no NUL byte) and that every @include names a
+ * regular file, recursively.  Returns 0, or -1 with "FILE:LINE: message".
+ */
+static int
+cfg_precheck(const char *path, const char *dir, int depth, char *err,
+    size_t errlen)
+{
+	FILE		*fp;
+	char		*line = NULL, inc[4096];
+	size_t		 cap = 0;
+	ssize_t		 n;
+	unsigned	 no = 0;
+	struct stat	 st;
+	int		 rc = 0, len = 0;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return (0);	/* libconfig reports it */
+	while (rc == 0 && (n = getline(&line, &cap, fp)) != -1) {
+		no++;
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			snprintf(err, errlen, "%s:%u: NUL byte in the file",
+			    path, no);
+			rc = -1;
+		} else if (sscanf(line, " @include \"%n", &len) == 0 &&
+		    len > 0) {
+			snprintf(inc, sizeof(inc), "%s/%.*s", dir,
+			    (int)strcspn(line + len, "\""), line + len);
+			if (depth >= CFG_INCLUDE_DEPTH || stat(inc, &st) == -1 ||
+			    !S_ISREG(st.st_mode)) {
+				snprintf(err, errlen, "%s:%u: @include: not a "
+				    "readable file, or nested too deep", path,
+				    no);
+				rc = -1;
+			} else
+				rc = cfg_precheck(inc, dir, depth + 1, err,
+				    errlen);
+		}
+		len = 0;
+	}
+	free(line);
+	fclose(fp);
+	return (rc);
+}
+
 /*
  * Reads and validates path into a new config with one reference (the
  * caller's, dropped with config_free), or returns NULL with
@@ -809,6 +859,7 @@ config_load(const char *path, char *err, size_t errlen)
 	struct cfg_ctx	 x;
 	config_t	 lc;
 	char		*dir = NULL;
+	const char	*incdir;
 	int		 rc, saved_errno;
 
 	config_init(&lc);
@@ -820,7 +871,10 @@ config_load(const char *path, char *err, size_t errlen)
 	c->refcnt = 1;
 	cfg_defaults(c);
 	/* @include "x" means x beside this file, not in the cwd */
-	config_set_include_dir(&lc, dirname(dir));
+	incdir = dirname(dir);
+	config_set_include_dir(&lc, incdir);
+	if (cfg_precheck(path, incdir, 0, err, errlen) == -1)
+		goto fail;
 	errno = 0;
 	rc = config_read_file(&lc, path);
 	saved_errno = errno;

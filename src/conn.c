@@ -56,6 +56,12 @@ conn_config(const struct conn *c)
 	    router_live(c->cx->router)->config);
 }
 
+static const char *
+conn_member_text(const struct conn *c)
+{
+	return (c->member != NULL ? c->member->addr.text : "-");
+}
+
 static void
 conn_arm(struct conn *c, unsigned ms)
 {
@@ -451,8 +457,9 @@ conn_upstream_ready(struct conn *c)
 	conn_set_state(c, CONN_STREAM);
 	if (conn_request_body(c) == -1)
 		return (-1);
-	/* a client that stalls mid-body gets timeouts.client_body_ms */
-	if (!c->req_done)
+	/* a client that stalls mid-body gets timeouts.client_body_ms (unless
+	 * the body already failed and the connection is closing) */
+	if (c->state == CONN_STREAM && !c->req_done)
 		conn_client_timeouts(c, c->snap->config->client_body_ms);
 	return (0);
 }
@@ -578,6 +585,14 @@ conn_response_done(struct conn *c)
 	bool		 reusable;
 
 	reusable = c->req_done && u->resp.keep_alive;
+	if (evbuffer_get_length(bufferevent_get_input(u->bev)) > 0) {
+		/* bytes after a complete response: framing we cannot trust */
+		log_warn("%s %s: %zu unexpected bytes after the response",
+		    pool_name(c->member->pool), conn_member_text(c),
+		    evbuffer_get_length(bufferevent_get_input(u->bev)));
+		conn_observe(c, "bytes after the response");
+		reusable = false;
+	}
 	c->cx->stats.responses++;
 	conn_log_access(c, NULL);
 	if (!c->req_done)
@@ -654,12 +669,6 @@ conn_response_head(struct conn *c)
 		c->keep_alive = !close;
 	}
 	return (0);
-}
-
-static const char *
-conn_member_text(const struct conn *c)
-{
-	return (c->member != NULL ? c->member->addr.text : "-");
 }
 
 /* Relays what the member has sent.  May free c. */

@@ -72,6 +72,9 @@ struct http_msg {
 	bool			 keep_alive;	/* the peer keeps the connection */
 	bool			 fast;		/* Content-Length body: chains move */
 	uint64_t		 remaining;	/* of a fast body */
+	uint64_t		 chunk_left;	/* data bytes left in this chunk */
+	unsigned		 crlf_need;	/* CRLF bytes after chunk data */
+	const char		*step_end;	/* end of the bytes llhttp has */
 	const char		*error;		/* error reason, static text */
 	struct evbuffer		*out;		/* body bytes go here */
 	uint64_t		 body_bytes;	/* body bytes parsed */

@@ -6,7 +6,11 @@
 Binds, prints "PORT <n>" on stdout, then one line "REQUEST <method> <path>"
 per request head received (so a test can tell, independently of the proxy,
 that a request reached this backend), and serves until SIGTERM or SIGINT
-(exit 0).  Every response carries "X-Backend: NAME".
+(exit 0).  Every response carries "X-Backend: NAME".  It also prints
+"CONN <port>" for every connection accepted (probes included; port is the
+peer's), "PEER <port> <method> <path>" just before each REQUEST line (which
+connection carried the request) and "ABORTED <port> <method> <path>" when a
+request body ends early or is badly framed.
 
 Routes (query arguments parsed from the path):
   /, any unknown path   200, body "NAME\\n"
@@ -18,7 +22,28 @@ Routes (query arguments parsed from the path):
   /echo[?pause_ms=N]    (POST/PUT) reads the body piece by piece (waiting N
                         ms first), answers {"name","bytes","sha256"} as JSON
   /headers              the request line and headers as received
-  /status?code=N        status N, body "NAME\\n" (none for 1xx/204/304)
+  /status?code=N[&cl=N] status N, body "NAME\\n" (none for 1xx/204/304;
+                        with cl, a 304 carries Content-Length: N and no body)
+  /raw                  the request exactly as received, as JSON: "head" (the
+                        request line and header lines, CRLFs included),
+                        "body" (decoded), "wire_body" (as framed on the wire,
+                        chunk sizes included) and "trailers" (the raw trailer
+                        lines of a chunked body); strings are latin-1
+  /eof?bytes=N          200 without Content-Length or chunked: N bytes of
+                        PATTERN, then the backend closes (framed by close)
+  /trailers?bytes=N     chunked 200 with N bytes of PATTERN and the trailer
+                        fields "X-Sum: <sha256 of the body>" and "X-Count: N"
+  /bad?mode=M           a broken response; the connection stays open for
+                        another request unless M says otherwise:
+                          status-line  an invalid status line
+                          framing      both Content-Length and chunked
+                          oversize-headers  a 20 KiB response head
+                          close-mid-body    Content-Length 100, 50 bytes, close
+                          garbage-after-response  a complete 200 "ok" with
+                                       bytes that are no response after it,
+                                       in the same write
+                          garbage-while-idle  the same, the extra bytes
+                                       0.2 s after the response
   /ws                   with "Upgrade: websocket" and a Connection header
                         naming "upgrade": answers 101 Switching Protocols
                         (Upgrade: websocket, Connection: Upgrade, X-Backend)
@@ -67,6 +92,44 @@ def announce(line):
         sys.stdout.flush()
 
 
+RECORD_MAX = 1024 * 1024    # bytes of one request kept for /raw
+
+
+class Recorder:
+    """Wraps a handler's rfile and keeps a copy of what is read from it
+    (at most RECORD_MAX bytes between two take() calls)."""
+
+    def __init__(self, f):
+        self.f = f
+        self.kept = []
+        self.size = 0
+
+    def _keep(self, data):
+        if data and self.size < RECORD_MAX:
+            self.kept.append(data[:RECORD_MAX - self.size])
+            self.size += len(self.kept[-1])
+        return data
+
+    def read(self, *a):
+        return self._keep(self.f.read(*a))
+
+    def read1(self, *a):
+        return self._keep(self.f.read1(*a))
+
+    def readline(self, *a):
+        return self._keep(self.f.readline(*a))
+
+    def take(self):
+        """What was read since the last take()."""
+        data = b"".join(self.kept)
+        self.kept = []
+        self.size = 0
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
 class BodyReader:
     """Reads a request body piece by piece: Content-Length or chunked."""
 
@@ -78,6 +141,7 @@ class BodyReader:
         self.remaining = int(cl) if (cl and not self.chunked) else 0
         self.chunk_left = 0
         self.done = not self.chunked and self.remaining == 0
+        self.trailers = []
 
     def read(self, n=PIECE):
         """Returns up to n bytes, b"" at the end of the body."""
@@ -101,6 +165,7 @@ class BodyReader:
                     t = self.rfile.readline(8192)
                     if t in (b"\r\n", b"\n", b""):
                         break
+                    self.trailers.append(t)
                 self.done = True
                 return b""
             self.chunk_left = size
@@ -133,8 +198,20 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("backend %s: %s\n" % (self.server.name,
                                                    fmt % args))
 
+    def setup(self):
+        super().setup()
+        self.rfile = Recorder(self.rfile)
+        announce("CONN %d" % self.client_address[1])
+
     def do_GET(self):
-        self.handle_any()
+        try:
+            self.handle_any()
+        except (ConnectionError, ValueError):
+            announce("ABORTED %d %s %s" % (self.client_address[1],
+                                           self.command, self.path))
+            self.close_connection = True
+        finally:
+            self.rfile.take()   # the next request's recording starts here
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_GET
 
@@ -164,9 +241,22 @@ class Handler(BaseHTTPRequestHandler):
                 self.headers.get("User-Agent", "") == "cutover-health":
             self.probe()
             return
+        head = self.rfile.take()
+        announce("PEER %d %s %s" % (self.client_address[1], self.command,
+                                    self.path))
         announce("REQUEST %s %s" % (self.command, self.path))
         body = BodyReader(self.rfile, self.headers)
         name = self.server.name
+        if route == "/raw":
+            data = b"".join(iter(body.read, b""))
+            out = json.dumps({"head": head.decode("latin-1"),
+                              "body": data.decode("latin-1"),
+                              "wire_body": self.rfile.take().decode(
+                                  "latin-1"),
+                              "trailers": [x.decode("latin-1") for x in
+                                           body.trailers]}).encode()
+            self.send_simple(200, out, "application/json")
+            return
         if route == "/echo" and self.command in ("POST", "PUT"):
             pause = int(q.get("pause_ms", "0"))
             if pause > 0:
@@ -199,9 +289,65 @@ class Handler(BaseHTTPRequestHandler):
                 lines.append("%s: %s" % (k, v))
             self.send_simple(200, ("\n".join(lines) + "\n").encode())
         elif route == "/status":
-            self.send_simple(int(q.get("code", "200")), (name + "\n").encode())
+            code = int(q.get("code", "200"))
+            if code == 304 and "cl" in q:
+                self.send_simple(code, b"", extra=[("Content-Length",
+                                                    q["cl"])])
+            else:
+                self.send_simple(code, (name + "\n").encode())
+        elif route == "/eof":
+            n = int(q.get("bytes", "10"))
+            self.send_response(200)
+            self.send_header("X-Backend", name)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(PATTERN[:n] if n <= PIECE else b"x" * n)
+            self.close_connection = True
+        elif route == "/trailers":
+            n = int(q.get("bytes", "10"))
+            data = PATTERN[:n] if n <= PIECE else b"x" * n
+            self.send_response(200)
+            self.send_header("X-Backend", name)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Sum, X-Count")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n" +
+                                 b"0\r\nX-Sum: " +
+                                 hashlib.sha256(data).hexdigest().encode() +
+                                 b"\r\nX-Count: %d\r\n\r\n" % n)
+        elif route == "/bad":
+            self.bad(q.get("mode", ""))
         else:
             self.send_simple(200, (name + "\n").encode())
+
+    BAD = {
+        "status-line": b"HTTP/1.1 2x0 Fine\r\nContent-Length: 2\r\n\r\nok",
+        "framing": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n"
+                   b"5\r\nhello\r\n0\r\n\r\n",
+        "oversize-headers": b"HTTP/1.1 200 OK\r\n" +
+                            b"".join(b"X-Big-%02d: %s\r\n" % (i, b"b" * 1000)
+                                     for i in range(20)) +
+                            b"Content-Length: 2\r\n\r\nok",
+        "close-mid-body": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
+                          b"\r\n" + b"m" * 50,
+        "garbage-after-response": b"HTTP/1.1 200 OK\r\nContent-Length: 2"
+                                  b"\r\n\r\nokGARBAGE\x00\x01 not a "
+                                  b"response\r\n\r\n",
+    }
+
+    def bad(self, mode):
+        """A broken response, written raw in one piece."""
+        if mode == "garbage-while-idle":
+            self.wfile.write(self.BAD["garbage-after-response"][:40])
+            time.sleep(0.2)
+            self.wfile.write(self.BAD["garbage-after-response"][40:])
+            return
+        self.wfile.write(self.BAD[mode])
+        if mode == "close-mid-body":
+            self.abort()
 
     def wants_upgrade(self):
         conn = [t.strip().lower() for t in

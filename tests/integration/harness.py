@@ -355,7 +355,10 @@ class Backend:
     """One backend.py process on port (0: the kernel picks).  .port, .addr,
     .requests (paths seen, in order; health probes excluded), .probe_paths
     and .probe_times (cutover's health probes: paths and time.monotonic()
-    of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels)."""
+    of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels), .conns
+    (peer ports of every connection accepted, probes included), .peers
+    ((peer port, method, path) per request, probes excluded) and .aborted
+    ((peer port, method, path) of requests whose body broke off)."""
 
     def __init__(self, name, port=0, verbose=False):
         self.name = name
@@ -366,6 +369,9 @@ class Backend:
         self.probe_times = []
         self.tunnel_opens = 0
         self.tunnel_closes = 0
+        self.conns = []
+        self.peers = []
+        self.aborted = []
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
                 "--port", str(port)]
@@ -395,6 +401,13 @@ class Backend:
                 elif line.startswith("PROBE "):
                     self.probe_paths.append(line.split(" ", 2)[2])
                     self.probe_times.append(time.monotonic())
+                elif line.startswith("CONN "):
+                    self.conns.append(int(line.split()[1]))
+                elif line.startswith("PEER ") or \
+                        line.startswith("ABORTED "):
+                    f = line.split(" ", 3)
+                    (self.peers if f[0] == "PEER" else self.aborted).append(
+                        (int(f[1]), f[2], f[3]))
                 elif line.startswith("TUNNEL OPEN "):
                     self.tunnel_opens += 1
                 elif line.startswith("TUNNEL CLOSED "):
@@ -414,6 +427,23 @@ class Backend:
                 lambda: sum(1 for p in self.requests
                             if p.startswith(path_prefix)) >= count,
                 timeout=timeout)
+
+    def peer_of(self, path_prefix):
+        """The peer port of the connection that carried the last request
+        whose path starts with path_prefix, or None."""
+        with self._cv:
+            for port, _, path in reversed(self.peers):
+                if path.startswith(path_prefix):
+                    return port
+        return None
+
+    def wait_aborted(self, path_prefix, timeout=5.0):
+        """Waits until a request for path_prefix broke off mid-body (the
+        backend's ABORTED line); returns True when one did."""
+        with self._cv:
+            return self._cv.wait_for(
+                lambda: any(p.startswith(path_prefix)
+                            for _, _, p in self.aborted), timeout=timeout)
 
     def wait_tunnels(self, opens=None, closes=None, timeout=5.0):
         """Waits until the backend has opened at least opens and closed at
@@ -831,7 +861,8 @@ class AdminConn:
 
 
 class Response:
-    """status, reason, version, headers (list of (name, value)), body."""
+    """status, reason, version, headers (list of (name, value)), body,
+    trailers (list of (name, value); RawConn only)."""
 
     def __init__(self, status, reason="", version="", headers=(), body=b""):
         self.status = status
@@ -839,6 +870,11 @@ class Response:
         self.version = version
         self.headers = list(headers)
         self.body = body
+        self.trailers = []
+
+    def headers_named(self, name):
+        """Every value of header name (case-insensitive), in order."""
+        return [v for k, v in self.headers if k.lower() == name.lower()]
 
     def header(self, name, default=None):
         """The last value of header name (case-insensitive)."""
@@ -971,8 +1007,13 @@ class RawConn:
                 while True:
                     size = int(self._readline().split(b";")[0], 16)
                     if size == 0:
-                        while self._readline():
-                            pass
+                        for _ in range(1000):
+                            tr = self._readline()
+                            if not tr:
+                                break
+                            k, _, v = tr.decode(errors="replace") \
+                                .partition(":")
+                            r.trailers.append((k.strip(), v.strip()))
                         break
                     self._readn(size, keep)
                     self._readline()
@@ -987,6 +1028,14 @@ class RawConn:
             raise
         r.body = b"".join(got)
         return r
+
+    def response_or_error(self, method="GET"):
+        """read_response(), but an exception (EOF, reset, timeout, garbage)
+        is returned instead of raised."""
+        try:
+            return self.read_response(method)
+        except (EOFError, OSError, ValueError) as e:
+            return e
 
     def request(self, method, path, headers=None, body=b"",
                 version="HTTP/1.1"):
@@ -1042,6 +1091,24 @@ def build_request(method, path, headers=None, body=b"", version="HTTP/1.1"):
     head = "%s %s %s\r\n" % (method, path, version)
     head += "".join("%s: %s\r\n" % (k, v) for k, v in hs) + "\r\n"
     return head.encode() + body
+
+
+def parse_head(text):
+    """A message head as text ("GET / HTTP/1.1\\r\\nA: b\\r\\n...") as
+    (first line, [(name, value), ...]); names as sent, values stripped."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    fields = []
+    for line in lines[1:]:
+        if not line:
+            break
+        k, _, v = line.partition(":")
+        fields.append((k, v.strip()))
+    return lines[0], fields
+
+
+def field_values(fields, name):
+    """Every value of field name (case-insensitive) in parse_head's list."""
+    return [v for k, v in fields if k.lower() == name.lower()]
 
 
 def chunked(pieces):

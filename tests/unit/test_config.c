@@ -759,6 +759,31 @@ test_config_readonly_socket_must_differ(void **state)
 }
 
 static void
+test_config_nul_byte_rejected_before_libconfig(void **state)
+{
+	struct fixture	*f = *state;
+	FILE		*fp;
+
+	assert_non_null(fp = fopen(f->path, "w"));
+	fwrite(POOLS "x = \"a\0b\";\n", 1, sizeof(POOLS "x = \"a\0b\";\n") - 1,
+	    fp);
+	fclose(fp);
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s:5: NUL byte in the file",
+	    f->path);
+	assert_string_equal(f->err, f->want);
+}
+
+static void
+test_config_include_of_directory_rejected(void **state)
+{
+	/* libconfig 1.5 would exit() reading a directory: a reload must not
+	 * kill the daemon */
+	load_fails(*state, POOLS "@include \"\"\n", 5,
+	    "@include: not a readable file, or nested too deep");
+}
+
+static void
 test_config_state_file(void **state)
 {
 	struct fixture	*f = *state;
@@ -784,6 +809,8 @@ main(void)
 		T(test_config_min_healthy_count_or_percentage),
 		T(test_config_state_file),
 		T(test_config_readonly_socket_must_differ),
+		T(test_config_nul_byte_rejected_before_libconfig),
+		T(test_config_include_of_directory_rejected),
 		T(test_config_full_file_sets_everything),
 		T(test_config_same_member_in_both_pools_accepted),
 		T(test_config_include_is_relative_to_file),

@@ -163,6 +163,26 @@ test_http_request_absolute_form_becomes_origin_form(void **state)
 	    HTTP_DONE);
 	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
 	assert_non_null(strstr(head_text(f), "GET / HTTP/1.1\r\n"));
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET http://example?q=1 HTTP/1.1\r\nHost: example\r\n\r\n"),
+	    HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
+	assert_non_null(strstr(head_text(f), "GET /?q=1 HTTP/1.1\r\n"));
+}
+
+static void
+test_http_response_bad_status_or_reason_is_502(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_RESPONSE,
+	    "HTTP/1.1 051 Weird\r\n\r\n"), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 502);
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_int_equal(head_of(f, HTTP_RESPONSE,
+	    "HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n"), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 502);
 }
 
 static void
@@ -218,6 +238,42 @@ test_http_chunked_body_reframed_across_reads(void **state)
 	assert_string_equal(out_text(f),
 	    "2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n");
 	assert_int_equal(f->msg.body_bytes, 5);
+}
+
+/* Feeds a chunked request body in the given pieces; returns the result
+ * of the last one. */
+static enum http_result
+chunked_body(struct fixture *f, const char *const *pieces)
+{
+	enum http_result	r = HTTP_MORE;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST, "POST / HTTP/1.1\r\nHost: a"
+	    "\r\nTransfer-Encoding: chunked\r\n\r\n"), HTTP_DONE);
+	http_msg_head_drain(&f->msg, f->in);
+	for (; *pieces != NULL && r == HTTP_MORE; pieces++) {
+		evbuffer_add(f->in, *pieces, strlen(*pieces));
+		r = http_msg_body(&f->msg, f->in);
+	}
+	return (r);
+}
+
+static void
+test_http_chunk_data_must_end_in_crlf(void **state)
+{
+	struct fixture		*f = *state;
+	const char		*whole[] = { "5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n",
+				    NULL };
+	const char		*split[] = { "5\r\nhello", "\r", "X3\r\nabc", NULL };
+	const char		*good[] = { "5\r\nhello", "\r", "\n0\r\n\r\n",
+				    NULL };
+
+	assert_int_equal(chunked_body(f, whole), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 400);
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_int_equal(chunked_body(f, split), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 400);
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_int_equal(chunked_body(f, good), HTTP_DONE);
 }
 
 static void
@@ -424,9 +480,11 @@ main(void)
 		T(test_http_request_untrusted_forwarded_headers_replaced),
 		T(test_http_request_trusted_forwarded_headers_kept),
 		T(test_http_request_absolute_form_becomes_origin_form),
+		T(test_http_response_bad_status_or_reason_is_502),
 		T(test_http_request_head_split_over_reads_parses_once),
 		T(test_http_chunked_body_reframed_across_reads),
 		T(test_http_pipelined_requests_stay_in_input),
+		T(test_http_chunk_data_must_end_in_crlf),
 		T(test_http_both_lengths_rejected),
 		T(test_http_strict_framing_table),
 		T(test_http_chunked_coding_any_case_accepted),

@@ -1,0 +1,745 @@
+#!/usr/bin/env python3
+"""HTTP correctness and hostile input: malformed and edge-case requests
+(what the client gets and exactly what the member receives), slowloris and
+slow bodies, header bombs, body and connection limits, members that answer
+badly, and response framing edge cases."""
+
+import json
+import re
+import socket
+import threading
+import time
+
+from harness import (PATTERN, Background, Backend, Cutover, RawConn, Suite,
+                     build_request, field_values, get, parse_head, sha256,
+                     wait_health, wait_until)
+
+s = Suite()
+
+# Probes once, then (almost) never: a probe opens a connection to the
+# member and rewrites its `last`, and this script counts connections and
+# reads `last`.  fall = 100 keeps a member that answered badly in use, so
+# the request after a bad answer is served by it (one bad answer still
+# counts, in fail_streak).
+QUIET_HEALTH = ('health = { path = "/healthz"; interval_ms = 60000; '
+                'timeout_ms = 2000; rise = 1; fall = 100; };\n')
+
+
+def quiet_cutover(extra=""):
+    """blue (one member, up, probes quiet) and green; returns (c, blue)."""
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra=QUIET_HEALTH + extra)
+    s.ok(wait_health(c, "blue", blue, "up", 5), "blue is up after its "
+         "first probe", c.status())
+    # the probe's connection is accepted before its PROBE line: wait for it
+    wait_until(lambda: len(blue.conns) >= 1, 2)
+    return c, blue
+
+
+def send_quietly(raw, data):
+    """Sends data; cutover may answer and close before all of it is sent
+    (a reset then is fine: the response is already in the socket)."""
+    try:
+        raw.send(data)
+    except OSError:
+        pass
+
+
+def is_close(r):
+    return "close" in [t.strip().lower() for t in
+                       (r.header("Connection") or "").split(",")]
+
+
+def raw_json(r):
+    """The JSON of backend.py /raw, or {} when r is not a 200."""
+    if getattr(r, "status", None) != 200:
+        return {}
+    return json.loads(r.body)
+
+
+# ------------------------------------------------------------ refused
+
+H = "Host: t\r\n"
+REFUSED = [
+    # (what, request bytes, acceptable statuses)
+    ("Content-Length with Transfer-Encoding",
+     "POST /raw HTTP/1.1\r\n" + H + "Content-Length: 5\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", (400,)),
+    ("Transfer-Encoding with Content-Length",
+     "POST /raw HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n"
+     "Content-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", (400,)),
+    ("two different Content-Lengths",
+     "POST /raw HTTP/1.1\r\n" + H + "Content-Length: 5\r\n"
+     "Content-Length: 6\r\n\r\nhello!", (400,)),
+    ("two different Content-Lengths in one field",
+     "POST /raw HTTP/1.1\r\n" + H + "Content-Length: 5, 6\r\n\r\nhello!",
+     (400,)),
+    ("invalid Content-Length 5x",
+     "POST /raw HTTP/1.1\r\n" + H + "Content-Length: 5x\r\n\r\nhello",
+     (400,)),
+    ("invalid Content-Length +5",
+     "POST /raw HTTP/1.1\r\n" + H + "Content-Length: +5\r\n\r\nhello",
+     (400,)),
+    ("invalid Content-Length -1",
+     "POST /raw HTTP/1.1\r\n" + H + "Content-Length: -1\r\n\r\nhello",
+     (400,)),
+    ("Transfer-Encoding: gzip",
+     "POST /raw HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip\r\n\r\nhello",
+     (400,)),
+    ("Transfer-Encoding: chunked, gzip (chunked not last)",
+     "POST /raw HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, gzip\r\n"
+     "\r\n5\r\nhello\r\n0\r\n\r\n", (400,)),
+    ("Transfer-Encoding: gzip, chunked",
+     "POST /raw HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n"
+     "\r\n5\r\nhello\r\n0\r\n\r\n", (501,)),
+    ("obs-fold",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Folded: a\r\n b\r\n\r\n", (400,)),
+    ("obs-fold with a tab",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Folded: a\r\n\tb\r\n\r\n", (400,)),
+    ("whitespace before the colon",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Space : a\r\n\r\n", (400,)),
+    ("whitespace before the colon of Transfer-Encoding",
+     "POST /raw HTTP/1.1\r\n" + H + "Transfer-Encoding : chunked\r\n\r\n"
+     "5\r\nhello\r\n0\r\n\r\n", (400,)),
+    ("control character in a field value",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Ctl: a\x01b\r\n\r\n", (400,)),
+    ("NUL in a field value",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Ctl: a\x00b\r\n\r\n", (400,)),
+    ("bare CR in a field value",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Ctl: a\rb\r\n\r\n", (400,)),
+    ("bare LF line endings",
+     "GET /raw HTTP/1.1\nHost: t\n\n", (400,)),
+    ("bare LF after one header",
+     "GET /raw HTTP/1.1\r\nHost: t\nX-A: b\r\n\r\n", (400,)),
+    ("invalid method",
+     "G(T /raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("space in the target",
+     "GET /r aw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("HTTP/0.9 request", "GET /\r\n\r\n", (400, 505)),
+    ("HTTP/1.1 without Host", "GET /raw HTTP/1.1\r\n\r\n", (400,)),
+    ("two Host fields",
+     "GET /raw HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n", (400,)),
+    ("the HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", (505,)),
+    ("HTTP/3.0", "GET /raw HTTP/3.0\r\n" + H + "\r\n", (505,)),
+    ("HTTP/1.2", "GET /raw HTTP/1.2\r\n" + H + "\r\n", (505,)),
+    ("CONNECT", "CONNECT example.test:443 HTTP/1.1\r\n"
+     "Host: example.test:443\r\n\r\n", (405,)),
+    ("a 9000-byte request target",
+     "GET /" + "a" * 8999 + " HTTP/1.1\r\n" + H + "\r\n", (414,)),
+    ("a 20 KiB header field",
+     "GET /raw HTTP/1.1\r\n" + H + "X-Big: " + "b" * 20480 + "\r\n\r\n",
+     (431,)),
+    ("150 header fields",
+     "GET /raw HTTP/1.1\r\n" + H +
+     "".join("X-F%d: v\r\n" % i for i in range(150)) + "\r\n", (431,)),
+]
+
+
+def refused(c, b, what, data, statuses):
+    """Sends data raw; checks the error response, Connection: close, the
+    close, and that nothing reached the member b."""
+    conns0, reqs0 = len(b.conns), len(b.requests)
+    raw = RawConn(c.port, timeout=5)
+    t0 = time.monotonic()
+    send_quietly(raw, data.encode("latin-1"))
+    r = raw.response_or_error()
+    got = getattr(r, "status", r)
+    s.ok(got in statuses and is_close(r) and raw.closed(3.0),
+         "%s: %s, Connection: close, then closed" %
+         (what, " or ".join(map(str, statuses))),
+         "got %r after %.2f s" % (r, time.monotonic() - t0))
+    raw.close()
+    # a request forwarded by mistake would reach the member about as fast
+    # as the answer reached us; wait_until gives it time
+    leaked = wait_until(lambda: len(b.conns) > conns0 or
+                        len(b.requests) > reqs0, 0.2)
+    s.ok(not leaked, "%s: nothing reached the member" % what,
+         "requests %r, connections %r" % (b.requests[reqs0:],
+                                           b.conns[conns0:]))
+
+
+@s.scenario("malformed requests are refused before reaching a member")
+def _():
+    c, b = quiet_cutover()
+    conns0 = len(b.conns)
+    for what, data, statuses in REFUSED:
+        refused(c, b, what, data, statuses)
+    r = get(c.port, "/raw")
+    s.eq(r.status, 200, "cutover serves normally after all of them")
+    s.ok(wait_until(lambda: b.peers, 2) and b.requests == ["/raw"],
+         "in all, the member received only that last request",
+         "requests %r, connections %r" % (b.requests, b.conns[conns0:]))
+    s.match(r"400", c.log_text(), "error responses are logged")
+
+
+@s.scenario("an invalid chunk breaks off the request upstream")
+def _():
+    c, b = quiet_cutover()
+    for what, size in (("non-hex chunk size", "zz"),
+                       ("chunk size overflowing 64 bits",
+                        "1" + "f" * 17),
+                       ("chunk without its CRLF", None)):
+        raw = RawConn(c.port, timeout=5)
+        if size is None:
+            body = "5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n"
+        else:
+            body = "5\r\nhello\r\n%s\r\nabc\r\n0\r\n\r\n" % size
+        smuggled = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
+        send_quietly(raw, ("POST /raw HTTP/1.1\r\nHost: t\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n" + body +
+                           smuggled).encode())
+        r = raw.response_or_error()
+        got = getattr(r, "status", None)
+        s.ok((got == 400 and is_close(r) or got is None) and
+             raw.closed(3.0),
+             "%s: 400 (or a plain close), then the connection is closed"
+             % what, repr(r))
+        raw.close()
+        # the head may have gone upstream already: then the member must
+        # see that body break off, never complete it
+        s.ok(wait_until(lambda: b.saw("/raw") == len(b.aborted), 3),
+             "%s: the member received no complete request" % what,
+             "requests %r, aborted %r" % (b.requests, b.aborted))
+        s.eq(b.saw("/smuggled"), 0,
+             "%s: the bytes after it never reach the member" % what)
+    r = get(c.port, "/raw")
+    s.eq(r.status, 200, "cutover serves normally afterwards")
+
+
+# ------------------------------------------------------------ accepted
+
+
+def forwarded(c, data, read_method="GET"):
+    """Sends raw request bytes to a /raw route on a new connection;
+    returns (client response, member's JSON, head line, head fields)."""
+    raw = RawConn(c.port, timeout=5)
+    raw.send(data)
+    r = raw.read_response(read_method)
+    raw.close()
+    j = raw_json(r)
+    line, fields = parse_head(j.get("head", ""))
+    return r, j, line, fields
+
+
+@s.scenario("accepted edge cases are forwarded exactly")
+def _():
+    c, b = quiet_cutover()
+
+    r, j, line, fields = forwarded(
+        c, b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n6;name=\"quoted;value\"\r\n world\r\n"
+        b"0;last\r\n\r\n")
+    s.eq((r.status, j.get("body")), (200, "hello world"),
+         "chunk extensions: the member gets the body bytes", repr(j))
+    s.ok("ext=" not in j.get("wire_body", "ext=") and
+         "quoted" not in j.get("wire_body", "quoted"),
+         "chunk extensions: the body is re-framed, not copied",
+         repr(j.get("wire_body")))
+
+    r, j, line, fields = forwarded(
+        c, b"POST /raw HTTP/1.1\r\nHost: t\r\nTrailer: X-Trail\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\nX-Trail: yes\r\nX-Sum: 42\r\n\r\n")
+    s.eq((r.status, j.get("body")), (200, "abc"),
+         "chunked request with trailers: body arrives", repr(j))
+    s.eq([t.strip() for t in j.get("trailers", [])],
+         ["X-Trail: yes", "X-Sum: 42"],
+         "chunked request with trailers: the member gets the trailers",
+         repr(j))
+
+    r, j, line, fields = forwarded(
+        c, b"GET http://example.test:8080/raw?q=1 HTTP/1.1\r\n"
+        b"Host: example.test:8080\r\n\r\n")
+    s.eq(line, "GET /raw?q=1 HTTP/1.1",
+         "absolute form goes upstream in origin form", j.get("head"))
+    s.eq(field_values(fields, "Host"), ["example.test:8080"],
+         "absolute form: Host is its authority", j.get("head"))
+
+    r, j, line, fields = forwarded(
+        c, b"GET http://example.test:8080/raw HTTP/1.1\r\n"
+        b"Host: other.test\r\n\r\n")
+    s.eq((line, field_values(fields, "Host")),
+         ("GET /raw HTTP/1.1", ["example.test:8080"]),
+         "absolute form with another Host: the authority wins, one Host",
+         j.get("head"))
+
+    r, j, line, fields = forwarded(c, b"GET /raw HTTP/1.0\r\n\r\n")
+    s.eq(r.status, 200, "HTTP/1.0 without Host is answered")
+    s.eq(field_values(fields, "Host"), ["127.0.0.1:%d" % c.port],
+         "HTTP/1.0 without Host: Host is the address the client reached",
+         j.get("head"))
+    s.ok(line.startswith("GET /raw HTTP/1."), "HTTP/1.0 request line "
+         "forwarded", line)
+
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+        b"X-Forwarded-For: 10.0.0.1\r\n\r\n")
+    xff = ",".join(field_values(fields, "X-Forwarded-For")).replace(" ", "")
+    s.eq(xff, "10.0.0.1,127.0.0.1",
+         "X-Forwarded-For: the client's address is appended", j.get("head"))
+    s.eq(field_values(fields, "X-Forwarded-Proto"), ["http"],
+         "X-Forwarded-Proto: http is set", j.get("head"))
+    s.eq(field_values(fields, "X-Forwarded-Host"), ["app.test"],
+         "X-Forwarded-Host is the request's Host", j.get("head"))
+
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+        b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: lb.test\r\n\r\n")
+    s.eq((field_values(fields, "X-Forwarded-Proto"),
+          field_values(fields, "X-Forwarded-Host")),
+         (["https"], ["lb.test"]),
+         "trust_incoming (default): a client's X-Forwarded-Proto/Host kept",
+         j.get("head"))
+
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: t\r\n"
+        b"Connection: keep-alive, X-Foo\r\nX-Foo: 1\r\n"
+        b"Keep-Alive: timeout=5\r\nTE: trailers\r\n"
+        b"Proxy-Connection: keep-alive\r\nUpgrade: h2c\r\n"
+        b"Trailer: X-Nothing\r\nX-Bar: 2\r\n\r\n")
+    names = {k.lower() for k, _ in fields}
+    gone = {"x-foo", "keep-alive", "te", "proxy-connection", "upgrade",
+            "trailer"} & names
+    s.ok(not gone, "hop-by-hop fields are removed", j.get("head"))
+    s.ok(all("x-foo" not in v.lower()
+             for v in field_values(fields, "Connection")),
+         "the client's Connection is not forwarded", j.get("head"))
+    s.eq(field_values(fields, "X-Bar"), ["2"],
+         "an end-to-end field is forwarded", j.get("head"))
+
+    raw = RawConn(c.port, timeout=5)
+    raw.send(b"POST /raw HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             b"Content-Length: 5\r\n\r\n")
+    first = raw.response_or_error()
+    s.eq(getattr(first, "status", first), 100,
+         "Expect: 100-continue: the client sees 100 Continue first")
+    raw.send(b"hello")
+    r = raw.response_or_error()
+    j = raw_json(r)
+    s.eq((getattr(r, "status", r), j.get("body")), (200, "hello"),
+         "Expect: 100-continue: then 200, and the body arrived", repr(r))
+    raw.close()
+
+
+@s.scenario("forwarded = { trust_incoming = false; via = true; }")
+def _():
+    c, b = quiet_cutover("forwarded = { trust_incoming = false; "
+                         "via = true; };\n")
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+        b"X-Forwarded-For: 6.6.6.6\r\nx-forwarded-for: 7.7.7.7\r\n"
+        b"X-Forwarded-Proto: https\r\nx-forwarded-host: evil.test\r\n"
+        b"Via: 1.0 lb\r\n\r\n")
+    s.eq(field_values(fields, "X-Forwarded-For"), ["127.0.0.1"],
+         "client-sent X-Forwarded-For (any case) replaced", j.get("head"))
+    s.eq(field_values(fields, "X-Forwarded-Proto"), ["http"],
+         "client-sent X-Forwarded-Proto replaced", j.get("head"))
+    s.eq(field_values(fields, "X-Forwarded-Host"), ["app.test"],
+         "client-sent X-Forwarded-Host replaced by the Host",
+         j.get("head"))
+    via = ", ".join(field_values(fields, "Via"))
+    s.ok("1.1 cutover" in via, "Via: 1.1 cutover in the forwarded request",
+         j.get("head"))
+    s.ok(any("1.1 cutover" in v for v in r.headers_named("Via")),
+         "Via: 1.1 cutover in the response", repr(r))
+
+
+# ------------------------------------------------------------ slow clients
+
+
+def dribble(port, data, gap, stop):
+    """Sends data one byte every gap seconds until done, stop is set or a
+    send fails; then reads what comes back (at most 5 s).  Returns (bytes
+    sent, the reply, seconds from the first byte to EOF or None)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    t0 = time.monotonic()
+    sent = 0
+    try:
+        for i in range(len(data)):
+            if stop.is_set():
+                break
+            try:
+                sock.sendall(data[i:i + 1])
+            except OSError:
+                break
+            sent += 1
+            sock.settimeout(gap)
+            try:
+                got = sock.recv(65536, socket.MSG_PEEK)
+            except socket.timeout:
+                got = None
+            except OSError:
+                got = b""
+            if got is not None:
+                break       # an answer or a close: stop sending
+        sock.settimeout(5)
+        reply = b""
+        for _ in range(100):
+            try:
+                piece = sock.recv(65536)
+            except OSError:
+                piece = b""
+            if not piece:
+                return sent, reply, time.monotonic() - t0
+            reply += piece
+        return sent, reply, None
+    finally:
+        sock.close()
+
+
+@s.scenario("slowloris: timeouts.client_header_ms = 500")
+def _():
+    c, b = quiet_cutover("timeouts = { client_header_ms = 500; };\n")
+    stop = threading.Event()
+    head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"s" * 60 + b"\r\n\r\n"
+    slow = [Background(dribble, c.port, head, 0.1, stop) for _ in range(3)]
+    silent = RawConn(c.port, timeout=5)
+    t0 = time.monotonic()
+    served = []
+    for _ in range(10):
+        served.append(get(c.port, "/", timeout=5).status)
+        time.sleep(0.05)
+    s.eq(served, [200] * 10, "other clients are served meanwhile")
+    s.ok(silent.closed(3.0) and silent.buf == b"",
+         "a client that sends nothing is closed without a response",
+         "after %.2f s, got %r" % (time.monotonic() - t0, silent.buf))
+    silent.close()
+    for bg in slow:
+        bg.join(8)
+    stop.set()
+    for i, bg in enumerate(slow):
+        sent, reply, took = bg.result or (0, b"", None)
+        s.ok(reply.startswith(b"HTTP/1.1 408 ") and
+             re.search(rb"(?im)^connection:\s*close\r$", reply) and
+             took is not None and took < 3.0 and sent < len(head),
+             "byte-by-byte client %d: 408 with Connection: close, then "
+             "closed, within ~1-2 s" % (i + 1),
+             "sent %d of %d bytes, closed after %s s, reply %r, error %r"
+             % (sent, len(head), took, reply[:200], bg.error))
+    s.eq(b.saw("/"), 10, "no slow request reached the member")
+    s.ok(c.wait_log(r"408", 2), "408s are logged")
+
+
+@s.scenario("slow body: timeouts.client_body_ms = 500")
+def _():
+    c, b = quiet_cutover("timeouts = { client_body_ms = 500; };\n")
+    raw = RawConn(c.port, timeout=5)
+    t0 = time.monotonic()
+    raw.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n"
+             + b"x" * 10)
+    r = raw.response_or_error()
+    got = getattr(r, "status", None)
+    el = time.monotonic() - t0
+    s.ok((got == 408 and is_close(r) or got is None) and raw.closed(3.0)
+         and el < 4.0,
+         "a client stopping mid-body gets 408 (or a close), then closed",
+         "%r after %.2f s" % (r, el))
+    raw.close()
+    s.ok(b.wait_aborted("/echo", 3),
+         "the member sees that body break off (its connection closed)",
+         "requests %r aborted %r" % (b.requests, b.aborted))
+    echo_port = b.peer_of("/echo")
+    raw = RawConn(c.port, timeout=5)
+    r1 = raw.request("POST", "/raw", body=b"y" * 90)
+    r2 = raw.request("GET", "/raw")
+    s.ok(raw_json(r1).get("body") == "y" * 90 and
+         raw_json(r2).get("head", "").startswith("GET /raw HTTP/1.1"),
+         "the next requests are answered correctly", repr((r1, r2)))
+    s.ok(b.peer_of("/raw") not in (None, echo_port),
+         "they went on a new member connection, not the broken one",
+         "peers %r" % b.peers)
+    raw.close()
+
+
+# ------------------------------------------------------------ bombs
+
+
+@s.scenario("header bombs")
+def _():
+    c, b = quiet_cutover()
+    bombs = [("150 header fields", b"GET / HTTP/1.1\r\nHost: t\r\n" +
+              b"".join(b"X-F%d: v\r\n" % i for i in range(150)) + b"\r\n"),
+             ("20 KiB of header fields", b"GET / HTTP/1.1\r\nHost: t\r\n" +
+              b"".join(b"X-F%d: %s\r\n" % (i, b"v" * 1000)
+                       for i in range(20)) + b"\r\n"),
+             ("1 MiB of header fields that never end",
+              b"GET / HTTP/1.1\r\nHost: t\r\n" +
+              b"X-Endless: " + b"e" * 1024 * 1024)]
+    for what, data in bombs:
+        results = []
+        for _ in range(5):
+            raw = RawConn(c.port, timeout=5)
+            send_quietly(raw, data)
+            r = raw.response_or_error()
+            results.append((getattr(r, "status", repr(r)),
+                            isinstance(r, Exception) or is_close(r),
+                            raw.closed(3.0)))
+            raw.close()
+        s.eq(results, [(431, True, True)] * 5,
+             "%s, 5 times: 431, Connection: close, closed" % what)
+    s.eq(get(c.port, "/").status, 200, "cutover keeps serving")
+    b.wait_request("/", 2)
+    s.eq(b.requests, ["/"], "no bomb reached the member")
+    s.ok(wait_until(lambda: c.status_json()["connections_open"] == 0, 3),
+         "no connection is left open", c.admin("status"))
+
+
+# ------------------------------------------------------------ limits
+
+
+@s.scenario("limits.max_body_bytes = 1000")
+def _():
+    c, b = quiet_cutover("limits = { max_body_bytes = 1000; };\n")
+    conns0 = len(b.conns)
+    raw = RawConn(c.port, timeout=5)
+    raw.send(b"POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n")
+    r = raw.response_or_error()
+    s.ok(getattr(r, "status", None) == 413 and is_close(r) and
+         raw.closed(3.0),
+         "Content-Length 2000: 413 at once (no body sent), then closed",
+         repr(r))
+    raw.close()
+    s.ok(not wait_until(lambda: len(b.conns) > conns0 or b.requests, 0.2),
+         "nothing reached the member", "requests %r" % b.requests)
+
+    r = RawConn(c.port, timeout=5).request("POST", "/raw", body=b"z" * 1000)
+    s.eq(raw_json(r).get("body"), "z" * 1000,
+         "a body of exactly 1000 bytes passes")
+
+    raw = RawConn(c.port, timeout=5)
+    raw.send(b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n")
+    for _ in range(5):
+        send_quietly(raw, b"12c\r\n" + b"c" * 300 + b"\r\n")
+    r = raw.response_or_error()
+    got = getattr(r, "status", None)
+    s.ok((got == 413 and is_close(r) or got is None) and raw.closed(3.0),
+         "a chunked body passing 1000 bytes: 413 (or a close), then closed",
+         repr(r))
+    raw.close()
+    s.ok(wait_until(lambda: b.saw("/raw") - 1 == len(b.aborted), 3),
+         "the member never receives that body complete",
+         "requests %r aborted %r" % (b.requests, b.aborted))
+
+    raw = RawConn(c.port, timeout=5)
+    send_quietly(raw, b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n" +
+                 b"5dc\r\n" + b"c" * 1500 + b"\r\n0\r\n\r\n")
+    r = raw.response_or_error()
+    got = getattr(r, "status", None)
+    s.ok((got == 413 and is_close(r) or got is None) and raw.closed(3.0),
+         "a chunked body over 1000 bytes sent with its head in one write: "
+         "413 (or a close), then closed", repr(r))
+    raw.close()
+    s.ok(wait_until(lambda: b.saw("/raw") - 1 == len(b.aborted), 3),
+         "the member never receives that body complete either",
+         "requests %r aborted %r" % (b.requests, b.aborted))
+    s.eq(get(c.port, "/").status, 200, "cutover keeps serving")
+
+
+@s.scenario("limits.max_connections = 5")
+def _():
+    c, b = quiet_cutover("limits = { max_connections = 5; };\n")
+    held = []
+    for _ in range(5):
+        raw = RawConn(c.port, timeout=5)
+        held.append((raw, raw.request("GET", "/").status))
+    s.eq([st for _, st in held], [200] * 5,
+         "5 keep-alive connections served and held open")
+    sixth = RawConn(c.port, timeout=5)    # the kernel's backlog accepts it
+    sixth.send(build_request("GET", "/status?code=201"))
+    sixth.s.settimeout(1.0)
+    try:
+        early = sixth.s.recv(65536)
+    except socket.timeout:
+        early = None
+    except OSError as e:
+        early = e
+    sixth.s.settimeout(5)
+    s.eq(early, None, "a 6th connection gets no response while 5 are open")
+    s.ok(c.wait_log(r"max_connections.*reached", 3, since=0),
+         "the log says the limit was reached", c.log_tail(10))
+    held[0][0].close()
+    t0 = time.monotonic()
+    r = sixth.response_or_error()
+    s.eq(getattr(r, "status", r), 201,
+         "once one of the 5 closes, the 6th is served",
+         "after %.2f s" % (time.monotonic() - t0))
+    sixth.close()
+    for raw, _ in held[1:]:
+        raw.close()
+    s.eq(get(c.port, "/").status, 200, "cutover keeps serving")
+
+
+# ------------------------------------------------------------ bad members
+
+BAD_MODES = ["status-line", "framing", "oversize-headers", "close-mid-body",
+             "garbage-after-response"]
+
+
+@s.scenario("members that answer badly")
+def _():
+    c, b = quiet_cutover()
+    for mode in BAD_MODES:
+        # an idle member connection to reuse, so the bad answer comes on
+        # a reused connection and the next request could be tempted too
+        r = get(c.port, "/raw", timeout=5)
+        streak0 = c.member("blue", b)["fail_streak"]
+        mark = c.log_mark()
+        raw = RawConn(c.port, timeout=5)
+        raw.send(build_request("GET", "/bad?mode=" + mode))
+        r = raw.response_or_error()
+        got = getattr(r, "status", None)
+        if mode == "close-mid-body":
+            ok = (got == 502 and is_close(r)) or isinstance(r, EOFError)
+            want = "502 or a truncated response"
+        elif mode == "garbage-after-response":
+            # the response itself was complete: relaying it is fine
+            ok = (got == 502 and is_close(r)) or (got == 200 and
+                                                    r.body == b"ok")
+            want = "502 or the complete response"
+        else:
+            ok = got == 502 and is_close(r)
+            want = "502 with Connection: close"
+        s.ok(ok and (got == 200 or raw.closed(3.0)),
+             "%s: the client gets %s, then a close" % (mode, want), repr(r))
+        raw.close()
+        s.ok(c.wait_log(re.escape(b.addr), 3, since=mark),
+             "%s: the log line names the member's address" % mode,
+             c.log_text()[mark:])
+        m = c.member("blue", b)
+        s.ok(m["last"].startswith("passive") and
+             m["fail_streak"] == streak0 + 1,
+             "%s: status shows a passive failure of the member" % mode, m)
+        bad_port = b.peer_of("/bad")
+        raw = RawConn(c.port, timeout=5)
+        r1 = raw.request("GET", "/raw?after=" + mode)
+        r2 = raw.request("GET", "/raw?again=" + mode)
+        raw.close()
+        s.ok(raw_json(r1).get("head", "").startswith(
+            "GET /raw?after=%s HTTP/1.1" % mode) and
+            raw_json(r2).get("head", "").startswith(
+            "GET /raw?again=%s HTTP/1.1" % mode),
+            "%s: the next requests are answered correctly" % mode,
+            repr((r1, r2)))
+        s.ok(b.peer_of("/raw?after=") != bad_port,
+             "%s: the next request is on a new member connection" % mode,
+             "peers %r" % b.peers[-4:])
+
+
+@s.scenario("a bad answer on a keep-alive client connection")
+def _():
+    c, b = quiet_cutover()
+    raw = RawConn(c.port, timeout=5)
+    r = raw.request("GET", "/raw?first")
+    s.eq(r.status, 200, "first request on a keep-alive connection")
+    raw.send(build_request("GET", "/bad?mode=garbage-after-response") +
+             build_request("GET", "/raw?pipelined"))
+    r = raw.response_or_error()
+    r2 = raw.response_or_error() if getattr(r, "status", None) == 200 \
+        else None
+    s.ok(getattr(r, "status", None) == 502 or
+         (getattr(r, "body", None) == b"ok" and
+          raw_json(r2).get("head", "").startswith(
+              "GET /raw?pipelined HTTP/1.1")),
+         "garbage after a response: the pipelined request after it gets "
+         "its own answer (or the client a 502)", repr((r, r2)))
+    s.ok(b.peer_of("/raw?pipelined") != b.peer_of("/bad"),
+         "the next request goes on a new member connection",
+         "peers %r" % b.peers)
+    raw.close()
+
+    # garbage that arrives while the member connection idles in the pool
+    raw = RawConn(c.port, timeout=5)
+    r = raw.request("GET", "/bad?mode=garbage-while-idle")
+    s.eq((r.status, r.body), (200, b"ok"),
+         "a complete response, then garbage 0.2 s later: the response "
+         "reaches the client")
+    s.ok(b.wait_request("/bad?mode=garbage-while-idle", 2), "the member "
+         "got it")
+    time.sleep(0.5)     # the garbage is sent 0.2 s after the response
+    bad_port = b.peer_of("/bad?mode=garbage-while-idle")
+    r = raw.response_or_error() if raw.buf else \
+        (raw.send(build_request("GET", "/raw?later")) or
+         raw.response_or_error())
+    s.ok(raw_json(r).get("head", "").startswith("GET /raw?later HTTP/1.1"),
+         "the next request is answered correctly, not with the garbage",
+         repr(r))
+    s.ok(b.peer_of("/raw?later") not in (None, bad_port),
+         "... on a new member connection", "peers %r" % b.peers)
+    raw.close()
+
+
+# ------------------------------------------------------------ responses
+
+
+@s.scenario("response framing edge cases")
+def _():
+    c, b = quiet_cutover()
+    raw = RawConn(c.port, timeout=5)
+    r = raw.request("HEAD", "/stream?bytes=1000")
+    s.ok(r.status == 200 and r.header("Content-Length") == "1000" and
+         r.body == b"", "HEAD: 200, Content-Length 1000 kept, no body",
+         repr(r))
+    r = raw.request("GET", "/status?code=204")
+    s.eq((r.status, r.body, r.header("Content-Length"),
+          r.header("Transfer-Encoding")), (204, b"", None, None),
+         "204: no body, no framing fields")
+    r = raw.request("GET", "/status?code=304")
+    s.eq((r.status, r.body), (304, b""), "304: no body")
+    r = raw.request("GET", "/")
+    s.eq((r.status, r.body), (200, b"blue\n"),
+         "the connection still works after HEAD, 204, 304 (framing held)")
+    raw.close()
+
+    # a 304 may carry the Content-Length of the representation it stands
+    # for (RFC 9110 8.6); it still has no body
+    raw = RawConn(c.port, timeout=5)
+    raw.send(build_request("GET", "/status?code=304&cl=5") +
+             build_request("GET", "/"))
+    r1 = raw.response_or_error()
+    r2 = raw.response_or_error()
+    s.ok(getattr(r1, "status", None) == 304 and r1.body == b"" and
+         getattr(r2, "body", None) == b"blue\n",
+         "304 with Content-Length: 5 has no body; the next request on the "
+         "connection is answered", repr((r1, r2)))
+    raw.close()
+
+    raw = RawConn(c.port, timeout=5)
+
+    r = raw.request("GET", "/eof?bytes=3000")
+    s.ok(r.status == 200 and r.body == PATTERN[:3000] and
+         "chunked" in (r.header("Transfer-Encoding") or "").lower() and
+         not is_close(r),
+         "a response framed by close reaches an HTTP/1.1 client chunked",
+         repr(r))
+    r = raw.request("GET", "/")
+    s.eq((r.status, r.body), (200, b"blue\n"),
+         "... and the client's connection stays open")
+    raw.close()
+
+    raw = RawConn(c.port, timeout=5)
+    raw.send(b"GET /eof?bytes=3000 HTTP/1.0\r\nHost: t\r\n\r\n")
+    r = raw.response_or_error()
+    s.ok(getattr(r, "status", None) == 200 and r.body == PATTERN[:3000] and
+         r.header("Transfer-Encoding") is None,
+         "an HTTP/1.0 client gets it framed by close, not chunked", repr(r))
+    s.ok(raw.closed(3.0), "... and the connection is closed")
+    raw.close()
+
+    raw = RawConn(c.port, timeout=5)
+    r = raw.request("GET", "/trailers?bytes=2000",
+                    {"TE": "trailers"})
+    tr = dict((k.lower(), v) for k, v in r.trailers)
+    s.ok(r.status == 200 and r.body == PATTERN[:2000] and
+         tr.get("x-sum") == sha256(PATTERN[:2000]) and
+         tr.get("x-count") == "2000",
+         "a chunked response's trailers reach the client", repr((r,
+                                                                  r.trailers)))
+    r = raw.request("GET", "/")
+    s.eq(r.status, 200, "the connection works after the trailers")
+    raw.close()
+
+
+s.done()
