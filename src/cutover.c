@@ -466,14 +466,11 @@ cutover_switch(struct cutover *cx, const char *pool, bool force, char *msg,
 int
 cutover_rollback(struct cutover *cx, bool force, char *msg, size_t msglen)
 {
-	const struct snapshot	*s = router_live(cx->router);
+	enum pool_id	id;
 
-	if (!s->has_previous) {
-		snprintf(msg, msglen, "nothing to roll back: %s has been "
-		    "active since start", pool_name(s->active));
+	if (router_previous(cx->router, &id, msg, msglen) == -1)
 		return (-1);
-	}
-	return (cutover_move(cx, "rollback", s->previous, force, msg, msglen));
+	return (cutover_move(cx, "rollback", id, force, msg, msglen));
 }
 
 /* The member of pool at addr in the live snapshot, or NULL with msg. */

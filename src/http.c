@@ -527,13 +527,6 @@ http_msg_next(struct http_msg *msg)
 }
 
 bool
-http_msg_has_body(const struct http_msg *msg)
-{
-	return ((msg->parser.flags & F_CHUNKED) != 0 ||
-	    msg->parser.content_length > 0);
-}
-
-bool
 http_hdr_is(const struct http_msg *msg, const char *base, unsigned i,
     const char *name)
 {

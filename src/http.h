@@ -120,9 +120,6 @@ void	http_msg_next(struct http_msg *msg);
 /* Whether a request asks for a protocol upgrade (Upgrade, not CONNECT). */
 bool	http_msg_is_upgrade(const struct http_msg *msg);
 
-/* Whether the message has a body whose length is known or chunked. */
-bool	http_msg_has_body(const struct http_msg *msg);
-
 /* Whether header i is named name (case-insensitive). */
 bool	http_hdr_is(const struct http_msg *msg, const char *base, unsigned i,
 	    const char *name);

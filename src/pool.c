@@ -29,12 +29,6 @@ pool_parse(const char *s, enum pool_id *id)
 	return (-1);
 }
 
-enum pool_id
-pool_other(enum pool_id id)
-{
-	return (id == POOL_BLUE ? POOL_GREEN : POOL_BLUE);
-}
-
 struct member *
 member_new(enum pool_id pool, const struct addr *addr)
 {
@@ -167,16 +161,6 @@ pool_healthy(const struct pool *p)
 
 	for (size_t i = 0; i < p->nmembers; i++)
 		n += member_is_healthy(p->members[i]);
-	return (n);
-}
-
-unsigned
-pool_inflight(const struct pool *p)
-{
-	unsigned	n = 0;
-
-	for (size_t i = 0; i < p->nmembers; i++)
-		n += p->members[i]->inflight;
 	return (n);
 }
 

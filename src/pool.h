@@ -59,9 +59,6 @@ const char	*pool_name(enum pool_id id);
 /* Parses a pool name; 0, or -1 if s names no pool. */
 int		 pool_parse(const char *s, enum pool_id *id);
 
-/* The other pool of the two. */
-enum pool_id	 pool_other(enum pool_id id);
-
 /* A new member with one reference, or NULL when out of memory. */
 struct member	*member_new(enum pool_id pool, const struct addr *addr);
 struct member	*member_ref(struct member *m);
@@ -95,9 +92,6 @@ bool		 member_is_healthy(const struct member *m);
 /* How many members of p are usable; healthy. */
 size_t		 pool_usable(const struct pool *p);
 size_t		 pool_healthy(const struct pool *p);
-
-/* Requests in flight on all members of p. */
-unsigned	 pool_inflight(const struct pool *p);
 
 /* Closes every idle keep-alive connection to the members of p. */
 void		 pool_close_idle(struct pool *p);

@@ -61,14 +61,16 @@ router_switch(struct router *r, enum pool_id to, char *msg, size_t msglen)
 }
 
 int
-router_rollback(struct router *r, char *msg, size_t msglen)
+router_previous(const struct router *r, enum pool_id *id, char *msg,
+    size_t msglen)
 {
 	if (!r->live->has_previous) {
 		snprintf(msg, msglen, "nothing to roll back: %s has been "
 		    "active since start", pool_name(r->live->active));
 		return (-1);
 	}
-	return (router_switch(r, r->live->previous, msg, msglen));
+	*id = r->live->previous;
+	return (0);
 }
 
 void

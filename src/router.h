@@ -32,8 +32,12 @@ struct snapshot	*router_live(const struct router *r);
 int		 router_switch(struct router *r, enum pool_id to,
 		    char *msg, size_t msglen);
 
-/* Switches back to the pool that was active before the last switch. */
-int		 router_rollback(struct router *r, char *msg, size_t msglen);
+/*
+ * The pool that was active before the last switch, where a rollback goes:
+ * 0 with *id set, or -1 with the reason in msg.
+ */
+int		 router_previous(const struct router *r, enum pool_id *id,
+		    char *msg, size_t msglen);
 
 /* Installs s (a reload; takes the caller's reference). */
 void		 router_install(struct router *r, struct snapshot *s);

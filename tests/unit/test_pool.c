@@ -58,8 +58,6 @@ test_pool_names_parse_and_print(void **state)
 	assert_int_equal(pool_parse("Blue", &id), -1);
 	assert_int_equal(pool_parse("", &id), -1);
 	assert_string_equal(pool_name(POOL_GREEN), "green");
-	assert_int_equal(pool_other(POOL_BLUE), POOL_GREEN);
-	assert_int_equal(pool_other(POOL_GREEN), POOL_BLUE);
 }
 
 static void
@@ -108,16 +106,6 @@ test_pool_find_by_address(void **state)
 }
 
 static void
-test_pool_inflight_sums_members(void **state)
-{
-	struct pool	*p = *state;
-
-	p->members[0]->inflight = 2;
-	p->members[2]->inflight = 5;
-	assert_int_equal(pool_inflight(p), 7);
-}
-
-static void
 test_pool_member_outlives_pool_while_referenced(void **state)
 {
 	struct pool	*p = pool_of(1);
@@ -143,8 +131,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_pool_select_all_tried_returns_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_find_by_address,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pool_inflight_sums_members,
 		    setup, teardown),
 		cmocka_unit_test(
 		    test_pool_member_outlives_pool_while_referenced),
