@@ -406,6 +406,8 @@ conn_route(struct conn *c)
 	conn_forwarding(c, base, &fwd, &local);
 	if (http_request_head(&c->req, base, &fwd, &c->head) == -1)
 		return (conn_error(c, 503, "out of memory"));
+	if (c->head.len > HTTP_HEAD_MAX)	/* what we add must fit too */
+		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->req, in);
 	c->snap = snapshot_ref(router_live(c->cx->router));
 	return (conn_connect(c));

@@ -37,7 +37,7 @@ on_message_begin(llhttp_t *p)
 	msg->nhdrs = 0;
 	msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
 	msg->head_done = msg->complete = msg->in_value = false;
-	msg->trailer_value = false;
+	msg->trailer_value = msg->name_seen = false;
 	if (msg->trailers != NULL)
 		msg->trailers->len = 0;
 	msg->body_bytes = 0;
@@ -119,9 +119,11 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_msg	*msg = msg_of(p);
 
+	msg->name_seen |= len > 0;
 	if (msg->head_done)
 		return (http_trailer(msg, at, len, false));
-	if (msg->nhdrs == HTTP_HEADERS_MAX)
+	/* room for what forwarding adds, so what we send we would take */
+	if (msg->nhdrs == HTTP_HEADERS_MAX - HTTP_HEADERS_ADDED)
 		return (http_reject(msg, 431, "too many header fields"));
 	/* RFC 9112 5.1: no whitespace between a field name and its colon */
 	if (memchr(at, ' ', len) != NULL || memchr(at, '\t', len) != NULL)
@@ -154,6 +156,10 @@ on_header_value_complete(llhttp_t *p)
 {
 	struct http_msg	*msg = msg_of(p);
 
+	/* llhttp 8.1 takes ": value", a field without a name */
+	if (!msg->name_seen)
+		return (http_reject(msg, 400, "empty field name"));
+	msg->name_seen = false;
 	if (msg->head_done)	/* an empty trailer value still needs ": " */
 		return (msg->trailer_value ? 0 : http_trailer(msg, "", 0,
 		    true));

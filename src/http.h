@@ -21,6 +21,7 @@ struct evbuffer;
 
 #define HTTP_HEAD_MAX		16384	/* request or response head, bytes */
 #define HTTP_HEADERS_MAX	100	/* header fields in one head */
+#define HTTP_HEADERS_ADDED	8	/* at most, by forwarding a head */
 
 /* Growable byte buffer for building heads. */
 struct http_buf {
@@ -65,6 +66,7 @@ struct http_msg {
 	bool			 chunked_out;	/* re-frame body as chunked */
 	bool			 upgraded;	/* llhttp stopped for Upgrade */
 	bool			 trailer_value;	/* inside a trailer's value */
+	bool			 name_seen;	/* the field has a name */
 	int			 status;	/* error status to answer */
 	/* what the head said, kept for after the body (llhttp may be reset) */
 	int			 status_code;	/* a response's */

@@ -314,6 +314,7 @@ test_http_strict_framing_table(void **state)
 		{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\nHost: a\n\n", 400 },
 		{ "GET /\r\n\r\n", 505 },
 		{ "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505 },
