@@ -82,8 +82,6 @@ static int	cfg_load_expect(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_min(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
-static int	cfg_load_state(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
 
 #define CFG_END		{ NULL, NULL, NULL, 0, 0, 0, 0 }
 #define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
@@ -181,7 +179,7 @@ static const struct cfg_key top_keys[] = {
 	{ "log", cfg_load_group, log_keys, 0, 0, 0, 0 },
 	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
 	{ "switch", cfg_load_group, switch_keys, 0, 0, 0, 0 },
-	{ "state_file", cfg_load_state, NULL, 0, 0, 0, 0 },
+	CFG_PATH("state_file", state_file),
 	{ "limits", cfg_load_group, limit_keys, 0, 0, 0, 0 },
 	{ "forwarded", cfg_load_group, forwarded_keys, 0, 0, 0, 0 },
 	CFG_END
@@ -652,22 +650,6 @@ cfg_load_min(struct cfg_ctx *x, const config_setting_t *s,
 		return (-1);
 	m->count = (unsigned)v;
 	m->percent = 0;
-	return (0);
-}
-
-static int
-cfg_load_state(struct cfg_ctx *x, const config_setting_t *s,
-    const struct cfg_key *k)
-{
-	const char	*v;
-
-	if ((v = cfg_string(x, s, "a path string")) == NULL)
-		return (-1);
-	if (*v == '\0')
-		return (cfg_fail(x, s, NULL, "must not be empty"));
-	free(x->c->state_file);
-	if ((x->c->state_file = strdup(v)) == NULL)
-		return (cfg_fail(x, s, NULL, "out of memory"));
 	return (0);
 }
 

@@ -31,8 +31,9 @@ usage(FILE *f)
 	    "  -V       show the version\n"
 	    "\n"
 	    "Runs in the foreground and logs to stderr. SIGHUP reloads the\n"
-	    "configuration; SIGTERM or SIGINT drains and exits (a second one\n"
-	    "exits at once). Control it with cutoverctl(8).\n",
+	    "configuration. SIGTERM or SIGINT makes it not ready, serves on\n"
+	    "for shutdown.delay_ms, then drains and exits (a second one exits\n"
+	    "at once). Control it with cutoverctl(8).\n",
 	    SYSCONFDIR);
 }
 
