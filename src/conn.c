@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,12 +31,8 @@
 #include "tunnel.h"
 #include "upstream.h"
 
-static void	client_read_cb(struct bufferevent *, void *);
-static void	client_write_cb(struct bufferevent *, void *);
-static void	client_event_cb(struct bufferevent *, short, void *);
-static void	up_read_cb(struct bufferevent *, void *);
-static void	up_write_cb(struct bufferevent *, void *);
-static void	up_event_cb(struct bufferevent *, short, void *);
+static void	client_io_cb(struct io *, int, void *);
+static void	up_io_cb(struct io *, int, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static int	conn_read_head(struct conn *);
 static int	conn_connect(struct conn *);
@@ -67,7 +62,7 @@ conn_arm(struct conn *c, unsigned ms)
 {
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	evtimer_add(c->timer, &tv);
+	evtimer_add(&c->timer, &tv);
 }
 
 static void
@@ -84,7 +79,7 @@ conn_set_state(struct conn *c, enum conn_state st)
 		conn_arm(c, conn_config(c)->idle_ms);
 		break;
 	default:
-		evtimer_del(c->timer);
+		evtimer_del(&c->timer);
 		break;
 	}
 }
@@ -126,7 +121,8 @@ conn_end_request(struct conn *c, bool reusable)
 		if (reusable && !c->cx->stopping &&
 		    live->active == u->member->pool &&
 		    snapshot_has_member(live, u->member) &&
-		    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
+		    evbuffer_get_length(u->io.in) == 0 &&
+		    io_pending(&u->io) == 0)
 			upstream_park(u);
 		else
 			upstream_free(u);
@@ -152,8 +148,8 @@ conn_close(struct conn *c, const char *reason)
 	conn_end_request(c, false);
 	TAILQ_REMOVE(&cx->conns, c, entry);
 	cx->nconns--;
-	event_free(c->timer);
-	bufferevent_free(c->bev);
+	evtimer_del(&c->timer);
+	io_close(&c->io);
 	http_buf_free(&c->head);
 	http_msg_free(&c->req);
 	free(c);
@@ -172,7 +168,7 @@ conn_flushed(struct conn *c)
 	}
 	if (!c->shut) {
 		c->shut = true;
-		shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		io_shutdown(&c->io);
 		conn_arm(c, CONN_LINGER_MS);
 	}
 	return (0);
@@ -184,15 +180,14 @@ conn_flushed(struct conn *c)
 static int
 conn_finish(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
 	conn_end_request(c, false);
 	conn_set_state(c, CONN_CLOSING);
-	evbuffer_drain(bufferevent_get_input(c->bev),
-	    evbuffer_get_length(bufferevent_get_input(c->bev)));
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (evbuffer_get_length(out) == 0)
+	evbuffer_drain(c->io.in, evbuffer_get_length(c->io.in));
+	c->io.low_water = 0;		/* IO_DRAINED: all is out */
+	io_timeouts(&c->io, 0, conn_config(c)->idle_ms);
+	io_read(&c->io, true);
+	io_flush(&c->io);
+	if (io_pending(&c->io) == 0)
 		return (conn_flushed(c));
 	return (0);
 }
@@ -232,7 +227,7 @@ conn_error(struct conn *c, int status, const char *reason)
 	log_warn("client %s: \"%s\": %d: %s", c->peer_ip,
 	    c->line[0] ? c->line : "-", status, reason);
 	conn_log_access(c, reason);
-	http_error(bufferevent_get_output(c->bev), status, reason,
+	http_error(c->io.out, status, reason,
 	    status == 503 ? 1 : 0);
 	c->resp_started = true;
 	return (conn_finish(c));
@@ -244,7 +239,6 @@ conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
 {
 	struct conn	*c;
 	int		 one = 1;
-	struct timeval	 tv;
 	const struct config *cf = router_live(cx->router)->config;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
@@ -258,36 +252,24 @@ conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
 		    sa)->sin_addr, c->peer_ip, sizeof(c->peer_ip));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((c->bev = bufferevent_socket_new(cx->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	if (io_init(&c->io, cx->base, fd, client_io_cb, c) == -1)
 		goto fail;
-	fd = -1;
-	if ((c->timer = evtimer_new(cx->base, conn_timer_cb, c)) == NULL)
-		goto fail;
+	evtimer_assign(&c->timer, cx->base, conn_timer_cb, c);
 	http_msg_init(&c->req, HTTP_REQUEST);
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
-	    client_event_cb, c);
 	/* bounded input while a request waits for its response */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_HEAD_MAX * 4);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
+	c->io.in_max = HTTP_HEAD_MAX * 4;
+	c->io.low_water = CONN_HIGH_WATER / 2;
 	/* a client that stops reading its response is dropped */
-	tv.tv_sec = cf->idle_ms / 1000;
-	tv.tv_usec = (cf->idle_ms % 1000) * 1000;
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	io_timeouts(&c->io, 0, cf->idle_ms);
 	TAILQ_INSERT_TAIL(&cx->conns, c, entry);
 	cx->nconns++;
 	cx->stats.connections++;
 	conn_set_state(c, CONN_READ_HEAD);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	io_read(&c->io, true);
 	return (0);
 fail:
-	if (fd != -1)
-		close(fd);
-	if (c != NULL) {
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		free(c);
-	}
+	close(fd);
+	free(c);
 	log_error("accept: out of memory");
 	return (-1);
 }
@@ -299,7 +281,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	switch (c->state) {
 	case CONN_READ_HEAD:
-		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+		if (evbuffer_get_length(c->io.in) == 0) {
 			conn_close(c, "no request in time");
 			return;
 		}
@@ -370,7 +352,7 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	fwd->via = cf->fwd.via;
 	/* an HTTP/1.0 request without Host meant the address it reached */
 	snprintf(local->text, sizeof(local->text), "localhost");
-	if (c->http10 && getsockname(bufferevent_getfd(c->bev),
+	if (c->http10 && getsockname(c->io.fd,
 	    (struct sockaddr *)&ss, &sslen) == 0)
 		addr_from_sockaddr(local, (struct sockaddr *)&ss, sslen);
 	fwd->host_default = local->text;
@@ -380,7 +362,7 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 static int
 conn_route(struct conn *c)
 {
-	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	struct evbuffer	*in = c->io.in;
 	const char	*base = http_msg_head_base(&c->req, in), *bad;
 	struct http_fwd	 fwd;
 	struct addr	 local;
@@ -416,7 +398,7 @@ conn_route(struct conn *c)
 static int
 conn_read_head(struct conn *c)
 {
-	switch (http_msg_head(&c->req, bufferevent_get_input(c->bev))) {
+	switch (http_msg_head(&c->req, c->io.in)) {
 	case HTTP_MORE:
 		return (0);
 	case HTTP_ERROR:
@@ -424,7 +406,7 @@ conn_read_head(struct conn *c)
 	case HTTP_DONE:
 		break;
 	}
-	evtimer_del(c->timer);
+	evtimer_del(&c->timer);
 	return (conn_route(c));
 }
 
@@ -433,12 +415,12 @@ conn_attach(struct conn *c, struct upstream *u)
 {
 	c->up = u;
 	u->conn = c;
-	u->resp.out = bufferevent_get_output(c->bev);
+	u->resp.out = c->io.out;
 	u->resp.skip_body = c->req.method == HTTP_HEAD;
-	bufferevent_setcb(u->bev, up_read_cb, up_write_cb, up_event_cb, c);
-	bufferevent_setwatermark(u->bev, EV_READ, 0, CONN_HIGH_WATER / 4);
-	bufferevent_setwatermark(u->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	io_setcb(&u->io, up_io_cb, c);
+	u->io.in_max = CONN_HIGH_WATER / 4;
+	u->io.low_water = CONN_HIGH_WATER / 2;
+	io_read(&u->io, true);
 }
 
 /* Connected (or reused): send the head, then the body.  May free c. */
@@ -446,15 +428,13 @@ static int
 conn_upstream_ready(struct conn *c)
 {
 	struct upstream	*u = c->up;
-	unsigned	 ms = c->snap->config->upstream_ms;
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	u->connected = true;
 	u->uses++;
 	/* no read timeout while the request is still being sent */
-	bufferevent_set_timeouts(u->bev, NULL, &tv);
-	evbuffer_add(bufferevent_get_output(u->bev), c->head.p, c->head.len);
-	c->req.out = bufferevent_get_output(u->bev);
+	io_timeouts(&u->io, 0, c->snap->config->upstream_ms);
+	evbuffer_add(u->io.out, c->head.p, c->head.len);
+	c->req.out = u->io.out;
 	c->req.chunked_out = (c->req.parser.flags & F_CHUNKED) != 0;
 	conn_set_state(c, CONN_STREAM);
 	if (conn_request_body(c) == -1)
@@ -535,25 +515,19 @@ conn_retry_fresh(struct conn *c)
 static void
 conn_client_timeouts(struct conn *c, unsigned read_ms)
 {
-	unsigned	w = conn_config(c)->idle_ms;
-	struct timeval	rt = { read_ms / 1000, (read_ms % 1000) * 1000 };
-	struct timeval	wt = { w / 1000, (w % 1000) * 1000 };
-
-	bufferevent_set_timeouts(c->bev, read_ms > 0 ? &rt : NULL, &wt);
+	io_timeouts(&c->io, read_ms, conn_config(c)->idle_ms);
 }
 
 /* Forwards what the client has of the request body.  May free c. */
 static int
 conn_request_body(struct conn *c)
 {
-	struct bufferevent	*ub = c->up->bev;
+	struct io		*uio = &c->up->io;
 	enum http_result	 r;
-	unsigned		 ms;
-	struct timeval		 tv;
 
 	if (c->req_done)
 		return (0);
-	r = http_msg_body(&c->req, bufferevent_get_input(c->bev));
+	r = http_msg_body(&c->req, c->io.in);
 	if (c->req.body_bytes > 0)
 		c->body_sent = true;
 	if (r == HTTP_ERROR)
@@ -562,18 +536,16 @@ conn_request_body(struct conn *c)
 	    (uint64_t)c->snap->config->max_body_bytes)
 		return (conn_error(c, 413, "request body larger than "
 		    "limits.max_body_bytes"));
+	io_flush(uio);
 	if (r == HTTP_DONE) {
 		c->req_done = true;
 		conn_client_timeouts(c, 0);
 		/* now the member owes us an answer within upstream_ms */
-		ms = c->snap->config->upstream_ms;
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-		bufferevent_set_timeouts(ub, &tv, &tv);
-	} else if (evbuffer_get_length(bufferevent_get_output(ub)) >=
-	    CONN_HIGH_WATER) {
+		io_timeouts(uio, c->snap->config->upstream_ms,
+		    c->snap->config->upstream_ms);
+	} else if (io_pending(uio) >= CONN_HIGH_WATER) {
 		/* the member reads slower than the client sends */
-		bufferevent_disable(c->bev, EV_READ);
+		io_read(&c->io, false);
 		c->client_paused = true;
 	}
 	return (0);
@@ -586,12 +558,13 @@ conn_response_done(struct conn *c)
 	struct upstream	*u = c->up;
 	bool		 reusable;
 
+	io_flush(&c->io);
 	reusable = c->req_done && u->resp.keep_alive;
-	if (evbuffer_get_length(bufferevent_get_input(u->bev)) > 0) {
+	if (evbuffer_get_length(u->io.in) > 0) {
 		/* bytes after a complete response: framing we cannot trust */
 		log_warn("%s %s: %zu unexpected bytes after the response",
 		    pool_name(c->member->pool), conn_member_text(c),
-		    evbuffer_get_length(bufferevent_get_input(u->bev)));
+		    evbuffer_get_length(u->io.in));
 		conn_observe(c, "bytes after the response");
 		reusable = false;
 	}
@@ -605,9 +578,9 @@ conn_response_done(struct conn *c)
 	http_msg_next(&c->req);
 	if (c->client_paused) {
 		c->client_paused = false;
-		bufferevent_enable(c->bev, EV_READ);
+		io_read(&c->io, true);
 	}
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+	if (evbuffer_get_length(c->io.in) > 0) {
 		conn_set_state(c, CONN_READ_HEAD);
 		return (conn_read_head(c));	/* pipelined */
 	}
@@ -625,8 +598,8 @@ conn_upgrade(struct conn *c, const char *base)
 	if (http_response_head(&u->resp, base, false, false,
 	    c->snap->config->fwd.via, &c->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
-	evbuffer_add(bufferevent_get_output(c->bev), c->head.p, c->head.len);
-	http_msg_head_drain(&u->resp, bufferevent_get_input(u->bev));
+	evbuffer_add(c->io.out, c->head.p, c->head.len);
+	http_msg_head_drain(&u->resp, u->io.in);
 	c->resp_started = true;
 	c->status = 101;
 	c->cx->stats.responses++;
@@ -640,7 +613,7 @@ static int
 conn_response_head(struct conn *c)
 {
 	struct upstream	*u = c->up;
-	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	struct evbuffer	*in = u->io.in;
 	int		 status = u->resp.status_code;
 	bool		 interim = status < 200, close, body;
 	const char	*base;
@@ -663,7 +636,7 @@ conn_response_head(struct conn *c)
 	if (http_response_head(&u->resp, base, c->http10, interim ? false :
 	    close, c->snap->config->fwd.via, &c->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
-	evbuffer_add(bufferevent_get_output(c->bev), c->head.p, c->head.len);
+	evbuffer_add(c->io.out, c->head.p, c->head.len);
 	http_msg_head_drain(&u->resp, in);
 	c->resp_started = true;
 	if (!interim) {
@@ -678,12 +651,13 @@ static int
 conn_response(struct conn *c)
 {
 	struct upstream	*u = c->up;
-	struct evbuffer	*in = bufferevent_get_input(u->bev);
+	struct evbuffer	*in = u->io.in;
 
 	for (;;) {
 		if (!u->resp.head_done) {
 			switch (http_msg_head(&u->resp, in)) {
 			case HTTP_MORE:
+				io_flush(&c->io);	/* a 1xx before it */
 				return (0);
 			case HTTP_ERROR:
 				log_warn("%s %s: invalid response: %s",
@@ -705,9 +679,9 @@ conn_response(struct conn *c)
 			conn_observe(c, "invalid response body");
 			return (conn_error(c, 502, "invalid response body"));
 		case HTTP_MORE:
-			if (evbuffer_get_length(bufferevent_get_output(c->bev))
-			    >= CONN_HIGH_WATER) {
-				bufferevent_disable(u->bev, EV_READ);
+			io_flush(&c->io);
+			if (io_pending(&c->io) >= CONN_HIGH_WATER) {
+				io_read(&u->io, false);
 				c->up_paused = true;
 			}
 			return (0);
@@ -722,22 +696,14 @@ conn_response(struct conn *c)
 	}
 }
 
+/* The member has read enough of the request body: take more from the
+ * client. */
 static void
-up_read_cb(struct bufferevent *bev, void *arg)
+conn_up_drained(struct conn *c)
 {
-	struct conn	*c = arg;
-
-	conn_response(c);
-}
-
-static void
-up_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
 	if (c->client_paused && c->state == CONN_STREAM && !c->req_done) {
 		c->client_paused = false;
-		bufferevent_enable(c->bev, EV_READ);
+		io_read(&c->io, true);
 		conn_request_body(c);
 	}
 }
@@ -760,8 +726,7 @@ conn_upstream_eof(struct conn *c)
 		return (conn_error(c, 502, "member closed mid-response"));
 	}
 	if (u->uses > 1 && !c->retried && !c->body_sent &&
-	    u->resp.parsed == 0 &&
-	    evbuffer_get_length(bufferevent_get_input(u->bev)) == 0)
+	    u->resp.parsed == 0 && evbuffer_get_length(u->io.in) == 0)
 		return (conn_retry_fresh(c));
 	log_warn("%s %s: closed the connection before answering",
 	    pool_name(c->member->pool), conn_member_text(c));
@@ -770,32 +735,28 @@ conn_upstream_eof(struct conn *c)
 	return (conn_error(c, 502, "member closed the connection"));
 }
 
+/* The upstream connection failed, closed or timed out.  May free c. */
 static void
-up_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_up_event(struct conn *c, int what)
 {
-	struct conn	*c = arg;
 	struct upstream	*u = c->up;
-	int		 err = EVUTIL_SOCKET_ERROR();
+	const char	*err = strerror(u->io.error);
 
-	if (what & BEV_EVENT_CONNECTED) {
-		conn_upstream_ready(c);
-		return;
-	}
 	if (!u->connected) {
-		conn_member_failed(c, u->member, (what & BEV_EVENT_TIMEOUT) ?
-		    "timed out" : evutil_socket_error_to_string(err));
+		conn_member_failed(c, u->member, (what & IO_TIMEOUT) ?
+		    "timed out" : err);
 		upstream_free(u);
 		c->up = NULL;
 		conn_connect(c);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & IO_TIMEOUT) {
 		log_warn("%s %s: no answer within timeouts.upstream_ms",
 		    pool_name(c->member->pool), conn_member_text(c));
 		conn_error(c, 504, "member did not answer in time");
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
+	if (what & IO_EOF) {
 		conn_upstream_eof(c);
 		return;
 	}
@@ -805,18 +766,30 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	log_warn("%s %s: connection error: %s", pool_name(c->member->pool),
-	    conn_member_text(c), evutil_socket_error_to_string(err));
+	    conn_member_text(c), err);
 	if (u->uses == 1 && !u->resp.head_done && u->resp.parsed == 0)
-		health_passive(c->member, evutil_socket_error_to_string(err));
+		health_passive(c->member, err);
 	conn_error(c, 502, "member connection failed");
 }
 
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+up_io_cb(struct io *io, int what, void *arg)
 {
 	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
 
+	if (what & IO_READ)
+		conn_response(c);
+	else if (what & IO_DRAINED)
+		conn_up_drained(c);
+	else if (what & IO_CONNECTED)
+		conn_upstream_ready(c);
+	else
+		conn_up_event(c, what);
+}
+
+static void
+conn_client_read(struct conn *c)
+{
 	switch (c->state) {
 	case CONN_IDLE:
 		conn_set_state(c, CONN_READ_HEAD);
@@ -831,47 +804,43 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	case CONN_CONNECT:
 		return;		/* the body waits for the connection */
 	case CONN_CLOSING:
-		evbuffer_drain(in, evbuffer_get_length(in));
+		evbuffer_drain(c->io.in, evbuffer_get_length(c->io.in));
 		return;
 	case CONN_TUNNEL:
 		return;		/* tunnel.c has its own callbacks */
 	}
 }
 
+/* The client's output fell to its low-water mark.  May free c. */
 static void
-client_write_cb(struct bufferevent *bev, void *arg)
+conn_client_drained(struct conn *c)
 {
-	struct conn	*c = arg;
-	struct evbuffer	*out = bufferevent_get_output(bev);
-
 	if (c->state == CONN_CLOSING) {
-		if (evbuffer_get_length(out) == 0)
+		if (io_pending(&c->io) == 0)
 			conn_flushed(c);
 		return;
 	}
 	if (c->up_paused && c->up != NULL) {
 		c->up_paused = false;
-		bufferevent_enable(c->up->bev, EV_READ);
+		io_read(&c->up->io, true);
 		conn_response(c);
 	}
 }
 
+/* The client closed, failed or timed out.  May free c. */
 static void
-client_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_client_event(struct conn *c, int what)
 {
-	struct conn	*c = arg;
-
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+	if ((what & IO_TIMEOUT) && (what & IO_READING)) {
 		conn_error(c, 408, "request body not received in time");
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & IO_TIMEOUT) {
 		conn_close(c, "client stopped reading");
 		return;
 	}
-	if (what & BEV_EVENT_ERROR) {
-		conn_close(c, evutil_socket_error_to_string(
-		    EVUTIL_SOCKET_ERROR()));
+	if (what & IO_ERROR) {
+		conn_close(c, strerror(c->io.error));
 		return;
 	}
 	/* EOF */
@@ -892,7 +861,7 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		c->keep_alive = false;	/* answer, then close */
 		return;
 	case CONN_CLOSING:
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (io_pending(&c->io) == 0)
 			conn_close(c, "done");
 		return;
 	case CONN_TUNNEL:
@@ -900,11 +869,24 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+static void
+client_io_cb(struct io *io, int what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & IO_READ)
+		conn_client_read(c);
+	else if (what & IO_DRAINED)
+		conn_client_drained(c);
+	else
+		conn_client_event(c, what);
+}
+
 void
 conn_drain(struct conn *c)
 {
 	if (c->state == CONN_IDLE || (c->state == CONN_READ_HEAD &&
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)) {
+	    evbuffer_get_length(c->io.in) == 0)) {
 		conn_close(c, "shutting down");
 		return;
 	}

@@ -11,8 +11,11 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <event2/event_struct.h>
+
 #include "addr.h"
 #include "http.h"
+#include "io.h"
 
 struct cutover;
 
@@ -32,15 +35,13 @@ enum conn_state {
 struct snapshot;
 struct member;
 struct upstream;
-struct event;
-struct bufferevent;
 
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* in cx->conns */
 	struct cutover		*cx;
 	enum conn_state		 state;
-	struct bufferevent	*bev;
-	struct event		*timer;		/* header, idle or linger */
+	struct io		 io;
+	struct event		 timer;		/* header, idle or linger */
 	struct addr		 peer;
 	char			 peer_ip[48];
 	struct http_msg		 req;

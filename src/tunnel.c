@@ -9,7 +9,6 @@
 #include "autoconf.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdlib.h>
 
@@ -29,73 +28,39 @@ tunnel_arm_idle(struct conn *c)
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (!c->draining)
-		evtimer_add(c->timer, &tv);
+		evtimer_add(&c->timer, &tv);
 }
 
 /* Moves what src has read to dst; stops src while dst is full. */
 static void
-tunnel_relay(struct conn *c, struct bufferevent *src, struct bufferevent *dst)
+tunnel_relay(struct conn *c, struct io *src, struct io *dst)
 {
-	struct evbuffer	*out = bufferevent_get_output(dst);
-
-	evbuffer_add_buffer(out, bufferevent_get_input(src));
-	if (evbuffer_get_length(out) >= CONN_HIGH_WATER)
-		bufferevent_disable(src, EV_READ);
+	evbuffer_add_buffer(dst->out, src->in);
+	io_flush(dst);
+	if (io_pending(dst) >= CONN_HIGH_WATER)
+		io_read(src, false);
 	tunnel_arm_idle(c);
 }
 
-/* Called when dst's output fell below the low-water mark. */
+/* dst's output fell to its low-water mark.  May free c. */
 static void
-tunnel_resume(struct conn *c, struct bufferevent *src, struct bufferevent *dst,
-    bool src_eof)
+tunnel_resume(struct conn *c, struct io *src, struct io *dst, bool src_eof)
 {
-	if (evbuffer_get_length(bufferevent_get_output(dst)) == 0 && src_eof) {
+	if (io_pending(dst) == 0 && src_eof) {
 		conn_close(c, "tunnel closed");
 		return;
 	}
 	if (!src_eof)
-		bufferevent_enable(src, EV_READ);
-}
-
-static void
-tunnel_client_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	tunnel_relay(c, c->bev, c->up->bev);
-}
-
-static void
-tunnel_up_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	tunnel_relay(c, c->up->bev, c->bev);
-}
-
-static void
-tunnel_client_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	tunnel_resume(c, c->up->bev, c->bev, c->up_eof);
-}
-
-static void
-tunnel_up_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-
-	tunnel_resume(c, c->bev, c->up->bev, c->client_eof);
+		io_read(src, true);
 }
 
 /* One side is done: close once the other side has what it sent. */
 static void
-tunnel_side_closed(struct conn *c, short what, bool client)
+tunnel_side_closed(struct conn *c, int what, bool client)
 {
-	struct bufferevent	*other = client ? c->up->bev : c->bev;
+	struct io	*other = client ? &c->up->io : &c->io;
 
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+	if (what & (IO_ERROR | IO_TIMEOUT)) {
 		conn_close(c, client ? "tunnel: client connection failed" :
 		    "tunnel: member connection failed");
 		return;
@@ -104,21 +69,35 @@ tunnel_side_closed(struct conn *c, short what, bool client)
 		c->client_eof = true;
 	else
 		c->up_eof = true;
-	if (evbuffer_get_length(bufferevent_get_output(other)) == 0)
+	if (io_pending(other) == 0)
 		conn_close(c, client ? "tunnel closed by the client" :
 		    "tunnel closed by the member");
 }
 
 static void
-tunnel_client_event_cb(struct bufferevent *bev, short what, void *arg)
+tunnel_client_cb(struct io *io, int what, void *arg)
 {
-	tunnel_side_closed(arg, what, true);
+	struct conn	*c = arg;
+
+	if (what & IO_READ)
+		tunnel_relay(c, &c->io, &c->up->io);
+	else if (what & IO_DRAINED)
+		tunnel_resume(c, &c->up->io, &c->io, c->up_eof);
+	else
+		tunnel_side_closed(c, what, true);
 }
 
 static void
-tunnel_up_event_cb(struct bufferevent *bev, short what, void *arg)
+tunnel_up_cb(struct io *io, int what, void *arg)
 {
-	tunnel_side_closed(arg, what, false);
+	struct conn	*c = arg;
+
+	if (what & IO_READ)
+		tunnel_relay(c, &c->up->io, &c->io);
+	else if (what & IO_DRAINED)
+		tunnel_resume(c, &c->io, &c->up->io, c->client_eof);
+	else
+		tunnel_side_closed(c, what, false);
 }
 
 int
@@ -132,19 +111,17 @@ tunnel_start(struct conn *c)
 	log_debug("client %s: tunnel to %s %s", c->peer.text,
 	    pool_name(c->member->pool), c->member->addr.text);
 	/* a tunnel is quiet for as long as its protocol likes */
-	bufferevent_set_timeouts(u->bev, NULL, NULL);
-	bufferevent_setcb(c->bev, tunnel_client_read_cb,
-	    tunnel_client_write_cb, tunnel_client_event_cb, c);
-	bufferevent_setcb(u->bev, tunnel_up_read_cb, tunnel_up_write_cb,
-	    tunnel_up_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CONN_HIGH_WATER / 4);
-	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
-	bufferevent_setwatermark(u->bev, EV_WRITE, CONN_HIGH_WATER / 2, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	io_timeouts(&u->io, 0, 0);
+	io_timeouts(&c->io, 0, c->io.write_ms);
+	io_setcb(&c->io, tunnel_client_cb, c);
+	io_setcb(&u->io, tunnel_up_cb, c);
+	c->io.in_max = u->io.in_max = CONN_HIGH_WATER / 4;
+	c->io.low_water = u->io.low_water = CONN_HIGH_WATER / 2;
+	io_read(&c->io, true);
+	io_read(&u->io, true);
 	/* bytes that came with the handshake go through at once */
-	tunnel_relay(c, u->bev, c->bev);
-	tunnel_relay(c, c->bev, u->bev);
+	tunnel_relay(c, &u->io, &c->io);
+	tunnel_relay(c, &c->io, &u->io);
 	return (0);
 }
 
@@ -178,7 +155,7 @@ tunnel_drain(struct cutover *cx, enum pool_id pool, unsigned spread_ms)
 		tv.tv_sec = ms / 1000;
 		tv.tv_usec = (ms % 1000) * 1000;
 		c->draining = true;
-		evtimer_add(c->timer, &tv);
+		evtimer_add(&c->timer, &tv);
 		n++;
 	}
 	return (n);

@@ -5,37 +5,24 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "pool.h"
 #include "upstream.h"
 
+/* An idle connection that talks has broken framing, and one that closes
+ * or times out is done: either way it leaves the list. */
 static void
-upstream_idle_read_cb(struct bufferevent *bev, void *arg)
+upstream_idle_cb(struct io *io, int what, void *arg)
 {
 	struct upstream	*u = arg;
 
-	/* an idle connection that talks has broken framing: drop it */
-	log_debug("%s %s: %zu unexpected bytes on an idle connection",
-	    pool_name(u->member->pool), u->member->addr.text,
-	    evbuffer_get_length(bufferevent_get_input(bev)));
-	TAILQ_REMOVE(&u->member->idle, u, entry);
-	u->member->nidle--;
-	upstream_free(u);
-}
-
-static void
-upstream_idle_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct upstream	*u = arg;
-
+	if (what & IO_READ)
+		log_debug("%s %s: %zu unexpected bytes on an idle connection",
+		    pool_name(u->member->pool), u->member->addr.text,
+		    evbuffer_get_length(io->in));
 	TAILQ_REMOVE(&u->member->idle, u, entry);
 	u->member->nidle--;
 	upstream_free(u);
@@ -50,7 +37,7 @@ upstream_take(struct member *m)
 		return (NULL);
 	TAILQ_REMOVE(&m->idle, u, entry);
 	m->nidle--;
-	bufferevent_set_timeouts(u->bev, NULL, NULL);
+	io_timeouts(&u->io, 0, 0);
 	return (u);
 }
 
@@ -59,42 +46,26 @@ upstream_connect(struct event_base *base, struct member *m,
     unsigned connect_ms)
 {
 	struct upstream	*u;
-	struct timeval	 tv = { connect_ms / 1000, (connect_ms % 1000) * 1000 };
-	int		 fd, one = 1, saved;
+	int		 saved;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return (NULL);
-	if ((fd = socket(m->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		goto fail;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((u->bev = bufferevent_socket_new(base, fd,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		goto fail;
+	if (io_connect(&u->io, base, (struct sockaddr *)&m->addr.ss,
+	    m->addr.len, connect_ms, NULL, NULL) == -1) {
+		saved = errno;
+		free(u);
+		errno = saved;
+		return (NULL);
 	}
 	http_msg_init(&u->resp, HTTP_RESPONSE);
-	/* libevent applies the write timeout to the connect */
-	bufferevent_set_timeouts(u->bev, NULL, &tv);
-	if (bufferevent_socket_connect(u->bev, (struct sockaddr *)&m->addr.ss,
-	    (int)m->addr.len) == -1)
-		goto fail;
 	u->member = member_ref(m);
 	return (u);
-fail:
-	saved = errno;
-	if (u->bev != NULL)
-		bufferevent_free(u->bev);
-	free(u);
-	errno = saved;
-	return (NULL);
 }
 
 void
 upstream_park(struct upstream *u)
 {
 	struct member	*m = u->member;
-	struct timeval	 tv = { UPSTREAM_IDLE_MS / 1000, 0 };
 
 	if (m->nidle >= UPSTREAM_IDLE_MAX) {
 		upstream_free(u);
@@ -102,10 +73,9 @@ upstream_park(struct upstream *u)
 	}
 	u->conn = NULL;
 	http_msg_next(&u->resp);
-	bufferevent_setcb(u->bev, upstream_idle_read_cb, NULL,
-	    upstream_idle_event_cb, u);
-	bufferevent_set_timeouts(u->bev, &tv, NULL);
-	bufferevent_enable(u->bev, EV_READ);
+	io_setcb(&u->io, upstream_idle_cb, u);
+	io_timeouts(&u->io, UPSTREAM_IDLE_MS, 0);
+	io_read(&u->io, true);
 	TAILQ_INSERT_HEAD(&m->idle, u, entry);
 	m->nidle++;
 }
@@ -115,7 +85,7 @@ upstream_free(struct upstream *u)
 {
 	if (u == NULL)
 		return;
-	bufferevent_free(u->bev);
+	io_close(&u->io);
 	http_msg_free(&u->resp);
 	member_unref(u->member);
 	free(u);

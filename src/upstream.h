@@ -12,8 +12,8 @@
 #include <sys/queue.h>
 
 #include "http.h"
+#include "io.h"
 
-struct bufferevent;
 struct event_base;
 struct member;
 struct conn;
@@ -24,7 +24,7 @@ struct conn;
 struct upstream {
 	TAILQ_ENTRY(upstream)	 entry;		/* in member->idle */
 	struct member		*member;	/* a reference */
-	struct bufferevent	*bev;
+	struct io		 io;
 	struct http_msg		 resp;
 	struct conn		*conn;		/* owner while busy */
 	bool			 connected;
@@ -35,9 +35,9 @@ struct upstream {
 struct upstream	*upstream_take(struct member *m);
 
 /*
- * Starts a connection to m.  The caller sets the callbacks; the event
- * callback sees BEV_EVENT_CONNECTED or an error.  Returns NULL with errno
- * set when the attempt failed at once.
+ * Starts a connection to m.  The caller sets the callback (io_setcb); it
+ * sees IO_CONNECTED, or an error or IO_TIMEOUT after connect_ms.  Returns
+ * NULL with errno set when the attempt failed at once.
  */
 struct upstream	*upstream_connect(struct event_base *base, struct member *m,
 		    unsigned connect_ms);

@@ -1,0 +1,98 @@
+/*
+ * io.h — one non-blocking stream socket with an input and an output buffer:
+ * what a libevent bufferevent does, cut to what the proxy's hot path needs
+ * and without its per-request system calls.
+ *
+ * - Output is written at once by io_flush(), head and body in one writev;
+ *   EV_WRITE is armed only while the socket would block.
+ * - Input is read with readv straight into the input buffer's free space,
+ *   up to IO_READ_MAX bytes per readiness and without FIONREAD.
+ * - Both events are embedded: an io allocates only its two evbuffers.
+ *
+ * The owner's callback is told what happened (IO_* flags).  io_flush()
+ * never calls it, so it is safe anywhere; an error it meets is reported
+ * from the event loop.
+ */
+#ifndef CUTOVER_IO_H
+#define CUTOVER_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#define IO_READ_MAX	(64 * 1024)	/* bytes read per readiness, at most */
+
+enum {
+	IO_READ		= 0x01,		/* new input */
+	IO_DRAINED	= 0x02,		/* output at or below the low-water mark */
+	IO_EOF		= 0x04,		/* the peer closed its side */
+	IO_ERROR	= 0x08,		/* io->error says why */
+	IO_TIMEOUT	= 0x10,		/* with IO_READING or IO_WRITING */
+	IO_CONNECTED	= 0x20,
+	IO_READING	= 0x40,
+	IO_WRITING	= 0x80,
+};
+
+struct io;
+typedef void (*io_cb)(struct io *io, int what, void *arg);
+
+struct io {
+	evutil_socket_t		 fd;
+	struct event		 rd, wr;
+	struct evbuffer		*in, *out;
+	io_cb			 cb;
+	void			*arg;
+	unsigned		 read_ms;	/* 0: no read timeout */
+	unsigned		 write_ms;	/* 0: no write timeout */
+	size_t			 in_max;	/* stop reading at (0: none) */
+	size_t			 low_water;	/* IO_DRAINED at or below */
+	int			 error;		/* errno of IO_ERROR */
+	bool			 reading;	/* the owner wants input */
+	bool			 connecting;
+	bool			 eof;		/* read side done */
+	bool			 eof_said;	/* IO_EOF delivered */
+	struct evbuffer_cb_entry *full;		/* input reached in_max */
+};
+
+/*
+ * Sets io up on socket fd, which it owns from now on (io_close closes it),
+ * reading nothing yet.  Returns 0, or -1 when out of memory (fd still the
+ * caller's then).
+ */
+int	io_init(struct io *io, struct event_base *base, evutil_socket_t fd,
+	    io_cb cb, void *arg);
+
+/*
+ * Connects a new non-blocking socket to sa; IO_CONNECTED or IO_ERROR (or
+ * IO_TIMEOUT|IO_WRITING after ms) follows.  Returns 0, or -1 with errno set
+ * when the attempt failed at once (io is then not set up).
+ */
+int	io_connect(struct io *io, struct event_base *base,
+	    const struct sockaddr *sa, socklen_t salen, unsigned ms,
+	    io_cb cb, void *arg);
+
+/* Closes the socket and frees the buffers; io_close of a zeroed io is a
+ * no-op. */
+void	io_close(struct io *io);
+
+void	io_setcb(struct io *io, io_cb cb, void *arg);
+
+/* Starts or stops reading. */
+void	io_read(struct io *io, bool on);
+
+/* Sets the read and write inactivity timeouts (0: none). */
+void	io_timeouts(struct io *io, unsigned read_ms, unsigned write_ms);
+
+/* Writes what the output holds now; arms EV_WRITE for what is left. */
+void	io_flush(struct io *io);
+
+/* Output bytes not yet written. */
+size_t	io_pending(const struct io *io);
+
+/* Half-closes the write side. */
+void	io_shutdown(struct io *io);
+
+#endif
