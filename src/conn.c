@@ -62,26 +62,101 @@ conn_arm(struct conn *c, unsigned ms)
 {
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	evtimer_add(&c->timer, &tv);
+	evtimer_add(&c->x->timer, &tv);
 }
 
+/*
+ * States without an exchange (a new connection, and IDLE) are timed by the
+ * client's read timeout: nothing has arrived, so inactivity is the whole
+ * wait.  A head being read has a deadline from its first byte, which a
+ * client sending one byte at a time cannot push back.
+ */
 static void
 conn_set_state(struct conn *c, enum conn_state st)
 {
-	log_debug("client %s: %s -> %s", c->peer.text,
+	const struct config	*cf = conn_config(c);
+
+	log_debug("client %s: %s -> %s", c->peer,
 	    conn_state_names[c->state], conn_state_names[st]);
 	c->state = st;
-	switch (st) {
-	case CONN_READ_HEAD:
-		conn_arm(c, conn_config(c)->client_header_ms);
-		break;
-	case CONN_IDLE:
-		conn_arm(c, conn_config(c)->idle_ms);
-		break;
-	default:
-		evtimer_del(&c->timer);
-		break;
+	if (c->x == NULL) {
+		io_timeouts(&c->io, st == CONN_IDLE ? cf->idle_ms :
+		    cf->client_header_ms, cf->idle_ms);
+		return;
 	}
+	if (st == CONN_READ_HEAD)
+		conn_arm(c, cf->client_header_ms);
+	else
+		evtimer_del(&c->x->timer);
+}
+
+#define CONN_EXCHANGES_CACHED	256
+
+static _Thread_local struct exchange	*conn_exchanges;
+static _Thread_local unsigned		 conn_nexchanges;
+
+static void
+exchange_free(struct exchange *x)
+{
+	http_buf_free(&x->head);
+	free(x);
+}
+
+void
+conn_cache_free(void)
+{
+	struct exchange	*x;
+
+	while ((x = conn_exchanges) != NULL) {
+		conn_exchanges = x->next;
+		exchange_free(x);
+	}
+	conn_nexchanges = 0;
+}
+
+/* A request's first byte arrived: give c an exchange.  May free c. */
+static int
+conn_begin(struct conn *c)
+{
+	struct exchange	*x;
+
+	if ((x = conn_exchanges) != NULL) {
+		conn_exchanges = x->next;
+		conn_nexchanges--;
+	} else if ((x = calloc(1, sizeof(*x))) == NULL) {
+		log_error("client %s: out of memory", c->peer);
+		conn_close(c, "out of memory");
+		return (-1);
+	}
+	c->x = x;
+	evtimer_assign(&x->timer, c->cx->base, conn_timer_cb, c);
+	http_msg_init(&x->req, HTTP_REQUEST);
+	x->head.len = 0;
+	x->ntried = 0;
+	x->status = 0;
+	x->line[0] = '\0';
+	io_timeouts(&c->io, 0, conn_config(c)->idle_ms);
+	return (0);
+}
+
+/* Gives c's exchange back (c is between requests or closing). */
+static void
+conn_rest(struct conn *c)
+{
+	struct exchange	*x = c->x;
+
+	if (x == NULL)
+		return;
+	c->x = NULL;
+	evtimer_del(&x->timer);
+	http_msg_free(&x->req);
+	if (conn_nexchanges == CONN_EXCHANGES_CACHED) {
+		exchange_free(x);
+		return;
+	}
+	x->next = conn_exchanges;
+	conn_exchanges = x;
+	conn_nexchanges++;
 }
 
 /* A bad answer from the request's member counts against its health. */
@@ -136,7 +211,8 @@ conn_end_request(struct conn *c, bool reusable)
 		snapshot_unref(c->snap);
 		c->snap = NULL;
 	}
-	c->ntried = 0;
+	if (c->x != NULL)
+		c->x->ntried = 0;
 }
 
 void
@@ -144,14 +220,12 @@ conn_close(struct conn *c, const char *reason)
 {
 	struct cutover	*cx = c->cx;
 
-	log_debug("client %s: closed: %s", c->peer.text, reason);
+	log_debug("client %s: closed: %s", c->peer, reason);
 	conn_end_request(c, false);
 	TAILQ_REMOVE(&cx->conns, c, entry);
 	cx->nconns--;
-	evtimer_del(&c->timer);
+	conn_rest(c);
 	io_close(&c->io);
-	http_buf_free(&c->head);
-	http_msg_free(&c->req);
 	free(c);
 	if (cx->draining && cx->nconns == 0)
 		event_base_loopexit(cx->base, NULL);
@@ -201,10 +275,10 @@ conn_log_access(struct conn *c, const char *outcome)
 	if (!conn_config(c)->log_access)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - c->t0.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - c->t0.tv_nsec) / 1e6;
-	log_info("access: %s \"%s\" %d %s %s %.1fms%s%s", c->peer_ip, c->line,
-	    c->status, c->member != NULL ? pool_name(c->member->pool) : "-",
+	ms = (double)(now.tv_sec - c->x->t0.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - c->x->t0.tv_nsec) / 1e6;
+	log_info("access: %s \"%s\" %d %s %s %.1fms%s%s", c->peer_ip, c->x->line,
+	    c->x->status, c->member != NULL ? pool_name(c->member->pool) : "-",
 	    c->member != NULL ? c->member->addr.text : "-", ms,
 	    outcome != NULL ? " " : "", outcome != NULL ? outcome : "");
 }
@@ -219,13 +293,13 @@ conn_error(struct conn *c, int status, const char *reason)
 	c->cx->stats.errors++;
 	if (c->resp_started) {
 		log_warn("client %s: \"%s\": response cut short: %s",
-		    c->peer_ip, c->line, reason);
+		    c->peer_ip, c->x->line, reason);
 		conn_close(c, reason);
 		return (-1);
 	}
-	c->status = status;
+	c->x->status = status;
 	log_warn("client %s: \"%s\": %d: %s", c->peer_ip,
-	    c->line[0] ? c->line : "-", status, reason);
+	    c->x->line[0] ? c->x->line : "-", status, reason);
 	conn_log_access(c, reason);
 	http_error(c->io.out, status, reason,
 	    status == 503 ? 1 : 0);
@@ -238,13 +312,14 @@ conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct conn	*c;
+	struct addr	 peer;
 	int		 one = 1;
-	const struct config *cf = router_live(cx->router)->config;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->cx = cx;
-	addr_from_sockaddr(&c->peer, sa, salen);
+	addr_from_sockaddr(&peer, sa, salen);
+	memcpy(c->peer, peer.text, sizeof(c->peer));
 	if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
 		    sa)->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
@@ -254,13 +329,9 @@ conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (io_init(&c->io, cx->base, fd, client_io_cb, c) == -1)
 		goto fail;
-	evtimer_assign(&c->timer, cx->base, conn_timer_cb, c);
-	http_msg_init(&c->req, HTTP_REQUEST);
 	/* bounded input while a request waits for its response */
 	c->io.in_max = HTTP_HEAD_MAX * 4;
 	c->io.low_water = CONN_HIGH_WATER / 2;
-	/* a client that stops reading its response is dropped */
-	io_timeouts(&c->io, 0, cf->idle_ms);
 	TAILQ_INSERT_TAIL(&cx->conns, c, entry);
 	cx->nconns++;
 	cx->stats.connections++;
@@ -287,9 +358,6 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		conn_error(c, 408, "request head not received in time");
 		return;
-	case CONN_IDLE:
-		conn_close(c, "keep-alive idle timeout");
-		return;
 	case CONN_CLOSING:
 		conn_close(c, "lingering close over");
 		return;
@@ -301,16 +369,16 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Fills c->line with "METHOD target" for logs. */
+/* Fills c->x->line with "METHOD target" for logs. */
 static void
 conn_note_request(struct conn *c, const char *base)
 {
-	const struct http_msg	*m = &c->req;
+	const struct http_msg	*m = &c->x->req;
 	int			 len = (int)m->url.len;
 
 	if (len > 200)
 		len = 200;
-	snprintf(c->line, sizeof(c->line), "%s %.*s",
+	snprintf(c->x->line, sizeof(c->x->line), "%s %.*s",
 	    llhttp_method_name(m->parser.method), len, base + m->url.off);
 }
 
@@ -320,8 +388,8 @@ conn_check_request(struct conn *c, const char *base)
 {
 	unsigned	hosts = 0;
 
-	for (unsigned i = 0; i < c->req.nhdrs; i++)
-		if (http_hdr_is(&c->req, base, i, "host"))
+	for (unsigned i = 0; i < c->x->req.nhdrs; i++)
+		if (http_hdr_is(&c->x->req, base, i, "host"))
 			hosts++;
 	if (hosts > 1)
 		return ("more than one Host header");
@@ -341,8 +409,8 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 
 	memset(fwd, 0, sizeof(*fwd));
 	fwd->client_ip = c->peer_ip;
-	fwd->target = base + c->req.url.off;
-	fwd->target_len = c->req.url.len;
+	fwd->target = base + c->x->req.url.off;
+	fwd->target_len = c->x->req.url.len;
 	http_target_absolute(fwd->target, fwd->target_len, &fwd->authority,
 	    &fwd->path);
 	fwd->xff = cf->fwd.xff;
@@ -363,34 +431,34 @@ static int
 conn_route(struct conn *c)
 {
 	struct evbuffer	*in = c->io.in;
-	const char	*base = http_msg_head_base(&c->req, in), *bad;
+	const char	*base = http_msg_head_base(&c->x->req, in), *bad;
 	struct http_fwd	 fwd;
 	struct addr	 local;
 
-	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	clock_gettime(CLOCK_MONOTONIC, &c->x->t0);
 	c->cx->stats.requests++;
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
-	c->status = 0;
+	c->x->status = 0;
 	conn_note_request(c, base);
-	c->http10 = c->req.parser.http_major == 1 &&
-	    c->req.parser.http_minor == 0;
-	c->keep_alive = llhttp_should_keep_alive(&c->req.parser) &&
+	c->http10 = c->x->req.parser.http_major == 1 &&
+	    c->x->req.parser.http_minor == 0;
+	c->keep_alive = llhttp_should_keep_alive(&c->x->req.parser) &&
 	    !c->cx->stopping;
-	if (c->req.parser.method == HTTP_CONNECT)
+	if (c->x->req.parser.method == HTTP_CONNECT)
 		return (conn_error(c, 405, "CONNECT is not supported"));
 	if ((bad = conn_check_request(c, base)) != NULL)
 		return (conn_error(c, 400, bad));
-	if (conn_config(c)->max_body_bytes > 0 && (c->req.parser.flags &
-	    F_CONTENT_LENGTH) && c->req.parser.content_length >
+	if (conn_config(c)->max_body_bytes > 0 && (c->x->req.parser.flags &
+	    F_CONTENT_LENGTH) && c->x->req.parser.content_length >
 	    (uint64_t)conn_config(c)->max_body_bytes)
 		return (conn_error(c, 413, "request body larger than "
 		    "limits.max_body_bytes"));
 	conn_forwarding(c, base, &fwd, &local);
-	if (http_request_head(&c->req, base, &fwd, &c->head) == -1)
+	if (http_request_head(&c->x->req, base, &fwd, &c->x->head) == -1)
 		return (conn_error(c, 503, "out of memory"));
-	if (c->head.len > HTTP_HEAD_MAX)	/* what we add must fit too */
+	if (c->x->head.len > HTTP_HEAD_MAX)	/* what we add must fit too */
 		return (conn_error(c, 431, "request head too large"));
-	http_msg_head_drain(&c->req, in);
+	http_msg_head_drain(&c->x->req, in);
 	c->snap = snapshot_ref(router_live(c->cx->router));
 	return (conn_connect(c));
 }
@@ -398,15 +466,15 @@ conn_route(struct conn *c)
 static int
 conn_read_head(struct conn *c)
 {
-	switch (http_msg_head(&c->req, c->io.in)) {
+	switch (http_msg_head(&c->x->req, c->io.in)) {
 	case HTTP_MORE:
 		return (0);
 	case HTTP_ERROR:
-		return (conn_error(c, c->req.status, c->req.error));
+		return (conn_error(c, c->x->req.status, c->x->req.error));
 	case HTTP_DONE:
 		break;
 	}
-	evtimer_del(&c->timer);
+	evtimer_del(&c->x->timer);
 	return (conn_route(c));
 }
 
@@ -416,7 +484,7 @@ conn_attach(struct conn *c, struct upstream *u)
 	c->up = u;
 	u->conn = c;
 	u->resp.out = c->io.out;
-	u->resp.skip_body = c->req.method == HTTP_HEAD;
+	u->resp.skip_body = c->x->req.method == HTTP_HEAD;
 	io_setcb(&u->io, up_io_cb, c);
 	u->io.in_max = CONN_HIGH_WATER / 4;
 	u->io.low_water = CONN_HIGH_WATER / 2;
@@ -433,9 +501,9 @@ conn_upstream_ready(struct conn *c)
 	u->uses++;
 	/* no read timeout while the request is still being sent */
 	io_timeouts(&u->io, 0, c->snap->config->upstream_ms);
-	evbuffer_add(u->io.out, c->head.p, c->head.len);
-	c->req.out = u->io.out;
-	c->req.chunked_out = (c->req.parser.flags & F_CHUNKED) != 0;
+	evbuffer_add(u->io.out, c->x->head.p, c->x->head.len);
+	c->x->req.out = u->io.out;
+	c->x->req.chunked_out = (c->x->req.parser.flags & F_CHUNKED) != 0;
 	conn_set_state(c, CONN_STREAM);
 	if (conn_request_body(c) == -1)
 		return (-1);
@@ -464,14 +532,14 @@ conn_connect(struct conn *c)
 	struct member	*m;
 	struct upstream	*u;
 
-	if (c->ntried == 0 && pool_usable(p) == 0)
+	if (c->x->ntried == 0 && pool_usable(p) == 0)
 		return (conn_error(c, 503, "no healthy member in the active "
 		    "pool"));
 	for (;;) {
-		if (c->ntried == CONN_TRIES_MAX ||
-		    (m = pool_select(p, c->tried, c->ntried)) == NULL)
+		if (c->x->ntried == CONN_TRIES_MAX ||
+		    (m = pool_select(p, c->x->tried, c->x->ntried)) == NULL)
 			return (conn_error(c, 502, "no member could be reached"));
-		c->tried[c->ntried++] = m;
+		c->x->tried[c->x->ntried++] = m;
 		conn_set_member(c, m);
 		if ((u = upstream_take(m)) != NULL) {
 			conn_attach(c, u);
@@ -518,24 +586,31 @@ conn_client_timeouts(struct conn *c, unsigned read_ms)
 	io_timeouts(&c->io, read_ms, conn_config(c)->idle_ms);
 }
 
-/* Forwards what the client has of the request body.  May free c. */
+/*
+ * Forwards what the client has of the request body, and writes what is
+ * queued for the member.  A request sent again on a fresh connection (the
+ * stale keep-alive retry) was already read whole: only its head goes, and
+ * the member owes an answer from now.  May free c.
+ */
 static int
 conn_request_body(struct conn *c)
 {
 	struct io		*uio = &c->up->io;
-	enum http_result	 r;
+	enum http_result	 r = HTTP_DONE;
 
-	if (c->req_done)
-		return (0);
-	r = http_msg_body(&c->req, c->io.in);
-	if (c->req.body_bytes > 0)
-		c->body_sent = true;
-	if (r == HTTP_ERROR)
-		return (conn_error(c, c->req.status, c->req.error));
-	if (c->snap->config->max_body_bytes > 0 && c->req.body_bytes >
-	    (uint64_t)c->snap->config->max_body_bytes)
-		return (conn_error(c, 413, "request body larger than "
-		    "limits.max_body_bytes"));
+	if (!c->req_done) {
+		r = http_msg_body(&c->x->req, c->io.in);
+		if (c->x->req.body_bytes > 0)
+			c->body_sent = true;
+		if (r == HTTP_ERROR)
+			return (conn_error(c, c->x->req.status,
+			    c->x->req.error));
+		if (c->snap->config->max_body_bytes > 0 &&
+		    c->x->req.body_bytes >
+		    (uint64_t)c->snap->config->max_body_bytes)
+			return (conn_error(c, 413, "request body larger than "
+			    "limits.max_body_bytes"));
+	}
 	io_flush(uio);
 	if (r == HTTP_DONE) {
 		c->req_done = true;
@@ -575,15 +650,16 @@ conn_response_done(struct conn *c)
 	conn_end_request(c, reusable);
 	if (!c->keep_alive || c->client_eof)
 		return (conn_finish(c));
-	http_msg_next(&c->req);
 	if (c->client_paused) {
 		c->client_paused = false;
 		io_read(&c->io, true);
 	}
 	if (evbuffer_get_length(c->io.in) > 0) {
+		http_msg_next(&c->x->req);
 		conn_set_state(c, CONN_READ_HEAD);
 		return (conn_read_head(c));	/* pipelined */
 	}
+	conn_rest(c);
 	conn_set_state(c, CONN_IDLE);
 	return (0);
 }
@@ -596,12 +672,12 @@ conn_upgrade(struct conn *c, const char *base)
 	struct upstream	*u = c->up;
 
 	if (http_response_head(&u->resp, base, false, false,
-	    c->snap->config->fwd.via, &c->head) == -1)
+	    c->snap->config->fwd.via, &c->x->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
-	evbuffer_add(c->io.out, c->head.p, c->head.len);
+	evbuffer_add(c->io.out, c->x->head.p, c->x->head.len);
 	http_msg_head_drain(&u->resp, u->io.in);
 	c->resp_started = true;
-	c->status = 101;
+	c->x->status = 101;
 	c->cx->stats.responses++;
 	conn_log_access(c, "tunnel");
 	tunnel_start(c);
@@ -618,7 +694,7 @@ conn_response_head(struct conn *c)
 	bool		 interim = status < 200, close, body;
 	const char	*base;
 
-	if (status == 101 && (!http_msg_is_upgrade(&c->req) || !c->req_done))
+	if (status == 101 && (!http_msg_is_upgrade(&c->x->req) || !c->req_done))
 		return (conn_error(c, 502, "member switched protocols "
 		    "without being asked"));
 	base = http_msg_head_base(&u->resp, in);
@@ -634,13 +710,13 @@ conn_response_head(struct conn *c)
 		return (0);
 	}
 	if (http_response_head(&u->resp, base, c->http10, interim ? false :
-	    close, c->snap->config->fwd.via, &c->head) == -1)
+	    close, c->snap->config->fwd.via, &c->x->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
-	evbuffer_add(c->io.out, c->head.p, c->head.len);
+	evbuffer_add(c->io.out, c->x->head.p, c->x->head.len);
 	http_msg_head_drain(&u->resp, in);
 	c->resp_started = true;
 	if (!interim) {
-		c->status = status;
+		c->x->status = status;
 		c->keep_alive = !close;
 	}
 	return (0);
@@ -692,7 +768,7 @@ conn_response(struct conn *c)
 			return (conn_response_done(c));
 		/* 1xx: the final response follows on the same connection */
 		http_msg_next(&u->resp);
-		u->resp.skip_body = c->req.method == HTTP_HEAD;
+		u->resp.skip_body = c->x->req.method == HTTP_HEAD;
 	}
 }
 
@@ -792,9 +868,12 @@ conn_client_read(struct conn *c)
 {
 	switch (c->state) {
 	case CONN_IDLE:
-		conn_set_state(c, CONN_READ_HEAD);
-		/* FALLTHROUGH */
 	case CONN_READ_HEAD:
+		if (c->x == NULL) {
+			if (conn_begin(c) == -1)
+				return;
+			conn_set_state(c, CONN_READ_HEAD);
+		}
 		conn_read_head(c);
 		return;
 	case CONN_STREAM:
@@ -832,7 +911,11 @@ static void
 conn_client_event(struct conn *c, int what)
 {
 	if ((what & IO_TIMEOUT) && (what & IO_READING)) {
-		conn_error(c, 408, "request body not received in time");
+		if (c->x == NULL)	/* nothing of a request yet */
+			conn_close(c, c->state == CONN_IDLE ?
+			    "keep-alive idle timeout" : "no request in time");
+		else
+			conn_error(c, 408, "request body not received in time");
 		return;
 	}
 	if (what & IO_TIMEOUT) {
@@ -854,7 +937,7 @@ conn_client_event(struct conn *c, int what)
 	case CONN_STREAM:
 		if (!c->req_done) {
 			log_info("client %s: \"%s\": closed mid-request",
-			    c->peer_ip, c->line);
+			    c->peer_ip, c->x->line);
 			conn_close(c, "client closed mid-request");
 			return;
 		}

@@ -9,7 +9,9 @@
 
 #include <stdbool.h>
 #include <sys/queue.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/event_struct.h>
 
@@ -36,21 +38,33 @@ struct snapshot;
 struct member;
 struct upstream;
 
+/*
+ * What one request needs from its first byte to its end, and no longer:
+ * the parser, the forwarded head, the members tried, the log line and the
+ * request timer.  An idle keep-alive connection holds none; exchanges are
+ * reused from a per-thread cache, so steady traffic allocates none.
+ */
+struct exchange {
+	struct exchange		*next;		/* in the cache */
+	struct event		 timer;		/* header, linger or tunnel */
+	struct http_msg		 req;
+	struct http_buf		 head;		/* request head, for retries */
+	struct member		*tried[CONN_TRIES_MAX];
+	unsigned		 ntried;
+	int			 status;	/* response status, for the log */
+	struct timespec		 t0;
+	char			 line[256];	/* "GET /path", for the log */
+};
+
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* in cx->conns */
 	struct cutover		*cx;
 	enum conn_state		 state;
 	struct io		 io;
-	struct event		 timer;		/* header, idle or linger */
-	struct addr		 peer;
-	char			 peer_ip[48];
-	struct http_msg		 req;
-	struct http_buf		 head;		/* request head, for retries */
+	struct exchange		*x;		/* from a request's first byte */
 	/* the request in flight */
 	struct snapshot		*snap;		/* routed with; a reference */
 	struct member		*member;	/* counted in its inflight */
-	struct member		*tried[CONN_TRIES_MAX];
-	unsigned		 ntried;
 	struct upstream		*up;
 	bool			 req_done;	/* request fully sent upstream */
 	bool			 resp_started;	/* response bytes to client */
@@ -65,9 +79,8 @@ struct conn {
 	bool			 up_eof;	/* the member sent FIN */
 	bool			 tunnel;	/* counted in cx->tunnels */
 	bool			 draining;	/* tunnel: closing after a switch */
-	int			 status;	/* response status, for the log */
-	char			 line[256];	/* "GET /path", for the log */
-	struct timespec		 t0;
+	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */
+	char			 peer_ip[INET6_ADDRSTRLEN];
 };
 
 /*
@@ -82,6 +95,9 @@ int	conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
  * from any callback of c; the caller must not touch c afterwards.
  */
 void	conn_close(struct conn *c, const char *reason);
+
+/* Frees the calling thread's cache of exchanges (at exit). */
+void	conn_cache_free(void);
 
 /*
  * Shutdown: closes c now if it is between requests, otherwise makes its

@@ -297,6 +297,7 @@ probe_done(struct probe *p, bool ok, const char *why)
 	    (now.tv_nsec - p->t0.tv_nsec) / 1000000);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
+	http_msg_free(&p->resp);
 	snprintf(m->last, sizeof(m->last), "%s", why);
 	/* strerror() capitalises; the log and status read better without */
 	if (m->last[0] >= 'A' && m->last[0] <= 'Z' && m->last[1] >= 'a')
@@ -439,6 +440,7 @@ probe_free(struct probe *p)
 	TAILQ_REMOVE(&p->h->probes, p, entry);
 	if (p->bev != NULL)
 		bufferevent_free(p->bev);
+	http_msg_free(&p->resp);
 	event_free(p->timer);
 	p->m->probe = NULL;
 	member_unref(p->m);

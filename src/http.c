@@ -28,6 +28,67 @@ span_extend(struct http_msg *msg, struct http_span *s, const char *at,
 	s->len += (uint32_t)len;
 }
 
+/*
+ * Field arrays are 1.6 KiB and needed only while a head is parsed and
+ * forwarded, so a connection borrows one from a per-thread cache instead of
+ * carrying it: an idle keep-alive connection holds none, and steady traffic
+ * allocates none.
+ */
+#define HTTP_HDRS_CACHED	64
+
+union http_hdrs_slot {
+	union http_hdrs_slot	*next;
+	struct http_hdr		 hdrs[HTTP_HEADERS_MAX];
+};
+
+static _Thread_local union http_hdrs_slot	*http_hdrs_free;
+static _Thread_local unsigned			 http_hdrs_nfree;
+
+static struct http_hdr *
+http_hdrs_get(void)
+{
+	union http_hdrs_slot	*s;
+
+	if ((s = http_hdrs_free) != NULL) {
+		http_hdrs_free = s->next;
+		http_hdrs_nfree--;
+		return (s->hdrs);
+	}
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return (NULL);
+	return (s->hdrs);
+}
+
+static void
+http_hdrs_put(struct http_msg *msg)
+{
+	union http_hdrs_slot	*s = (union http_hdrs_slot *)(void *)msg->hdrs;
+
+	if (s == NULL)
+		return;
+	msg->hdrs = NULL;
+	msg->nhdrs = 0;
+	if (http_hdrs_nfree == HTTP_HDRS_CACHED) {
+		free(s);
+		return;
+	}
+	s->next = http_hdrs_free;
+	http_hdrs_free = s;
+	http_hdrs_nfree++;
+}
+
+void
+http_hdrs_cache_free(void)
+{
+	union http_hdrs_slot	*s;
+
+	while ((s = http_hdrs_free) != NULL) {
+		http_hdrs_free = s->next;
+		free(s);
+	}
+	http_hdrs_nfree = 0;
+}
+
 static int
 on_message_begin(llhttp_t *p)
 {
@@ -35,7 +96,8 @@ on_message_begin(llhttp_t *p)
 
 	msg->url.len = msg->reason.len = 0;
 	msg->nhdrs = 0;
-	msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
+	if (msg->hdrs != NULL)
+		msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
 	msg->head_done = msg->complete = msg->in_value = false;
 	msg->trailer_value = msg->name_seen = false;
 	if (msg->trailers != NULL)
@@ -371,6 +433,11 @@ http_msg_head(struct http_msg *msg, struct evbuffer *in)
 	lim = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
 	if (lim <= msg->parsed)
 		return (HTTP_MORE);
+	if (msg->hdrs == NULL) {
+		if ((msg->hdrs = http_hdrs_get()) == NULL)
+			return (http_msg_fail(msg, 503, "out of memory"));
+		msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
+	}
 	if ((base = (const char *)evbuffer_pullup(in, (ssize_t)lim)) == NULL)
 		return (http_msg_fail(msg, 503, "out of memory"));
 	msg->base = base;
@@ -417,6 +484,7 @@ http_msg_head_drain(struct http_msg *msg, struct evbuffer *in)
 	evbuffer_drain(in, msg->head_len);
 	msg->parsed = 0;
 	msg->base = NULL;
+	http_hdrs_put(msg);
 }
 
 static enum http_result
@@ -505,6 +573,7 @@ http_msg_eof(struct http_msg *msg)
 void
 http_msg_free(struct http_msg *msg)
 {
+	http_hdrs_put(msg);
 	if (msg->trailers != NULL) {
 		http_buf_free(msg->trailers);
 		free(msg->trailers);
@@ -524,6 +593,7 @@ http_msg_next(struct http_msg *msg)
 		llhttp_reset(&msg->parser);
 		msg->upgraded = false;
 	}
+	http_hdrs_put(msg);
 	msg->parsed = msg->head_len = 0;
 	msg->head_done = msg->complete = msg->chunked_out = false;
 	msg->skip_body = msg->fast = false;

@@ -57,7 +57,9 @@ struct http_msg {
 	size_t			 head_len;	/* once the head is complete */
 	struct http_span	 url;		/* request target */
 	struct http_span	 reason;	/* response reason phrase */
-	struct http_hdr		 hdrs[HTTP_HEADERS_MAX];
+	/* the fields' spans: HTTP_HEADERS_MAX of them, held only from the
+	 * first byte of a head until http_msg_head_drain (http_hdrs_get) */
+	struct http_hdr		*hdrs;
 	unsigned		 nhdrs;
 	bool			 in_value;	/* inside a header value */
 	bool			 head_done;
@@ -113,8 +115,12 @@ enum http_result http_msg_body(struct http_msg *msg, struct evbuffer *in);
  */
 enum http_result http_msg_eof(struct http_msg *msg);
 
-/* Frees what msg allocated (trailers); msg may be initialised again. */
+/* Frees what msg holds (trailers, a field array); msg may be initialised
+ * again. */
 void	http_msg_free(struct http_msg *msg);
+
+/* Frees the calling thread's cache of field arrays (at exit). */
+void	http_hdrs_cache_free(void);
 
 /* Readies msg for the next message on the same connection. */
 void	http_msg_next(struct http_msg *msg);

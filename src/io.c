@@ -300,9 +300,12 @@ io_readv(struct io *io, size_t want)
 		errno = ENOMEM;
 		return (-1);
 	}
+	/* the reservation may be larger than asked: read no more than want */
+	left = want;
 	for (int i = 0; i < nv; i++) {
 		iov[i].iov_base = vec[i].iov_base;
-		iov[i].iov_len = vec[i].iov_len;
+		iov[i].iov_len = vec[i].iov_len < left ? vec[i].iov_len : left;
+		left -= iov[i].iov_len;
 	}
 	do
 		n = readv(io->fd, iov, nv);

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "conn.h"
 #include "cutover.h"
+#include "http.h"
 #include "log.h"
 
 static void
@@ -116,5 +118,7 @@ main(int argc, char *argv[])
 	log_info("exiting");
 	cutover_free(cx);
 	event_base_free(base);
+	conn_cache_free();
+	http_hdrs_cache_free();
 	return (0);
 }

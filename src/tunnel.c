@@ -28,7 +28,7 @@ tunnel_arm_idle(struct conn *c)
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (!c->draining)
-		evtimer_add(&c->timer, &tv);
+		evtimer_add(&c->x->timer, &tv);
 }
 
 /* Moves what src has read to dst; stops src while dst is full. */
@@ -108,7 +108,7 @@ tunnel_start(struct conn *c)
 	c->state = CONN_TUNNEL;
 	c->tunnel = true;
 	c->cx->tunnels[c->member->pool]++;
-	log_debug("client %s: tunnel to %s %s", c->peer.text,
+	log_debug("client %s: tunnel to %s %s", c->peer,
 	    pool_name(c->member->pool), c->member->addr.text);
 	/* a tunnel is quiet for as long as its protocol likes */
 	io_timeouts(&u->io, 0, 0);
@@ -155,7 +155,7 @@ tunnel_drain(struct cutover *cx, enum pool_id pool, unsigned spread_ms)
 		tv.tv_sec = ms / 1000;
 		tv.tv_usec = (ms % 1000) * 1000;
 		c->draining = true;
-		evtimer_add(&c->timer, &tv);
+		evtimer_add(&c->x->timer, &tv);
 		n++;
 	}
 	return (n);

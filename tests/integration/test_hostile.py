@@ -666,6 +666,7 @@ def _():
     s.ok(raw_json(r).get("head", "").startswith("GET /raw?later HTTP/1.1"),
          "the next request is answered correctly, not with the garbage",
          repr(r))
+    b.wait_request("/raw?later", 2)    # the backend's log is read apart
     s.ok(b.peer_of("/raw?later") not in (None, bad_port),
          "... on a new member connection", "peers %r" % b.peers)
     raw.close()

@@ -41,6 +41,8 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	http_msg_free(&f->msg);
+	http_hdrs_cache_free();
 	evbuffer_free(f->in);
 	evbuffer_free(f->out);
 	http_buf_free(&f->head);
@@ -52,6 +54,7 @@ teardown(void **state)
 static enum http_result
 head_of(struct fixture *f, llhttp_type_t type, const char *s)
 {
+	http_msg_free(&f->msg);		/* a test may parse more than one */
 	http_msg_init(&f->msg, type);
 	f->msg.out = f->out;
 	evbuffer_add(f->in, s, strlen(s));
@@ -406,6 +409,7 @@ test_http_response_to_head_keeps_length_and_has_no_body(void **state)
 {
 	struct fixture	*f = *state;
 
+	http_msg_free(&f->msg);
 	http_msg_init(&f->msg, HTTP_RESPONSE);
 	f->msg.out = f->out;
 	f->msg.skip_body = true;

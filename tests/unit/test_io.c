@@ -1,0 +1,250 @@
+/*
+ * test_io.c — the proxy's buffered sockets: output written at once and
+ * EV_WRITE armed only while the socket would block, input then EOF, the
+ * input cap and its resumption, timeouts, and a refused connect.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "io.h"
+
+struct fixture {
+	struct event_base	*base;
+	struct io		 io;
+	int			 peer;		/* the other end of io's socket */
+	int			 what[64];	/* callbacks, in order */
+	unsigned		 n;
+};
+
+static void
+record_cb(struct io *io, int what, void *arg)
+{
+	struct fixture	*f = arg;
+
+	if (f->n < 64)
+		f->what[f->n++] = what;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture	*f = calloc(1, sizeof(*f));
+	int		 sv[2];
+
+	assert_non_null(f);
+	assert_non_null(f->base = event_base_new());
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	assert_int_equal(io_init(&f->io, f->base, sv[0], record_cb, f), 0);
+	f->peer = sv[1];
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture	*f = *state;
+
+	io_close(&f->io);
+	if (f->peer != -1)
+		close(f->peer);
+	event_base_free(f->base);
+	free(f);
+	return (0);
+}
+
+static void
+expired_cb(evutil_socket_t fd, short what, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Runs the loop until a callback arrives or ms pass; the callbacks seen. */
+static unsigned
+run_for(struct fixture *f, unsigned ms)
+{
+	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct event	*t;
+	bool		 expired = false;
+	unsigned	 n0 = f->n;
+
+	assert_non_null(t = evtimer_new(f->base, expired_cb, &expired));
+	evtimer_add(t, &tv);
+	while (f->n == n0 && !expired)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	event_free(t);
+	return (f->n - n0);
+}
+
+#define run_until_callback(f)	run_for((f), 2000)
+#define run_expecting_none(f)	run_for((f), 200)
+
+static void
+test_io_flush_writes_at_once_without_arming_write(void **state)
+{
+	struct fixture	*f = *state;
+	char		 buf[16];
+
+	evbuffer_add(f->io.out, "hello", 5);
+	io_flush(&f->io);
+	assert_int_equal(io_pending(&f->io), 0);
+	assert_false(event_pending(&f->io.wr, EV_WRITE, NULL));
+	assert_int_equal(read(f->peer, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(f->n, 0);	/* flushing says nothing */
+}
+
+static void
+test_io_flush_arms_write_while_blocked_then_drains(void **state)
+{
+	struct fixture	*f = *state;
+	static char	 chunk[65536], sink[65536];
+	unsigned	 rounds = 0;
+
+	for (int i = 0; i < 64; i++)		/* 4 MiB: more than fits */
+		evbuffer_add(f->io.out, chunk, sizeof(chunk));
+	io_flush(&f->io);
+	assert_true(io_pending(&f->io) > 0);
+	assert_true(event_pending(&f->io.wr, EV_WRITE, NULL));
+	while (io_pending(&f->io) > 0 && rounds++ < 10000) {
+		while (read(f->peer, sink, sizeof(sink)) > 0)
+			;
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(io_pending(&f->io), 0);
+	assert_false(event_pending(&f->io.wr, EV_WRITE, NULL));
+	assert_true(f->n > 0);
+	assert_int_equal(f->what[f->n - 1], IO_DRAINED);
+}
+
+static void
+test_io_read_delivers_input_then_eof(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(write(f->peer, "abc", 3), 3);
+	shutdown(f->peer, SHUT_WR);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[0], IO_READ);
+	assert_int_equal(evbuffer_get_length(f->io.in), 3);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[1], IO_EOF);
+	/* EOF is said once */
+	assert_int_equal(run_expecting_none(f), 0);
+}
+
+static void
+test_io_reads_nothing_while_stopped(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(write(f->peer, "abc", 3), 3);
+	assert_int_equal(run_expecting_none(f), 0);
+	assert_int_equal(evbuffer_get_length(f->io.in), 0);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(evbuffer_get_length(f->io.in), 3);
+}
+
+static void
+test_io_in_max_stops_reading_until_input_is_taken(void **state)
+{
+	struct fixture	*f = *state;
+	char		 data[32];
+
+	memset(data, 'x', sizeof(data));
+	f->io.in_max = 8;
+	assert_int_equal(write(f->peer, data, sizeof(data)), 32);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(evbuffer_get_length(f->io.in), 8);
+	/* full: the rest waits in the socket */
+	assert_int_equal(run_expecting_none(f), 0);
+	assert_int_equal(evbuffer_get_length(f->io.in), 8);
+	evbuffer_drain(f->io.in, 8);		/* the owner takes it */
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(evbuffer_get_length(f->io.in), 8);
+}
+
+static void
+test_io_read_timeout_is_reported(void **state)
+{
+	struct fixture	*f = *state;
+
+	io_timeouts(&f->io, 50, 0);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[0], IO_TIMEOUT | IO_READING);
+}
+
+static void
+test_io_connect_refused_is_an_error(void **state)
+{
+	struct fixture		*f = *state;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	struct io		 c;
+	int			 fd;
+
+	/* a loopback port nobody listens on: bound, then closed */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_not_equal(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	if (io_connect(&c, f->base, (struct sockaddr *)&sin, sizeof(sin),
+	    1000, record_cb, f) == -1) {
+		assert_int_equal(errno, ECONNREFUSED);
+		return;
+	}
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[0], IO_ERROR);
+	assert_int_equal(c.error, ECONNREFUSED);
+	io_close(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_io_flush_writes_at_once_without_arming_write,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_flush_arms_write_while_blocked_then_drains,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_read_delivers_input_then_eof, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_reads_nothing_while_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_in_max_stops_reading_until_input_is_taken,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_read_timeout_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_connect_refused_is_an_error, setup, teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
