@@ -60,9 +60,9 @@ conn_member_text(const struct conn *c)
 static void
 conn_arm(struct conn *c, unsigned ms)
 {
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv;
 
-	evtimer_add(&c->x->timer, &tv);
+	evtimer_add(&c->x->timer, io_timeval(c->cx->base, ms, &tv));
 }
 
 /*
@@ -374,12 +374,16 @@ static void
 conn_note_request(struct conn *c, const char *base)
 {
 	const struct http_msg	*m = &c->x->req;
-	int			 len = (int)m->url.len;
+	const char		*method = llhttp_method_name(m->parser.method);
+	size_t			 mlen = strlen(method), len = m->url.len;
 
+	/* memcpy, not snprintf: this runs for every request */
 	if (len > 200)
 		len = 200;
-	snprintf(c->x->line, sizeof(c->x->line), "%s %.*s",
-	    llhttp_method_name(m->parser.method), len, base + m->url.off);
+	memcpy(c->x->line, method, mlen);
+	c->x->line[mlen] = ' ';
+	memcpy(c->x->line + mlen + 1, base + m->url.off, len);
+	c->x->line[mlen + 1 + len] = '\0';
 }
 
 /* Checks what llhttp leaves to us; NULL, or why the request is bad. */

@@ -27,14 +27,57 @@
 static void	io_read_cb(evutil_socket_t, short, void *);
 static void	io_write_cb(evutil_socket_t, short, void *);
 
-static struct timeval *
-io_tv(unsigned ms, struct timeval *tv)
+/*
+ * Timeouts of a few durations (the configured ones) are re-armed on every
+ * request: libevent's common timeouts keep each duration in a queue,
+ * O(1) to add and remove, where the timer heap costs O(log n) with one
+ * entry per connection.  The table is per thread, keyed by base.
+ */
+#define IO_COMMON_MAX	16
+
+static _Thread_local struct io_common {
+	const struct event_base	*base;
+	unsigned		 ms;
+	const struct timeval	*tv;
+}			 io_common[IO_COMMON_MAX];
+static _Thread_local unsigned io_ncommon;
+
+const struct timeval *
+io_timeval(struct event_base *base, unsigned ms, struct timeval *tv)
 {
+	const struct timeval	*common;
+
 	if (ms == 0)
 		return (NULL);
+	for (unsigned i = 0; i < io_ncommon; i++)
+		if (io_common[i].base == base && io_common[i].ms == ms)
+			return (io_common[i].tv);
 	tv->tv_sec = ms / 1000;
 	tv->tv_usec = (ms % 1000) * 1000;
-	return (tv);
+	if (io_ncommon == IO_COMMON_MAX ||
+	    (common = event_base_init_common_timeout(base, tv)) == NULL)
+		return (tv);
+	io_common[io_ncommon].base = base;
+	io_common[io_ncommon].ms = ms;
+	io_common[io_ncommon++].tv = common;
+	return (common);
+}
+
+void
+io_forget(const struct event_base *base)
+{
+	unsigned	n = 0;
+
+	for (unsigned i = 0; i < io_ncommon; i++)
+		if (io_common[i].base != base)
+			io_common[n++] = io_common[i];
+	io_ncommon = n;
+}
+
+static const struct timeval *
+io_tv(struct io *io, unsigned ms, struct timeval *tv)
+{
+	return (io_timeval(event_get_base(&io->rd), ms, tv));
 }
 
 /* Makes the read event pending exactly when input is wanted and can be
@@ -52,7 +95,7 @@ io_arm_read(struct io *io)
 		event_del(&io->rd);
 		return;
 	}
-	event_add(&io->rd, io_tv(io->read_ms, &tv));
+	event_add(&io->rd, io_tv(io, io->read_ms, &tv));
 	if (io->read_ms == 0)
 		event_remove_timer(&io->rd);
 }
@@ -125,7 +168,7 @@ io_connect(struct io *io, struct event_base *base, const struct sockaddr *sa,
 		errno = saved;
 		return (-1);
 	}
-	event_add(&io->wr, io_tv(ms, &tv));
+	event_add(&io->wr, io_tv(io, ms, &tv));
 	return (0);
 }
 
@@ -172,7 +215,7 @@ io_timeouts(struct io *io, unsigned read_ms, unsigned write_ms)
 	if (io->write_ms != write_ms) {
 		io->write_ms = write_ms;
 		if (!io->connecting && event_pending(&io->wr, EV_WRITE, NULL)) {
-			event_add(&io->wr, io_tv(write_ms, &tv));
+			event_add(&io->wr, io_tv(io, write_ms, &tv));
 			if (write_ms == 0)
 				event_remove_timer(&io->wr);
 		}
@@ -220,7 +263,7 @@ io_flush(struct io *io)
 		return;
 	}
 	if (evbuffer_get_length(io->out) > 0)
-		event_add(&io->wr, io_tv(io->write_ms, &tv));
+		event_add(&io->wr, io_tv(io, io->write_ms, &tv));
 }
 
 static void
@@ -241,7 +284,7 @@ io_connected(struct io *io)
 	}
 	io_arm_read(io);
 	if (evbuffer_get_length(io->out) > 0)
-		event_add(&io->wr, io_tv(io->write_ms, &tv));
+		event_add(&io->wr, io_tv(io, io->write_ms, &tv));
 	io->cb(io, IO_CONNECTED, io->arg);
 }
 

@@ -89,6 +89,16 @@ void	io_timeouts(struct io *io, unsigned read_ms, unsigned write_ms);
 /* Writes what the output holds now; arms EV_WRITE for what is left. */
 void	io_flush(struct io *io);
 
+/*
+ * The timeval to arm an event of base with for ms (NULL for 0): one of
+ * libevent's common timeouts when it can, else tv filled in.
+ */
+const struct timeval *io_timeval(struct event_base *base, unsigned ms,
+	    struct timeval *tv);
+
+/* Forgets base's common timeouts; call before event_base_free(base). */
+void	io_forget(const struct event_base *base);
+
 /* Output bytes not yet written. */
 size_t	io_pending(const struct io *io);
 

@@ -15,6 +15,7 @@
 #include "conn.h"
 #include "cutover.h"
 #include "http.h"
+#include "io.h"
 #include "log.h"
 
 static void
@@ -117,6 +118,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(base);
 	log_info("exiting");
 	cutover_free(cx);
+	io_forget(base);
 	event_base_free(base);
 	conn_cache_free();
 	http_hdrs_cache_free();

@@ -24,11 +24,11 @@
 static void
 tunnel_arm_idle(struct conn *c)
 {
-	unsigned	ms = c->snap->config->tunnel_idle_ms;
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv;
 
 	if (!c->draining)
-		evtimer_add(&c->x->timer, &tv);
+		evtimer_add(&c->x->timer, io_timeval(c->cx->base,
+		    c->snap->config->tunnel_idle_ms, &tv));
 }
 
 /* Moves what src has read to dst; stops src while dst is full. */

@@ -65,6 +65,7 @@ teardown(void **state)
 	io_close(&f->io);
 	if (f->peer != -1)
 		close(f->peer);
+	io_forget(f->base);
 	event_base_free(f->base);
 	free(f);
 	return (0);
