@@ -442,18 +442,28 @@ http_msg_note(struct http_msg *msg)
 enum http_result
 http_msg_head(struct http_msg *msg, struct evbuffer *in)
 {
-	size_t		 avail = evbuffer_get_length(in), lim;
+	size_t		 avail = evbuffer_get_length(in), want, lim;
 	const char	*base, *pos;
 	llhttp_errno_t	 e;
 
-	lim = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
-	if (lim <= msg->parsed)
-		return (HTTP_MORE);
 	if (msg->hdrs == NULL) {
 		if ((msg->hdrs = http_hdrs_get()) == NULL)
 			return (http_msg_fail(msg, 503, "out of memory"));
 		msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
 	}
+again:
+	want = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
+	if (want <= msg->parsed)
+		return (HTTP_MORE);
+	/*
+	 * Parse what the first chain holds before making more contiguous: a
+	 * head usually ends there, and pulling up the body read with it
+	 * would copy it (16 KiB for a 16 KiB response).  Spans are offsets,
+	 * so they survive base moving.
+	 */
+	lim = evbuffer_get_contiguous_space(in);
+	if (lim <= msg->parsed || lim > want)
+		lim = want;
 	if ((base = (const char *)evbuffer_pullup(in, (ssize_t)lim)) == NULL)
 		return (http_msg_fail(msg, 503, "out of memory"));
 	msg->base = base;
@@ -464,6 +474,8 @@ http_msg_head(struct http_msg *msg, struct evbuffer *in)
 		msg->parsed = lim;
 		if (lim == HTTP_HEAD_MAX)
 			return (http_msg_fail(msg, 431, "head too large"));
+		if (lim < want)
+			goto again;	/* the head goes on in the next chain */
 		return (HTTP_MORE);
 	case HPE_PAUSED:
 	case HPE_PAUSED_UPGRADE:

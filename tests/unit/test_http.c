@@ -220,6 +220,47 @@ test_http_request_head_split_over_reads_parses_once(void **state)
 	assert_string_equal(out_text(f), "abc");
 }
 
+/* A head that ends in the middle of a second chain is parsed whole. */
+static void
+test_http_head_across_chains_in_one_read(void **state)
+{
+	struct fixture	*f = *state;
+	static const char tail[] = "st: h\r\nX-A: 1\r\n\r\n";
+
+	http_msg_init(&f->msg, HTTP_REQUEST);
+	f->msg.out = f->out;
+	evbuffer_add(f->in, "GET /x HTTP/1.1\r\nHo", 19);
+	/* a reference chain never merges with the one before it */
+	evbuffer_add_reference(f->in, tail, sizeof(tail) - 1, NULL, NULL);
+	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
+	assert_int_equal(f->msg.nhdrs, 2);
+	assert_true(http_hdr_is(&f->msg, http_msg_head_base(&f->msg, f->in),
+	    0, "host"));
+	assert_int_equal(f->msg.head_len, 19 + sizeof(tail) - 1);
+}
+
+/* A head found in the first chain does not make the body behind it
+ * contiguous: a response's body is never copied to parse its head. */
+static void
+test_http_head_parse_leaves_body_chains_alone(void **state)
+{
+	struct fixture	*f = *state;
+	static char	 body[8192];
+	const char	*head = "HTTP/1.1 200 OK\r\nContent-Length: 8192\r\n"
+			    "\r\n";
+
+	memset(body, 'b', sizeof(body));
+	http_msg_init(&f->msg, HTTP_RESPONSE);
+	f->msg.out = f->out;
+	evbuffer_add(f->in, head, strlen(head));
+	evbuffer_add_reference(f->in, body, sizeof(body), NULL, NULL);
+	assert_int_equal(http_msg_head(&f->msg, f->in), HTTP_DONE);
+	assert_int_equal(evbuffer_get_contiguous_space(f->in), strlen(head));
+	http_msg_head_drain(&f->msg, f->in);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_DONE);
+	assert_int_equal(evbuffer_get_length(f->out), sizeof(body));
+}
+
 static void
 test_http_chunked_body_reframed_across_reads(void **state)
 {
@@ -487,6 +528,8 @@ main(void)
 		T(test_http_request_absolute_form_becomes_origin_form),
 		T(test_http_response_bad_status_or_reason_is_502),
 		T(test_http_request_head_split_over_reads_parses_once),
+		T(test_http_head_across_chains_in_one_read),
+		T(test_http_head_parse_leaves_body_chains_alone),
 		T(test_http_chunked_body_reframed_across_reads),
 		T(test_http_pipelined_requests_stay_in_input),
 		T(test_http_chunk_data_must_end_in_crlf),
