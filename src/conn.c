@@ -26,32 +26,27 @@
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
+#include "relay.h"
 #include "router.h"
 #include "snapshot.h"
 #include "tunnel.h"
 #include "upstream.h"
 
 static void	client_io_cb(struct io *, int, void *);
-static void	up_io_cb(struct io *, int, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
-static int	conn_read_head(struct conn *);
-static int	conn_connect(struct conn *);
-static int	conn_response(struct conn *);
-static int	conn_request_body(struct conn *);
-static void	conn_client_timeouts(struct conn *, unsigned);
 
 static const char *conn_state_names[] = {
 	"read-head", "connect", "stream", "idle", "closing", "tunnel",
 };
 
-static const struct config *
+const struct config *
 conn_config(const struct conn *c)
 {
 	return (c->snap != NULL ? c->snap->config :
 	    router_live(c->cx->router)->config);
 }
 
-static const char *
+const char *
 conn_member_text(const struct conn *c)
 {
 	return (c->member != NULL ? c->member->addr.text : "-");
@@ -71,7 +66,7 @@ conn_arm(struct conn *c, unsigned ms)
  * wait.  A head being read has a deadline from its first byte, which a
  * client sending one byte at a time cannot push back.
  */
-static void
+void
 conn_set_state(struct conn *c, enum conn_state st)
 {
 	const struct config	*cf = conn_config(c);
@@ -140,7 +135,7 @@ conn_begin(struct conn *c)
 }
 
 /* Gives c's exchange back (c is between requests or closing). */
-static void
+void
 conn_rest(struct conn *c)
 {
 	struct exchange	*x = c->x;
@@ -160,7 +155,7 @@ conn_rest(struct conn *c)
 }
 
 /* A bad answer from the request's member counts against its health. */
-static void
+void
 conn_observe(struct conn *c, const char *why)
 {
 	health_observe(c->member, why,
@@ -168,7 +163,7 @@ conn_observe(struct conn *c, const char *why)
 }
 
 /* Moves the request's in-flight count to m (NULL: ends it). */
-static void
+void
 conn_set_member(struct conn *c, struct member *m)
 {
 	if (c->member != NULL) {
@@ -184,7 +179,7 @@ conn_set_member(struct conn *c, struct member *m)
 
 /* Ends the request in flight: gives back the upstream (reusable or not),
  * the member's in-flight count and the snapshot. */
-static void
+void
 conn_end_request(struct conn *c, bool reusable)
 {
 	struct snapshot	*live = router_live(c->cx->router);
@@ -251,7 +246,7 @@ conn_flushed(struct conn *c)
 /* Stops reading requests and closes once the output is flushed; lingers
  * reading (and discarding) so unread input does not turn into a reset
  * that destroys the response.  May free c. */
-static int
+int
 conn_finish(struct conn *c)
 {
 	conn_end_request(c, false);
@@ -266,7 +261,7 @@ conn_finish(struct conn *c)
 	return (0);
 }
 
-static void
+void
 conn_log_access(struct conn *c, const char *outcome)
 {
 	struct timespec	now;
@@ -287,7 +282,7 @@ conn_log_access(struct conn *c, const char *outcome)
  * Answers the request in flight with an error (or, if its response has
  * begun, just closes) and closes the connection.  May free c.
  */
-static int
+int
 conn_error(struct conn *c, int status, const char *reason)
 {
 	c->cx->stats.errors++;
@@ -464,10 +459,10 @@ conn_route(struct conn *c)
 		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->x->req, in);
 	c->snap = snapshot_ref(router_live(c->cx->router));
-	return (conn_connect(c));
+	return (relay_connect(c));
 }
 
-static int
+int
 conn_read_head(struct conn *c)
 {
 	switch (http_msg_head(&c->x->req, c->io.in)) {
@@ -482,389 +477,11 @@ conn_read_head(struct conn *c)
 	return (conn_route(c));
 }
 
-static void
-conn_attach(struct conn *c, struct upstream *u)
-{
-	c->up = u;
-	u->conn = c;
-	u->resp.out = c->io.out;
-	u->resp.skip_body = c->x->req.method == HTTP_HEAD;
-	io_setcb(&u->io, up_io_cb, c);
-	u->io.in_max = CONN_HIGH_WATER / 4;
-	u->io.low_water = CONN_HIGH_WATER / 2;
-	io_read(&u->io, true);
-}
-
-/* Connected (or reused): send the head, then the body.  May free c. */
-static int
-conn_upstream_ready(struct conn *c)
-{
-	struct upstream	*u = c->up;
-
-	u->connected = true;
-	u->uses++;
-	/* no read timeout while the request is still being sent */
-	io_timeouts(&u->io, 0, c->snap->config->upstream_ms);
-	evbuffer_add(u->io.out, c->x->head.p, c->x->head.len);
-	c->x->req.out = u->io.out;
-	c->x->req.chunked_out = (c->x->req.parser.flags & F_CHUNKED) != 0;
-	conn_set_state(c, CONN_STREAM);
-	if (conn_request_body(c) == -1)
-		return (-1);
-	/* a client that stalls mid-body gets timeouts.client_body_ms (unless
-	 * the body already failed and the connection is closing) */
-	if (c->state == CONN_STREAM && !c->req_done)
-		conn_client_timeouts(c, c->snap->config->client_body_ms);
-	return (0);
-}
-
-static void
-conn_member_failed(struct conn *c, struct member *m, const char *why)
-{
-	m->connect_failures++;
-	c->cx->stats.upstream_failures++;
-	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
-	    why);
-	health_passive(m, why);
-}
-
-/* Picks a member and connects (or reuses a connection).  May free c. */
-static int
-conn_connect(struct conn *c)
-{
-	struct pool	*p = snapshot_active(c->snap);
-	struct member	*m;
-	struct upstream	*u;
-
-	if (c->x->ntried == 0 && pool_usable(p) == 0)
-		return (conn_error(c, 503, "no healthy member in the active "
-		    "pool"));
-	for (;;) {
-		if (c->x->ntried == CONN_TRIES_MAX ||
-		    (m = pool_select(p, c->x->tried, c->x->ntried)) == NULL)
-			return (conn_error(c, 502, "no member could be reached"));
-		c->x->tried[c->x->ntried++] = m;
-		conn_set_member(c, m);
-		if ((u = upstream_take(m)) != NULL) {
-			conn_attach(c, u);
-			return (conn_upstream_ready(c));
-		}
-		if ((u = upstream_connect(c->cx->base, m,
-		    c->snap->config->connect_ms)) != NULL) {
-			conn_attach(c, u);
-			conn_set_state(c, CONN_CONNECT);
-			return (0);
-		}
-		conn_member_failed(c, m, strerror(errno));
-	}
-}
-
-/* A reused keep-alive connection was closed by the member before it
- * answered: the race every proxy has.  Nothing of the request is lost
- * yet, so it goes again on a fresh connection.  May free c. */
-static int
-conn_retry_fresh(struct conn *c)
-{
-	struct member	*m = c->up->member;
-	struct upstream	*u;
-
-	log_debug("%s %s: reused connection closed, retrying",
-	    pool_name(m->pool), m->addr.text);
-	upstream_free(c->up);
-	c->up = NULL;
-	c->retried = true;
-	if ((u = upstream_connect(c->cx->base, m,
-	    c->snap->config->connect_ms)) == NULL) {
-		conn_member_failed(c, m, strerror(errno));
-		return (conn_connect(c));
-	}
-	conn_attach(c, u);
-	conn_set_state(c, CONN_CONNECT);
-	return (0);
-}
-
 /* The client's read timeout (0: none) and its write timeout (idle_ms). */
-static void
+void
 conn_client_timeouts(struct conn *c, unsigned read_ms)
 {
 	io_timeouts(&c->io, read_ms, conn_config(c)->idle_ms);
-}
-
-/*
- * Forwards what the client has of the request body, and writes what is
- * queued for the member.  A request sent again on a fresh connection (the
- * stale keep-alive retry) was already read whole: only its head goes, and
- * the member owes an answer from now.  May free c.
- */
-static int
-conn_request_body(struct conn *c)
-{
-	struct io		*uio = &c->up->io;
-	enum http_result	 r = HTTP_DONE;
-
-	if (!c->req_done) {
-		r = http_msg_body(&c->x->req, c->io.in);
-		if (c->x->req.body_bytes > 0)
-			c->body_sent = true;
-		if (r == HTTP_ERROR)
-			return (conn_error(c, c->x->req.status,
-			    c->x->req.error));
-		if (c->snap->config->max_body_bytes > 0 &&
-		    c->x->req.body_bytes >
-		    (uint64_t)c->snap->config->max_body_bytes)
-			return (conn_error(c, 413, "request body larger than "
-			    "limits.max_body_bytes"));
-	}
-	io_flush(uio);
-	if (r == HTTP_DONE) {
-		c->req_done = true;
-		conn_client_timeouts(c, 0);
-		/* now the member owes us an answer within upstream_ms */
-		io_timeouts(uio, c->snap->config->upstream_ms,
-		    c->snap->config->upstream_ms);
-	} else if (io_pending(uio) >= CONN_HIGH_WATER) {
-		/* the member reads slower than the client sends */
-		io_read(&c->io, false);
-		c->client_paused = true;
-	}
-	return (0);
-}
-
-/* The response is complete.  May free c. */
-static int
-conn_response_done(struct conn *c)
-{
-	struct upstream	*u = c->up;
-	bool		 reusable;
-
-	io_flush(&c->io);
-	reusable = c->req_done && u->resp.keep_alive;
-	if (evbuffer_get_length(u->io.in) > 0) {
-		/* bytes after a complete response: framing we cannot trust */
-		log_warn("%s %s: %zu unexpected bytes after the response",
-		    pool_name(c->member->pool), conn_member_text(c),
-		    evbuffer_get_length(u->io.in));
-		conn_observe(c, "bytes after the response");
-		reusable = false;
-	}
-	c->cx->stats.responses++;
-	conn_log_access(c, NULL);
-	if (!c->req_done)
-		c->keep_alive = false;	/* answered before the body ended */
-	conn_end_request(c, reusable);
-	if (!c->keep_alive || c->client_eof)
-		return (conn_finish(c));
-	if (c->client_paused) {
-		c->client_paused = false;
-		io_read(&c->io, true);
-	}
-	if (evbuffer_get_length(c->io.in) > 0) {
-		http_msg_next(&c->x->req);
-		conn_set_state(c, CONN_READ_HEAD);
-		return (conn_read_head(c));	/* pipelined */
-	}
-	conn_rest(c);
-	conn_set_state(c, CONN_IDLE);
-	return (0);
-}
-
-/* The member accepted an Upgrade: relay its 101 and become a tunnel.
- * Returns -1: the caller stops handling responses on c. */
-static int
-conn_upgrade(struct conn *c, const char *base)
-{
-	struct upstream	*u = c->up;
-
-	if (http_response_head(&u->resp, base, false, false,
-	    c->snap->config->fwd.via, &c->x->head) == -1)
-		return (conn_error(c, 502, "out of memory"));
-	evbuffer_add(c->io.out, c->x->head.p, c->x->head.len);
-	http_msg_head_drain(&u->resp, u->io.in);
-	c->resp_started = true;
-	c->x->status = 101;
-	c->cx->stats.responses++;
-	conn_log_access(c, "tunnel");
-	tunnel_start(c);
-	return (-1);
-}
-
-/* A response head is parsed: relay it.  May free c. */
-static int
-conn_response_head(struct conn *c)
-{
-	struct upstream	*u = c->up;
-	struct evbuffer	*in = u->io.in;
-	int		 status = u->resp.status_code;
-	bool		 interim = status < 200, close, body;
-	const char	*base;
-
-	if (status == 101 && (!http_msg_is_upgrade(&c->x->req) || !c->req_done))
-		return (conn_error(c, 502, "member switched protocols "
-		    "without being asked"));
-	base = http_msg_head_base(&u->resp, in);
-	if (status == 101)
-		return (conn_upgrade(c, base));
-	close = !c->keep_alive || c->cx->stopping;
-	body = !u->resp.skip_body && status != 204 && status != 304;
-	if (!interim && c->http10 && body &&
-	    !(u->resp.parser.flags & F_CONTENT_LENGTH))
-		close = true;	/* HTTP/1.0 knows no chunks: end by closing */
-	if (interim && c->http10) {
-		http_msg_head_drain(&u->resp, in);	/* 1xx is not for 1.0 */
-		return (0);
-	}
-	if (http_response_head(&u->resp, base, c->http10, interim ? false :
-	    close, c->snap->config->fwd.via, &c->x->head) == -1)
-		return (conn_error(c, 502, "out of memory"));
-	evbuffer_add(c->io.out, c->x->head.p, c->x->head.len);
-	http_msg_head_drain(&u->resp, in);
-	c->resp_started = true;
-	if (!interim) {
-		c->x->status = status;
-		c->keep_alive = !close;
-	}
-	return (0);
-}
-
-/* Relays what the member has sent.  May free c. */
-static int
-conn_response(struct conn *c)
-{
-	struct upstream	*u = c->up;
-	struct evbuffer	*in = u->io.in;
-
-	for (;;) {
-		if (!u->resp.head_done) {
-			switch (http_msg_head(&u->resp, in)) {
-			case HTTP_MORE:
-				io_flush(&c->io);	/* a 1xx before it */
-				return (0);
-			case HTTP_ERROR:
-				log_warn("%s %s: invalid response: %s",
-				    pool_name(c->member->pool),
-				    conn_member_text(c), u->resp.error);
-				conn_observe(c, "invalid response");
-				return (conn_error(c, 502, "invalid response"));
-			case HTTP_DONE:
-				break;
-			}
-			if (conn_response_head(c) == -1)
-				return (-1);
-		}
-		switch (http_msg_body(&u->resp, in)) {
-		case HTTP_ERROR:
-			log_warn("%s %s: invalid response body: %s",
-			    pool_name(c->member->pool), conn_member_text(c),
-			    u->resp.error);
-			conn_observe(c, "invalid response body");
-			return (conn_error(c, 502, "invalid response body"));
-		case HTTP_MORE:
-			io_flush(&c->io);
-			if (io_pending(&c->io) >= CONN_HIGH_WATER) {
-				io_read(&u->io, false);
-				c->up_paused = true;
-			}
-			return (0);
-		case HTTP_DONE:
-			break;
-		}
-		if (u->resp.status_code >= 200)
-			return (conn_response_done(c));
-		/* 1xx: the final response follows on the same connection */
-		http_msg_next(&u->resp);
-		u->resp.skip_body = c->x->req.method == HTTP_HEAD;
-	}
-}
-
-/* The member has read enough of the request body: take more from the
- * client. */
-static void
-conn_up_drained(struct conn *c)
-{
-	if (c->client_paused && c->state == CONN_STREAM && !c->req_done) {
-		c->client_paused = false;
-		io_read(&c->io, true);
-		conn_request_body(c);
-	}
-}
-
-/* The member closed the connection.  May free c. */
-static int
-conn_upstream_eof(struct conn *c)
-{
-	struct upstream	*u = c->up;
-
-	if (u->resp.head_done) {
-		/* a body that runs until close ends here */
-		if (conn_response(c) == -1)
-			return (-1);
-		if (http_msg_eof(&u->resp) == HTTP_DONE)
-			return (conn_response_done(c));
-		log_warn("%s %s: closed the connection mid-response",
-		    pool_name(c->member->pool), conn_member_text(c));
-		conn_observe(c, "closed mid-response");
-		return (conn_error(c, 502, "member closed mid-response"));
-	}
-	if (u->uses > 1 && !c->retried && !c->body_sent &&
-	    u->resp.parsed == 0 && evbuffer_get_length(u->io.in) == 0)
-		return (conn_retry_fresh(c));
-	log_warn("%s %s: closed the connection before answering",
-	    pool_name(c->member->pool), conn_member_text(c));
-	if (u->uses == 1 && u->resp.parsed == 0)
-		health_passive(c->member, "closed before answering");
-	return (conn_error(c, 502, "member closed the connection"));
-}
-
-/* The upstream connection failed, closed or timed out.  May free c. */
-static void
-conn_up_event(struct conn *c, int what)
-{
-	struct upstream	*u = c->up;
-	const char	*err = strerror(u->io.error);
-
-	if (!u->connected) {
-		conn_member_failed(c, u->member, (what & IO_TIMEOUT) ?
-		    "timed out" : err);
-		upstream_free(u);
-		c->up = NULL;
-		conn_connect(c);
-		return;
-	}
-	if (what & IO_TIMEOUT) {
-		log_warn("%s %s: no answer within timeouts.upstream_ms",
-		    pool_name(c->member->pool), conn_member_text(c));
-		conn_error(c, 504, "member did not answer in time");
-		return;
-	}
-	if (what & IO_EOF) {
-		conn_upstream_eof(c);
-		return;
-	}
-	if (u->uses > 1 && !c->retried && !c->body_sent && !u->resp.head_done &&
-	    u->resp.parsed == 0) {
-		conn_retry_fresh(c);
-		return;
-	}
-	log_warn("%s %s: connection error: %s", pool_name(c->member->pool),
-	    conn_member_text(c), err);
-	if (u->uses == 1 && !u->resp.head_done && u->resp.parsed == 0)
-		health_passive(c->member, err);
-	conn_error(c, 502, "member connection failed");
-}
-
-static void
-up_io_cb(struct io *io, int what, void *arg)
-{
-	struct conn	*c = arg;
-
-	if (what & IO_READ)
-		conn_response(c);
-	else if (what & IO_DRAINED)
-		conn_up_drained(c);
-	else if (what & IO_CONNECTED)
-		conn_upstream_ready(c);
-	else
-		conn_up_event(c, what);
 }
 
 static void
@@ -882,7 +499,7 @@ conn_client_read(struct conn *c)
 		return;
 	case CONN_STREAM:
 		if (!c->req_done)
-			conn_request_body(c);
+			relay_request_body(c);
 		return;
 	case CONN_CONNECT:
 		return;		/* the body waits for the connection */
@@ -906,7 +523,7 @@ conn_client_drained(struct conn *c)
 	if (c->up_paused && c->up != NULL) {
 		c->up_paused = false;
 		io_read(&c->up->io, true);
-		conn_response(c);
+		relay_response(c);
 	}
 }
 

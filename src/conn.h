@@ -34,6 +34,7 @@ enum conn_state {
 #define CONN_HIGH_WATER		(256 * 1024)
 #define CONN_LINGER_MS		2000
 
+struct config;
 struct snapshot;
 struct member;
 struct upstream;
@@ -95,6 +96,48 @@ int	conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
  * from any callback of c; the caller must not touch c afterwards.
  */
 void	conn_close(struct conn *c, const char *reason);
+
+/*
+ * For relay.c, the upstream half of a connection.
+ */
+
+/* The configuration c's request was routed with (or the live one). */
+const struct config *conn_config(const struct conn *c);
+
+/* The member's address, or "-", for logs. */
+const char *conn_member_text(const struct conn *c);
+
+/* Moves c to st and arms or clears the timer that state has. */
+void	conn_set_state(struct conn *c, enum conn_state st);
+
+/* A bad answer from the request's member counts against its health. */
+void	conn_observe(struct conn *c, const char *why);
+
+/* Moves the request's in-flight count to m (NULL: ends it). */
+void	conn_set_member(struct conn *c, struct member *m);
+
+/* Ends the request in flight: gives back the upstream (parked when
+ * reusable), the in-flight count and the snapshot. */
+void	conn_end_request(struct conn *c, bool reusable);
+
+/* Sends what is queued, then closes (lingering).  May free c: -1. */
+int	conn_finish(struct conn *c);
+
+/* Logs the request's outcome (outcome may be NULL) if access logs are on. */
+void	conn_log_access(struct conn *c, const char *outcome);
+
+/* Answers with status (or cuts a begun response) and closes.  May free
+ * c: returns -1 then. */
+int	conn_error(struct conn *c, int status, const char *reason);
+
+/* Parses and routes the next request head in c's input.  May free c. */
+int	conn_read_head(struct conn *c);
+
+/* Gives c's exchange back to the cache (c is idle or closing). */
+void	conn_rest(struct conn *c);
+
+/* The client's read timeout (0: none) and its write timeout (idle_ms). */
+void	conn_client_timeouts(struct conn *c, unsigned read_ms);
 
 /* Frees the calling thread's cache of exchanges (at exit). */
 void	conn_cache_free(void);
