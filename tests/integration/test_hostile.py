@@ -446,6 +446,7 @@ def _():
     s.ok(raw_json(r1).get("body") == "y" * 90 and
          raw_json(r2).get("head", "").startswith("GET /raw HTTP/1.1"),
          "the next requests are answered correctly", repr((r1, r2)))
+    b.wait_request("/raw", 2, count=2)
     s.ok(b.peer_of("/raw") not in (None, echo_port),
          "they went on a new member connection, not the broken one",
          "peers %r" % b.peers)
@@ -612,6 +613,7 @@ def _():
         s.ok(m["last"].startswith("passive") and
              m["fail_streak"] == streak0 + 1,
              "%s: status shows a passive failure of the member" % mode, m)
+        b.wait_request("/bad?mode=" + mode, 2)  # its log is read apart
         bad_port = b.peer_of("/bad")
         raw = RawConn(c.port, timeout=5)
         r1 = raw.request("GET", "/raw?after=" + mode)
@@ -623,6 +625,7 @@ def _():
             "GET /raw?again=%s HTTP/1.1" % mode),
             "%s: the next requests are answered correctly" % mode,
             repr((r1, r2)))
+        b.wait_request("/raw?after=" + mode, 2)
         s.ok(b.peer_of("/raw?after=") != bad_port,
              "%s: the next request is on a new member connection" % mode,
              "peers %r" % b.peers[-4:])
@@ -645,6 +648,10 @@ def _():
               "GET /raw?pipelined HTTP/1.1")),
          "garbage after a response: the pipelined request after it gets "
          "its own answer (or the client a 502)", repr((r, r2)))
+    # the backend's log is read apart: wait for what it received
+    b.wait_request("/bad?mode=garbage-after-response", 2)
+    if r2 is not None:
+        b.wait_request("/raw?pipelined", 2)
     s.ok(b.peer_of("/raw?pipelined") != b.peer_of("/bad"),
          "the next request goes on a new member connection",
          "peers %r" % b.peers)
