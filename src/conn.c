@@ -130,7 +130,7 @@ conn_begin(struct conn *c)
 	x->ntried = 0;
 	x->status = 0;
 	x->line[0] = '\0';
-	io_timeouts(&c->io, 0, conn_config(c)->idle_ms);
+	conn_client_timeouts(c, 0);
 	return (0);
 }
 
@@ -253,7 +253,7 @@ conn_finish(struct conn *c)
 	conn_set_state(c, CONN_CLOSING);
 	evbuffer_drain(c->io.in, evbuffer_get_length(c->io.in));
 	c->io.low_water = 0;		/* IO_DRAINED: all is out */
-	io_timeouts(&c->io, 0, conn_config(c)->idle_ms);
+	conn_client_timeouts(c, 0);
 	io_read(&c->io, true);
 	io_flush(&c->io);
 	if (io_pending(&c->io) == 0)
@@ -347,10 +347,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	switch (c->state) {
 	case CONN_READ_HEAD:
-		if (evbuffer_get_length(c->io.in) == 0) {
-			conn_close(c, "no request in time");
-			return;
-		}
+		/* armed at a head's first byte: nothing at all is the client's
+		 * read timeout (conn_client_event) */
 		conn_error(c, 408, "request head not received in time");
 		return;
 	case CONN_CLOSING:
