@@ -171,6 +171,8 @@ static const struct cfg_key log_keys[] = {
 
 static const struct cfg_key top_keys[] = {
 	{ "listen", cfg_load_listen, NULL, 0, 0, 0, 0 },
+	{ "workers", cfg_load_uint, NULL, offsetof(struct config, workers),
+	    0, CONFIG_WORKERS_MAX, 0 },
 	{ "active", cfg_load_active, NULL, 0, 0, 0, 0 },
 	{ "pools", cfg_load_pools, pool_keys, 0, 0, 0, 0 },
 	{ "admin", cfg_load_group, admin_keys, 0, 0, 0, 0 },

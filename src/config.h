@@ -9,6 +9,7 @@
 #ifndef CUTOVER_CONFIG_H
 #define CUTOVER_CONFIG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -32,6 +33,7 @@
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
 #define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
+#define CONFIG_WORKERS_MAX		256
 
 struct config_pool {
 	struct addr		*members;
@@ -40,10 +42,11 @@ struct config_pool {
 };
 
 struct config {
-	unsigned		 refcnt;	/* snapshots share a config */
+	atomic_uint		 refcnt;	/* snapshots share a config */
 	char			*path;		/* as given to config_load */
 	struct addr		*listen;
 	size_t			 nlisten;
+	unsigned		 workers;	/* 0: one per CPU we may use */
 	enum pool_id		 active;
 	struct config_pool	 pools[POOL_COUNT];
 	char			*admin_socket;

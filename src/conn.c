@@ -31,6 +31,7 @@
 #include "snapshot.h"
 #include "tunnel.h"
 #include "upstream.h"
+#include "worker.h"
 
 static void	client_io_cb(struct io *, int, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
@@ -42,8 +43,7 @@ static const char *conn_state_names[] = {
 const struct config *
 conn_config(const struct conn *c)
 {
-	return (c->snap != NULL ? c->snap->config :
-	    router_live(c->cx->router)->config);
+	return (c->snap != NULL ? c->snap->config : c->w->snap->config);
 }
 
 const char *
@@ -57,7 +57,7 @@ conn_arm(struct conn *c, unsigned ms)
 {
 	struct timeval	tv;
 
-	evtimer_add(&c->x->timer, io_timeval(c->cx->base, ms, &tv));
+	evtimer_add(&c->x->timer, io_timeval(c->w->base, ms, &tv));
 }
 
 /*
@@ -124,7 +124,7 @@ conn_begin(struct conn *c)
 		return (-1);
 	}
 	c->x = x;
-	evtimer_assign(&x->timer, c->cx->base, conn_timer_cb, c);
+	evtimer_assign(&x->timer, c->w->base, conn_timer_cb, c);
 	http_msg_init(&x->req, HTTP_REQUEST);
 	x->head.len = 0;
 	x->ntried = 0;
@@ -158,22 +158,30 @@ conn_rest(struct conn *c)
 void
 conn_observe(struct conn *c, const char *why)
 {
-	health_observe(c->member, why,
+	cutover_observe(c->w, c->member, why,
 	    c->snap->config->pools[c->member->pool].health.fall);
+}
+
+void
+conn_passive(struct conn *c, struct member *m, const char *why)
+{
+	cutover_observe(c->w, m, why, 0);
 }
 
 /* Moves the request's in-flight count to m (NULL: ends it). */
 void
 conn_set_member(struct conn *c, struct member *m)
 {
+	struct worker	*w = c->w;
+
 	if (c->member != NULL) {
-		c->member->inflight--;
-		c->cx->inflight[c->member->pool]--;
+		COUNT_SUB(&c->member->local[w->id].inflight, 1);
+		COUNT_SUB(&w->inflight[c->member->pool], 1);
 	}
 	if ((c->member = m) != NULL) {
-		m->inflight++;
-		m->requests++;
-		c->cx->inflight[m->pool]++;
+		COUNT_ADD(&m->local[w->id].inflight, 1);
+		COUNT_ADD(&m->local[w->id].requests, 1);
+		COUNT_ADD(&w->inflight[m->pool], 1);
 	}
 }
 
@@ -182,13 +190,13 @@ conn_set_member(struct conn *c, struct member *m)
 void
 conn_end_request(struct conn *c, bool reusable)
 {
-	struct snapshot	*live = router_live(c->cx->router);
+	struct snapshot	*live = c->w->snap;
 	struct upstream	*u = c->up;
 
 	if (u != NULL) {
 		c->up = NULL;
 		/* only the active pool keeps idle connections (DESIGN.md) */
-		if (reusable && !c->cx->stopping &&
+		if (reusable && !c->w->cx->stopping &&
 		    live->active == u->member->pool &&
 		    snapshot_has_member(live, u->member) &&
 		    evbuffer_get_length(u->io.in) == 0 &&
@@ -198,7 +206,7 @@ conn_end_request(struct conn *c, bool reusable)
 			upstream_free(u);
 	}
 	if (c->tunnel) {
-		c->cx->tunnels[c->member->pool]--;
+		COUNT_SUB(&c->w->tunnels[c->member->pool], 1);
 		c->tunnel = false;
 	}
 	conn_set_member(c, NULL);
@@ -213,18 +221,20 @@ conn_end_request(struct conn *c, bool reusable)
 void
 conn_close(struct conn *c, const char *reason)
 {
-	struct cutover	*cx = c->cx;
+	struct worker	*w = c->w;
 
 	log_debug("client %s: closed: %s", c->peer, reason);
 	conn_end_request(c, false);
-	TAILQ_REMOVE(&cx->conns, c, entry);
-	cx->nconns--;
+	TAILQ_REMOVE(&w->conns, c, entry);
+	COUNT_SUB(&w->nconns, 1);
 	conn_rest(c);
 	io_close(&c->io);
 	free(c);
-	if (cx->draining && cx->nconns == 0)
-		event_base_loopexit(cx->base, NULL);
-	listeners_pace(cx);
+	if (w->draining && COUNT_GET(&w->nconns) == 0 &&
+	    worker_post(w, cutover_worker_drained, NULL) == -1)
+		log_error("worker %u: drained, but cannot say so: out of "
+		    "memory", w->id);
+	listeners_pace(w);
 }
 
 /* The last byte is out: half-close and linger.  May free c. */
@@ -285,7 +295,7 @@ conn_log_access(struct conn *c, const char *outcome)
 int
 conn_error(struct conn *c, int status, const char *reason)
 {
-	c->cx->stats.errors++;
+	COUNT_ADD(&c->w->stats.errors, 1);
 	if (c->resp_started) {
 		log_warn("client %s: \"%s\": response cut short: %s",
 		    c->peer_ip, c->x->line, reason);
@@ -303,7 +313,7 @@ conn_error(struct conn *c, int status, const char *reason)
 }
 
 int
-conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
+conn_new(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct conn	*c;
@@ -312,7 +322,7 @@ conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
-	c->cx = cx;
+	c->w = w;
 	addr_from_sockaddr(&peer, sa, salen);
 	memcpy(c->peer, peer.text, sizeof(c->peer));
 	if (sa->sa_family == AF_INET6)
@@ -322,14 +332,14 @@ conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
 		    sa)->sin_addr, c->peer_ip, sizeof(c->peer_ip));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (io_init(&c->io, cx->base, fd, client_io_cb, c) == -1)
+	if (io_init(&c->io, w->base, fd, client_io_cb, c) == -1)
 		goto fail;
 	/* bounded input while a request waits for its response */
 	c->io.in_max = HTTP_HEAD_MAX * 4;
 	c->io.low_water = CONN_HIGH_WATER / 2;
-	TAILQ_INSERT_TAIL(&cx->conns, c, entry);
-	cx->nconns++;
-	cx->stats.connections++;
+	TAILQ_INSERT_TAIL(&w->conns, c, entry);
+	COUNT_ADD(&w->nconns, 1);
+	COUNT_ADD(&w->stats.connections, 1);
 	conn_set_state(c, CONN_READ_HEAD);
 	io_read(&c->io, true);
 	return (0);
@@ -433,14 +443,14 @@ conn_route(struct conn *c)
 	struct addr	 local;
 
 	clock_gettime(CLOCK_MONOTONIC, &c->x->t0);
-	c->cx->stats.requests++;
+	COUNT_ADD(&c->w->stats.requests, 1);
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
 	c->x->status = 0;
 	conn_note_request(c, base);
 	c->http10 = c->x->req.parser.http_major == 1 &&
 	    c->x->req.parser.http_minor == 0;
 	c->keep_alive = llhttp_should_keep_alive(&c->x->req.parser) &&
-	    !c->cx->stopping;
+	    !c->w->cx->stopping;
 	if (c->x->req.parser.method == HTTP_CONNECT)
 		return (conn_error(c, 405, "CONNECT is not supported"));
 	if ((bad = conn_check_request(c, base)) != NULL)
@@ -456,7 +466,7 @@ conn_route(struct conn *c)
 	if (c->x->head.len > HTTP_HEAD_MAX)	/* what we add must fit too */
 		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->x->req, in);
-	c->snap = snapshot_ref(router_live(c->cx->router));
+	c->snap = snapshot_ref(c->w->snap);
 	return (relay_connect(c));
 }
 

@@ -19,7 +19,7 @@
 #include "http.h"
 #include "io.h"
 
-struct cutover;
+struct worker;
 
 enum conn_state {
 	CONN_READ_HEAD,		/* reading a request head */
@@ -58,8 +58,8 @@ struct exchange {
 };
 
 struct conn {
-	TAILQ_ENTRY(conn)	 entry;		/* in cx->conns */
-	struct cutover		*cx;
+	TAILQ_ENTRY(conn)	 entry;		/* in w->conns */
+	struct worker		*w;		/* whose thread serves it */
 	enum conn_state		 state;
 	struct io		 io;
 	struct exchange		*x;		/* from a request's first byte */
@@ -78,7 +78,7 @@ struct conn {
 	bool			 client_paused;	/* reading stopped: backpressure */
 	bool			 up_paused;	/* upstream reading stopped */
 	bool			 up_eof;	/* the member sent FIN */
-	bool			 tunnel;	/* counted in cx->tunnels */
+	bool			 tunnel;	/* counted in w->tunnels */
 	bool			 draining;	/* tunnel: closing after a switch */
 	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */
 	char			 peer_ip[INET6_ADDRSTRLEN];
@@ -88,7 +88,7 @@ struct conn {
  * Takes over an accepted socket fd.  Returns 0, or -1 (fd closed) when out
  * of memory.
  */
-int	conn_new(struct cutover *cx, int fd, const struct sockaddr *sa,
+int	conn_new(struct worker *w, int fd, const struct sockaddr *sa,
 	    socklen_t salen);
 
 /*
@@ -112,6 +112,9 @@ void	conn_set_state(struct conn *c, enum conn_state st);
 
 /* A bad answer from the request's member counts against its health. */
 void	conn_observe(struct conn *c, const char *why);
+
+/* m failed c's request (refused, reset): it is down at once. */
+void	conn_passive(struct conn *c, struct member *m, const char *why);
 
 /* Moves the request's in-flight count to m (NULL: ends it). */
 void	conn_set_member(struct conn *c, struct member *m);

@@ -25,6 +25,7 @@
 #include "status.h"
 #include "health.h"
 #include "upstream.h"
+#include "worker.h"
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
 
@@ -61,12 +62,55 @@ static void	cutover_grace_cb(evutil_socket_t, short, void *);
 static void	cutover_delay_cb(evutil_socket_t, short, void *);
 static void	cutover_drain_cb(evutil_socket_t, short, void *);
 
+/* How many workers cf asks for, logged once at start. */
+static unsigned
+cutover_nworkers(const struct config *cf)
+{
+	char		why[128];
+	unsigned	n;
+
+	if (cf->workers > 0) {
+		log_info("%u worker(s) (workers in the configuration)",
+		    cf->workers);
+		return (cf->workers);
+	}
+	n = workers_auto(why, sizeof(why));
+	log_info("%u worker(s) (%s)", n, why);
+	return (n);
+}
+
+/* Takes the live snapshot and closes idle connections the new one no
+ * longer wants: to members that left, and to the pool that stopped being
+ * active.  On each worker's thread. */
+static void
+cutover_sync(struct worker *w, void *arg)
+{
+	struct snapshot	*old = w->snap, *s = router_live(w->cx->router);
+	struct member	*m;
+
+	if (old == s)
+		return;
+	w->snap = snapshot_ref(s);
+	if (old == NULL)
+		return;
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < old->pools[i]->nmembers; k++) {
+			m = old->pools[i]->members[k];
+			if (!snapshot_has_member(s, m) ||
+			    m->pool != s->active)
+				upstream_close_idle(m, w->id);
+		}
+	snapshot_unref(old);
+}
+
 struct cutover *
 cutover_new(struct event_base *base, const char *path, char *err,
     size_t errlen)
 {
 	struct cutover	*cx;
 	struct snapshot	*s;
+	struct worker	*w;
+	unsigned	 n;
 
 	if ((cx = calloc(1, sizeof(*cx))) == NULL ||
 	    (cx->config_path = strdup(path)) == NULL) {
@@ -76,10 +120,13 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	}
 	cx->base = base;
 	cx->started = time(NULL);
-	TAILQ_INIT(&cx->conns);
 	if ((cx->config = config_load(path, err, errlen)) == NULL)
 		goto fail;
 	log_set_level(cx->config->log_level);
+	n = cutover_nworkers(cx->config);
+	pool_set_workers(n);
+	if (workers_new(cx, base, n, err, errlen) == -1)
+		goto fail;
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
 	    (cx->health = health_new(cx)) == NULL) {
@@ -89,9 +136,14 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		goto fail;
 	}
 	health_sync(cx->health, s);
-	if ((cx->listeners = listeners_open(cx, cx->config, NULL, err,
-	    errlen)) == NULL)
-		goto fail;
+	for (unsigned i = 0; i < n; i++) {
+		w = workers_get(cx, i);
+		cutover_sync(w, NULL);
+		if ((w->listeners = listeners_open(w, cx->config, NULL,
+		    i > 0 ? workers_get(cx, 0)->listeners : NULL, err,
+		    errlen)) == NULL)
+			goto fail;
+	}
 	if ((cx->admin = admin_new(cx, cx->config->admin_socket,
 	    cx->config->admin_socket_mode, cx->config->admin_socket_group,
 	    ADMIN_ACCESS_FULL, err, errlen)) == NULL)
@@ -123,6 +175,8 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	evsignal_add(cx->ev_hup, NULL);
 	evsignal_add(cx->ev_term, NULL);
 	evsignal_add(cx->ev_int, NULL);
+	if (workers_start(cx, err, errlen) == -1)
+		goto fail;
 	log_info("cutover %s started with %s", PACKAGE_VERSION, path);
 	return (cx);
 fail:
@@ -130,27 +184,39 @@ fail:
 	return (NULL);
 }
 
+/* What a worker holds, closed on its own thread at exit. */
+static void
+cutover_worker_fin(struct worker *w, void *arg)
+{
+	struct conn	*c;
+
+	w->draining = false;
+	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_close(c, "exiting");
+	listeners_free(w->pending, w->listeners);
+	w->pending = NULL;
+	listeners_free(w->listeners, NULL);
+	w->listeners = NULL;
+	if (w->snap != NULL) {
+		/* idle connections hold member references: close them */
+		for (int i = 0; i < POOL_COUNT; i++)
+			pool_close_idle(w->snap->pools[i], w->id);
+		snapshot_unref(w->snap);
+		w->snap = NULL;
+	}
+}
+
 void
 cutover_free(struct cutover *cx)
 {
-	struct conn	*c;
-	struct snapshot	*s;
-
 	if (cx == NULL)
 		return;
-	while ((c = TAILQ_FIRST(&cx->conns)) != NULL)
-		conn_close(c, "exiting");
+	cx->exiting = true;
+	workers_free(cx, cutover_worker_fin);
 	admin_free(cx->admin);
 	admin_free(cx->admin_readonly);
-	listeners_free(cx->listeners, NULL);
 	health_free(cx->health);
-	if (cx->router != NULL) {
-		s = router_live(cx->router);
-		/* idle connections hold member references: close them */
-		for (int i = 0; i < POOL_COUNT; i++)
-			pool_close_idle(s->pools[i]);
-		router_free(cx->router);
-	}
+	router_free(cx->router);
 	config_free(cx->config);
 	if (cx->ev_hup != NULL)
 		event_free(cx->ev_hup);
@@ -169,20 +235,81 @@ cutover_free(struct cutover *cx)
 	free(cx);
 }
 
-/* Closes idle connections the new snapshot no longer wants: to members
- * that left, and to the pool that stopped being active. */
-static void
-cutover_prune_idle(const struct snapshot *old, const struct snapshot *s)
+void
+cutover_totals(struct cutover *cx, struct cutover_totals *t)
 {
-	struct member	*m;
+	struct worker	*w;
 
-	for (int i = 0; i < POOL_COUNT; i++)
-		for (size_t k = 0; k < old->pools[i]->nmembers; k++) {
-			m = old->pools[i]->members[k];
-			if (!snapshot_has_member(s, m) ||
-			    m->pool != s->active)
-				upstream_close_idle(m);
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < workers_count(cx); i++) {
+		w = workers_get(cx, i);
+		t->conns += COUNT_GET(&w->nconns);
+		t->connections += COUNT_GET(&w->stats.connections);
+		t->requests += COUNT_GET(&w->stats.requests);
+		t->responses += COUNT_GET(&w->stats.responses);
+		t->errors += COUNT_GET(&w->stats.errors);
+		t->upstream_failures += COUNT_GET(&w->stats.upstream_failures);
+		for (int p = 0; p < POOL_COUNT; p++) {
+			t->inflight[p] += COUNT_GET(&w->inflight[p]);
+			t->tunnels[p] += COUNT_GET(&w->tunnels[p]);
 		}
+	}
+}
+
+static void
+cutover_close_idle_job(struct worker *w, void *arg)
+{
+	upstream_close_idle(arg, w->id);
+}
+
+void
+cutover_close_idle(struct cutover *cx, struct member *m)
+{
+	workers_run(cx, cutover_close_idle_job, m);
+}
+
+struct cutover_seen {
+	struct member	*m;		/* a reference */
+	unsigned	 fall;		/* 0: passive, down at once */
+	char		 why[64];
+};
+
+static void
+cutover_observed(struct cutover *cx, void *arg)
+{
+	struct cutover_seen	*o = arg;
+	bool			 down;
+
+	if (!cx->exiting) {
+		down = o->fall == 0 ? health_passive(o->m, o->why) :
+		    health_observe(o->m, o->why, o->fall);
+		if (down)
+			cutover_close_idle(cx, o->m);
+	}
+	member_unref(o->m);
+	free(o);
+}
+
+void
+cutover_observe(struct worker *w, struct member *m, const char *why,
+    unsigned fall)
+{
+	struct cutover_seen	*o;
+
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		log_error("%s %s: %s: not counted against its health: out "
+		    "of memory", pool_name(m->pool), m->addr.text, why);
+		return;
+	}
+	o->m = member_ref(m);
+	o->fall = fall;
+	snprintf(o->why, sizeof(o->why), "%s", why);
+	if (worker_post(w, cutover_observed, o) == -1) {
+		log_error("%s %s: %s: not counted against its health: out "
+		    "of memory", pool_name(m->pool), m->addr.text, why);
+		member_unref(o->m);
+		free(o);
+	}
 }
 
 static void
@@ -220,11 +347,57 @@ cutover_same_admin(const struct config *a, const struct config *b)
 	    b->admin_readonly_socket));
 }
 
+/* A reload's listeners, opened beside each worker's own (worker 0 first,
+ * so that the others bind the port it got for "host:0"). */
+static void
+cutover_listen_job(struct worker *w, void *arg)
+{
+	const struct config	*cf = arg;
+
+	w->pending = listeners_open(w, cf, w->listeners, w->id > 0 ?
+	    workers_get(w->cx, 0)->pending : NULL, w->err, sizeof(w->err));
+}
+
+static void
+cutover_unlisten_job(struct worker *w, void *arg)
+{
+	listeners_free(w->pending, w->listeners);
+	w->pending = NULL;
+}
+
+/* A reload commits: the new listeners and the new snapshot. */
+static void
+cutover_reload_job(struct worker *w, void *arg)
+{
+	struct listeners	*l = w->pending;
+
+	w->pending = NULL;
+	l->paused = w->listeners->paused;
+	listeners_free(w->listeners, l);
+	w->listeners = l;
+	cutover_sync(w, NULL);
+	listeners_resync(l);
+	listeners_pace(w);	/* limits.max_connections may have changed */
+}
+
+/* Whether every worker opened its listeners; text says why not. */
+static bool
+cutover_listening(struct cutover *cx, char *text, size_t len)
+{
+	struct worker	*w;
+
+	for (unsigned i = 0; i < workers_count(cx); i++)
+		if ((w = workers_get(cx, i))->pending == NULL) {
+			snprintf(text, len, "%s", w->err);
+			return (false);
+		}
+	return (true);
+}
+
 int
 cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 {
 	struct config		*cf;
-	struct listeners	*l;
 	struct snapshot		*old = router_live(cx->router), *s;
 	enum pool_id		 active;
 	char			 text[1024];
@@ -238,27 +411,27 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		goto fail;
 	/* the file's `active` wins only when the file changed it */
 	active = cf->active != cx->config->active ? cf->active : old->active;
-	if ((l = listeners_open(cx, cf, cx->listeners, text, sizeof(text))) ==
-	    NULL)
+	workers_run(cx, cutover_listen_job, cf);
+	if (!cutover_listening(cx, text, sizeof(text))) {
+		workers_run(cx, cutover_unlisten_job, NULL);
 		goto fail;
+	}
 	if ((s = snapshot_build(cf, old, active)) == NULL) {
-		listeners_free(l, cx->listeners);
+		workers_run(cx, cutover_unlisten_job, NULL);
 		snprintf(text, sizeof(text), "out of memory");
 		goto fail;
 	}
 	/* commit: nothing below can fail */
 	if (!cutover_same_admin(cf, cx->config))
 		log_warn("reload: changes to admin.* take effect at restart");
-	l->paused = cx->listeners->paused;
-	listeners_free(cx->listeners, l);
-	cx->listeners = l;
-	cutover_prune_idle(old, s);
+	if (cf->workers != cx->config->workers)
+		log_warn("reload: a change to workers takes effect at "
+		    "restart");
 	router_install(cx->router, s);
+	workers_run(cx, cutover_reload_job, NULL);
 	health_sync(cx->health, s);
 	config_free(cx->config);
 	cx->config = cf;
-	listeners_resync(l);
-	listeners_pace(cx);	/* limits.max_connections may have changed */
 	log_set_level(cf->log_level);
 	snprintf(text, sizeof(text), "reloaded %s: active %s, blue %zu "
 	    "member(s), green %zu member(s), %zu listener(s)", cf->path,
@@ -272,25 +445,48 @@ fail:
 	return (-1);
 }
 
+/* A worker closes its listeners and drains its connections. */
+static void
+cutover_drain_job(struct worker *w, void *arg)
+{
+	struct conn	*c, *next;
+
+	w->draining = true;
+	listeners_free(w->listeners, NULL);
+	w->listeners = NULL;
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_drain(c);
+	}
+}
+
+/* Posted by a worker whose last connection closed while draining. */
+void
+cutover_worker_drained(struct cutover *cx, void *arg)
+{
+	struct cutover_totals	t;
+
+	cutover_totals(cx, &t);
+	if (cx->draining && t.conns == 0)
+		event_base_loopexit(cx->base, NULL);
+}
+
 /* Closes the listeners and lets the connections finish within the grace
  * time; the loop exits when the last one is gone. */
 static void
 cutover_drain_all(struct cutover *cx)
 {
-	struct conn	*c, *next;
-	unsigned	 ms = cx->config->grace_ms;
-	struct timeval	 tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct cutover_totals	t;
+	unsigned		ms = cx->config->grace_ms;
+	struct timeval		tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	cx->draining = true;
-	listeners_free(cx->listeners, NULL);
-	cx->listeners = NULL;
+	cutover_totals(cx, &t);
 	log_info("stopping: listeners closed, draining %u connection(s) for "
-	    "up to %u ms", cx->nconns, ms);
-	for (c = TAILQ_FIRST(&cx->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_drain(c);
-	}
-	if (cx->nconns == 0)
+	    "up to %u ms", t.conns, ms);
+	workers_run(cx, cutover_drain_job, NULL);
+	cutover_totals(cx, &t);
+	if (t.conns == 0)
 		event_base_loopexit(cx->base, NULL);
 	else
 		evtimer_add(cx->ev_grace, &tv);
@@ -329,10 +525,12 @@ cutover_stop(struct cutover *cx, const char *why)
 static void
 cutover_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct cutover	*cx = arg;
+	struct cutover		*cx = arg;
+	struct cutover_totals	 t;
 
+	cutover_totals(cx, &t);
 	log_warn("grace time over: closing %u connection(s) still busy",
-	    cx->nconns);
+	    t.conns);
 	event_base_loopexit(cx->base, NULL);
 }
 
@@ -405,6 +603,15 @@ cutover_drain_later(struct cutover *cx, enum pool_id pool)
 }
 
 static void
+cutover_tunnels_job(struct worker *w, void *arg)
+{
+	struct cutover_drain	*d = arg;
+
+	atomic_fetch_add(&d->n, tunnel_drain(w, d->pool,
+	    w->cx->config->drain_spread_ms));
+}
+
+static void
 cutover_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cutover_drain	*d = arg;
@@ -413,7 +620,9 @@ cutover_drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (router_live(cx->router)->active == d->pool)
 		return;		/* switched back meanwhile */
-	if ((n = tunnel_drain(cx, d->pool, spread)) > 0)
+	atomic_store(&d->n, 0);
+	workers_run(cx, cutover_tunnels_job, d);
+	if ((n = atomic_load(&d->n)) > 0)
 		log_info("drain: closing %u tunnel(s) on %s over %u ms", n,
 		    pool_name(d->pool), spread);
 }
@@ -446,6 +655,8 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 	from = s->active;
 	if (router_switch(cx->router, id, msg, msglen) == -1)
 		return (-1);
+	/* every worker routes with the new snapshot before the reply */
+	workers_run(cx, cutover_sync, NULL);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
 	if (from != id)
 		cutover_drain_later(cx, from);
@@ -513,7 +724,7 @@ cutover_member(struct cutover *cx, const char *pool, const char *addr,
 	from = m->admin;
 	m->admin = to;
 	if (to != MEMBER_READY)
-		upstream_close_idle(m);	/* they would only sit there */
+		cutover_close_idle(cx, m);	/* they would only sit there */
 	snprintf(msg, msglen, "%s %s: %s -> %s", pool_name(m->pool),
 	    m->addr.text, health_admin_name(from), health_admin_name(to));
 	log_info("member %s", msg);
@@ -535,7 +746,8 @@ int
 cutover_drained(struct cutover *cx, const char *pool, char *msg,
     size_t msglen)
 {
-	enum pool_id	id;
+	struct cutover_totals	t;
+	enum pool_id		id;
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
@@ -544,9 +756,10 @@ cutover_drained(struct cutover *cx, const char *pool, char *msg,
 		    "drain (switch first)", pool_name(id));
 		return (-1);
 	}
-	if (cx->inflight[id] > 0) {
+	cutover_totals(cx, &t);
+	if (t.inflight[id] > 0) {
 		snprintf(msg, msglen, "%s has %u request(s) in flight",
-		    pool_name(id), cx->inflight[id]);
+		    pool_name(id), t.inflight[id]);
 		return (0);
 	}
 	snprintf(msg, msglen, "%s: drained", pool_name(id));

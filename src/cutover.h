@@ -1,12 +1,15 @@
 /*
  * cutover.h — the root context: one per process, made in main().  It owns
- * the event loop, the live configuration, the router, the listeners, the
- * admin socket and the client connections, and does what touches several
- * of them at once: start, reload, switch, status, shutdown.
+ * the control thread's event loop, the live configuration, the router, the
+ * workers (worker.h: their listeners and client connections), the admin
+ * sockets and the health probes, and does what touches several of them at
+ * once: start, reload, switch, status, shutdown.  Everything here runs on
+ * the control thread unless it says otherwise.
  */
 #ifndef CUTOVER_CUTOVER_H
 #define CUTOVER_CUTOVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,44 +17,42 @@
 #include <time.h>
 
 #include "pool.h"
+#include "worker.h"
 
 struct event_base;
 struct event;
 struct evbuffer;
 struct config;
 struct router;
-struct listeners;
 struct admin;
-struct conn;
 struct health;
+struct member;
 
-TAILQ_HEAD(conn_list, conn);
-
-struct cutover_stats {
+/* The workers' counters, summed. */
+struct cutover_totals {
+	unsigned	 conns;			/* client connections open */
 	uint64_t	 connections;		/* accepted */
 	uint64_t	 requests;		/* request heads parsed */
 	uint64_t	 responses;		/* responses relayed */
 	uint64_t	 errors;		/* error responses we made */
 	uint64_t	 upstream_failures;	/* connects refused or timed out */
+	unsigned	 inflight[POOL_COUNT];	/* requests per pool */
+	unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
 };
 
 struct cutover {
-	struct event_base	*base;
+	struct event_base	*base;		/* the control thread's */
 	char			*config_path;
 	struct config		*config;	/* last configuration loaded */
 	struct router		*router;
-	struct listeners	*listeners;
+	struct workers		*workers;
 	struct admin		*admin;
 	struct admin		*admin_readonly;	/* NULL: none */
-	struct conn_list	 conns;
-	unsigned		 nconns;
-	struct cutover_stats	 stats;
-	unsigned		 inflight[POOL_COUNT];	/* requests per pool */
-	unsigned		 tunnels[POOL_COUNT];	/* of which tunnels */
 	struct cutover_drain {
 		struct cutover	*cx;
 		enum pool_id	 pool;
 		struct event	*ev;
+		atomic_uint	 n;		/* tunnels the workers close */
 	}			 drain[POOL_COUNT];	/* after a switch */
 	struct health		*health;
 	time_t			 started;
@@ -60,8 +61,11 @@ struct cutover {
 		bool		 ok;
 		char		 msg[512];
 	}			 reload;
-	bool			 stopping;	/* SIGTERM: not ready */
+	atomic_bool		 stopping;	/* SIGTERM: not ready */
 	bool			 draining;	/* listeners closed, exiting */
+	bool			 exiting;	/* cutover_free under way */
+	bool			 full;		/* at limits.max_connections */
+	atomic_bool		 pace_posted;	/* listeners_pace_all is due */
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
 	struct event		*ev_delay;	/* shutdown.delay_ms */
 };
@@ -75,6 +79,23 @@ struct cutover	*cutover_new(struct event_base *base, const char *path,
 
 /* Frees the context and everything it owns, closing every connection. */
 void		 cutover_free(struct cutover *cx);
+
+/* Sums the workers' counters into t. */
+void		 cutover_totals(struct cutover *cx, struct cutover_totals *t);
+
+/* Posted by a worker that drained its last connection at shutdown. */
+void		 cutover_worker_drained(struct cutover *cx, void *arg);
+
+/* Closes every worker's idle connections to m. */
+void		 cutover_close_idle(struct cutover *cx, struct member *m);
+
+/*
+ * On worker w's thread: m failed a request.  fall 0: it is down at once
+ * (refused, reset); otherwise it counts as one failed probe of `fall`.
+ * The control thread applies it (health.c) and logs a change.
+ */
+void		 cutover_observe(struct worker *w, struct member *m,
+		    const char *why, unsigned fall);
 
 /*
  * Admin operations.  Each returns 0 with what happened in msg, or -1 with

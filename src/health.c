@@ -213,33 +213,33 @@ health_apply(struct member *m, bool ok, unsigned rise, unsigned fall)
 	return (m->health != old);
 }
 
-void
+bool
 health_passive(struct member *m, const char *why)
 {
 	m->ok_streak = 0;
 	m->fail_streak++;
 	snprintf(m->last, sizeof(m->last), "passive: %s", why);
 	if (m->health == HEALTH_DOWN)
-		return;
+		return (false);
 	log_warn("health: %s %s %s -> down (passive: %s)", pool_name(m->pool),
 	    m->addr.text, health_name(m->health), why);
 	m->health = HEALTH_DOWN;
-	upstream_close_idle(m);
+	return (true);
 }
 
-void
+bool
 health_observe(struct member *m, const char *why, unsigned fall)
 {
 	m->ok_streak = 0;
 	m->fail_streak++;
 	snprintf(m->last, sizeof(m->last), "passive: %s", why);
 	if (m->health == HEALTH_DOWN || m->fail_streak < fall)
-		return;
+		return (false);
 	log_warn("health: %s %s %s -> down (%u/%u failed, passive: %s)",
 	    pool_name(m->pool), m->addr.text, health_name(m->health),
 	    m->fail_streak, fall, why);
 	m->health = HEALTH_DOWN;
-	upstream_close_idle(m);
+	return (true);
 }
 
 /* ---------------------------------------------------------------- probes */
@@ -314,7 +314,7 @@ probe_done(struct probe *p, bool ok, const char *why)
 			    health_name(m->health), m->fail_streak,
 			    old == HEALTH_UP ? hc->fall : 1, why);
 		if (m->health == HEALTH_DOWN)
-			upstream_close_idle(m);
+			cutover_close_idle(p->h->cx, m);
 	}
 	probe_arm(p, hc->interval_ms);
 }

@@ -105,15 +105,18 @@ bool		 health_apply(struct member *m, bool ok, unsigned rise,
 /*
  * A failure seen on real traffic (refused, reset, connect timeout): m is
  * down at once, and active probes bring it back after `rise` successes.
+ * Returns true when m went down: the caller closes its idle connections.
+ * The control thread's, like every change of health (cutover_observe).
  */
-void		 health_passive(struct member *m, const char *why);
+bool		 health_passive(struct member *m, const char *why);
 
 /*
  * A bad answer seen on real traffic (an invalid response, a close in the
  * middle of one): counts as one failed probe, so `fall` of them in a row
  * take the member down; one buggy endpoint does not eject it at once.
+ * Returns true when m went down.
  */
-void		 health_observe(struct member *m, const char *why,
+bool		 health_observe(struct member *m, const char *why,
 		    unsigned fall);
 
 struct health;

@@ -331,27 +331,23 @@ on_message_complete(llhttp_t *p)
 	return (HPE_PAUSED);
 }
 
-static llhttp_settings_t	http_settings;
-static bool			http_settings_ready;
+/* Constant, so that every worker thread may share it. */
+static const llhttp_settings_t	http_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_status = on_status,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
 
 void
 http_msg_init(struct http_msg *msg, llhttp_type_t type)
 {
-	if (!http_settings_ready) {
-		llhttp_settings_init(&http_settings);
-		http_settings.on_message_begin = on_message_begin;
-		http_settings.on_url = on_url;
-		http_settings.on_status = on_status;
-		http_settings.on_header_field = on_header_field;
-		http_settings.on_header_value = on_header_value;
-		http_settings.on_header_value_complete =
-		    on_header_value_complete;
-		http_settings.on_headers_complete = on_headers_complete;
-		http_settings.on_body = on_body;
-		http_settings.on_chunk_header = on_chunk_header;
-		http_settings.on_message_complete = on_message_complete;
-		http_settings_ready = true;
-	}
 	memset(msg, 0, sizeof(*msg));
 	llhttp_init(&msg->parser, type, &http_settings);
 	msg->parser.data = msg;

@@ -15,6 +15,8 @@
 #include "cutover.h"
 #include "listen.h"
 #include "log.h"
+#include "snapshot.h"
+#include "worker.h"
 
 #define LISTEN_BACKLOG		511
 #define LISTEN_RETRY_MS		100
@@ -25,8 +27,8 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct listener	*l = arg;
 
-	conn_new(l->cx, fd, sa, (socklen_t)salen);
-	listeners_pace(l->cx);
+	conn_new(l->w, fd, sa, (socklen_t)salen);
+	listeners_pace(l->w);
 }
 
 void
@@ -39,22 +41,69 @@ listeners_resync(struct listeners *l)
 			evconnlistener_enable(l->v[i]->lev);
 }
 
-void
-listeners_pace(struct cutover *cx)
+/* The client connections of every worker. */
+static unsigned
+listeners_open_conns(struct cutover *cx)
 {
-	struct listeners	*l = cx->listeners;
-	unsigned		 max = cx->config->max_connections;
-	bool			 full = max > 0 && cx->nconns >= max;
+	unsigned	n = 0;
 
-	if (l == NULL || full == l->paused)
+	for (unsigned i = 0; i < workers_count(cx); i++)
+		n += COUNT_GET(&workers_get(cx, i)->nconns);
+	return (n);
+}
+
+/* Whether w should stop accepting (the limit as w's snapshot has it). */
+static bool
+listeners_full(struct worker *w)
+{
+	unsigned	max = w->snap->config->max_connections;
+
+	return (max > 0 && listeners_open_conns(w->cx) >= max);
+}
+
+static void
+listeners_pace_job(struct worker *w, void *arg)
+{
+	if (w->listeners != NULL && w->snap != NULL &&
+	    listeners_full(w) != w->listeners->paused) {
+		w->listeners->paused = !w->listeners->paused;
+		listeners_resync(w->listeners);
+	}
+}
+
+/* Posted by a worker that paused or resumed: the others follow, and the
+ * log says so once. */
+static void
+listeners_pace_all(struct cutover *cx, void *arg)
+{
+	bool		full;
+	unsigned	max = cx->config->max_connections;
+
+	atomic_store(&cx->pace_posted, false);
+	if (cx->exiting)
 		return;
-	l->paused = full;
-	listeners_resync(l);
-	if (full)
+	workers_run(cx, listeners_pace_job, NULL);
+	full = max > 0 && listeners_open_conns(cx) >= max;
+	if (full == cx->full)
+		return;
+	if ((cx->full = full))
 		log_warn("limits.max_connections (%u) reached: not accepting",
 		    max);
 	else
-		log_info("accepting again (%u connections)", cx->nconns);
+		log_info("accepting again (%u connections)",
+		    listeners_open_conns(cx));
+}
+
+void
+listeners_pace(struct worker *w)
+{
+	if (w->listeners == NULL ||
+	    listeners_full(w) == w->listeners->paused)
+		return;
+	listeners_pace_job(w, NULL);
+	if (!atomic_exchange(&w->cx->pace_posted, true) &&
+	    worker_post(w, listeners_pace_all, NULL) == -1)
+		atomic_store(&w->cx->pace_posted, false);
 }
 
 static void
@@ -91,25 +140,30 @@ listener_free(struct listener *l)
 	free(l);
 }
 
+/* A listener on a as configured, bound to at (the address worker 0's
+ * listener got, for the others). */
 static struct listener *
-listener_new(struct cutover *cx, const struct addr *a, char *err,
-    size_t errlen)
+listener_new(struct worker *w, const struct addr *a, const struct addr *at,
+    char *err, size_t errlen)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
+	unsigned		 flags = LEV_OPT_CLOSE_ON_FREE |
+				    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
 
+	if (workers_count(w->cx) > 1)
+		flags |= LEV_OPT_REUSEABLE_PORT;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto fail;
-	l->cx = cx;
+	l->w = w;
 	l->want = *a;
-	if ((l->retry = evtimer_new(cx->base, listen_retry_cb, l)) == NULL)
+	if ((l->retry = evtimer_new(w->base, listen_retry_cb, l)) == NULL)
 		goto fail;
-	if ((l->lev = evconnlistener_new_bind(cx->base, listen_accept_cb, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
-	    LISTEN_BACKLOG, (const struct sockaddr *)&a->ss,
-	    (int)a->len)) == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", a->text,
+	if ((l->lev = evconnlistener_new_bind(w->base, listen_accept_cb, l,
+	    flags, LISTEN_BACKLOG, (const struct sockaddr *)&at->ss,
+	    (int)at->len)) == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", at->text,
 		    strerror(errno));
 		listener_free(l);
 		return (NULL);
@@ -119,8 +173,9 @@ listener_new(struct cutover *cx, const struct addr *a, char *err,
 	    &len) == 0)
 		addr_from_sockaddr(&l->bound, (struct sockaddr *)&ss, len);
 	else
-		l->bound = *a;
-	log_info("listening on %s", l->bound.text);
+		l->bound = *at;
+	if (w->id == 0)
+		log_info("listening on %s", l->bound.text);
 	return (l);
 fail:
 	snprintf(err, errlen, "out of memory");
@@ -138,11 +193,13 @@ listeners_find(const struct listeners *l, const struct addr *a)
 }
 
 struct listeners *
-listeners_open(struct cutover *cx, const struct config *cf,
-    const struct listeners *old, char *err, size_t errlen)
+listeners_open(struct worker *w, const struct config *cf,
+    const struct listeners *old, const struct listeners *lead, char *err,
+    size_t errlen)
 {
 	struct listeners	*l;
-	struct listener		*x;
+	struct listener		*x, *first;
+	const struct addr	*at;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL ||
 	    (l->v = calloc(cf->nlisten, sizeof(*l->v))) == NULL) {
@@ -151,8 +208,11 @@ listeners_open(struct cutover *cx, const struct config *cf,
 		return (NULL);
 	}
 	for (size_t i = 0; i < cf->nlisten; i++) {
+		at = &cf->listen[i];
+		if (lead != NULL && (first = listeners_find(lead, at)) != NULL)
+			at = &first->bound;
 		if ((x = listeners_find(old, &cf->listen[i])) == NULL &&
-		    (x = listener_new(cx, &cf->listen[i], err, errlen)) ==
+		    (x = listener_new(w, &cf->listen[i], at, err, errlen)) ==
 		    NULL) {
 			listeners_free(l, old);
 			return (NULL);
@@ -169,7 +229,9 @@ listeners_free(struct listeners *l, const struct listeners *keep)
 		return;
 	for (size_t i = 0; i < l->n; i++)
 		if (listeners_find(keep, &l->v[i]->want) != l->v[i]) {
-			log_info("closed listener %s", l->v[i]->bound.text);
+			if (l->v[i]->w->id == 0)
+				log_info("closed listener %s",
+				    l->v[i]->bound.text);
 			listener_free(l->v[i]);
 		}
 	free(l->v);

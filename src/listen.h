@@ -1,7 +1,9 @@
 /*
- * listen.h — the client listening sockets.  A reload opens the new set
- * beside the old one, keeping the sockets whose address is unchanged, so
- * no connection is refused while it happens.
+ * listen.h — the client listening sockets of one worker.  A reload opens
+ * the new set beside the old one, keeping the sockets whose address is
+ * unchanged, so no connection is refused while it happens.  With several
+ * workers, each has its own socket on every address, bound with
+ * SO_REUSEPORT, and the kernel spreads new connections over them.
  */
 #ifndef CUTOVER_LISTEN_H
 #define CUTOVER_LISTEN_H
@@ -11,7 +13,7 @@
 
 #include "addr.h"
 
-struct cutover;
+struct worker;
 struct config;
 struct evconnlistener;
 struct event;
@@ -21,7 +23,7 @@ struct listener {
 	struct addr		 bound;		/* as bound: the real port */
 	struct evconnlistener	*lev;
 	struct event		*retry;		/* resume after EMFILE */
-	struct cutover		*cx;
+	struct worker		*w;
 };
 
 struct listeners {
@@ -31,18 +33,24 @@ struct listeners {
 };
 
 /*
- * Opens the listeners of cf, reusing those of old (may be NULL) with the
- * same configured address.  Returns the new set, or NULL with a reason in
- * err; old is unchanged either way.
+ * Opens w's listeners of cf, reusing those of old (may be NULL) with the
+ * same configured address.  A new address is bound as lead's listener for
+ * it was (lead: worker 0's set; NULL for worker 0), so that all workers
+ * share the port the kernel chose for "host:0".  Returns the new set, or
+ * NULL with a reason in err; old is unchanged either way.
  */
-struct listeners *listeners_open(struct cutover *cx, const struct config *cf,
-		    const struct listeners *old, char *err, size_t errlen);
+struct listeners *listeners_open(struct worker *w, const struct config *cf,
+		    const struct listeners *old, const struct listeners *lead,
+		    char *err, size_t errlen);
 
 /*
- * Stops accepting while cx holds limits.max_connections connections, and
- * starts again below it; called when a connection opens or closes.
+ * Stops accepting while the workers hold limits.max_connections client
+ * connections, and starts again below it; called on w's thread when a
+ * connection opens or closes.  w follows at once and the other workers
+ * soon after (through the control thread), so the limit may be passed by
+ * a connection per worker accepted in that instant.
  */
-void		 listeners_pace(struct cutover *cx);
+void		 listeners_pace(struct worker *w);
 
 /* Makes every listener of l accept or not, as l->paused says. */
 void		 listeners_resync(struct listeners *l);

@@ -4,6 +4,7 @@
 #include "autoconf.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +14,20 @@
 
 #include "log.h"
 
-static enum log_level	 log_max = LL_INFO;
+/* set by the control thread, read by every worker */
+static _Atomic enum log_level	 log_max = LL_INFO;
 static const char	*log_names[] = { "error", "warning", "info", "debug" };
 
 void
 log_set_level(enum log_level level)
 {
-	log_max = level;
+	atomic_store_explicit(&log_max, level, memory_order_relaxed);
 }
 
 bool
 log_enabled(enum log_level level)
 {
-	return (level <= log_max);
+	return (level <= atomic_load_explicit(&log_max, memory_order_relaxed));
 }
 
 int

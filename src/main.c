@@ -33,10 +33,11 @@ usage(FILE *f)
 	    "  -h       show this help\n"
 	    "  -V       show the version\n"
 	    "\n"
-	    "Runs in the foreground and logs to stderr. SIGHUP reloads the\n"
-	    "configuration. SIGTERM or SIGINT makes it not ready, serves on\n"
-	    "for shutdown.delay_ms, then drains and exits (a second one exits\n"
-	    "at once). Control it with cutoverctl(8).\n",
+	    "Runs in the foreground and logs to stderr, serving clients with\n"
+	    "`workers` threads (default: one per CPU it may use). SIGHUP\n"
+	    "reloads the configuration. SIGTERM or SIGINT makes it not ready,\n"
+	    "serves on for shutdown.delay_ms, then drains and exits (a second\n"
+	    "one exits at once). Control it with cutoverctl(8).\n",
 	    SYSCONFDIR);
 }
 
@@ -70,7 +71,6 @@ main(int argc, char *argv[])
 {
 	const char		*path = SYSCONFDIR "/cutover.conf";
 	bool			 test = false;
-	struct event_config	*ec;
 	struct event_base	*base;
 	struct cutover		*cx;
 	char			 err[1024];
@@ -103,13 +103,10 @@ main(int argc, char *argv[])
 		return (check_config(path));
 	/* a peer that goes away must cost an error, not the process */
 	signal(SIGPIPE, SIG_IGN);
-	if ((ec = event_config_new()) == NULL)
-		fatal("out of memory");
-	/* fewer epoll_ctl calls: changes are applied in one batch per loop */
-	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	if ((base = event_base_new_with_config(ec)) == NULL)
+	/* no EPOLL_USE_CHANGELIST: a change deferred to the next loop could
+	 * reach a descriptor number that another worker has reused */
+	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	event_config_free(ec);
 	if ((cx = cutover_new(base, path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "cutover: %s\n", err);
 		event_base_free(base);

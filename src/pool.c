@@ -11,6 +11,13 @@
 #include "upstream.h"
 
 static const char *pool_names[POOL_COUNT] = { "blue", "green" };
+static unsigned pool_nworkers = 1;
+
+void
+pool_set_workers(unsigned n)
+{
+	pool_nworkers = n > 0 ? n : 1;
+}
 
 const char *
 pool_name(enum pool_id id)
@@ -34,12 +41,22 @@ member_new(enum pool_id pool, const struct addr *addr)
 {
 	struct member	*m;
 
+	size_t		 size = pool_nworkers * sizeof(*m->local);
+
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return (NULL);
+	if ((m->local = aligned_alloc(_Alignof(struct member_local), size))
+	    == NULL) {
+		free(m);
+		return (NULL);
+	}
+	memset(m->local, 0, size);
+	m->nlocal = pool_nworkers;
+	for (unsigned i = 0; i < m->nlocal; i++)
+		TAILQ_INIT(&m->local[i].idle);
 	m->refcnt = 1;
 	m->pool = pool;
 	m->addr = *addr;
-	TAILQ_INIT(&m->idle);
 	snprintf(m->last, sizeof(m->last), "none yet");
 	return (m);
 }
@@ -56,7 +73,8 @@ member_unref(struct member *m)
 {
 	if (m == NULL || --m->refcnt > 0)
 		return;
-	upstream_close_idle(m);
+	/* an idle connection holds a reference: none is left */
+	free(m->local);
 	free(m);
 }
 
@@ -125,7 +143,8 @@ pool_select(struct pool *p, struct member *const *tried, size_t ntried)
 	struct member	*m;
 
 	for (size_t n = 0; n < p->nmembers; n++) {
-		m = p->members[p->next++ % p->nmembers];
+		m = p->members[atomic_fetch_add_explicit(&p->next, 1,
+		    memory_order_relaxed) % p->nmembers];
 		if (member_is_usable(m) && !pool_was_tried(m, tried, ntried))
 			return (m);
 	}
@@ -165,8 +184,27 @@ pool_healthy(const struct pool *p)
 }
 
 void
-pool_close_idle(struct pool *p)
+member_counts(const struct member *m, struct member_counts *c)
+{
+	const struct member_local	*l;
+
+	memset(c, 0, sizeof(*c));
+	for (unsigned i = 0; i < m->nlocal; i++) {
+		l = &m->local[i];
+		c->inflight += atomic_load_explicit(&l->inflight,
+		    memory_order_relaxed);
+		c->idle += atomic_load_explicit(&l->nidle,
+		    memory_order_relaxed);
+		c->requests += atomic_load_explicit(&l->requests,
+		    memory_order_relaxed);
+		c->connect_failures += atomic_load_explicit(
+		    &l->connect_failures, memory_order_relaxed);
+	}
+}
+
+void
+pool_close_idle(struct pool *p, unsigned worker)
 {
 	for (size_t i = 0; i < p->nmembers; i++)
-		upstream_close_idle(p->members[i]);
+		upstream_close_idle(p->members[i], worker);
 }

@@ -9,6 +9,7 @@
 #ifndef CUTOVER_POOL_H
 #define CUTOVER_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,17 +28,31 @@ struct upstream;
 struct probe;
 TAILQ_HEAD(upstream_list, upstream);
 
+/*
+ * What one worker keeps of a member.  Only that worker writes it, so
+ * counting a request takes no locked instruction and no cache line is
+ * shared between workers; status sums the workers' counts.
+ */
+struct member_local {
+	_Alignas(64) struct upstream_list idle;	/* keep-alive connections */
+	_Atomic unsigned	 nidle;
+	_Atomic unsigned	 inflight;	/* requests routed here, not ended */
+	_Atomic uint64_t	 requests;	/* requests routed here */
+	_Atomic uint64_t	 connect_failures;
+};
+
+/*
+ * A member's health and admin state are written by the control thread
+ * only (workers post what they observe to it) and read by every worker.
+ */
 struct member {
-	unsigned		 refcnt;
+	atomic_uint		 refcnt;
 	enum pool_id		 pool;
 	struct addr		 addr;
-	unsigned		 inflight;	/* requests routed here, not ended */
-	uint64_t		 requests;	/* requests routed here */
-	uint64_t		 connect_failures;
-	struct upstream_list	 idle;		/* keep-alive connections */
-	unsigned		 nidle;
-	enum member_health	 health;
-	enum member_admin	 admin;
+	struct member_local	*local;		/* one per worker */
+	unsigned		 nlocal;
+	_Atomic enum member_health health;
+	_Atomic enum member_admin admin;
 	unsigned		 ok_streak;	/* consecutive probe results */
 	unsigned		 fail_streak;
 	unsigned		 latency_ms;	/* of the last probe */
@@ -46,11 +61,11 @@ struct member {
 };
 
 struct pool {
-	unsigned		 refcnt;
+	atomic_uint		 refcnt;
 	enum pool_id		 id;
 	struct member		**members;
 	size_t			 nmembers;
-	size_t			 next;		/* round-robin cursor */
+	atomic_size_t		 next;		/* round-robin cursor */
 };
 
 /* "blue" or "green": the one place pool names come from. */
@@ -58,6 +73,12 @@ const char	*pool_name(enum pool_id id);
 
 /* Parses a pool name; 0, or -1 if s names no pool. */
 int		 pool_parse(const char *s, enum pool_id *id);
+
+/*
+ * How many workers members keep a struct member_local for (default 1).
+ * Set once, before the first member is made.
+ */
+void		 pool_set_workers(unsigned n);
 
 /* A new member with one reference, or NULL when out of memory. */
 struct member	*member_new(enum pool_id pool, const struct addr *addr);
@@ -93,7 +114,17 @@ bool		 member_is_healthy(const struct member *m);
 size_t		 pool_usable(const struct pool *p);
 size_t		 pool_healthy(const struct pool *p);
 
-/* Closes every idle keep-alive connection to the members of p. */
-void		 pool_close_idle(struct pool *p);
+/* m's counts, summed over the workers. */
+struct member_counts {
+	unsigned	 inflight;
+	unsigned	 idle;
+	uint64_t	 requests;
+	uint64_t	 connect_failures;
+};
+void		 member_counts(const struct member *m,
+		    struct member_counts *c);
+
+/* Closes worker's idle keep-alive connections to the members of p. */
+void		 pool_close_idle(struct pool *p, unsigned worker);
 
 #endif

@@ -25,6 +25,7 @@
 #include "snapshot.h"
 #include "tunnel.h"
 #include "upstream.h"
+#include "worker.h"
 
 static void	relay_io_cb(struct io *, int, void *);
 
@@ -67,11 +68,11 @@ relay_ready(struct conn *c)
 static void
 relay_member_failed(struct conn *c, struct member *m, const char *why)
 {
-	m->connect_failures++;
-	c->cx->stats.upstream_failures++;
+	COUNT_ADD(&m->local[c->w->id].connect_failures, 1);
+	COUNT_ADD(&c->w->stats.upstream_failures, 1);
 	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
 	    why);
-	health_passive(m, why);
+	conn_passive(c, m, why);
 }
 
 /* Picks a member and connects (or reuses a connection).  May free c. */
@@ -91,11 +92,11 @@ relay_connect(struct conn *c)
 			return (conn_error(c, 502, "no member could be reached"));
 		c->x->tried[c->x->ntried++] = m;
 		conn_set_member(c, m);
-		if ((u = upstream_take(m)) != NULL) {
+		if ((u = upstream_take(m, c->w->id)) != NULL) {
 			relay_attach(c, u);
 			return (relay_ready(c));
 		}
-		if ((u = upstream_connect(c->cx->base, m,
+		if ((u = upstream_connect(c->w->base, c->w->id, m,
 		    c->snap->config->connect_ms)) != NULL) {
 			relay_attach(c, u);
 			conn_set_state(c, CONN_CONNECT);
@@ -119,7 +120,7 @@ relay_retry_fresh(struct conn *c)
 	upstream_free(c->up);
 	c->up = NULL;
 	c->retried = true;
-	if ((u = upstream_connect(c->cx->base, m,
+	if ((u = upstream_connect(c->w->base, c->w->id, m,
 	    c->snap->config->connect_ms)) == NULL) {
 		relay_member_failed(c, m, strerror(errno));
 		return (relay_connect(c));
@@ -186,7 +187,7 @@ relay_response_done(struct conn *c)
 		conn_observe(c, "bytes after the response");
 		reusable = false;
 	}
-	c->cx->stats.responses++;
+	COUNT_ADD(&c->w->stats.responses, 1);
 	conn_log_access(c, NULL);
 	if (!c->req_done)
 		c->keep_alive = false;	/* answered before the body ended */
@@ -221,7 +222,7 @@ relay_upgrade(struct conn *c, const char *base)
 	http_msg_head_drain(&u->resp, u->io.in);
 	c->resp_started = true;
 	c->x->status = 101;
-	c->cx->stats.responses++;
+	COUNT_ADD(&c->w->stats.responses, 1);
 	conn_log_access(c, "tunnel");
 	tunnel_start(c);
 	return (-1);
@@ -243,7 +244,7 @@ relay_response_head(struct conn *c)
 	base = http_msg_head_base(&u->resp, in);
 	if (status == 101)
 		return (relay_upgrade(c, base));
-	close = !c->keep_alive || c->cx->stopping;
+	close = !c->keep_alive || c->w->cx->stopping;
 	body = !u->resp.skip_body && status != 204 && status != 304;
 	if (!interim && c->http10 && body &&
 	    !(u->resp.parser.flags & F_CONTENT_LENGTH))
@@ -350,7 +351,7 @@ relay_upstream_eof(struct conn *c)
 	log_warn("%s %s: closed the connection before answering",
 	    pool_name(c->member->pool), conn_member_text(c));
 	if (u->uses == 1 && u->resp.parsed == 0)
-		health_passive(c->member, "closed before answering");
+		conn_passive(c, c->member, "closed before answering");
 	return (conn_error(c, 502, "member closed the connection"));
 }
 
@@ -387,7 +388,7 @@ relay_up_event(struct conn *c, int what)
 	log_warn("%s %s: connection error: %s", pool_name(c->member->pool),
 	    conn_member_text(c), err);
 	if (u->uses == 1 && !u->resp.head_done && u->resp.parsed == 0)
-		health_passive(c->member, err);
+		conn_passive(c, c->member, err);
 	conn_error(c, 502, "member connection failed");
 }
 

@@ -52,8 +52,6 @@ router_switch(struct router *r, enum pool_id to, char *msg, size_t msglen)
 		return (-1);
 	}
 	r->live = s;
-	/* busy connections to the old pool close when their response ends */
-	pool_close_idle(old->pools[old->active]);
 	snprintf(msg, msglen, "switched %s -> %s", pool_name(old->active),
 	    pool_name(to));
 	snapshot_unref(old);

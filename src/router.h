@@ -24,8 +24,9 @@ void		 router_free(struct router *r);
 struct snapshot	*router_live(const struct router *r);
 
 /*
- * Makes pool `to` active for every request that starts from now on, and
- * closes idle upstream connections to the pool that was active.  Returns 0
+ * Makes pool `to` active for every snapshot taken from now on (workers
+ * take it and close their idle connections to the pool that was active:
+ * cutover.c).  Returns 0
  * with what happened in msg ("switched blue -> green", or "green is already
  * active"), or -1 with the reason in msg.
  */

@@ -8,6 +8,7 @@
 #ifndef CUTOVER_SNAPSHOT_H
 #define CUTOVER_SNAPSHOT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,7 +17,7 @@
 struct config;
 
 struct snapshot {
-	unsigned	 refcnt;
+	atomic_uint	 refcnt;
 	uint64_t	 generation;
 	struct config	*config;
 	struct pool	*pools[POOL_COUNT];

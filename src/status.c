@@ -18,6 +18,7 @@
 #include "router.h"
 #include "snapshot.h"
 #include "status.h"
+#include "worker.h"
 
 static void
 status_json_str(struct evbuffer *out, const char *s)
@@ -48,38 +49,58 @@ status_when(time_t at, char *buf, size_t len)
 static void
 status_text_member(struct evbuffer *out, const struct member *m)
 {
+	struct member_counts	n;
+
+	member_counts(m, &n);
 	evbuffer_add_printf(out, "member %s %s inflight %u requests %llu "
 	    "idle %u connect_failures %llu health %s admin %s ok_streak %u "
 	    "fail_streak %u latency_ms %u last %s\n", pool_name(m->pool),
-	    m->addr.text, m->inflight, (unsigned long long)m->requests,
-	    m->nidle, (unsigned long long)m->connect_failures,
-	    health_name(m->health), health_admin_name(m->admin), m->ok_streak,
-	    m->fail_streak, m->latency_ms, m->last);
+	    m->addr.text, n.inflight, (unsigned long long)n.requests, n.idle,
+	    (unsigned long long)n.connect_failures, health_name(m->health),
+	    health_admin_name(m->admin), m->ok_streak, m->fail_streak,
+	    m->latency_ms, m->last);
+}
+
+/* Worker 0's listeners: every worker listens on the same addresses. */
+static const struct listeners *
+status_listeners(struct cutover *cx)
+{
+	return (workers_get(cx, 0)->listeners);
 }
 
 void
 status_text(struct cutover *cx, struct evbuffer *out)
 {
 	const struct snapshot	*s = router_live(cx->router);
+	const struct listeners	*l = status_listeners(cx);
 	const struct pool	*p;
+	struct cutover_totals	 t;
+	struct worker		*w;
 	char			 when[32];
 
+	cutover_totals(cx, &t);
 	evbuffer_add_printf(out, "version %s\npid %ld\nuptime_s %lld\n"
-	    "active %s\nprevious %s\n", PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started), pool_name(s->active),
+	    "workers %u\nactive %s\nprevious %s\n", PACKAGE_VERSION,
+	    (long)getpid(), (long long)(time(NULL) - cx->started),
+	    workers_count(cx), pool_name(s->active),
 	    s->has_previous ? pool_name(s->previous) : "none");
-	for (size_t i = 0; cx->listeners != NULL && i < cx->listeners->n; i++)
-		evbuffer_add_printf(out, "listen %s\n",
-		    cx->listeners->v[i]->bound.text);
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		evbuffer_add_printf(out, "listen %s\n", l->v[i]->bound.text);
 	evbuffer_add_printf(out, "connections_open %u\nconnections_total %llu\n"
 	    "requests_total %llu\nresponses_total %llu\nerrors_total %llu\n"
-	    "upstream_failures_total %llu\nstopping %s\nready %s\n", cx->nconns,
-	    (unsigned long long)cx->stats.connections,
-	    (unsigned long long)cx->stats.requests,
-	    (unsigned long long)cx->stats.responses,
-	    (unsigned long long)cx->stats.errors,
-	    (unsigned long long)cx->stats.upstream_failures,
+	    "upstream_failures_total %llu\nstopping %s\nready %s\n", t.conns,
+	    (unsigned long long)t.connections,
+	    (unsigned long long)t.requests,
+	    (unsigned long long)t.responses,
+	    (unsigned long long)t.errors,
+	    (unsigned long long)t.upstream_failures,
 	    cx->stopping ? "yes" : "no", cx->stopping ? "no" : "yes");
+	for (unsigned i = 0; i < workers_count(cx); i++) {
+		w = workers_get(cx, i);
+		evbuffer_add_printf(out, "worker %u connections_open %u "
+		    "requests_total %llu\n", i, COUNT_GET(&w->nconns),
+		    (unsigned long long)COUNT_GET(&w->stats.requests));
+	}
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "reload never\n");
 	else {
@@ -92,7 +113,7 @@ status_text(struct cutover *cx, struct evbuffer *out)
 		evbuffer_add_printf(out, "pool %s %s members %zu healthy %zu "
 		    "inflight %u tunnels %u\n", pool_name(p->id),
 		    p->id == s->active ? "active" : "standby", p->nmembers,
-		    pool_healthy(p), cx->inflight[p->id], cx->tunnels[p->id]);
+		    pool_healthy(p), t.inflight[p->id], t.tunnels[p->id]);
 		for (size_t k = 0; k < p->nmembers; k++)
 			status_text_member(out, p->members[k]);
 	}
@@ -101,20 +122,23 @@ status_text(struct cutover *cx, struct evbuffer *out)
 static void
 status_json_member(struct evbuffer *out, const struct member *m, bool first)
 {
+	struct member_counts	n;
+
+	member_counts(m, &n);
 	evbuffer_add_printf(out, "%s{\"addr\":\"%s\",\"inflight\":%u,"
 	    "\"requests\":%llu,\"idle\":%u,\"connect_failures\":%llu,"
 	    "\"health\":\"%s\",\"admin\":\"%s\",\"ok_streak\":%u,"
 	    "\"fail_streak\":%u,\"latency_ms\":%u,\"last\":", first ? "" : ",",
-	    m->addr.text, m->inflight, (unsigned long long)m->requests,
-	    m->nidle, (unsigned long long)m->connect_failures,
-	    health_name(m->health), health_admin_name(m->admin), m->ok_streak,
-	    m->fail_streak, m->latency_ms);
+	    m->addr.text, n.inflight, (unsigned long long)n.requests, n.idle,
+	    (unsigned long long)n.connect_failures, health_name(m->health),
+	    health_admin_name(m->admin), m->ok_streak, m->fail_streak,
+	    m->latency_ms);
 	status_json_str(out, m->last);
 	evbuffer_add(out, "}", 1);
 }
 
 static void
-status_json_pools(struct cutover *cx, const struct snapshot *s,
+status_json_pools(const struct cutover_totals *t, const struct snapshot *s,
     struct evbuffer *out)
 {
 	const struct pool	*p;
@@ -126,7 +150,7 @@ status_json_pools(struct cutover *cx, const struct snapshot *s,
 		    "\"healthy\":%zu,\"inflight\":%u,\"tunnels\":%u,"
 		    "\"members\":[", i ? "," : "", pool_name(p->id),
 		    p->id == s->active ? "true" : "false", pool_healthy(p),
-		    cx->inflight[p->id], cx->tunnels[p->id]);
+		    t->inflight[p->id], t->tunnels[p->id]);
 		for (size_t k = 0; k < p->nmembers; k++)
 			status_json_member(out, p->members[k], k == 0);
 		evbuffer_add_printf(out, "]}");
@@ -138,31 +162,44 @@ void
 status_json(struct cutover *cx, struct evbuffer *out)
 {
 	const struct snapshot	*s = router_live(cx->router);
+	const struct listeners	*l = status_listeners(cx);
+	struct cutover_totals	 t;
+	struct worker		*w;
 	char			 when[32];
 
+	cutover_totals(cx, &t);
 	evbuffer_add_printf(out, "{\"version\":\"%s\",\"pid\":%ld,"
-	    "\"uptime_s\":%lld,\"active\":\"%s\",\"previous\":",
-	    PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started), pool_name(s->active));
+	    "\"uptime_s\":%lld,\"workers\":%u,\"active\":\"%s\","
+	    "\"previous\":", PACKAGE_VERSION, (long)getpid(),
+	    (long long)(time(NULL) - cx->started), workers_count(cx),
+	    pool_name(s->active));
 	if (s->has_previous)
 		evbuffer_add_printf(out, "\"%s\"", pool_name(s->previous));
 	else
 		evbuffer_add_printf(out, "null");
 	evbuffer_add_printf(out, ",\"listen\":[");
-	for (size_t i = 0; cx->listeners != NULL && i < cx->listeners->n; i++)
+	for (size_t i = 0; l != NULL && i < l->n; i++)
 		evbuffer_add_printf(out, "%s\"%s\"", i ? "," : "",
-		    cx->listeners->v[i]->bound.text);
+		    l->v[i]->bound.text);
 	evbuffer_add_printf(out, "],\"connections_open\":%u,"
 	    "\"connections_total\":%llu,\"requests_total\":%llu,"
 	    "\"responses_total\":%llu,\"errors_total\":%llu,"
 	    "\"upstream_failures_total\":%llu,\"stopping\":%s,"
-	    "\"ready\":%s,\"reload\":{",
-	    cx->nconns, (unsigned long long)cx->stats.connections,
-	    (unsigned long long)cx->stats.requests,
-	    (unsigned long long)cx->stats.responses,
-	    (unsigned long long)cx->stats.errors,
-	    (unsigned long long)cx->stats.upstream_failures,
+	    "\"ready\":%s,\"per_worker\":[",
+	    t.conns, (unsigned long long)t.connections,
+	    (unsigned long long)t.requests,
+	    (unsigned long long)t.responses,
+	    (unsigned long long)t.errors,
+	    (unsigned long long)t.upstream_failures,
 	    cx->stopping ? "true" : "false", cx->stopping ? "false" : "true");
+	for (unsigned i = 0; i < workers_count(cx); i++) {
+		w = workers_get(cx, i);
+		evbuffer_add_printf(out, "%s{\"connections_open\":%u,"
+		    "\"requests_total\":%llu}", i ? "," : "",
+		    COUNT_GET(&w->nconns),
+		    (unsigned long long)COUNT_GET(&w->stats.requests));
+	}
+	evbuffer_add_printf(out, "],\"reload\":{");
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "\"result\":\"never\"}");
 	else {
@@ -172,6 +209,6 @@ status_json(struct cutover *cx, struct evbuffer *out)
 		status_json_str(out, cx->reload.msg);
 		evbuffer_add_printf(out, "}");
 	}
-	status_json_pools(cx, s, out);
+	status_json_pools(&t, s, out);
 	evbuffer_add_printf(out, "}\n");
 }

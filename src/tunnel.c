@@ -20,6 +20,7 @@
 #include "snapshot.h"
 #include "tunnel.h"
 #include "upstream.h"
+#include "worker.h"
 
 static void
 tunnel_arm_idle(struct conn *c)
@@ -27,7 +28,7 @@ tunnel_arm_idle(struct conn *c)
 	struct timeval	tv;
 
 	if (!c->draining)
-		evtimer_add(&c->x->timer, io_timeval(c->cx->base,
+		evtimer_add(&c->x->timer, io_timeval(c->w->base,
 		    c->snap->config->tunnel_idle_ms, &tv));
 }
 
@@ -107,7 +108,7 @@ tunnel_start(struct conn *c)
 
 	c->state = CONN_TUNNEL;
 	c->tunnel = true;
-	c->cx->tunnels[c->member->pool]++;
+	COUNT_ADD(&c->w->tunnels[c->member->pool], 1);
 	log_debug("client %s: tunnel to %s %s", c->peer,
 	    pool_name(c->member->pool), c->member->addr.text);
 	/* a tunnel is quiet for as long as its protocol likes */
@@ -132,7 +133,7 @@ tunnel_timer(struct conn *c)
 		conn_close(c, "tunnel idle timeout");
 		return;
 	}
-	if (router_live(c->cx->router)->active == c->member->pool) {
+	if (c->w->snap->active == c->member->pool) {
 		c->draining = false;	/* switched back: keep it */
 		tunnel_arm_idle(c);
 		return;
@@ -141,13 +142,13 @@ tunnel_timer(struct conn *c)
 }
 
 unsigned
-tunnel_drain(struct cutover *cx, enum pool_id pool, unsigned spread_ms)
+tunnel_drain(struct worker *w, enum pool_id pool, unsigned spread_ms)
 {
 	struct conn	*c;
 	struct timeval	 tv;
 	unsigned	 n = 0, ms;
 
-	TAILQ_FOREACH(c, &cx->conns, entry) {
+	TAILQ_FOREACH(c, &w->conns, entry) {
 		if (!c->tunnel || c->member->pool != pool || c->draining)
 			continue;
 		/* spread the closes so clients do not reconnect as a storm */

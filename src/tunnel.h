@@ -9,7 +9,7 @@
 #include "pool.h"
 
 struct conn;
-struct cutover;
+struct worker;
 
 /*
  * Turns c, whose 101 head is queued to the client, into a tunnel to its
@@ -22,10 +22,10 @@ int	tunnel_start(struct conn *c);
 void	tunnel_timer(struct conn *c);
 
 /*
- * Closes the tunnels on pool, each at a random moment within spread_ms,
+ * Closes w's tunnels on pool, each at a random moment within spread_ms,
  * unless pool is active again by then.  Returns how many were scheduled.
  */
-unsigned tunnel_drain(struct cutover *cx, enum pool_id pool,
+unsigned tunnel_drain(struct worker *w, enum pool_id pool,
 	    unsigned spread_ms);
 
 #endif

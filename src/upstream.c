@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pool.h"
 #include "upstream.h"
+#include "worker.h"
 
 /* An idle connection that talks has broken framing, and one that closes
  * or times out is done: either way it leaves the list. */
@@ -23,26 +24,29 @@ upstream_idle_cb(struct io *io, int what, void *arg)
 		log_debug("%s %s: %zu unexpected bytes on an idle connection",
 		    pool_name(u->member->pool), u->member->addr.text,
 		    evbuffer_get_length(io->in));
-	TAILQ_REMOVE(&u->member->idle, u, entry);
-	u->member->nidle--;
+	struct member_local	*l = &u->member->local[u->worker];
+
+	TAILQ_REMOVE(&l->idle, u, entry);
+	COUNT_SUB(&l->nidle, 1);
 	upstream_free(u);
 }
 
 struct upstream *
-upstream_take(struct member *m)
+upstream_take(struct member *m, unsigned worker)
 {
-	struct upstream	*u;
+	struct member_local	*l = &m->local[worker];
+	struct upstream		*u;
 
-	if ((u = TAILQ_FIRST(&m->idle)) == NULL)
+	if ((u = TAILQ_FIRST(&l->idle)) == NULL)
 		return (NULL);
-	TAILQ_REMOVE(&m->idle, u, entry);
-	m->nidle--;
+	TAILQ_REMOVE(&l->idle, u, entry);
+	COUNT_SUB(&l->nidle, 1);
 	io_timeouts(&u->io, 0, 0);
 	return (u);
 }
 
 struct upstream *
-upstream_connect(struct event_base *base, struct member *m,
+upstream_connect(struct event_base *base, unsigned worker, struct member *m,
     unsigned connect_ms)
 {
 	struct upstream	*u;
@@ -59,15 +63,16 @@ upstream_connect(struct event_base *base, struct member *m,
 	}
 	http_msg_init(&u->resp, HTTP_RESPONSE);
 	u->member = member_ref(m);
+	u->worker = worker;
 	return (u);
 }
 
 void
 upstream_park(struct upstream *u)
 {
-	struct member	*m = u->member;
+	struct member_local	*l = &u->member->local[u->worker];
 
-	if (m->nidle >= UPSTREAM_IDLE_MAX) {
+	if (COUNT_GET(&l->nidle) >= UPSTREAM_IDLE_MAX) {
 		upstream_free(u);
 		return;
 	}
@@ -76,8 +81,8 @@ upstream_park(struct upstream *u)
 	io_setcb(&u->io, upstream_idle_cb, u);
 	io_timeouts(&u->io, UPSTREAM_IDLE_MS, 0);
 	io_read(&u->io, true);
-	TAILQ_INSERT_HEAD(&m->idle, u, entry);
-	m->nidle++;
+	TAILQ_INSERT_HEAD(&l->idle, u, entry);
+	COUNT_ADD(&l->nidle, 1);
 }
 
 void
@@ -92,13 +97,14 @@ upstream_free(struct upstream *u)
 }
 
 void
-upstream_close_idle(struct member *m)
+upstream_close_idle(struct member *m, unsigned worker)
 {
-	struct upstream	*u;
+	struct member_local	*l = &m->local[worker];
+	struct upstream		*u;
 
-	while ((u = TAILQ_FIRST(&m->idle)) != NULL) {
-		TAILQ_REMOVE(&m->idle, u, entry);
-		m->nidle--;
+	while ((u = TAILQ_FIRST(&l->idle)) != NULL) {
+		TAILQ_REMOVE(&l->idle, u, entry);
+		COUNT_SUB(&l->nidle, 1);
 		upstream_free(u);
 	}
 }

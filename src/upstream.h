@@ -2,7 +2,7 @@
  * upstream.h — connections from cutover to pool members, and each member's
  * list of idle keep-alive connections.  A busy upstream belongs to one
  * client connection (conn.c sets its callbacks); an idle one belongs to its
- * member's list and is closed when the member's pool stops being active,
+ * member's list of its worker and is closed when the member's pool stops being active,
  * when the member leaves the configuration, or when the peer closes it.
  */
 #ifndef CUTOVER_UPSTREAM_H
@@ -24,6 +24,7 @@ struct conn;
 struct upstream {
 	TAILQ_ENTRY(upstream)	 entry;		/* in member->idle */
 	struct member		*member;	/* a reference */
+	unsigned		 worker;	/* whose thread it belongs to */
 	struct io		 io;
 	struct http_msg		 resp;
 	struct conn		*conn;		/* owner while busy */
@@ -31,24 +32,25 @@ struct upstream {
 	unsigned		 uses;		/* requests sent on it */
 };
 
-/* An idle, connected upstream to m taken off its list, or NULL. */
-struct upstream	*upstream_take(struct member *m);
+/* An idle, connected upstream to m of worker's list, or NULL. */
+struct upstream	*upstream_take(struct member *m, unsigned worker);
 
 /*
  * Starts a connection to m.  The caller sets the callback (io_setcb); it
  * sees IO_CONNECTED, or an error or IO_TIMEOUT after connect_ms.  Returns
  * NULL with errno set when the attempt failed at once.
  */
-struct upstream	*upstream_connect(struct event_base *base, struct member *m,
-		    unsigned connect_ms);
+struct upstream	*upstream_connect(struct event_base *base, unsigned worker,
+		    struct member *m, unsigned connect_ms);
 
-/* Puts u on its member's idle list; frees it when the list is full. */
+/* Puts u on its member's idle list of its worker; frees it when the list
+ * is full. */
 void		 upstream_park(struct upstream *u);
 
 /* Closes u and drops its member reference; NULL is a no-op. */
 void		 upstream_free(struct upstream *u);
 
-/* Closes every idle connection of m. */
-void		 upstream_close_idle(struct member *m);
+/* Closes worker's idle connections to m (on worker's thread). */
+void		 upstream_close_idle(struct member *m, unsigned worker);
 
 #endif

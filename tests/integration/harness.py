@@ -43,6 +43,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CUTOVER_SRCDIR") or os.path.dirname(
     os.path.dirname(HERE))
 CUTOVER_BIN = os.environ.get("CUTOVER_BIN") or os.path.join(SRCDIR, "cutover")
+# Every test runs cutover with this many worker threads unless its
+# configuration sets `workers`; 2 exercises the threads on any machine.
+TEST_WORKERS = int(os.environ.get("CUTOVER_TEST_WORKERS") or 2)
 CUTOVERCTL_BIN = os.environ.get("CUTOVERCTL_BIN") or os.path.join(
     SRCDIR, "cutoverctl")
 BACKEND_PY = os.path.join(HERE, "backend.py")
@@ -557,7 +560,8 @@ class Cutover:
     log file and admin socket.
 
     Cutover(config_text) or Cutover(blue=[...], green=[...], extra="...").
-    listen and admin.socket are added unless the text sets them; a short
+    listen, admin.socket and workers (TEST_WORKERS) are added unless the
+    text sets them; a short
     shutdown grace is added unless it mentions shutdown (so cleanup never
     waits 25 s); fast health probes of /healthz (HEALTH_CONFIG) are added
     unless the text sets a top-level health group (at the start of a line;
@@ -594,6 +598,8 @@ class Cutover:
             head += 'listen = [ "127.0.0.1:0" ];\n'
         if not re.search(r"^\s*admin\s*[=:]", text, re.M):
             head += 'admin = { socket = "%s"; };\n' % self.sock
+        if not re.search(r"^\s*workers\s*[=:]", text, re.M):
+            head += "workers = %d;\n" % TEST_WORKERS
         if not re.search(r"^\s*shutdown\s*[=:]", text, re.M):
             head += "shutdown = { grace_ms = 3000; };\n"
         # top level only: a pool's own health group is indented

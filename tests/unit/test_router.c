@@ -155,12 +155,13 @@ test_router_request_snapshot_survives_switch(void **state)
 static void
 test_router_reload_keeps_unchanged_members(void **state)
 {
-	struct fixture	*f = *state;
-	struct snapshot	*old = router_live(f->r), *s;
-	struct member	*kept = old->pools[POOL_BLUE]->members[0];
-	struct config	*cf;
+	struct fixture		*f = *state;
+	struct snapshot		*old = router_live(f->r), *s;
+	struct member		*kept = old->pools[POOL_BLUE]->members[0];
+	struct member_counts	 n;
+	struct config		*cf;
 
-	kept->requests = 42;
+	kept->local[0].requests = 42;
 	cf = load(f, "pools = { blue = { members = [ \"127.0.0.1:9001\", "
 	    "\"127.0.0.1:9005\" ]; }; green = { members = [ "
 	    "\"127.0.0.1:9002\" ]; }; };\n");
@@ -168,10 +169,12 @@ test_router_reload_keeps_unchanged_members(void **state)
 	router_install(f->r, s);
 	config_free(cf);
 	assert_ptr_equal(s->pools[POOL_BLUE]->members[0], kept);
-	assert_int_equal(kept->requests, 42);
+	member_counts(kept, &n);
+	assert_int_equal(n.requests, 42);
 	assert_string_equal(s->pools[POOL_BLUE]->members[1]->addr.text,
 	    "127.0.0.1:9005");
-	assert_int_equal(s->pools[POOL_BLUE]->members[1]->requests, 0);
+	member_counts(s->pools[POOL_BLUE]->members[1], &n);
+	assert_int_equal(n.requests, 0);
 }
 
 static void

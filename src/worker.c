@@ -1,0 +1,395 @@
+/*
+ * worker.c — event-loop threads, jobs for them and posts from them.
+ */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <event2/event.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "cutover.h"
+#include "http.h"
+#include "io.h"
+#include "log.h"
+#include "worker.h"
+
+struct post {
+	STAILQ_ENTRY(post)	 entry;
+	void			(*fn)(struct cutover *, void *);
+	void			*arg;
+};
+
+struct workers {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	/* the job every worker runs; guarded by mu */
+	void			(*fn)(struct worker *, void *);
+	void			*arg;
+	uint64_t		 job;		/* its number */
+	unsigned		 pending;	/* workers not done with it */
+	bool			 running;	/* workers_run is under way */
+	/* posts to the control thread; guarded by mu */
+	STAILQ_HEAD(, post)	 posts;
+	int			 post_fd;	/* eventfd */
+	struct event		*ev_post;
+	unsigned		 n;
+	struct worker		*v[];
+};
+
+/* ------------------------------------------------------------ worker count */
+
+unsigned
+workers_cpu_quota(const char *root, char *src, size_t srclen)
+{
+	FILE		*f;
+	long long	 quota = -1, period = 0;
+	char		 path[PATH_MAX], max[32];
+
+	snprintf(path, sizeof(path), "%s/cpu.max", root);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%31s %lld", max, &period) == 2 &&
+		    strcmp(max, "max") != 0)
+			quota = strtoll(max, NULL, 10);
+		fclose(f);
+		snprintf(src, srclen, "cgroup cpu.max");
+	} else {
+		snprintf(path, sizeof(path), "%s/cpu/cpu.cfs_quota_us", root);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%lld", &quota) != 1)
+				quota = -1;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "%s/cpu/cpu.cfs_period_us",
+		    root);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%lld", &period) != 1)
+				period = 0;
+			fclose(f);
+		}
+		snprintf(src, srclen, "cgroup cpu.cfs_quota_us");
+	}
+	if (quota <= 0 || period <= 0)
+		return (0);
+	quota = quota / period + (quota % period != 0);
+	return (quota > WORKERS_MAX ? WORKERS_MAX : (unsigned)quota);
+}
+
+unsigned
+workers_auto(char *why, size_t whylen)
+{
+	cpu_set_t	set;
+	unsigned	cpus = 1, quota, n;
+	char		src[64];
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 &&
+	    CPU_COUNT(&set) > 0)
+		cpus = (unsigned)CPU_COUNT(&set);
+	quota = workers_cpu_quota("/sys/fs/cgroup", src, sizeof(src));
+	n = quota > 0 && quota < cpus ? quota : cpus;
+	if (n > WORKERS_MAX)
+		n = WORKERS_MAX;
+	if (quota > 0)
+		snprintf(why, whylen, "%u CPU(s) to run on, %s allows %u",
+		    cpus, src, quota);
+	else
+		snprintf(why, whylen, "%u CPU(s) to run on, no CPU quota",
+		    cpus);
+	return (n);
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void	worker_wake_cb(evutil_socket_t, short, void *);
+static void	workers_post_cb(evutil_socket_t, short, void *);
+
+int
+workers_new(struct cutover *cx, struct event_base *base, unsigned n,
+    char *err, size_t errlen)
+{
+	struct workers	*ws;
+	struct worker	*w;
+
+	if ((ws = calloc(1, sizeof(*ws) + n * sizeof(ws->v[0]))) == NULL)
+		goto nomem;
+	pthread_mutex_init(&ws->mu, NULL);
+	pthread_cond_init(&ws->cv, NULL);
+	STAILQ_INIT(&ws->posts);
+	ws->post_fd = -1;
+	cx->workers = ws;
+	for (unsigned i = 0; i < n; i++) {
+		if ((w = calloc(1, sizeof(*w))) == NULL)
+			goto nomem;
+		ws->v[ws->n++] = w;
+		w->cx = cx;
+		w->ws = ws;
+		w->id = i;
+		w->wake_fd = -1;
+		TAILQ_INIT(&w->conns);
+		if (i == 0) {
+			w->base = base;
+			continue;
+		}
+		if ((w->base = event_base_new()) == NULL) {
+			snprintf(err, errlen, "cannot create the event loop "
+			    "of worker %u", i);
+			return (-1);
+		}
+		if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
+		    -1 || (w->ev_wake = event_new(w->base, w->wake_fd,
+		    EV_READ | EV_PERSIST, worker_wake_cb, w)) == NULL ||
+		    event_add(w->ev_wake, NULL) == -1) {
+			snprintf(err, errlen, "worker %u: %s", i,
+			    strerror(errno));
+			return (-1);
+		}
+	}
+	if ((ws->post_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (ws->ev_post = event_new(base, ws->post_fd, EV_READ | EV_PERSIST,
+	    workers_post_cb, cx)) == NULL || event_add(ws->ev_post, NULL) ==
+	    -1) {
+		snprintf(err, errlen, "workers: %s", strerror(errno));
+		return (-1);
+	}
+	return (0);
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return (-1);
+}
+
+unsigned
+workers_count(const struct cutover *cx)
+{
+	return (cx->workers != NULL ? cx->workers->n : 0);
+}
+
+struct worker *
+workers_get(const struct cutover *cx, unsigned i)
+{
+	return (cx->workers->v[i]);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+	char		 name[16];
+
+	/* what top -H and /proc/PID/task/TID/comm show */
+	snprintf(name, sizeof(name), "worker %u", w->id);
+	pthread_setname_np(pthread_self(), name);
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* what this thread cached for itself */
+	conn_cache_free();
+	http_hdrs_cache_free();
+	io_forget(w->base);
+	return (NULL);
+}
+
+int
+workers_start(struct cutover *cx, char *err, size_t errlen)
+{
+	struct workers	*ws = cx->workers;
+	sigset_t	 all, old;
+	int		 e;
+
+	/* signals are for the control thread's loop */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 1; i < ws->n; i++) {
+		if ((e = pthread_create(&ws->v[i]->thread, NULL, worker_main,
+		    ws->v[i])) != 0) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			snprintf(err, errlen, "cannot start worker %u: %s", i,
+			    strerror(e));
+			return (-1);
+		}
+		ws->v[i]->running = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return (0);
+}
+
+/* ------------------------------------------------------------------- jobs */
+
+static void
+worker_wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct workers	*ws = w->ws;
+	void		(*fn)(struct worker *, void *);
+	void		*fnarg;
+	uint64_t	 v, job;
+
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_error("worker %u: wake-up: %s", w->id, strerror(errno));
+	pthread_mutex_lock(&ws->mu);
+	fn = ws->fn;
+	fnarg = ws->arg;
+	job = ws->job;
+	pthread_mutex_unlock(&ws->mu);
+	if (fn == NULL || job == w->done)
+		return;
+	fn(w, fnarg);
+	pthread_mutex_lock(&ws->mu);
+	w->done = job;
+	if (--ws->pending == 0)
+		pthread_cond_signal(&ws->cv);
+	pthread_mutex_unlock(&ws->mu);
+}
+
+void
+workers_run(struct cutover *cx, void (*fn)(struct worker *, void *),
+    void *arg)
+{
+	struct workers	*ws = cx->workers;
+	uint64_t	 one = 1;
+	unsigned	 n = 0;
+
+	if (ws->running)
+		fatal("workers_run: called from a job");
+	ws->running = true;
+	fn(ws->v[0], arg);
+	/* a worker whose thread is not running yet (or any more) is ours */
+	for (unsigned i = 1; i < ws->n; i++)
+		if (!ws->v[i]->running)
+			fn(ws->v[i], arg);
+	pthread_mutex_lock(&ws->mu);
+	ws->fn = fn;
+	ws->arg = arg;
+	ws->job++;
+	for (unsigned i = 1; i < ws->n; i++)
+		if (ws->v[i]->running)
+			n++;
+	ws->pending = n;
+	pthread_mutex_unlock(&ws->mu);
+	for (unsigned i = 1; i < ws->n; i++)
+		if (ws->v[i]->running &&
+		    write(ws->v[i]->wake_fd, &one, sizeof(one)) == -1)
+			fatal("worker %u: wake-up: %s", i, strerror(errno));
+	pthread_mutex_lock(&ws->mu);
+	while (ws->pending > 0)
+		pthread_cond_wait(&ws->cv, &ws->mu);
+	ws->fn = NULL;
+	pthread_mutex_unlock(&ws->mu);
+	ws->running = false;
+}
+
+/* ------------------------------------------------------------------ posts */
+
+int
+worker_post(struct worker *w, void (*fn)(struct cutover *, void *),
+    void *arg)
+{
+	struct workers	*ws = w->ws;
+	struct post	*p;
+	uint64_t	 one = 1;
+
+	/* the control thread runs it now, unless it is in a job */
+	if (w->id == 0 && !ws->running) {
+		fn(w->cx, arg);
+		return (0);
+	}
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return (-1);
+	p->fn = fn;
+	p->arg = arg;
+	pthread_mutex_lock(&ws->mu);
+	STAILQ_INSERT_TAIL(&ws->posts, p, entry);
+	pthread_mutex_unlock(&ws->mu);
+	if (write(ws->post_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_error("worker %u: post: %s", w->id, strerror(errno));
+	return (0);
+}
+
+/* Runs what the workers posted, in order. */
+static void
+workers_post_run(struct cutover *cx)
+{
+	struct workers	*ws = cx->workers;
+	struct post	*p;
+
+	for (;;) {
+		pthread_mutex_lock(&ws->mu);
+		if ((p = STAILQ_FIRST(&ws->posts)) != NULL)
+			STAILQ_REMOVE_HEAD(&ws->posts, entry);
+		pthread_mutex_unlock(&ws->mu);
+		if (p == NULL)
+			return;
+		p->fn(cx, p->arg);
+		free(p);
+	}
+}
+
+static void
+workers_post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	v;
+
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_error("workers: post: %s", strerror(errno));
+	workers_post_run(arg);
+}
+
+/* -------------------------------------------------------------- teardown */
+
+struct worker_fin {
+	void	(*fn)(struct worker *, void *);
+};
+
+static void
+worker_stop(struct worker *w, void *arg)
+{
+	struct worker_fin	*fin = arg;
+
+	fin->fn(w, NULL);
+	if (w->id > 0)
+		event_base_loopbreak(w->base);
+}
+
+void
+workers_free(struct cutover *cx, void (*fin)(struct worker *, void *))
+{
+	struct workers		*ws = cx->workers;
+	struct worker		*w;
+	struct worker_fin	 stop = { fin };
+
+	if (ws == NULL)
+		return;
+	workers_run(cx, worker_stop, &stop);
+	for (unsigned i = 1; i < ws->n; i++)
+		if (ws->v[i]->running) {
+			pthread_join(ws->v[i]->thread, NULL);
+			ws->v[i]->running = false;
+		}
+	/* posts the stopped workers left: their members are referenced */
+	workers_post_run(cx);
+	for (unsigned i = 0; i < ws->n; i++) {
+		w = ws->v[i];
+		if (w->ev_wake != NULL)
+			event_free(w->ev_wake);
+		if (w->wake_fd != -1)
+			close(w->wake_fd);
+		if (i > 0 && w->base != NULL)
+			event_base_free(w->base);
+		free(w);
+	}
+	if (ws->ev_post != NULL)
+		event_free(ws->ev_post);
+	if (ws->post_fd != -1)
+		close(ws->post_fd);
+	pthread_mutex_destroy(&ws->mu);
+	pthread_cond_destroy(&ws->cv);
+	free(ws);
+	cx->workers = NULL;
+}

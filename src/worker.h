@@ -1,0 +1,136 @@
+/*
+ * worker.h — the event-loop threads that serve clients.
+ *
+ * Each worker has its own event loop, its own listening sockets (bound with
+ * SO_REUSEPORT when there are several, so the kernel spreads connections),
+ * its own client connections, its own idle upstream connections and its own
+ * counters.  Worker 0 runs on the control thread, which also owns the admin
+ * sockets, health probes and signals; with one worker there is no other
+ * thread at all.
+ *
+ * Workers share the router's snapshot but do not read the router: each
+ * holds a reference to the snapshot it routes with, and changes it only
+ * when the control thread asks.  The control thread changes shared state,
+ * then runs a job on every worker (workers_run) and waits until each has
+ * done it; that is how a switch reaches every thread before `switch`
+ * answers.  The other way, a worker posts work to the control thread
+ * (worker_post), such as a member that failed a request.  Nothing else
+ * crosses threads: every event base is touched only by its own thread.
+ */
+#ifndef CUTOVER_WORKER_H
+#define CUTOVER_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "pool.h"
+
+struct event_base;
+struct event;
+struct cutover;
+struct snapshot;
+struct listeners;
+struct conn;
+struct workers;
+
+TAILQ_HEAD(conn_list, conn);
+
+#define WORKERS_MAX	256
+
+/* Counters with one writer (the worker) and any readers (status). */
+struct worker_stats {
+	_Atomic uint64_t	 connections;	/* accepted */
+	_Atomic uint64_t	 requests;	/* request heads parsed */
+	_Atomic uint64_t	 responses;	/* responses relayed */
+	_Atomic uint64_t	 errors;	/* error responses we made */
+	_Atomic uint64_t	 upstream_failures; /* connects refused or timed out */
+};
+
+/* Adds to a counter only its own worker writes: no locked instruction. */
+#define COUNT_ADD(p, n)	atomic_store_explicit((p), \
+	atomic_load_explicit((p), memory_order_relaxed) + (n), \
+	memory_order_relaxed)
+#define COUNT_SUB(p, n)	atomic_store_explicit((p), \
+	atomic_load_explicit((p), memory_order_relaxed) - (n), \
+	memory_order_relaxed)
+#define COUNT_GET(p)	atomic_load_explicit((p), memory_order_relaxed)
+
+struct worker {
+	struct cutover		*cx;
+	struct workers		*ws;
+	unsigned		 id;		/* 0: the control thread */
+	struct event_base	*base;
+	struct snapshot		*snap;		/* routes with; a reference */
+	struct listeners	*listeners;
+	struct listeners	*pending;	/* a reload's, until it commits */
+	char			 err[512];	/* why pending is NULL */
+	struct conn_list	 conns;
+	_Atomic unsigned	 nconns;
+	struct worker_stats	 stats;
+	_Atomic unsigned	 inflight[POOL_COUNT];	/* requests per pool */
+	_Atomic unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
+	bool			 draining;	/* listeners closed, exiting */
+	/* jobs from the control thread (not worker 0) */
+	int			 wake_fd;	/* eventfd */
+	struct event		*ev_wake;
+	uint64_t		 done;		/* the last job it finished */
+	pthread_t		 thread;
+	bool			 running;
+};
+
+/*
+ * How many workers to run when the configuration does not say: the CPUs
+ * this process may run on, capped by a cgroup CPU quota (as Kubernetes
+ * sets from resources.limits.cpu), at least 1.  why says how it decided.
+ */
+unsigned	 workers_auto(char *why, size_t whylen);
+
+/*
+ * The CPU quota of the cgroup mounted at root, in CPUs rounded up: cgroup
+ * v2's cpu.max ("200000 100000"; "max ..." is none) or v1's
+ * cpu/cpu.cfs_quota_us over cpu/cpu.cfs_period_us (-1 is none).  0 when
+ * there is none; src names the file that decided.
+ */
+unsigned	 workers_cpu_quota(const char *root, char *src, size_t srclen);
+
+/*
+ * Makes n workers for cx; worker 0 uses base, the others get their own.
+ * Nothing runs yet.  0, or -1 with the reason in err.
+ */
+int		 workers_new(struct cutover *cx, struct event_base *base,
+		    unsigned n, char *err, size_t errlen);
+
+/* How many workers cx has, and worker i. */
+unsigned	 workers_count(const struct cutover *cx);
+struct worker	*workers_get(const struct cutover *cx, unsigned i);
+
+/* Starts the threads of workers 1 to n-1.  0, or -1 with err. */
+int		 workers_start(struct cutover *cx, char *err, size_t errlen);
+
+/*
+ * On the control thread only: runs fn(w, arg) on every worker's own thread,
+ * worker 0 first (here), then the others at once, and returns when all have
+ * finished.  fn must not call workers_run.
+ */
+void		 workers_run(struct cutover *cx,
+		    void (*fn)(struct worker *, void *), void *arg);
+
+/*
+ * Has fn(cx, arg) run on the control thread: now when w is worker 0, else
+ * soon, in the order posted.  Returns -1 when out of memory (fn not run).
+ */
+int		 worker_post(struct worker *w,
+		    void (*fn)(struct cutover *, void *), void *arg);
+
+/*
+ * Runs fin(w) on every worker's thread, stops the threads and frees the
+ * workers.  fin closes what the worker holds.  NULL cx->workers: no-op.
+ */
+void		 workers_free(struct cutover *cx, void (*fin)(struct worker *,
+		    void *));
+
+#endif

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Worker threads: `workers = N` runs N event loops, each with its own
+listening socket (SO_REUSEPORT) and connections; all of them serve, a switch
+reaches every one before `switch` answers, and a reload reaches every one
+before `reload` answers."""
+
+import os
+import re
+import signal
+
+from harness import Backend, Cutover, RawConn, Suite, free_port, get
+
+s = Suite()
+
+CONNS = 24      # enough that the kernel puts some on every worker
+
+
+def threads(pid):
+    """The number of cutover's threads: the main one and those named
+    "worker N" (a sanitizer may add threads of its own)."""
+    n = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            comm = f.read().strip()
+        n += tid == str(pid) or re.fullmatch(r"worker \d+", comm) is not None
+    return n
+
+
+def per_worker(c, key):
+    return [w[key] for w in c.status_json()["per_worker"]]
+
+
+def hold(port, n=CONNS):
+    """n keep-alive client connections, each with one request answered."""
+    conns = []
+    for _ in range(n):
+        raw = RawConn(port, timeout=5)
+        r = raw.request("GET", "/")
+        conns.append((raw, r.body))
+    return conns
+
+
+def bodies_on(conns):
+    """One request on each held connection; the bodies, in order."""
+    return [raw.request("GET", "/").body for raw, _ in conns]
+
+
+def fresh_bodies(port, n=CONNS):
+    """One request on each of n new connections; the bodies."""
+    return [get(port, "/", headers={"Connection": "close"}).body
+            for _ in range(n)]
+
+
+@s.scenario("workers = 1: one thread serves everything")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n")
+    js = c.status_json()
+    s.eq(js["workers"], 1, "status says 1 worker")
+    s.eq(len(js["per_worker"]), 1, "... and reports one worker's counts")
+    s.eq(threads(c.pid), 1, "the process has one thread")
+    s.eq(get(c.port, "/").body, b"blue\n", "it serves")
+    s.ok(c.wait_log(r"1 worker\(s\) \(workers in the configuration\)", 2,
+                    since=0), "the log says where the count came from",
+         c.log_tail(10))
+
+
+@s.scenario("workers unset: one per CPU this process may use")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra="workers = 0;\n")
+    cpus = len(os.sched_getaffinity(c.pid))
+    quota = None
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            q, period = f.read().split()
+            if q != "max":
+                quota = -(-int(q) // int(period))
+    except OSError:
+        pass
+    want = min(cpus, quota) if quota else cpus
+    s.eq(c.status_json()["workers"], want,
+         "workers = 0 runs one worker per CPU it may use (cgroup quota %r)"
+         % quota)
+    s.eq(threads(c.pid), want, "... each on its own thread")
+    s.ok(c.wait_log(r"%d worker\(s\) \(%d CPU\(s\) to run on" % (want, cpus),
+                    2, since=0), "the log says how it decided",
+         c.log_tail(10))
+
+
+@s.scenario("workers = 2: both serve, a switch reaches both before it "
+            "answers")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra="workers = 2;\n")
+    s.eq(c.status_json()["workers"], 2, "status says 2 workers")
+    s.eq(threads(c.pid), 2, "the process has two threads")
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+
+    held = hold(c.port)
+    s.eq(set(b for _, b in held), {b"blue\n"}, "every connection got blue")
+    open_per = per_worker(c, "connections_open")
+    s.ok(all(n > 0 for n in open_per),
+         "the kernel spread %d connections over both workers" % CONNS,
+         repr(open_per))
+    s.ok(c.member("blue", blue)["idle"] >= 2,
+         "both workers keep idle connections to blue",
+         repr(c.member("blue", blue)))
+
+    before = per_worker(c, "requests_total")
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green", out + err)
+    # nothing in between: the first request after the reply, on every
+    # worker, must go to green
+    after = bodies_on(held)
+    s.eq(after, [b"green\n"] * CONNS,
+         "right after the reply, every held connection on every worker "
+         "gets green")
+    grew = [b - a for a, b in zip(before, per_worker(c, "requests_total"))]
+    s.ok(all(n > 0 for n in grew), "... and both workers served some",
+         repr(grew))
+    s.eq(c.member("blue", blue)["idle"], 0,
+         "no worker keeps an idle connection to blue")
+    s.eq(set(fresh_bodies(c.port)), {b"green\n"},
+         "new connections get green")
+
+    rc, out, err = c.ctl("rollback")
+    s.eq(rc, 0, "rollback", out + err)
+    s.eq(bodies_on(held), [b"blue\n"] * CONNS,
+         "right after rollback, every held connection gets blue")
+    s.eq(c.member("green", green)["idle"], 0,
+         "no worker keeps an idle connection to green")
+    for raw, _ in held:
+        raw.close()
+
+
+@s.scenario("workers = 2: a reload reaches both before it answers")
+def _():
+    blue, green, blue2 = Backend("blue"), Backend("green"), Backend("blue2")
+    c = Cutover(blue=[blue], green=[green], extra="workers = 2;\n")
+    held = hold(c.port)
+    port2 = free_port()
+    text = ('listen = [ "127.0.0.1:0", "127.0.0.1:%d" ];\n'
+            'workers = 2;\n'
+            'pools = { blue = { members = [ "%s" ]; };\n'
+            '          green = { members = [ "%s" ]; }; };\n'
+            % (port2, blue2.addr, green.addr))
+    c.reload_file(text)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload: the old blue member replaced, a listener added",
+         out + err)
+    # the held connections sit on both workers: each must route with
+    # the new configuration at once
+    s.eq(bodies_on(held), [b"blue2\n"] * CONNS,
+         "right after the reply, every held connection gets the new member")
+    s.eq(set(fresh_bodies(port2)), {b"blue2\n"},
+         "the new listener serves")
+    s.eq(c.status_json()["listen"],
+         ["127.0.0.1:%d" % c.port, "127.0.0.1:%d" % port2],
+         "status lists both listeners")
+    s.eq(len(blue.requests), CONNS, "the old member got nothing after")
+
+    # a broken file changes nothing on any worker
+    c.reload_file("pools = {", complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 1, "a broken file is refused", out + err)
+    s.eq(set(fresh_bodies(port2)), {b"blue2\n"},
+         "both listeners still serve the last good configuration")
+    s.eq(set(fresh_bodies(c.port)), {b"blue2\n"}, "...")
+    for raw, _ in held:
+        raw.close()
+
+
+@s.scenario("workers = 2: SIGTERM drains requests in flight on both")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="workers = 2;\nshutdown = { grace_ms = 5000; };\n")
+    conns = []
+    for _ in range(CONNS):
+        raw = RawConn(c.port, timeout=10)
+        raw.send(b"GET /delay?ms=600 HTTP/1.1\r\nHost: t\r\n\r\n")
+        conns.append(raw)
+    s.ok(blue.wait_request("/delay", timeout=5, count=CONNS),
+         "every slow request reached the member")
+    busy = per_worker(c, "connections_open")
+    s.ok(all(n > 0 for n in busy), "both workers hold some", repr(busy))
+    c.signal(signal.SIGTERM)
+    got = [raw.read_response().status for raw in conns]
+    s.eq(got, [200] * CONNS, "every request in flight is answered")
+    s.eq(c.wait(10), 0, "cutover exits 0 once they are done")
+
+
+s.done()

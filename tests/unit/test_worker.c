@@ -1,0 +1,212 @@
+/*
+ * test_worker.c — worker threads: the CPU quota read from cgroup files,
+ * jobs that run on every worker's own thread before workers_run returns,
+ * posts that come back to the control thread in order, and teardown.
+ */
+#include "autoconf.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cutover.h"
+#include "worker.h"
+
+/* ------------------------------------------------------------- cgroups */
+
+static char	cg_root[64];
+
+static void
+cg_write(const char *rel, const char *text)
+{
+	char	path[256];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/%s", cg_root, rel);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+static int
+cg_setup(void **state)
+{
+	char	sub[128];
+
+	snprintf(cg_root, sizeof(cg_root), "/tmp/test_worker.XXXXXX");
+	assert_non_null(mkdtemp(cg_root));
+	snprintf(sub, sizeof(sub), "%s/cpu", cg_root);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	return (0);
+}
+
+static int
+cg_teardown(void **state)
+{
+	char	cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cg_root);
+	assert_int_equal(system(cmd), 0);
+	return (0);
+}
+
+static void
+test_quota_v2(void **state)
+{
+	char	src[64];
+
+	cg_write("cpu.max", "max 100000\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 0);
+	assert_string_equal(src, "cgroup cpu.max");
+	cg_write("cpu.max", "200000 100000\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 2);
+	/* Kubernetes' limits.cpu: 1500m is two workers, 250m is one */
+	cg_write("cpu.max", "150000 100000\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 2);
+	cg_write("cpu.max", "25000 100000\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 1);
+	cg_write("cpu.max", "garbage\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 0);
+	cg_write("cpu.max", "9223372036854775807 1\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)),
+	    WORKERS_MAX);
+}
+
+static void
+test_quota_v1(void **state)
+{
+	char	src[64];
+
+	/* no cpu.max: cgroup v1's files decide */
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 0);
+	cg_write("cpu/cpu.cfs_quota_us", "-1\n");
+	cg_write("cpu/cpu.cfs_period_us", "100000\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 0);
+	assert_string_equal(src, "cgroup cpu.cfs_quota_us");
+	cg_write("cpu/cpu.cfs_quota_us", "300000\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 3);
+	cg_write("cpu/cpu.cfs_period_us", "0\n");
+	assert_int_equal(workers_cpu_quota(cg_root, src, sizeof(src)), 0);
+}
+
+static void
+test_auto_is_within_affinity(void **state)
+{
+	char		why[128];
+	unsigned	n = workers_auto(why, sizeof(why));
+	long		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	assert_true(n >= 1);
+	assert_true(cpus < 1 || n <= (unsigned)cpus);
+	assert_non_null(strstr(why, "CPU(s) to run on"));
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+#define NW	3
+
+struct seen {
+	pthread_t	 thread[NW];
+	int		 runs[NW];
+	int		 posts[8];
+	int		 nposts;
+};
+
+static struct seen	seen;
+
+static void
+job_record(struct worker *w, void *arg)
+{
+	seen.thread[w->id] = pthread_self();
+	seen.runs[w->id]++;
+}
+
+static void
+post_record(struct cutover *cx, void *arg)
+{
+	/* posts run on the control thread */
+	assert_true(pthread_equal(pthread_self(), seen.thread[0]));
+	seen.posts[seen.nposts++] = (int)(intptr_t)arg;
+}
+
+static void
+job_post(struct worker *w, void *arg)
+{
+	if (w->id == 2) {
+		assert_int_equal(worker_post(w, post_record, (void *)1), 0);
+		assert_int_equal(worker_post(w, post_record, (void *)2), 0);
+	}
+}
+
+static void
+fin_count(struct worker *w, void *arg)
+{
+	seen.runs[w->id] += 100;
+}
+
+static void
+test_jobs_and_posts(void **state)
+{
+	struct cutover		 cx;
+	struct event_base	*base = event_base_new();
+	char			 err[256];
+
+	memset(&seen, 0, sizeof(seen));
+	memset(&cx, 0, sizeof(cx));
+	cx.base = base;
+	assert_int_equal(workers_new(&cx, base, NW, err, sizeof(err)), 0);
+	assert_int_equal(workers_count(&cx), NW);
+	assert_int_equal(workers_start(&cx, err, sizeof(err)), 0);
+
+	/* each worker runs the job once, on its own thread, before return */
+	workers_run(&cx, job_record, NULL);
+	for (int i = 0; i < NW; i++)
+		assert_int_equal(seen.runs[i], 1);
+	assert_true(pthread_equal(seen.thread[0], pthread_self()));
+	assert_false(pthread_equal(seen.thread[1], pthread_self()));
+	assert_false(pthread_equal(seen.thread[2], pthread_self()));
+	assert_false(pthread_equal(seen.thread[1], seen.thread[2]));
+	workers_run(&cx, job_record, NULL);
+	for (int i = 0; i < NW; i++)
+		assert_int_equal(seen.runs[i], 2);
+
+	/* a worker's posts run on the control thread's loop, in order */
+	workers_run(&cx, job_post, NULL);
+	for (int i = 0; i < 100 && seen.nposts < 2; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(seen.nposts, 2);
+	assert_int_equal(seen.posts[0], 1);
+	assert_int_equal(seen.posts[1], 2);
+
+	/* teardown runs fin on every worker, then joins the threads */
+	workers_free(&cx, fin_count);
+	for (int i = 0; i < NW; i++)
+		assert_int_equal(seen.runs[i], 102);
+	assert_null(cx.workers);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_quota_v2, cg_setup,
+		    cg_teardown),
+		cmocka_unit_test_setup_teardown(test_quota_v1, cg_setup,
+		    cg_teardown),
+		cmocka_unit_test(test_auto_is_within_affinity),
+		cmocka_unit_test(test_jobs_and_posts),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
