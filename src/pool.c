@@ -83,12 +83,20 @@ pool_new(enum pool_id id, size_t n)
 {
 	struct pool	*p;
 
+	size_t		 size = pool_nworkers * sizeof(*p->cursor);
+
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return (NULL);
-	if (n > 0 && (p->members = calloc(n, sizeof(*p->members))) == NULL) {
+	if ((n > 0 && (p->members = calloc(n, sizeof(*p->members))) == NULL) ||
+	    (p->cursor = aligned_alloc(_Alignof(struct pool_cursor), size)) ==
+	    NULL) {
+		free(p->members);
 		free(p);
 		return (NULL);
 	}
+	/* workers start apart, so their first requests spread */
+	for (unsigned i = 0; i < pool_nworkers; i++)
+		p->cursor[i].next = i;
 	p->refcnt = 1;
 	p->id = id;
 	return (p);
@@ -115,6 +123,7 @@ pool_unref(struct pool *p)
 	for (size_t i = 0; i < p->nmembers; i++)
 		member_unref(p->members[i]);
 	free(p->members);
+	free(p->cursor);
 	free(p);
 }
 
@@ -138,13 +147,13 @@ pool_was_tried(const struct member *m, struct member *const *tried,
 }
 
 struct member *
-pool_select(struct pool *p, struct member *const *tried, size_t ntried)
+pool_select(struct pool *p, unsigned worker, struct member *const *tried,
+    size_t ntried)
 {
 	struct member	*m;
 
 	for (size_t n = 0; n < p->nmembers; n++) {
-		m = p->members[atomic_fetch_add_explicit(&p->next, 1,
-		    memory_order_relaxed) % p->nmembers];
+		m = p->members[p->cursor[worker].next++ % p->nmembers];
 		if (member_is_usable(m) && !pool_was_tried(m, tried, ntried))
 			return (m);
 	}
@@ -161,16 +170,6 @@ bool
 member_is_healthy(const struct member *m)
 {
 	return (m->admin == MEMBER_READY && m->health == HEALTH_UP);
-}
-
-size_t
-pool_usable(const struct pool *p)
-{
-	size_t	n = 0;
-
-	for (size_t i = 0; i < p->nmembers; i++)
-		n += member_is_usable(p->members[i]);
-	return (n);
 }
 
 size_t

@@ -60,12 +60,17 @@ struct member {
 	struct probe		*probe;		/* while it is probed */
 };
 
+/* A worker's round-robin cursor over a pool, on a cache line of its own. */
+struct pool_cursor {
+	_Alignas(64) size_t	 next;
+};
+
 struct pool {
 	atomic_uint		 refcnt;
 	enum pool_id		 id;
 	struct member		**members;
 	size_t			 nmembers;
-	atomic_size_t		 next;		/* round-robin cursor */
+	struct pool_cursor	*cursor;	/* one per worker */
 };
 
 /* "blue" or "green": the one place pool names come from. */
@@ -97,12 +102,13 @@ void		 pool_unref(struct pool *p);
 struct member	*pool_find(const struct pool *p, const struct addr *a);
 
 /*
- * Chooses the next usable member in round-robin order, passing over the
- * ntried members in tried (those that already failed this request).
- * Returns a borrowed member, or NULL when no usable member is left.
+ * Chooses the next usable member in worker's round-robin order (each
+ * worker goes round on its own), passing over the ntried members in tried
+ * (those that already failed this request).  Returns a borrowed member,
+ * or NULL when no usable member is left.
  */
-struct member	*pool_select(struct pool *p, struct member *const *tried,
-		    size_t ntried);
+struct member	*pool_select(struct pool *p, unsigned worker,
+		    struct member *const *tried, size_t ntried);
 
 /* Whether m may take a new request: ready, and not known to be down. */
 bool		 member_is_usable(const struct member *m);
@@ -110,8 +116,7 @@ bool		 member_is_usable(const struct member *m);
 /* Whether m counts as healthy for a switch: ready and probed up. */
 bool		 member_is_healthy(const struct member *m);
 
-/* How many members of p are usable; healthy. */
-size_t		 pool_usable(const struct pool *p);
+/* How many members of p are healthy. */
 size_t		 pool_healthy(const struct pool *p);
 
 /* m's counts, summed over the workers. */

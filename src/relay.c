@@ -83,12 +83,15 @@ relay_connect(struct conn *c)
 	struct member	*m;
 	struct upstream	*u;
 
-	if (c->x->ntried == 0 && pool_usable(p) == 0)
-		return (conn_error(c, 503, "no healthy member in the active "
-		    "pool"));
 	for (;;) {
-		if (c->x->ntried == CONN_TRIES_MAX ||
-		    (m = pool_select(p, c->x->tried, c->x->ntried)) == NULL)
+		/* one look at the members' state, which the control thread
+		 * may change meanwhile: none usable at first is a 503 */
+		m = c->x->ntried == CONN_TRIES_MAX ? NULL : pool_select(p,
+		    c->w->id, c->x->tried, c->x->ntried);
+		if (m == NULL && c->x->ntried == 0)
+			return (conn_error(c, 503, "no healthy member in the "
+			    "active pool"));
+		if (m == NULL)
 			return (conn_error(c, 502, "no member could be reached"));
 		c->x->tried[c->x->ntried++] = m;
 		conn_set_member(c, m);

@@ -67,7 +67,7 @@ test_pool_select_round_robin_visits_each_in_turn(void **state)
 
 	for (int round = 0; round < 3; round++)
 		for (size_t i = 0; i < p->nmembers; i++)
-			assert_ptr_equal(pool_select(p, NULL, 0),
+			assert_ptr_equal(pool_select(p, 0, NULL, 0),
 			    p->members[i]);
 }
 
@@ -79,7 +79,7 @@ test_pool_select_skips_tried_members(void **state)
 
 	/* whatever the cursor says, only the untried member is chosen */
 	for (int i = 0; i < 4; i++)
-		assert_ptr_equal(pool_select(p, tried, 2), p->members[2]);
+		assert_ptr_equal(pool_select(p, 0, tried, 2), p->members[2]);
 }
 
 static void
@@ -87,7 +87,7 @@ test_pool_select_all_tried_returns_null(void **state)
 {
 	struct pool	*p = *state;
 
-	assert_null(pool_select(p, p->members, p->nmembers));
+	assert_null(pool_select(p, 0, p->members, p->nmembers));
 }
 
 static void
