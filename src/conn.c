@@ -211,7 +211,7 @@ conn_end_request(struct conn *c, bool reusable)
 	}
 	conn_set_member(c, NULL);
 	if (c->snap != NULL) {
-		snapshot_unref(c->snap);
+		worker_snap_drop(c->w, c->snap);
 		c->snap = NULL;
 	}
 	if (c->x != NULL)
@@ -466,7 +466,7 @@ conn_route(struct conn *c)
 	if (c->x->head.len > HTTP_HEAD_MAX)	/* what we add must fit too */
 		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->x->req, in);
-	c->snap = snapshot_ref(c->w->snap);
+	c->snap = worker_snap_take(c->w);
 	return (relay_connect(c));
 }
 

@@ -90,9 +90,12 @@ cutover_sync(struct worker *w, void *arg)
 
 	if (old == s)
 		return;
-	w->snap = snapshot_ref(s);
-	if (old == NULL)
+	if (old == NULL) {
+		worker_snap_set(w, s);
 		return;
+	}
+	snapshot_ref(old);	/* for the loop below */
+	worker_snap_set(w, s);
 	for (int i = 0; i < POOL_COUNT; i++)
 		for (size_t k = 0; k < old->pools[i]->nmembers; k++) {
 			m = old->pools[i]->members[k];
@@ -143,6 +146,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		    i > 0 ? workers_get(cx, 0)->listeners : NULL, err,
 		    errlen)) == NULL)
 			goto fail;
+		listeners_resync(w->listeners);
 	}
 	if ((cx->admin = admin_new(cx, cx->config->admin_socket,
 	    cx->config->admin_socket_mode, cx->config->admin_socket_group,
@@ -201,8 +205,7 @@ cutover_worker_fin(struct worker *w, void *arg)
 		/* idle connections hold member references: close them */
 		for (int i = 0; i < POOL_COUNT; i++)
 			pool_close_idle(w->snap->pools[i], w->id);
-		snapshot_unref(w->snap);
-		w->snap = NULL;
+		worker_snap_set(w, NULL);
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "http.h"
 #include "io.h"
 #include "log.h"
+#include "snapshot.h"
 #include "worker.h"
 
 struct post {
@@ -165,6 +166,58 @@ nomem:
 	return (-1);
 }
 
+/* ---------------------------------------------------------- snapshots */
+
+struct snapshot *
+worker_snap_take(struct worker *w)
+{
+	w->snap_users++;
+	return (w->snap);
+}
+
+void
+worker_snap_drop(struct worker *w, struct snapshot *s)
+{
+	struct worker_held	*h;
+
+	if (s == w->snap) {
+		w->snap_users--;
+		return;
+	}
+	for (unsigned i = 0; i < w->nheld; i++) {
+		h = &w->held[i];
+		if (h->s != s || --h->users > 0)
+			continue;
+		snapshot_unref(h->s);
+		*h = w->held[--w->nheld];
+		return;
+	}
+}
+
+void
+worker_snap_set(struct worker *w, struct snapshot *s)
+{
+	struct worker_held	*v;
+
+	if (w->snap == s)
+		return;
+	if (w->snap != NULL && w->snap_users > 0) {
+		if ((v = realloc(w->held, (w->nheld + 1) * sizeof(*v))) ==
+		    NULL) {
+			/* requests still use it: better kept than freed */
+			log_error("worker %u: out of memory: a replaced "
+			    "snapshot is never freed", w->id);
+		} else {
+			w->held = v;
+			w->held[w->nheld].s = w->snap;
+			w->held[w->nheld++].users = w->snap_users;
+		}
+	} else if (w->snap != NULL)
+		snapshot_unref(w->snap);
+	w->snap = s != NULL ? snapshot_ref(s) : NULL;
+	w->snap_users = 0;
+}
+
 unsigned
 workers_count(const struct cutover *cx)
 {
@@ -188,7 +241,9 @@ worker_main(void *arg)
 	/* what top -H and /proc/PID/task/TID/comm show */
 	snprintf(name, sizeof(name), "worker %u", w->id);
 	pthread_setname_np(pthread_self(), name);
-	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1 ||
+	    !event_base_got_break(w->base))
+		fatal("worker %u: its event loop failed", w->id);
 	/* what this thread cached for itself */
 	conn_cache_free();
 	http_hdrs_cache_free();
@@ -382,6 +437,7 @@ workers_free(struct cutover *cx, void (*fin)(struct worker *, void *))
 			close(w->wake_fd);
 		if (i > 0 && w->base != NULL)
 			event_base_free(w->base);
+		free(w->held);
 		free(w);
 	}
 	if (ws->ev_post != NULL)

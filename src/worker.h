@@ -59,12 +59,21 @@ struct worker_stats {
 	memory_order_relaxed)
 #define COUNT_GET(p)	atomic_load_explicit((p), memory_order_relaxed)
 
+/* A snapshot the worker's requests still use after it was replaced. */
+struct worker_held {
+	struct snapshot		*s;		/* a reference */
+	unsigned		 users;		/* requests routed with it */
+};
+
 struct worker {
 	struct cutover		*cx;
 	struct workers		*ws;
 	unsigned		 id;		/* 0: the control thread */
 	struct event_base	*base;
 	struct snapshot		*snap;		/* routes with; a reference */
+	unsigned		 snap_users;	/* requests routed with snap */
+	struct worker_held	*held;		/* replaced, still in use */
+	unsigned		 nheld;
 	struct listeners	*listeners;
 	struct listeners	*pending;	/* a reload's, until it commits */
 	char			 err[512];	/* why pending is NULL */
@@ -103,6 +112,22 @@ unsigned	 workers_cpu_quota(const char *root, char *src, size_t srclen);
  */
 int		 workers_new(struct cutover *cx, struct event_base *base,
 		    unsigned n, char *err, size_t errlen);
+
+/*
+ * A request on w's thread starts: it routes with w's snapshot, which stays
+ * alive until worker_snap_drop().  Counted in w alone, so starting and
+ * ending a request writes no cache line that another worker uses.
+ */
+struct snapshot	*worker_snap_take(struct worker *w);
+
+/* A request that took s from w ended. */
+void		 worker_snap_drop(struct worker *w, struct snapshot *s);
+
+/*
+ * w routes with s from now on (takes a reference); the snapshot it had is
+ * released once the last request routed with it ends.  On w's thread.
+ */
+void		 worker_snap_set(struct worker *w, struct snapshot *s);
 
 /* How many workers cx has, and worker i. */
 unsigned	 workers_count(const struct cutover *cx);

@@ -1,7 +1,8 @@
 /*
  * test_worker.c — worker threads: the CPU quota read from cgroup files,
  * jobs that run on every worker's own thread before workers_run returns,
- * posts that come back to the control thread in order, and teardown.
+ * posts that come back to the control thread in order, teardown, and the
+ * snapshots a worker keeps alive for its requests.
  */
 #include "autoconf.h"
 
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "cutover.h"
+#include "snapshot.h"
 #include "worker.h"
 
 /* ------------------------------------------------------------- cgroups */
@@ -196,6 +198,58 @@ test_jobs_and_posts(void **state)
 	event_base_free(base);
 }
 
+/* ----------------------------------------------------------- snapshots */
+
+static struct snapshot *
+snap_new(void)
+{
+	struct snapshot	*s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	s->refcnt = 1;
+	return (s);
+}
+
+static void
+test_snapshot_lives_until_its_last_request(void **state)
+{
+	struct worker	 w;
+	struct snapshot	*a = snap_new(), *b = snap_new(), *r1, *r2, *r3;
+
+	memset(&w, 0, sizeof(w));
+	worker_snap_set(&w, a);
+	assert_int_equal(a->refcnt, 2);
+	r1 = worker_snap_take(&w);
+	r2 = worker_snap_take(&w);
+	assert_ptr_equal(r1, a);
+	assert_ptr_equal(r2, a);
+	/* taking does not touch the shared count */
+	assert_int_equal(a->refcnt, 2);
+
+	/* a switch: new requests get b, the two on a keep it alive */
+	worker_snap_set(&w, b);
+	r3 = worker_snap_take(&w);
+	assert_ptr_equal(r3, b);
+	assert_int_equal(a->refcnt, 2);
+	assert_int_equal(w.nheld, 1);
+	worker_snap_drop(&w, r1);
+	assert_int_equal(a->refcnt, 2);
+	worker_snap_drop(&w, r2);
+	assert_int_equal(a->refcnt, 1);
+	assert_int_equal(w.nheld, 0);
+
+	/* a snapshot nobody uses any more is released at once */
+	worker_snap_drop(&w, r3);
+	worker_snap_set(&w, a);
+	assert_int_equal(b->refcnt, 1);
+	assert_int_equal(a->refcnt, 2);
+	worker_snap_set(&w, NULL);
+	assert_int_equal(a->refcnt, 1);
+	free(w.held);
+	snapshot_unref(a);
+	snapshot_unref(b);
+}
+
 int
 main(void)
 {
@@ -206,6 +260,7 @@ main(void)
 		    cg_teardown),
 		cmocka_unit_test(test_auto_is_within_affinity),
 		cmocka_unit_test(test_jobs_and_posts),
+		cmocka_unit_test(test_snapshot_lives_until_its_last_request),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
