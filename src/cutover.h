@@ -64,7 +64,7 @@ struct cutover {
 	atomic_bool		 stopping;	/* SIGTERM: not ready */
 	bool			 draining;	/* listeners closed, exiting */
 	bool			 exiting;	/* cutover_free under way */
-	bool			 full;		/* at limits.max_connections */
+	atomic_bool		 full;		/* at limits.max_connections */
 	atomic_bool		 pace_posted;	/* listeners_pace_all is due */
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
 	struct event		*ev_delay;	/* shutdown.delay_ms */

@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "conn.h"
@@ -71,8 +74,12 @@ listeners_pace_job(struct worker *w, void *arg)
 	}
 }
 
-/* Posted by a worker that paused or resumed: the others follow, and the
- * log says so once. */
+/*
+ * Posted by a worker that saw the total cross the limit: publishes whether
+ * it is full, then every worker follows.  A change after the publication
+ * makes the worker that sees it post again, so no worker is left paused
+ * (or accepting) against the total.
+ */
 static void
 listeners_pace_all(struct cutover *cx, void *arg)
 {
@@ -82,26 +89,30 @@ listeners_pace_all(struct cutover *cx, void *arg)
 	atomic_store(&cx->pace_posted, false);
 	if (cx->exiting)
 		return;
-	workers_run(cx, listeners_pace_job, NULL);
 	full = max > 0 && listeners_open_conns(cx) >= max;
-	if (full == cx->full)
-		return;
-	if ((cx->full = full))
-		log_warn("limits.max_connections (%u) reached: not accepting",
-		    max);
-	else
-		log_info("accepting again (%u connections)",
-		    listeners_open_conns(cx));
+	if (full != atomic_exchange(&cx->full, full)) {
+		if (full)
+			log_warn("limits.max_connections (%u) reached: not "
+			    "accepting", max);
+		else
+			log_info("accepting again (%u connections)",
+			    listeners_open_conns(cx));
+	}
+	workers_run(cx, listeners_pace_job, NULL);
 }
 
 void
 listeners_pace(struct worker *w)
 {
-	if (w->listeners == NULL ||
-	    listeners_full(w) == w->listeners->paused)
+	bool	full;
+
+	if (w->listeners == NULL)
 		return;
-	listeners_pace_job(w, NULL);
-	if (!atomic_exchange(&w->cx->pace_posted, true) &&
+	full = listeners_full(w);
+	if (full != w->listeners->paused)
+		listeners_pace_job(w, NULL);	/* this worker at once */
+	if (full != atomic_load(&w->cx->full) &&
+	    !atomic_exchange(&w->cx->pace_posted, true) &&
 	    worker_post(w, listeners_pace_all, NULL) == -1)
 		atomic_store(&w->cx->pace_posted, false);
 }
@@ -111,7 +122,8 @@ listen_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener	*l = arg;
 
-	evconnlistener_enable(l->lev);
+	if (l->w->listeners == NULL || !l->w->listeners->paused)
+		evconnlistener_enable(l->lev);
 }
 
 static void
@@ -140,8 +152,37 @@ listener_free(struct listener *l)
 	free(l);
 }
 
+/*
+ * With SO_REUSEPORT, a second process of ours could bind a port already
+ * in use and silently take part of its connections.  So before worker 0
+ * binds a fixed port, a plain bind checks that nobody listens there:
+ * 0, or an errno (EADDRINUSE).
+ */
+static int
+listen_check_free(const struct addr *at)
+{
+	const struct sockaddr	*sa = (const struct sockaddr *)&at->ss;
+	in_port_t		 port;
+	int			 fd, one = 1, e = 0;
+
+	port = sa->sa_family == AF_INET6 ?
+	    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port :
+	    ((const struct sockaddr_in *)(const void *)sa)->sin_port;
+	if (port == 0)
+		return (0);	/* the kernel picks a free one */
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (errno);
+	/* SO_REUSEADDR: connections in TIME_WAIT do not count */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, sa, at->len) == -1)
+		e = errno;
+	close(fd);
+	return (e);
+}
+
 /* A listener on a as configured, bound to at (the address worker 0's
- * listener got, for the others). */
+ * listener got, for the others).  It accepts once listeners_resync()
+ * enables it, when the set it belongs to is committed. */
 static struct listener *
 listener_new(struct worker *w, const struct addr *a, const struct addr *at,
     char *err, size_t errlen)
@@ -150,10 +191,18 @@ listener_new(struct worker *w, const struct addr *a, const struct addr *at,
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
 	unsigned		 flags = LEV_OPT_CLOSE_ON_FREE |
-				    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+				    LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+				    LEV_OPT_DISABLED;
+	int			 e;
 
-	if (workers_count(w->cx) > 1)
+	if (workers_count(w->cx) > 1) {
 		flags |= LEV_OPT_REUSEABLE_PORT;
+		if (w->id == 0 && (e = listen_check_free(at)) != 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s",
+			    at->text, strerror(e));
+			return (NULL);
+		}
+	}
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto fail;
 	l->w = w;

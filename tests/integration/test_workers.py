@@ -5,8 +5,11 @@ reaches every one before `switch` answers, and a reload reaches every one
 before `reload` answers."""
 
 import os
+import random
 import re
 import signal
+import threading
+import time
 
 from harness import Backend, Cutover, RawConn, Suite, free_port, get
 
@@ -28,6 +31,15 @@ def threads(pid):
 
 def per_worker(c, key):
     return [w[key] for w in c.status_json()["per_worker"]]
+
+
+def served(fn):
+    """fn's response status, or the error it raised (a timeout: not
+    served)."""
+    try:
+        return fn().status
+    except (OSError, EOFError) as e:
+        return repr(e)
 
 
 def hold(port, n=CONNS):
@@ -168,6 +180,68 @@ def _():
          "both listeners still serve the last good configuration")
     s.eq(set(fresh_bodies(c.port)), {b"blue2\n"}, "...")
     for raw, _ in held:
+        raw.close()
+
+
+@s.scenario("workers = 2: a second cutover cannot take the same port")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    port = free_port()
+    listen = 'listen = [ "127.0.0.1:%d" ];\nworkers = 2;\n' % port
+    c = Cutover(blue=[blue], green=[green], extra=listen)
+    other = Cutover(blue=[blue], green=[green], extra=listen, start=False)
+    try:
+        other.start(timeout=5)
+        started = True
+    except RuntimeError:
+        started = False
+    s.ok(not started, "the second one does not start (SO_REUSEPORT would "
+         "have let it share the port)", other.log_tail(5))
+    s.eq(other.wait(5), 1, "... it exits 1")
+    s.match(r"cannot listen on 127\.0\.0\.1:%d: Address already in use"
+            % port, other.log_text(), "... saying why")
+    s.eq(get(c.port, "/").body, b"blue\n", "the first one still serves")
+
+
+@s.scenario("workers = 2: limits.max_connections pauses and resumes every "
+            "worker")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra=(
+        "workers = 2;\nlimits = { max_connections = 4; };\n"))
+    held = [RawConn(c.port, timeout=5) for _ in range(3)]
+    for raw in held:
+        raw.request("GET", "/")
+    stuck = []
+    for i in range(15):
+        # a 4th connection arrives while one of the 3 closes: the worker
+        # that reached the limit pauses the others; then the total drops
+        # to 2 and every worker must be accepting again
+        victim = held.pop(i % len(held))
+        opened = []
+        t = threading.Thread(target=lambda: opened.append(
+            RawConn(c.port, timeout=5)))
+        t.start()
+        time.sleep(random.random() * 0.0005)
+        victim.close()
+        t.join()
+        held.extend(opened)
+        for raw in held:
+            st = served(lambda: raw.request("GET", "/"))
+            if st != 200:       # below the limit again: must be served
+                stuck.append((i, "held", st))
+        held.pop(0).close()
+        for k in range(6):
+            st = served(lambda: get(c.port, "/",
+                                    headers={"Connection": "close"},
+                                    timeout=2))
+            if st != 200:
+                stuck.append((i, k, st, per_worker(c, "connections_open")))
+        held.append(RawConn(c.port, timeout=5))
+        served(lambda: held[-1].request("GET", "/"))
+    s.eq(stuck, [], "below the limit, every new connection is served, "
+         "whichever worker the kernel gives it to")
+    for raw in held:
         raw.close()
 
 
