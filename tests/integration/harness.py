@@ -647,9 +647,12 @@ class Cutover:
         return self
 
     def _ready(self):
+        # "started with" is logged last, once the admin socket is up: the
+        # socket file alone may be a stale one cutover has yet to replace
+        text = self.log_text()
         ports = [int(p) for p in re.findall(
-            r"listening on 127\.0\.0\.1:(\d+)", self.log_text())]
-        if ports and os.path.exists(self.sock):
+            r"listening on 127\.0\.0\.1:(\d+)", text)]
+        if ports and " started with " in text and os.path.exists(self.sock):
             self.ports = ports
             self.port = ports[0]
             return True
