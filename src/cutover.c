@@ -90,20 +90,14 @@ cutover_sync(struct worker *w, void *arg)
 
 	if (old == s)
 		return;
-	if (old == NULL) {
-		worker_snap_set(w, s);
-		return;
-	}
-	snapshot_ref(old);	/* for the loop below */
-	worker_snap_set(w, s);
-	for (int i = 0; i < POOL_COUNT; i++)
+	for (int i = 0; old != NULL && i < POOL_COUNT; i++)
 		for (size_t k = 0; k < old->pools[i]->nmembers; k++) {
 			m = old->pools[i]->members[k];
 			if (!snapshot_has_member(s, m) ||
 			    m->pool != s->active)
 				upstream_close_idle(m, w->id);
 		}
-	snapshot_unref(old);
+	worker_snap_set(w, s);
 }
 
 struct cutover *

@@ -186,10 +186,12 @@ worker_snap_drop(struct worker *w, struct snapshot *s)
 	}
 	for (unsigned i = 0; i < w->nheld; i++) {
 		h = &w->held[i];
-		if (h->s != s || --h->users > 0)
+		if (h->s != s)
 			continue;
-		snapshot_unref(h->s);
-		*h = w->held[--w->nheld];
+		if (--h->users == 0) {
+			snapshot_unref(h->s);
+			*h = w->held[--w->nheld];
+		}
 		return;
 	}
 }
