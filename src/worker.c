@@ -238,11 +238,7 @@ static void *
 worker_main(void *arg)
 {
 	struct worker	*w = arg;
-	char		 name[16];
 
-	/* what top -H and /proc/PID/task/TID/comm show */
-	snprintf(name, sizeof(name), "worker %u", w->id);
-	pthread_setname_np(pthread_self(), name);
 	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1 ||
 	    !event_base_got_break(w->base))
 		fatal("worker %u: its event loop failed", w->id);
@@ -258,6 +254,7 @@ workers_start(struct cutover *cx, char *err, size_t errlen)
 {
 	struct workers	*ws = cx->workers;
 	sigset_t	 all, old;
+	char		 name[24];
 	int		 e;
 
 	/* signals are for the control thread's loop */
@@ -272,6 +269,11 @@ workers_start(struct cutover *cx, char *err, size_t errlen)
 			return (-1);
 		}
 		ws->v[i]->running = true;
+		/* what top -H and /proc/PID/task/TID/comm show, named here so
+		 * that it is so before cutover says it started */
+		snprintf(name, sizeof(name), "worker %u", i);
+		name[15] = '\0';	/* the kernel keeps 15 bytes */
+		pthread_setname_np(ws->v[i]->thread, name);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return (0);
