@@ -109,6 +109,16 @@ conn_cache_free(void)
 	conn_nexchanges = 0;
 }
 
+size_t
+conn_buffered(const struct conn *c)
+{
+	size_t	n = io_pending(&c->io) + evbuffer_get_length(c->io.in);
+
+	if (c->up != NULL)
+		n += io_pending(&c->up->io) + evbuffer_get_length(c->up->io.in);
+	return (n);
+}
+
 /* A request's first byte arrived: give c an exchange.  May free c. */
 static int
 conn_begin(struct conn *c)

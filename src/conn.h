@@ -34,6 +34,15 @@ enum conn_state {
 #define CONN_HIGH_WATER		(256 * 1024)
 #define CONN_LINGER_MS		2000
 
+/*
+ * What one connection may hold in its buffers at once, both halves
+ * together: the client's input (HTTP_HEAD_MAX * 4), the member's input
+ * (CONN_HIGH_WATER / 4), and each output up to CONN_HIGH_WATER plus what
+ * one step adds past it (one read and one head).  conn_buffered() never
+ * exceeds it; the stateful fuzzer checks that after every step.
+ */
+#define CONN_BUFFERED_MAX	(1024 * 1024)
+
 struct config;
 struct snapshot;
 struct member;
@@ -141,6 +150,9 @@ void	conn_rest(struct conn *c);
 
 /* The client's read timeout (0: none) and its write timeout (idle_ms). */
 void	conn_client_timeouts(struct conn *c, unsigned read_ms);
+
+/* The bytes c holds in its buffers now, both halves (CONN_BUFFERED_MAX). */
+size_t	conn_buffered(const struct conn *c);
 
 /* Frees the calling thread's cache of exchanges (at exit). */
 void	conn_cache_free(void);
