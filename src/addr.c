@@ -114,6 +114,35 @@ addr_from_sockaddr(struct addr *a, const struct sockaddr *sa, socklen_t len)
 		snprintf(a->text, sizeof(a->text), "unix");
 }
 
+int
+addr_cmp(const struct addr *a, const struct addr *b)
+{
+	const struct sockaddr	*x = (const void *)&a->ss;
+	const struct sockaddr	*y = (const void *)&b->ss;
+
+	if (x->sa_family != y->sa_family)
+		return (x->sa_family < y->sa_family ? -1 : 1);
+	if (x->sa_family == AF_INET) {
+		const struct sockaddr_in *p = (const void *)x;
+		const struct sockaddr_in *q = (const void *)y;
+
+		if (p->sin_port != q->sin_port)
+			return (p->sin_port < q->sin_port ? -1 : 1);
+		return (memcmp(&p->sin_addr, &q->sin_addr,
+		    sizeof(p->sin_addr)));
+	}
+	if (x->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *p = (const void *)x;
+		const struct sockaddr_in6 *q = (const void *)y;
+
+		if (p->sin6_port != q->sin6_port)
+			return (p->sin6_port < q->sin6_port ? -1 : 1);
+		return (memcmp(&p->sin6_addr, &q->sin6_addr,
+		    sizeof(p->sin6_addr)));
+	}
+	return (memcmp(&a->ss, &b->ss, sizeof(a->ss)));
+}
+
 bool
 addr_equal(const struct addr *a, const struct addr *b)
 {

@@ -33,4 +33,10 @@ void	addr_from_sockaddr(struct addr *a, const struct sockaddr *sa,
 /* Whether two addresses are the same family, address and port. */
 bool	addr_equal(const struct addr *a, const struct addr *b);
 
+/*
+ * Orders addresses (family, port, then address bytes): <0, 0 or >0; for
+ * IPv4 and IPv6, 0 exactly when addr_equal().  For sorting and search.
+ */
+int	addr_cmp(const struct addr *a, const struct addr *b);
+
 #endif

@@ -348,6 +348,47 @@ cfg_string(struct cfg_ctx *x, const config_setting_t *s, const char *what)
 	return (config_setting_get_string(s));
 }
 
+static int
+cfg_addr_ptr_cmp(const void *x, const void *y)
+{
+	const struct addr	*a = *(const struct addr *const *)x;
+	const struct addr	*b = *(const struct addr *const *)y;
+	int			 d = addr_cmp(a, b);
+
+	/* equal addresses in the order they were written */
+	return (d != 0 ? d : (a < b ? -1 : a > b));
+}
+
+/*
+ * Finds a duplicate among the n addresses of a by sorting pointers to
+ * them (a pool may have tens of thousands of members).  Returns 0, or -1
+ * with *dup and *first (dup's earlier twin) set; -2 when out of memory.
+ */
+static int
+cfg_addrs_unique(const struct addr *a, size_t n, size_t *dup, size_t *first)
+{
+	const struct addr	**v;
+	int			  rc = 0;
+
+	if (n < 2)
+		return (0);
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return (-2);
+	for (size_t i = 0; i < n; i++)
+		v[i] = &a[i];
+	qsort(v, n, sizeof(*v), cfg_addr_ptr_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (addr_cmp(v[i - 1], v[i]) == 0 &&
+		    (rc == 0 || (size_t)(v[i] - a) < *dup)) {
+			/* the earliest line that repeats an address */
+			*dup = (size_t)(v[i] - a);
+			*first = (size_t)(v[i - 1] - a);
+			rc = -1;
+		}
+	free(v);
+	return (rc);
+}
+
 /*
  * Parses the list or array s of "host:port" strings into a new array of
  * addresses (*out, *n); an empty list or a duplicate address is an error.
@@ -360,7 +401,8 @@ cfg_addrs(struct cfg_ctx *x, const config_setting_t *s, bool zero_ok,
 	const char		*v;
 	struct addr		*a = NULL;
 	char			 why[128];
-	int			 i, j, len = config_setting_length(s);
+	size_t			 dup = 0, first = 0;
+	int			 i, len = config_setting_length(s);
 
 	if (!config_setting_is_list(s) && !config_setting_is_array(s)) {
 		cfg_fail(x, s, NULL, "expected a list of \"host:port\" "
@@ -380,12 +422,16 @@ cfg_addrs(struct cfg_ctx *x, const config_setting_t *s, bool zero_ok,
 			cfg_fail(x, e, NULL, "%s", why);
 			goto fail;
 		}
-		for (j = 0; j < i; j++)
-			if (addr_equal(&a[i], &a[j])) {
-				cfg_fail(x, e, NULL, "\"%s\": duplicate (same "
-				    "address as [%d])", v, j);
-				goto fail;
-			}
+	}
+	switch (cfg_addrs_unique(a, (size_t)len, &dup, &first)) {
+	case -2:
+		cfg_fail(x, s, NULL, "out of memory");
+		goto fail;
+	case -1:
+		e = config_setting_get_elem(s, (unsigned)dup);
+		cfg_fail(x, e, NULL, "\"%s\": duplicate (same address as [%zu])",
+		    config_setting_get_string(e), first);
+		goto fail;
 	}
 	*out = a;
 	*n = (size_t)len;

@@ -123,16 +123,53 @@ pool_unref(struct pool *p)
 	for (size_t i = 0; i < p->nmembers; i++)
 		member_unref(p->members[i]);
 	free(p->members);
+	free(p->sorted);
 	free(p->cursor);
 	free(p);
+}
+
+static int
+pool_member_cmp(const void *x, const void *y)
+{
+	return (addr_cmp(&(*(struct member *const *)x)->addr,
+	    &(*(struct member *const *)y)->addr));
+}
+
+int
+pool_index(struct pool *p)
+{
+	free(p->sorted);
+	p->sorted = NULL;
+	if (p->nmembers == 0)
+		return (0);
+	if ((p->sorted = calloc(p->nmembers, sizeof(*p->sorted))) == NULL)
+		return (-1);
+	memcpy(p->sorted, p->members, p->nmembers * sizeof(*p->sorted));
+	qsort(p->sorted, p->nmembers, sizeof(*p->sorted), pool_member_cmp);
+	return (0);
 }
 
 struct member *
 pool_find(const struct pool *p, const struct addr *a)
 {
-	for (size_t i = 0; i < p->nmembers; i++)
-		if (addr_equal(&p->members[i]->addr, a))
-			return (p->members[i]);
+	size_t	lo = 0, hi = p->nmembers, mid;
+	int	d;
+
+	if (p->sorted == NULL) {
+		for (size_t i = 0; i < p->nmembers; i++)
+			if (addr_equal(&p->members[i]->addr, a))
+				return (p->members[i]);
+		return (NULL);
+	}
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((d = addr_cmp(&p->sorted[mid]->addr, a)) == 0)
+			return (p->sorted[mid]);
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return (NULL);
 }
 

@@ -68,8 +68,9 @@ struct pool_cursor {
 struct pool {
 	atomic_uint		 refcnt;
 	enum pool_id		 id;
-	struct member		**members;
+	struct member		**members;	/* in configuration order */
 	size_t			 nmembers;
+	struct member		**sorted;	/* by address (pool_index) */
 	struct pool_cursor	*cursor;	/* one per worker */
 };
 
@@ -97,6 +98,13 @@ struct pool	*pool_new(enum pool_id id, size_t n);
 void		 pool_add(struct pool *p, struct member *m);
 struct pool	*pool_ref(struct pool *p);
 void		 pool_unref(struct pool *p);
+
+/*
+ * Sorts an index of p's members by address, so that pool_find takes
+ * O(log n) (a pool may have tens of thousands).  Call once every member is
+ * added.  0, or -1 when out of memory (pool_find then scans).
+ */
+int		 pool_index(struct pool *p);
 
 /* The member of p with address a, or NULL. */
 struct member	*pool_find(const struct pool *p, const struct addr *a);

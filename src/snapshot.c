@@ -30,6 +30,10 @@ snapshot_build_pool(const struct config_pool *cp, enum pool_id id,
 		}
 		pool_add(p, m);
 	}
+	if (pool_index(p) == -1) {
+		pool_unref(p);
+		return (NULL);
+	}
 	return (p);
 }
 

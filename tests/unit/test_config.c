@@ -445,6 +445,23 @@ test_config_member_name_rejected(void **state)
 }
 
 static void
+test_config_duplicate_member_rejected_first_repeat_named(void **state)
+{
+	/* found by sorting: the first line that repeats an address is named,
+	 * with the earlier one it repeats */
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.9:1\", \"127.0.0.3:1\",\n"
+	    "    \"127.0.0.5:1\",\n"
+	    "    \"127.0.0.3:1\",\n"
+	    "    \"127.0.0.9:1\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 4,
+	    "pools.blue.members[3]: \"127.0.0.3:1\": duplicate (same "
+	    "address as [1])");
+}
+
+static void
 test_config_duplicate_member_rejected(void **state)
 {
 	load_fails(*state,
@@ -835,6 +852,7 @@ main(void)
 		T(test_config_member_bad_port_rejected),
 		T(test_config_member_name_rejected),
 		T(test_config_duplicate_member_rejected),
+		T(test_config_duplicate_member_rejected_first_repeat_named),
 		T(test_config_member_not_string_rejected),
 		T(test_config_members_not_list_rejected),
 		T(test_config_listen_port_zero_accepted),

@@ -106,6 +106,39 @@ test_pool_find_by_address(void **state)
 }
 
 static void
+test_pool_find_indexed_many_members_finds_each(void **state)
+{
+	struct pool	*p = pool_new(POOL_BLUE, 16000);
+	struct addr	 a;
+	char		 s[48], err[128];
+
+	assert_non_null(p);
+	/* IPv4 and IPv6, ports and addresses mixed, in no sorted order */
+	for (size_t i = 0; i < 16000; i++) {
+		if (i % 2 == 0)
+			snprintf(s, sizeof(s), "127.%zu.%zu.1:%zu", i % 7,
+			    i / 7 % 256, 80 + i / 1792);
+		else
+			snprintf(s, sizeof(s), "[fd00::%zx]:%zu", i, 443 + i % 3);
+		assert_int_equal(addr_parse(s, &a, false, err, sizeof(err)), 0);
+		pool_add(p, member_new(POOL_BLUE, &a));
+	}
+	assert_int_equal(pool_index(p), 0);
+	for (size_t i = 0; i < p->nmembers; i++)
+		assert_ptr_equal(pool_find(p, &p->members[i]->addr),
+		    p->members[i]);
+	/* the configuration order is kept for round robin */
+	assert_string_equal(p->members[1]->addr.text, "[fd00::1]:444");
+	assert_int_equal(addr_parse("127.0.0.1:9", &a, false, err,
+	    sizeof(err)), 0);
+	assert_null(pool_find(p, &a));
+	assert_int_equal(addr_parse("[fd00::1]:443", &a, false, err,
+	    sizeof(err)), 0);
+	assert_null(pool_find(p, &a));
+	pool_unref(p);
+}
+
+static void
 test_pool_member_outlives_pool_while_referenced(void **state)
 {
 	struct pool	*p = pool_of(1);
@@ -132,6 +165,8 @@ main(void)
 		    test_pool_select_all_tried_returns_null, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_find_by_address,
 		    setup, teardown),
+		cmocka_unit_test(
+		    test_pool_find_indexed_many_members_finds_each),
 		cmocka_unit_test(
 		    test_pool_member_outlives_pool_while_referenced),
 	};
