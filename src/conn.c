@@ -38,6 +38,7 @@ static void	conn_timer_cb(evutil_socket_t, short, void *);
 
 static const char *conn_state_names[] = {
 	"read-head", "connect", "stream", "idle", "closing", "tunnel",
+	"wait-client",
 };
 
 const struct config *
@@ -205,10 +206,14 @@ conn_end_request(struct conn *c, bool reusable)
 
 	if (u != NULL) {
 		c->up = NULL;
-		/* only the active pool keeps idle connections (DESIGN.md) */
+		/* only the active pool keeps idle connections (DESIGN.md);
+		 * a pool the request's snapshot shares with the live one
+		 * still has the member, without a search */
 		if (reusable && !c->w->cx->stopping &&
 		    live->active == u->member->pool &&
-		    snapshot_has_member(live, u->member) &&
+		    (live->pools[u->member->pool] ==
+		    c->snap->pools[u->member->pool] ||
+		    snapshot_has_member(live, u->member)) &&
 		    evbuffer_get_length(u->io.in) == 0 &&
 		    io_pending(&u->io) == 0)
 			upstream_park(u);
@@ -248,19 +253,18 @@ conn_close(struct conn *c, const char *reason)
 }
 
 /* The last byte is out: half-close and linger.  May free c. */
-static int
+static void
 conn_flushed(struct conn *c)
 {
 	if (c->client_eof) {
 		conn_close(c, "done");
-		return (-1);
+		return;
 	}
 	if (!c->shut) {
 		c->shut = true;
 		io_shutdown(&c->io);
 		conn_arm(c, CONN_LINGER_MS);
 	}
-	return (0);
 }
 
 /* Stops reading requests and closes once the output is flushed; lingers
@@ -277,8 +281,48 @@ conn_finish(struct conn *c)
 	io_read(&c->io, true);
 	io_flush(&c->io);
 	if (io_pending(&c->io) == 0)
-		return (conn_flushed(c));
-	return (0);
+		conn_flushed(c);
+	return (-1);
+}
+
+/* The client may read again; reading had stopped for backpressure. */
+static void
+conn_client_resume(struct conn *c)
+{
+	if (c->client_paused) {
+		c->client_paused = false;
+		io_read(&c->io, true);
+	}
+}
+
+int
+conn_next(struct conn *c)
+{
+	if (!c->keep_alive)
+		return (conn_finish(c));
+	if (evbuffer_get_length(c->io.in) == 0) {
+		/* a client that half-closed after its requests is done */
+		if (c->client_eof)
+			return (conn_finish(c));
+		conn_client_resume(c);
+		conn_rest(c);
+		conn_set_state(c, CONN_IDLE);
+		return (-1);
+	}
+	http_msg_next(&c->x->req);
+	if (io_pending(&c->io) >= CONN_HIGH_WATER) {
+		/* pipelined requests faster than the client reads what they
+		 * get: the next one waits, or one connection could make
+		 * cutover buffer every response it asked for */
+		io_read(&c->io, false);
+		c->client_paused = true;
+		conn_set_state(c, CONN_WAIT_CLIENT);
+		return (-1);
+	}
+	conn_client_resume(c);
+	conn_set_state(c, CONN_READ_HEAD);
+	conn_read_head(c);
+	return (-1);
 }
 
 void
@@ -319,7 +363,8 @@ conn_error(struct conn *c, int status, const char *reason)
 	http_error(c->io.out, status, reason,
 	    status == 503 ? 1 : 0);
 	c->resp_started = true;
-	return (conn_finish(c));
+	conn_finish(c);
+	return (-1);
 }
 
 int
@@ -456,6 +501,7 @@ conn_route(struct conn *c)
 	COUNT_ADD(&c->w->stats.requests, 1);
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
 	c->x->status = 0;
+	c->x->ninterim = 0;
 	conn_note_request(c, base);
 	c->http10 = c->x->req.parser.http_major == 1 &&
 	    c->x->req.parser.http_minor == 0;
@@ -525,7 +571,9 @@ conn_client_read(struct conn *c)
 		evbuffer_drain(c->io.in, evbuffer_get_length(c->io.in));
 		return;
 	case CONN_TUNNEL:
-		return;		/* tunnel.c has its own callbacks */
+	case CONN_WAIT_CLIENT:
+		return;		/* tunnel.c has its own callbacks; a waiting
+				 * request starts when the client drains */
 	}
 }
 
@@ -536,6 +584,12 @@ conn_client_drained(struct conn *c)
 	if (c->state == CONN_CLOSING) {
 		if (io_pending(&c->io) == 0)
 			conn_flushed(c);
+		return;
+	}
+	if (c->state == CONN_WAIT_CLIENT) {
+		conn_client_resume(c);
+		conn_set_state(c, CONN_READ_HEAD);
+		conn_read_head(c);
 		return;
 	}
 	if (c->up_paused && c->up != NULL) {
@@ -573,14 +627,15 @@ conn_client_event(struct conn *c, int what)
 		conn_close(c, "client closed");
 		return;
 	case CONN_CONNECT:
+		return;		/* whether the request was whole is known once
+				 * its body is read (relay_request_body) */
 	case CONN_STREAM:
-		if (!c->req_done) {
-			log_info("client %s: \"%s\": closed mid-request",
-			    c->peer_ip, c->x->line);
-			conn_close(c, "client closed mid-request");
-			return;
-		}
-		c->keep_alive = false;	/* answer, then close */
+		/* a half-close after a whole request is no abort: answer it,
+		 * and any request still buffered, then close (conn_next) */
+		if (!c->req_done)
+			relay_request_body(c);
+		return;
+	case CONN_WAIT_CLIENT:
 		return;
 	case CONN_CLOSING:
 		if (io_pending(&c->io) == 0)

@@ -28,9 +28,12 @@ enum conn_state {
 	CONN_IDLE,		/* keep-alive, between requests */
 	CONN_CLOSING,		/* flushing the last bytes, then close */
 	CONN_TUNNEL,		/* after a 101: bytes both ways (tunnel.c) */
+	CONN_WAIT_CLIENT,	/* a pipelined request waits until the
+				 * client has read what it was sent */
 };
 
 #define CONN_TRIES_MAX		8	/* members tried for one request */
+#define CONN_INTERIM_MAX	16	/* 1xx responses to one request */
 #define CONN_HIGH_WATER		(256 * 1024)
 #define CONN_LINGER_MS		2000
 
@@ -61,6 +64,7 @@ struct exchange {
 	struct http_buf		 head;		/* request head, for retries */
 	struct member		*tried[CONN_TRIES_MAX];
 	unsigned		 ntried;
+	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;
 	char			 line[256];	/* "GET /path", for the log */
@@ -132,18 +136,38 @@ void	conn_set_member(struct conn *c, struct member *m);
  * reusable), the in-flight count and the snapshot. */
 void	conn_end_request(struct conn *c, bool reusable);
 
-/* Sends what is queued, then closes (lingering).  May free c: -1. */
+/*
+ * Sends what is queued, then closes (lingering).  Returns -1: c may have
+ * been freed, and if it was not it is closing; the caller must not touch
+ * it again.
+ */
 int	conn_finish(struct conn *c);
 
 /* Logs the request's outcome (outcome may be NULL) if access logs are on. */
 void	conn_log_access(struct conn *c, const char *outcome);
 
-/* Answers with status (or cuts a begun response) and closes.  May free
- * c: returns -1 then. */
+/*
+ * Answers with status (or cuts a begun response) and closes: the request
+ * and its upstream are gone.  Returns -1: c may have been freed, and if it
+ * was not it is closing; the caller must not touch it again.
+ */
 int	conn_error(struct conn *c, int status, const char *reason);
 
-/* Parses and routes the next request head in c's input.  May free c. */
+/*
+ * Parses and routes the next request head in c's input.  Returns 0 while
+ * c waits for more of it or its request is under way, -1 when c may have
+ * been freed.
+ */
 int	conn_read_head(struct conn *c);
+
+/*
+ * The response to c's request has ended: serves the next pipelined
+ * request once the client has read enough of what it was sent, or rests
+ * (idle keep-alive), or closes.  Returns -1: c may have been freed or may
+ * be serving its next request; the caller must not touch c's request
+ * state (or its old upstream) again.
+ */
+int	conn_next(struct conn *c);
 
 /* Gives c's exchange back to the cache (c is idle or closing). */
 void	conn_rest(struct conn *c);

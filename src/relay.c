@@ -157,6 +157,13 @@ relay_request_body(struct conn *c)
 		    (uint64_t)c->snap->config->max_body_bytes)
 			return (conn_error(c, 413, "request body larger than "
 			    "limits.max_body_bytes"));
+		if (r == HTTP_MORE && c->client_eof) {
+			/* all it sent is parsed, and no more is coming */
+			log_info("client %s: \"%s\": closed mid-request",
+			    c->peer_ip, c->x->line);
+			conn_close(c, "client closed mid-request");
+			return (-1);
+		}
 	}
 	io_flush(uio);
 	if (r == HTTP_DONE) {
@@ -173,7 +180,8 @@ relay_request_body(struct conn *c)
 	return (0);
 }
 
-/* The response is complete.  May free c. */
+/* The response is complete.  Returns -1: c may have been freed, or may
+ * be serving its next request (conn_next). */
 static int
 relay_response_done(struct conn *c)
 {
@@ -195,20 +203,7 @@ relay_response_done(struct conn *c)
 	if (!c->req_done)
 		c->keep_alive = false;	/* answered before the body ended */
 	conn_end_request(c, reusable);
-	if (!c->keep_alive || c->client_eof)
-		return (conn_finish(c));
-	if (c->client_paused) {
-		c->client_paused = false;
-		io_read(&c->io, true);
-	}
-	if (evbuffer_get_length(c->io.in) > 0) {
-		http_msg_next(&c->x->req);
-		conn_set_state(c, CONN_READ_HEAD);
-		return (conn_read_head(c));	/* pipelined */
-	}
-	conn_rest(c);
-	conn_set_state(c, CONN_IDLE);
-	return (0);
+	return (conn_next(c));
 }
 
 /* The member accepted an Upgrade: relay its 101 and become a tunnel.
@@ -231,7 +226,8 @@ relay_upgrade(struct conn *c, const char *base)
 	return (-1);
 }
 
-/* A response head is parsed: relay it.  May free c. */
+/* A response head is parsed: relay it.  Returns 0 when the response goes
+ * on, -1 when it ended (c may have been freed). */
 static int
 relay_response_head(struct conn *c)
 {
@@ -252,6 +248,9 @@ relay_response_head(struct conn *c)
 	if (!interim && c->http10 && body &&
 	    !(u->resp.parser.flags & F_CONTENT_LENGTH))
 		close = true;	/* HTTP/1.0 knows no chunks: end by closing */
+	if (interim && ++c->x->ninterim > CONN_INTERIM_MAX)
+		return (conn_error(c, 502, "too many interim (1xx) "
+		    "responses"));
 	if (interim && c->http10) {
 		http_msg_head_drain(&u->resp, in);	/* 1xx is not for 1.0 */
 		return (0);
@@ -269,7 +268,9 @@ relay_response_head(struct conn *c)
 	return (0);
 }
 
-/* Relays what the member has sent.  May free c. */
+/* Relays what the member has sent.  Returns 0 while the response goes on
+ * with c->up, -1 when it ended (c may have been freed, or may be serving
+ * its next request). */
 int
 relay_response(struct conn *c)
 {
@@ -316,6 +317,13 @@ relay_response(struct conn *c)
 		/* 1xx: the final response follows on the same connection */
 		http_msg_next(&u->resp);
 		u->resp.skip_body = c->x->req.method == HTTP_HEAD;
+		io_flush(&c->io);
+		if (io_pending(&c->io) >= CONN_HIGH_WATER) {
+			/* interim responses to a client that does not read */
+			io_read(&u->io, false);
+			c->up_paused = true;
+			return (0);
+		}
 	}
 }
 

@@ -21,7 +21,11 @@ int	relay_connect(struct conn *c);
  */
 int	relay_request_body(struct conn *c);
 
-/* Relays what the member has sent.  May free c: returns -1 then. */
+/*
+ * Relays what the member has sent.  Returns 0 while the response goes on
+ * with c->up; -1 when it ended: c may have been freed, or may be serving
+ * its next request, and its old upstream is gone.
+ */
 int	relay_response(struct conn *c);
 
 #endif
