@@ -40,6 +40,13 @@ struct cutover_totals {
 	unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
 };
 
+/*
+ * Threads: the control thread owns every field.  Workers read base,
+ * config, router and workers only inside a job (workers_run), while the
+ * control thread waits for them, so the job's mutex orders those reads
+ * after the writes.  The fields workers use outside jobs are atomic and
+ * say so.
+ */
 struct cutover {
 	struct event_base	*base;		/* the control thread's */
 	char			*config_path;
@@ -52,7 +59,8 @@ struct cutover {
 		struct cutover	*cx;
 		enum pool_id	 pool;
 		struct event	*ev;
-		atomic_uint	 n;		/* tunnels the workers close */
+		atomic_uint	 n;		/* tunnels the workers close
+						 * (summed by jobs) */
 	}			 drain[POOL_COUNT];	/* after a switch */
 	struct health		*health;
 	time_t			 started;
@@ -61,11 +69,19 @@ struct cutover {
 		bool		 ok;
 		char		 msg[512];
 	}			 reload;
-	atomic_bool		 stopping;	/* SIGTERM: not ready */
+	/* SIGTERM: not ready.  Written once by the control thread, read by
+	 * every worker per response (Connection: close); it publishes nothing
+	 * else, so the (seq_cst) plain reads and writes of an atomic_bool are
+	 * more than enough. */
+	atomic_bool		 stopping;
+	/* the control thread's alone (read in its posts and timers) */
 	bool			 draining;	/* listeners closed, exiting */
 	bool			 exiting;	/* cutover_free under way */
-	atomic_bool		 full;		/* at limits.max_connections */
-	atomic_bool		 pace_posted;	/* listeners_pace_all is due */
+	/* listen.c: whether the workers' total is at limits.max_connections
+	 * (read by every worker, written by the control thread), and whether
+	 * a worker has posted a recount (set by the worker that posts) */
+	atomic_bool		 full;
+	atomic_bool		 pace_posted;
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
 	struct event		*ev_delay;	/* shutdown.delay_ms */
 };

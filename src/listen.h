@@ -29,7 +29,8 @@ struct listener {
 struct listeners {
 	struct listener		**v;
 	size_t			 n;
-	bool			 paused;	/* at limits.max_connections */
+	bool			 paused;	/* at limits.max_connections;
+						 * the worker's own */
 };
 
 /*

@@ -3,6 +3,7 @@
  */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +18,25 @@
 /* set by the control thread, read by every worker */
 static _Atomic enum log_level	 log_max = LL_INFO;
 static const char	*log_names[] = { "error", "warning", "info", "debug" };
+
+/* the thread fatal() may exit from: written before the workers start (and
+ * published by log_control_set), only read after */
+static pthread_t		 log_control;
+static atomic_bool		 log_control_set;
+
+void
+log_set_control_thread(void)
+{
+	log_control = pthread_self();
+	atomic_store_explicit(&log_control_set, true, memory_order_release);
+}
+
+bool
+log_is_control_thread(void)
+{
+	return (!atomic_load_explicit(&log_control_set, memory_order_acquire) ||
+	    pthread_equal(pthread_self(), log_control));
+}
 
 void
 log_set_level(enum log_level level)
@@ -94,5 +114,12 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_write("fatal", fmt, ap);
 	va_end(ap);
+	if (!log_is_control_thread()) {
+		/* exit() here would run atexit handlers and free what the
+		 * control thread is using: a bug, so stop hard */
+		log_msg(LL_ERROR, "fatal() called off the control thread: "
+		    "aborting");
+		abort();
+	}
 	exit(1);
 }

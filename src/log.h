@@ -38,8 +38,23 @@ void	log_msg(enum log_level level, const char *fmt, ...)
 #define log_debug(...)	do { if (log_enabled(LL_DEBUG)) \
 				log_msg(LL_DEBUG, __VA_ARGS__); } while (0)
 
-/* Prints "cutover: " and the message to stderr and exits 1; start-up only. */
+/*
+ * Logs the message at level "fatal" and exits 1: at start-up and for
+ * broken invariants only, and on the control thread only.  Called on
+ * another thread (see log_set_control_thread) it logs and aborts instead:
+ * a worker that cannot go on tells the control thread (worker.c).
+ */
 void	fatal(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+
+/*
+ * Records the calling thread as the control thread, the one fatal() may
+ * exit from.  Call it before any other thread starts.  Until then every
+ * thread counts as the control thread.
+ */
+void	log_set_control_thread(void);
+
+/* Whether the caller runs on the control thread (true until it is set). */
+bool	log_is_control_thread(void);
 
 #endif

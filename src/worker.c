@@ -36,9 +36,15 @@ struct workers {
 	void			*arg;
 	uint64_t		 job;		/* its number */
 	unsigned		 pending;	/* workers not done with it */
-	bool			 running;	/* workers_run is under way */
+	/* 1 + the id of a worker whose event loop failed, 0: none; guarded
+	 * by mu, so workers_run's wait sees it with the wake-up */
+	unsigned		 failed;
+	/* workers_run is under way: the control thread's alone (worker_post
+	 * reads it only for worker 0, which is the control thread) */
+	bool			 running;
 	/* posts to the control thread; guarded by mu */
 	STAILQ_HEAD(, post)	 posts;
+	/* set before the threads start, then only read */
 	int			 post_fd;	/* eventfd */
 	struct event		*ev_post;
 	unsigned		 n;
@@ -119,6 +125,8 @@ workers_new(struct cutover *cx, struct event_base *base, unsigned n,
 	struct workers	*ws;
 	struct worker	*w;
 
+	/* the thread that calls workers_run, and the only one that exits */
+	log_set_control_thread();
 	if ((ws = calloc(1, sizeof(*ws) + n * sizeof(ws->v[0]))) == NULL)
 		goto nomem;
 	pthread_mutex_init(&ws->mu, NULL);
@@ -234,6 +242,48 @@ workers_get(const struct cutover *cx, unsigned i)
 
 /* ---------------------------------------------------------------- threads */
 
+/*
+ * On w's thread, whose loop cannot go on: tells the control thread, which
+ * exits (workers_check).  Exiting here would run atexit handlers under the
+ * other threads; the process must end from the thread that owns it.
+ */
+static void
+worker_fail(struct worker *w)
+{
+	struct workers	*ws = w->ws;
+	uint64_t	 one = 1;
+
+	log_error("worker %u: its event loop failed", w->id);
+	pthread_mutex_lock(&ws->mu);
+	if (ws->failed == 0)
+		ws->failed = w->id + 1;
+	pthread_cond_signal(&ws->cv);	/* workers_run may wait for w */
+	pthread_mutex_unlock(&ws->mu);
+	if (write(ws->post_fd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_error("worker %u: post: %s", w->id, strerror(errno));
+}
+
+/* On the control thread: when a worker's loop failed, reaps its thread
+ * (it has returned, or is about to) and exits. */
+static void
+workers_check(struct workers *ws)
+{
+	struct worker	*w;
+	unsigned	 failed;
+
+	pthread_mutex_lock(&ws->mu);
+	failed = ws->failed;
+	pthread_mutex_unlock(&ws->mu);
+	if (failed == 0)
+		return;
+	w = ws->v[failed - 1];
+	if (w->running) {
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	fatal("worker %u stopped serving: exiting", w->id);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -241,7 +291,7 @@ worker_main(void *arg)
 
 	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1 ||
 	    !event_base_got_break(w->base))
-		fatal("worker %u: its event loop failed", w->id);
+		worker_fail(w);
 	/* what this thread cached for itself */
 	conn_cache_free();
 	http_hdrs_cache_free();
@@ -315,8 +365,8 @@ workers_run(struct cutover *cx, void (*fn)(struct worker *, void *),
 	uint64_t	 one = 1;
 	unsigned	 n = 0;
 
-	if (ws->running)
-		fatal("workers_run: called from a job");
+	if (!log_is_control_thread() || ws->running)
+		fatal("workers_run: called from a job or another thread");
 	ws->running = true;
 	fn(ws->v[0], arg);
 	/* a worker whose thread is not running yet (or any more) is ours */
@@ -337,10 +387,12 @@ workers_run(struct cutover *cx, void (*fn)(struct worker *, void *),
 		    write(ws->v[i]->wake_fd, &one, sizeof(one)) == -1)
 			fatal("worker %u: wake-up: %s", i, strerror(errno));
 	pthread_mutex_lock(&ws->mu);
-	while (ws->pending > 0)
+	/* a worker whose loop failed never finishes the job */
+	while (ws->pending > 0 && ws->failed == 0)
 		pthread_cond_wait(&ws->cv, &ws->mu);
 	ws->fn = NULL;
 	pthread_mutex_unlock(&ws->mu);
+	workers_check(ws);
 	ws->running = false;
 }
 
@@ -398,6 +450,7 @@ workers_post_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_error("workers: post: %s", strerror(errno));
 	workers_post_run(arg);
+	workers_check(((struct cutover *)arg)->workers);
 }
 
 /* -------------------------------------------------------------- teardown */

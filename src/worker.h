@@ -16,6 +16,8 @@
  * answers.  The other way, a worker posts work to the control thread
  * (worker_post), such as a member that failed a request.  Nothing else
  * crosses threads: every event base is touched only by its own thread.
+ * A worker whose loop fails tells the control thread, which exits: only
+ * the control thread ends the process (fatal() refuses elsewhere).
  */
 #ifndef CUTOVER_WORKER_H
 #define CUTOVER_WORKER_H
@@ -65,7 +67,14 @@ struct worker_held {
 	unsigned		 users;		/* requests routed with it */
 };
 
+/*
+ * Threads: a field that is not atomic belongs to the worker's own thread
+ * (the control thread's before the thread starts and after it is joined,
+ * when workers_run runs its jobs there), except the few said otherwise.
+ * Atomic ones have one writer, the worker, and are read by status.
+ */
 struct worker {
+	/* set before the thread starts, then only read */
 	struct cutover		*cx;
 	struct workers		*ws;
 	unsigned		 id;		/* 0: the control thread */
@@ -75,7 +84,9 @@ struct worker {
 	struct worker_held	*held;		/* replaced, still in use */
 	unsigned		 nheld;
 	struct listeners	*listeners;
-	struct listeners	*pending;	/* a reload's, until it commits */
+	/* a reload's, until it commits; with err, read by the control
+	 * thread after the job that set it (workers_run orders them) */
+	struct listeners	*pending;
 	char			 err[512];	/* why pending is NULL */
 	struct conn_list	 conns;
 	_Atomic unsigned	 nconns;
@@ -87,6 +98,7 @@ struct worker {
 	int			 wake_fd;	/* eventfd */
 	struct event		*ev_wake;
 	uint64_t		 done;		/* the last job it finished */
+	/* the control thread's alone: its thread runs (started, not joined) */
 	pthread_t		 thread;
 	bool			 running;
 };

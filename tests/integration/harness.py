@@ -194,13 +194,21 @@ class Suite:
                 self.ok(False, "scenario raised an exception",
                         traceback.format_exc())
             finally:
-                self.current = None
                 _cleanup_from(mark)
+                self._sanitizer_verdict()
+                self.current = None
             return fn
         return run
 
+    def _sanitizer_verdict(self):
+        """A sanitizer report in a log of a cutover that was stopped is a
+        failed test, even when every other check passed."""
+        for report in sanitizer_reports():
+            self.ok(False, "no sanitizer report", report)
+
     def done(self):
         _cleanup_from(0)
+        self._sanitizer_verdict()
         print("1..%d" % self.n)
         if self.failed:
             print("# %d of %d failed" % (self.failed, self.n))
@@ -303,23 +311,61 @@ class Background:
 def cutover_env():
     """The environment for cutover.  Under AddressSanitizer the quarantine
     of freed memory (256 MiB by default) is kept small, so memory bounds
-    hold there too; leak detection stays on."""
+    hold there too; leak detection stays on.  Under ThreadSanitizer the
+    suppressions of tests/tsan.supp apply and the first race ends the
+    process, unless TSAN_OPTIONS says otherwise."""
     env = dict(os.environ)
     if sanitized():
         opts = env.get("ASAN_OPTIONS", "")
         if "quarantine_size_mb" not in opts:
             env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + \
                 "quarantine_size_mb=8"
+    if sanitized(what="tsan"):
+        opts = env.get("TSAN_OPTIONS", "")
+        for key, value in (
+                ("suppressions", os.path.join(SRCDIR, "tests", "tsan.supp")),
+                ("halt_on_error", "1"), ("second_deadlock_stack", "1")):
+            if key + "=" not in opts:
+                opts = (opts + ":" if opts else "") + key + "=" + value
+        env["TSAN_OPTIONS"] = opts
     return env
 
 
-def sanitized(path=None):
-    """True when the binary is built with AddressSanitizer."""
-    try:
-        with open(path or CUTOVER_BIN, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
+_sanitizer_kind = {}
+
+
+def sanitized(path=None, what="asan"):
+    """True when the binary is built with AddressSanitizer (what="asan")
+    or ThreadSanitizer (what="tsan")."""
+    path = path or CUTOVER_BIN
+    if (path, what) not in _sanitizer_kind:
+        try:
+            with open(path, "rb") as f:
+                found = ("__%s_init" % what).encode() in f.read()
+        except OSError:
+            found = False
+        _sanitizer_kind[(path, what)] = found
+    return _sanitizer_kind[(path, what)]
+
+
+# A ThreadSanitizer report in a cutover's log, found when the cutover is
+# cleaned up; the scenario that ran it fails with the report.
+SANITIZER_REPORT = re.compile(r"^(WARNING|FATAL): ThreadSanitizer", re.M)
+_sanitizer_reports = []
+
+
+def _sanitizer_check(log_text, where):
+    m = SANITIZER_REPORT.search(log_text)
+    if m:
+        lines = log_text[m.start():].split("\n")
+        _sanitizer_reports.append("%s:\n%s" % (where, "\n".join(lines[:60])))
+
+
+def sanitizer_reports():
+    """The sanitizer reports found since the last call (and forgets them)."""
+    r = list(_sanitizer_reports)
+    del _sanitizer_reports[:]
+    return r
 
 
 class RssSampler:
@@ -696,6 +742,7 @@ class Cutover:
         finally:
             if getattr(self, "_log", None):
                 self._log.close()
+            _sanitizer_check(self.log_text(), "cutover log " + self.logfile)
             if not KEEP_TMP:
                 shutil.rmtree(self.dir, ignore_errors=True)
 

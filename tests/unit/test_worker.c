@@ -1,8 +1,9 @@
 /*
  * test_worker.c — worker threads: the CPU quota read from cgroup files,
  * jobs that run on every worker's own thread before workers_run returns,
- * posts that come back to the control thread in order, teardown, and the
- * snapshots a worker keeps alive for its requests.
+ * posts that come back to the control thread in order, teardown, the
+ * snapshots a worker keeps alive for its requests, and a worker that
+ * cannot go on: the process exits from the control thread, never from it.
  */
 #include "autoconf.h"
 
@@ -15,12 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cutover.h"
+#include "log.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -198,6 +203,105 @@ test_jobs_and_posts(void **state)
 	event_base_free(base);
 }
 
+/* ------------------------------------------------- a worker that fails */
+
+/* Ends w's loop without a break, as a failing event loop does. */
+static void
+job_fail_loop(struct worker *w, void *arg)
+{
+	if (w->id == 1)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void
+job_fatal(struct worker *w, void *arg)
+{
+	if (w->id == 1)
+		fatal("worker %u: test", w->id);
+}
+
+/*
+ * Runs job in a child process that has 2 workers and then runs the control
+ * loop; returns the child's wait status, with its stderr in out.
+ */
+static int
+fail_child(void (*job)(struct worker *, void *), char *out, size_t outlen)
+{
+	struct cutover		 cx;
+	struct event_base	*base;
+	char			 path[] = "/tmp/test_worker.err.XXXXXX", err[256];
+	int			 fd, status;
+	ssize_t			 n;
+	pid_t			 pid;
+
+	assert_true((fd = mkstemp(path)) != -1);
+	unlink(path);
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		alarm(20);
+		dup2(fd, STDERR_FILENO);
+		memset(&cx, 0, sizeof(cx));
+		if ((cx.base = base = event_base_new()) == NULL ||
+		    workers_new(&cx, base, 2, err, sizeof(err)) == -1 ||
+		    workers_start(&cx, err, sizeof(err)) == -1)
+			_exit(2);
+		workers_run(&cx, job, NULL);
+		event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
+		_exit(3);	/* the loop ended: nobody exited */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	n = pread(fd, out, outlen - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	fprintf(stderr, "child's stderr:\n%s", out);	/* for the log */
+	return (status);
+}
+
+static void
+test_failed_loop_exits_on_control_thread(void **state)
+{
+	char	out[8192];
+	int	status = fail_child(job_fail_loop, out, sizeof(out));
+
+	/* the worker says why; the control thread exits 1, it does not hang
+	 * in workers_run or the loop (3) or abort (a signal) */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(out, "error: worker 1: its event loop failed"));
+	assert_non_null(strstr(out, "fatal: worker 1 stopped serving: exiting"));
+	assert_null(strstr(out, "aborting"));
+}
+
+static void
+test_fatal_off_control_thread_aborts(void **state)
+{
+	char	out[8192];
+	int	status = fail_child(job_fatal, out, sizeof(out));
+
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+	assert_non_null(strstr(out, "fatal: worker 1: test"));
+	assert_non_null(strstr(out, "fatal() called off the control thread"));
+}
+
+static void
+test_fatal_on_control_thread_exits(void **state)
+{
+	pid_t	pid;
+	int	status, devnull;
+
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_WRONLY)) != -1)
+			dup2(devnull, STDERR_FILENO);
+		log_set_control_thread();
+		fatal("test");
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+}
+
 /* ----------------------------------------------------------- snapshots */
 
 static struct snapshot *
@@ -260,6 +364,9 @@ main(void)
 		    cg_teardown),
 		cmocka_unit_test(test_auto_is_within_affinity),
 		cmocka_unit_test(test_jobs_and_posts),
+		cmocka_unit_test(test_failed_loop_exits_on_control_thread),
+		cmocka_unit_test(test_fatal_off_control_thread_aborts),
+		cmocka_unit_test(test_fatal_on_control_thread_exits),
 		cmocka_unit_test(test_snapshot_lives_until_its_last_request),
 	};
 
