@@ -64,6 +64,7 @@ struct admin {
 	ino_t			 ino;
 	struct admin_clients	 clients;
 	unsigned		 nclients;
+	unsigned		 nwaiting;	/* clients parked in wait-* */
 };
 
 static const struct timeval admin_idle = { ADMIN_IDLE_MS / 1000,
@@ -117,6 +118,7 @@ admin_client_arm(struct admin_client *c)
 static int
 admin_client_park(struct admin_client *c, struct admin_wait *w)
 {
+	c->admin->nwaiting++;
 	c->wait = w;
 	c->timer = evtimer_new(bufferevent_get_base(c->bev),
 	    admin_client_wait_cb, c);
@@ -126,6 +128,7 @@ admin_client_park(struct admin_client *c, struct admin_wait *w)
 		c->timer = NULL;
 		admin_cmd_wait_free(w);
 		c->wait = NULL;
+		c->admin->nwaiting--;
 		return (-1);
 	}
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
@@ -141,6 +144,7 @@ admin_client_unpark(struct admin_client *c)
 	c->timer = NULL;
 	admin_cmd_wait_free(c->wait);
 	c->wait = NULL;
+	c->admin->nwaiting--;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
 	bufferevent_set_timeouts(c->bev, &admin_idle, &admin_idle);
 }
@@ -180,6 +184,22 @@ admin_client_wait_cb(evutil_socket_t fd, short what, void *arg)
 	admin_client_process(c);
 }
 
+/*
+ * A pending wait-* of c when ADMIN_WAITS_MAX clients wait already: refused,
+ * so that ADMIN_CLIENTS_SPARE connections stay free for other commands.
+ * Takes w.  A wait changes nothing, so refusing it after it ran is safe.
+ */
+static void
+admin_client_wait_refuse(struct admin_client *c, struct admin_wait *w)
+{
+	admin_cmd_wait_free(w);
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "error: too many "
+	    "pending waits (%u, at most %d): try again later\n\n",
+	    c->admin->nwaiting, ADMIN_WAITS_MAX);
+	log_warn("admin: %s: wait refused: %u clients waiting (at most %d)",
+	    c->peer, c->admin->nwaiting, ADMIN_WAITS_MAX);
+}
+
 /* Runs one complete line from c (LF removed, CR kept). */
 static void
 admin_client_line(struct admin_client *c, const char *line, size_t n)
@@ -187,6 +207,7 @@ admin_client_line(struct admin_client *c, const char *line, size_t n)
 	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	struct admin_wait	*w = NULL;
 	bool			 quit = false;
+	int			 rc;
 
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
@@ -198,9 +219,11 @@ admin_client_line(struct admin_client *c, const char *line, size_t n)
 		/* the line is whole, so the protocol stays in step */
 		evbuffer_add_printf(out, "error: NUL byte in command\n\n");
 	} else {
-		if (admin_cmd_exec(c->admin->cx, c->peer, c->admin->access,
-		    line, out, &quit, &w) == 1 &&
-		    admin_client_park(c, w) == -1)
+		rc = admin_cmd_exec(c->admin->cx, c->peer, c->admin->access,
+		    line, out, &quit, &w);
+		if (rc == 1 && c->admin->nwaiting >= ADMIN_WAITS_MAX)
+			admin_client_wait_refuse(c, w);
+		else if (rc == 1 && admin_client_park(c, w) == -1)
 			evbuffer_add_printf(out, "error: out of memory\n\n");
 		if (quit)
 			admin_client_close_after(c);
@@ -326,6 +349,8 @@ admin_client_free(struct admin_client *c)
 		return;
 	TAILQ_REMOVE(&c->admin->clients, c, entry);
 	c->admin->nclients--;
+	if (c->wait != NULL)
+		c->admin->nwaiting--;
 	if (c->timer != NULL)
 		event_free(c->timer);
 	admin_cmd_wait_free(c->wait);
@@ -351,16 +376,20 @@ static void
 admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	static const char	 busy[] = "error: too many admin clients\n\n";
 	struct admin		*a = arg;
 	struct admin_client	*c = NULL;
+	char			 busy[80];
+	int			 len;
 
 	if (a->nclients >= ADMIN_CLIENTS_MAX) {
-		log_warn("admin: too many admin clients (%d), refusing one",
-		    ADMIN_CLIENTS_MAX);
-		/* a fresh socket's buffer takes this short line at once */
-		if (send(fd, busy, sizeof(busy) - 1,
-		    MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_warn("admin: too many admin clients (%u connected), "
+		    "refusing one", a->nclients);
+		/* a fresh socket's buffer takes this short line at once;
+		 * cutoverctl reads it even if its command no longer fits */
+		len = snprintf(busy, sizeof(busy), "error: too many admin "
+		    "clients (%u connected)\n\n", a->nclients);
+		if (send(fd, busy, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL)
+		    == -1)
 			log_debug("admin: refusal not sent: %s",
 			    strerror(errno));
 		goto fail;
@@ -395,25 +424,72 @@ admin_accept_error_cb(struct evconnlistener *lev, void *arg)
 
 /* --------------------------------------------------------------- socket */
 
-/* Creates the socket's directory when it is missing (one level). */
-static int
-admin_mkdir(const char *path, char *err, size_t errlen)
+/*
+ * Whether the directory dir may hold our socket: owned by root or us, and
+ * not writable by group or others unless sticky (then no one else may
+ * move our socket away and put something else in its place).
+ */
+static bool
+admin_dir_is_safe(const char *path, const char *dir, char *err,
+    size_t errlen)
 {
-	char	*dir, *slash;
-	int	 rc = 0;
+	struct stat	st;
 
-	if ((dir = strdup(path)) == NULL) {
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "admin socket %s: directory %s: %s", path,
+		    dir, strerror(errno));
+		return (false);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "admin socket %s: %s is not a directory",
+		    path, dir);
+		return (false);
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "admin socket %s: directory %s is owned "
+		    "by uid %lu, not by root or us (uid %lu)", path, dir,
+		    (unsigned long)st.st_uid, (unsigned long)geteuid());
+		return (false);
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0) {
+		snprintf(err, errlen, "admin socket %s: directory %s is "
+		    "writable by %s (mode %04o) and not sticky", path, dir,
+		    (st.st_mode & S_IWOTH) ? "everyone" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+		return (false);
+	}
+	return (true);
+}
+
+/*
+ * Creates the socket's directory when it is missing (one level, mode
+ * 0755); checks it when it exists.  0, or -1 with a reason in err.
+ */
+static int
+admin_dir(const char *path, char *err, size_t errlen)
+{
+	const char	*slash = strrchr(path, '/');
+	char		*dir;
+	int		 rc = -1;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return (-1);
 	}
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-			snprintf(err, errlen, "admin socket %s: mkdir %s: %s",
-			    path, dir, strerror(errno));
-			rc = -1;
-		}
-	}
+	if (mkdir(dir, 0755) == 0)
+		rc = 0;
+	else if (errno != EEXIST)
+		snprintf(err, errlen, "admin socket %s: mkdir %s: %s", path,
+		    dir, strerror(errno));
+	else if (admin_dir_is_safe(path, dir, err, errlen))
+		rc = 0;
 	free(dir);
 	return (rc);
 }
@@ -430,6 +506,12 @@ admin_unlink_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
 
 	if (lstat(sun->sun_path, &st) == -1)
 		return (0);
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "admin socket %s exists and is a "
+		    "symbolic link, not a socket (not followed)",
+		    sun->sun_path);
+		return (-1);
+	}
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "admin socket %s exists and is not a "
 		    "socket", sun->sun_path);
@@ -498,8 +580,12 @@ admin_group(const char *group, gid_t *gid, char *err, size_t errlen)
 }
 
 /*
- * Binds fd to sun with mode (no window with wider rights), gives it group
- * gid unless that is -1, then listens.
+ * Binds fd to sun with mode, gives it group gid unless that is -1, then
+ * listens.  The mode comes from the umask at bind(), so there is neither a
+ * window with wider rights nor a chmod() by path afterwards, which would
+ * follow a symlink put in the socket's place.  (fchmod() on an AF_UNIX
+ * socket does not reach the file bind() makes.)  The umask is the
+ * process's: the caller makes sure no other thread creates files now.
  */
 static int
 admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
@@ -517,10 +603,23 @@ admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
 		    sun->sun_path, strerror(errno));
 		return (-1);
 	}
+	/* what is at the path now must be the socket we made */
+	if (lstat(sun->sun_path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		snprintf(err, errlen, "admin socket %s: not our socket after "
+		    "bind (replaced?)", sun->sun_path);
+		return (-1);
+	}
 	a->bound = true;
-	if (lstat(sun->sun_path, &st) == 0) {
-		a->dev = st.st_dev;
-		a->ino = st.st_ino;
+	a->dev = st.st_dev;
+	a->ino = st.st_ino;
+	if ((st.st_mode & 0777) != (mode & 0777)) {
+		/* e.g. a default ACL on the directory overrides the umask */
+		snprintf(err, errlen, "admin socket %s: mode %04o after bind, "
+		    "not %04o (a default ACL on its directory?)",
+		    sun->sun_path, (unsigned)(st.st_mode & 0777),
+		    (unsigned)(mode & 0777));
+		return (-1);
 	}
 	/* lchown: a symlink put in our place must not redirect it */
 	if (gid != (gid_t)-1 && lchown(sun->sun_path, (uid_t)-1, gid) == -1) {
@@ -528,9 +627,9 @@ admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
 		    sun->sun_path, (long)gid, strerror(errno));
 		return (-1);
 	}
-	if (chmod(sun->sun_path, mode) == -1 || listen(fd, 16) == -1) {
-		snprintf(err, errlen, "admin socket %s: %s", sun->sun_path,
-		    strerror(errno));
+	if (listen(fd, 16) == -1) {
+		snprintf(err, errlen, "admin socket %s: listen: %s",
+		    sun->sun_path, strerror(errno));
 		return (-1);
 	}
 	return (0);
@@ -538,8 +637,9 @@ admin_bind(struct admin *a, int fd, const struct sockaddr_un *sun,
 
 /*
  * Listens on path with mode and group (NULL: ours), on cx->base, for
- * clients with access.  Refuses an unknown group, a path that is not a
- * socket or that a live process answers on; removes a stale socket file.
+ * clients with access.  Refuses an unknown group, an unsafe directory, a
+ * path that is not a socket or that a live process answers on; removes a
+ * stale socket file.  Sets the umask around bind(): see admin.h.
  * Returns the server, owned by the caller (admin_free()), or NULL with a
  * reason in err.
  */
@@ -570,7 +670,7 @@ admin_new(struct cutover *cx, const char *path, mode_t mode,
 	a->cx = cx;
 	a->access = access;
 	TAILQ_INIT(&a->clients);
-	if (admin_mkdir(path, err, errlen) == -1 ||
+	if (admin_dir(path, err, errlen) == -1 ||
 	    admin_unlink_stale(&sun, err, errlen) == -1)
 		goto fail;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

@@ -21,6 +21,8 @@ struct admin;
 
 #define ADMIN_LINE_MAX		4096	/* longest command line accepted */
 #define ADMIN_CLIENTS_MAX	64	/* admin connections at once */
+#define ADMIN_CLIENTS_SPARE	8	/* of them never taken by waits */
+#define ADMIN_WAITS_MAX		(ADMIN_CLIENTS_MAX - ADMIN_CLIENTS_SPARE)
 #define ADMIN_IDLE_MS		60000	/* an idle admin client is closed */
 #define ADMIN_WAIT_MAX		86400	/* longest wait-* SECONDS, in s */
 
@@ -35,6 +37,18 @@ enum admin_access {
  * when missing) with the given mode and, when group is not NULL, that
  * group; its clients get access.  Returns NULL with a reason in err (an
  * unknown group: "admin.socket_group: no group named 'x'").
+ *
+ * Refuses an existing directory owned by neither root nor our effective
+ * uid, or writable by group or others without the sticky bit; anything
+ * at path but a stale socket (a symlink is never followed).  The mode
+ * comes from the umask at bind(), which admin_new() sets around it: call
+ * it while no other thread creates files.  After bind() the path must be
+ * a socket owned by us with exactly mode, or it is refused.
+ *
+ * A listener's clients beyond ADMIN_CLIENTS_MAX are answered "error: too
+ * many admin clients (N connected)" and closed; at most ADMIN_WAITS_MAX of
+ * them may wait in wait-* at once (a further one is answered with an
+ * error), so that the other commands always find a place.
  */
 struct admin	*admin_new(struct cutover *cx, const char *path, mode_t mode,
 		    const char *group, enum admin_access access, char *err,

@@ -34,6 +34,7 @@ struct ctl {
 	long		 timeout;	/* seconds */
 	struct timespec	 deadline;
 	int		 fd;
+	int		 send_errno;	/* the daemon closed before we sent */
 	char		*buf;		/* the reply as received */
 	size_t		 len, size;
 };
@@ -151,6 +152,12 @@ ctl_wait(struct ctl *c, short events)
 	}
 }
 
+/*
+ * Sends line.  The daemon may have answered and closed before the line
+ * went out (too many clients): then the send fails with EPIPE or
+ * ECONNRESET, but its reply waits to be read, so that is not an error
+ * here (c->send_errno says it happened).  0, or -1 with a message printed.
+ */
 static int
 ctl_send(struct ctl *c, const char *line)
 {
@@ -164,6 +171,10 @@ ctl_send(struct ctl *c, const char *line)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET)) {
+			c->send_errno = errno;
+			return (0);
+		}
 		if (n == -1) {
 			fprintf(stderr, "cutoverctl: %s: send: %s\n",
 			    c->path, strerror(errno));
@@ -213,14 +224,21 @@ ctl_receive(struct ctl *c)
 		    MSG_DONTWAIT);
 		if (n == -1 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (n == -1) {
+		if (n == -1 && errno != ECONNRESET) {
 			fprintf(stderr, "cutoverctl: %s: %s\n", c->path,
 			    strerror(errno));
 			return (-1);
 		}
-		if (n == 0) {
+		if (n <= 0 && c->send_errno != 0) {
+			fprintf(stderr, "cutoverctl: %s closed the connection "
+			    "before the command was sent (%s)\n", c->path,
+			    strerror(c->send_errno));
+			return (-1);
+		}
+		if (n <= 0) {
 			fprintf(stderr, "cutoverctl: reply from %s cut short "
-			    "(connection closed)\n", c->path);
+			    "(connection %s)\n", c->path, n == 0 ? "closed" :
+			    "reset");
 			return (-1);
 		}
 		c->len += (size_t)n;

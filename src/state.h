@@ -10,16 +10,24 @@
 
 /*
  * Reads the active pool from path.  Returns 1 with *id set, 0 when the
- * file does not exist yet, or -1 with a reason in err (unreadable, or not
- * a pool name: such a file is not trusted).
+ * file does not exist yet, or -1 with a reason in err, which begins with
+ * path: such a file is not trusted.  Not trusted are a file that cannot
+ * be read, a symbolic link (not followed), anything but a regular file (a
+ * FIFO is refused without waiting for a writer), a file owned by neither
+ * our effective uid nor root, a file writable by everyone, and contents
+ * that are not a pool name.
  */
 int	state_read(const char *path, enum pool_id *id, char *err,
 	    size_t errlen);
 
 /*
- * Writes id to path atomically: a temporary file in the same directory,
- * fsync, rename, fsync of the directory.  Returns 0, or -1 with a reason
- * in err; path is unchanged then.
+ * Writes id to path atomically: a new temporary file in the same
+ * directory with a random name (".NAME.XXXXXX", created exclusively, so a
+ * symlink or FIFO planted there is never opened), mode 0644, fsync,
+ * rename over path (a symlink at path is replaced, not followed), fsync
+ * of the directory.  Returns 0, or -1 with a reason naming path in err;
+ * the temporary file is removed then, and path is unchanged unless only
+ * the directory's fsync failed (err says so).
  */
 int	state_write(const char *path, enum pool_id id, char *err,
 	    size_t errlen);

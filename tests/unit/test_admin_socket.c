@@ -4,8 +4,13 @@
  * of refused commands.  (The protocol on one socket: test_admin.c.)
  *
  * The root context (cutover_*) is faked with -Wl,--wrap, and log_msg is
- * wrapped so a test can read what was logged; the tests run a real event
- * loop on sockets in a temporary directory.
+ * wrapped so a test can read what was logged; bind is wrapped so that a
+ * test can play a local user who swaps the fresh socket for a symlink.
+ * The tests run a real event loop on sockets in a temporary directory.
+ *
+ * Also: the directory that holds the socket (owner, mode), and the client
+ * table: a full one answers with its count, and parked wait-* commands
+ * leave ADMIN_CLIENTS_SPARE connections for everything else.
  */
 #include "autoconf.h"
 
@@ -14,6 +19,8 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -48,9 +55,14 @@ int	__wrap_cutover_member(struct cutover *, const char *, const char *,
 int	__wrap_cutover_healthy(struct cutover *, const char *, char *, size_t);
 int	__wrap_cutover_drained(struct cutover *, const char *, char *, size_t);
 void	__wrap_log_msg(enum log_level, const char *, ...);
+int	__wrap_bind(int, const struct sockaddr *, socklen_t);
+int	__real_bind(int, const struct sockaddr *, socklen_t);
 
 static int	changes;	/* state-changing calls that got through */
 static char	logged[8192];	/* what was logged, one line each */
+static bool	pending;	/* cutover_healthy: "not yet" */
+static const char *swap_to;	/* bind: then replace the socket by a
+				   symlink to this file */
 
 int
 __wrap_cutover_switch(struct cutover *cx, const char *pool, bool force,
@@ -97,6 +109,10 @@ int
 __wrap_cutover_healthy(struct cutover *cx, const char *pool, char *msg,
     size_t msglen)
 {
+	if (pending) {
+		snprintf(msg, msglen, "%s: 0 of 1 up", pool);
+		return (0);
+	}
 	snprintf(msg, msglen, "%s: healthy", pool);
 	return (1);
 }
@@ -107,6 +123,26 @@ __wrap_cutover_drained(struct cutover *cx, const char *pool, char *msg,
 {
 	snprintf(msg, msglen, "%s: drained", pool);
 	return (1);
+}
+
+/*
+ * The real bind; with swap_to set, a local user then moves the new socket
+ * aside and puts a symlink to swap_to in its place, before cutover gets to
+ * set the socket's mode.
+ */
+int
+__wrap_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	const struct sockaddr_un	*sun = (const struct sockaddr_un *)sa;
+	char				 aside[sizeof(sun->sun_path) + 8];
+	int				 rc = __real_bind(fd, sa, len);
+
+	if (rc == 0 && swap_to != NULL && sa->sa_family == AF_UNIX) {
+		snprintf(aside, sizeof(aside), "%s.aside", sun->sun_path);
+		assert_int_equal(rename(sun->sun_path, aside), 0);
+		assert_int_equal(symlink(swap_to, sun->sun_path), 0);
+	}
+	return (rc);
 }
 
 void
@@ -143,6 +179,8 @@ setup(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	changes = 0;
 	logged[0] = '\0';
+	pending = false;
+	swap_to = NULL;
 	assert_non_null(fx = calloc(1, sizeof(*fx)));
 	assert_non_null(fx->cx.base = event_base_new());
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_admin_sock.XXXXXX");
@@ -160,15 +198,19 @@ setup(void **state)
 }
 
 static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return (remove(path) == -1 ? -1 : 0);
+}
+
+static int
 teardown(void **state)
 {
 	struct fixture	*fx = *state;
 
 	admin_free(fx->admin);
 	admin_free(fx->ro);
-	unlink(fx->path);
-	unlink(fx->ro_path);
-	rmdir(fx->dir);
+	nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	event_base_free(fx->cx.base);
 	free(fx);
 	return (0);
@@ -373,7 +415,7 @@ test_admin_socket_client_limit_per_listener(void **state)
 	/* the 65th on the read-only socket is refused */
 	ro[ADMIN_CLIENTS_MAX] = client_connect(fx->ro_path);
 	assert_string_equal(client_read(fx, ro[ADMIN_CLIENTS_MAX], NULL,
-	    &eof), "error: too many admin clients\n\n");
+	    &eof), "error: too many admin clients (64 connected)\n\n");
 	assert_true(eof);
 	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
 		close(fds[i]);
@@ -487,6 +529,251 @@ test_admin_socket_listening_log_names_group_and_access(void **state)
 	admin_free(a);
 }
 
+/* ------------------------------------------------- the socket's file */
+
+/*
+ * A local user swaps the fresh socket for a symlink to a file of ours
+ * right after bind: cutover must not chmod (or otherwise touch) the
+ * file, and must refuse to start on what is not its socket.
+ */
+static void
+test_admin_socket_swapped_for_symlink_after_bind_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120], victim[120];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/swapped.sock", fx->dir);
+	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
+	assert_true((fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0644))
+	    != -1);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(chmod(victim, 0644), 0);
+	swap_to = victim;
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	swap_to = NULL;
+	if (strstr(err, "not our socket after bind") == NULL)
+		fail_msg("unexpected error: %s", err);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* the planted symlink is left where it is */
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+}
+
+static void
+test_admin_socket_symlink_at_path_refused_target_untouched(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120], victim[120], want[300];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/link.sock", fx->dir);
+	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
+	assert_true((fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0644))
+	    != -1);
+	close(fd);
+	assert_int_equal(chmod(victim, 0644), 0);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	snprintf(want, sizeof(want), "admin socket %s exists and is a "
+	    "symbolic link, not a socket (not followed)", path);
+	assert_string_equal(err, want);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+}
+
+/* The mode is the socket's from bind on; the process umask is restored. */
+static void
+test_admin_socket_mode_from_bind_umask_restored(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120];
+	mode_t		 before = umask(0022), after;
+	struct admin	*a;
+
+	snprintf(path, sizeof(path), "%s/mode.sock", fx->dir);
+	a = admin_new(&fx->cx, path, 0640, NULL, ADMIN_ACCESS_FULL, err,
+	    sizeof(err));
+	after = umask(before);
+	if (a == NULL)
+		fail_msg("admin_new: %s", err);
+	assert_int_equal(after, 0022);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 0777, 0640);
+	admin_free(a);
+}
+
+/* Makes fx->dir/sub with mode (exactly); returns the socket path in it. */
+static const char *
+sub_dir(struct fixture *fx, mode_t mode)
+{
+	static char	path[120];
+	char		dir[100];
+
+	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, mode), 0);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	return (path);
+}
+
+static void
+test_admin_socket_dir_world_writable_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 0777);
+	char		 err[256], want[300];
+
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	snprintf(want, sizeof(want), "admin socket %s: directory %s/sub is "
+	    "writable by everyone (mode 0777) and not sticky", path, fx->dir);
+	assert_string_equal(err, want);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_admin_socket_dir_group_writable_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 0770);
+	char		 err[256];
+
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	if (strstr(err, "is writable by its group (mode 0770) and not sticky")
+	    == NULL)
+		fail_msg("unexpected error: %s", err);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Like /tmp: others may write, but not remove or rename our files. */
+static void
+test_admin_socket_dir_sticky_world_writable_accepted(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 01777);
+	char		 err[256];
+	struct admin	*a;
+
+	if ((a = admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err))) == NULL)
+		fail_msg("admin_new: %s", err);
+	admin_free(a);
+}
+
+/* As root, a directory given to another user; skipped otherwise. */
+static void
+test_admin_socket_dir_foreign_owner_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 0755);
+	char		 err[256], dir[100];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	if (strstr(err, "is owned by uid 65534, not by root or us") == NULL)
+		fail_msg("unexpected error: %s", err);
+}
+
+static void
+test_admin_socket_dir_missing_created(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120], dir[100];
+	struct admin	*a;
+
+	snprintf(dir, sizeof(dir), "%s/new", fx->dir);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	if ((a = admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err))) == NULL)
+		fail_msg("admin_new: %s", err);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 0022, 0);
+	admin_free(a);
+}
+
+/* ------------------------------------------------ parked wait commands */
+
+/*
+ * ADMIN_WAITS_MAX clients parked in wait-healthy: a further wait is
+ * refused (its connection kept), and the spare connections still run
+ * status and switch.  Once a parked client leaves, a wait is taken again.
+ */
+static void
+test_admin_socket_waits_capped_spare_clients_answered(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 w[ADMIN_WAITS_MAX], extra, again;
+	char		 want[160], c;
+	bool		 eof;
+
+	pending = true;
+	for (int i = 0; i < ADMIN_WAITS_MAX; i++) {
+		w[i] = client_connect(fx->path);
+		client_send(w[i], "wait-healthy green 86400\n");
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	}
+	extra = client_connect(fx->path);
+	client_send(extra, "wait-healthy green 86400\n");
+	snprintf(want, sizeof(want), "error: too many pending waits (%d, at "
+	    "most %d): try again later\n\n", ADMIN_WAITS_MAX, ADMIN_WAITS_MAX);
+	assert_string_equal(client_read(fx, extra, "\n\n", &eof), want);
+	assert_false(eof);
+	snprintf(want, sizeof(want), "wait refused: %d clients waiting (at "
+	    "most %d)\n", ADMIN_WAITS_MAX, ADMIN_WAITS_MAX);
+	if (strstr(logged, want) == NULL)
+		fail_msg("no \"%s\" in the log:\n%s", want, logged);
+	/* the refused client may go on with other commands */
+	client_send(extra, "version\n");
+	assert_string_equal(client_read(fx, extra, "\n\n", &eof),
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	assert_string_equal(ask(fx, fx->path, "status\n"),
+	    "ok\nactive blue\n\n");
+	assert_string_equal(ask(fx, fx->path, "switch green\n"),
+	    "ok\nswitched blue -> green\n\n");
+	/* none of the parked ones was answered meanwhile */
+	for (int i = 0; i < ADMIN_WAITS_MAX; i++) {
+		assert_int_equal(recv(w[i], &c, 1, MSG_DONTWAIT), -1);
+		assert_int_equal(errno, EAGAIN);
+	}
+	/* one leaves: its place is free for a wait again */
+	close(w[0]);
+	for (int i = 0; i < 100; i++) {
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 5);
+	}
+	again = client_connect(fx->path);
+	client_send(again, "wait-healthy green 86400\n");
+	for (int i = 0; i < 20; i++)
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	pending = false;
+	assert_string_equal(client_read(fx, again, "\n\n", &eof),
+	    "ok\ngreen: healthy\n\n");
+	for (int i = 1; i < ADMIN_WAITS_MAX; i++) {
+		assert_string_equal(client_read(fx, w[i], "\n\n", &eof),
+		    "ok\ngreen: healthy\n\n");
+		close(w[i]);
+	}
+	close(extra);
+	close(again);
+}
+
 int
 main(void)
 {
@@ -504,6 +791,15 @@ main(void)
 		T(test_admin_socket_group_other_group_applied),
 		T(test_admin_socket_group_unknown_refused_no_socket_made),
 		T(test_admin_socket_listening_log_names_group_and_access),
+		T(test_admin_socket_swapped_for_symlink_after_bind_refused),
+		T(test_admin_socket_symlink_at_path_refused_target_untouched),
+		T(test_admin_socket_mode_from_bind_umask_restored),
+		T(test_admin_socket_dir_world_writable_refused),
+		T(test_admin_socket_dir_group_writable_refused),
+		T(test_admin_socket_dir_sticky_world_writable_accepted),
+		T(test_admin_socket_dir_foreign_owner_refused),
+		T(test_admin_socket_dir_missing_created),
+		T(test_admin_socket_waits_capped_spare_clients_answered),
 #undef T
 	};
 
