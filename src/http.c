@@ -189,8 +189,10 @@ http_trailer(struct http_msg *msg, const char *at, size_t len, bool value)
 	}
 	if (value && !msg->trailer_value) {	/* its name is complete */
 		msg->trailer_value = true;
-		msg->trailer_drop = !http_trailer_is_allowed(t->p +
-		    msg->trailer_start, t->len - msg->trailer_start);
+		/* no name yet (": x", refused at its end): t->p may be NULL */
+		msg->trailer_drop = t->len == msg->trailer_start ||
+		    !http_trailer_is_allowed(t->p + msg->trailer_start,
+		    t->len - msg->trailer_start);
 		if (msg->trailer_drop)
 			t->len = msg->trailer_start;
 		else if (http_buf_add(t, ": ", 2) == -1)

@@ -316,6 +316,22 @@ test_http_trailers_forbidden_fields_dropped(void **state)
 	}
 }
 
+/* A first trailer without a name is refused (and, under UBSan, nothing
+ * is computed from the still empty trailer buffer). */
+static void
+test_http_trailer_without_name_refused(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_RESPONSE, "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"), HTTP_DONE);
+	http_msg_head_drain(&f->msg, f->in);
+	f->msg.chunked_out = true;
+	evbuffer_add(f->in, "0\r\n: x\r\n\r\n", 10);
+	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_ERROR);
+	assert_int_equal(f->msg.status, 400);
+}
+
 static void
 test_http_request_absolute_form_becomes_origin_form(void **state)
 {
@@ -701,6 +717,7 @@ main(void)
 		T(test_http_request_target_forms_table),
 		T(test_http_request_options_absolute_empty_path_is_asterisk),
 		T(test_http_trailers_forbidden_fields_dropped),
+		T(test_http_trailer_without_name_refused),
 		T(test_http_response_bad_status_or_reason_is_502),
 		T(test_http_request_head_split_over_reads_parses_once),
 		T(test_http_head_across_chains_in_one_read),
