@@ -168,3 +168,109 @@ addr_equal(const struct addr *a, const struct addr *b)
 	}
 	return (false);
 }
+
+static const uint8_t	addr_v4_mapped[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+/* Fills ip from 16 address bytes. */
+static void
+addr_ip_set(struct addr_ip *ip, const uint8_t b[16])
+{
+	memcpy(ip->w, b, 16);
+	ip->v4 = memcmp(b, addr_v4_mapped, sizeof(addr_v4_mapped)) == 0;
+}
+
+void
+addr_ip_from_sockaddr(struct addr_ip *ip, const struct sockaddr *sa)
+{
+	uint8_t	b[16] = { 0 };
+
+	if (sa->sa_family == AF_INET6)
+		memcpy(b, &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, 16);
+	else if (sa->sa_family == AF_INET) {
+		memcpy(b, addr_v4_mapped, sizeof(addr_v4_mapped));
+		memcpy(b + 12, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+	}
+	addr_ip_set(ip, b);
+}
+
+int
+addr_cidr_parse(const char *s, struct addr_cidr *c, char *err, size_t errlen)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*slash = strchr(s, '/');
+	size_t		 hlen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	uint8_t		 b[16], m[16] = { 0 };
+	unsigned long	 bits;
+	unsigned	 max;
+	char		*end;
+	struct addr_ip	 ip;
+
+	memset(c, 0, sizeof(*c));
+	if (hlen == 0 || hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	memcpy(b, addr_v4_mapped, sizeof(addr_v4_mapped));
+	if (inet_pton(AF_INET, host, b + 12) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, host, b) == 1)
+		max = 128;
+	else
+		goto bad;
+	bits = max;
+	if (slash != NULL) {
+		if (slash[1] < '0' || slash[1] > '9' ||
+		    (bits = strtoul(slash + 1, &end, 10)) > max || *end != '\0') {
+			snprintf(err, errlen, "\"%s\": prefix length must be "
+			    "0-%u", s, max);
+			return (-1);
+		}
+	}
+	addr_ip_set(&ip, b);
+	if (max == 128 && ip.v4 && bits >= 96)
+		bits -= 96;		/* ::ffff:10.0.0.0/104 is 10.0.0.0/8 */
+	else if (max == 128 && ip.v4) {
+		snprintf(err, errlen, "\"%s\": an IPv4-mapped network needs a "
+		    "prefix of 96 bits or more (or write it in IPv4)", s);
+		return (-1);
+	}
+	if (ip.v4)		/* the 96 mapped bits always match */
+		bits += 96;
+	for (unsigned i = 0; i < 16; i++)
+		m[i] = bits >= (i + 1) * 8 ? 0xff : bits > i * 8 ?
+		    (uint8_t)(0xff << (8 - (bits - i * 8))) : 0;
+	memcpy(c->mask, m, 16);
+	c->v4 = ip.v4;
+	c->net[0] = ip.w[0] & c->mask[0];
+	c->net[1] = ip.w[1] & c->mask[1];
+	if (c->net[0] != ip.w[0] || c->net[1] != ip.w[1]) {
+		memcpy(b, c->net, 16);
+		inet_ntop(c->v4 ? AF_INET : AF_INET6, c->v4 ? b + 12 : b, host,
+		    sizeof(host));
+		snprintf(err, errlen, "\"%s\": address has bits set past the "
+		    "prefix (the network is %s/%lu)", s, host,
+		    c->v4 ? bits - 96 : bits);
+		return (-1);
+	}
+	return (0);
+bad:
+	snprintf(err, errlen, "\"%s\": expected a numeric IPv4 or IPv6 "
+	    "address or network (\"10.244.0.0/16\", \"fd00::/8\")", s);
+	return (-1);
+}
+
+bool
+addr_cidr_has(const struct addr_cidr *cidrs, size_t n,
+    const struct addr_ip *ip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cidrs[i].v4 == ip->v4 &&
+		    (ip->w[0] & cidrs[i].mask[0]) == cidrs[i].net[0] &&
+		    (ip->w[1] & cidrs[i].mask[1]) == cidrs[i].net[1])
+			return (true);
+	return (false);
+}

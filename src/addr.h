@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define ADDR_TEXT_MAX	64	/* "[" IPv6 "]:" port, NUL-terminated */
@@ -38,5 +39,39 @@ bool	addr_equal(const struct addr *a, const struct addr *b);
  * IPv4 and IPv6, 0 exactly when addr_equal().  For sorting and search.
  */
 int	addr_cmp(const struct addr *a, const struct addr *b);
+
+/*
+ * An IP address without a port, in the form CIDR matching wants: 16 bytes,
+ * an IPv4 address (or an IPv4-mapped IPv6 one, as a dual-stack listener
+ * sees IPv4 clients) as ::ffff:a.b.c.d with v4 set.
+ */
+struct addr_ip {
+	uint64_t	w[2];		/* the 16 bytes, in network order */
+	bool		v4;
+};
+
+/* A network: "10.244.0.0/16", "fd00::/8"; a bare address is /32, /128. */
+struct addr_cidr {
+	uint64_t	net[2];		/* masked, as in struct addr_ip */
+	uint64_t	mask[2];
+	bool		v4;
+};
+
+/* The IP address of sa (AF_INET or AF_INET6; any other: all zero). */
+void	addr_ip_from_sockaddr(struct addr_ip *ip, const struct sockaddr *sa);
+
+/*
+ * Parses "ADDRESS[/BITS]" into c: an IPv4 address with 0-32 bits or an
+ * IPv6 one with 0-128 (IPv4-mapped ::ffff:a.b.c.d/96-128 is taken as the
+ * IPv4 network it names).  Host bits set past the prefix are an error, as
+ * they are usually a typo.  Returns 0, or -1 with a reason in err.
+ */
+int	addr_cidr_parse(const char *s, struct addr_cidr *c, char *err,
+	    size_t errlen);
+
+/* Whether ip is in one of the n networks of cidrs (never, when n is 0).
+ * IPv4 networks match only IPv4 addresses, IPv6 ones only IPv6. */
+bool	addr_cidr_has(const struct addr_cidr *cidrs, size_t n,
+	    const struct addr_ip *ip);
 
 #endif

@@ -82,6 +82,10 @@ static int	cfg_load_expect(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_min(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
+static int	cfg_load_trusted(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_replaced(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
 
 #define CFG_END		{ NULL, NULL, NULL, 0, 0, 0, 0 }
 #define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
@@ -142,8 +146,11 @@ static const struct cfg_key forwarded_keys[] = {
 	CFG_BOOL("x_forwarded_for", fwd.xff),
 	CFG_BOOL("x_forwarded_proto", fwd.proto),
 	CFG_BOOL("x_forwarded_host", fwd.host),
-	CFG_BOOL("trust_incoming", fwd.trust),
 	CFG_BOOL("via", fwd.via),
+	{ "trusted", cfg_load_trusted, NULL, 0, 0, 0, 0 },
+	/* trusted everyone by default: an error, so that nobody silently
+	 * gains or loses trust on upgrading */
+	{ "trust_incoming", cfg_load_replaced, NULL, 0, 0, 0, 0 },
 	CFG_END
 };
 
@@ -753,6 +760,56 @@ cfg_load_path(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+#define CFG_TRUSTED_MAX	64	/* scanned for every request */
+
+/* forwarded.trusted: a list of networks, "10.244.0.0/16" or an address. */
+static int
+cfg_load_trusted(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const config_setting_t	*e;
+	const char		*v;
+	struct addr_cidr	*a = NULL;
+	char			 why[160];
+	int			 i, len = config_setting_length(s);
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return (cfg_fail(x, s, NULL, "expected a list of networks: "
+		    "[ \"10.244.0.0/16\", \"fd00::/8\", ... ]"));
+	if (len > CFG_TRUSTED_MAX)
+		return (cfg_fail(x, s, NULL, "%d networks, at most %d", len,
+		    CFG_TRUSTED_MAX));
+	if (len > 0 && (a = calloc((size_t)len, sizeof(*a))) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, i);
+		if ((v = cfg_string(x, e, "a network string such as "
+		    "\"10.244.0.0/16\"")) == NULL)
+			goto fail;
+		if (addr_cidr_parse(v, &a[i], why, sizeof(why)) == -1) {
+			cfg_fail(x, e, NULL, "%s", why);
+			goto fail;
+		}
+	}
+	free(x->c->fwd.trusted);
+	x->c->fwd.trusted = a;
+	x->c->fwd.ntrusted = (size_t)len;
+	return (0);
+fail:
+	free(a);
+	return (-1);
+}
+
+/* A key that was replaced by another: always an error. */
+static int
+cfg_load_replaced(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	return (cfg_fail(x, s, NULL, "replaced by forwarded.trusted = [ "
+	    "\"CIDR\", ... ], the sources whose forwarding headers are kept "
+	    "(default: none); see cutover.conf(5)"));
+}
+
 /* Everything that has a default, before the file is read. */
 static void
 cfg_defaults(struct config *c)
@@ -769,7 +826,7 @@ cfg_defaults(struct config *c)
 	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
-	c->fwd.xff = c->fwd.proto = c->fwd.host = c->fwd.trust = true;
+	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = false;
 	health_config_defaults(&c->health);
@@ -949,6 +1006,7 @@ config_free(struct config *c)
 	free(c->state_file);
 	free(c->admin_socket_group);
 	free(c->admin_readonly_socket);
+	free(c->fwd.trusted);
 	free(c->path);
 	free(c);
 }

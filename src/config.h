@@ -74,8 +74,10 @@ struct config {
 		bool		 xff;		/* X-Forwarded-For */
 		bool		 proto;		/* X-Forwarded-Proto */
 		bool		 host;		/* X-Forwarded-Host */
-		bool		 trust;		/* keep what clients sent */
 		bool		 via;
+		/* sources whose forwarding headers are kept */
+		struct addr_cidr *trusted;
+		size_t		 ntrusted;
 	}			 fwd;
 };
 

@@ -380,6 +380,7 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa,
 	c->w = w;
 	addr_from_sockaddr(&peer, sa, salen);
 	memcpy(c->peer, peer.text, sizeof(c->peer));
+	addr_ip_from_sockaddr(&c->peer_addr, sa);
 	if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
 		    sa)->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
@@ -478,7 +479,9 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	fwd->xff = cf->fwd.xff;
 	fwd->proto = cf->fwd.proto;
 	fwd->host = cf->fwd.host;
-	fwd->trust = cf->fwd.trust;
+	/* per request, not per connection: a reload applies at once */
+	fwd->trust = addr_cidr_has(cf->fwd.trusted, cf->fwd.ntrusted,
+	    &c->peer_addr);
 	fwd->via = cf->fwd.via;
 	/* an HTTP/1.0 request without Host meant the address it reached */
 	snprintf(local->text, sizeof(local->text), "localhost");

@@ -95,6 +95,7 @@ struct conn {
 	bool			 draining;	/* tunnel: closing after a switch */
 	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */
 	char			 peer_ip[INET6_ADDRSTRLEN];
+	struct addr_ip		 peer_addr;	/* forwarded.trusted? */
 };
 
 /*

@@ -11,8 +11,6 @@
 
 #include "http.h"
 
-#define HTTP_CONN_TOKENS_MAX	16
-
 static struct http_msg *
 msg_of(llhttp_t *p)
 {
@@ -114,7 +112,8 @@ on_message_begin(llhttp_t *p)
 	if (msg->hdrs != NULL)
 		msg->hdrs[0].name.len = msg->hdrs[0].value.len = 0;
 	msg->head_done = msg->complete = msg->in_value = false;
-	msg->trailer_value = msg->name_seen = false;
+	msg->trailer_value = msg->trailer_drop = msg->name_seen = false;
+	msg->trailer_start = 0;
 	if (msg->trailers != NULL)
 		msg->trailers->len = 0;
 	msg->body_bytes = 0;
@@ -164,29 +163,59 @@ on_status(llhttp_t *p, const char *at, size_t len)
 	return (0);
 }
 
+static bool	http_trailer_is_allowed(const char *name, size_t len);
+
 /*
  * Keeps a piece of a trailer field (a header after the last chunk) to
  * send after our own last chunk; only a chunked output can carry them.
+ * Each kept field ends in CRLF.  A field that may not be a trailer
+ * (http_trailer_is_allowed) is dropped once its name is complete: at its
+ * first value piece, or at its end when its value is empty.
  */
 static int
 http_trailer(struct http_msg *msg, const char *at, size_t len, bool value)
 {
-	const char	*sep = NULL;
+	struct http_buf	*t;
 
 	if (!msg->chunked_out)
 		return (0);
 	if (msg->trailers == NULL &&
 	    (msg->trailers = calloc(1, sizeof(*msg->trailers))) == NULL)
 		return (http_reject(msg, 502, "out of memory"));
-	if (value && !msg->trailer_value)
-		sep = ": ";
-	else if (!value && msg->trailer_value)
-		sep = "\r\n";
-	msg->trailer_value = value;
-	if (msg->trailers->len + len + 2 > HTTP_HEAD_MAX)
+	t = msg->trailers;
+	if (!value && msg->trailer_value) {	/* a new field begins */
+		msg->trailer_value = msg->trailer_drop = false;
+		msg->trailer_start = (uint32_t)t->len;
+	}
+	if (value && !msg->trailer_value) {	/* its name is complete */
+		msg->trailer_value = true;
+		/* no name yet (": x", refused at its end): t->p may be NULL */
+		msg->trailer_drop = t->len == msg->trailer_start ||
+		    !http_trailer_is_allowed(t->p + msg->trailer_start,
+		    t->len - msg->trailer_start);
+		if (msg->trailer_drop)
+			t->len = msg->trailer_start;
+		else if (http_buf_add(t, ": ", 2) == -1)
+			return (http_reject(msg, 502, "out of memory"));
+	}
+	if (msg->trailer_drop)
+		return (0);
+	if (t->len + len + 4 > HTTP_HEAD_MAX)
 		return (http_reject(msg, 400, "trailer fields too large"));
-	if ((sep != NULL && http_buf_str(msg->trailers, sep) == -1) ||
-	    http_buf_add(msg->trailers, at, len) == -1)
+	if (http_buf_add(t, at, len) == -1)
+		return (http_reject(msg, 502, "out of memory"));
+	return (0);
+}
+
+/* A trailer field is complete: ends it with CRLF. */
+static int
+http_trailer_end(struct http_msg *msg)
+{
+	/* llhttp reports no value piece for an empty value */
+	if (!msg->trailer_value && http_trailer(msg, "", 0, true) == -1)
+		return (-1);
+	if (msg->chunked_out && !msg->trailer_drop &&
+	    http_buf_add(msg->trailers, "\r\n", 2) == -1)
 		return (http_reject(msg, 502, "out of memory"));
 	return (0);
 }
@@ -237,9 +266,8 @@ on_header_value_complete(llhttp_t *p)
 	if (!msg->name_seen)
 		return (http_reject(msg, 400, "empty field name"));
 	msg->name_seen = false;
-	if (msg->head_done)	/* an empty trailer value still needs ": " */
-		return (msg->trailer_value ? 0 : http_trailer(msg, "", 0,
-		    true));
+	if (msg->head_done)
+		return (http_trailer_end(msg));
 	if (++msg->nhdrs < HTTP_HEADERS_MAX)
 		msg->hdrs[msg->nhdrs].name.len =
 		    msg->hdrs[msg->nhdrs].value.len = 0;
@@ -320,13 +348,15 @@ on_message_complete(llhttp_t *p)
 
 	if (msg->chunked_out) {
 		evbuffer_add(msg->out, "0\r\n", 3);
-		if (msg->trailers != NULL && msg->trailers->len > 0) {
+		if (msg->trailers != NULL && msg->trailers->len > 0)
 			evbuffer_add(msg->out, msg->trailers->p,
 			    msg->trailers->len);
-			evbuffer_add(msg->out, "\r\n", 2);
-		}
 		evbuffer_add(msg->out, "\r\n", 2);
 	}
+	/* a "Connection: close" trailer is dropped, but llhttp has seen it
+	 * and refuses what follows: the connection cannot be reused */
+	if (!llhttp_should_keep_alive(p))
+		msg->keep_alive = false;
 	msg->complete = true;
 	return (HPE_PAUSED);
 }
@@ -381,6 +411,11 @@ http_value_is_chunked(const struct http_msg *msg, const char *base,
 	return (n == 7 && *last);
 }
 
+static const char	*http_target_check(uint8_t method, const char *t,
+			    size_t len);
+static bool		 http_conn_tokens_fit(const struct http_msg *msg,
+			    const char *base);
+
 /*
  * What llhttp accepts but a proxy must not pass on: HTTP/0.9 and versions
  * other than 1.x, and transfer codings other than a lone "chunked" (we
@@ -393,12 +428,19 @@ http_msg_check(struct http_msg *msg, const char *base)
 {
 	const llhttp_t	*p = &msg->parser;
 	bool		 lone = true, last = false;
+	const char	*why;
 
 	if (p->http_major != 1 || p->http_minor > 1)
 		return (http_msg_fail(msg, 505, "HTTP version not supported"));
 	if (p->type == HTTP_RESPONSE && (p->status_code < 100 ||
 	    p->status_code > 599))
 		return (http_msg_fail(msg, 502, "status code out of range"));
+	if (p->type == HTTP_REQUEST && (why = http_target_check(p->method,
+	    base + msg->url.off, msg->url.len)) != NULL)
+		return (http_msg_fail(msg, 400, why));
+	if (!http_conn_tokens_fit(msg, base))
+		return (http_msg_fail(msg, p->type == HTTP_REQUEST ? 400 : 502,
+		    "more than 64 field names in Connection"));
 	if (!(p->flags & F_TRANSFER_ENCODING))
 		return (HTTP_DONE);
 	for (unsigned i = 0; i < msg->nhdrs; i++)
@@ -610,7 +652,8 @@ http_msg_next(struct http_msg *msg)
 {
 	if (msg->trailers != NULL)
 		msg->trailers->len = 0;
-	msg->trailer_value = false;
+	msg->trailer_value = msg->trailer_drop = false;
+	msg->trailer_start = 0;
 	/* an Upgrade that was not accepted: the connection stays HTTP, and
 	 * llhttp, which stopped at the end of that request, starts afresh */
 	if (msg->upgraded || msg->parser.upgrade) {
@@ -673,27 +716,158 @@ http_buf_free(struct http_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Fields that describe one connection, never the message (RFC 9110 7.6.1),
- * and the framing fields that we write ourselves. */
-static const char *http_hop_by_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer",
-	"transfer-encoding", "upgrade", "content-length",
+/* What a field name means to a proxy. */
+enum http_field {
+	HF_OTHER,	/* end to end */
+	HF_HOP,		/* one connection's (RFC 9110 7.6.1), or framing that
+			 * we write ourselves: never forwarded */
+	HF_HOST,
+	HF_XFF,		/* X-Forwarded-For */
+	HF_XFPROTO,	/* X-Forwarded-Proto */
+	HF_XFHOST,	/* X-Forwarded-Host */
+	HF_FWD,		/* another forwarding field */
 };
+
+struct http_field_name {
+	const char	*name;
+	uint8_t		 len;
+	uint8_t		 kind;	/* enum http_field */
+};
+
+#define HF(s, k)	{ s, sizeof(s) - 1, k }
+
+/*
+ * Forwarding fields say who the client is, which host, scheme, port or
+ * path prefix it asked for, or how it reached us; a member may act on
+ * them (logs, rate limits, redirects, access rules).  From a source not in
+ * forwarded.trusted they are all removed: Forwarded (RFC 7239), every
+ * X-Forwarded-* (For, Host, Proto, Port, Prefix, Server, Ssl, Scheme, Uri,
+ * Method, Client-Cert, ... by prefix), X-Real-IP, X-Client-IP,
+ * True-Client-IP, X-Cluster-Client-IP, X-Original-Forwarded-For,
+ * Front-End-Https and X-Url-Scheme.
+ */
+static const struct http_field_name	http_fields[] = {
+	HF("connection", HF_HOP),
+	HF("keep-alive", HF_HOP),
+	HF("proxy-connection", HF_HOP),
+	HF("te", HF_HOP),
+	HF("trailer", HF_HOP),
+	HF("transfer-encoding", HF_HOP),
+	HF("upgrade", HF_HOP),
+	HF("content-length", HF_HOP),
+	HF("host", HF_HOST),
+	HF("x-forwarded-for", HF_XFF),
+	HF("x-forwarded-proto", HF_XFPROTO),
+	HF("x-forwarded-host", HF_XFHOST),
+	HF("forwarded", HF_FWD),
+	HF("x-real-ip", HF_FWD),
+	HF("x-client-ip", HF_FWD),
+	HF("true-client-ip", HF_FWD),
+	HF("x-cluster-client-ip", HF_FWD),
+	HF("x-original-forwarded-for", HF_FWD),
+	HF("front-end-https", HF_FWD),
+	HF("x-url-scheme", HF_FWD),
+};
+
+/*
+ * Fields that may not be trailers (RFC 9110 6.5.1: a recipient needs them
+ * before the content, or they would override what the header section
+ * said), besides those in http_fields (framing, connection, Host,
+ * forwarding): request modifiers and controls (Cache-Control, Expect,
+ * Max-Forwards, Pragma, Range, every If-*), authentication (Authorization,
+ * WWW-Authenticate, Cookie, Set-Cookie, every Proxy-*), response controls
+ * (Age, Date, Expires, Location, Retry-After, Vary, Warning) and what says
+ * how to process the content (Content-Type, -Encoding, -Range, -Language,
+ * -Location).  They are dropped from trailers in both directions; others
+ * (a checksum, Server-Timing, Content-Digest) pass.
+ */
+static const struct http_field_name	http_not_trailers[] = {
+	HF("cache-control", 0),
+	HF("expect", 0),
+	HF("max-forwards", 0),
+	HF("pragma", 0),
+	HF("range", 0),
+	HF("authorization", 0),
+	HF("www-authenticate", 0),
+	HF("cookie", 0),
+	HF("set-cookie", 0),
+	HF("age", 0),
+	HF("date", 0),
+	HF("expires", 0),
+	HF("location", 0),
+	HF("retry-after", 0),
+	HF("vary", 0),
+	HF("warning", 0),
+	HF("content-type", 0),
+	HF("content-encoding", 0),
+	HF("content-range", 0),
+	HF("content-language", 0),
+	HF("content-location", 0),
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static bool
+name_in(const struct http_field_name *t, size_t n, const char *name,
+    size_t len, enum http_field *kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].len == len && strncasecmp(name, t[i].name, len) == 0) {
+			*kind = t[i].kind;
+			return (true);
+		}
+	return (false);
+}
+
+static bool
+name_has_prefix(const char *name, size_t len, const char *prefix,
+    size_t plen)
+{
+	return (len > plen && strncasecmp(name, prefix, plen) == 0);
+}
+
+#define PREFIX(name, len, p)	name_has_prefix(name, len, p, sizeof(p) - 1)
+
+/* What the field name (len bytes) is. */
+static enum http_field
+http_field_kind(const char *name, size_t len)
+{
+	enum http_field	kind = HF_OTHER;
+
+	if (name_in(http_fields, NELEM(http_fields), name, len, &kind))
+		return (kind);
+	if ((name[0] == 'x' || name[0] == 'X') &&
+	    PREFIX(name, len, "x-forwarded-"))
+		return (HF_FWD);
+	return (HF_OTHER);
+}
+
+static bool
+http_trailer_is_allowed(const char *name, size_t len)
+{
+	enum http_field	kind;
+
+	return (len > 0 && http_field_kind(name, len) == HF_OTHER &&
+	    !name_in(http_not_trailers, NELEM(http_not_trailers), name, len,
+	    &kind) && !PREFIX(name, len, "if-") &&
+	    !PREFIX(name, len, "proxy-"));
+}
+
+/*
+ * The field names listed in a message's Connection headers.  A bound, so
+ * that deciding each field stays cheap: a message listing more is refused
+ * (http_msg_check), never forwarded with some of them kept.
+ */
+#define HTTP_CONN_TOKENS_MAX	64
 
 struct http_tokens {
 	struct http_span	 t[HTTP_CONN_TOKENS_MAX];
 	unsigned		 n;
 };
 
-static bool
-span_is(const char *base, const struct http_span *s, const char *name)
-{
-	return (strlen(name) == s->len &&
-	    strncasecmp(base + s->off, name, s->len) == 0);
-}
-
-/* Collects the field names listed in Connection headers. */
-static void
+/* Collects the field names listed in Connection headers; -1 when there
+ * are more than HTTP_CONN_TOKENS_MAX. */
+static int
 http_conn_tokens(const struct http_msg *msg, const char *base,
     struct http_tokens *tk)
 {
@@ -705,7 +879,7 @@ http_conn_tokens(const struct http_msg *msg, const char *base,
 			continue;
 		v = base + msg->hdrs[i].value.off;
 		end = v + msg->hdrs[i].value.len;
-		while (v < end && tk->n < HTTP_CONN_TOKENS_MAX) {
+		while (v < end) {
 			while (v < end && (*v == ' ' || *v == '\t' || *v == ','))
 				v++;
 			s = v;
@@ -714,25 +888,35 @@ http_conn_tokens(const struct http_msg *msg, const char *base,
 			e = v;
 			while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 				e--;
-			if (e > s) {
-				tk->t[tk->n].off = (uint32_t)(s - base);
-				tk->t[tk->n++].len = (uint32_t)(e - s);
-			}
+			if (e == s)
+				continue;
+			if (tk->n == HTTP_CONN_TOKENS_MAX)
+				return (-1);
+			tk->t[tk->n].off = (uint32_t)(s - base);
+			tk->t[tk->n++].len = (uint32_t)(e - s);
 		}
 	}
+	return (0);
 }
 
 static bool
+http_conn_tokens_fit(const struct http_msg *msg, const char *base)
+{
+	struct http_tokens	tk;
+
+	return (http_conn_tokens(msg, base, &tk) == 0);
+}
+
+/* Whether header i is dropped for being hop-by-hop (kind is its kind). */
+static bool
 http_is_hop(const struct http_msg *msg, const char *base, unsigned i,
-    const struct http_tokens *tk)
+    enum http_field kind, const struct http_tokens *tk)
 {
 	const struct http_span	*n = &msg->hdrs[i].name;
 
-	for (size_t k = 0; k < sizeof(http_hop_by_hop) /
-	    sizeof(http_hop_by_hop[0]); k++)
-		if (span_is(base, n, http_hop_by_hop[k]))
-			return (true);
-	if (span_is(base, n, "host"))
+	if (kind == HF_HOP)
+		return (true);
+	if (kind == HF_HOST)
 		return (false);	/* Connection may not take Host away */
 	for (unsigned k = 0; k < tk->n; k++)
 		if (n->len == tk->t[k].len && strncasecmp(base + n->off,
@@ -773,39 +957,41 @@ struct http_seen {
 	bool			 has_fhost;
 };
 
-/* Whether header i of a request is dropped or diverted (not copied). */
+/* Whether header i (of kind) of a request is dropped or diverted (not
+ * copied): 1, 0, or -1 on ENOMEM. */
 static int
 http_divert(const struct http_msg *msg, const char *base, unsigned i,
-    const struct http_fwd *fwd, struct http_seen *seen)
+    enum http_field kind, const struct http_fwd *fwd, struct http_seen *seen)
 {
 	const struct http_hdr	*h = &msg->hdrs[i];
 
-	if (http_hdr_is(msg, base, i, "host")) {
+	switch (kind) {
+	case HF_HOST:
 		seen->has_host = true;
 		seen->host = h->value;
 		return (fwd->authority.len > 0);	/* replaced */
-	}
-	if (http_hdr_is(msg, base, i, "x-forwarded-for")) {
+	case HF_XFF:
 		if (fwd->trust && fwd->xff && (http_buf_add(&seen->xff,
 		    base + h->value.off, h->value.len) == -1 ||
 		    http_buf_add(&seen->xff, ", ", 2) == -1))
 			return (-1);
 		return (!fwd->trust || fwd->xff);
-	}
-	if (http_hdr_is(msg, base, i, "x-forwarded-proto")) {
+	case HF_XFPROTO:
 		seen->has_proto = fwd->trust;
 		return (!fwd->trust);
-	}
-	if (http_hdr_is(msg, base, i, "x-forwarded-host")) {
+	case HF_XFHOST:
 		seen->has_fhost = fwd->trust;
 		return (!fwd->trust);
+	case HF_FWD:
+		return (!fwd->trust);
+	default:
+		return (0);
 	}
-	return (0);
 }
 
 /*
  * Copies the end-to-end fields of msg to out.  For a request (fwd not
- * NULL) the Host and X-Forwarded-* fields are noted in seen and copied,
+ * NULL) the Host and forwarding fields are noted in seen and copied,
  * dropped or held back as fwd says.
  */
 static int
@@ -813,13 +999,18 @@ http_copy_fields(const struct http_msg *msg, const char *base,
     struct http_buf *out, const struct http_fwd *fwd, struct http_seen *seen)
 {
 	struct http_tokens	tk;
+	enum http_field		kind;
 	int			d = 0;
 
-	http_conn_tokens(msg, base, &tk);
+	/* http_msg_check refused a message with too many tokens */
+	if (http_conn_tokens(msg, base, &tk) == -1)
+		return (-1);
 	for (unsigned i = 0; i < msg->nhdrs; i++) {
-		if (http_is_hop(msg, base, i, &tk))
+		kind = http_field_kind(base + msg->hdrs[i].name.off,
+		    msg->hdrs[i].name.len);
+		if (http_is_hop(msg, base, i, kind, &tk))
 			continue;
-		if (fwd != NULL && (d = http_divert(msg, base, i, fwd,
+		if (fwd != NULL && (d = http_divert(msg, base, i, kind, fwd,
 		    seen)) == -1)
 			return (-1);
 		if (d == 0 && http_add_field(out, base, &msg->hdrs[i]) == -1)
@@ -900,6 +1091,9 @@ http_target_absolute(const char *t, size_t len, struct http_span *authority,
 {
 	size_t	skip, end;
 
+	authority->off = authority->len = 0;
+	path->off = 0;
+	path->len = (uint32_t)len;
 	if (len >= 7 && strncasecmp(t, "http://", 7) == 0)
 		skip = 7;
 	else if (len >= 8 && strncasecmp(t, "https://", 8) == 0)
@@ -913,6 +1107,59 @@ http_target_absolute(const char *t, size_t len, struct http_span *authority,
 	path->off = (uint32_t)end;
 	path->len = (uint32_t)(len - end);
 	return (authority->len > 0);
+}
+
+/* Whether the n bytes at s are a host[:port] (reg-name or IP literal). */
+static bool
+http_authority_is_valid(const char *s, size_t n)
+{
+	static const char	ok[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				    "-._~%!$&'()*+,;=:[]";
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\0' || strchr(ok, s[i]) == NULL)
+			return (false);
+	return (true);
+}
+
+/*
+ * The forms of request target (RFC 9112 3.2) a member can be sent:
+ * origin form ("/path?query") for any method; asterisk form ("*") only
+ * with OPTIONS; absolute form only with http or https and a host, without
+ * userinfo (its authority becomes the Host).  CONNECT's authority form is
+ * left to the caller (405).  Returns NULL, or why t is refused (400).
+ */
+static const char *
+http_target_check(uint8_t method, const char *t, size_t len)
+{
+	struct http_span	a, p;
+	const char		*colon;
+
+	if (method == HTTP_CONNECT || (len > 0 && t[0] == '/'))
+		return (NULL);
+	if (len == 1 && t[0] == '*')
+		return (method == HTTP_OPTIONS ? NULL : "asterisk-form target "
+		    "(*) is only for OPTIONS");
+	/* http or https, with a host or (the path is not all of t) without */
+	if (http_target_absolute(t, len, &a, &p) || p.len != len) {
+		if (a.len == 0)
+			return ("absolute-form target without a host");
+		if (memchr(t + a.off, '@', a.len) != NULL)
+			return ("userinfo in an absolute-form target");
+		if (!http_authority_is_valid(t + a.off, a.len))
+			return ("invalid host in an absolute-form target");
+		return (NULL);
+	}
+	colon = memchr(t, ':', len);
+	if (colon != NULL && (size_t)(t + len - colon) >= 3 &&
+	    memcmp(colon, "://", 3) == 0)
+		return ("absolute-form target with a scheme other than http "
+		    "or https");
+	if (memchr(t, '/', len) == NULL && colon != NULL)
+		return ("authority-form target is only for CONNECT");
+	return ("request target is neither origin form (/path) nor absolute "
+	    "form (http://host/path)");
 }
 
 int
@@ -934,7 +1181,8 @@ http_request_head(const struct http_msg *req, const char *base,
 	if (http_buf_str(out, llhttp_method_name(p->method)) == -1 ||
 	    http_buf_add(out, " ", 1) == -1 ||
 	    (fwd->authority.len > 0 && (tlen == 0 || t[0] != '/') &&
-	    http_buf_add(out, "/", 1) == -1) ||
+	    http_buf_add(out, tlen == 0 && p->method == HTTP_OPTIONS ? "*" :
+	    "/", 1) == -1) ||
 	    http_buf_add(out, t, tlen) == -1 ||
 	    http_buf_add(out, " HTTP/1.1\r\n", 11) == -1 ||
 	    http_copy_fields(req, base, out, fwd, &seen) == -1 ||

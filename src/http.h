@@ -68,6 +68,8 @@ struct http_msg {
 	bool			 chunked_out;	/* re-frame body as chunked */
 	bool			 upgraded;	/* llhttp stopped for Upgrade */
 	bool			 trailer_value;	/* inside a trailer's value */
+	bool			 trailer_drop;	/* this trailer is not sent */
+	uint32_t		 trailer_start;	/* its offset in trailers */
 	bool			 name_seen;	/* the field has a name */
 	int			 status;	/* error status to answer */
 	/* what the head said, kept for after the body (llhttp may be reset) */
@@ -144,13 +146,18 @@ struct http_fwd {
 	bool			 xff;		/* append X-Forwarded-For */
 	bool			 proto;		/* X-Forwarded-Proto */
 	bool			 host;		/* X-Forwarded-Host */
-	bool			 trust;		/* keep the client's values */
+	bool			 trust;		/* keep the client's forwarding
+						 * fields (forwarded.trusted) */
 	bool			 via;
 };
 
 /*
  * Splits an absolute-form request target into authority and path (offsets
- * into t); false when t is in another form.
+ * into t); false when t is in another form (then authority is empty and
+ * path all of t, unless t is "http://" or "https://" without a host).
+ * Requests are parsed only with a target cutover can forward: origin
+ * form, "*" with OPTIONS, absolute form with http or https, a host and no
+ * userinfo (else 400), or CONNECT (left to the caller).
  */
 bool	http_target_absolute(const char *t, size_t len,
 	    struct http_span *authority, struct http_span *path);

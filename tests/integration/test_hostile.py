@@ -132,6 +132,27 @@ REFUSED = [
     ("150 header fields",
      "GET /raw HTTP/1.1\r\n" + H +
      "".join("X-F%d: v\r\n" % i for i in range(150)) + "\r\n", (431,)),
+    # request targets a member must not see (RFC 9112 3.2)
+    ("GET * (asterisk form is for OPTIONS)",
+     "GET * HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("POST * (asterisk form is for OPTIONS)",
+     "POST * HTTP/1.1\r\n" + H + "Content-Length: 0\r\n\r\n", (400,)),
+    ("absolute form with userinfo",
+     "GET http://user@evil.example:81/raw HTTP/1.1\r\n" + H + "\r\n",
+     (400,)),
+    ("absolute form with user:password",
+     "GET http://u:p@t/raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("absolute form with the scheme ftp",
+     "GET ftp://t/raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("absolute form with the scheme FTP",
+     "GET FTP://t/raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("absolute form without a host",
+     "GET http:///raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("authority form without CONNECT",
+     "GET t:80 HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("Connection naming 65 fields",
+     "GET /raw HTTP/1.1\r\n" + H + "Connection: " +
+     ", ".join("X-C%d" % i for i in range(65)) + "\r\n\r\n", (400,)),
 ]
 
 
@@ -275,9 +296,9 @@ def _():
     r, j, line, fields = forwarded(
         c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
         b"X-Forwarded-For: 10.0.0.1\r\n\r\n")
-    xff = ",".join(field_values(fields, "X-Forwarded-For")).replace(" ", "")
-    s.eq(xff, "10.0.0.1,127.0.0.1",
-         "X-Forwarded-For: the client's address is appended", j.get("head"))
+    s.eq(field_values(fields, "X-Forwarded-For"), ["127.0.0.1"],
+         "X-Forwarded-For from an untrusted client (default): replaced by "
+         "its address", j.get("head"))
     s.eq(field_values(fields, "X-Forwarded-Proto"), ["http"],
          "X-Forwarded-Proto: http is set", j.get("head"))
     s.eq(field_values(fields, "X-Forwarded-Host"), ["app.test"],
@@ -285,12 +306,60 @@ def _():
 
     r, j, line, fields = forwarded(
         c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
-        b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: lb.test\r\n\r\n")
-    s.eq((field_values(fields, "X-Forwarded-Proto"),
-          field_values(fields, "X-Forwarded-Host")),
-         (["https"], ["lb.test"]),
-         "trust_incoming (default): a client's X-Forwarded-Proto/Host kept",
+        b"X-Forwarded-Proto: https\r\nX-Forwarded-Host: lb.test\r\n"
+        b"Forwarded: for=6.6.6.6;proto=https\r\nX-Real-IP: 6.6.6.6\r\n"
+        b"X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\n"
+        b"X-Forwarded-Server: lb\r\nX-Forwarded-Ssl: on\r\n"
+        b"Front-End-Https: on\r\nTrue-Client-IP: 6.6.6.6\r\n"
+        b"X-Client-IP: 6.6.6.6\r\nx-forwarded-tls-client-cert: CN=a\r\n"
+        b"X-Keep: 1\r\n\r\n")
+    s.eq(j.get("head"), "GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+         "X-Keep: 1\r\nX-Forwarded-For: 127.0.0.1\r\n"
+         "X-Forwarded-Proto: http\r\nX-Forwarded-Host: app.test\r\n\r\n",
+         "untrusted client (default): every forwarding field removed, "
+         "cutover's own set", j.get("head"))
+
+    conn_names = ["X-C%d" % i for i in range(63)]
+    r, j, line, fields = forwarded(
+        c, ("GET /raw HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, " +
+            ", ".join(conn_names[:32]) + "\r\nConnection: " +
+            ",".join(conn_names[32:]) + "\r\nX-C0: a\r\nX-C16: b\r\n"
+            "x-c17: c\r\nX-C62: d\r\nX-C63: kept\r\n\r\n").encode())
+    s.eq(j.get("head"), "GET /raw HTTP/1.1\r\nHost: t\r\n"
+         "X-C63: kept\r\nX-Forwarded-For: 127.0.0.1\r\n"
+         "X-Forwarded-Proto: http\r\nX-Forwarded-Host: t\r\n\r\n",
+         "64 field names in Connection (the 17th too): all removed",
          j.get("head"))
+
+    r, j, line, fields = forwarded(
+        c, b"GET HTTPS://example.test:8443/raw HTTP/1.1\r\nHost: t\r\n\r\n")
+    s.eq((r.status, line, field_values(fields, "Host")),
+         (200, "GET /raw HTTP/1.1", ["example.test:8443"]),
+         "absolute form with HTTPS (any case): origin form, its Host",
+         j.get("head"))
+
+    reqs0 = len(b.requests)
+    raw = RawConn(c.port, timeout=5)
+    raw.send(b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n")
+    r = raw.response_or_error()
+    raw.close()
+    s.ok(getattr(r, "status", None) == 200 and
+         wait_until(lambda: b.requests[reqs0:] == ["*"], 2),
+         "OPTIONS * is forwarded as OPTIONS *",
+         "%r, requests %r" % (r, b.requests[reqs0:]))
+
+    r, j, line, fields = forwarded(
+        c, b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+        b"Content-Length: 99\r\nX-Sum: 42\r\nHost: evil.test\r\n"
+        b"Authorization: Basic eA==\r\nIf-Match: x\r\n"
+        b"X-Forwarded-For: 6.6.6.6\r\nContent-Type: text/evil\r\n"
+        b"Proxy-Authorization: x\r\nX-Empty:\r\n\r\n")
+    s.eq((r.status, j.get("body"),
+          [t.strip() for t in j.get("trailers", [])]),
+         (200, "abc", ["X-Sum: 42", "X-Empty:"]),
+         "request trailers: framing, routing, auth, conditional and "
+         "forwarding fields dropped, others passed", repr(j))
 
     r, j, line, fields = forwarded(
         c, b"GET /raw HTTP/1.1\r\nHost: t\r\n"
@@ -322,27 +391,45 @@ def _():
     raw.close()
 
 
-@s.scenario("forwarded = { trust_incoming = false; via = true; }")
+@s.scenario('forwarded = { trusted = [ "127.0.0.0/8" ]; via = true; }')
 def _():
-    c, b = quiet_cutover("forwarded = { trust_incoming = false; "
-                         "via = true; };\n")
+    c, b = quiet_cutover('forwarded = { trusted = [ "10.0.0.0/8", '
+                         '"127.0.0.0/8" ]; via = true; };\n')
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+        b"X-Forwarded-For: 6.6.6.6\r\n"
+        b"X-Forwarded-Proto: https\r\nx-forwarded-host: lb.test\r\n"
+        b"Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n"
+        b"X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /app\r\n"
+        b"Via: 1.0 lb\r\n\r\n")
+    s.eq(j.get("head"), "GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+         "X-Forwarded-Proto: https\r\nx-forwarded-host: lb.test\r\n"
+         "Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n"
+         "X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /app\r\n"
+         "Via: 1.0 lb\r\nX-Forwarded-For: 6.6.6.6, 127.0.0.1\r\n"
+         "Via: 1.1 cutover\r\n\r\n",
+         "a trusted source's forwarding fields are kept, the client's "
+         "address appended to X-Forwarded-For", j.get("head"))
+    s.ok(any("1.1 cutover" in v for v in r.headers_named("Via")),
+         "Via: 1.1 cutover in the response", repr(r))
+
+
+@s.scenario('forwarded = { trusted = [ "10.244.0.0/16", "fd00::/8" ]; } '
+            '(the client is not in it)')
+def _():
+    c, b = quiet_cutover('forwarded = { trusted = [ "10.244.0.0/16", '
+                         '"fd00::/8" ]; };\n')
     r, j, line, fields = forwarded(
         c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
         b"X-Forwarded-For: 6.6.6.6\r\nx-forwarded-for: 7.7.7.7\r\n"
         b"X-Forwarded-Proto: https\r\nx-forwarded-host: evil.test\r\n"
-        b"Via: 1.0 lb\r\n\r\n")
-    s.eq(field_values(fields, "X-Forwarded-For"), ["127.0.0.1"],
-         "client-sent X-Forwarded-For (any case) replaced", j.get("head"))
-    s.eq(field_values(fields, "X-Forwarded-Proto"), ["http"],
-         "client-sent X-Forwarded-Proto replaced", j.get("head"))
-    s.eq(field_values(fields, "X-Forwarded-Host"), ["app.test"],
-         "client-sent X-Forwarded-Host replaced by the Host",
-         j.get("head"))
-    via = ", ".join(field_values(fields, "Via"))
-    s.ok("1.1 cutover" in via, "Via: 1.1 cutover in the forwarded request",
-         j.get("head"))
-    s.ok(any("1.1 cutover" in v for v in r.headers_named("Via")),
-         "Via: 1.1 cutover in the response", repr(r))
+        b"Forwarded: for=6.6.6.6\r\nX-Real-IP: 6.6.6.6\r\n"
+        b"X-Forwarded-Port: 443\r\nX-Forwarded-Prefix: /admin\r\n\r\n")
+    s.eq(j.get("head"), "GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+         "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+         "X-Forwarded-Host: app.test\r\n\r\n",
+         "an untrusted source's forwarding fields (any case) are removed "
+         "and cutover's own set", j.get("head"))
 
 
 # ------------------------------------------------------------ slow clients
@@ -748,6 +835,84 @@ def _():
     r = raw.request("GET", "/")
     s.eq(r.status, 200, "the connection works after the trailers")
     raw.close()
+
+
+class ScriptedMember:
+    """A member that answers every request but its probes (/healthz: 200
+    "ok") with the same raw bytes, on keep-alive connections."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,),
+                             daemon=True).start()
+
+    def _serve(self, conn):
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                if b" /healthz " in head.split(b"\r\n")[0]:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2"
+                                 b"\r\n\r\nok")
+                else:
+                    conn.sendall(self.answer)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def __str__(self):
+        return self.addr
+
+    def close(self):
+        self.sock.close()
+
+
+@s.scenario("a member's forbidden trailer fields never reach the client")
+def _():
+    m = ScriptedMember(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+        b"Trailer: X-Sum\r\n\r\n5\r\nhello\r\n0\r\n"
+        b"Content-Length: 1000\r\nX-Sum: 42\r\nSet-Cookie: admin=1\r\n"
+        b"Location: http://evil.test/\r\nContent-Type: text/html\r\n"
+        b"Connection: close\r\nCache-Control: public\r\n"
+        b"Server-Timing: db;dur=5\r\n\r\n")
+    green = Backend("green")
+    c = Cutover(blue=[m], green=[green], extra=QUIET_HEALTH)
+    s.ok(wait_health(c, "blue", m, "up", 5), "the member is up",
+         c.status())
+    raw = RawConn(c.port, timeout=5)
+    r = raw.request("GET", "/t", {"TE": "trailers"})
+    s.eq((r.status, r.body, [(k.lower(), v) for k, v in r.trailers]),
+         (200, b"hello", [("x-sum", "42"), ("server-timing", "db;dur=5")]),
+         "response trailers: Content-Length, Set-Cookie, Location, "
+         "Content-Type, Connection, Cache-Control dropped; others passed",
+         repr((r, r.trailers)))
+    raw.send(build_request("GET", "/t"))
+    r = raw.response_or_error()
+    s.eq((getattr(r, "status", r), getattr(r, "body", None)),
+         (200, b"hello"),
+         "the next request is answered (a member's Connection: close "
+         "trailer is not a reusable connection)", c.log_tail(5))
+    raw.close()
+    m.close()
 
 
 s.done()

@@ -401,7 +401,9 @@ def _():
 @s.scenario("forwarded and hop-by-hop headers")
 def _():
     blue, green = Backend("blue"), Backend("green")
-    c = Cutover(blue=[blue], green=[green])
+    # the client is the trusted proxy in front: its X-Forwarded-For is kept
+    c = Cutover(blue=[blue], green=[green],
+                extra='forwarded = { trusted = [ "127.0.0.1" ]; };\n')
     raw = RawConn(c.port)
     r = raw.request("GET", "/headers", [
         ("Connection", "keep-alive, X-Foo"), ("X-Foo", "1"),

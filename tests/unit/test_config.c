@@ -673,6 +673,130 @@ test_config_timeouts_not_group_rejected(void **state)
 	    "timeouts: expected a group: timeouts = { ... };");
 }
 
+/* -------------------------------------------------------- forwarded */
+
+static void
+test_config_forwarded_trusts_nobody_by_default(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+	struct addr_ip	 ip;
+	struct addr	 a;
+	char		 why[128];
+
+	assert_int_equal(c->fwd.ntrusted, 0);
+	assert_int_equal(addr_parse("127.0.0.1:1", &a, false, why,
+	    sizeof(why)), 0);
+	addr_ip_from_sockaddr(&ip, (struct sockaddr *)&a.ss);
+	assert_false(addr_cidr_has(c->fwd.trusted, c->fwd.ntrusted, &ip));
+	assert_true(c->fwd.xff && c->fwd.proto && c->fwd.host);
+	config_free(c);
+}
+
+/* Whether "ip:port" is in c's forwarded.trusted. */
+static bool
+trusted(const struct config *c, const char *text)
+{
+	struct addr	a;
+	struct addr_ip	ip;
+	char		why[128];
+
+	assert_int_equal(addr_parse(text, &a, false, why, sizeof(why)), 0);
+	addr_ip_from_sockaddr(&ip, (struct sockaddr *)&a.ss);
+	return (addr_cidr_has(c->fwd.trusted, c->fwd.ntrusted, &ip));
+}
+
+static void
+test_config_forwarded_trusted_networks_match(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS
+	    "forwarded = { trusted = [ \"10.244.0.0/16\", \"192.0.2.7\",\n"
+	    "  \"fd00:1::/32\", \"2001:db8::1\", \"::ffff:198.51.100.0/120\" "
+	    "]; };\n");
+
+	assert_int_equal(c->fwd.ntrusted, 5);
+	assert_true(trusted(c, "10.244.0.1:5"));
+	assert_true(trusted(c, "10.244.255.255:5"));
+	assert_false(trusted(c, "10.245.0.1:5"));
+	assert_true(trusted(c, "192.0.2.7:5"));
+	assert_false(trusted(c, "192.0.2.8:5"));
+	assert_true(trusted(c, "[fd00:1:ffff::9]:5"));
+	assert_false(trusted(c, "[fd00:2::9]:5"));
+	assert_true(trusted(c, "[2001:db8::1]:5"));
+	assert_false(trusted(c, "[2001:db8::2]:5"));
+	/* a dual-stack listener sees IPv4 clients mapped */
+	assert_true(trusted(c, "[::ffff:10.244.3.4]:5"));
+	assert_true(trusted(c, "198.51.100.77:5"));
+	assert_false(trusted(c, "198.51.101.77:5"));
+	config_free(c);
+}
+
+static void
+test_config_forwarded_everything_and_nothing(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS
+	    "forwarded = { trusted = [ \"0.0.0.0/0\" ]; };\n");
+
+	assert_true(trusted(c, "203.0.113.9:5"));
+	assert_false(trusted(c, "[2001:db8::1]:5"));	/* IPv4 only */
+	config_free(c);
+	c = load_ok(f, POOLS "forwarded = { trusted = [ ]; };\n");
+	assert_int_equal(c->fwd.ntrusted, 0);
+	assert_false(trusted(c, "127.0.0.1:5"));
+	config_free(c);
+}
+
+static void
+test_config_forwarded_bad_networks_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	load_fails(f, POOLS "forwarded = {\n  trusted = [ \"10.0.0.0/8\",\n"
+	    "    \"10.244.1.0/16\" ];\n};\n", 7, "forwarded.trusted[1]: "
+	    "\"10.244.1.0/16\": address has bits set past the prefix (the "
+	    "network is 10.244.0.0/16)");
+	load_fails(f, POOLS "forwarded = { trusted = [ \"10.0.0.0/33\" ]; };\n",
+	    5, "forwarded.trusted[0]: \"10.0.0.0/33\": prefix length must be "
+	    "0-32");
+	load_fails(f, POOLS "forwarded = { trusted = [ \"fd00::/129\" ]; };\n",
+	    5, "forwarded.trusted[0]: \"fd00::/129\": prefix length must be "
+	    "0-128");
+	load_fails(f, POOLS "forwarded = { trusted = [ \"10.0.0.0/\" ]; };\n",
+	    5, "forwarded.trusted[0]: \"10.0.0.0/\": prefix length must be "
+	    "0-32");
+	load_fails(f, POOLS "forwarded = { trusted = [ \"ingress\" ]; };\n",
+	    5, "forwarded.trusted[0]: \"ingress\": expected a numeric IPv4 or "
+	    "IPv6 address or network (\"10.244.0.0/16\", \"fd00::/8\")");
+	load_fails(f, POOLS "forwarded = { trusted = [ \"10.0.0.1:80\" ]; };\n",
+	    5, "forwarded.trusted[0]: \"10.0.0.1:80\": expected a numeric "
+	    "IPv4 or IPv6 address or network (\"10.244.0.0/16\", "
+	    "\"fd00::/8\")");
+	load_fails(f, POOLS "forwarded = { trusted = \"10.0.0.0/8\"; };\n",
+	    5, "forwarded.trusted: expected a list of networks: [ "
+	    "\"10.244.0.0/16\", \"fd00::/8\", ... ]");
+	load_fails(f, POOLS "forwarded = { trusted = [ 10 ]; };\n", 5,
+	    "forwarded.trusted[0]: expected a network string such as "
+	    "\"10.244.0.0/16\"");
+}
+
+/* The old switch trusted every client: refused, never ignored. */
+static void
+test_config_forwarded_trust_incoming_replaced(void **state)
+{
+	struct fixture	*f = *state;
+
+	load_fails(f, POOLS "forwarded = {\n  trust_incoming = true;\n};\n",
+	    6, "forwarded.trust_incoming: replaced by forwarded.trusted = "
+	    "[ \"CIDR\", ... ], the sources whose forwarding headers are "
+	    "kept (default: none); see cutover.conf(5)");
+	load_fails(f, POOLS "forwarded = { trust_incoming = false; };\n",
+	    5, "forwarded.trust_incoming: replaced by forwarded.trusted = "
+	    "[ \"CIDR\", ... ], the sources whose forwarding headers are "
+	    "kept (default: none); see cutover.conf(5)");
+}
+
 /* -------------------------------------------------------------- log */
 
 static void
@@ -820,6 +944,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_config_minimal_file_gets_defaults),
+		T(test_config_forwarded_trusts_nobody_by_default),
+		T(test_config_forwarded_trusted_networks_match),
+		T(test_config_forwarded_everything_and_nothing),
+		T(test_config_forwarded_bad_networks_rejected),
+		T(test_config_forwarded_trust_incoming_replaced),
 		T(test_config_health_defaults_and_pool_override),
 		T(test_config_health_bad_values_rejected),
 		T(test_config_pool_health_error_names_pool),
