@@ -4,6 +4,8 @@
 Each seed is a program in the operation encoding that tests/fuzz/fuzz_conn.c
 describes; this file spells the programs out so they can be read and
 changed.  Run it from the source tree:  python3 tests/fuzz/conn_seeds.py
+The regress-* files beside them are inputs the fuzzer found, kept as they
+were; this script leaves them alone.
 """
 import os
 import sys
