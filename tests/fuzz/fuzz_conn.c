@@ -115,8 +115,8 @@ struct fuzz_peer {
 	bool		 shut_due;	/* SHUT_WR once queued bytes are out */
 	bool		 shut;
 	bool		 eof;		/* read 0 or an error */
-	uint8_t		*q;		/* queued, not yet written */
-	size_t		 qlen, qsize;
+	uint8_t		*q;		/* queued: q[qoff..qlen) */
+	size_t		 qoff, qlen, qsize;
 };
 
 /* A repeatable chunk of bytes, for CREPEAT and MREPEAT. */
@@ -285,7 +285,7 @@ fuzz_peer_close(struct fuzz_peer *p, bool reset)
 	p->fd = -1;
 	free(p->q);
 	p->q = NULL;
-	p->qlen = p->qsize = 0;
+	p->qoff = p->qlen = p->qsize = 0;
 }
 
 /* Queues n bytes to be sent by p (dropped past FUZZ_QUEUED_MAX). */
@@ -297,8 +297,14 @@ fuzz_peer_queue(struct fuzz_peer *p, const uint8_t *b, size_t n)
 
 	if (p == NULL || p->fd == -1 || p->shut_due || p->shut || n == 0)
 		return;
-	if (n > FUZZ_QUEUED_MAX - p->qlen)
-		n = FUZZ_QUEUED_MAX - p->qlen;
+	if (n > FUZZ_QUEUED_MAX - (p->qlen - p->qoff))
+		n = FUZZ_QUEUED_MAX - (p->qlen - p->qoff);
+	if (p->qlen + n > p->qsize && p->qoff > 0) {
+		/* what was written makes room, moved only when needed */
+		memmove(p->q, p->q + p->qoff, p->qlen - p->qoff);
+		p->qlen -= p->qoff;
+		p->qoff = 0;
+	}
 	if (p->qlen + n > p->qsize) {
 		size = p->qsize > 0 ? p->qsize : 4096;
 		while (size < p->qlen + n)
@@ -318,16 +324,19 @@ fuzz_peer_write(struct fuzz_peer *p)
 {
 	ssize_t	n;
 
-	while (p->fd != -1 && p->qlen > 0) {
-		n = send(p->fd, p->q, p->qlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (p->fd != -1 && p->qoff < p->qlen) {
+		n = send(p->fd, p->q + p->qoff, p->qlen - p->qoff,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n <= 0) {
 			if (n == -1 && errno != EAGAIN && errno != EINTR)
-				p->qlen = 0;	/* reset: nobody to send to */
+				p->qoff = p->qlen;	/* reset: nobody to
+							 * send to */
 			break;
 		}
-		memmove(p->q, p->q + n, p->qlen - (size_t)n);
-		p->qlen -= (size_t)n;
+		p->qoff += (size_t)n;
 	}
+	if (p->qoff == p->qlen)
+		p->qoff = p->qlen = 0;
 	if (p->fd != -1 && p->shut_due && p->qlen == 0 && !p->shut) {
 		shutdown(p->fd, SHUT_WR);
 		p->shut = true;
