@@ -20,6 +20,7 @@
 #include "admin_cmd.h"
 #include "cutover.h"
 #include "log.h"
+#include "status.h"
 
 #define ADMIN_WORDS_MAX		8		/* words in one command line */
 #define ADMIN_MSG_MAX		2048		/* a cutover_* message */
@@ -224,7 +225,7 @@ cmd_status(struct admin_req *r)
 			return (ADMIN_BAD_ARG);
 		json = true;
 	}
-	cutover_status(r->cx, r->body, json);
+	status_report(r->cx, r->body, json);
 	return (0);
 }
 

@@ -21,9 +21,7 @@
 
 #include "config.h"
 #include "conn.h"
-#include "cutover.h"
 #include "health.h"
-#include "listen.h"
 #include "log.h"
 #include "pool.h"
 #include "relay.h"
@@ -169,14 +167,14 @@ conn_rest(struct conn *c)
 void
 conn_observe(struct conn *c, const char *why)
 {
-	cutover_observe(c->w, c->member, why,
+	worker_observe(c->w, c->member, why,
 	    c->snap->config->pools[c->member->pool].health.fall);
 }
 
 void
 conn_passive(struct conn *c, struct member *m, const char *why)
 {
-	cutover_observe(c->w, m, why, 0);
+	worker_observe(c->w, m, why, 0);
 }
 
 /* Moves the request's in-flight count to m (NULL: ends it). */
@@ -209,7 +207,7 @@ conn_end_request(struct conn *c, bool reusable)
 		/* only the active pool keeps idle connections (DESIGN.md);
 		 * a pool the request's snapshot shares with the live one
 		 * still has the member, without a search */
-		if (reusable && !c->w->cx->stopping &&
+		if (reusable && !workers_stopping(c->w->ws) &&
 		    live->active == u->member->pool &&
 		    (live->pools[u->member->pool] ==
 		    c->snap->pools[u->member->pool] ||
@@ -245,11 +243,7 @@ conn_close(struct conn *c, const char *reason)
 	conn_rest(c);
 	io_close(&c->io);
 	free(c);
-	if (w->draining && COUNT_GET(&w->nconns) == 0 &&
-	    worker_post(w, cutover_worker_drained, NULL) == -1)
-		log_error("worker %u: drained, but cannot say so: out of "
-		    "memory", w->id);
-	listeners_pace(w);
+	worker_conn_closed(w);
 }
 
 /* The last byte is out: half-close and linger.  May free c. */
@@ -509,7 +503,7 @@ conn_route(struct conn *c)
 	c->http10 = c->x->req.parser.http_major == 1 &&
 	    c->x->req.parser.http_minor == 0;
 	c->keep_alive = llhttp_should_keep_alive(&c->x->req.parser) &&
-	    !c->w->cx->stopping;
+	    !workers_stopping(c->w->ws);
 	if (c->x->req.parser.method == HTTP_CONNECT)
 		return (conn_error(c, 405, "CONNECT is not supported"));
 	if ((bad = conn_check_request(c, base)) != NULL)

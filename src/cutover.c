@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "admin.h"
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
+#include "http.h"
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
@@ -22,12 +22,21 @@
 #include "snapshot.h"
 #include "state.h"
 #include "tunnel.h"
-#include "status.h"
 #include "health.h"
 #include "upstream.h"
 #include "worker.h"
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
+static void	cutover_member_failed(void *, struct member *, const char *,
+		    unsigned);
+static void	cutover_worker_drained(void *, struct worker *);
+static void	cutover_thread_exit(void *, struct worker *);
+
+static const struct worker_ops cutover_worker_ops = {
+	.observe = cutover_member_failed,
+	.drained = cutover_worker_drained,
+	.thread_exit = cutover_thread_exit,
+};
 
 /* The pool to start on: the state file's when it has a valid one, else
  * the configuration's; the log says which decided. */
@@ -85,7 +94,7 @@ cutover_nworkers(const struct config *cf)
 static void
 cutover_sync(struct worker *w, void *arg)
 {
-	struct snapshot	*old = w->snap, *s = router_live(w->cx->router);
+	struct snapshot	*old = w->snap, *s = router_live(((struct cutover *)w->ctx)->router);
 	struct member	*m;
 
 	if (old == s)
@@ -122,7 +131,8 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	log_set_level(cx->config->log_level);
 	n = cutover_nworkers(cx->config);
 	pool_set_workers(n);
-	if (workers_new(cx, base, n, err, errlen) == -1)
+	if ((cx->workers = workers_new(cx, &cutover_worker_ops, base, n, err,
+	    errlen)) == NULL)
 		goto fail;
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
@@ -134,25 +144,14 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	}
 	health_sync(cx->health, s);
 	for (unsigned i = 0; i < n; i++) {
-		w = workers_get(cx, i);
+		w = workers_get(cx->workers, i);
 		cutover_sync(w, NULL);
 		if ((w->listeners = listeners_open(w, cx->config, NULL,
-		    i > 0 ? workers_get(cx, 0)->listeners : NULL, err,
-		    errlen)) == NULL)
+		    i > 0 ? workers_get(cx->workers, 0)->listeners : NULL,
+		    conn_new, err, errlen)) == NULL)
 			goto fail;
 		listeners_resync(w->listeners);
 	}
-	if ((cx->admin = admin_new(cx, cx->config->admin_socket,
-	    cx->config->admin_socket_mode, cx->config->admin_socket_group,
-	    ADMIN_ACCESS_FULL, err, errlen)) == NULL)
-		goto fail;
-	log_info("admin socket %s", cx->config->admin_socket);
-	if (cx->config->admin_readonly_socket != NULL &&
-	    (cx->admin_readonly = admin_new(cx,
-	    cx->config->admin_readonly_socket, cx->config->admin_socket_mode,
-	    cx->config->admin_socket_group, ADMIN_ACCESS_READONLY, err,
-	    errlen)) == NULL)
-		goto fail;
 	cx->ev_hup = evsignal_new(base, SIGHUP, cutover_signal_cb, cx);
 	cx->ev_term = evsignal_new(base, SIGTERM, cutover_signal_cb, cx);
 	cx->ev_int = evsignal_new(base, SIGINT, cutover_signal_cb, cx);
@@ -173,13 +172,40 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	evsignal_add(cx->ev_hup, NULL);
 	evsignal_add(cx->ev_term, NULL);
 	evsignal_add(cx->ev_int, NULL);
-	if (workers_start(cx, err, errlen) == -1)
-		goto fail;
-	log_info("cutover %s started with %s", PACKAGE_VERSION, path);
 	return (cx);
 fail:
 	cutover_free(cx);
 	return (NULL);
+}
+
+int
+cutover_start(struct cutover *cx, char *err, size_t errlen)
+{
+	if (workers_start(cx->workers, err, errlen) == -1)
+		return (-1);
+	log_info("cutover %s started with %s", PACKAGE_VERSION,
+	    cx->config_path);
+	return (0);
+}
+
+/* What a worker's thread cached for itself (worker_ops.thread_exit). */
+static void
+cutover_thread_exit(void *ctx, struct worker *w)
+{
+	conn_cache_free();
+	http_hdrs_cache_free();
+}
+
+const struct config *
+cutover_config(const struct cutover *cx)
+{
+	return (cx->config);
+}
+
+bool
+cutover_stopping(const struct cutover *cx)
+{
+	return (workers_stopping(cx->workers));
 }
 
 /* What a worker holds, closed on its own thread at exit. */
@@ -209,9 +235,8 @@ cutover_free(struct cutover *cx)
 	if (cx == NULL)
 		return;
 	cx->exiting = true;
-	workers_free(cx, cutover_worker_fin);
-	admin_free(cx->admin);
-	admin_free(cx->admin_readonly);
+	workers_free(cx->workers, cutover_worker_fin);
+	cx->workers = NULL;
 	health_free(cx->health);
 	router_free(cx->router);
 	config_free(cx->config);
@@ -232,27 +257,6 @@ cutover_free(struct cutover *cx)
 	free(cx);
 }
 
-void
-cutover_totals(struct cutover *cx, struct cutover_totals *t)
-{
-	struct worker	*w;
-
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < workers_count(cx); i++) {
-		w = workers_get(cx, i);
-		t->conns += COUNT_GET(&w->nconns);
-		t->connections += COUNT_GET(&w->stats.connections);
-		t->requests += COUNT_GET(&w->stats.requests);
-		t->responses += COUNT_GET(&w->stats.responses);
-		t->errors += COUNT_GET(&w->stats.errors);
-		t->upstream_failures += COUNT_GET(&w->stats.upstream_failures);
-		for (int p = 0; p < POOL_COUNT; p++) {
-			t->inflight[p] += COUNT_GET(&w->inflight[p]);
-			t->tunnels[p] += COUNT_GET(&w->tunnels[p]);
-		}
-	}
-}
-
 static void
 cutover_close_idle_job(struct worker *w, void *arg)
 {
@@ -262,51 +266,21 @@ cutover_close_idle_job(struct worker *w, void *arg)
 void
 cutover_close_idle(struct cutover *cx, struct member *m)
 {
-	workers_run(cx, cutover_close_idle_job, m);
+	workers_run(cx->workers, cutover_close_idle_job, m);
 }
 
-struct cutover_seen {
-	struct member	*m;		/* a reference */
-	unsigned	 fall;		/* 0: passive, down at once */
-	char		 why[64];
-};
-
+/* A request on a worker saw m fail (worker_ops.observe). */
 static void
-cutover_observed(struct cutover *cx, void *arg)
-{
-	struct cutover_seen	*o = arg;
-	bool			 down;
-
-	if (!cx->exiting) {
-		down = o->fall == 0 ? health_passive(o->m, o->why) :
-		    health_observe(o->m, o->why, o->fall);
-		if (down)
-			cutover_close_idle(cx, o->m);
-	}
-	member_unref(o->m);
-	free(o);
-}
-
-void
-cutover_observe(struct worker *w, struct member *m, const char *why,
+cutover_member_failed(void *ctx, struct member *m, const char *why,
     unsigned fall)
 {
-	struct cutover_seen	*o;
+	struct cutover	*cx = ctx;
+	bool		 down;
 
-	if ((o = malloc(sizeof(*o))) == NULL) {
-		log_error("%s %s: %s: not counted against its health: out "
-		    "of memory", pool_name(m->pool), m->addr.text, why);
-		return;
-	}
-	o->m = member_ref(m);
-	o->fall = fall;
-	snprintf(o->why, sizeof(o->why), "%s", why);
-	if (worker_post(w, cutover_observed, o) == -1) {
-		log_error("%s %s: %s: not counted against its health: out "
-		    "of memory", pool_name(m->pool), m->addr.text, why);
-		member_unref(o->m);
-		free(o);
-	}
+	down = fall == 0 ? health_passive(m, why) :
+	    health_observe(m, why, fall);
+	if (down)
+		cutover_close_idle(cx, m);
 }
 
 static void
@@ -350,9 +324,11 @@ static void
 cutover_listen_job(struct worker *w, void *arg)
 {
 	const struct config	*cf = arg;
+	struct cutover		*cx = w->ctx;
 
 	w->pending = listeners_open(w, cf, w->listeners, w->id > 0 ?
-	    workers_get(w->cx, 0)->pending : NULL, w->err, sizeof(w->err));
+	    workers_get(cx->workers, 0)->pending : NULL, conn_new, w->err,
+	    sizeof(w->err));
 }
 
 static void
@@ -374,7 +350,7 @@ cutover_reload_job(struct worker *w, void *arg)
 	w->listeners = l;
 	cutover_sync(w, NULL);
 	listeners_resync(l);
-	listeners_pace(w);	/* limits.max_connections may have changed */
+	worker_pace(w);		/* limits.max_connections may have changed */
 }
 
 /* Whether every worker opened its listeners; text says why not. */
@@ -383,8 +359,8 @@ cutover_listening(struct cutover *cx, char *text, size_t len)
 {
 	struct worker	*w;
 
-	for (unsigned i = 0; i < workers_count(cx); i++)
-		if ((w = workers_get(cx, i))->pending == NULL) {
+	for (unsigned i = 0; i < workers_count(cx->workers); i++)
+		if ((w = workers_get(cx->workers, i))->pending == NULL) {
 			snprintf(text, len, "%s", w->err);
 			return (false);
 		}
@@ -400,7 +376,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	char			 text[1024];
 
 	cf = NULL;
-	if (cx->stopping) {
+	if (workers_stopping(cx->workers)) {
 		snprintf(text, sizeof(text), "shutting down");
 		goto fail;
 	}
@@ -408,13 +384,13 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		goto fail;
 	/* the file's `active` wins only when the file changed it */
 	active = cf->active != cx->config->active ? cf->active : old->active;
-	workers_run(cx, cutover_listen_job, cf);
+	workers_run(cx->workers, cutover_listen_job, cf);
 	if (!cutover_listening(cx, text, sizeof(text))) {
-		workers_run(cx, cutover_unlisten_job, NULL);
+		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		goto fail;
 	}
 	if ((s = snapshot_build(cf, old, active)) == NULL) {
-		workers_run(cx, cutover_unlisten_job, NULL);
+		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		snprintf(text, sizeof(text), "out of memory");
 		goto fail;
 	}
@@ -425,7 +401,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		log_warn("reload: a change to workers takes effect at "
 		    "restart");
 	router_install(cx->router, s);
-	workers_run(cx, cutover_reload_job, NULL);
+	workers_run(cx->workers, cutover_reload_job, NULL);
 	health_sync(cx->health, s);
 	config_free(cx->config);
 	cx->config = cf;
@@ -457,13 +433,15 @@ cutover_drain_job(struct worker *w, void *arg)
 	}
 }
 
-/* Posted by a worker whose last connection closed while draining. */
-void
-cutover_worker_drained(struct cutover *cx, void *arg)
+/* A worker whose last connection closed while draining
+ * (worker_ops.drained). */
+static void
+cutover_worker_drained(void *ctx, struct worker *w)
 {
-	struct cutover_totals	t;
+	struct cutover		*cx = ctx;
+	struct workers_totals	 t;
 
-	cutover_totals(cx, &t);
+	workers_totals(cx->workers, &t);
 	if (cx->draining && t.conns == 0)
 		event_base_loopexit(cx->base, NULL);
 }
@@ -473,16 +451,16 @@ cutover_worker_drained(struct cutover *cx, void *arg)
 static void
 cutover_drain_all(struct cutover *cx)
 {
-	struct cutover_totals	t;
+	struct workers_totals	t;
 	unsigned		ms = cx->config->grace_ms;
 	struct timeval		tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	cx->draining = true;
-	cutover_totals(cx, &t);
+	workers_totals(cx->workers, &t);
 	log_info("stopping: listeners closed, draining %u connection(s) for "
 	    "up to %u ms", t.conns, ms);
-	workers_run(cx, cutover_drain_job, NULL);
-	cutover_totals(cx, &t);
+	workers_run(cx->workers, cutover_drain_job, NULL);
+	workers_totals(cx->workers, &t);
 	if (t.conns == 0)
 		event_base_loopexit(cx->base, NULL);
 	else
@@ -501,13 +479,13 @@ cutover_stop(struct cutover *cx, const char *why)
 	unsigned	ms = cx->config->delay_ms;
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	if (cx->stopping) {
+	if (workers_stopping(cx->workers)) {
 		log_warn("%s: second stop: exiting now", why);
 		event_base_loopbreak(cx->base);
 		return;
 	}
 	/* not ready from now on; responses carry Connection: close */
-	cx->stopping = true;
+	workers_set_stopping(cx->workers);
 	if (ms == 0) {
 		log_info("%s: stopping", why);
 		cutover_drain_all(cx);
@@ -523,9 +501,9 @@ static void
 cutover_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cutover		*cx = arg;
-	struct cutover_totals	 t;
+	struct workers_totals	 t;
 
-	cutover_totals(cx, &t);
+	workers_totals(cx->workers, &t);
 	log_warn("grace time over: closing %u connection(s) still busy",
 	    t.conns);
 	event_base_loopexit(cx->base, NULL);
@@ -544,15 +522,6 @@ cutover_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	cutover_stop(cx, sig == SIGTERM ? "SIGTERM received" :
 	    "SIGINT received");
-}
-
-void
-cutover_status(struct cutover *cx, struct evbuffer *out, bool json)
-{
-	if (json)
-		status_json(cx, out);
-	else
-		status_text(cx, out);
 }
 
 /* ---------------------------------------------------------------- switch */
@@ -605,7 +574,7 @@ cutover_tunnels_job(struct worker *w, void *arg)
 	struct cutover_drain	*d = arg;
 
 	atomic_fetch_add(&d->n, tunnel_drain(w, d->pool,
-	    w->cx->config->drain_spread_ms));
+	    ((struct cutover *)w->ctx)->config->drain_spread_ms));
 }
 
 static void
@@ -618,7 +587,7 @@ cutover_drain_cb(evutil_socket_t fd, short what, void *arg)
 	if (router_live(cx->router)->active == d->pool)
 		return;		/* switched back meanwhile */
 	atomic_store(&d->n, 0);
-	workers_run(cx, cutover_tunnels_job, d);
+	workers_run(cx->workers, cutover_tunnels_job, d);
 	if ((n = atomic_load(&d->n)) > 0)
 		log_info("drain: closing %u tunnel(s) on %s over %u ms", n,
 		    pool_name(d->pool), spread);
@@ -653,7 +622,7 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 	if (router_switch(cx->router, id, msg, msglen) == -1)
 		return (-1);
 	/* every worker routes with the new snapshot before the reply */
-	workers_run(cx, cutover_sync, NULL);
+	workers_run(cx->workers, cutover_sync, NULL);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
 	if (from != id)
 		cutover_drain_later(cx, from);
@@ -743,7 +712,7 @@ int
 cutover_drained(struct cutover *cx, const char *pool, char *msg,
     size_t msglen)
 {
-	struct cutover_totals	t;
+	struct workers_totals	t;
 	enum pool_id		id;
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
@@ -753,7 +722,7 @@ cutover_drained(struct cutover *cx, const char *pool, char *msg,
 		    "drain (switch first)", pool_name(id));
 		return (-1);
 	}
-	cutover_totals(cx, &t);
+	workers_totals(cx->workers, &t);
 	if (t.inflight[id] > 0) {
 		snprintf(msg, msglen, "%s has %u request(s) in flight",
 		    pool_name(id), t.inflight[id]);

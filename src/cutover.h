@@ -1,10 +1,12 @@
 /*
- * cutover.h — the root context: one per process, made in main().  It owns
- * the control thread's event loop, the live configuration, the router, the
- * workers (worker.h: their listeners and client connections), the admin
- * sockets and the health probes, and does what touches several of them at
- * once: start, reload, switch, status, shutdown.  Everything here runs on
- * the control thread unless it says otherwise.
+ * cutover.h — the root context: one per process, made in main().  Layer 3
+ * (root): it owns the control thread's event loop, the live
+ * configuration, the router, the workers (worker.h: their listeners and
+ * client connections) and the health probes, and does what touches
+ * several of them at once: start, reload, switch, shutdown.  The front
+ * ends (layer 4: admin sockets, status, main) call it; it calls none of
+ * them.  Everything here runs on the control thread unless it says
+ * otherwise.
  */
 #ifndef CUTOVER_CUTOVER_H
 #define CUTOVER_CUTOVER_H
@@ -24,21 +26,8 @@ struct event;
 struct evbuffer;
 struct config;
 struct router;
-struct admin;
 struct health;
 struct member;
-
-/* The workers' counters, summed. */
-struct cutover_totals {
-	unsigned	 conns;			/* client connections open */
-	uint64_t	 connections;		/* accepted */
-	uint64_t	 requests;		/* request heads parsed */
-	uint64_t	 responses;		/* responses relayed */
-	uint64_t	 errors;		/* error responses we made */
-	uint64_t	 upstream_failures;	/* connects refused or timed out */
-	unsigned	 inflight[POOL_COUNT];	/* requests per pool */
-	unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
-};
 
 /*
  * Threads: the control thread owns every field.  Workers read base,
@@ -53,8 +42,6 @@ struct cutover {
 	struct config		*config;	/* last configuration loaded */
 	struct router		*router;
 	struct workers		*workers;
-	struct admin		*admin;
-	struct admin		*admin_readonly;	/* NULL: none */
 	struct cutover_drain {
 		struct cutover	*cx;
 		enum pool_id	 pool;
@@ -69,49 +56,38 @@ struct cutover {
 		bool		 ok;
 		char		 msg[512];
 	}			 reload;
-	/* SIGTERM: not ready.  Written once by the control thread, read by
-	 * every worker per response (Connection: close); it publishes nothing
-	 * else, so the (seq_cst) plain reads and writes of an atomic_bool are
-	 * more than enough. */
-	atomic_bool		 stopping;
 	/* the control thread's alone (read in its posts and timers) */
 	bool			 draining;	/* listeners closed, exiting */
 	bool			 exiting;	/* cutover_free under way */
-	/* listen.c: whether the workers' total is at limits.max_connections
-	 * (read by every worker, written by the control thread), and whether
-	 * a worker has posted a recount (set by the worker that posts) */
-	atomic_bool		 full;
-	atomic_bool		 pace_posted;
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
 	struct event		*ev_delay;	/* shutdown.delay_ms */
 };
 
 /*
- * Loads path, opens listeners and the admin socket, and installs signal
- * handlers on base.  Returns the context, or NULL with a reason in err.
+ * Loads path, makes the workers and opens their listeners, and installs
+ * signal handlers on base; no worker thread runs yet.  Returns the
+ * context, or NULL with a reason in err.
  */
 struct cutover	*cutover_new(struct event_base *base, const char *path,
 		    char *err, size_t errlen);
 
+/*
+ * Starts the worker threads and logs that cutover started (the last line
+ * of a start: the front ends are up by then).  0, or -1 with err.
+ */
+int		 cutover_start(struct cutover *cx, char *err, size_t errlen);
+
+/* The configuration in force (read-only, the control thread's). */
+const struct config *cutover_config(const struct cutover *cx);
+
+/* Whether shutdown has begun (not ready). */
+bool		 cutover_stopping(const struct cutover *cx);
+
 /* Frees the context and everything it owns, closing every connection. */
 void		 cutover_free(struct cutover *cx);
 
-/* Sums the workers' counters into t. */
-void		 cutover_totals(struct cutover *cx, struct cutover_totals *t);
-
-/* Posted by a worker that drained its last connection at shutdown. */
-void		 cutover_worker_drained(struct cutover *cx, void *arg);
-
 /* Closes every worker's idle connections to m. */
 void		 cutover_close_idle(struct cutover *cx, struct member *m);
-
-/*
- * On worker w's thread: m failed a request.  fall 0: it is down at once
- * (refused, reset); otherwise it counts as one failed probe of `fall`.
- * The control thread applies it (health.c) and logs a change.
- */
-void		 cutover_observe(struct worker *w, struct member *m,
-		    const char *why, unsigned fall);
 
 /*
  * Admin operations.  Each returns 0 with what happened in msg, or -1 with
@@ -137,13 +113,6 @@ int		 cutover_healthy(struct cutover *cx, const char *pool,
 		    char *msg, size_t msglen);
 int		 cutover_drained(struct cutover *cx, const char *pool,
 		    char *msg, size_t msglen);
-
-/*
- * Appends a status report to out: text lines (no empty line), or one line
- * of JSON when json is set.
- */
-void		 cutover_status(struct cutover *cx, struct evbuffer *out,
-		    bool json);
 
 /*
  * Starts the graceful shutdown (why: "SIGTERM received", for the log): not

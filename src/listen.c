@@ -14,8 +14,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "conn.h"
-#include "cutover.h"
 #include "listen.h"
 #include "log.h"
 #include "snapshot.h"
@@ -30,8 +28,8 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct listener	*l = arg;
 
-	conn_new(l->w, fd, sa, (socklen_t)salen);
-	listeners_pace(l->w);
+	if (l->accept(l->w, fd, sa, (socklen_t)salen) == 0)
+		worker_pace(l->w);
 }
 
 void
@@ -42,79 +40,6 @@ listeners_resync(struct listeners *l)
 			evconnlistener_disable(l->v[i]->lev);
 		else
 			evconnlistener_enable(l->v[i]->lev);
-}
-
-/* The client connections of every worker. */
-static unsigned
-listeners_open_conns(struct cutover *cx)
-{
-	unsigned	n = 0;
-
-	for (unsigned i = 0; i < workers_count(cx); i++)
-		n += COUNT_GET(&workers_get(cx, i)->nconns);
-	return (n);
-}
-
-/* Whether w should stop accepting (the limit as w's snapshot has it). */
-static bool
-listeners_full(struct worker *w)
-{
-	unsigned	max = w->snap->config->max_connections;
-
-	return (max > 0 && listeners_open_conns(w->cx) >= max);
-}
-
-static void
-listeners_pace_job(struct worker *w, void *arg)
-{
-	if (w->listeners != NULL && w->snap != NULL &&
-	    listeners_full(w) != w->listeners->paused) {
-		w->listeners->paused = !w->listeners->paused;
-		listeners_resync(w->listeners);
-	}
-}
-
-/*
- * Posted by a worker that saw the total cross the limit: publishes whether
- * it is full, then every worker follows.  A change after the publication
- * makes the worker that sees it post again, so no worker is left paused
- * (or accepting) against the total.
- */
-static void
-listeners_pace_all(struct cutover *cx, void *arg)
-{
-	bool		full;
-	unsigned	max = cx->config->max_connections;
-
-	atomic_store(&cx->pace_posted, false);
-	if (cx->exiting)
-		return;
-	full = max > 0 && listeners_open_conns(cx) >= max;
-	if (full != atomic_exchange(&cx->full, full)) {
-		if (full)
-			log_warn("limits.max_connections (%u) reached: not "
-			    "accepting", max);
-		else
-			log_info("accepting again (%u connections)",
-			    listeners_open_conns(cx));
-	}
-	workers_run(cx, listeners_pace_job, NULL);
-}
-
-void
-listeners_pace(struct worker *w)
-{
-	bool	full;
-
-	if (w->listeners == NULL)
-		return;
-	full = listeners_full(w);
-	if (full != w->listeners->paused)
-		listeners_pace_job(w, NULL);	/* this worker at once */
-	if (full != atomic_load(&w->cx->full) &&
-	    !atomic_exchange(&w->cx->pace_posted, true) &&
-	    worker_post(w, listeners_pace_all, NULL) == -1)
-		atomic_store(&w->cx->pace_posted, false);
 }
 
 static void
@@ -185,7 +110,7 @@ listen_check_free(const struct addr *at)
  * enables it, when the set it belongs to is committed. */
 static struct listener *
 listener_new(struct worker *w, const struct addr *a, const struct addr *at,
-    char *err, size_t errlen)
+    listen_accept_fn accept, char *err, size_t errlen)
 {
 	struct listener		*l;
 	struct sockaddr_storage	 ss;
@@ -195,7 +120,7 @@ listener_new(struct worker *w, const struct addr *a, const struct addr *at,
 				    LEV_OPT_DISABLED;
 	int			 e;
 
-	if (workers_count(w->cx) > 1) {
+	if (workers_count(w->ws) > 1) {
 		flags |= LEV_OPT_REUSEABLE_PORT;
 		if (w->id == 0 && (e = listen_check_free(at)) != 0) {
 			snprintf(err, errlen, "cannot listen on %s: %s",
@@ -206,6 +131,7 @@ listener_new(struct worker *w, const struct addr *a, const struct addr *at,
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		goto fail;
 	l->w = w;
+	l->accept = accept;
 	l->want = *a;
 	if ((l->retry = evtimer_new(w->base, listen_retry_cb, l)) == NULL)
 		goto fail;
@@ -243,8 +169,8 @@ listeners_find(const struct listeners *l, const struct addr *a)
 
 struct listeners *
 listeners_open(struct worker *w, const struct config *cf,
-    const struct listeners *old, const struct listeners *lead, char *err,
-    size_t errlen)
+    const struct listeners *old, const struct listeners *lead,
+    listen_accept_fn accept, char *err, size_t errlen)
 {
 	struct listeners	*l;
 	struct listener		*x, *first;
@@ -261,8 +187,8 @@ listeners_open(struct worker *w, const struct config *cf,
 		if (lead != NULL && (first = listeners_find(lead, at)) != NULL)
 			at = &first->bound;
 		if ((x = listeners_find(old, &cf->listen[i])) == NULL &&
-		    (x = listener_new(w, &cf->listen[i], at, err, errlen)) ==
-		    NULL) {
+		    (x = listener_new(w, &cf->listen[i], at, accept, err,
+		    errlen)) == NULL) {
 			listeners_free(l, old);
 			return (NULL);
 		}

@@ -1,5 +1,8 @@
 /*
- * listen.h — the client listening sockets of one worker.  A reload opens
+ * listen.h — the client listening sockets of one worker.  Layer 2
+ * (runtime): an accepted connection goes to the function it was given
+ * (conn_new, in the daemon), and pacing against limits.max_connections is
+ * the worker's (worker_pace).  A reload opens
  * the new set beside the old one, keeping the sockets whose address is
  * unchanged, so no connection is refused while it happens.  With several
  * workers, each has its own socket on every address, bound with
@@ -10,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 
@@ -18,12 +22,20 @@ struct config;
 struct evconnlistener;
 struct event;
 
+/*
+ * Takes an accepted socket fd on worker w's thread (and owns it from then
+ * on); 0, or -1 when it could not (fd closed).
+ */
+typedef int (*listen_accept_fn)(struct worker *w, int fd,
+    const struct sockaddr *sa, socklen_t salen);
+
 struct listener {
 	struct addr		 want;		/* as configured */
 	struct addr		 bound;		/* as bound: the real port */
 	struct evconnlistener	*lev;
 	struct event		*retry;		/* resume after EMFILE */
 	struct worker		*w;
+	listen_accept_fn	 accept;
 };
 
 struct listeners {
@@ -35,23 +47,14 @@ struct listeners {
 
 /*
  * Opens w's listeners of cf, reusing those of old (may be NULL) with the
- * same configured address.  A new address is bound as lead's listener for
+ * same configured address; new ones hand what they accept to accept.  A new address is bound as lead's listener for
  * it was (lead: worker 0's set; NULL for worker 0), so that all workers
  * share the port the kernel chose for "host:0".  Returns the new set, or
  * NULL with a reason in err; old is unchanged either way.
  */
 struct listeners *listeners_open(struct worker *w, const struct config *cf,
 		    const struct listeners *old, const struct listeners *lead,
-		    char *err, size_t errlen);
-
-/*
- * Stops accepting while the workers hold limits.max_connections client
- * connections, and starts again below it; called on w's thread when a
- * connection opens or closes.  w follows at once and the other workers
- * soon after (through the control thread), so the limit may be passed by
- * a connection per worker accepted in that instant.
- */
-void		 listeners_pace(struct worker *w);
+		    listen_accept_fn accept, char *err, size_t errlen);
 
 /* Makes every listener of l accept or not, as l->paused says. */
 void		 listeners_resync(struct listeners *l);

@@ -1,5 +1,7 @@
 /*
- * main.c — command line, start-up and the event loop.
+ * main.c — command line, start-up and the event loop.  Layer 4 (front
+ * end): it makes the root (cutover.h), opens the admin sockets that speak
+ * to it, starts it, and frees them in the reverse order.
  */
 #include "autoconf.h"
 
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
@@ -66,6 +69,28 @@ check_config(const char *path)
 	return (0);
 }
 
+/*
+ * Opens the admin socket, and the read-only one when configured, before
+ * any worker thread runs (admin_new sets the umask around bind).
+ */
+static int
+main_admin(struct cutover *cx, struct admin **admin, struct admin **readonly,
+    char *err, size_t errlen)
+{
+	const struct config	*cf = cutover_config(cx);
+
+	if ((*admin = admin_new(cx, cf->admin_socket, cf->admin_socket_mode,
+	    cf->admin_socket_group, ADMIN_ACCESS_FULL, err, errlen)) == NULL)
+		return (-1);
+	log_info("admin socket %s", cf->admin_socket);
+	if (cf->admin_readonly_socket != NULL &&
+	    (*readonly = admin_new(cx, cf->admin_readonly_socket,
+	    cf->admin_socket_mode, cf->admin_socket_group,
+	    ADMIN_ACCESS_READONLY, err, errlen)) == NULL)
+		return (-1);
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -73,6 +98,7 @@ main(int argc, char *argv[])
 	bool			 test = false;
 	struct event_base	*base;
 	struct cutover		*cx;
+	struct admin		*admin = NULL, *readonly = NULL;
 	char			 err[1024];
 	int			 ch;
 
@@ -107,13 +133,21 @@ main(int argc, char *argv[])
 	 * reach a descriptor number that another worker has reused */
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	if ((cx = cutover_new(base, path, err, sizeof(err))) == NULL) {
+	if ((cx = cutover_new(base, path, err, sizeof(err))) == NULL ||
+	    main_admin(cx, &admin, &readonly, err, sizeof(err)) == -1 ||
+	    cutover_start(cx, err, sizeof(err)) == -1) {
 		fprintf(stderr, "cutover: %s\n", err);
+		admin_free(readonly);
+		admin_free(admin);
+		cutover_free(cx);
+		io_forget(base);
 		event_base_free(base);
 		return (1);
 	}
 	event_base_dispatch(base);
 	log_info("exiting");
+	admin_free(readonly);
+	admin_free(admin);
 	cutover_free(cx);
 	io_forget(base);
 	event_base_free(base);

@@ -17,7 +17,6 @@
 
 #include "config.h"
 #include "conn.h"
-#include "cutover.h"
 #include "health.h"
 #include "log.h"
 #include "pool.h"
@@ -243,7 +242,7 @@ relay_response_head(struct conn *c)
 	base = http_msg_head_base(&u->resp, in);
 	if (status == 101)
 		return (relay_upgrade(c, base));
-	close = !c->keep_alive || c->w->cx->stopping;
+	close = !c->keep_alive || workers_stopping(c->w->ws);
 	body = !u->resp.skip_body && status != 204 && status != 304;
 	if (!interim && c->http10 && body &&
 	    !(u->resp.parser.flags & F_CONTENT_LENGTH))

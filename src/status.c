@@ -1,12 +1,14 @@
 /*
  * status.c — the status report: what cutover is doing, for people (text)
- * and for tools (JSON).  Both are built from the same facts, in the same
+ * and for tools (JSON), formatted from what the root and the workers
+ * report (layer 4: it reads them, nothing reads it but admin_cmd).  Both are built from the same facts, in the same
  * order, so they cannot say different things.
  */
 #include "autoconf.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,24 +67,24 @@ status_text_member(struct evbuffer *out, const struct member *m)
 static const struct listeners *
 status_listeners(struct cutover *cx)
 {
-	return (workers_get(cx, 0)->listeners);
+	return (workers_get(cx->workers, 0)->listeners);
 }
 
-void
+static void
 status_text(struct cutover *cx, struct evbuffer *out)
 {
 	const struct snapshot	*s = router_live(cx->router);
 	const struct listeners	*l = status_listeners(cx);
 	const struct pool	*p;
-	struct cutover_totals	 t;
+	struct workers_totals	 t, wt;
 	struct worker		*w;
 	char			 when[32];
 
-	cutover_totals(cx, &t);
+	workers_totals(cx->workers, &t);
 	evbuffer_add_printf(out, "version %s\npid %ld\nuptime_s %lld\n"
 	    "workers %u\nactive %s\nprevious %s\n", PACKAGE_VERSION,
 	    (long)getpid(), (long long)(time(NULL) - cx->started),
-	    workers_count(cx), pool_name(s->active),
+	    workers_count(cx->workers), pool_name(s->active),
 	    s->has_previous ? pool_name(s->previous) : "none");
 	for (size_t i = 0; l != NULL && i < l->n; i++)
 		evbuffer_add_printf(out, "listen %s\n", l->v[i]->bound.text);
@@ -94,12 +96,15 @@ status_text(struct cutover *cx, struct evbuffer *out)
 	    (unsigned long long)t.responses,
 	    (unsigned long long)t.errors,
 	    (unsigned long long)t.upstream_failures,
-	    cx->stopping ? "yes" : "no", cx->stopping ? "no" : "yes");
-	for (unsigned i = 0; i < workers_count(cx); i++) {
-		w = workers_get(cx, i);
+	    cutover_stopping(cx) ? "yes" : "no",
+	    cutover_stopping(cx) ? "no" : "yes");
+	for (unsigned i = 0; i < workers_count(cx->workers); i++) {
+		w = workers_get(cx->workers, i);
+		memset(&wt, 0, sizeof(wt));
+		worker_totals(w, &wt);
 		evbuffer_add_printf(out, "worker %u connections_open %u "
-		    "requests_total %llu\n", i, COUNT_GET(&w->nconns),
-		    (unsigned long long)COUNT_GET(&w->stats.requests));
+		    "requests_total %llu\n", i, wt.conns,
+		    (unsigned long long)wt.requests);
 	}
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "reload never\n");
@@ -138,7 +143,7 @@ status_json_member(struct evbuffer *out, const struct member *m, bool first)
 }
 
 static void
-status_json_pools(const struct cutover_totals *t, const struct snapshot *s,
+status_json_pools(const struct workers_totals *t, const struct snapshot *s,
     struct evbuffer *out)
 {
 	const struct pool	*p;
@@ -158,20 +163,20 @@ status_json_pools(const struct cutover_totals *t, const struct snapshot *s,
 	evbuffer_add_printf(out, "}");
 }
 
-void
+static void
 status_json(struct cutover *cx, struct evbuffer *out)
 {
 	const struct snapshot	*s = router_live(cx->router);
 	const struct listeners	*l = status_listeners(cx);
-	struct cutover_totals	 t;
+	struct workers_totals	 t, wt;
 	struct worker		*w;
 	char			 when[32];
 
-	cutover_totals(cx, &t);
+	workers_totals(cx->workers, &t);
 	evbuffer_add_printf(out, "{\"version\":\"%s\",\"pid\":%ld,"
 	    "\"uptime_s\":%lld,\"workers\":%u,\"active\":\"%s\","
 	    "\"previous\":", PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started), workers_count(cx),
+	    (long long)(time(NULL) - cx->started), workers_count(cx->workers),
 	    pool_name(s->active));
 	if (s->has_previous)
 		evbuffer_add_printf(out, "\"%s\"", pool_name(s->previous));
@@ -191,13 +196,15 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	    (unsigned long long)t.responses,
 	    (unsigned long long)t.errors,
 	    (unsigned long long)t.upstream_failures,
-	    cx->stopping ? "true" : "false", cx->stopping ? "false" : "true");
-	for (unsigned i = 0; i < workers_count(cx); i++) {
-		w = workers_get(cx, i);
+	    cutover_stopping(cx) ? "true" : "false",
+	    cutover_stopping(cx) ? "false" : "true");
+	for (unsigned i = 0; i < workers_count(cx->workers); i++) {
+		w = workers_get(cx->workers, i);
+		memset(&wt, 0, sizeof(wt));
+		worker_totals(w, &wt);
 		evbuffer_add_printf(out, "%s{\"connections_open\":%u,"
 		    "\"requests_total\":%llu}", i ? "," : "",
-		    COUNT_GET(&w->nconns),
-		    (unsigned long long)COUNT_GET(&w->stats.requests));
+		    wt.conns, (unsigned long long)wt.requests);
 	}
 	evbuffer_add_printf(out, "],\"reload\":{");
 	if (cx->reload.at == 0)
@@ -211,4 +218,13 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	}
 	status_json_pools(&t, s, out);
 	evbuffer_add_printf(out, "}\n");
+}
+
+void
+status_report(struct cutover *cx, struct evbuffer *out, bool json)
+{
+	if (json)
+		status_json(cx, out);
+	else
+		status_text(cx, out);
 }

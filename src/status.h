@@ -1,16 +1,20 @@
 /*
- * status.h — the status report of the admin `status` command.
+ * status.h — the report of the admin `status` command.  Layer 4 (front
+ * end): it formats what the root (cutover.h) and the workers report.
  */
 #ifndef CUTOVER_STATUS_H
 #define CUTOVER_STATUS_H
 
+#include <stdbool.h>
+
 struct cutover;
 struct evbuffer;
 
-/* Appends the report as "key value" lines, without an empty line. */
-void	status_text(struct cutover *cx, struct evbuffer *out);
-
-/* Appends the report as one line of JSON. */
-void	status_json(struct cutover *cx, struct evbuffer *out);
+/*
+ * Appends the report to out: "key value" lines (no empty line), or one
+ * line of JSON when json is set.  Both say the same facts in the same
+ * order.
+ */
+void	status_report(struct cutover *cx, struct evbuffer *out, bool json);
 
 #endif

@@ -14,7 +14,6 @@
 
 #include "config.h"
 #include "conn.h"
-#include "cutover.h"
 #include "log.h"
 #include "router.h"
 #include "snapshot.h"

@@ -14,21 +14,33 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "conn.h"
-#include "cutover.h"
-#include "http.h"
+#include "config.h"
 #include "io.h"
+#include "listen.h"
 #include "log.h"
 #include "snapshot.h"
 #include "worker.h"
 
 struct post {
 	STAILQ_ENTRY(post)	 entry;
-	void			(*fn)(struct cutover *, void *);
+	void			(*fn)(void *);
 	void			*arg;
 };
 
 struct workers {
+	void			*ctx;		/* the owner's */
+	const struct worker_ops	*ops;
+	/* SIGTERM: not ready.  Written once by the control thread, read by
+	 * every worker per response; it publishes nothing else, so seq_cst
+	 * loads and stores of an atomic_bool are more than enough. */
+	atomic_bool		 stopping;
+	/* whether the workers' total is at limits.max_connections (read by
+	 * every worker, written by the control thread), and whether a worker
+	 * has posted a recount (set by the worker that posts) */
+	atomic_bool		 full;
+	atomic_bool		 pace_posted;
+	bool			 exiting;	/* workers_free under way: the
+						 * control thread's */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	/* the job every worker runs; guarded by mu */
@@ -118,27 +130,30 @@ workers_auto(char *why, size_t whylen)
 static void	worker_wake_cb(evutil_socket_t, short, void *);
 static void	workers_post_cb(evutil_socket_t, short, void *);
 
-int
-workers_new(struct cutover *cx, struct event_base *base, unsigned n,
-    char *err, size_t errlen)
+struct workers *
+workers_new(void *ctx, const struct worker_ops *ops, struct event_base *base,
+    unsigned n, char *err, size_t errlen)
 {
 	struct workers	*ws;
 	struct worker	*w;
 
 	/* the thread that calls workers_run, and the only one that exits */
 	log_set_control_thread();
-	if ((ws = calloc(1, sizeof(*ws) + n * sizeof(ws->v[0]))) == NULL)
-		goto nomem;
+	if ((ws = calloc(1, sizeof(*ws) + n * sizeof(ws->v[0]))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	ws->ctx = ctx;
+	ws->ops = ops;
 	pthread_mutex_init(&ws->mu, NULL);
 	pthread_cond_init(&ws->cv, NULL);
 	STAILQ_INIT(&ws->posts);
 	ws->post_fd = -1;
-	cx->workers = ws;
 	for (unsigned i = 0; i < n; i++) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			goto nomem;
 		ws->v[ws->n++] = w;
-		w->cx = cx;
+		w->ctx = ctx;
 		w->ws = ws;
 		w->id = i;
 		w->wake_fd = -1;
@@ -150,7 +165,7 @@ workers_new(struct cutover *cx, struct event_base *base, unsigned n,
 		if ((w->base = event_base_new()) == NULL) {
 			snprintf(err, errlen, "cannot create the event loop "
 			    "of worker %u", i);
-			return (-1);
+			goto fail;
 		}
 		if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
 		    -1 || (w->ev_wake = event_new(w->base, w->wake_fd,
@@ -158,20 +173,22 @@ workers_new(struct cutover *cx, struct event_base *base, unsigned n,
 		    event_add(w->ev_wake, NULL) == -1) {
 			snprintf(err, errlen, "worker %u: %s", i,
 			    strerror(errno));
-			return (-1);
+			goto fail;
 		}
 	}
 	if ((ws->post_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (ws->ev_post = event_new(base, ws->post_fd, EV_READ | EV_PERSIST,
-	    workers_post_cb, cx)) == NULL || event_add(ws->ev_post, NULL) ==
+	    workers_post_cb, ws)) == NULL || event_add(ws->ev_post, NULL) ==
 	    -1) {
 		snprintf(err, errlen, "workers: %s", strerror(errno));
-		return (-1);
+		goto fail;
 	}
-	return (0);
+	return (ws);
 nomem:
 	snprintf(err, errlen, "out of memory");
-	return (-1);
+fail:
+	workers_free(ws, NULL);
+	return (NULL);
 }
 
 /* ---------------------------------------------------------- snapshots */
@@ -229,15 +246,50 @@ worker_snap_set(struct worker *w, struct snapshot *s)
 }
 
 unsigned
-workers_count(const struct cutover *cx)
+workers_count(const struct workers *ws)
 {
-	return (cx->workers != NULL ? cx->workers->n : 0);
+	return (ws != NULL ? ws->n : 0);
 }
 
 struct worker *
-workers_get(const struct cutover *cx, unsigned i)
+workers_get(const struct workers *ws, unsigned i)
 {
-	return (cx->workers->v[i]);
+	return (ws->v[i]);
+}
+
+void
+worker_totals(const struct worker *w, struct workers_totals *t)
+{
+	t->conns += COUNT_GET(&w->nconns);
+	t->connections += COUNT_GET(&w->stats.connections);
+	t->requests += COUNT_GET(&w->stats.requests);
+	t->responses += COUNT_GET(&w->stats.responses);
+	t->errors += COUNT_GET(&w->stats.errors);
+	t->upstream_failures += COUNT_GET(&w->stats.upstream_failures);
+	for (int p = 0; p < POOL_COUNT; p++) {
+		t->inflight[p] += COUNT_GET(&w->inflight[p]);
+		t->tunnels[p] += COUNT_GET(&w->tunnels[p]);
+	}
+}
+
+void
+workers_totals(const struct workers *ws, struct workers_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < workers_count(ws); i++)
+		worker_totals(ws->v[i], t);
+}
+
+void
+workers_set_stopping(struct workers *ws)
+{
+	atomic_store(&ws->stopping, true);
+}
+
+bool
+workers_stopping(const struct workers *ws)
+{
+	return (atomic_load(&ws->stopping));
 }
 
 /* ---------------------------------------------------------------- threads */
@@ -293,16 +345,14 @@ worker_main(void *arg)
 	    !event_base_got_break(w->base))
 		worker_fail(w);
 	/* what this thread cached for itself */
-	conn_cache_free();
-	http_hdrs_cache_free();
+	w->ws->ops->thread_exit(w->ctx, w);
 	io_forget(w->base);
 	return (NULL);
 }
 
 int
-workers_start(struct cutover *cx, char *err, size_t errlen)
+workers_start(struct workers *ws, char *err, size_t errlen)
 {
-	struct workers	*ws = cx->workers;
 	sigset_t	 all, old;
 	char		 name[24];
 	int		 e;
@@ -358,10 +408,9 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-workers_run(struct cutover *cx, void (*fn)(struct worker *, void *),
+workers_run(struct workers *ws, void (*fn)(struct worker *, void *),
     void *arg)
 {
-	struct workers	*ws = cx->workers;
 	uint64_t	 one = 1;
 	unsigned	 n = 0;
 
@@ -399,8 +448,7 @@ workers_run(struct cutover *cx, void (*fn)(struct worker *, void *),
 /* ------------------------------------------------------------------ posts */
 
 int
-worker_post(struct worker *w, void (*fn)(struct cutover *, void *),
-    void *arg)
+worker_post(struct worker *w, void (*fn)(void *), void *arg)
 {
 	struct workers	*ws = w->ws;
 	struct post	*p;
@@ -408,7 +456,7 @@ worker_post(struct worker *w, void (*fn)(struct cutover *, void *),
 
 	/* the control thread runs it now, unless it is in a job */
 	if (w->id == 0 && !ws->running) {
-		fn(w->cx, arg);
+		fn(arg);
 		return (0);
 	}
 	if ((p = malloc(sizeof(*p))) == NULL)
@@ -425,9 +473,8 @@ worker_post(struct worker *w, void (*fn)(struct cutover *, void *),
 
 /* Runs what the workers posted, in order. */
 static void
-workers_post_run(struct cutover *cx)
+workers_post_run(struct workers *ws)
 {
-	struct workers	*ws = cx->workers;
 	struct post	*p;
 
 	for (;;) {
@@ -437,7 +484,7 @@ workers_post_run(struct cutover *cx)
 		pthread_mutex_unlock(&ws->mu);
 		if (p == NULL)
 			return;
-		p->fn(cx, p->arg);
+		p->fn(p->arg);
 		free(p);
 	}
 }
@@ -450,7 +497,147 @@ workers_post_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_error("workers: post: %s", strerror(errno));
 	workers_post_run(arg);
-	workers_check(((struct cutover *)arg)->workers);
+	workers_check(arg);
+}
+
+/* ---------------------------------------------------- what workers saw */
+
+struct worker_seen {
+	struct workers	*ws;
+	struct member	*m;		/* a reference */
+	unsigned	 fall;		/* 0: down at once */
+	char		 why[64];
+};
+
+static void
+worker_observed(void *arg)
+{
+	struct worker_seen	*o = arg;
+
+	if (!o->ws->exiting)
+		o->ws->ops->observe(o->ws->ctx, o->m, o->why, o->fall);
+	member_unref(o->m);
+	free(o);
+}
+
+void
+worker_observe(struct worker *w, struct member *m, const char *why,
+    unsigned fall)
+{
+	struct worker_seen	*o;
+
+	if ((o = malloc(sizeof(*o))) == NULL)
+		goto nomem;
+	o->ws = w->ws;
+	o->m = member_ref(m);
+	o->fall = fall;
+	snprintf(o->why, sizeof(o->why), "%s", why);
+	if (worker_post(w, worker_observed, o) == -1) {
+		member_unref(o->m);
+		free(o);
+		goto nomem;
+	}
+	return;
+nomem:
+	log_error("%s %s: %s: not counted against its health: out of memory",
+	    pool_name(m->pool), m->addr.text, why);
+}
+
+static void
+worker_drained(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (!w->ws->exiting)
+		w->ws->ops->drained(w->ctx, w);
+}
+
+void
+worker_conn_closed(struct worker *w)
+{
+	if (w->draining && COUNT_GET(&w->nconns) == 0 &&
+	    worker_post(w, worker_drained, w) == -1)
+		log_error("worker %u: drained, but cannot say so: out of "
+		    "memory", w->id);
+	worker_pace(w);
+}
+
+/* --------------------------------------------------------------- pacing */
+
+static unsigned
+workers_open_conns(const struct workers *ws)
+{
+	unsigned	n = 0;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		n += COUNT_GET(&ws->v[i]->nconns);
+	return (n);
+}
+
+/* Whether w should stop accepting (the limit as w's snapshot has it). */
+static bool
+worker_full(const struct worker *w)
+{
+	unsigned	max = w->snap->config->max_connections;
+
+	return (max > 0 && workers_open_conns(w->ws) >= max);
+}
+
+static void
+worker_pace_job(struct worker *w, void *arg)
+{
+	if (w->listeners != NULL && w->snap != NULL &&
+	    worker_full(w) != w->listeners->paused) {
+		w->listeners->paused = !w->listeners->paused;
+		listeners_resync(w->listeners);
+	}
+}
+
+/*
+ * Posted by a worker that saw the total cross the limit: publishes whether
+ * it is full, then every worker follows.  A change after the publication
+ * makes the worker that sees it post again, so no worker is left paused
+ * (or accepting) against the total.
+ */
+static void
+workers_pace_all(void *arg)
+{
+	struct workers	*ws = arg;
+	struct worker	*w0 = ws->v[0];
+	bool		 full;
+	unsigned	 max;
+
+	atomic_store(&ws->pace_posted, false);
+	if (ws->exiting || w0->snap == NULL)
+		return;
+	max = w0->snap->config->max_connections;
+	full = max > 0 && workers_open_conns(ws) >= max;
+	if (full != atomic_exchange(&ws->full, full)) {
+		if (full)
+			log_warn("limits.max_connections (%u) reached: not "
+			    "accepting", max);
+		else
+			log_info("accepting again (%u connections)",
+			    workers_open_conns(ws));
+	}
+	workers_run(ws, worker_pace_job, NULL);
+}
+
+void
+worker_pace(struct worker *w)
+{
+	struct workers	*ws = w->ws;
+	bool		 full;
+
+	if (w->listeners == NULL || w->snap == NULL)
+		return;
+	full = worker_full(w);
+	if (full != w->listeners->paused)
+		worker_pace_job(w, NULL);	/* this worker at once */
+	if (full != atomic_load(&ws->full) &&
+	    !atomic_exchange(&ws->pace_posted, true) &&
+	    worker_post(w, workers_pace_all, ws) == -1)
+		atomic_store(&ws->pace_posted, false);
 }
 
 /* -------------------------------------------------------------- teardown */
@@ -470,22 +657,23 @@ worker_stop(struct worker *w, void *arg)
 }
 
 void
-workers_free(struct cutover *cx, void (*fin)(struct worker *, void *))
+workers_free(struct workers *ws, void (*fin)(struct worker *, void *))
 {
-	struct workers		*ws = cx->workers;
 	struct worker		*w;
 	struct worker_fin	 stop = { fin };
 
 	if (ws == NULL)
 		return;
-	workers_run(cx, worker_stop, &stop);
+	ws->exiting = true;
+	if (fin != NULL)
+		workers_run(ws, worker_stop, &stop);
 	for (unsigned i = 1; i < ws->n; i++)
 		if (ws->v[i]->running) {
 			pthread_join(ws->v[i]->thread, NULL);
 			ws->v[i]->running = false;
 		}
 	/* posts the stopped workers left: their members are referenced */
-	workers_post_run(cx);
+	workers_post_run(ws);
 	for (unsigned i = 0; i < ws->n; i++) {
 		w = ws->v[i];
 		if (w->ev_wake != NULL)
@@ -504,5 +692,4 @@ workers_free(struct cutover *cx, void (*fin)(struct worker *, void *))
 	pthread_mutex_destroy(&ws->mu);
 	pthread_cond_destroy(&ws->cv);
 	free(ws);
-	cx->workers = NULL;
 }

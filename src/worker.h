@@ -1,5 +1,8 @@
 /*
- * worker.h — the event-loop threads that serve clients.
+ * worker.h — the event-loop threads that serve clients.  Layer 2
+ * (runtime): it knows the snapshot, pools and listeners below it, and
+ * tells its owner (the root, layer 3) what happens only through the
+ * struct worker_ops it was made with.
  *
  * Each worker has its own event loop, its own listening sockets (bound with
  * SO_REUSEPORT when there are several, so the kernel spreads connections),
@@ -33,7 +36,7 @@
 
 struct event_base;
 struct event;
-struct cutover;
+struct member;
 struct snapshot;
 struct listeners;
 struct conn;
@@ -75,7 +78,7 @@ struct worker_held {
  */
 struct worker {
 	/* set before the thread starts, then only read */
-	struct cutover		*cx;
+	void			*ctx;		/* the owner's (workers_new) */
 	struct workers		*ws;
 	unsigned		 id;		/* 0: the control thread */
 	struct event_base	*base;
@@ -119,11 +122,31 @@ unsigned	 workers_auto(char *why, size_t whylen);
 unsigned	 workers_cpu_quota(const char *root, char *src, size_t srclen);
 
 /*
- * Makes n workers for cx; worker 0 uses base, the others get their own.
- * Nothing runs yet.  0, or -1 with the reason in err.
+ * What the workers tell their owner, each with the owner's ctx.
  */
-int		 workers_new(struct cutover *cx, struct event_base *base,
-		    unsigned n, char *err, size_t errlen);
+struct worker_ops {
+	/* On the control thread: a request on some worker saw m fail (m is
+	 * referenced for the call).  fall 0: refused or reset, down at once;
+	 * otherwise a bad answer, one failed probe of fall. */
+	void	(*observe)(void *ctx, struct member *m, const char *why,
+		    unsigned fall);
+	/* On the control thread: w, draining at shutdown, holds no client
+	 * connection any more. */
+	void	(*drained)(void *ctx, struct worker *w);
+	/* On the thread of worker w (not worker 0: the control thread's
+	 * caches are its owner's to free) as it ends: frees what the
+	 * thread cached. */
+	void	(*thread_exit)(void *ctx, struct worker *w);
+};
+
+/*
+ * Makes n workers for ctx, which ops tells (ops is not copied: it must
+ * outlive the workers); worker 0 uses base, the others get their own.
+ * Nothing runs yet.  Returns the workers, or NULL with the reason in err.
+ */
+struct workers	*workers_new(void *ctx, const struct worker_ops *ops,
+		    struct event_base *base, unsigned n, char *err,
+		    size_t errlen);
 
 /*
  * A request on w's thread starts: it routes with w's snapshot, which stays
@@ -141,33 +164,83 @@ void		 worker_snap_drop(struct worker *w, struct snapshot *s);
  */
 void		 worker_snap_set(struct worker *w, struct snapshot *s);
 
-/* How many workers cx has, and worker i. */
-unsigned	 workers_count(const struct cutover *cx);
-struct worker	*workers_get(const struct cutover *cx, unsigned i);
+/* How many workers ws has (0 for NULL), and worker i. */
+unsigned	 workers_count(const struct workers *ws);
+struct worker	*workers_get(const struct workers *ws, unsigned i);
+
+/* The workers' counters, summed. */
+struct workers_totals {
+	unsigned	 conns;			/* client connections open */
+	uint64_t	 connections;		/* accepted */
+	uint64_t	 requests;		/* request heads parsed */
+	uint64_t	 responses;		/* responses relayed */
+	uint64_t	 errors;		/* error responses we made */
+	uint64_t	 upstream_failures;	/* connects refused or timed out */
+	unsigned	 inflight[POOL_COUNT];	/* requests per pool */
+	unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
+};
+
+/* Sums w's counters into t (which it does not clear first). */
+void		 worker_totals(const struct worker *w,
+		    struct workers_totals *t);
+
+/* Sums every worker's counters into t. */
+void		 workers_totals(const struct workers *ws,
+		    struct workers_totals *t);
 
 /* Starts the threads of workers 1 to n-1.  0, or -1 with err. */
-int		 workers_start(struct cutover *cx, char *err, size_t errlen);
+int		 workers_start(struct workers *ws, char *err, size_t errlen);
 
 /*
  * On the control thread only: runs fn(w, arg) on every worker's own thread,
  * worker 0 first (here), then the others at once, and returns when all have
  * finished.  fn must not call workers_run.
  */
-void		 workers_run(struct cutover *cx,
+void		 workers_run(struct workers *ws,
 		    void (*fn)(struct worker *, void *), void *arg);
 
 /*
- * Has fn(cx, arg) run on the control thread: now when w is worker 0, else
+ * Has fn(arg) run on the control thread: now when w is worker 0, else
  * soon, in the order posted.  Returns -1 when out of memory (fn not run).
  */
-int		 worker_post(struct worker *w,
-		    void (*fn)(struct cutover *, void *), void *arg);
+int		 worker_post(struct worker *w, void (*fn)(void *), void *arg);
+
+/*
+ * On w's thread: a request saw m fail; the owner hears it on the control
+ * thread (worker_ops.observe), which alone changes a member's health.
+ */
+void		 worker_observe(struct worker *w, struct member *m,
+		    const char *why, unsigned fall);
+
+/*
+ * On w's thread, when a client connection closed: once w is draining and
+ * holds none, tells the owner (worker_ops.drained), once.
+ */
+void		 worker_conn_closed(struct worker *w);
+
+/*
+ * Shutdown has begun (SIGTERM): every response from now on is a
+ * connection's last.  workers_stopping() is read by every worker, per
+ * response; set once, by the control thread.
+ */
+void		 workers_set_stopping(struct workers *ws);
+bool		 workers_stopping(const struct workers *ws);
+
+/*
+ * limits.max_connections across workers: stops w accepting while the
+ * workers hold that many client connections, and starts it again below;
+ * called on w's thread when a connection opens or closes.  w follows at
+ * once and the other workers soon after (through the control thread), so
+ * the limit may be passed by a connection per worker accepted in that
+ * instant.
+ */
+void		 worker_pace(struct worker *w);
 
 /*
  * Runs fin(w) on every worker's thread, stops the threads and frees the
- * workers.  fin closes what the worker holds.  NULL cx->workers: no-op.
+ * workers.  fin closes what the worker holds.  NULL ws: no-op.
  */
-void		 workers_free(struct cutover *cx, void (*fin)(struct worker *,
+void		 workers_free(struct workers *ws, void (*fin)(struct worker *,
 		    void *));
 
 #endif

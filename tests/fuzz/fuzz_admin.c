@@ -43,7 +43,7 @@ int	__wrap_cutover_switch(struct cutover *, const char *, bool, char *,
 	    size_t);
 int	__wrap_cutover_rollback(struct cutover *, bool, char *, size_t);
 int	__wrap_cutover_reload(struct cutover *, char *, size_t);
-void	__wrap_cutover_status(struct cutover *, struct evbuffer *, bool);
+void	__wrap_status_report(struct cutover *, struct evbuffer *, bool);
 int	__wrap_cutover_member(struct cutover *, const char *, const char *,
 	    const char *, char *, size_t);
 int	__wrap_cutover_healthy(struct cutover *, const char *, char *, size_t);
@@ -126,7 +126,7 @@ __wrap_cutover_drained(struct cutover *cx, const char *pool, char *msg,
 }
 
 void
-__wrap_cutover_status(struct cutover *cx, struct evbuffer *out, bool json)
+__wrap_status_report(struct cutover *cx, struct evbuffer *out, bool json)
 {
 	/* status promises lines without an empty one; give it one anyway */
 	if (json)

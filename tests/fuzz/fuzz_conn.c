@@ -8,7 +8,7 @@
  * member at a listening socket of ours, a snapshot and a router; no
  * listeners, no admin socket and no health probes (no timers that fire by
  * the clock).  Timeouts are a minute, longer than any input runs.
- * cutover_observe() is wrapped (-Wl,--wrap) into a no-op, so a member
+ * The workers' observe op is a no-op, so a member
  * that failed one input is not down for the next: each input starts from
  * the same state.
  *
@@ -81,7 +81,6 @@
 
 #include "config.h"
 #include "conn.h"
-#include "cutover.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"
@@ -90,8 +89,6 @@
 
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void	__wrap_cutover_observe(struct worker *, struct member *, const char *,
-	    unsigned);
 
 #define FUZZ_MEMBERS	8		/* member connections per input */
 #define FUZZ_STEPS	4096		/* loop steps per input, at most */
@@ -126,7 +123,9 @@ struct fuzz_chunk {
 };
 
 static struct event_base	*fuzz_base;
-static struct cutover		*fuzz_cx;
+static struct config		*fuzz_cf;
+static struct router		*fuzz_router;
+static struct workers		*fuzz_ws;
 static struct worker		*fuzz_w;
 static int			 fuzz_client_lfd = -1, fuzz_member_lfd = -1;
 static char			 fuzz_conf_dir[1024];
@@ -142,13 +141,28 @@ static uint8_t			 fuzz_sink[FUZZ_READ];
 static uint8_t			 fuzz_fill[64 * 1024];
 static bool			 fuzz_trace;	/* FUZZ_CONN_TRACE set */
 
-void
-__wrap_cutover_observe(struct worker *w, struct member *m, const char *why,
-    unsigned fall)
+/* health is not under test: every input starts with the member usable,
+ * so what a worker observes goes nowhere */
+static void
+fuzz_observe(void *ctx, struct member *m, const char *why, unsigned fall)
 {
-	/* health is not under test: every input starts with the member
-	 * usable */
 }
+
+static void
+fuzz_drained(void *ctx, struct worker *w)
+{
+}
+
+static void
+fuzz_thread_exit(void *ctx, struct worker *w)
+{
+}
+
+static const struct worker_ops fuzz_ops = {
+	.observe = fuzz_observe,
+	.drained = fuzz_drained,
+	.thread_exit = fuzz_thread_exit,
+};
 
 static _Noreturn void
 fuzz_fatal(const char *what)
@@ -243,22 +257,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	memset(fuzz_fill, 'x', sizeof(fuzz_fill));
 	fuzz_client_lfd = fuzz_listen(false, &sin);
 	fuzz_member_lfd = fuzz_listen(true, &sin);
-	if ((fuzz_base = event_base_new()) == NULL ||
-	    (fuzz_cx = calloc(1, sizeof(*fuzz_cx))) == NULL)
+	if ((fuzz_base = event_base_new()) == NULL)
 		fuzz_fatal("out of memory");
-	fuzz_cx->base = fuzz_base;
-	fuzz_cx->config = fuzz_config(ntohs(sin.sin_port));
-	log_set_level(fuzz_cx->config->log_level);
+	fuzz_cf = fuzz_config(ntohs(sin.sin_port));
+	log_set_level(fuzz_cf->log_level);
 	pool_set_workers(1);
-	if (workers_new(fuzz_cx, fuzz_base, 1, err, sizeof(err)) == -1) {
+	if ((fuzz_ws = workers_new(NULL, &fuzz_ops, fuzz_base, 1, err,
+	    sizeof(err))) == NULL) {
 		fprintf(stderr, "fuzz_conn: set-up: %s\n", err);
 		exit(1);
 	}
-	if ((s = snapshot_build(fuzz_cx->config, NULL, POOL_BLUE)) == NULL ||
-	    (fuzz_cx->router = router_new(s)) == NULL)
+	if ((s = snapshot_build(fuzz_cf, NULL, POOL_BLUE)) == NULL ||
+	    (fuzz_router = router_new(s)) == NULL)
 		fuzz_fatal("out of memory");
-	fuzz_w = workers_get(fuzz_cx, 0);
-	worker_snap_set(fuzz_w, router_live(fuzz_cx->router));
+	fuzz_w = workers_get(fuzz_ws, 0);
+	worker_snap_set(fuzz_w, router_live(fuzz_router));
 	return (0);
 }
 

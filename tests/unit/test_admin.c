@@ -43,7 +43,7 @@ int	__wrap_cutover_switch(struct cutover *, const char *, bool, char *,
 	    size_t);
 int	__wrap_cutover_rollback(struct cutover *, bool, char *, size_t);
 int	__wrap_cutover_reload(struct cutover *, char *, size_t);
-void	__wrap_cutover_status(struct cutover *, struct evbuffer *, bool);
+void	__wrap_status_report(struct cutover *, struct evbuffer *, bool);
 int	__wrap_cutover_member(struct cutover *, const char *, const char *,
 	    const char *, char *, size_t);
 int	__wrap_cutover_healthy(struct cutover *, const char *, char *, size_t);
@@ -76,7 +76,7 @@ __wrap_cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 }
 
 void
-__wrap_cutover_status(struct cutover *cx, struct evbuffer *out, bool json)
+__wrap_status_report(struct cutover *cx, struct evbuffer *out, bool json)
 {
 	check_expected(json);
 	evbuffer_add_printf(out, "%s", mock_ptr_type(const char *));
@@ -253,24 +253,24 @@ expect_readonly_reply(struct fixture *fx, const char *line, int rc,
 static void
 test_admin_status_ok_body_from_status(void **state)
 {
-	expect_value(__wrap_cutover_status, json, false);
-	will_return(__wrap_cutover_status, "active blue\npools 2\n");
+	expect_value(__wrap_status_report, json, false);
+	will_return(__wrap_status_report, "active blue\npools 2\n");
 	expect_reply(*state, "status", 0, "ok\nactive blue\npools 2\n\n");
 }
 
 static void
 test_admin_status_json_passes_json(void **state)
 {
-	expect_value(__wrap_cutover_status, json, true);
-	will_return(__wrap_cutover_status, "{\"active\":\"blue\"}\n");
+	expect_value(__wrap_status_report, json, true);
+	will_return(__wrap_status_report, "{\"active\":\"blue\"}\n");
 	expect_reply(*state, "status json", 0, "ok\n{\"active\":\"blue\"}\n\n");
 }
 
 static void
 test_admin_status_empty_lines_in_body_dropped(void **state)
 {
-	expect_value(__wrap_cutover_status, json, false);
-	will_return(__wrap_cutover_status, "a\n\n\nb");
+	expect_value(__wrap_status_report, json, false);
+	will_return(__wrap_status_report, "a\n\n\nb");
 	expect_reply(*state, "status", 0, "ok\na\nb\n\n");
 }
 
@@ -671,8 +671,8 @@ test_admin_readonly_reading_commands_run(void **state)
 	struct fixture	*fx = *state;
 	bool		 quit = false;
 
-	expect_value(__wrap_cutover_status, json, true);
-	will_return(__wrap_cutover_status, "{\"active\":\"blue\"}\n");
+	expect_value(__wrap_status_report, json, true);
+	will_return(__wrap_status_report, "{\"active\":\"blue\"}\n");
 	expect_readonly_reply(fx, "status json", 0,
 	    "ok\n{\"active\":\"blue\"}\n\n");
 	expect_readonly_reply(fx, "version", 0,

@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "cutover.h"
+#include "pool.h"
 #include "log.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -127,9 +127,44 @@ struct seen {
 	int		 runs[NW];
 	int		 posts[8];
 	int		 nposts;
+	_Atomic int	 exits[NW];	/* thread_exit, by worker */
+	pthread_t	 exit_thread[NW];
+	int		 observed;	/* observe, on the control thread */
+	char		 why[64];
+	unsigned	 fall;
 };
 
 static struct seen	seen;
+static int		owner;		/* the ctx the workers were made with */
+
+static void
+ops_observe(void *ctx, struct member *m, const char *why, unsigned fall)
+{
+	assert_ptr_equal(ctx, &owner);
+	assert_true(pthread_equal(pthread_self(), seen.thread[0]));
+	seen.observed++;
+	snprintf(seen.why, sizeof(seen.why), "%s", why);
+	seen.fall = fall;
+}
+
+static void
+ops_drained(void *ctx, struct worker *w)
+{
+}
+
+static void
+ops_thread_exit(void *ctx, struct worker *w)
+{
+	assert_ptr_equal(ctx, &owner);
+	seen.exit_thread[w->id] = pthread_self();
+	seen.exits[w->id]++;
+}
+
+static const struct worker_ops test_ops = {
+	.observe = ops_observe,
+	.drained = ops_drained,
+	.thread_exit = ops_thread_exit,
+};
 
 static void
 job_record(struct worker *w, void *arg)
@@ -139,7 +174,7 @@ job_record(struct worker *w, void *arg)
 }
 
 static void
-post_record(struct cutover *cx, void *arg)
+post_record(void *arg)
 {
 	/* posts run on the control thread */
 	assert_true(pthread_equal(pthread_self(), seen.thread[0]));
@@ -156,6 +191,13 @@ job_post(struct worker *w, void *arg)
 }
 
 static void
+job_observe(struct worker *w, void *arg)
+{
+	if (w->id == 1)
+		worker_observe(w, arg, "connection refused", 0);
+}
+
+static void
 fin_count(struct worker *w, void *arg)
 {
 	seen.runs[w->id] += 100;
@@ -164,42 +206,69 @@ fin_count(struct worker *w, void *arg)
 static void
 test_jobs_and_posts(void **state)
 {
-	struct cutover		 cx;
+	struct workers		*ws;
 	struct event_base	*base = event_base_new();
+	struct member		*m;
+	struct addr		 a;
 	char			 err[256];
 
 	memset(&seen, 0, sizeof(seen));
-	memset(&cx, 0, sizeof(cx));
-	cx.base = base;
-	assert_int_equal(workers_new(&cx, base, NW, err, sizeof(err)), 0);
-	assert_int_equal(workers_count(&cx), NW);
-	assert_int_equal(workers_start(&cx, err, sizeof(err)), 0);
+	assert_non_null(ws = workers_new(&owner, &test_ops, base, NW, err,
+	    sizeof(err)));
+	assert_int_equal(workers_count(ws), NW);
+	assert_ptr_equal(workers_get(ws, 1)->ctx, &owner);
+	assert_int_equal(workers_start(ws, err, sizeof(err)), 0);
 
 	/* each worker runs the job once, on its own thread, before return */
-	workers_run(&cx, job_record, NULL);
+	workers_run(ws, job_record, NULL);
 	for (int i = 0; i < NW; i++)
 		assert_int_equal(seen.runs[i], 1);
 	assert_true(pthread_equal(seen.thread[0], pthread_self()));
 	assert_false(pthread_equal(seen.thread[1], pthread_self()));
 	assert_false(pthread_equal(seen.thread[2], pthread_self()));
 	assert_false(pthread_equal(seen.thread[1], seen.thread[2]));
-	workers_run(&cx, job_record, NULL);
+	workers_run(ws, job_record, NULL);
 	for (int i = 0; i < NW; i++)
 		assert_int_equal(seen.runs[i], 2);
 
 	/* a worker's posts run on the control thread's loop, in order */
-	workers_run(&cx, job_post, NULL);
+	workers_run(ws, job_post, NULL);
 	for (int i = 0; i < 100 && seen.nposts < 2; i++)
 		event_base_loop(base, EVLOOP_ONCE);
 	assert_int_equal(seen.nposts, 2);
 	assert_int_equal(seen.posts[0], 1);
 	assert_int_equal(seen.posts[1], 2);
 
-	/* teardown runs fin on every worker, then joins the threads */
-	workers_free(&cx, fin_count);
+	/* what a worker observes reaches the owner on the control thread,
+	 * with the member still referenced until then */
+	assert_int_equal(addr_parse("127.0.0.1:9", &a, false, err,
+	    sizeof(err)), 0);
+	m = member_new(POOL_BLUE, &a);
+	workers_run(ws, job_observe, m);
+	for (int i = 0; i < 100 && seen.observed == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(seen.observed, 1);
+	assert_string_equal(seen.why, "connection refused");
+	assert_int_equal(seen.fall, 0);
+	assert_int_equal(m->refcnt, 1);
+	member_unref(m);
+
+	/* stopping is one flag for every worker */
+	assert_false(workers_stopping(ws));
+	workers_set_stopping(ws);
+	assert_true(workers_stopping(ws));
+
+	/* teardown runs fin on every worker, then joins the threads, each
+	 * of which freed its own caches on its own thread */
+	workers_free(ws, fin_count);
 	for (int i = 0; i < NW; i++)
 		assert_int_equal(seen.runs[i], 102);
-	assert_null(cx.workers);
+	assert_int_equal(seen.exits[0], 0);	/* the owner's to free */
+	for (int i = 1; i < NW; i++) {
+		assert_int_equal(seen.exits[i], 1);
+		assert_true(pthread_equal(seen.exit_thread[i],
+		    seen.thread[i]));
+	}
 	event_base_free(base);
 }
 
@@ -227,7 +296,7 @@ job_fatal(struct worker *w, void *arg)
 static int
 fail_child(void (*job)(struct worker *, void *), char *out, size_t outlen)
 {
-	struct cutover		 cx;
+	struct workers		*ws;
 	struct event_base	*base;
 	char			 path[] = "/tmp/test_worker.err.XXXXXX", err[256];
 	int			 fd, status;
@@ -240,12 +309,12 @@ fail_child(void (*job)(struct worker *, void *), char *out, size_t outlen)
 	if (pid == 0) {
 		alarm(20);
 		dup2(fd, STDERR_FILENO);
-		memset(&cx, 0, sizeof(cx));
-		if ((cx.base = base = event_base_new()) == NULL ||
-		    workers_new(&cx, base, 2, err, sizeof(err)) == -1 ||
-		    workers_start(&cx, err, sizeof(err)) == -1)
+		if ((base = event_base_new()) == NULL ||
+		    (ws = workers_new(&owner, &test_ops, base, 2, err,
+		    sizeof(err))) == NULL ||
+		    workers_start(ws, err, sizeof(err)) == -1)
 			_exit(2);
-		workers_run(&cx, job, NULL);
+		workers_run(ws, job, NULL);
 		event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY);
 		_exit(3);	/* the loop ended: nobody exited */
 	}
