@@ -20,14 +20,12 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "conn.h"
+#include "conn_int.h"
 #include "health.h"
 #include "log.h"
 #include "pool.h"
-#include "relay.h"
 #include "router.h"
 #include "snapshot.h"
-#include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -415,7 +413,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, "lingering close over");
 		return;
 	case CONN_TUNNEL:
-		tunnel_timer(c);
+		conn_tunnel_timer(c);
 		return;
 	default:
 		return;
@@ -520,7 +518,7 @@ conn_route(struct conn *c)
 		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->x->req, in);
 	c->snap = worker_snap_take(c->w);
-	return (relay_connect(c));
+	return (conn_relay_connect(c));
 }
 
 int
@@ -560,7 +558,7 @@ conn_client_read(struct conn *c)
 		return;
 	case CONN_STREAM:
 		if (!c->req_done)
-			relay_request_body(c);
+			conn_relay_request_body(c);
 		return;
 	case CONN_CONNECT:
 		return;		/* the body waits for the connection */
@@ -569,7 +567,7 @@ conn_client_read(struct conn *c)
 		return;
 	case CONN_TUNNEL:
 	case CONN_WAIT_CLIENT:
-		return;		/* tunnel.c has its own callbacks; a waiting
+		return;		/* conn_tunnel.c has its own callbacks; a waiting
 				 * request starts when the client drains */
 	}
 }
@@ -592,7 +590,7 @@ conn_client_drained(struct conn *c)
 	if (c->up_paused && c->up != NULL) {
 		c->up_paused = false;
 		io_read(&c->up->io, true);
-		relay_response(c);
+		conn_relay_response(c);
 	}
 }
 
@@ -625,12 +623,12 @@ conn_client_event(struct conn *c, int what)
 		return;
 	case CONN_CONNECT:
 		return;		/* whether the request was whole is known once
-				 * its body is read (relay_request_body) */
+				 * its body is read (conn_relay_request_body) */
 	case CONN_STREAM:
 		/* a half-close after a whole request is no abort: answer it,
 		 * and any request still buffered, then close (conn_next) */
 		if (!c->req_done)
-			relay_request_body(c);
+			conn_relay_request_body(c);
 		return;
 	case CONN_WAIT_CLIENT:
 		return;
@@ -639,7 +637,7 @@ conn_client_event(struct conn *c, int what)
 			conn_close(c, "done");
 		return;
 	case CONN_TUNNEL:
-		return;		/* tunnel.c has its own callbacks */
+		return;		/* conn_tunnel.c has its own callbacks */
 	}
 }
 
@@ -665,4 +663,24 @@ conn_drain(struct conn *c)
 		return;
 	}
 	c->keep_alive = false;
+}
+
+void
+conn_close_all(struct worker *w, const char *reason)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
+		conn_close(c, reason);
+}
+
+void
+conn_drain_all(struct worker *w)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_drain(c);
+	}
 }

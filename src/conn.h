@@ -1,41 +1,26 @@
 /*
- * conn.h — one client connection and the upstream serving its current
- * request: the proxy state machine.  Requests on a connection are handled
- * one at a time, in order (pipelined requests wait in the input buffer);
- * each is routed on its own, so a keep-alive connection follows a switch.
+ * conn.h — client connections: the proxy state machine.  Layer 2
+ * (runtime).  One client connection and the upstream serving its current
+ * request; requests on a connection are handled one at a time, in order
+ * (pipelined requests wait in the input buffer), and each is routed on its
+ * own, so a keep-alive connection follows a switch.
+ *
+ * The state machine is one module in three files: conn.c (the client
+ * half), conn_relay.c (the upstream half: member choice, sending the
+ * request, relaying the response) and conn_tunnel.c (after a 101), with
+ * what they share in conn_int.h.  This header is what the rest of
+ * cutover may use.
  */
 #ifndef CUTOVER_CONN_H
 #define CUTOVER_CONN_H
 
-#include <stdbool.h>
-#include <sys/queue.h>
-#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
-#include <time.h>
 
-#include <event2/event_struct.h>
+#include "pool.h"
 
-#include "addr.h"
-#include "http.h"
-#include "io.h"
-
+struct conn;
 struct worker;
-
-enum conn_state {
-	CONN_READ_HEAD,		/* reading a request head */
-	CONN_CONNECT,		/* head parsed, connecting to a member */
-	CONN_STREAM,		/* request and response under way */
-	CONN_IDLE,		/* keep-alive, between requests */
-	CONN_CLOSING,		/* flushing the last bytes, then close */
-	CONN_TUNNEL,		/* after a 101: bytes both ways (tunnel.c) */
-	CONN_WAIT_CLIENT,	/* a pipelined request waits until the
-				 * client has read what it was sent */
-};
-
-#define CONN_TRIES_MAX		8	/* members tried for one request */
-#define CONN_INTERIM_MAX	16	/* 1xx responses to one request */
-#define CONN_HIGH_WATER		(256 * 1024)
-#define CONN_LINGER_MS		2000
 
 /*
  * What one connection may hold in its buffers at once, both halves
@@ -45,58 +30,6 @@ enum conn_state {
  * exceeds it; the stateful fuzzer checks that after every step.
  */
 #define CONN_BUFFERED_MAX	(1024 * 1024)
-
-struct config;
-struct snapshot;
-struct member;
-struct upstream;
-
-/*
- * What one request needs from its first byte to its end, and no longer:
- * the parser, the forwarded head, the members tried, the log line and the
- * request timer.  An idle keep-alive connection holds none; exchanges are
- * reused from a per-thread cache, so steady traffic allocates none.
- */
-struct exchange {
-	struct exchange		*next;		/* in the cache */
-	struct event		 timer;		/* header, linger or tunnel */
-	struct http_msg		 req;
-	struct http_buf		 head;		/* request head, for retries */
-	struct member		*tried[CONN_TRIES_MAX];
-	unsigned		 ntried;
-	unsigned		 ninterim;	/* 1xx responses relayed */
-	int			 status;	/* response status, for the log */
-	struct timespec		 t0;
-	char			 line[256];	/* "GET /path", for the log */
-};
-
-struct conn {
-	TAILQ_ENTRY(conn)	 entry;		/* in w->conns */
-	struct worker		*w;		/* whose thread serves it */
-	enum conn_state		 state;
-	struct io		 io;
-	struct exchange		*x;		/* from a request's first byte */
-	/* the request in flight */
-	struct snapshot		*snap;		/* routed with; a reference */
-	struct member		*member;	/* counted in its inflight */
-	struct upstream		*up;
-	bool			 req_done;	/* request fully sent upstream */
-	bool			 resp_started;	/* response bytes to client */
-	bool			 keep_alive;
-	bool			 http10;
-	bool			 body_sent;	/* request body bytes upstream */
-	bool			 retried;	/* stale keep-alive retried */
-	bool			 client_eof;	/* client sent FIN */
-	bool			 shut;		/* we sent FIN */
-	bool			 client_paused;	/* reading stopped: backpressure */
-	bool			 up_paused;	/* upstream reading stopped */
-	bool			 up_eof;	/* the member sent FIN */
-	bool			 tunnel;	/* counted in w->tunnels */
-	bool			 draining;	/* tunnel: closing after a switch */
-	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */
-	char			 peer_ip[INET6_ADDRSTRLEN];
-	struct addr_ip		 peer_addr;	/* forwarded.trusted? */
-};
 
 /*
  * Takes over an accepted socket fd.  Returns 0, or -1 (fd closed) when out
@@ -111,71 +44,6 @@ int	conn_new(struct worker *w, int fd, const struct sockaddr *sa,
  */
 void	conn_close(struct conn *c, const char *reason);
 
-/*
- * For relay.c, the upstream half of a connection.
- */
-
-/* The configuration c's request was routed with (or the live one). */
-const struct config *conn_config(const struct conn *c);
-
-/* The member's address, or "-", for logs. */
-const char *conn_member_text(const struct conn *c);
-
-/* Moves c to st and arms or clears the timer that state has. */
-void	conn_set_state(struct conn *c, enum conn_state st);
-
-/* A bad answer from the request's member counts against its health. */
-void	conn_observe(struct conn *c, const char *why);
-
-/* m failed c's request (refused, reset): it is down at once. */
-void	conn_passive(struct conn *c, struct member *m, const char *why);
-
-/* Moves the request's in-flight count to m (NULL: ends it). */
-void	conn_set_member(struct conn *c, struct member *m);
-
-/* Ends the request in flight: gives back the upstream (parked when
- * reusable), the in-flight count and the snapshot. */
-void	conn_end_request(struct conn *c, bool reusable);
-
-/*
- * Sends what is queued, then closes (lingering).  Returns -1: c may have
- * been freed, and if it was not it is closing; the caller must not touch
- * it again.
- */
-int	conn_finish(struct conn *c);
-
-/* Logs the request's outcome (outcome may be NULL) if access logs are on. */
-void	conn_log_access(struct conn *c, const char *outcome);
-
-/*
- * Answers with status (or cuts a begun response) and closes: the request
- * and its upstream are gone.  Returns -1: c may have been freed, and if it
- * was not it is closing; the caller must not touch it again.
- */
-int	conn_error(struct conn *c, int status, const char *reason);
-
-/*
- * Parses and routes the next request head in c's input.  Returns 0 while
- * c waits for more of it or its request is under way, -1 when c may have
- * been freed.
- */
-int	conn_read_head(struct conn *c);
-
-/*
- * The response to c's request has ended: serves the next pipelined
- * request once the client has read enough of what it was sent, or rests
- * (idle keep-alive), or closes.  Returns -1: c may have been freed or may
- * be serving its next request; the caller must not touch c's request
- * state (or its old upstream) again.
- */
-int	conn_next(struct conn *c);
-
-/* Gives c's exchange back to the cache (c is idle or closing). */
-void	conn_rest(struct conn *c);
-
-/* The client's read timeout (0: none) and its write timeout (idle_ms). */
-void	conn_client_timeouts(struct conn *c, unsigned read_ms);
-
 /* The bytes c holds in its buffers now, both halves (CONN_BUFFERED_MAX). */
 size_t	conn_buffered(const struct conn *c);
 
@@ -187,5 +55,18 @@ void	conn_cache_free(void);
  * current response its last.  May free c.
  */
 void	conn_drain(struct conn *c);
+
+/* Closes every client connection of w (at exit), with reason. */
+void	conn_close_all(struct worker *w, const char *reason);
+
+/* Shutdown: conn_drain() on every client connection of w. */
+void	conn_drain_all(struct worker *w);
+
+/*
+ * Closes w's tunnels on pool, each at a random moment within spread_ms,
+ * unless pool is active again by then.  Returns how many were scheduled.
+ */
+unsigned conn_tunnel_drain(struct worker *w, enum pool_id pool,
+	    unsigned spread_ms);
 
 #endif

@@ -21,7 +21,6 @@
 #include "router.h"
 #include "snapshot.h"
 #include "state.h"
-#include "tunnel.h"
 #include "health.h"
 #include "upstream.h"
 #include "worker.h"
@@ -212,11 +211,8 @@ cutover_stopping(const struct cutover *cx)
 static void
 cutover_worker_fin(struct worker *w, void *arg)
 {
-	struct conn	*c;
-
 	w->draining = false;
-	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
-		conn_close(c, "exiting");
+	conn_close_all(w, "exiting");
 	listeners_free(w->pending, w->listeners);
 	w->pending = NULL;
 	listeners_free(w->listeners, NULL);
@@ -422,15 +418,10 @@ fail:
 static void
 cutover_drain_job(struct worker *w, void *arg)
 {
-	struct conn	*c, *next;
-
 	w->draining = true;
 	listeners_free(w->listeners, NULL);
 	w->listeners = NULL;
-	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		conn_drain(c);
-	}
+	conn_drain_all(w);
 }
 
 /* A worker whose last connection closed while draining
@@ -573,7 +564,7 @@ cutover_tunnels_job(struct worker *w, void *arg)
 {
 	struct cutover_drain	*d = arg;
 
-	atomic_fetch_add(&d->n, tunnel_drain(w, d->pool,
+	atomic_fetch_add(&d->n, conn_tunnel_drain(w, d->pool,
 	    ((struct cutover *)w->ctx)->config->drain_spread_ms));
 }
 

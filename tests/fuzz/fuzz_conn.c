@@ -1,6 +1,6 @@
 /*
  * fuzz_conn.c — libFuzzer harness: the proxy's connection state machine
- * (src/conn.c, src/relay.c, src/tunnel.c) in-process, with a fuzzed client
+ * (src/conn.c, src/conn_relay.c, src/conn_tunnel.c) in-process, with a fuzzed client
  * and a fuzzed member talking to it over loopback TCP.
  *
  * Set-up, once: the smallest real cutover — one worker (worker 0, on this
@@ -80,7 +80,7 @@
 #include <event2/event.h>
 
 #include "config.h"
-#include "conn.h"
+#include "conn_int.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"

@@ -1,5 +1,5 @@
 /*
- * tunnel.c — byte tunnels after an Upgrade.
+ * conn_tunnel.c — byte tunnels after an Upgrade.
  *
  * Both halves move what they read to the other side's output; when that
  * output grows past the high-water mark the reading side stops until it
@@ -13,16 +13,15 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "conn.h"
+#include "conn_int.h"
 #include "log.h"
 #include "router.h"
 #include "snapshot.h"
-#include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
 
 static void
-tunnel_arm_idle(struct conn *c)
+conn_tunnel_arm_idle(struct conn *c)
 {
 	struct timeval	tv;
 
@@ -33,18 +32,18 @@ tunnel_arm_idle(struct conn *c)
 
 /* Moves what src has read to dst; stops src while dst is full. */
 static void
-tunnel_relay(struct conn *c, struct io *src, struct io *dst)
+conn_tunnel_relay(struct conn *c, struct io *src, struct io *dst)
 {
 	evbuffer_add_buffer(dst->out, src->in);
 	io_flush(dst);
 	if (io_pending(dst) >= CONN_HIGH_WATER)
 		io_read(src, false);
-	tunnel_arm_idle(c);
+	conn_tunnel_arm_idle(c);
 }
 
 /* dst's output fell to its low-water mark.  May free c. */
 static void
-tunnel_resume(struct conn *c, struct io *src, struct io *dst, bool src_eof)
+conn_tunnel_resume(struct conn *c, struct io *src, struct io *dst, bool src_eof)
 {
 	if (io_pending(dst) == 0 && src_eof) {
 		conn_close(c, "tunnel closed");
@@ -56,7 +55,7 @@ tunnel_resume(struct conn *c, struct io *src, struct io *dst, bool src_eof)
 
 /* One side is done: close once the other side has what it sent. */
 static void
-tunnel_side_closed(struct conn *c, int what, bool client)
+conn_tunnel_side_closed(struct conn *c, int what, bool client)
 {
 	struct io	*other = client ? &c->up->io : &c->io;
 
@@ -75,33 +74,33 @@ tunnel_side_closed(struct conn *c, int what, bool client)
 }
 
 static void
-tunnel_client_cb(struct io *io, int what, void *arg)
+conn_tunnel_client_cb(struct io *io, int what, void *arg)
 {
 	struct conn	*c = arg;
 
 	if (what & IO_READ)
-		tunnel_relay(c, &c->io, &c->up->io);
+		conn_tunnel_relay(c, &c->io, &c->up->io);
 	else if (what & IO_DRAINED)
-		tunnel_resume(c, &c->up->io, &c->io, c->up_eof);
+		conn_tunnel_resume(c, &c->up->io, &c->io, c->up_eof);
 	else
-		tunnel_side_closed(c, what, true);
+		conn_tunnel_side_closed(c, what, true);
 }
 
 static void
-tunnel_up_cb(struct io *io, int what, void *arg)
+conn_tunnel_up_cb(struct io *io, int what, void *arg)
 {
 	struct conn	*c = arg;
 
 	if (what & IO_READ)
-		tunnel_relay(c, &c->up->io, &c->io);
+		conn_tunnel_relay(c, &c->up->io, &c->io);
 	else if (what & IO_DRAINED)
-		tunnel_resume(c, &c->io, &c->up->io, c->client_eof);
+		conn_tunnel_resume(c, &c->io, &c->up->io, c->client_eof);
 	else
-		tunnel_side_closed(c, what, false);
+		conn_tunnel_side_closed(c, what, false);
 }
 
 int
-tunnel_start(struct conn *c)
+conn_tunnel_start(struct conn *c)
 {
 	struct upstream	*u = c->up;
 
@@ -113,20 +112,20 @@ tunnel_start(struct conn *c)
 	/* a tunnel is quiet for as long as its protocol likes */
 	io_timeouts(&u->io, 0, 0);
 	io_timeouts(&c->io, 0, c->io.write_ms);
-	io_setcb(&c->io, tunnel_client_cb, c);
-	io_setcb(&u->io, tunnel_up_cb, c);
+	io_setcb(&c->io, conn_tunnel_client_cb, c);
+	io_setcb(&u->io, conn_tunnel_up_cb, c);
 	c->io.in_max = u->io.in_max = CONN_HIGH_WATER / 4;
 	c->io.low_water = u->io.low_water = CONN_HIGH_WATER / 2;
 	io_read(&c->io, true);
 	io_read(&u->io, true);
 	/* bytes that came with the handshake go through at once */
-	tunnel_relay(c, &u->io, &c->io);
-	tunnel_relay(c, &c->io, &u->io);
+	conn_tunnel_relay(c, &u->io, &c->io);
+	conn_tunnel_relay(c, &c->io, &u->io);
 	return (0);
 }
 
 void
-tunnel_timer(struct conn *c)
+conn_tunnel_timer(struct conn *c)
 {
 	if (!c->draining) {
 		conn_close(c, "tunnel idle timeout");
@@ -134,14 +133,14 @@ tunnel_timer(struct conn *c)
 	}
 	if (c->w->snap->active == c->member->pool) {
 		c->draining = false;	/* switched back: keep it */
-		tunnel_arm_idle(c);
+		conn_tunnel_arm_idle(c);
 		return;
 	}
 	conn_close(c, "tunnel drained after a switch");
 }
 
 unsigned
-tunnel_drain(struct worker *w, enum pool_id pool, unsigned spread_ms)
+conn_tunnel_drain(struct worker *w, enum pool_id pool, unsigned spread_ms)
 {
 	struct conn	*c;
 	struct timeval	 tv;

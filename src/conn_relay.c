@@ -1,5 +1,5 @@
 /*
- * relay.c — the upstream half of a client connection: choosing a member
+ * conn_relay.c — the upstream half of a client connection: choosing a member
  * and connecting (or reusing an idle connection), sending the request,
  * relaying the response, retrying a stale keep-alive connection, and
  * every way a member can fail.  conn.c owns the client half.
@@ -16,26 +16,24 @@
 #include <string.h>
 
 #include "config.h"
-#include "conn.h"
+#include "conn_int.h"
 #include "health.h"
 #include "log.h"
 #include "pool.h"
-#include "relay.h"
 #include "snapshot.h"
-#include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
 
-static void	relay_io_cb(struct io *, int, void *);
+static void	conn_relay_io_cb(struct io *, int, void *);
 
 static void
-relay_attach(struct conn *c, struct upstream *u)
+conn_relay_attach(struct conn *c, struct upstream *u)
 {
 	c->up = u;
 	u->conn = c;
 	u->resp.out = c->io.out;
 	u->resp.skip_body = c->x->req.method == HTTP_HEAD;
-	io_setcb(&u->io, relay_io_cb, c);
+	io_setcb(&u->io, conn_relay_io_cb, c);
 	u->io.in_max = CONN_HIGH_WATER / 4;
 	u->io.low_water = CONN_HIGH_WATER / 2;
 	io_read(&u->io, true);
@@ -43,7 +41,7 @@ relay_attach(struct conn *c, struct upstream *u)
 
 /* Connected (or reused): send the head, then the body.  May free c. */
 static int
-relay_ready(struct conn *c)
+conn_relay_ready(struct conn *c)
 {
 	struct upstream	*u = c->up;
 
@@ -55,7 +53,7 @@ relay_ready(struct conn *c)
 	c->x->req.out = u->io.out;
 	c->x->req.chunked_out = (c->x->req.parser.flags & F_CHUNKED) != 0;
 	conn_set_state(c, CONN_STREAM);
-	if (relay_request_body(c) == -1)
+	if (conn_relay_request_body(c) == -1)
 		return (-1);
 	/* a client that stalls mid-body gets timeouts.client_body_ms (unless
 	 * the body already failed and the connection is closing) */
@@ -65,7 +63,7 @@ relay_ready(struct conn *c)
 }
 
 static void
-relay_member_failed(struct conn *c, struct member *m, const char *why)
+conn_relay_member_failed(struct conn *c, struct member *m, const char *why)
 {
 	COUNT_ADD(&m->local[c->w->id].connect_failures, 1);
 	COUNT_ADD(&c->w->stats.upstream_failures, 1);
@@ -76,7 +74,7 @@ relay_member_failed(struct conn *c, struct member *m, const char *why)
 
 /* Picks a member and connects (or reuses a connection).  May free c. */
 int
-relay_connect(struct conn *c)
+conn_relay_connect(struct conn *c)
 {
 	struct pool	*p = snapshot_active(c->snap);
 	struct member	*m;
@@ -95,16 +93,16 @@ relay_connect(struct conn *c)
 		c->x->tried[c->x->ntried++] = m;
 		conn_set_member(c, m);
 		if ((u = upstream_take(m, c->w->id)) != NULL) {
-			relay_attach(c, u);
-			return (relay_ready(c));
+			conn_relay_attach(c, u);
+			return (conn_relay_ready(c));
 		}
 		if ((u = upstream_connect(c->w->base, c->w->id, m,
 		    c->snap->config->connect_ms)) != NULL) {
-			relay_attach(c, u);
+			conn_relay_attach(c, u);
 			conn_set_state(c, CONN_CONNECT);
 			return (0);
 		}
-		relay_member_failed(c, m, strerror(errno));
+		conn_relay_member_failed(c, m, strerror(errno));
 	}
 }
 
@@ -112,7 +110,7 @@ relay_connect(struct conn *c)
  * answered: the race every proxy has.  Nothing of the request is lost
  * yet, so it goes again on a fresh connection.  May free c. */
 static int
-relay_retry_fresh(struct conn *c)
+conn_relay_retry_fresh(struct conn *c)
 {
 	struct member	*m = c->up->member;
 	struct upstream	*u;
@@ -124,10 +122,10 @@ relay_retry_fresh(struct conn *c)
 	c->retried = true;
 	if ((u = upstream_connect(c->w->base, c->w->id, m,
 	    c->snap->config->connect_ms)) == NULL) {
-		relay_member_failed(c, m, strerror(errno));
-		return (relay_connect(c));
+		conn_relay_member_failed(c, m, strerror(errno));
+		return (conn_relay_connect(c));
 	}
-	relay_attach(c, u);
+	conn_relay_attach(c, u);
 	conn_set_state(c, CONN_CONNECT);
 	return (0);
 }
@@ -139,7 +137,7 @@ relay_retry_fresh(struct conn *c)
  * the member owes an answer from now.  May free c.
  */
 int
-relay_request_body(struct conn *c)
+conn_relay_request_body(struct conn *c)
 {
 	struct io		*uio = &c->up->io;
 	enum http_result	 r = HTTP_DONE;
@@ -182,7 +180,7 @@ relay_request_body(struct conn *c)
 /* The response is complete.  Returns -1: c may have been freed, or may
  * be serving its next request (conn_next). */
 static int
-relay_response_done(struct conn *c)
+conn_relay_response_done(struct conn *c)
 {
 	struct upstream	*u = c->up;
 	bool		 reusable;
@@ -208,7 +206,7 @@ relay_response_done(struct conn *c)
 /* The member accepted an Upgrade: relay its 101 and become a tunnel.
  * Returns -1: the caller stops handling responses on c. */
 static int
-relay_upgrade(struct conn *c, const char *base)
+conn_relay_upgrade(struct conn *c, const char *base)
 {
 	struct upstream	*u = c->up;
 
@@ -221,14 +219,14 @@ relay_upgrade(struct conn *c, const char *base)
 	c->x->status = 101;
 	COUNT_ADD(&c->w->stats.responses, 1);
 	conn_log_access(c, "tunnel");
-	tunnel_start(c);
+	conn_tunnel_start(c);
 	return (-1);
 }
 
 /* A response head is parsed: relay it.  Returns 0 when the response goes
  * on, -1 when it ended (c may have been freed). */
 static int
-relay_response_head(struct conn *c)
+conn_relay_response_head(struct conn *c)
 {
 	struct upstream	*u = c->up;
 	struct evbuffer	*in = u->io.in;
@@ -241,7 +239,7 @@ relay_response_head(struct conn *c)
 		    "without being asked"));
 	base = http_msg_head_base(&u->resp, in);
 	if (status == 101)
-		return (relay_upgrade(c, base));
+		return (conn_relay_upgrade(c, base));
 	close = !c->keep_alive || workers_stopping(c->w->ws);
 	body = !u->resp.skip_body && status != 204 && status != 304;
 	if (!interim && c->http10 && body &&
@@ -271,7 +269,7 @@ relay_response_head(struct conn *c)
  * with c->up, -1 when it ended (c may have been freed, or may be serving
  * its next request). */
 int
-relay_response(struct conn *c)
+conn_relay_response(struct conn *c)
 {
 	struct upstream	*u = c->up;
 	struct evbuffer	*in = u->io.in;
@@ -291,7 +289,7 @@ relay_response(struct conn *c)
 			case HTTP_DONE:
 				break;
 			}
-			if (relay_response_head(c) == -1)
+			if (conn_relay_response_head(c) == -1)
 				return (-1);
 		}
 		switch (http_msg_body(&u->resp, in)) {
@@ -312,7 +310,7 @@ relay_response(struct conn *c)
 			break;
 		}
 		if (u->resp.status_code >= 200)
-			return (relay_response_done(c));
+			return (conn_relay_response_done(c));
 		/* 1xx: the final response follows on the same connection */
 		http_msg_next(&u->resp);
 		u->resp.skip_body = c->x->req.method == HTTP_HEAD;
@@ -329,27 +327,27 @@ relay_response(struct conn *c)
 /* The member has read enough of the request body: take more from the
  * client. */
 static void
-relay_up_drained(struct conn *c)
+conn_relay_up_drained(struct conn *c)
 {
 	if (c->client_paused && c->state == CONN_STREAM && !c->req_done) {
 		c->client_paused = false;
 		io_read(&c->io, true);
-		relay_request_body(c);
+		conn_relay_request_body(c);
 	}
 }
 
 /* The member closed the connection.  May free c. */
 static int
-relay_upstream_eof(struct conn *c)
+conn_relay_upstream_eof(struct conn *c)
 {
 	struct upstream	*u = c->up;
 
 	if (u->resp.head_done) {
 		/* a body that runs until close ends here */
-		if (relay_response(c) == -1)
+		if (conn_relay_response(c) == -1)
 			return (-1);
 		if (http_msg_eof(&u->resp) == HTTP_DONE)
-			return (relay_response_done(c));
+			return (conn_relay_response_done(c));
 		log_warn("%s %s: closed the connection mid-response",
 		    pool_name(c->member->pool), conn_member_text(c));
 		conn_observe(c, "closed mid-response");
@@ -357,7 +355,7 @@ relay_upstream_eof(struct conn *c)
 	}
 	if (u->uses > 1 && !c->retried && !c->body_sent &&
 	    u->resp.parsed == 0 && evbuffer_get_length(u->io.in) == 0)
-		return (relay_retry_fresh(c));
+		return (conn_relay_retry_fresh(c));
 	log_warn("%s %s: closed the connection before answering",
 	    pool_name(c->member->pool), conn_member_text(c));
 	if (u->uses == 1 && u->resp.parsed == 0)
@@ -367,17 +365,17 @@ relay_upstream_eof(struct conn *c)
 
 /* The upstream connection failed, closed or timed out.  May free c. */
 static void
-relay_up_event(struct conn *c, int what)
+conn_relay_up_event(struct conn *c, int what)
 {
 	struct upstream	*u = c->up;
 	const char	*err = strerror(u->io.error);
 
 	if (!u->connected) {
-		relay_member_failed(c, u->member, (what & IO_TIMEOUT) ?
+		conn_relay_member_failed(c, u->member, (what & IO_TIMEOUT) ?
 		    "timed out" : err);
 		upstream_free(u);
 		c->up = NULL;
-		relay_connect(c);
+		conn_relay_connect(c);
 		return;
 	}
 	if (what & IO_TIMEOUT) {
@@ -387,12 +385,12 @@ relay_up_event(struct conn *c, int what)
 		return;
 	}
 	if (what & IO_EOF) {
-		relay_upstream_eof(c);
+		conn_relay_upstream_eof(c);
 		return;
 	}
 	if (u->uses > 1 && !c->retried && !c->body_sent && !u->resp.head_done &&
 	    u->resp.parsed == 0) {
-		relay_retry_fresh(c);
+		conn_relay_retry_fresh(c);
 		return;
 	}
 	log_warn("%s %s: connection error: %s", pool_name(c->member->pool),
@@ -403,17 +401,17 @@ relay_up_event(struct conn *c, int what)
 }
 
 static void
-relay_io_cb(struct io *io, int what, void *arg)
+conn_relay_io_cb(struct io *io, int what, void *arg)
 {
 	struct conn	*c = arg;
 
 	if (what & IO_READ)
-		relay_response(c);
+		conn_relay_response(c);
 	else if (what & IO_DRAINED)
-		relay_up_drained(c);
+		conn_relay_up_drained(c);
 	else if (what & IO_CONNECTED)
-		relay_ready(c);
+		conn_relay_ready(c);
 	else
-		relay_up_event(c, what);
+		conn_relay_up_event(c, what);
 }
 
