@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "cutover.h"
 #include "health.h"
+#include "http_head.h"
 #include "listen.h"
 #include "log.h"
 #include "pool.h"

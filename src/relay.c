@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "cutover.h"
 #include "health.h"
+#include "http_head.h"
 #include "log.h"
 #include "pool.h"
 #include "relay.h"

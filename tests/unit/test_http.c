@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "http.h"
+#include "http_head.h"
 
 struct fixture {
 	struct http_msg	 msg;
