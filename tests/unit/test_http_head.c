@@ -436,6 +436,39 @@ test_http_error_reply_is_complete_and_closes(void **state)
 	    "Connection: close\r\n\r\n502 Bad Gateway: Bad Gateway\n");
 }
 
+/* The trailer filter alone: names, prefixes, case, and the empty name. */
+static void
+test_http_head_trailer_is_allowed_table(void **state)
+{
+	static const struct {
+		const char	*name;
+		bool		 ok;
+	} cases[] = {
+		{ "X-Sum", true },
+		{ "Server-Timing", true },
+		{ "Content-Digest", true },
+		{ "X-Forwarded", true },
+		{ "", false },
+		{ "Content-Length", false },
+		{ "TRANSFER-ENCODING", false },
+		{ "Host", false },
+		{ "X-Forwarded-For", false },
+		{ "x-forwarded-anything", false },
+		{ "X-Real-IP", false },
+		{ "Set-Cookie", false },
+		{ "If-None-Match", false },
+		{ "Proxy-Authorization", false },
+		{ "Content-Type", false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (http_head_trailer_is_allowed(cases[i].name,
+		    strlen(cases[i].name)) != cases[i].ok)
+			fail_msg("case %zu: %s: want %s", i, cases[i].name,
+			    cases[i].ok ? "allowed" : "dropped");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -453,6 +486,7 @@ main(void)
 		T(test_http_request_target_forms_table),
 		T(test_http_request_options_absolute_empty_path_is_asterisk),
 		T(test_http_trailers_forbidden_fields_dropped),
+		T(test_http_head_trailer_is_allowed_table),
 		T(test_http_response_until_close_is_chunked_for_http11),
 		T(test_http_response_to_head_keeps_length_and_has_no_body),
 		T(test_http_response_for_http10_client_is_not_chunked),
