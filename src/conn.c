@@ -22,6 +22,7 @@
 #include "config.h"
 #include "conn_int.h"
 #include "health.h"
+#include "http_head.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"

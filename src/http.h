@@ -1,7 +1,10 @@
 /*
- * http.h — HTTP/1.1 messages on one side of a connection: llhttp in strict
- * mode, the head captured without copying, bodies re-framed from what was
- * parsed (never forwarded as received), hop-by-hop headers, error replies.
+ * http.h — Layer 0 (leaf): HTTP/1.1 message framing on one side of a
+ * connection: llhttp in strict mode, the head captured without copying,
+ * bodies re-framed from what was parsed (never forwarded as received),
+ * trailers kept for a chunked output, and the byte buffer heads are built
+ * in.  Rewriting a head for the other side and error replies are
+ * http_head.h's.
  *
  * A head is parsed in place: the input buffer is made contiguous up to the
  * end of the head and the header spans are offsets into it, so no byte is
@@ -14,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #include <llhttp.h>
 
@@ -31,8 +36,37 @@ struct http_buf {
 };
 
 int	http_buf_add(struct http_buf *b, const void *data, size_t len);
-int	http_buf_str(struct http_buf *b, const char *s);
 void	http_buf_free(struct http_buf *b);
+
+/*
+ * The helpers below are inline, as they were while one file held both
+ * framing and rewriting: with a literal argument strlen folds to a
+ * constant, and they run for every field of every head.
+ */
+
+/* Appends the string s to b: 0, or -1 on ENOMEM. */
+static inline int
+http_buf_str(struct http_buf *b, const char *s)
+{
+	return (http_buf_add(b, s, strlen(s)));
+}
+
+#define HTTP_DIGITS_MAX	24
+
+/*
+ * Writes n in base 10 or 16 at the end of d; returns how many digits.
+ * (snprintf cost a request more than its whole head parse.)
+ */
+static inline size_t
+http_digits(uint64_t n, unsigned base, char d[HTTP_DIGITS_MAX])
+{
+	size_t	i = HTTP_DIGITS_MAX;
+
+	do
+		d[--i] = "0123456789abcdef"[n % base];
+	while ((n /= base) != 0);
+	return (HTTP_DIGITS_MAX - i);
+}
 
 struct http_span {
 	uint32_t	 off;
@@ -128,69 +162,22 @@ void	http_hdrs_cache_free(void);
 void	http_msg_next(struct http_msg *msg);
 
 /* Whether a request asks for a protocol upgrade (Upgrade, not CONNECT). */
-bool	http_msg_is_upgrade(const struct http_msg *msg);
+static inline bool
+http_msg_is_upgrade(const struct http_msg *msg)
+{
+	return (msg->parser.upgrade && msg->parser.method != HTTP_CONNECT);
+}
 
-/* Whether header i is named name (case-insensitive). */
-bool	http_hdr_is(const struct http_msg *msg, const char *base, unsigned i,
-	    const char *name);
+/* Whether header i is named name (case-insensitive); base is the head's
+ * start. */
+static inline bool
+http_hdr_is(const struct http_msg *msg, const char *base, unsigned i,
+    const char *name)
+{
+	const struct http_span	*n = &msg->hdrs[i].name;
 
-
-/* How a request is forwarded: who asked, and which headers say so. */
-struct http_fwd {
-	const char		*client_ip;
-	const char		*host_default;	/* Host when none is known */
-	const char		*target;	/* the request target */
-	size_t			 target_len;
-	struct http_span	 authority;	/* absolute form: in target */
-	struct http_span	 path;
-	bool			 xff;		/* append X-Forwarded-For */
-	bool			 proto;		/* X-Forwarded-Proto */
-	bool			 host;		/* X-Forwarded-Host */
-	bool			 trust;		/* keep the client's forwarding
-						 * fields (forwarded.trusted) */
-	bool			 via;
-};
-
-/*
- * Splits an absolute-form request target into authority and path (offsets
- * into t); false when t is in another form (then authority is empty and
- * path all of t, unless t is "http://" or "https://" without a host).
- * Requests are parsed only with a target cutover can forward: origin
- * form, "*" with OPTIONS, absolute form with http or https, a host and no
- * userinfo (else 400), or CONNECT (left to the caller).
- */
-bool	http_target_absolute(const char *t, size_t len,
-	    struct http_span *authority, struct http_span *path);
-
-/*
- * Builds the request head sent upstream into out (replacing its contents):
- * the request line as HTTP/1.1 in origin form (an absolute-form target's
- * authority becomes the Host), headers without hop-by-hop ones, framing
- * from what was parsed, the forwarded headers as fwd says, Host when an
- * HTTP/1.0 request had none, and Upgrade with "Connection: Upgrade" for an
- * upgrade request.  Returns 0, or -1 on ENOMEM.
- */
-int	http_request_head(const struct http_msg *req, const char *base,
-	    const struct http_fwd *fwd, struct http_buf *out);
-
-/*
- * Builds the response head for the client into out: status line as
- * HTTP/1.1, headers without hop-by-hop ones, framing chosen for the client
- * (sets resp->chunked_out when a body of unknown length is re-chunked),
- * Connection: close when close is set, and Via when via is; a 101 keeps
- * its Upgrade and gets "Connection: Upgrade".  Returns 0, or -1 on ENOMEM.
- */
-int	http_response_head(struct http_msg *resp, const char *base,
-	    bool client_http10, bool close, bool via, struct http_buf *out);
-
-/*
- * Appends a complete error response with Connection: close to out, with
- * Retry-After when retry_after (seconds) is not 0.
- */
-void	http_error(struct evbuffer *out, int status, const char *detail,
-	    unsigned retry_after);
-
-/* Standard reason phrase for status. */
-const char *http_reason(int status);
+	return (strlen(name) == n->len &&
+	    strncasecmp(base + n->off, name, n->len) == 0);
+}
 
 #endif

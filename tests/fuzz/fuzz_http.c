@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "fuzz_http.h"
+#include "http_head.h"
 
 void
 fuzz_feed_init(struct fuzz_feed *f, const uint8_t *data, size_t size)

@@ -29,6 +29,7 @@
 
 #include "fuzz_http.h"
 #include "http.h"
+#include "http_head.h"
 #include "log.h"
 
 #define FUZZ_MSGS	8	/* pipelined requests per input */

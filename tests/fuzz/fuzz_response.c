@@ -32,6 +32,7 @@
 
 #include "fuzz_http.h"
 #include "http.h"
+#include "http_head.h"
 #include "log.h"
 
 #define FUZZ_MSGS	8	/* responses per input */
