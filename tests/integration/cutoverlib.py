@@ -99,6 +99,18 @@ def stop(proc, timeout=10.0):
         return proc.wait(5)
 
 
+def rss_kb(pid):
+    """VmRSS of pid in kB, or None."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 class Procs:
     """The processes a script started, each with a log file in logdir;
     stop_all() stops them by pid, newest first."""

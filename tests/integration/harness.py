@@ -42,7 +42,7 @@ import traceback
 # Shared with bench/run; imported here so scenarios keep importing these
 # names from harness.
 from cutoverlib import (AdminConn, admin_command, free_port,  # noqa: F401
-                        start, stop, wait_until)
+                        rss_kb, start, stop, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CUTOVER_SRCDIR") or os.path.dirname(
@@ -242,18 +242,6 @@ def refuses(port, timeout=1.0):
         return False
     s.close()
     return False
-
-
-def rss_kb(pid):
-    """VmRSS of pid in kB, or None."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 class Background:
