@@ -39,6 +39,11 @@ import threading
 import time
 import traceback
 
+# Shared with bench/run; imported here so scenarios keep importing these
+# names from harness.
+from cutoverlib import (AdminConn, admin_command, free_port,  # noqa: F401
+                        rss_kb, start, stop, wait_until)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CUTOVER_SRCDIR") or os.path.dirname(
     os.path.dirname(HERE))
@@ -100,27 +105,6 @@ def _on_term(signum, frame):
 
 
 signal.signal(signal.SIGTERM, _on_term)
-
-# ---------------------------------------------------------------- waiting
-
-
-def wait_until(predicate, timeout=5.0, interval=0.02):
-    """Polls predicate until it returns a true value (returned) or timeout
-    seconds pass (returns the last false value).  An exception from the
-    predicate counts as false."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while True:
-        try:
-            value = predicate()
-        except Exception:
-            value = None
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
 
 # ---------------------------------------------------------------- TAP
 
@@ -237,17 +221,6 @@ def pattern_pieces(n, piece=PIECE):
         n -= k
 
 
-def free_port():
-    """A port nothing listens on right now (bound, then closed: a small,
-    accepted race)."""
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
 def dead_addr():
     """An address that refuses connections: a listening socket we closed."""
     s = socket.socket()
@@ -269,18 +242,6 @@ def refuses(port, timeout=1.0):
         return False
     s.close()
     return False
-
-
-def rss_kb(pid):
-    """VmRSS of pid in kB, or None."""
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 class Background:
@@ -426,8 +387,8 @@ class Backend:
                 "--port", str(port)]
         if verbose:
             argv.append("--verbose")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = start(argv, stdout=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL)
         _register(self)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -555,17 +516,7 @@ class Backend:
         self.cleanup()
 
     def cleanup(self):
-        p = self.proc
-        if p is None or p.poll() is not None:
-            return
-        try:
-            os.kill(p.pid, signal.SIGTERM)
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            os.kill(p.pid, signal.SIGKILL)
-            p.wait(5)
-        except ProcessLookupError:
-            pass
+        stop(self.proc, 5)
 
     def __str__(self):
         return self.addr
@@ -678,11 +629,9 @@ class Cutover:
     # -- process
 
     def start(self, timeout=10.0):
-        self._log = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(
-            [CUTOVER_BIN, "-c", self.conf] + self.args,
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-            env=cutover_env())
+        self.proc = start([CUTOVER_BIN, "-c", self.conf] + self.args,
+                          self.logfile, stdin=subprocess.DEVNULL,
+                          env=cutover_env())
         ok = wait_until(lambda: self._ready() or self.proc.poll() is not None,
                         timeout)
         if not ok or self.proc.poll() is not None or not self._ready():
@@ -725,23 +674,12 @@ class Cutover:
     def stop(self, timeout=30.0):
         """SIGTERM, wait up to timeout; returns the exit code (SIGKILL and
         None when it did not exit)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is not None:
-            return self.proc.returncode
-        os.kill(self.proc.pid, signal.SIGTERM)
-        rc = self.wait(timeout)
-        if rc is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        return rc
+        return stop(self.proc, timeout)
 
     def cleanup(self):
         try:
             self.stop(10)
         finally:
-            if getattr(self, "_log", None):
-                self._log.close()
             _sanitizer_check(self.log_text(), "cutover log " + self.logfile)
             if not KEEP_TMP:
                 shutil.rmtree(self.dir, ignore_errors=True)
@@ -786,9 +724,7 @@ class Cutover:
     def admin(self, line, timeout=5.0):
         """Sends one command line on a fresh admin connection; returns the
         reply text (first line and body, without the final empty line)."""
-        with self.admin_conn(timeout) as a:
-            a.send(line + "\n")
-            return a.reply()
+        return admin_command(self.sock, line, timeout)
 
     def status(self):
         """status (text) as a list of lines, without the "ok" line."""
@@ -851,66 +787,6 @@ def wait_health(c, pool, addr, state, timeout=5.0):
     "unknown") in c's status json; returns True when it does."""
     return bool(wait_until(lambda: c.member_state(pool, addr) == state,
                            timeout))
-
-
-class AdminConn:
-    """A raw connection to the admin socket."""
-
-    def __init__(self, path, timeout=5.0):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
-        self.buf = b""
-        self.eof = False
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode()
-        self.s.sendall(data)
-
-    def _line(self):
-        while b"\n" not in self.buf:
-            if self.eof:
-                raise EOFError("admin connection closed; partial %r" %
-                               self.buf)
-            chunk = self.s.recv(65536)
-            if not chunk:
-                self.eof = True
-                continue
-            self.buf += chunk
-        line, _, self.buf = self.buf.partition(b"\n")
-        return line.decode(errors="replace")
-
-    def reply(self):
-        """Reads one reply up to its empty line; returns it without that
-        line, e.g. "ok\\nactive blue\\n..." or "error: ..."."""
-        lines = []
-        for _ in range(100000):
-            line = self._line()
-            if line == "":
-                break
-            lines.append(line)
-        return "\n".join(lines)
-
-    def closed(self, timeout=2.0):
-        """True when the peer closes the connection within timeout."""
-        self.s.settimeout(timeout)
-        try:
-            return self.s.recv(65536) == b""
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 # ---------------------------------------------------------------- HTTP
