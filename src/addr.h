@@ -2,6 +2,7 @@
  * addr.h — numeric socket addresses: "127.0.0.1:9001", "[::1]:8080",
  * "*:8080" (all IPv4 addresses).  Names are not resolved here: resolving
  * would block the event loop.
+ * Layer 0 (leaf): no project header beyond layer 0.
  */
 #ifndef CUTOVER_ADDR_H
 #define CUTOVER_ADDR_H

@@ -5,6 +5,7 @@
  * command word to its handler, arity and usage, so `help` cannot drift
  * from what exists.  A wait-* command's reply may come later; commands
  * sent after it on the same connection are answered after it, in order.
+ * Layer 4 (front end).
  *
  * A read-only listener (admin.readonly_socket) runs only the commands
  * that change nothing; the command table marks which those are.

@@ -2,6 +2,7 @@
  * admin_cmd.h — the admin command table: one command line in, one reply
  * out.  admin.c feeds it the lines its clients send; admin_run() (admin.h)
  * is its in-process face.  Internal to the admin module.
+ * Layer 4 (front end).
  *
  * A wait-* command whose condition is not decided at once is *pending*: it
  * yields a struct admin_wait that the caller re-checks on a timer until

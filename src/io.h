@@ -2,6 +2,7 @@
  * io.h — one non-blocking stream socket with an input and an output buffer:
  * what a libevent bufferevent does, cut to what the proxy's hot path needs
  * and without its per-request system calls.
+ * Layer 0 (leaf): no project header beyond layer 0.
  *
  * - Output is written at once by io_flush(), head and body in one writev;
  *   EV_WRITE is armed only while the socket would block.

@@ -1,5 +1,6 @@
 /*
  * log.h — the error log (stderr) and the access log.
+ * Layer 0 (leaf): no project header beyond layer 0.
  *
  * One line per event: "2026-11-28T00:45:16.123Z cutover[42]: info: text".
  * Logging is synchronous to stderr; under Kubernetes the kubelet collects it.

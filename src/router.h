@@ -2,6 +2,7 @@
  * router.h — which pool serves a request: the live routing snapshot, switch
  * and rollback.  The router owns one reference to the live snapshot; every
  * change builds a new snapshot aside and swaps it in one assignment.
+ * Layer 1 (data).
  */
 #ifndef CUTOVER_ROUTER_H
 #define CUTOVER_ROUTER_H

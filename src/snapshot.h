@@ -4,6 +4,7 @@
  * changes once built; a switch or a reload builds a new one and the router
  * swaps the pointer.  A request holds a reference to the snapshot it was
  * routed with until it ends.
+ * Layer 1 (data).
  */
 #ifndef CUTOVER_SNAPSHOT_H
 #define CUTOVER_SNAPSHOT_H

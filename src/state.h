@@ -1,5 +1,6 @@
 /*
  * state.h — the state file: the active pool, kept across restarts.
+ * Layer 1 (data).
  */
 #ifndef CUTOVER_STATE_H
 #define CUTOVER_STATE_H

@@ -4,6 +4,7 @@
  * client connection (conn.c sets its callbacks); an idle one belongs to its
  * member's list of its worker and is closed when the member's pool stops being active,
  * when the member leaves the configuration, or when the peer closes it.
+ * Layer 2 (runtime).
  */
 #ifndef CUTOVER_UPSTREAM_H
 #define CUTOVER_UPSTREAM_H
