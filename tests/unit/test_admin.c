@@ -854,8 +854,9 @@ test_admin_socket_wait_deferred_then_pipelined_in_order(void **state)
 	bool		 eof;
 	int		 fd = client_connect(fx->path);
 
-	fake_script(&fake.healthy, 3, (int[]){ 0, 0, 1 }, (const char *[]){ "green: 1 of 3",
-	    "green: 2 of 3", "green: 3 of 3 members healthy" });
+	fake_script(&fake.healthy, 3, (int[]){ 0, 0, 1 },
+	    (const char *[]){ "green: 1 of 3", "green: 2 of 3",
+	    "green: 3 of 3 members healthy" });
 	client_send(fd, cmds, sizeof(cmds) - 1);
 	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
 	    "ok\ngreen: 3 of 3 members healthy\n\n"
@@ -876,7 +877,8 @@ test_admin_socket_wait_never_error_reply(void **state)
 	bool		 eof;
 	int		 fd = client_connect(fx->path);
 
-	fake_script(&fake.drained, 2, (int[]){ 0, -1 }, (const char *[]){ "blue: 2 in flight",
+	fake_script(&fake.drained, 2, (int[]){ 0, -1 },
+	    (const char *[]){ "blue: 2 in flight",
 	    "blue is the active pool: it will not drain (switch first)" });
 	client_send(fd, "wait-drained blue 5\n", 20);
 	assert_string_equal(client_read(fx, fd, "\n\n", &eof),
@@ -919,8 +921,8 @@ test_admin_socket_wait_half_close_answered_then_closed(void **state)
 	int		 fd = client_connect(fx->path);
 
 	/* `printf 'wait-healthy green 5' | nc -U` sends EOF and waits */
-	fake_script(&fake.healthy, 2, (int[]){ 0, 1 }, (const char *[]){ "green: 1 of 3",
-	    "green: 3 of 3" });
+	fake_script(&fake.healthy, 2, (int[]){ 0, 1 },
+	    (const char *[]){ "green: 1 of 3", "green: 3 of 3" });
 	client_send(fd, "wait-healthy green 5", 20);
 	shutdown(fd, SHUT_WR);
 	assert_string_equal(client_read(fx, fd, NULL, &eof),
