@@ -4,12 +4,13 @@
  *
  * The root context's operations (cutover_switch, cutover_rollback,
  * cutover_reload, cutover_member, cutover_healthy, cutover_drained,
- * cutover_status) are replaced at link time with -Wl,--wrap, as in
- * tests/unit/test_admin.c, by stubs that return fixed answers.  Input
- * byte 0 picks the answers (success or failure, and a message from a
- * table of awkward ones: empty, several lines, CRLF, blank lines, longer
- * than the reply buffer); the rest is split into lines at LF, and each
- * line is one admin_run() call.
+ * status_report) are replaced at link time with -Wl,--wrap by the fake
+ * the admin unit tests use (tests/fake_cutover.c), scripted here to
+ * answer without failing the run or blocking.  Input byte 0 picks the
+ * answers (success or failure, and a message from a table of awkward
+ * ones: empty, several lines, CRLF, blank lines, longer than the reply
+ * buffer); the rest is split into lines at LF, and each line is one
+ * admin_run() call.
  *
  * Invariants: admin_run returns 0, -1 or 1; 1 (pending) appends nothing;
  * otherwise the reply starts with "ok\n" (0) or "error: " (-1), holds no
@@ -31,27 +32,19 @@
 #include <event2/buffer.h>
 
 #include "admin.h"
-#include "cutover.h"
 #include "log.h"
+
+#include "../fake_cutover.h"
 
 #define FUZZ_LINES	64	/* command lines per input */
 
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int	__wrap_cutover_switch(struct cutover *, const char *, bool, char *,
-	    size_t);
-int	__wrap_cutover_rollback(struct cutover *, bool, char *, size_t);
-int	__wrap_cutover_reload(struct cutover *, char *, size_t);
-void	__wrap_status_report(struct cutover *, struct evbuffer *, bool);
-int	__wrap_cutover_member(struct cutover *, const char *, const char *,
-	    const char *, char *, size_t);
-int	__wrap_cutover_healthy(struct cutover *, const char *, char *, size_t);
-int	__wrap_cutover_drained(struct cutover *, const char *, char *, size_t);
-
-/* The stubs' answers, chosen by input byte 0. */
+/* The fake's answers, chosen by input byte 0. */
 static unsigned	fuzz_answer;
 static char	fuzz_long[3000];
+static char	fuzz_status[sizeof(fuzz_long) + 64];
 
 static const char *
 fuzz_msg(void)
@@ -65,75 +58,30 @@ fuzz_msg(void)
 	return (m != NULL ? m : fuzz_long);
 }
 
-/* The answer of an operation: 0 or -1. */
-static int
-fuzz_rc(void)
+/*
+ * Scripts the fake (tests/fake_cutover.h) for one input: every operation
+ * answers 0 or -1 with fuzz_msg(), a wait condition holds (1), not yet
+ * (0) or never (-1), and status promises lines without an empty one but
+ * gets one anyway.
+ */
+static void
+fuzz_script(void)
 {
-	return ((fuzz_answer & 1) ? -1 : 0);
-}
+	int		 rc = (fuzz_answer & 1) ? -1 : 0;
+	int		 cond = (int)((fuzz_answer >> 4) % 3) - 1;
+	const char	*msg = fuzz_msg();
 
-int
-__wrap_cutover_switch(struct cutover *cx, const char *pool, bool force,
-    char *msg, size_t msglen)
-{
-	snprintf(msg, msglen, "%s", fuzz_msg());
-	return (fuzz_rc());
-}
-
-int
-__wrap_cutover_rollback(struct cutover *cx, bool force, char *msg,
-    size_t msglen)
-{
-	snprintf(msg, msglen, "%s", fuzz_msg());
-	return (fuzz_rc());
-}
-
-int
-__wrap_cutover_reload(struct cutover *cx, char *msg, size_t msglen)
-{
-	snprintf(msg, msglen, "%s", fuzz_msg());
-	return (fuzz_rc());
-}
-
-int
-__wrap_cutover_member(struct cutover *cx, const char *pool, const char *addr,
-    const char *state, char *msg, size_t msglen)
-{
-	snprintf(msg, msglen, "%s", fuzz_msg());
-	return (fuzz_rc());
-}
-
-/* A wait condition: holds (1), not yet (0) or never (-1). */
-static int
-fuzz_cond(char *msg, size_t msglen)
-{
-	snprintf(msg, msglen, "%s", fuzz_msg());
-	return ((int)((fuzz_answer >> 4) % 3) - 1);
-}
-
-int
-__wrap_cutover_healthy(struct cutover *cx, const char *pool, char *msg,
-    size_t msglen)
-{
-	return (fuzz_cond(msg, msglen));
-}
-
-int
-__wrap_cutover_drained(struct cutover *cx, const char *pool, char *msg,
-    size_t msglen)
-{
-	return (fuzz_cond(msg, msglen));
-}
-
-void
-__wrap_status_report(struct cutover *cx, struct evbuffer *out, bool json)
-{
-	/* status promises lines without an empty one; give it one anyway */
-	if (json)
-		evbuffer_add_printf(out, "{\"active\":\"blue\"}");
-	else
-		evbuffer_add_printf(out, "active blue\n%s\npools 2",
-		    fuzz_msg());
+	fake_reset();
+	fake_answer(&fake.sw, rc, msg);
+	fake_answer(&fake.rollback, rc, msg);
+	fake_answer(&fake.reload, rc, msg);
+	fake_answer(&fake.member, rc, msg);
+	fake_answer(&fake.healthy, cond, msg);
+	fake_answer(&fake.drained, cond, msg);
+	snprintf(fuzz_status, sizeof(fuzz_status), "active blue\n%s\npools 2",
+	    msg);
+	fake.status_text = fuzz_status;
+	fake.status_json = "{\"active\":\"blue\"}";
 }
 
 int
@@ -189,6 +137,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return (0);
 	fuzz_answer = data[0];
+	fuzz_script();
 	if ((out = evbuffer_new()) == NULL)
 		abort();
 	for (p = data + 1; p < end && n < FUZZ_LINES; p = nl + 1, n++) {

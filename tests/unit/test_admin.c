@@ -1,11 +1,17 @@
 /*
- * test_admin.c — the admin command table and the admin socket.
+ * test_admin.c — the admin socket (src/admin.c): the socket's file and
+ * its directory (mode, group, symlinks, stale and live sockets), lines
+ * (pipelined, half-closed, too long, NUL), the client table and its
+ * limits per listener, a read-only listener beside the full one, replies
+ * a client does not read, and wait-* commands parked until their reply.
+ * What each command answers: test_admin_cmd.c.
  *
- * The boundary to the root context (cutover_switch, cutover_rollback,
- * cutover_reload, cutover_status, cutover_member, cutover_healthy,
- * cutover_drained) is mocked with -Wl,--wrap; the socket tests run a real
- * event loop on a socket in a temporary directory.  The read-only socket,
- * the socket's group and each listener's limits: test_admin_socket.c.
+ * The root context's operations are the fake of tests/fake_cutover.h
+ * (linked with ADMIN_WRAP), scripted in setup with plain answers a test
+ * may change.  log_msg is wrapped so a test can read what was logged;
+ * bind is wrapped so that a test can play a local user who swaps the
+ * fresh socket for a symlink.  The tests run a real event loop on
+ * sockets in a temporary directory.
  */
 #include "autoconf.h"
 
@@ -14,6 +20,9 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -33,143 +42,115 @@
 #include <event2/event.h>
 
 #include "admin.h"
-#include "admin_cmd.h"
 #include "cutover.h"
 #include "log.h"
 
-/* ---------------------------------------------------------------- mocks */
+#include "../fake_cutover.h"
 
-int	__wrap_cutover_switch(struct cutover *, const char *, bool, char *,
-	    size_t);
-int	__wrap_cutover_rollback(struct cutover *, bool, char *, size_t);
-int	__wrap_cutover_reload(struct cutover *, char *, size_t);
-void	__wrap_status_report(struct cutover *, struct evbuffer *, bool);
-int	__wrap_cutover_member(struct cutover *, const char *, const char *,
-	    const char *, char *, size_t);
-int	__wrap_cutover_healthy(struct cutover *, const char *, char *, size_t);
-int	__wrap_cutover_drained(struct cutover *, const char *, char *, size_t);
+/* ---------------------------------------------------------------- wraps */
 
+void	__wrap_log_msg(enum log_level, const char *, ...);
+int	__wrap_bind(int, const struct sockaddr *, socklen_t);
+int	__real_bind(int, const struct sockaddr *, socklen_t);
+
+static char	logged[8192];	/* what was logged, one line each */
+static const char *swap_to;	/* bind: then replace the socket by a
+				   symlink to this file */
+
+/*
+ * The real bind; with swap_to set, a local user then moves the new socket
+ * aside and puts a symlink to swap_to in its place, before cutover gets to
+ * set the socket's mode.
+ */
 int
-__wrap_cutover_switch(struct cutover *cx, const char *pool, bool force,
-    char *msg, size_t msglen)
+__wrap_bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	check_expected(pool);
-	check_expected(force);
-	snprintf(msg, msglen, "%s", mock_ptr_type(const char *));
-	return (mock_type(int));
-}
+	const struct sockaddr_un	*sun = (const struct sockaddr_un *)sa;
+	char				 aside[sizeof(sun->sun_path) + 8];
+	int				 rc = __real_bind(fd, sa, len);
 
-int
-__wrap_cutover_rollback(struct cutover *cx, bool force, char *msg,
-    size_t msglen)
-{
-	check_expected(force);
-	snprintf(msg, msglen, "%s", mock_ptr_type(const char *));
-	return (mock_type(int));
-}
-
-int
-__wrap_cutover_reload(struct cutover *cx, char *msg, size_t msglen)
-{
-	snprintf(msg, msglen, "%s", mock_ptr_type(const char *));
-	return (mock_type(int));
+	if (rc == 0 && swap_to != NULL && sa->sa_family == AF_UNIX) {
+		snprintf(aside, sizeof(aside), "%s.aside", sun->sun_path);
+		assert_int_equal(rename(sun->sun_path, aside), 0);
+		assert_int_equal(symlink(swap_to, sun->sun_path), 0);
+	}
+	return (rc);
 }
 
 void
-__wrap_status_report(struct cutover *cx, struct evbuffer *out, bool json)
+__wrap_log_msg(enum log_level level, const char *fmt, ...)
 {
-	check_expected(json);
-	evbuffer_add_printf(out, "%s", mock_ptr_type(const char *));
+	size_t	len = strlen(logged);
+	va_list	ap;
+
+	if (len + 2 >= sizeof(logged))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(logged + len, sizeof(logged) - len - 1, fmt, ap);
+	va_end(ap);
+	strcat(logged, "\n");
 }
 
-int
-__wrap_cutover_member(struct cutover *cx, const char *pool, const char *addr,
-    const char *state, char *msg, size_t msglen)
-{
-	check_expected(pool);
-	check_expected(addr);
-	check_expected(state);
-	snprintf(msg, msglen, "%s", mock_ptr_type(const char *));
-	return (mock_type(int));
-}
-
-/*
- * The wait conditions answer from a script, not from cmocka's queues, as a
- * deferred wait calls them an unknown number of times: call i answers
- * rc[i], the last entry repeating.
- */
-static struct {
-	const char	*fn;		/* "healthy" or "drained" */
-	char		 pool[64];	/* as last called */
-	int		 calls;
-	int		 nrc;
-	int		 rc[8];
-	const char	*msg[8];
-} cond;
-
-static void
-cond_script(int n, const int *rc, const char *const *msg)
-{
-	memset(&cond, 0, sizeof(cond));
-	cond.nrc = n;
-	for (int i = 0; i < n; i++) {
-		cond.rc[i] = rc[i];
-		cond.msg[i] = msg[i];
-	}
-}
-
-static int
-cond_answer(const char *fn, const char *pool, char *msg, size_t msglen)
-{
-	int	i = cond.calls < cond.nrc ? cond.calls : cond.nrc - 1;
-
-	assert_true(cond.nrc > 0);
-	cond.fn = fn;
-	snprintf(cond.pool, sizeof(cond.pool), "%s", pool);
-	cond.calls++;
-	snprintf(msg, msglen, "%s", cond.msg[i]);
-	return (cond.rc[i]);
-}
-
-int
-__wrap_cutover_healthy(struct cutover *cx, const char *pool, char *msg,
-    size_t msglen)
-{
-	return (cond_answer("healthy", pool, msg, msglen));
-}
-
-int
-__wrap_cutover_drained(struct cutover *cx, const char *pool, char *msg,
-    size_t msglen)
-{
-	return (cond_answer("drained", pool, msg, msglen));
-}
-
-/* ------------------------------------------------------------- helpers */
+/* ------------------------------------------------------------- fixture */
 
 struct fixture {
 	struct cutover	 cx;
-	struct evbuffer	*out;
-	char		*reply;		/* last reply, NUL-terminated */
 	char		 dir[40];
-	char		 sub[80];
-	char		 path[100];
+	char		 sub[80];	/* made by admin_new */
+	char		 path[100];	/* full access, in sub */
+	char		 ro_path[100];	/* read-only, in sub */
 	struct admin	*admin;
+	struct admin	*ro;
 };
+
+/* An operation of the root context that setup did not script. */
+static void
+unexpected(const char *op)
+{
+	fail_msg("unexpected call of the root context's %s", op);
+}
 
 static int
 setup(void **state)
 {
 	struct fixture	*fx;
+	char		 err[256];
 
-	log_set_level(LL_ERROR);
 	signal(SIGPIPE, SIG_IGN);
-	memset(&cond, 0, sizeof(cond));
-	fx = calloc(1, sizeof(*fx));
-	assert_non_null(fx);
-	assert_non_null(fx->out = evbuffer_new());
+	logged[0] = '\0';
+	swap_to = NULL;
+	fake_reset();
+	fake.unexpected = unexpected;
+	fake_answer(&fake.sw, 0, "switched blue -> green");
+	fake_answer(&fake.rollback, 0, "switched green -> blue");
+	fake_answer(&fake.reload, 0, "reloaded");
+	fake_answer(&fake.member, 0, "blue 10.0.0.1:80: ready -> drain");
+	fake_answer(&fake.healthy, 1, "green: healthy");
+	fake_answer(&fake.drained, 1, "blue: drained");
+	fake.status_text = "active blue\n";
+	fake.status_json = "{\"active\":\"blue\"}\n";
+	assert_non_null(fx = calloc(1, sizeof(*fx)));
+	assert_non_null(fx->cx.base = event_base_new());
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_admin.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	/* the sockets' directory does not exist yet: admin_new makes it */
+	snprintf(fx->sub, sizeof(fx->sub), "%s/run", fx->dir);
+	snprintf(fx->path, sizeof(fx->path), "%s/admin.sock", fx->sub);
+	snprintf(fx->ro_path, sizeof(fx->ro_path), "%s/ro.sock", fx->sub);
+	if ((fx->admin = admin_new(&fx->cx, fx->path, 0600, NULL,
+	    ADMIN_ACCESS_FULL, err, sizeof(err))) == NULL)
+		fail_msg("admin_new: %s", err);
+	if ((fx->ro = admin_new(&fx->cx, fx->ro_path, 0600, NULL,
+	    ADMIN_ACCESS_READONLY, err, sizeof(err))) == NULL)
+		fail_msg("admin_new (read-only): %s", err);
 	*state = fx;
 	return (0);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return (remove(path) == -1 ? -1 : 0);
 }
 
 static int
@@ -177,610 +158,21 @@ teardown(void **state)
 {
 	struct fixture	*fx = *state;
 
-	evbuffer_free(fx->out);
-	free(fx->reply);
+	admin_free(fx->admin);
+	admin_free(fx->ro);
+	nftw(fx->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	event_base_free(fx->cx.base);
 	free(fx);
 	return (0);
 }
 
-/* Runs line; returns admin_run()'s result, the reply is in fx->reply. */
 static int
-run(struct fixture *fx, const char *line)
-{
-	size_t	len;
-	int	rc;
-
-	evbuffer_drain(fx->out, evbuffer_get_length(fx->out));
-	rc = admin_run(&fx->cx, line, fx->out);
-	len = evbuffer_get_length(fx->out);
-	free(fx->reply);
-	fx->reply = malloc(len + 1);
-	assert_non_null(fx->reply);
-	evbuffer_copyout(fx->out, fx->reply, len);
-	fx->reply[len] = '\0';
-	return (rc);
-}
-
-/* A reply ends in exactly one empty line, and holds no other. */
-static void
-assert_one_reply(const char *reply)
-{
-	const char	*blank = strstr(reply, "\n\n");
-
-	assert_non_null(blank);
-	assert_string_equal(blank, "\n\n");
-	assert_true(reply[0] != '\n');
-}
-
-static void
-expect_reply(struct fixture *fx, const char *line, int rc, const char *want)
-{
-	assert_int_equal(run(fx, line), rc);
-	assert_string_equal(fx->reply, want);
-	assert_one_reply(fx->reply);
-}
-
-/* Runs line as a client of a read-only socket; the reply is in fx->reply. */
-static int
-run_readonly(struct fixture *fx, const char *line)
-{
-	size_t	len;
-	int	rc;
-
-	evbuffer_drain(fx->out, evbuffer_get_length(fx->out));
-	rc = admin_cmd_exec(&fx->cx, "uid 7 pid 8", ADMIN_ACCESS_READONLY,
-	    line, fx->out, NULL, NULL);
-	len = evbuffer_get_length(fx->out);
-	free(fx->reply);
-	fx->reply = malloc(len + 1);
-	assert_non_null(fx->reply);
-	evbuffer_copyout(fx->out, fx->reply, len);
-	fx->reply[len] = '\0';
-	return (rc);
-}
-
-static void
-expect_readonly_reply(struct fixture *fx, const char *line, int rc,
-    const char *want)
-{
-	assert_int_equal(run_readonly(fx, line), rc);
-	assert_string_equal(fx->reply, want);
-	assert_one_reply(fx->reply);
-}
-
-/* ------------------------------------------------------- command tests */
-
-static void
-test_admin_status_ok_body_from_status(void **state)
-{
-	expect_value(__wrap_status_report, json, false);
-	will_return(__wrap_status_report, "active blue\npools 2\n");
-	expect_reply(*state, "status", 0, "ok\nactive blue\npools 2\n\n");
-}
-
-static void
-test_admin_status_json_passes_json(void **state)
-{
-	expect_value(__wrap_status_report, json, true);
-	will_return(__wrap_status_report, "{\"active\":\"blue\"}\n");
-	expect_reply(*state, "status json", 0, "ok\n{\"active\":\"blue\"}\n\n");
-}
-
-static void
-test_admin_status_empty_lines_in_body_dropped(void **state)
-{
-	expect_value(__wrap_status_report, json, false);
-	will_return(__wrap_status_report, "a\n\n\nb");
-	expect_reply(*state, "status", 0, "ok\na\nb\n\n");
-}
-
-static void
-test_admin_status_bad_argument_usage(void **state)
-{
-	expect_reply(*state, "status yaml", -1,
-	    "error: usage: status [json]\n\n");
-	expect_reply(*state, "status json json", -1,
-	    "error: usage: status [json]\n\n");
-}
-
-static void
-test_admin_switch_ok_reply(void **state)
-{
-	expect_string(__wrap_cutover_switch, pool, "green");
-	expect_value(__wrap_cutover_switch, force, false);
-	will_return(__wrap_cutover_switch, "switched blue -> green");
-	will_return(__wrap_cutover_switch, 0);
-	expect_reply(*state, "switch green", 0,
-	    "ok\nswitched blue -> green\n\n");
-}
-
-static void
-test_admin_switch_force_passes_force(void **state)
-{
-	expect_string(__wrap_cutover_switch, pool, "green");
-	expect_value(__wrap_cutover_switch, force, true);
-	will_return(__wrap_cutover_switch, "switched blue -> green (forced)");
-	will_return(__wrap_cutover_switch, 0);
-	expect_reply(*state, "switch green force", 0,
-	    "ok\nswitched blue -> green (forced)\n\n");
-}
-
-static void
-test_admin_switch_bad_third_word_usage(void **state)
-{
-	/* no call to cutover_switch is expected: cmocka fails if one comes */
-	expect_reply(*state, "switch green now", -1,
-	    "error: usage: switch <pool> [force]\n\n");
-}
-
-static void
-test_admin_switch_arity_usage(void **state)
-{
-	expect_reply(*state, "switch", -1,
-	    "error: usage: switch <pool> [force]\n\n");
-	expect_reply(*state, "switch green force now", -1,
-	    "error: usage: switch <pool> [force]\n\n");
-}
-
-static void
-test_admin_switch_refused_error_reply(void **state)
-{
-	expect_string(__wrap_cutover_switch, pool, "green");
-	expect_value(__wrap_cutover_switch, force, false);
-	will_return(__wrap_cutover_switch, "green has 0 healthy members (1 "
-	    "needed)");
-	will_return(__wrap_cutover_switch, -1);
-	expect_reply(*state, "switch green", -1,
-	    "error: green has 0 healthy members (1 needed)\n\n");
-}
-
-static void
-test_admin_reload_multiline_error_first_line_is_reason(void **state)
-{
-	will_return(__wrap_cutover_reload, "cutover.conf:3: bad pool\n\n"
-	    "cutover.conf:9: bad port\n");
-	will_return(__wrap_cutover_reload, -1);
-	expect_reply(*state, "reload", -1, "error: cutover.conf:3: bad pool\n"
-	    "cutover.conf:9: bad port\n\n");
-}
-
-static void
-test_admin_reload_ok_reply(void **state)
-{
-	will_return(__wrap_cutover_reload, "reloaded /etc/cutover.conf");
-	will_return(__wrap_cutover_reload, 0);
-	expect_reply(*state, "reload", 0, "ok\nreloaded /etc/cutover.conf\n\n");
-}
-
-static void
-test_admin_rollback_ok_and_error(void **state)
-{
-	expect_value_count(__wrap_cutover_rollback, force, false, 3);
-	will_return(__wrap_cutover_rollback, "switched green -> blue");
-	will_return(__wrap_cutover_rollback, 0);
-	expect_reply(*state, "rollback", 0, "ok\nswitched green -> blue\n\n");
-	will_return(__wrap_cutover_rollback, "no previous pool");
-	will_return(__wrap_cutover_rollback, -1);
-	expect_reply(*state, "rollback", -1, "error: no previous pool\n\n");
-	will_return(__wrap_cutover_rollback, "");
-	will_return(__wrap_cutover_rollback, -1);
-	expect_reply(*state, "rollback", -1, "error: failed\n\n");
-}
-
-static void
-test_admin_rollback_force_passes_force(void **state)
-{
-	expect_value(__wrap_cutover_rollback, force, true);
-	will_return(__wrap_cutover_rollback, "switched green -> blue (forced)");
-	will_return(__wrap_cutover_rollback, 0);
-	expect_reply(*state, "rollback force", 0,
-	    "ok\nswitched green -> blue (forced)\n\n");
-}
-
-static void
-test_admin_rollback_bad_word_usage(void **state)
-{
-	/* no call to cutover_rollback is expected */
-	expect_reply(*state, "rollback now", -1,
-	    "error: usage: rollback [force]\n\n");
-	expect_reply(*state, "rollback FORCE", -1,
-	    "error: usage: rollback [force]\n\n");
-}
-
-static void
-test_admin_member_each_state_passed(void **state)
-{
-	const char	*states[] = { "ready", "drain", "maint" };
-	char		 line[80], want[120];
-
-	for (size_t i = 0; i < 3; i++) {
-		expect_string(__wrap_cutover_member, pool, "blue");
-		expect_string(__wrap_cutover_member, addr, "127.0.0.1:9001");
-		expect_string(__wrap_cutover_member, state, states[i]);
-		will_return(__wrap_cutover_member, "blue 127.0.0.1:9001: ready "
-		    "-> x");
-		will_return(__wrap_cutover_member, 0);
-		snprintf(line, sizeof(line), "member blue 127.0.0.1:9001 %s",
-		    states[i]);
-		snprintf(want, sizeof(want), "ok\nblue 127.0.0.1:9001: ready "
-		    "-> x\n\n");
-		expect_reply(*state, line, 0, want);
-	}
-}
-
-static void
-test_admin_member_unknown_member_error_reply(void **state)
-{
-	expect_string(__wrap_cutover_member, pool, "blue");
-	expect_string(__wrap_cutover_member, addr, "10.0.0.9:80");
-	expect_string(__wrap_cutover_member, state, "drain");
-	will_return(__wrap_cutover_member, "blue has no member 10.0.0.9:80");
-	will_return(__wrap_cutover_member, -1);
-	expect_reply(*state, "member blue 10.0.0.9:80 drain", -1,
-	    "error: blue has no member 10.0.0.9:80\n\n");
-}
-
-static void
-test_admin_member_bad_state_usage(void **state)
-{
-	/* no call to cutover_member is expected */
-	expect_reply(*state, "member blue 127.0.0.1:9001 down", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
-	expect_reply(*state, "member blue 127.0.0.1:9001 READY", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
-}
-
-static void
-test_admin_member_arity_usage(void **state)
-{
-	expect_reply(*state, "member", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
-	expect_reply(*state, "member blue 127.0.0.1:9001", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
-	expect_reply(*state, "member blue 127.0.0.1:9001 drain now", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
-}
-
-static void
-test_admin_wait_healthy_holds_ok_at_once(void **state)
-{
-	cond_script(1, (int[]){ 1 },
-	    (const char *[]){ "green: 3 of 3 members healthy" });
-	expect_reply(*state, "wait-healthy green 10", 0,
-	    "ok\ngreen: 3 of 3 members healthy\n\n");
-	assert_string_equal(cond.fn, "healthy");
-	assert_string_equal(cond.pool, "green");
-	assert_int_equal(cond.calls, 1);
-}
-
-static void
-test_admin_wait_healthy_never_error_at_once(void **state)
-{
-	cond_script(1, (int[]){ -1 }, (const char *[]){ "no pool 'red'" });
-	expect_reply(*state, "wait-healthy red 10", -1,
-	    "error: no pool 'red'\n\n");
-	assert_int_equal(cond.calls, 1);
-}
-
-static void
-test_admin_wait_drained_calls_drained(void **state)
-{
-	cond_script(1, (int[]){ -1 }, (const char *[]){ "blue is the active "
-	    "pool: it will not drain (switch first)" });
-	expect_reply(*state, "wait-drained blue 5", -1, "error: blue is the "
-	    "active pool: it will not drain (switch first)\n\n");
-	assert_string_equal(cond.fn, "drained");
-	assert_string_equal(cond.pool, "blue");
-}
-
-static void
-test_admin_wait_bad_seconds_usage(void **state)
-{
-	const char	*bad[] = { "abc", "-1", "86401", "1e3", "+5", "5s",
-			    "999999999999999999999" };
-	char		 line[80];
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(line, sizeof(line), "wait-healthy green %s", bad[i]);
-		expect_reply(*state, line, -1,
-		    "error: usage: wait-healthy <pool> <seconds>\n\n");
-	}
-	expect_reply(*state, "wait-drained blue", -1,
-	    "error: usage: wait-drained <pool> <seconds>\n\n");
-	expect_reply(*state, "wait-drained blue 5 x", -1,
-	    "error: usage: wait-drained <pool> <seconds>\n\n");
-	/* the condition is not looked at for a usage error */
-	assert_int_equal(cond.calls, 0);
-}
-
-static void
-test_admin_wait_zero_seconds_not_yet_times_out_at_once(void **state)
-{
-	cond_script(1, (int[]){ 0 }, (const char *[]){ "green has 1 of 3 "
-	    "members healthy, switch.min_healthy requires 3" });
-	expect_reply(*state, "wait-healthy green 0", -1,
-	    "error: timed out after 0 s: green has 1 of 3 members healthy, "
-	    "switch.min_healthy requires 3\n\n");
-	/* the limit itself is accepted */
-	cond_script(1, (int[]){ 1 }, (const char *[]){ "green: ok" });
-	expect_reply(*state, "wait-healthy green 86400", 0,
-	    "ok\ngreen: ok\n\n");
-}
-
-static void
-test_admin_run_wait_not_yet_pending_nothing_appended(void **state)
-{
-	struct fixture	*fx = *state;
-
-	cond_script(1, (int[]){ 0 }, (const char *[]){ "green: 1 of 3" });
-	assert_int_equal(run(fx, "wait-healthy green 10"), 1);
-	assert_string_equal(fx->reply, "");
-	assert_int_equal(cond.calls, 1);
-}
-
-static void
-test_admin_noarg_commands_extra_argument_usage(void **state)
-{
-	expect_reply(*state, "rollback force now", -1,
-	    "error: usage: rollback [force]\n\n");
-	expect_reply(*state, "reload x", -1, "error: usage: reload\n\n");
-	expect_reply(*state, "version 2", -1, "error: usage: version\n\n");
-	expect_reply(*state, "help me", -1, "error: usage: help\n\n");
-	expect_reply(*state, "quit now", -1, "error: usage: quit\n\n");
-}
-
-static void
-test_admin_version_ok_reply(void **state)
-{
-	expect_reply(*state, "version", 0,
-	    "ok\ncutover " PACKAGE_VERSION "\n\n");
-}
-
-static void
-test_admin_quit_ok_reply(void **state)
-{
-	expect_reply(*state, "quit", 0, "ok\n\n");
-}
-
-static void
-test_admin_help_lists_every_command(void **state)
-{
-	struct fixture	*fx = *state;
-	const char	*usages[] = { "status [json]", "switch <pool> [force]",
-			    "rollback [force]",
-			    "member <pool> <host:port> ready|drain|maint",
-			    "wait-healthy <pool> <seconds>",
-			    "wait-drained <pool> <seconds>",
-			    "reload", "version", "help", "quit" };
-	const size_t	 ncmds = sizeof(usages) / sizeof(usages[0]);
-	const char	*p;
-	int		 lines = 0;
-
-	assert_int_equal(run(fx, "help"), 0);
-	assert_one_reply(fx->reply);
-	assert_memory_equal(fx->reply, "ok\n", 3);
-	for (size_t i = 0; i < ncmds; i++) {
-		char	want[64];
-
-		snprintf(want, sizeof(want), "\n%s ", usages[i]);
-		assert_non_null(strstr(fx->reply, want));
-	}
-	for (p = fx->reply; *p != '\0'; p++)
-		lines += *p == '\n';
-	/* "ok", one line per command, the empty line */
-	assert_int_equal(lines, 1 + ncmds + 1);
-}
-
-static void
-test_admin_unknown_command_error(void **state)
-{
-	expect_reply(*state, "frobnicate blue", -1,
-	    "error: unknown command 'frobnicate' (try 'help')\n\n");
-	/* commands are case-sensitive and whole words */
-	expect_reply(*state, "STATUS", -1,
-	    "error: unknown command 'STATUS' (try 'help')\n\n");
-}
-
-static void
-test_admin_unknown_command_binary_echo_sanitized(void **state)
-{
-	struct fixture	*fx = *state;
-
-	assert_int_equal(run(fx, "\x01\x1b[2Jx\x7f"), -1);
-	assert_string_equal(fx->reply,
-	    "error: unknown command '??[2Jx?' (try 'help')\n\n");
-}
-
-static void
-test_admin_empty_line_error(void **state)
-{
-	expect_reply(*state, "", -1, "error: empty command (try 'help')\n\n");
-	expect_reply(*state, " \t \r", -1,
-	    "error: empty command (try 'help')\n\n");
-}
-
-static void
-test_admin_too_many_words_error(void **state)
-{
-	expect_reply(*state, "switch a b c d e f g", -1,
-	    "error: usage: switch <pool> [force]\n\n");
-	expect_reply(*state, "switch a b c d e f g h", -1,
-	    "error: too many arguments\n\n");
-}
-
-static void
-test_admin_tokenizer_tabs_spaces_cr(void **state)
-{
-	expect_string(__wrap_cutover_switch, pool, "green");
-	expect_value(__wrap_cutover_switch, force, true);
-	will_return(__wrap_cutover_switch, "switched");
-	will_return(__wrap_cutover_switch, 0);
-	expect_reply(*state, "\t switch  \t green\t\tforce  \r", 0,
-	    "ok\nswitched\n\n");
-}
-
-static void
-test_admin_line_too_long_error(void **state)
-{
-	char	*line = malloc(ADMIN_LINE_MAX + 2);
-
-	assert_non_null(line);
-	memset(line, 'x', ADMIN_LINE_MAX + 1);
-	line[ADMIN_LINE_MAX + 1] = '\0';
-	expect_reply(*state, line, -1, "error: line too long (max 4096 "
-	    "bytes)\n\n");
-	/* exactly the limit is a line, here an unknown command */
-	line[ADMIN_LINE_MAX] = '\0';
-	assert_int_equal(run(*state, line), -1);
-	assert_non_null(strstr(((struct fixture *)*state)->reply,
-	    "unknown command 'xxx"));
-	free(line);
-}
-
-/* ------------------------------------------------- read-only gate tests */
-
-static void
-test_admin_readonly_state_changing_commands_refused(void **state)
-{
-	/* no mock is primed: a handler that ran would fail the test */
-	expect_readonly_reply(*state, "switch green", -1,
-	    "error: read-only socket: 'switch' changes state\n\n");
-	expect_readonly_reply(*state, "switch green force", -1,
-	    "error: read-only socket: 'switch' changes state\n\n");
-	expect_readonly_reply(*state, "rollback", -1,
-	    "error: read-only socket: 'rollback' changes state\n\n");
-	expect_readonly_reply(*state, "member blue 127.0.0.1:9001 drain", -1,
-	    "error: read-only socket: 'member' changes state\n\n");
-	expect_readonly_reply(*state, "reload", -1,
-	    "error: read-only socket: 'reload' changes state\n\n");
-}
-
-static void
-test_admin_readonly_refused_whatever_the_arguments(void **state)
-{
-	/* refused before the usage check: the reply says nothing of arity */
-	expect_readonly_reply(*state, "switch", -1,
-	    "error: read-only socket: 'switch' changes state\n\n");
-	expect_readonly_reply(*state, "reload now please", -1,
-	    "error: read-only socket: 'reload' changes state\n\n");
-}
-
-static void
-test_admin_readonly_reading_commands_run(void **state)
-{
-	struct fixture	*fx = *state;
-	bool		 quit = false;
-
-	expect_value(__wrap_status_report, json, true);
-	will_return(__wrap_status_report, "{\"active\":\"blue\"}\n");
-	expect_readonly_reply(fx, "status json", 0,
-	    "ok\n{\"active\":\"blue\"}\n\n");
-	expect_readonly_reply(fx, "version", 0,
-	    "ok\ncutover " PACKAGE_VERSION "\n\n");
-	cond_script(1, (int[]){ 1 }, (const char *[]){ "green: 3 of 3" });
-	expect_readonly_reply(fx, "wait-healthy green 5", 0,
-	    "ok\ngreen: 3 of 3\n\n");
-	cond_script(1, (int[]){ 1 }, (const char *[]){ "blue: drained" });
-	expect_readonly_reply(fx, "wait-drained blue 5", 0,
-	    "ok\nblue: drained\n\n");
-	evbuffer_drain(fx->out, evbuffer_get_length(fx->out));
-	assert_int_equal(admin_cmd_exec(&fx->cx, "uid 7 pid 8",
-	    ADMIN_ACCESS_READONLY, "quit", fx->out, &quit, NULL), 0);
-	assert_true(quit);
-}
-
-static void
-test_admin_readonly_help_lists_only_readers(void **state)
-{
-	struct fixture	*fx = *state;
-	const char	*readers[] = { "status [json]",
-			    "wait-healthy <pool> <seconds>",
-			    "wait-drained <pool> <seconds>", "version", "help",
-			    "quit" };
-	const char	*writers[] = { "switch", "rollback", "member",
-			    "reload" };
-	const size_t	 nreaders = sizeof(readers) / sizeof(readers[0]);
-	char		 want[64];
-	const char	*p;
-	int		 lines = 0;
-
-	assert_int_equal(run_readonly(fx, "help"), 0);
-	assert_one_reply(fx->reply);
-	assert_memory_equal(fx->reply, "ok\n", 3);
-	for (size_t i = 0; i < nreaders; i++) {
-		snprintf(want, sizeof(want), "\n%s ", readers[i]);
-		assert_non_null(strstr(fx->reply, want));
-	}
-	for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
-		snprintf(want, sizeof(want), "\n%s ", writers[i]);
-		assert_null(strstr(fx->reply, want));
-	}
-	for (p = fx->reply; *p != '\0'; p++)
-		lines += *p == '\n';
-	assert_int_equal(lines, 1 + nreaders + 1);
-}
-
-static void
-test_admin_readonly_unknown_command_usual_error(void **state)
-{
-	expect_readonly_reply(*state, "frobnicate blue", -1,
-	    "error: unknown command 'frobnicate' (try 'help')\n\n");
-	expect_readonly_reply(*state, "", -1,
-	    "error: empty command (try 'help')\n\n");
-}
-
-static void
-test_admin_readonly_usage_errors_of_readers_kept(void **state)
-{
-	expect_readonly_reply(*state, "status yaml", -1,
-	    "error: usage: status [json]\n\n");
-	expect_readonly_reply(*state, "wait-drained blue", -1,
-	    "error: usage: wait-drained <pool> <seconds>\n\n");
-}
-
-/* --------------------------------------------------------- socket tests */
-
-static int
-setup_socket(void **state)
-{
-	struct fixture	*fx;
-	char		 err[256];
-
-	setup(state);
-	fx = *state;
-	assert_non_null(fx->cx.base = event_base_new());
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/test_admin.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	/* the socket's directory does not exist yet: admin_new makes it */
-	snprintf(fx->sub, sizeof(fx->sub), "%s/run", fx->dir);
-	snprintf(fx->path, sizeof(fx->path), "%s/admin.sock", fx->sub);
-	fx->admin = admin_new(&fx->cx, fx->path, 0600, NULL,
-	    ADMIN_ACCESS_FULL, err, sizeof(err));
-	if (fx->admin == NULL)
-		fail_msg("admin_new: %s", err);
-	return (0);
-}
-
-static int
-teardown_socket(void **state)
-{
-	struct fixture	*fx = *state;
-
-	admin_free(fx->admin);
-	unlink(fx->path);
-	rmdir(fx->sub);
-	rmdir(fx->dir);
-	event_base_free(fx->cx.base);
-	return (teardown(state));
-}
-
-static int
-client_connect(struct fixture *fx)
+client_connect(const char *path)
 {
 	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
 	int			fd;
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fx->path);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	assert_true(fd != -1);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -791,6 +183,12 @@ static void
 client_send(int fd, const void *data, size_t len)
 {
 	assert_int_equal(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static void
+client_puts(int fd, const char *text)
+{
+	client_send(fd, text, strlen(text));
 }
 
 /*
@@ -822,14 +220,43 @@ client_read(struct fixture *fx, int fd, const char *want, bool *eof)
 	return (buf);
 }
 
+/* Sends one line on a fresh connection to path; returns the reply. */
+static char *
+ask(struct fixture *fx, const char *path, const char *line)
+{
+	char	*r;
+	bool	 eof;
+	int	 fd = client_connect(path);
+
+	client_puts(fd, line);
+	r = client_read(fx, fd, "\n\n", &eof);
+	close(fd);
+	return (r);
+}
+
+/* The name of this process's primary group. */
+static const char *
+own_group(void)
+{
+	struct group	*gr = getgrgid(getgid());
+
+	assert_non_null(gr);
+	return (gr->gr_name);
+}
+
+/* ---------------------------------------------------- the socket's file */
+
+/* The fixture's directory did not exist: admin_new made it, for us only. */
 static void
-test_admin_socket_made_with_mode_and_directory(void **state)
+test_admin_socket_dir_missing_created_socket_mode_applied(void **state)
 {
 	struct fixture	*fx = *state;
 	struct stat	 st;
 
 	assert_int_equal(stat(fx->sub, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 0022, 0);
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -888,6 +315,256 @@ test_admin_socket_not_a_socket_refused(void **state)
 	unlink(other);
 }
 
+/*
+ * A local user swaps the fresh socket for a symlink to a file of ours
+ * right after bind: cutover must not chmod (or otherwise touch) the
+ * file, and must refuse to start on what is not its socket.
+ */
+static void
+test_admin_socket_swapped_for_symlink_after_bind_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120], victim[120];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/swapped.sock", fx->dir);
+	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
+	assert_true((fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0644))
+	    != -1);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(chmod(victim, 0644), 0);
+	swap_to = victim;
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	swap_to = NULL;
+	if (strstr(err, "not our socket after bind") == NULL)
+		fail_msg("unexpected error: %s", err);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	/* the planted symlink is left where it is */
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+}
+
+static void
+test_admin_socket_symlink_at_path_refused_target_untouched(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120], victim[120], want[300];
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/link.sock", fx->dir);
+	snprintf(victim, sizeof(victim), "%s/victim", fx->dir);
+	assert_true((fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0644))
+	    != -1);
+	close(fd);
+	assert_int_equal(chmod(victim, 0644), 0);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	snprintf(want, sizeof(want), "admin socket %s exists and is a "
+	    "symbolic link, not a socket (not followed)", path);
+	assert_string_equal(err, want);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+}
+
+/* The mode is the socket's from bind on; the process umask is restored. */
+static void
+test_admin_socket_mode_from_bind_umask_restored(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120];
+	mode_t		 before = umask(0022), after;
+	struct admin	*a;
+
+	snprintf(path, sizeof(path), "%s/mode.sock", fx->dir);
+	a = admin_new(&fx->cx, path, 0640, NULL, ADMIN_ACCESS_FULL, err,
+	    sizeof(err));
+	after = umask(before);
+	if (a == NULL)
+		fail_msg("admin_new: %s", err);
+	assert_int_equal(after, 0022);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_uid, geteuid());
+	assert_int_equal(st.st_mode & 0777, 0640);
+	admin_free(a);
+}
+
+/* Makes fx->dir/sub with mode (exactly); returns the socket path in it. */
+static const char *
+sub_dir(struct fixture *fx, mode_t mode)
+{
+	static char	path[120];
+	char		dir[100];
+
+	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, mode), 0);
+	snprintf(path, sizeof(path), "%s/admin.sock", dir);
+	return (path);
+}
+
+static void
+test_admin_socket_dir_world_writable_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 0777);
+	char		 err[256], want[300];
+
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	snprintf(want, sizeof(want), "admin socket %s: directory %s/sub is "
+	    "writable by everyone (mode 0777) and not sticky", path, fx->dir);
+	assert_string_equal(err, want);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_admin_socket_dir_group_writable_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 0770);
+	char		 err[256];
+
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	if (strstr(err, "is writable by its group (mode 0770) and not sticky")
+	    == NULL)
+		fail_msg("unexpected error: %s", err);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* Like /tmp: others may write, but not remove or rename our files. */
+static void
+test_admin_socket_dir_sticky_world_writable_accepted(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 01777);
+	char		 err[256];
+	struct admin	*a;
+
+	if ((a = admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err))) == NULL)
+		fail_msg("admin_new: %s", err);
+	admin_free(a);
+}
+
+/* As root, a directory given to another user; skipped otherwise. */
+static void
+test_admin_socket_dir_foreign_owner_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*path = sub_dir(fx, 0755);
+	char		 err[256], dir[100];
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_null(admin_new(&fx->cx, path, 0600, NULL, ADMIN_ACCESS_FULL,
+	    err, sizeof(err)));
+	if (strstr(err, "is owned by uid 65534, not by root or us") == NULL)
+		fail_msg("unexpected error: %s", err);
+}
+
+static void
+test_admin_socket_group_own_primary_group_applied(void **state)
+{
+	struct fixture	*fx = *state;
+	struct stat	 st;
+	char		 err[256], path[120];
+	struct admin	*a;
+
+	snprintf(path, sizeof(path), "%s/group.sock", fx->dir);
+	a = admin_new(&fx->cx, path, 0660, own_group(), ADMIN_ACCESS_FULL,
+	    err, sizeof(err));
+	if (a == NULL)
+		fail_msg("admin_new: %s", err);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_gid, getgid());
+	assert_int_equal(st.st_mode & 0777, 0660);
+	admin_free(a);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* A group other than our primary one, when we may give sockets to one. */
+static void
+test_admin_socket_group_other_group_applied(void **state)
+{
+	struct fixture	*fx = *state;
+	struct group	*gr = NULL;
+	struct stat	 st;
+	char		 err[256], path[120], name[256] = "";
+	gid_t		 gid = getgid(), groups[64];
+	int		 n = getgroups(64, groups);
+	struct admin	*a;
+
+	/* a supplementary group; as root, any group at all */
+	for (int i = 0; i < n && name[0] == '\0'; i++)
+		if (groups[i] != getgid() && (gr = getgrgid(groups[i])) != NULL)
+			snprintf(name, sizeof(name), "%s", gr->gr_name);
+	if (name[0] == '\0' && geteuid() == 0) {
+		setgrent();
+		while ((gr = getgrent()) != NULL && gr->gr_gid == getgid())
+			;
+		if (gr != NULL)
+			snprintf(name, sizeof(name), "%s", gr->gr_name);
+		endgrent();
+	}
+	if (name[0] == '\0')
+		skip();
+	gid = getgrnam(name)->gr_gid;
+	snprintf(path, sizeof(path), "%s/other.sock", fx->dir);
+	a = admin_new(&fx->cx, path, 0660, name, ADMIN_ACCESS_READONLY, err,
+	    sizeof(err));
+	if (a == NULL)
+		fail_msg("admin_new(group %s): %s", name, err);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	admin_free(a);
+}
+
+static void
+test_admin_socket_group_unknown_refused_no_socket_made(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 err[256], path[120];
+
+	snprintf(path, sizeof(path), "%s/nogroup.sock", fx->dir);
+	assert_null(admin_new(&fx->cx, path, 0660, "no-such-group-x7",
+	    ADMIN_ACCESS_FULL, err, sizeof(err)));
+	assert_string_equal(err,
+	    "admin.socket_group: no group named 'no-such-group-x7'");
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void
+test_admin_socket_listening_log_names_group_and_access(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 err[256], path[120], want[256];
+	struct admin	*a;
+
+	snprintf(path, sizeof(path), "%s/logged.sock", fx->dir);
+	a = admin_new(&fx->cx, path, 0660, own_group(), ADMIN_ACCESS_READONLY,
+	    err, sizeof(err));
+	assert_non_null(a);
+	snprintf(want, sizeof(want), "admin: listening on %s (mode 0660, "
+	    "group %s, read-only)\n", path, own_group());
+	if (strstr(logged, want) == NULL)
+		fail_msg("no line \"%s\" in the log:\n%s", want, logged);
+	admin_free(a);
+}
+
+/* ---------------------------------------------------------------- lines */
+
 static void
 test_admin_socket_pipelined_answered_in_order(void **state)
 {
@@ -895,7 +572,7 @@ test_admin_socket_pipelined_answered_in_order(void **state)
 	const char	 cmds[] = "version\nbogus\r\n\nversion\nquit\nversion\n";
 	char		*r;
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
 	client_send(fd, cmds, sizeof(cmds) - 1);
 	r = client_read(fx, fd, NULL, &eof);
@@ -915,7 +592,7 @@ test_admin_socket_half_close_answers_last_line(void **state)
 {
 	struct fixture	*fx = *state;
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
 	/* no LF before EOF, as `printf version | nc -U` sends it */
 	client_send(fd, "version", 7);
@@ -926,20 +603,25 @@ test_admin_socket_half_close_answers_last_line(void **state)
 	close(fd);
 }
 
+/* On either listener. */
 static void
 test_admin_socket_long_line_error_then_closed(void **state)
 {
 	struct fixture	*fx = *state;
-	char		 junk[ADMIN_LINE_MAX + 100];
+	static char	 junk[ADMIN_LINE_MAX + 100];
+	const char	*paths[] = { fx->path, fx->ro_path };
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd;
 
 	memset(junk, 'x', sizeof(junk));
-	client_send(fd, junk, sizeof(junk));
-	assert_string_equal(client_read(fx, fd, NULL, &eof),
-	    "error: line too long (max 4096 bytes)\n\n");
-	assert_true(eof);
-	close(fd);
+	for (size_t i = 0; i < 2; i++) {
+		fd = client_connect(paths[i]);
+		client_send(fd, junk, sizeof(junk));
+		assert_string_equal(client_read(fx, fd, NULL, &eof),
+		    "error: line too long (max 4096 bytes)\n\n");
+		assert_true(eof);
+		close(fd);
+	}
 }
 
 static void
@@ -948,7 +630,7 @@ test_admin_socket_nul_byte_error_connection_kept(void **state)
 	struct fixture	*fx = *state;
 	const char	 cmds[] = "version\0rm\nversion\n";
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
 	client_send(fd, cmds, sizeof(cmds) - 1);
 	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
@@ -959,29 +641,6 @@ test_admin_socket_nul_byte_error_connection_kept(void **state)
 }
 
 static void
-test_admin_socket_too_many_clients_refused(void **state)
-{
-	struct fixture	*fx = *state;
-	int		 fds[ADMIN_CLIENTS_MAX + 1];
-	bool		 eof;
-
-	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
-		fds[i] = client_connect(fx);
-		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
-	}
-	fds[ADMIN_CLIENTS_MAX] = client_connect(fx);
-	assert_string_equal(client_read(fx, fds[ADMIN_CLIENTS_MAX], NULL,
-	    &eof), "error: too many admin clients (64 connected)\n\n");
-	assert_true(eof);
-	/* the ones admitted still work */
-	client_send(fds[0], "version\n", 8);
-	assert_string_equal(client_read(fx, fds[0], "\n\n", &eof),
-	    "ok\ncutover " PACKAGE_VERSION "\n\n");
-	for (int i = 0; i <= ADMIN_CLIENTS_MAX; i++)
-		close(fds[i]);
-}
-
-static void
 test_admin_socket_unread_replies_paused_then_all_answered(void **state)
 {
 	struct fixture	*fx = *state;
@@ -989,7 +648,7 @@ test_admin_socket_unread_replies_paused_then_all_answered(void **state)
 	static char	 cmds[NCMDS * 5 + 5], buf[1 << 16];
 	size_t		 replies = 0, len = 0;
 	ssize_t		 n;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
 	/* help answers ~100 times what it costs: the client never reads */
 	for (size_t i = 0; i < NCMDS; i++)
@@ -1021,6 +680,171 @@ test_admin_socket_unread_replies_paused_then_all_answered(void **state)
 	close(fd);
 }
 
+/* -------------------------------------------------------------- clients */
+
+static void
+test_admin_socket_too_many_clients_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 fds[ADMIN_CLIENTS_MAX + 1];
+	bool		 eof;
+
+	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
+		fds[i] = client_connect(fx->path);
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	}
+	fds[ADMIN_CLIENTS_MAX] = client_connect(fx->path);
+	assert_string_equal(client_read(fx, fds[ADMIN_CLIENTS_MAX], NULL,
+	    &eof), "error: too many admin clients (64 connected)\n\n");
+	assert_true(eof);
+	/* the ones admitted still work */
+	client_send(fds[0], "version\n", 8);
+	assert_string_equal(client_read(fx, fds[0], "\n\n", &eof),
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	for (int i = 0; i <= ADMIN_CLIENTS_MAX; i++)
+		close(fds[i]);
+}
+
+/* ADMIN_CLIENTS_MAX on one listener leaves the other's clients alone. */
+static void
+test_admin_socket_client_limit_per_listener(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 fds[ADMIN_CLIENTS_MAX], ro[ADMIN_CLIENTS_MAX + 1];
+	bool		 eof;
+
+	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
+		fds[i] = client_connect(fx->path);
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	}
+	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++) {
+		ro[i] = client_connect(fx->ro_path);
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	}
+	client_puts(ro[ADMIN_CLIENTS_MAX - 1], "version\n");
+	assert_string_equal(client_read(fx, ro[ADMIN_CLIENTS_MAX - 1],
+	    "\n\n", &eof), "ok\ncutover " PACKAGE_VERSION "\n\n");
+	/* the 65th on the read-only socket is refused */
+	ro[ADMIN_CLIENTS_MAX] = client_connect(fx->ro_path);
+	assert_string_equal(client_read(fx, ro[ADMIN_CLIENTS_MAX], NULL,
+	    &eof), "error: too many admin clients (64 connected)\n\n");
+	assert_true(eof);
+	for (int i = 0; i < ADMIN_CLIENTS_MAX; i++)
+		close(fds[i]);
+	for (int i = 0; i <= ADMIN_CLIENTS_MAX; i++)
+		close(ro[i]);
+}
+
+/* ----------------------------------------------- the read-only listener */
+
+static void
+test_admin_socket_readonly_answers_reading_commands(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_string_equal(ask(fx, fx->ro_path, "status\n"),
+	    "ok\nactive blue\n\n");
+	assert_string_equal(ask(fx, fx->ro_path, "version\n"),
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	assert_string_equal(ask(fx, fx->ro_path, "wait-healthy green 5\n"),
+	    "ok\ngreen: healthy\n\n");
+	assert_string_equal(fake.healthy.pool, "green");
+	assert_string_equal(ask(fx, fx->ro_path, "wait-drained blue 5\n"),
+	    "ok\nblue: drained\n\n");
+	assert_string_equal(fake.drained.pool, "blue");
+	assert_int_equal(fake_changes(), 0);
+}
+
+static void
+test_admin_socket_readonly_refuses_switch_nothing_changes(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*lines[] = { "switch green\n", "switch green force\n",
+			    "rollback\n", "member blue 10.0.0.1:80 drain\n",
+			    "reload\n" };
+	const char	*names[] = { "switch", "switch", "rollback", "member",
+			    "reload" };
+	char		 want[128];
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		snprintf(want, sizeof(want), "error: read-only socket: '%s' "
+		    "changes state\n\n", names[i]);
+		assert_string_equal(ask(fx, fx->ro_path, lines[i]), want);
+	}
+	assert_int_equal(fake_changes(), 0);
+	/* the full socket, beside it, still runs them */
+	assert_string_equal(ask(fx, fx->path, "switch green\n"),
+	    "ok\nswitched blue -> green\n\n");
+	assert_int_equal(fake_changes(), 1);
+	assert_int_equal(fake.sw.calls, 1);
+	assert_string_equal(fake.sw.pool, "green");
+}
+
+static void
+test_admin_socket_readonly_refusal_logged_with_peer(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 want[160];
+
+	ask(fx, fx->ro_path, "switch green\n");
+	snprintf(want, sizeof(want), "admin: uid %u pid %ld: switch green -> "
+	    "error: read-only socket: 'switch' changes state\n",
+	    (unsigned)getuid(), (long)getpid());
+	if (strstr(logged, want) == NULL)
+		fail_msg("no line \"%s\" in the log:\n%s", want, logged);
+}
+
+static void
+test_admin_socket_readonly_connection_kept_after_refusal(void **state)
+{
+	struct fixture	*fx = *state;
+	bool		 eof;
+	int		 fd = client_connect(fx->ro_path);
+
+	client_puts(fd, "switch green\nversion\n");
+	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
+	    "error: read-only socket: 'switch' changes state\n\n"
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	assert_false(eof);
+	close(fd);
+}
+
+static void
+test_admin_socket_readonly_help_lists_only_readers(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*r = ask(fx, fx->ro_path, "help\n");
+	const char	*p;
+	int		 lines = 0;
+
+	assert_memory_equal(r, "ok\n", 3);
+	assert_non_null(strstr(r, "\nstatus [json] "));
+	assert_non_null(strstr(r, "\nwait-drained <pool> <seconds> "));
+	assert_null(strstr(r, "\nswitch "));
+	assert_null(strstr(r, "\nreload "));
+	for (p = r; *p != '\0'; p++)
+		lines += *p == '\n';
+	/* ok, status, wait-healthy, wait-drained, version, help, quit, "" */
+	assert_int_equal(lines, 8);
+	/* the full socket's help lists all ten */
+	r = ask(fx, fx->path, "help\n");
+	assert_non_null(strstr(r, "\nswitch <pool> [force] "));
+	for (lines = 0, p = r; *p != '\0'; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 12);
+}
+
+static void
+test_admin_socket_readonly_unknown_command_usual_error(void **state)
+{
+	struct fixture	*fx = *state;
+
+	assert_string_equal(ask(fx, fx->ro_path, "frobnicate\n"),
+	    "error: unknown command 'frobnicate' (try 'help')\n\n");
+}
+
+/* ------------------------------------------------- parked wait commands */
+
 /* A client that waits: the reply comes when the condition holds. */
 static void
 test_admin_socket_wait_deferred_then_pipelined_in_order(void **state)
@@ -1028,16 +852,17 @@ test_admin_socket_wait_deferred_then_pipelined_in_order(void **state)
 	struct fixture	*fx = *state;
 	const char	 cmds[] = "wait-healthy green 5\nversion\n";
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
-	cond_script(3, (int[]){ 0, 0, 1 }, (const char *[]){ "green: 1 of 3",
-	    "green: 2 of 3", "green: 3 of 3 members healthy" });
+	fake_script(&fake.healthy, 3, (int[]){ 0, 0, 1 },
+	    (const char *[]){ "green: 1 of 3", "green: 2 of 3",
+	    "green: 3 of 3 members healthy" });
 	client_send(fd, cmds, sizeof(cmds) - 1);
 	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
 	    "ok\ngreen: 3 of 3 members healthy\n\n"
 	    "ok\ncutover " PACKAGE_VERSION "\n\n");
 	assert_false(eof);
-	assert_int_equal(cond.calls, 3);
+	assert_int_equal(fake.healthy.calls, 3);
 	/* the connection reads on as before */
 	client_send(fd, "version\n", 8);
 	assert_string_equal(client_read(fx, fd, "\n\n", &eof),
@@ -1050,15 +875,18 @@ test_admin_socket_wait_never_error_reply(void **state)
 {
 	struct fixture	*fx = *state;
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
-	cond_script(2, (int[]){ 0, -1 }, (const char *[]){ "blue: 2 in flight",
+	fake_script(&fake.drained, 2, (int[]){ 0, -1 },
+	    (const char *[]){ "blue: 2 in flight",
 	    "blue is the active pool: it will not drain (switch first)" });
 	client_send(fd, "wait-drained blue 5\n", 20);
 	assert_string_equal(client_read(fx, fd, "\n\n", &eof),
 	    "error: blue is the active pool: it will not drain (switch "
 	    "first)\n\n");
-	assert_string_equal(cond.fn, "drained");
+	assert_int_equal(fake.drained.calls, 2);
+	assert_int_equal(fake.healthy.calls, 0);
+	assert_string_equal(fake.drained.pool, "blue");
 	close(fd);
 }
 
@@ -1069,10 +897,9 @@ test_admin_socket_wait_timeout_error_reply(void **state)
 	struct timespec	 t0, t1;
 	double		 s;
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
-	cond_script(1, (int[]){ 0 }, (const char *[]){ "blue has 2 "
-	    "request(s) in flight" });
+	fake_answer(&fake.drained, 0, "blue has 2 request(s) in flight");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	client_send(fd, "wait-drained blue 1\nversion\n", 28);
 	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
@@ -1082,7 +909,7 @@ test_admin_socket_wait_timeout_error_reply(void **state)
 	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	assert_true(s >= 0.95 && s < 1.8);
 	/* checked about every 50 ms meanwhile */
-	assert_true(cond.calls >= 10 && cond.calls <= 25);
+	assert_true(fake.drained.calls >= 10 && fake.drained.calls <= 25);
 	close(fd);
 }
 
@@ -1091,11 +918,11 @@ test_admin_socket_wait_half_close_answered_then_closed(void **state)
 {
 	struct fixture	*fx = *state;
 	bool		 eof;
-	int		 fd = client_connect(fx);
+	int		 fd = client_connect(fx->path);
 
 	/* `printf 'wait-healthy green 5' | nc -U` sends EOF and waits */
-	cond_script(2, (int[]){ 0, 1 }, (const char *[]){ "green: 1 of 3",
-	    "green: 3 of 3" });
+	fake_script(&fake.healthy, 2, (int[]){ 0, 1 },
+	    (const char *[]){ "green: 1 of 3", "green: 3 of 3" });
 	client_send(fd, "wait-healthy green 5", 20);
 	shutdown(fd, SHUT_WR);
 	assert_string_equal(client_read(fx, fd, NULL, &eof),
@@ -1108,27 +935,27 @@ static void
 test_admin_socket_wait_client_gone_freed_no_more_checks(void **state)
 {
 	struct fixture	*fx = *state;
-	int		 fd = client_connect(fx), calls;
+	int		 fd = client_connect(fx->path), calls;
 
-	cond_script(1, (int[]){ 0 }, (const char *[]){ "green: 1 of 3" });
+	fake_answer(&fake.healthy, 0, "green: 1 of 3");
 	client_send(fd, "wait-healthy green 30\nversion\n", 30);
 	for (int i = 0; i < 120; i++) {
 		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
-	assert_true(cond.calls >= 2);
+	assert_true(fake.healthy.calls >= 2);
 	close(fd);
 	for (int i = 0; i < 60; i++) {
 		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
 	/* the timer is gone with the client (leaks: run under valgrind) */
-	calls = cond.calls;
+	calls = fake.healthy.calls;
 	for (int i = 0; i < 200; i++) {
 		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
-	assert_int_equal(cond.calls, calls);
+	assert_int_equal(fake.healthy.calls, calls);
 }
 
 static void
@@ -1137,19 +964,83 @@ test_admin_socket_waiting_clients_freed_by_admin_free(void **state)
 	struct fixture	*fx = *state;
 	int		 fds[3];
 
-	cond_script(1, (int[]){ 0 }, (const char *[]){ "green: 1 of 3" });
+	fake_answer(&fake.healthy, 0, "green: 1 of 3");
 	for (int i = 0; i < 3; i++) {
-		fds[i] = client_connect(fx);
+		fds[i] = client_connect(fx->path);
 		client_send(fds[i], "wait-healthy green 60\n", 22);
 	}
 	for (int i = 0; i < 100; i++) {
 		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
-	assert_true(cond.calls >= 3);
+	assert_true(fake.healthy.calls >= 3);
 	/* teardown's admin_free() frees them, their timers and their waits */
 	for (int i = 0; i < 3; i++)
 		close(fds[i]);
+}
+
+/*
+ * ADMIN_WAITS_MAX clients parked in wait-healthy: a further wait is
+ * refused (its connection kept), and the spare connections still run
+ * status and switch.  Once a parked client leaves, a wait is taken again.
+ */
+static void
+test_admin_socket_waits_capped_spare_clients_answered(void **state)
+{
+	struct fixture	*fx = *state;
+	int		 w[ADMIN_WAITS_MAX], extra, again;
+	char		 want[160], c;
+	bool		 eof;
+
+	fake_answer(&fake.healthy, 0, "green: 0 of 1 up");
+	for (int i = 0; i < ADMIN_WAITS_MAX; i++) {
+		w[i] = client_connect(fx->path);
+		client_puts(w[i], "wait-healthy green 86400\n");
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	}
+	extra = client_connect(fx->path);
+	client_puts(extra, "wait-healthy green 86400\n");
+	snprintf(want, sizeof(want), "error: too many pending waits (%d, at "
+	    "most %d): try again later\n\n", ADMIN_WAITS_MAX, ADMIN_WAITS_MAX);
+	assert_string_equal(client_read(fx, extra, "\n\n", &eof), want);
+	assert_false(eof);
+	snprintf(want, sizeof(want), "wait refused: %d clients waiting (at "
+	    "most %d)\n", ADMIN_WAITS_MAX, ADMIN_WAITS_MAX);
+	if (strstr(logged, want) == NULL)
+		fail_msg("no \"%s\" in the log:\n%s", want, logged);
+	/* the refused client may go on with other commands */
+	client_puts(extra, "version\n");
+	assert_string_equal(client_read(fx, extra, "\n\n", &eof),
+	    "ok\ncutover " PACKAGE_VERSION "\n\n");
+	assert_string_equal(ask(fx, fx->path, "status\n"),
+	    "ok\nactive blue\n\n");
+	assert_string_equal(ask(fx, fx->path, "switch green\n"),
+	    "ok\nswitched blue -> green\n\n");
+	/* none of the parked ones was answered meanwhile */
+	for (int i = 0; i < ADMIN_WAITS_MAX; i++) {
+		assert_int_equal(recv(w[i], &c, 1, MSG_DONTWAIT), -1);
+		assert_int_equal(errno, EAGAIN);
+	}
+	/* one leaves: its place is free for a wait again */
+	close(w[0]);
+	for (int i = 0; i < 100; i++) {
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 5);
+	}
+	again = client_connect(fx->path);
+	client_puts(again, "wait-healthy green 86400\n");
+	for (int i = 0; i < 20; i++)
+		event_base_loop(fx->cx.base, EVLOOP_NONBLOCK);
+	fake_answer(&fake.healthy, 1, "green: healthy");
+	assert_string_equal(client_read(fx, again, "\n\n", &eof),
+	    "ok\ngreen: healthy\n\n");
+	for (int i = 1; i < ADMIN_WAITS_MAX; i++) {
+		assert_string_equal(client_read(fx, w[i], "\n\n", &eof),
+		    "ok\ngreen: healthy\n\n");
+		close(w[i]);
+	}
+	close(extra);
+	close(again);
 }
 
 int
@@ -1157,66 +1048,42 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
-#define S(f)	cmocka_unit_test_setup_teardown(f, setup_socket, \
-		    teardown_socket)
-		T(test_admin_status_ok_body_from_status),
-		T(test_admin_status_json_passes_json),
-		T(test_admin_status_empty_lines_in_body_dropped),
-		T(test_admin_status_bad_argument_usage),
-		T(test_admin_switch_ok_reply),
-		T(test_admin_switch_force_passes_force),
-		T(test_admin_switch_bad_third_word_usage),
-		T(test_admin_switch_arity_usage),
-		T(test_admin_switch_refused_error_reply),
-		T(test_admin_reload_multiline_error_first_line_is_reason),
-		T(test_admin_reload_ok_reply),
-		T(test_admin_rollback_ok_and_error),
-		T(test_admin_rollback_force_passes_force),
-		T(test_admin_rollback_bad_word_usage),
-		T(test_admin_member_each_state_passed),
-		T(test_admin_member_unknown_member_error_reply),
-		T(test_admin_member_bad_state_usage),
-		T(test_admin_member_arity_usage),
-		T(test_admin_wait_healthy_holds_ok_at_once),
-		T(test_admin_wait_healthy_never_error_at_once),
-		T(test_admin_wait_drained_calls_drained),
-		T(test_admin_wait_bad_seconds_usage),
-		T(test_admin_wait_zero_seconds_not_yet_times_out_at_once),
-		T(test_admin_run_wait_not_yet_pending_nothing_appended),
-		T(test_admin_noarg_commands_extra_argument_usage),
-		T(test_admin_version_ok_reply),
-		T(test_admin_quit_ok_reply),
-		T(test_admin_help_lists_every_command),
-		T(test_admin_unknown_command_error),
-		T(test_admin_unknown_command_binary_echo_sanitized),
-		T(test_admin_empty_line_error),
-		T(test_admin_too_many_words_error),
-		T(test_admin_tokenizer_tabs_spaces_cr),
-		T(test_admin_line_too_long_error),
-		T(test_admin_readonly_state_changing_commands_refused),
-		T(test_admin_readonly_refused_whatever_the_arguments),
-		T(test_admin_readonly_reading_commands_run),
-		T(test_admin_readonly_help_lists_only_readers),
-		T(test_admin_readonly_unknown_command_usual_error),
-		T(test_admin_readonly_usage_errors_of_readers_kept),
-		S(test_admin_socket_made_with_mode_and_directory),
-		S(test_admin_socket_in_use_refused),
-		S(test_admin_socket_stale_replaced_and_removed_on_free),
-		S(test_admin_socket_not_a_socket_refused),
-		S(test_admin_socket_pipelined_answered_in_order),
-		S(test_admin_socket_half_close_answers_last_line),
-		S(test_admin_socket_long_line_error_then_closed),
-		S(test_admin_socket_nul_byte_error_connection_kept),
-		S(test_admin_socket_too_many_clients_refused),
-		S(test_admin_socket_unread_replies_paused_then_all_answered),
-		S(test_admin_socket_wait_deferred_then_pipelined_in_order),
-		S(test_admin_socket_wait_never_error_reply),
-		S(test_admin_socket_wait_timeout_error_reply),
-		S(test_admin_socket_wait_half_close_answered_then_closed),
-		S(test_admin_socket_wait_client_gone_freed_no_more_checks),
-		S(test_admin_socket_waiting_clients_freed_by_admin_free),
+		T(test_admin_socket_dir_missing_created_socket_mode_applied),
+		T(test_admin_socket_in_use_refused),
+		T(test_admin_socket_stale_replaced_and_removed_on_free),
+		T(test_admin_socket_not_a_socket_refused),
+		T(test_admin_socket_swapped_for_symlink_after_bind_refused),
+		T(test_admin_socket_symlink_at_path_refused_target_untouched),
+		T(test_admin_socket_mode_from_bind_umask_restored),
+		T(test_admin_socket_dir_world_writable_refused),
+		T(test_admin_socket_dir_group_writable_refused),
+		T(test_admin_socket_dir_sticky_world_writable_accepted),
+		T(test_admin_socket_dir_foreign_owner_refused),
+		T(test_admin_socket_group_own_primary_group_applied),
+		T(test_admin_socket_group_other_group_applied),
+		T(test_admin_socket_group_unknown_refused_no_socket_made),
+		T(test_admin_socket_listening_log_names_group_and_access),
+		T(test_admin_socket_pipelined_answered_in_order),
+		T(test_admin_socket_half_close_answers_last_line),
+		T(test_admin_socket_long_line_error_then_closed),
+		T(test_admin_socket_nul_byte_error_connection_kept),
+		T(test_admin_socket_unread_replies_paused_then_all_answered),
+		T(test_admin_socket_too_many_clients_refused),
+		T(test_admin_socket_client_limit_per_listener),
+		T(test_admin_socket_readonly_answers_reading_commands),
+		T(test_admin_socket_readonly_refuses_switch_nothing_changes),
+		T(test_admin_socket_readonly_refusal_logged_with_peer),
+		T(test_admin_socket_readonly_connection_kept_after_refusal),
+		T(test_admin_socket_readonly_help_lists_only_readers),
+		T(test_admin_socket_readonly_unknown_command_usual_error),
+		T(test_admin_socket_wait_deferred_then_pipelined_in_order),
+		T(test_admin_socket_wait_never_error_reply),
+		T(test_admin_socket_wait_timeout_error_reply),
+		T(test_admin_socket_wait_half_close_answered_then_closed),
+		T(test_admin_socket_wait_client_gone_freed_no_more_checks),
+		T(test_admin_socket_waiting_clients_freed_by_admin_free),
+		T(test_admin_socket_waits_capped_spare_clients_answered),
 #undef T
-#undef S
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
