@@ -577,7 +577,7 @@ cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
 	unsigned		 need;
 	size_t			 ok = pool_healthy(p);
 
-	need = health_min_required(&s->config->min_healthy, p->nmembers);
+	need = check_min_required(&s->config->min_healthy, p->nmembers);
 	if (ok >= need) {
 		snprintf(msg, msglen, "%s: %zu of %zu members healthy",
 		    pool_name(id), ok, p->nmembers);

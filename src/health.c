@@ -1,6 +1,6 @@
 /*
- * health.c — active probes, the rise/fall state machine, passive failures
- * and the parsers of the health settings.
+ * health.c — active probes, the rise/fall state machine and passive
+ * failures.
  */
 #include "autoconf.h"
 
@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "cutover.h"
 #include "health.h"
@@ -26,144 +27,6 @@
 #include "router.h"
 #include "snapshot.h"
 #include "upstream.h"
-
-void
-health_config_defaults(struct health_config *hc)
-{
-	memset(hc, 0, sizeof(*hc));
-	snprintf(hc->path, sizeof(hc->path), "/");
-	hc->interval_ms = 2000;
-	hc->timeout_ms = 1000;
-	hc->rise = 2;
-	hc->fall = 3;
-	hc->expect.r[0].lo = 200;
-	hc->expect.r[0].hi = 399;
-	hc->expect.n = 1;
-}
-
-void
-health_config_merge(struct health_config *pool,
-    const struct health_config *global)
-{
-	unsigned	set = pool->set;
-
-	if (!(set & HEALTH_SET_PATH))
-		memcpy(pool->path, global->path, sizeof(pool->path));
-	if (!(set & HEALTH_SET_HOST))
-		memcpy(pool->host, global->host, sizeof(pool->host));
-	if (!(set & HEALTH_SET_INTERVAL))
-		pool->interval_ms = global->interval_ms;
-	if (!(set & HEALTH_SET_TIMEOUT))
-		pool->timeout_ms = global->timeout_ms;
-	if (!(set & HEALTH_SET_RISE))
-		pool->rise = global->rise;
-	if (!(set & HEALTH_SET_FALL))
-		pool->fall = global->fall;
-	if (!(set & HEALTH_SET_EXPECT))
-		pool->expect = global->expect;
-}
-
-/* Parses a status code 100-599 at *p, advancing it; -1 if none. */
-static int
-health_code(const char **p)
-{
-	char	*end;
-	long	 v;
-
-	if (**p < '0' || **p > '9')
-		return (-1);
-	v = strtol(*p, &end, 10);
-	if (end - *p != 3 || v < 100 || v > 599)
-		return (-1);
-	*p = end;
-	return ((int)v);
-}
-
-int
-health_expect_parse(const char *s, struct health_expect *e, char *err,
-    size_t errlen)
-{
-	const char	*p = s;
-	int		 lo, hi;
-
-	memset(e, 0, sizeof(*e));
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		if ((lo = health_code(&p)) == -1)
-			goto bad;
-		hi = lo;
-		if (*p == '-') {
-			p++;
-			if ((hi = health_code(&p)) == -1 || hi < lo)
-				goto bad;
-		}
-		if (e->n == HEALTH_EXPECT_MAX) {
-			snprintf(err, errlen, "\"%s\": at most %d codes or "
-			    "ranges", s, HEALTH_EXPECT_MAX);
-			return (-1);
-		}
-		e->r[e->n].lo = (uint16_t)lo;
-		e->r[e->n++].hi = (uint16_t)hi;
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			return (0);
-		if (*p++ != ',')
-			goto bad;
-	}
-bad:
-	snprintf(err, errlen, "\"%s\": expected status codes (100-599) and "
-	    "ranges such as \"200-399\" or \"200,204,300-399\"", s);
-	return (-1);
-}
-
-bool
-health_expect_match(const struct health_expect *e, int status)
-{
-	for (unsigned i = 0; i < e->n; i++)
-		if (status >= e->r[i].lo && status <= e->r[i].hi)
-			return (true);
-	return (false);
-}
-
-int
-health_min_parse(const char *s, struct health_min *m, char *err,
-    size_t errlen)
-{
-	char		*end;
-	unsigned long	 v;
-
-	memset(m, 0, sizeof(*m));
-	if (*s >= '0' && *s <= '9') {
-		v = strtoul(s, &end, 10);
-		if (*end == '%' && end[1] == '\0' && v >= 1 && v <= 100) {
-			m->percent = (unsigned)v;
-			return (0);
-		}
-		if (*end == '\0' && v >= 1 && v <= 100000) {
-			m->count = (unsigned)v;
-			return (0);
-		}
-	}
-	snprintf(err, errlen, "\"%s\": expected a count (1 or more) or a "
-	    "percentage (1%%-100%%) such as \"50%%\"", s);
-	return (-1);
-}
-
-unsigned
-health_min_required(const struct health_min *m, size_t n)
-{
-	size_t	need;
-
-	if (m->count > 0)
-		need = m->count;
-	else if (m->percent > 0)
-		need = (n * m->percent + 99) / 100;	/* rounded up */
-	else
-		need = n;
-	return (need > 0 ? (unsigned)need : 1);
-}
 
 static const char *health_names[] = { "unknown", "up", "down" };
 static const char *admin_names[] = { "ready", "drain", "maint" };
@@ -268,7 +131,7 @@ struct health {
 static void	probe_start(struct probe *);
 
 /* The settings for m's pool in the live configuration. */
-static const struct health_config *
+static const struct check_config *
 probe_config(const struct probe *p)
 {
 	return (&router_live(p->h->cx->router)->config->pools[p->m->pool]
@@ -287,7 +150,7 @@ probe_arm(struct probe *p, unsigned ms)
 static void
 probe_done(struct probe *p, bool ok, const char *why)
 {
-	const struct health_config	*hc = probe_config(p);
+	const struct check_config	*hc = probe_config(p);
 	struct member			*m = p->m;
 	enum member_health		 old = m->health;
 	struct timespec			 now;
@@ -338,7 +201,7 @@ probe_read_cb(struct bufferevent *bev, void *arg)
 	}
 	evtimer_del(p->timer);
 	status = p->resp.parser.status_code;
-	if (health_expect_match(&probe_config(p)->expect, status)) {
+	if (check_expect_match(&probe_config(p)->expect, status)) {
 		snprintf(why, sizeof(why), "%d", status);
 		probe_done(p, true, why);
 	} else {
@@ -379,7 +242,7 @@ probe_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 probe_start(struct probe *p)
 {
-	const struct health_config	*hc = probe_config(p);
+	const struct check_config	*hc = probe_config(p);
 	struct member			*m = p->m;
 	int				 fd;
 

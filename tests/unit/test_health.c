@@ -1,6 +1,5 @@
 /*
- * test_health.c — the rise/fall state machine, passive failures, and the
- * parsers of `expect` and `min_healthy`.
+ * test_health.c — the rise/fall state machine and passive failures.
  */
 #include "autoconf.h"
 
@@ -149,70 +148,6 @@ test_health_admin_state_overrides_health(void **state)
 	assert_true(member_is_usable(m));
 }
 
-static void
-test_health_expect_parses_codes_and_ranges(void **state)
-{
-	struct health_expect	e;
-	char			err[256];
-
-	assert_int_equal(health_expect_parse("200,204, 300-399", &e, err,
-	    sizeof(err)), 0);
-	assert_int_equal(e.n, 3);
-	assert_true(health_expect_match(&e, 200));
-	assert_true(health_expect_match(&e, 204));
-	assert_true(health_expect_match(&e, 302));
-	assert_false(health_expect_match(&e, 201));
-	assert_false(health_expect_match(&e, 400));
-}
-
-static void
-test_health_expect_rejects_bad_input(void **state)
-{
-	struct health_expect	e;
-	char			err[256];
-	const char		*bad[] = { "", "20", "2000", "99", "600",
-				    "300-200", "200-", "200,", "abc",
-				    "200;300", "-200" };
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(health_expect_parse(bad[i], &e, err,
-		    sizeof(err)), -1);
-		assert_non_null(strstr(err, "expected status codes"));
-	}
-}
-
-static void
-test_health_min_parses_count_and_percentage(void **state)
-{
-	struct health_min	m;
-	char			err[256];
-
-	assert_int_equal(health_min_parse("3", &m, err, sizeof(err)), 0);
-	assert_int_equal(m.count, 3);
-	assert_int_equal(health_min_parse("50%", &m, err, sizeof(err)), 0);
-	assert_int_equal(m.percent, 50);
-	assert_int_equal(m.count, 0);
-	assert_int_equal(health_min_parse("0", &m, err, sizeof(err)), -1);
-	assert_int_equal(health_min_parse("101%", &m, err, sizeof(err)), -1);
-	assert_int_equal(health_min_parse("0%", &m, err, sizeof(err)), -1);
-	assert_int_equal(health_min_parse("50 %", &m, err, sizeof(err)), -1);
-	assert_int_equal(health_min_parse("", &m, err, sizeof(err)), -1);
-}
-
-static void
-test_health_min_required_counts(void **state)
-{
-	struct health_min	all = { 0, 0 }, two = { 2, 0 }, half = { 0, 50 };
-	struct health_min	third = { 0, 34 };
-
-	assert_int_equal(health_min_required(&all, 3), 3);
-	assert_int_equal(health_min_required(&all, 0), 1);
-	assert_int_equal(health_min_required(&two, 5), 2);
-	assert_int_equal(health_min_required(&half, 3), 2);	/* rounded up */
-	assert_int_equal(health_min_required(&half, 1), 1);
-	assert_int_equal(health_min_required(&third, 3), 2);
-}
-
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -228,10 +163,6 @@ main(void)
 		T(test_health_passive_failure_takes_member_down_at_once),
 		T(test_health_observed_bad_answers_need_fall_in_a_row),
 		T(test_health_admin_state_overrides_health),
-		cmocka_unit_test(test_health_expect_parses_codes_and_ranges),
-		cmocka_unit_test(test_health_expect_rejects_bad_input),
-		cmocka_unit_test(test_health_min_parses_count_and_percentage),
-		cmocka_unit_test(test_health_min_required_counts),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
