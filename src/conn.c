@@ -22,7 +22,6 @@
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
-#include "health.h"
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
@@ -176,7 +175,7 @@ conn_observe(struct conn *c, const char *why)
 void
 conn_passive(struct conn *c, struct member *m, const char *why)
 {
-	cutover_observe(c->w, m, why, 0);
+	cutover_observe(c->w, m, why, CUTOVER_FAIL_NOW);
 }
 
 /* Moves the request's in-flight count to m (NULL: ends it). */

@@ -198,7 +198,7 @@ cutover_worker_fin(struct worker *w, void *arg)
 	if (w->snap != NULL) {
 		/* idle connections hold member references: close them */
 		for (int i = 0; i < POOL_COUNT; i++)
-			pool_close_idle(w->snap->pools[i], w->id);
+			upstream_close_pool_idle(w->snap->pools[i], w->id);
 		worker_snap_set(w, NULL);
 	}
 }
@@ -267,7 +267,7 @@ cutover_close_idle(struct cutover *cx, struct member *m)
 
 struct cutover_seen {
 	struct member	*m;		/* a reference */
-	unsigned	 fall;		/* 0: passive, down at once */
+	unsigned	 fall;		/* or CUTOVER_FAIL_NOW */
 	char		 why[64];
 };
 
@@ -278,8 +278,9 @@ cutover_observed(struct cutover *cx, void *arg)
 	bool			 down;
 
 	if (!cx->exiting) {
-		down = o->fall == 0 ? health_passive(o->m, o->why) :
-		    health_observe(o->m, o->why, o->fall);
+		down = o->fall == CUTOVER_FAIL_NOW ?
+		    member_fail_now(o->m, o->why) :
+		    member_observe(o->m, o->why, o->fall);
 		if (down)
 			cutover_close_idle(cx, o->m);
 	}
@@ -711,19 +712,18 @@ cutover_member(struct cutover *cx, const char *pool, const char *addr,
 	struct member		*m;
 	enum member_admin	 to, from;
 
-	if (health_admin_parse(state, &to) == -1) {
+	if (member_admin_parse(state, &to) == -1) {
 		snprintf(msg, msglen, "unknown state '%.20s' (ready, drain, "
 		    "maint)", state);
 		return (-1);
 	}
 	if ((m = cutover_find_member(cx, pool, addr, msg, msglen)) == NULL)
 		return (-1);
-	from = m->admin;
-	m->admin = to;
+	from = member_set_admin(m, to);
 	if (to != MEMBER_READY)
 		cutover_close_idle(cx, m);	/* they would only sit there */
 	snprintf(msg, msglen, "%s %s: %s -> %s", pool_name(m->pool),
-	    m->addr.text, health_admin_name(from), health_admin_name(to));
+	    m->addr.text, member_admin_name(from), member_admin_name(to));
 	log_info("member %s", msg);
 	return (0);
 }

@@ -105,10 +105,15 @@ void		 cutover_worker_drained(struct cutover *cx, void *arg);
 /* Closes every worker's idle connections to m. */
 void		 cutover_close_idle(struct cutover *cx, struct member *m);
 
+/* The `fall` of cutover_observe for a failure that takes m down at once
+ * (a configured fall is 1 to 100). */
+#define CUTOVER_FAIL_NOW	0u
+
 /*
- * On worker w's thread: m failed a request.  fall 0: it is down at once
- * (refused, reset); otherwise it counts as one failed probe of `fall`.
- * The control thread applies it (health.c) and logs a change.
+ * On worker w's thread: m failed a request.  fall CUTOVER_FAIL_NOW: it is
+ * down at once (refused, reset: member_fail_now); otherwise it counts as
+ * one failed probe of `fall` (member_observe).  The control thread applies
+ * it, logs a change and closes m's idle connections when m went down.
  */
 void		 cutover_observe(struct worker *w, struct member *m,
 		    const char *why, unsigned fall);

@@ -1,6 +1,5 @@
 /*
- * health.c — active probes, the rise/fall state machine and passive
- * failures.
+ * health.c — active probes.
  */
 #include "autoconf.h"
 
@@ -27,83 +26,6 @@
 #include "router.h"
 #include "snapshot.h"
 #include "upstream.h"
-
-static const char *health_names[] = { "unknown", "up", "down" };
-static const char *admin_names[] = { "ready", "drain", "maint" };
-
-const char *
-health_name(enum member_health h)
-{
-	return (health_names[h]);
-}
-
-const char *
-health_admin_name(enum member_admin a)
-{
-	return (admin_names[a]);
-}
-
-int
-health_admin_parse(const char *s, enum member_admin *a)
-{
-	for (int i = 0; i < 3; i++)
-		if (strcmp(s, admin_names[i]) == 0) {
-			*a = (enum member_admin)i;
-			return (0);
-		}
-	return (-1);
-}
-
-bool
-health_apply(struct member *m, bool ok, unsigned rise, unsigned fall)
-{
-	enum member_health	old = m->health;
-
-	if (ok) {
-		m->ok_streak++;
-		m->fail_streak = 0;
-		if (m->health != HEALTH_UP && m->ok_streak >= rise)
-			m->health = HEALTH_UP;
-	} else {
-		m->fail_streak++;
-		m->ok_streak = 0;
-		/* never seen working: one failure is enough to keep
-		 * traffic away; a member that worked gets `fall` chances */
-		if (m->health == HEALTH_UNKNOWN ||
-		    (m->health == HEALTH_UP && m->fail_streak >= fall))
-			m->health = HEALTH_DOWN;
-	}
-	return (m->health != old);
-}
-
-bool
-health_passive(struct member *m, const char *why)
-{
-	m->ok_streak = 0;
-	m->fail_streak++;
-	snprintf(m->last, sizeof(m->last), "passive: %s", why);
-	if (m->health == HEALTH_DOWN)
-		return (false);
-	log_warn("health: %s %s %s -> down (passive: %s)", pool_name(m->pool),
-	    m->addr.text, health_name(m->health), why);
-	m->health = HEALTH_DOWN;
-	return (true);
-}
-
-bool
-health_observe(struct member *m, const char *why, unsigned fall)
-{
-	m->ok_streak = 0;
-	m->fail_streak++;
-	snprintf(m->last, sizeof(m->last), "passive: %s", why);
-	if (m->health == HEALTH_DOWN || m->fail_streak < fall)
-		return (false);
-	log_warn("health: %s %s %s -> down (%u/%u failed, passive: %s)",
-	    pool_name(m->pool), m->addr.text, health_name(m->health),
-	    m->fail_streak, fall, why);
-	m->health = HEALTH_DOWN;
-	return (true);
-}
 
 /* ---------------------------------------------------------------- probes */
 
@@ -156,25 +78,21 @@ probe_done(struct probe *p, bool ok, const char *why)
 	struct timespec			 now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	m->latency_ms = (unsigned)((now.tv_sec - p->t0.tv_sec) * 1000 +
-	    (now.tv_nsec - p->t0.tv_nsec) / 1000000);
 	bufferevent_free(p->bev);
 	p->bev = NULL;
 	http_msg_free(&p->resp);
-	snprintf(m->last, sizeof(m->last), "%s", why);
-	/* strerror() capitalises; the log and status read better without */
-	if (m->last[0] >= 'A' && m->last[0] <= 'Z' && m->last[1] >= 'a')
-		m->last[0] = (char)(m->last[0] - 'A' + 'a');
-	if (health_apply(m, ok, hc->rise, hc->fall)) {
+	member_set_last(m, why, (unsigned)((now.tv_sec - p->t0.tv_sec) * 1000 +
+	    (now.tv_nsec - p->t0.tv_nsec) / 1000000));
+	if (member_apply_probe(m, ok, hc->rise, hc->fall)) {
 		if (ok)
 			log_info("health: %s %s %s -> %s (%u/%u ok, %u ms)",
-			    pool_name(m->pool), m->addr.text, health_name(old),
-			    health_name(m->health), m->ok_streak, hc->rise,
+			    pool_name(m->pool), m->addr.text, member_health_name(old),
+			    member_health_name(m->health), m->ok_streak, hc->rise,
 			    m->latency_ms);
 		else
 			log_warn("health: %s %s %s -> %s (%u/%u failed: %s)",
-			    pool_name(m->pool), m->addr.text, health_name(old),
-			    health_name(m->health), m->fail_streak,
+			    pool_name(m->pool), m->addr.text, member_health_name(old),
+			    member_health_name(m->health), m->fail_streak,
 			    old == HEALTH_UP ? hc->fall : 1, why);
 		if (m->health == HEALTH_DOWN)
 			cutover_close_idle(p->h->cx, m);

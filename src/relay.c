@@ -18,7 +18,6 @@
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
-#include "health.h"
 #include "log.h"
 #include "pool.h"
 #include "relay.h"
