@@ -18,16 +18,17 @@
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
+#include "probe.h"
 #include "router.h"
 #include "snapshot.h"
 #include "state.h"
 #include "tunnel.h"
 #include "status.h"
-#include "health.h"
 #include "upstream.h"
 #include "worker.h"
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
+static void	cutover_member_down(void *, struct member *);
 
 /* The pool to start on: the state file's when it has a valid one, else
  * the configuration's; the log says which decided. */
@@ -126,13 +127,13 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		goto fail;
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
-	    (cx->health = health_new(cx)) == NULL) {
+	    (cx->probes = probes_new(base, cutover_member_down, cx)) == NULL) {
 		if (cx->router == NULL)
 			snapshot_unref(s);
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	health_sync(cx->health, s);
+	probes_sync(cx->probes, s);
 	for (unsigned i = 0; i < n; i++) {
 		w = workers_get(cx, i);
 		cutover_sync(w, NULL);
@@ -212,7 +213,7 @@ cutover_free(struct cutover *cx)
 	workers_free(cx, cutover_worker_fin);
 	admin_free(cx->admin);
 	admin_free(cx->admin_readonly);
-	health_free(cx->health);
+	probes_free(cx->probes);
 	router_free(cx->router);
 	config_free(cx->config);
 	if (cx->ev_hup != NULL)
@@ -263,6 +264,14 @@ void
 cutover_close_idle(struct cutover *cx, struct member *m)
 {
 	workers_run(cx, cutover_close_idle_job, m);
+}
+
+/* The probes' on_down: a member a probe took down keeps no idle
+ * connections. */
+static void
+cutover_member_down(void *ctx, struct member *m)
+{
+	cutover_close_idle(ctx, m);
 }
 
 struct cutover_seen {
@@ -427,7 +436,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		    "restart");
 	router_install(cx->router, s);
 	workers_run(cx, cutover_reload_job, NULL);
-	health_sync(cx->health, s);
+	probes_sync(cx->probes, s);
 	config_free(cx->config);
 	cx->config = cf;
 	log_set_level(cf->log_level);

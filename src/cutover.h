@@ -25,7 +25,7 @@ struct evbuffer;
 struct config;
 struct router;
 struct admin;
-struct health;
+struct probes;
 struct member;
 
 /* The workers' counters, summed. */
@@ -62,7 +62,7 @@ struct cutover {
 		atomic_uint	 n;		/* tunnels the workers close
 						 * (summed by jobs) */
 	}			 drain[POOL_COUNT];	/* after a switch */
-	struct health		*health;
+	struct probes		*probes;
 	time_t			 started;
 	struct {
 		time_t		 at;		/* 0: no reload yet */

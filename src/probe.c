@@ -1,5 +1,6 @@
 /*
- * health.c — active probes.
+ * probe.c — active probes: one chain per member, one deadline, one
+ * completion.
  */
 #include "autoconf.h"
 
@@ -18,22 +19,17 @@
 
 #include "check.h"
 #include "config.h"
-#include "cutover.h"
-#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "pool.h"
-#include "router.h"
+#include "probe.h"
 #include "snapshot.h"
-#include "upstream.h"
-
-/* ---------------------------------------------------------------- probes */
 
 #define PROBE_FIRST_MS	100	/* the first probe of a member, at most */
 
 struct probe {
 	TAILQ_ENTRY(probe)	 entry;
-	struct health		*h;
+	struct probes		*ps;
 	struct member		*m;		/* a reference */
 	struct bufferevent	*bev;		/* while running */
 	struct event		*timer;		/* next probe, or deadline */
@@ -44,20 +40,22 @@ struct probe {
 
 TAILQ_HEAD(probe_list, probe);
 
-struct health {
-	struct cutover		*cx;
+struct probes {
+	struct event_base	*base;
+	probe_down_fn		 on_down;	/* may be NULL */
+	void			*ctx;
+	struct config		*config;	/* the last sync's (a reference) */
 	struct probe_list	 probes;
 	unsigned		 gen;
 };
 
 static void	probe_start(struct probe *);
 
-/* The settings for m's pool in the live configuration. */
+/* The settings for m's pool in the configuration of the last sync. */
 static const struct check_config *
 probe_config(const struct probe *p)
 {
-	return (&router_live(p->h->cx->router)->config->pools[p->m->pool]
-	    .health);
+	return (&p->ps->config->pools[p->m->pool].health);
 }
 
 static void
@@ -68,7 +66,27 @@ probe_arm(struct probe *p, unsigned ms)
 	evtimer_add(p->timer, &tv);
 }
 
-/* The one completion of a probe: state, log, next probe. */
+/* Logs m's change of health from old, which probe p's result made. */
+static void
+probe_log(const struct probe *p, enum member_health old, bool ok,
+    const char *why)
+{
+	const struct check_config	*hc = probe_config(p);
+	const struct member		*m = p->m;
+
+	if (ok)
+		log_info("health: %s %s %s -> %s (%u/%u ok, %u ms)",
+		    pool_name(m->pool), m->addr.text, member_health_name(old),
+		    member_health_name(m->health), m->ok_streak, hc->rise,
+		    m->latency_ms);
+	else
+		log_warn("health: %s %s %s -> %s (%u/%u failed: %s)",
+		    pool_name(m->pool), m->addr.text, member_health_name(old),
+		    member_health_name(m->health), m->fail_streak,
+		    old == HEALTH_UP ? hc->fall : 1, why);
+}
+
+/* The one completion of a probe: state, log, owner told, next probe. */
 static void
 probe_done(struct probe *p, bool ok, const char *why)
 {
@@ -84,18 +102,9 @@ probe_done(struct probe *p, bool ok, const char *why)
 	member_set_last(m, why, (unsigned)((now.tv_sec - p->t0.tv_sec) * 1000 +
 	    (now.tv_nsec - p->t0.tv_nsec) / 1000000));
 	if (member_apply_probe(m, ok, hc->rise, hc->fall)) {
-		if (ok)
-			log_info("health: %s %s %s -> %s (%u/%u ok, %u ms)",
-			    pool_name(m->pool), m->addr.text, member_health_name(old),
-			    member_health_name(m->health), m->ok_streak, hc->rise,
-			    m->latency_ms);
-		else
-			log_warn("health: %s %s %s -> %s (%u/%u failed: %s)",
-			    pool_name(m->pool), m->addr.text, member_health_name(old),
-			    member_health_name(m->health), m->fail_streak,
-			    old == HEALTH_UP ? hc->fall : 1, why);
-		if (m->health == HEALTH_DOWN)
-			cutover_close_idle(p->h->cx, m);
+		probe_log(p, old, ok, why);
+		if (m->health == HEALTH_DOWN && p->ps->on_down != NULL)
+			p->ps->on_down(p->ps->ctx, m);
 	}
 	probe_arm(p, hc->interval_ms);
 }
@@ -172,7 +181,7 @@ probe_start(struct probe *p)
 	http_msg_init(&p->resp, HTTP_RESPONSE);
 	if ((fd = socket(m->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 || (p->bev = bufferevent_socket_new(
-	    p->h->cx->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+	    p->ps->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		log_error("health: %s %s: cannot probe: %s", pool_name(m->pool),
@@ -195,21 +204,21 @@ probe_start(struct probe *p)
 }
 
 static struct probe *
-probe_new(struct health *h, struct member *m)
+probe_new(struct probes *ps, struct member *m)
 {
 	struct probe	*p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->timer = evtimer_new(h->cx->base, probe_timer_cb, p)) == NULL) {
+	    (p->timer = evtimer_new(ps->base, probe_timer_cb, p)) == NULL) {
 		free(p);
 		log_error("health: %s %s: out of memory: not probed",
 		    pool_name(m->pool), m->addr.text);
 		return (NULL);
 	}
-	p->h = h;
+	p->ps = ps;
 	p->m = member_ref(m);
 	m->probe = p;
-	TAILQ_INSERT_TAIL(&h->probes, p, entry);
+	TAILQ_INSERT_TAIL(&ps->probes, p, entry);
 	/* spread the first probes so they do not all start at once */
 	probe_arm(p, (unsigned)(random() % PROBE_FIRST_MS));
 	return (p);
@@ -218,7 +227,7 @@ probe_new(struct health *h, struct member *m)
 static void
 probe_free(struct probe *p)
 {
-	TAILQ_REMOVE(&p->h->probes, p, entry);
+	TAILQ_REMOVE(&p->ps->probes, p, entry);
 	if (p->bev != NULL)
 		bufferevent_free(p->bev);
 	http_msg_free(&p->resp);
@@ -228,47 +237,53 @@ probe_free(struct probe *p)
 	free(p);
 }
 
-struct health *
-health_new(struct cutover *cx)
+struct probes *
+probes_new(struct event_base *base, probe_down_fn on_down, void *ctx)
 {
-	struct health	*h;
+	struct probes	*ps;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if ((ps = calloc(1, sizeof(*ps))) == NULL)
 		return (NULL);
-	h->cx = cx;
-	TAILQ_INIT(&h->probes);
-	return (h);
+	ps->base = base;
+	ps->on_down = on_down;
+	ps->ctx = ctx;
+	TAILQ_INIT(&ps->probes);
+	return (ps);
 }
 
 void
-health_free(struct health *h)
+probes_free(struct probes *ps)
 {
 	struct probe	*p;
 
-	if (h == NULL)
+	if (ps == NULL)
 		return;
-	while ((p = TAILQ_FIRST(&h->probes)) != NULL)
+	while ((p = TAILQ_FIRST(&ps->probes)) != NULL)
 		probe_free(p);
-	free(h);
+	config_free(ps->config);
+	free(ps);
 }
 
 void
-health_sync(struct health *h, const struct snapshot *s)
+probes_sync(struct probes *ps, struct snapshot *s)
 {
 	struct probe	*p, *next;
 	struct member	*m;
 
-	h->gen++;
+	/* the new settings first: probe_new's timer reads them later */
+	config_free(ps->config);
+	ps->config = config_ref(s->config);
+	ps->gen++;
 	for (int i = 0; i < POOL_COUNT; i++)
 		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
 			m = s->pools[i]->members[k];
-			if (m->probe == NULL && probe_new(h, m) == NULL)
+			if (m->probe == NULL && probe_new(ps, m) == NULL)
 				continue;
-			m->probe->seen = h->gen;
+			m->probe->seen = ps->gen;
 		}
-	for (p = TAILQ_FIRST(&h->probes); p != NULL; p = next) {
+	for (p = TAILQ_FIRST(&ps->probes); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
-		if (p->seen != h->gen)
+		if (p->seen != ps->gen)
 			probe_free(p);
 	}
 }
