@@ -44,7 +44,7 @@ struct probes {
 	struct event_base	*base;
 	probe_down_fn		 on_down;	/* may be NULL */
 	void			*ctx;
-	struct config		*config;	/* the last sync's (a reference) */
+	struct config		*config;	/* of the last sync (a ref) */
 	struct probe_list	 probes;
 	unsigned		 gen;
 };

@@ -69,8 +69,8 @@ test_check_min_parses_count_and_percentage(void **state)
 static void
 test_check_min_required_counts(void **state)
 {
-	struct check_min	all = { 0, 0 }, two = { 2, 0 }, half = { 0, 50 };
-	struct check_min	third = { 0, 34 };
+	struct check_min	all = { 0, 0 }, two = { 2, 0 };
+	struct check_min	half = { 0, 50 }, third = { 0, 34 };
 
 	assert_int_equal(check_min_required(&all, 3), 3);
 	assert_int_equal(check_min_required(&all, 0), 1);

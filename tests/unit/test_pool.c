@@ -263,7 +263,7 @@ test_member_observed_bad_answers_need_fall_in_a_row(void **state)
 	member_observe(m, "invalid response", 3);
 	member_observe(m, "invalid response", 3);
 	assert_int_equal(m->health, HEALTH_UP);
-	member_apply_probe(m, true, 1, 3);		/* a good probe forgives */
+	member_apply_probe(m, true, 1, 3);	/* a good probe forgives */
 	member_observe(m, "invalid response", 3);
 	member_observe(m, "invalid response", 3);
 	assert_int_equal(m->health, HEALTH_UP);

@@ -257,7 +257,7 @@ test_probe_unexpected_status_takes_member_down(void **state)
 	assert_true(run_until(f, blue(f), HEALTH_DOWN, 3000));
 	assert_string_equal(blue(f)->last, "503 not expected");
 	assert_int_equal(f->ndown_of[POOL_BLUE], 1);
-	f->status = 204;			/* in 200-299: back with rise 1 */
+	f->status = 204;		/* in 200-299: back with rise 1 */
 	assert_true(run_until(f, blue(f), HEALTH_UP, 3000));
 }
 
