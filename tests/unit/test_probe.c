@@ -35,6 +35,7 @@ struct fixture {
 	struct snapshot		*s;
 	struct probes		*ps;
 	int			 lfd;		/* the backend's listener */
+	int			 rfd;		/* bound, never listening */
 	struct event		*lev;
 	unsigned		 port, refused;	/* blue's and green's ports */
 	int			 status;	/* what the backend answers */
@@ -145,8 +146,9 @@ setup(void **state)
 	assert_true((fd = mkstemp(f->path)) != -1);
 	close(fd);
 	f->lfd = loopback_socket(&f->port, true);
-	/* bound, never listening: connecting is refused */
-	close(loopback_socket(&f->refused, false));
+	/* bound, never listening: connecting is refused, and no one else
+	 * can take the port while the test runs */
+	f->rfd = loopback_socket(&f->refused, false);
 	f->status = 200;
 	assert_non_null(f->lev = event_new(f->base, f->lfd,
 	    EV_READ | EV_PERSIST, backend_accept_cb, f));
@@ -174,6 +176,7 @@ teardown(void **state)
 	config_free(f->cf);
 	event_free(f->lev);
 	close(f->lfd);
+	close(f->rfd);
 	event_base_free(f->base);
 	unlink(f->path);
 	free(f);
@@ -284,6 +287,8 @@ test_probe_sync_stops_probes_of_members_gone(void **state)
 	struct config	*cf;
 	struct snapshot	*s;
 	char		 text[512];
+	unsigned	 port;
+	int		 fd = loopback_socket(&port, false);
 
 	probes_sync(f->ps, f->s);
 	assert_non_null(blue(f)->probe);
@@ -291,8 +296,8 @@ test_probe_sync_stops_probes_of_members_gone(void **state)
 	/* blue keeps its member (and its probe), green's is replaced */
 	snprintf(text, sizeof(text), "pools = { blue = { members = "
 	    "[ \"127.0.0.1:%u\" ]; }; green = { members = "
-	    "[ \"127.0.0.1:1\" ]; }; };\n"
-	    "health = { interval_ms = 20; rise = 1; };\n", f->port);
+	    "[ \"127.0.0.1:%u\" ]; }; };\n"
+	    "health = { interval_ms = 20; rise = 1; };\n", f->port, port);
 	cf = load(f, text);
 	assert_non_null(s = snapshot_build(cf, f->s, POOL_BLUE));
 	config_free(cf);
@@ -306,6 +311,7 @@ test_probe_sync_stops_probes_of_members_gone(void **state)
 	assert_non_null(strstr(f->req, "GET / HTTP/1.1\r\n"));
 	probes_sync(f->ps, f->s);		/* back, before s goes */
 	snapshot_unref(s);
+	close(fd);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
