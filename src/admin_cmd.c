@@ -20,6 +20,7 @@
 #include "admin_cmd.h"
 #include "cutover.h"
 #include "log.h"
+#include "pool.h"
 #include "status.h"
 
 #define ADMIN_WORDS_MAX		8		/* words in one command line */
@@ -264,15 +265,11 @@ cmd_rollback(struct admin_req *r)
 static int
 cmd_member(struct admin_req *r)
 {
-	static const char *const states[] = { "ready", "drain", "maint" };
-	char	msg[ADMIN_MSG_MAX] = "";
-	size_t	i;
-	int	rc;
+	enum member_admin	state;
+	char			msg[ADMIN_MSG_MAX] = "";
+	int			rc;
 
-	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (strcmp(r->argv[3], states[i]) == 0)
-			break;
-	if (i == sizeof(states) / sizeof(states[0]))
+	if (member_admin_parse(r->argv[3], &state) == -1)
 		return (ADMIN_BAD_ARG);
 	rc = cutover_member(r->cx, r->argv[1], r->argv[2], r->argv[3], msg,
 	    sizeof(msg));

@@ -43,7 +43,7 @@ struct cfg_key {
 	const struct cfg_key	*keys;	/* a sub-group's own keys */
 	size_t			 off;	/* an unsigned in struct config */
 	unsigned		 min, max;
-	unsigned		 bit;	/* health keys: HEALTH_SET_* */
+	unsigned		 bit;	/* health keys: CHECK_SET_* */
 };
 
 static int	cfg_load_group(struct cfg_ctx *, const config_setting_t *,
@@ -91,20 +91,20 @@ static int	cfg_load_replaced(struct cfg_ctx *, const config_setting_t *,
 #define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
 			    (lo), CONFIG_TIMEOUT_MAX_MS, 0 }
 
-/* Health keys: off is into struct health_config, min is its SET bit. */
+/* Health keys: off is into struct check_config, min is its SET bit. */
 #define CFG_HNUM(n, bit, lo, hi) { #n, cfg_load_hnum, NULL, \
-			    offsetof(struct health_config, n), (lo), (hi), (bit) }
+			    offsetof(struct check_config, n), (lo), (hi), (bit) }
 
 static const struct cfg_key health_keys[] = {
-	{ "path", cfg_load_hstr, NULL, offsetof(struct health_config, path),
-	    0, 0, HEALTH_SET_PATH },
-	{ "host", cfg_load_hstr, NULL, offsetof(struct health_config, host),
-	    0, 0, HEALTH_SET_HOST },
-	CFG_HNUM(interval_ms, HEALTH_SET_INTERVAL, 10, CONFIG_TIMEOUT_MAX_MS),
-	CFG_HNUM(timeout_ms, HEALTH_SET_TIMEOUT, 10, CONFIG_TIMEOUT_MAX_MS),
-	CFG_HNUM(rise, HEALTH_SET_RISE, 1, 100),
-	CFG_HNUM(fall, HEALTH_SET_FALL, 1, 100),
-	{ "expect", cfg_load_expect, NULL, 0, 0, 0, HEALTH_SET_EXPECT },
+	{ "path", cfg_load_hstr, NULL, offsetof(struct check_config, path),
+	    0, 0, CHECK_SET_PATH },
+	{ "host", cfg_load_hstr, NULL, offsetof(struct check_config, host),
+	    0, 0, CHECK_SET_HOST },
+	CFG_HNUM(interval_ms, CHECK_SET_INTERVAL, 10, CONFIG_TIMEOUT_MAX_MS),
+	CFG_HNUM(timeout_ms, CHECK_SET_TIMEOUT, 10, CONFIG_TIMEOUT_MAX_MS),
+	CFG_HNUM(rise, CHECK_SET_RISE, 1, 100),
+	CFG_HNUM(fall, CHECK_SET_FALL, 1, 100),
+	{ "expect", cfg_load_expect, NULL, 0, 0, 0, CHECK_SET_EXPECT },
 	CFG_END
 };
 
@@ -623,7 +623,7 @@ cfg_load_access(struct cfg_ctx *x, const config_setting_t *s,
 }
 
 /* The health group s's value belongs to: a pool's, or the global one. */
-static struct health_config *
+static struct check_config *
 cfg_health(struct cfg_ctx *x, const config_setting_t *s)
 {
 	const config_setting_t	*group = config_setting_parent(s);
@@ -640,17 +640,17 @@ static int
 cfg_load_hstr(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	struct health_config	*hc = cfg_health(x, s);
+	struct check_config	*hc = cfg_health(x, s);
 	const char		*v;
 
 	if ((v = cfg_string(x, s, "a string")) == NULL)
 		return (-1);
-	if (strlen(v) >= HEALTH_STR_MAX || strpbrk(v, " \t\r\n") != NULL)
+	if (strlen(v) >= CHECK_STR_MAX || strpbrk(v, " \t\r\n") != NULL)
 		return (cfg_fail(x, s, NULL, "\"%s\": must be shorter than "
-		    "%d bytes, without spaces", v, HEALTH_STR_MAX));
-	if (k->bit == HEALTH_SET_PATH && v[0] != '/')
+		    "%d bytes, without spaces", v, CHECK_STR_MAX));
+	if (k->bit == CHECK_SET_PATH && v[0] != '/')
 		return (cfg_fail(x, s, NULL, "\"%s\": must start with /", v));
-	snprintf((char *)hc + k->off, HEALTH_STR_MAX, "%s", v);
+	snprintf((char *)hc + k->off, CHECK_STR_MAX, "%s", v);
 	hc->set |= k->bit;
 	return (0);
 }
@@ -659,7 +659,7 @@ static int
 cfg_load_hnum(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	struct health_config	*hc = cfg_health(x, s);
+	struct check_config	*hc = cfg_health(x, s);
 	long long		 v = 0;
 
 	if (cfg_int(x, s, k->min, k->max, "an integer", &v) == -1)
@@ -673,14 +673,14 @@ static int
 cfg_load_expect(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	struct health_config	*hc = cfg_health(x, s);
+	struct check_config	*hc = cfg_health(x, s);
 	const char		*v;
 	char			 why[128];
 
 	if ((v = cfg_string(x, s, "a string of status codes such as "
 	    "\"200-399\"")) == NULL)
 		return (-1);
-	if (health_expect_parse(v, &hc->expect, why, sizeof(why)) == -1)
+	if (check_expect_parse(v, &hc->expect, why, sizeof(why)) == -1)
 		return (cfg_fail(x, s, NULL, "%s", why));
 	hc->set |= k->bit;
 	return (0);
@@ -690,12 +690,12 @@ static int
 cfg_load_min(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	struct health_min	*m = &x->c->min_healthy;
+	struct check_min	*m = &x->c->min_healthy;
 	char			 why[128];
 	long long		 v = 0;
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		if (health_min_parse(config_setting_get_string(s), m, why,
+		if (check_min_parse(config_setting_get_string(s), m, why,
 		    sizeof(why)) == -1)
 			return (cfg_fail(x, s, NULL, "%s", why));
 		return (0);
@@ -829,7 +829,7 @@ cfg_defaults(struct config *c)
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = false;
-	health_config_defaults(&c->health);
+	check_config_defaults(&c->health);
 }
 
 /* Defaults that need memory, for settings the file did not give. */
@@ -854,7 +854,7 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 	    (x->c->admin_socket = strdup(DEFAULT_ADMIN_SOCKET)) == NULL)
 		return (cfg_fail(x, root, "admin.socket", "out of memory"));
 	for (int i = 0; i < POOL_COUNT; i++)
-		health_config_merge(&x->c->pools[i].health, &x->c->health);
+		check_config_merge(&x->c->pools[i].health, &x->c->health);
 	if (x->c->admin_readonly_socket != NULL &&
 	    strcmp(x->c->admin_readonly_socket, x->c->admin_socket) == 0)
 		return (cfg_fail(x, config_setting_get_member(root, "admin"),

@@ -15,8 +15,8 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "check.h"
 #include "log.h"
-#include "health.h"
 #include "pool.h"
 
 /* Defaults: every setting but the two pools has one. */
@@ -38,7 +38,7 @@
 struct config_pool {
 	struct addr		*members;
 	size_t			 nmembers;
-	struct health_config	 health;	/* merged with the global one */
+	struct check_config	 health;	/* merged with the global one */
 };
 
 struct config {
@@ -65,8 +65,8 @@ struct config {
 	unsigned		 drain_spread_ms;
 	enum log_level		 log_level;
 	bool			 log_access;
-	struct health_config	 health;	/* the global health group */
-	struct health_min	 min_healthy;	/* switch.min_healthy */
+	struct check_config	 health;	/* the global health group */
+	struct check_min	 min_healthy;	/* switch.min_healthy */
 	char			*state_file;	/* NULL: none */
 	unsigned		 max_connections;	/* 0: no limit */
 	long long		 max_body_bytes;	/* 0: no limit */

@@ -21,7 +21,6 @@
 
 #include "config.h"
 #include "conn_int.h"
-#include "health.h"
 #include "http_head.h"
 #include "log.h"
 #include "pool.h"
@@ -173,7 +172,7 @@ conn_observe(struct conn *c, const char *why)
 void
 conn_passive(struct conn *c, struct member *m, const char *why)
 {
-	worker_observe(c->w, m, why, 0);
+	worker_observe(c->w, m, why, WORKER_FAIL_NOW);
 }
 
 /* Moves the request's in-flight count to m (NULL: ends it). */

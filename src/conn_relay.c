@@ -17,7 +17,6 @@
 
 #include "config.h"
 #include "conn_int.h"
-#include "health.h"
 #include "http_head.h"
 #include "log.h"
 #include "pool.h"

@@ -18,16 +18,17 @@
 #include "listen.h"
 #include "log.h"
 #include "pool.h"
+#include "probe.h"
 #include "router.h"
 #include "snapshot.h"
 #include "state.h"
-#include "health.h"
 #include "upstream.h"
 #include "worker.h"
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
 static void	cutover_member_failed(void *, struct member *, const char *,
 		    unsigned);
+static void	cutover_member_down(void *, struct member *);
 static void	cutover_worker_drained(void *, struct worker *);
 static void	cutover_thread_exit(void *, struct worker *);
 
@@ -135,13 +136,13 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		goto fail;
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
-	    (cx->health = health_new(cx)) == NULL) {
+	    (cx->probes = probes_new(base, cutover_member_down, cx)) == NULL) {
 		if (cx->router == NULL)
 			snapshot_unref(s);
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	health_sync(cx->health, s);
+	probes_sync(cx->probes, s);
 	for (unsigned i = 0; i < n; i++) {
 		w = workers_get(cx->workers, i);
 		cutover_sync(w, NULL);
@@ -220,7 +221,7 @@ cutover_worker_fin(struct worker *w, void *arg)
 	if (w->snap != NULL) {
 		/* idle connections hold member references: close them */
 		for (int i = 0; i < POOL_COUNT; i++)
-			pool_close_idle(w->snap->pools[i], w->id);
+			upstream_close_pool_idle(w->snap->pools[i], w->id);
 		worker_snap_set(w, NULL);
 	}
 }
@@ -233,7 +234,7 @@ cutover_free(struct cutover *cx)
 	cx->exiting = true;
 	workers_free(cx->workers, cutover_worker_fin);
 	cx->workers = NULL;
-	health_free(cx->health);
+	probes_free(cx->probes);
 	router_free(cx->router);
 	config_free(cx->config);
 	if (cx->ev_hup != NULL)
@@ -265,7 +266,16 @@ cutover_close_idle(struct cutover *cx, struct member *m)
 	workers_run(cx->workers, cutover_close_idle_job, m);
 }
 
-/* A request on a worker saw m fail (worker_ops.observe). */
+/* The probes' on_down: a member a probe took down keeps no idle
+ * connections. */
+static void
+cutover_member_down(void *ctx, struct member *m)
+{
+	cutover_close_idle(ctx, m);
+}
+
+/* A request on a worker saw m fail (worker_ops.observe): the member's
+ * health changes here, on the control thread, and nowhere else. */
 static void
 cutover_member_failed(void *ctx, struct member *m, const char *why,
     unsigned fall)
@@ -273,8 +283,8 @@ cutover_member_failed(void *ctx, struct member *m, const char *why,
 	struct cutover	*cx = ctx;
 	bool		 down;
 
-	down = fall == 0 ? health_passive(m, why) :
-	    health_observe(m, why, fall);
+	down = fall == WORKER_FAIL_NOW ? member_fail_now(m, why) :
+	    member_observe(m, why, fall);
 	if (down)
 		cutover_close_idle(cx, m);
 }
@@ -398,7 +408,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		    "restart");
 	router_install(cx->router, s);
 	workers_run(cx->workers, cutover_reload_job, NULL);
-	health_sync(cx->health, s);
+	probes_sync(cx->probes, s);
 	config_free(cx->config);
 	cx->config = cf;
 	log_set_level(cf->log_level);
@@ -537,7 +547,7 @@ cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
 	unsigned		 need;
 	size_t			 ok = pool_healthy(p);
 
-	need = health_min_required(&s->config->min_healthy, p->nmembers);
+	need = check_min_required(&s->config->min_healthy, p->nmembers);
 	if (ok >= need) {
 		snprintf(msg, msglen, "%s: %zu of %zu members healthy",
 		    pool_name(id), ok, p->nmembers);
@@ -671,19 +681,18 @@ cutover_member(struct cutover *cx, const char *pool, const char *addr,
 	struct member		*m;
 	enum member_admin	 to, from;
 
-	if (health_admin_parse(state, &to) == -1) {
+	if (member_admin_parse(state, &to) == -1) {
 		snprintf(msg, msglen, "unknown state '%.20s' (ready, drain, "
 		    "maint)", state);
 		return (-1);
 	}
 	if ((m = cutover_find_member(cx, pool, addr, msg, msglen)) == NULL)
 		return (-1);
-	from = m->admin;
-	m->admin = to;
+	from = member_set_admin(m, to);
 	if (to != MEMBER_READY)
 		cutover_close_idle(cx, m);	/* they would only sit there */
 	snprintf(msg, msglen, "%s %s: %s -> %s", pool_name(m->pool),
-	    m->addr.text, health_admin_name(from), health_admin_name(to));
+	    m->addr.text, member_admin_name(from), member_admin_name(to));
 	log_info("member %s", msg);
 	return (0);
 }

@@ -26,7 +26,7 @@ struct event;
 struct evbuffer;
 struct config;
 struct router;
-struct health;
+struct probes;
 struct member;
 
 /*
@@ -49,7 +49,7 @@ struct cutover {
 		atomic_uint	 n;		/* tunnels the workers close
 						 * (summed by jobs) */
 	}			 drain[POOL_COUNT];	/* after a switch */
-	struct health		*health;
+	struct probes		*probes;
 	time_t			 started;
 	struct {
 		time_t		 at;		/* 0: no reload yet */

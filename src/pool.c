@@ -1,5 +1,6 @@
 /*
- * pool.c — members of a pool and the choice among them.
+ * pool.c — members of a pool and the choice among them; a member's health
+ * (rise/fall, passive failures) and admin state.
  */
 #include "autoconf.h"
 
@@ -7,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "pool.h"
-#include "upstream.h"
 
 static const char *pool_names[POOL_COUNT] = { "blue", "green" };
 static unsigned pool_nworkers = 1;
@@ -238,9 +239,103 @@ member_counts(const struct member *m, struct member_counts *c)
 	}
 }
 
-void
-pool_close_idle(struct pool *p, unsigned worker)
+static const char *const member_health_names[] = { "unknown", "up",
+	"down" };
+static const char *const member_admin_names[] = { "ready", "drain",
+	"maint" };
+
+#define MEMBER_NADMIN	(sizeof(member_admin_names) / \
+	sizeof(member_admin_names[0]))
+
+const char *
+member_health_name(enum member_health h)
 {
-	for (size_t i = 0; i < p->nmembers; i++)
-		upstream_close_idle(p->members[i], worker);
+	return (member_health_names[h]);
+}
+
+const char *
+member_admin_name(enum member_admin a)
+{
+	return (member_admin_names[a]);
+}
+
+int
+member_admin_parse(const char *s, enum member_admin *a)
+{
+	for (size_t i = 0; i < MEMBER_NADMIN; i++)
+		if (strcmp(s, member_admin_names[i]) == 0) {
+			*a = (enum member_admin)i;
+			return (0);
+		}
+	return (-1);
+}
+
+enum member_admin
+member_set_admin(struct member *m, enum member_admin a)
+{
+	enum member_admin	old = m->admin;
+
+	m->admin = a;
+	return (old);
+}
+
+bool
+member_apply_probe(struct member *m, bool ok, unsigned rise, unsigned fall)
+{
+	enum member_health	old = m->health;
+
+	if (ok) {
+		m->ok_streak++;
+		m->fail_streak = 0;
+		if (m->health != HEALTH_UP && m->ok_streak >= rise)
+			m->health = HEALTH_UP;
+	} else {
+		m->fail_streak++;
+		m->ok_streak = 0;
+		/* never seen working: one failure is enough to keep
+		 * traffic away; a member that worked gets `fall` chances */
+		if (m->health == HEALTH_UNKNOWN ||
+		    (m->health == HEALTH_UP && m->fail_streak >= fall))
+			m->health = HEALTH_DOWN;
+	}
+	return (m->health != old);
+}
+
+void
+member_set_last(struct member *m, const char *why, unsigned latency_ms)
+{
+	m->latency_ms = latency_ms;
+	snprintf(m->last, sizeof(m->last), "%s", why);
+	/* strerror() capitalises; the log and status read better without */
+	if (m->last[0] >= 'A' && m->last[0] <= 'Z' && m->last[1] >= 'a')
+		m->last[0] = (char)(m->last[0] - 'A' + 'a');
+}
+
+bool
+member_fail_now(struct member *m, const char *why)
+{
+	m->ok_streak = 0;
+	m->fail_streak++;
+	snprintf(m->last, sizeof(m->last), "passive: %s", why);
+	if (m->health == HEALTH_DOWN)
+		return (false);
+	log_warn("health: %s %s %s -> down (passive: %s)", pool_name(m->pool),
+	    m->addr.text, member_health_name(m->health), why);
+	m->health = HEALTH_DOWN;
+	return (true);
+}
+
+bool
+member_observe(struct member *m, const char *why, unsigned fall)
+{
+	m->ok_streak = 0;
+	m->fail_streak++;
+	snprintf(m->last, sizeof(m->last), "passive: %s", why);
+	if (m->health == HEALTH_DOWN || m->fail_streak < fall)
+		return (false);
+	log_warn("health: %s %s %s -> down (%u/%u failed, passive: %s)",
+	    pool_name(m->pool), m->addr.text, member_health_name(m->health),
+	    m->fail_streak, fall, why);
+	m->health = HEALTH_DOWN;
+	return (true);
 }

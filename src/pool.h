@@ -1,5 +1,8 @@
 /*
- * pool.h — the members of one upstream pool and the choice among them.
+ * pool.h — the members of one upstream pool and the choice among them, and
+ * each member's state: its health (the rise/fall state machine fed by the
+ * probes of probe.c and by failures seen on real traffic) and its admin
+ * state (ready, drain, maint).
  *
  * Members and pools are reference-counted: routing snapshots share them, a
  * reload carries a member whose address is unchanged into the new snapshot
@@ -16,12 +19,23 @@
 #include <sys/queue.h>
 
 #include "addr.h"
-#include "health.h"
 
 enum pool_id {
 	POOL_BLUE,
 	POOL_GREEN,
 	POOL_COUNT,
+};
+
+enum member_health {
+	HEALTH_UNKNOWN,		/* not probed yet: usable */
+	HEALTH_UP,
+	HEALTH_DOWN,
+};
+
+enum member_admin {
+	MEMBER_READY,
+	MEMBER_DRAIN,		/* no new requests; still probed */
+	MEMBER_MAINT,		/* no requests, no probes */
 };
 
 struct upstream;
@@ -32,6 +46,12 @@ TAILQ_HEAD(upstream_list, upstream);
  * What one worker keeps of a member.  Only that worker writes it, so
  * counting a request takes no locked instruction and no cache line is
  * shared between workers; status sums the workers' counts.
+ *
+ * The idle lists belong to upstream.c (L2), which alone parks, takes and
+ * closes connections on them (upstream_close_idle, upstream_close_pool_idle):
+ * pool.c only makes them empty.  Pool never needs to close one itself,
+ * since every idle connection holds a reference to its member: when
+ * member_unref drops the last one, the member has none left.
  */
 struct member_local {
 	_Alignas(64) struct upstream_list idle;	/* keep-alive connections */
@@ -43,7 +63,9 @@ struct member_local {
 
 /*
  * A member's health and admin state are written by the control thread
- * only (workers post what they observe to it) and read by every worker.
+ * only (workers post what they observe to it) and read by every worker;
+ * they change only through the member_* functions below, which alone
+ * write health, admin, the streaks, latency_ms and last.
  */
 struct member {
 	atomic_uint		 refcnt;
@@ -57,7 +79,7 @@ struct member {
 	unsigned		 fail_streak;
 	unsigned		 latency_ms;	/* of the last probe */
 	char			 last[64];	/* the last probe's result */
-	struct probe		*probe;		/* while it is probed */
+	struct probe		*probe;		/* probe.c's, while probed */
 };
 
 /* A worker's round-robin cursor over a pool, on a cache line of its own. */
@@ -137,7 +159,52 @@ struct member_counts {
 void		 member_counts(const struct member *m,
 		    struct member_counts *c);
 
-/* Closes worker's idle keep-alive connections to the members of p. */
-void		 pool_close_idle(struct pool *p, unsigned worker);
+/* "unknown", "up", "down": the names of a member's health. */
+const char	*member_health_name(enum member_health h);
+
+/*
+ * "ready", "drain", "maint": the admin states, the one list of their
+ * names (admin commands, the log and status all use these).
+ */
+const char	*member_admin_name(enum member_admin a);
+
+/* Parses an admin state's name; 0, or -1 if s names none. */
+int		 member_admin_parse(const char *s, enum member_admin *a);
+
+/* Sets m's admin state (control thread); returns the one it had. */
+enum member_admin member_set_admin(struct member *m, enum member_admin a);
+
+/*
+ * The rise/fall state machine: applies one probe result to m's streaks and
+ * health.  An unknown member goes down at its first failure, an up one
+ * after `fall` failures in a row; `rise` successes in a row make it up.
+ * Returns true when m's health changed; the caller logs the transition.
+ */
+bool		 member_apply_probe(struct member *m, bool ok, unsigned rise,
+		    unsigned fall);
+
+/*
+ * Records what m's last probe found (why: "200", "timed out", ...;
+ * lower-cased at the start, as strerror() capitalises) and how long it took.
+ */
+void		 member_set_last(struct member *m, const char *why,
+		    unsigned latency_ms);
+
+/*
+ * A failure seen on real traffic (refused, reset, connect timeout): m is
+ * down at once, and active probes bring it back after `rise` successes.
+ * Logs the transition.  Returns true when m went down: the caller closes
+ * its idle connections.
+ */
+bool		 member_fail_now(struct member *m, const char *why);
+
+/*
+ * A bad answer seen on real traffic (an invalid response, a close in the
+ * middle of one): counts as one failed probe, so `fall` (1 or more) of
+ * them in a row take the member down; one buggy endpoint does not eject it
+ * at once.  Logs the transition.  Returns true when m went down.
+ */
+bool		 member_observe(struct member *m, const char *why,
+		    unsigned fall);
 
 #endif

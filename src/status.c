@@ -14,7 +14,6 @@
 
 #include "config.h"
 #include "cutover.h"
-#include "health.h"
 #include "listen.h"
 #include "pool.h"
 #include "router.h"
@@ -58,9 +57,9 @@ status_text_member(struct evbuffer *out, const struct member *m)
 	    "idle %u connect_failures %llu health %s admin %s ok_streak %u "
 	    "fail_streak %u latency_ms %u last %s\n", pool_name(m->pool),
 	    m->addr.text, n.inflight, (unsigned long long)n.requests, n.idle,
-	    (unsigned long long)n.connect_failures, health_name(m->health),
-	    health_admin_name(m->admin), m->ok_streak, m->fail_streak,
-	    m->latency_ms, m->last);
+	    (unsigned long long)n.connect_failures,
+	    member_health_name(m->health), member_admin_name(m->admin),
+	    m->ok_streak, m->fail_streak, m->latency_ms, m->last);
 }
 
 /* Worker 0's listeners: every worker listens on the same addresses. */
@@ -135,9 +134,9 @@ status_json_member(struct evbuffer *out, const struct member *m, bool first)
 	    "\"health\":\"%s\",\"admin\":\"%s\",\"ok_streak\":%u,"
 	    "\"fail_streak\":%u,\"latency_ms\":%u,\"last\":", first ? "" : ",",
 	    m->addr.text, n.inflight, (unsigned long long)n.requests, n.idle,
-	    (unsigned long long)n.connect_failures, health_name(m->health),
-	    health_admin_name(m->admin), m->ok_streak, m->fail_streak,
-	    m->latency_ms);
+	    (unsigned long long)n.connect_failures,
+	    member_health_name(m->health), member_admin_name(m->admin),
+	    m->ok_streak, m->fail_streak, m->latency_ms);
 	status_json_str(out, m->last);
 	evbuffer_add(out, "}", 1);
 }

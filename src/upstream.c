@@ -108,3 +108,10 @@ upstream_close_idle(struct member *m, unsigned worker)
 		upstream_free(u);
 	}
 }
+
+void
+upstream_close_pool_idle(struct pool *p, unsigned worker)
+{
+	for (size_t i = 0; i < p->nmembers; i++)
+		upstream_close_idle(p->members[i], worker);
+}

@@ -17,6 +17,7 @@
 
 struct event_base;
 struct member;
+struct pool;
 struct conn;
 
 #define UPSTREAM_IDLE_MAX	256	/* idle connections kept per member */
@@ -51,7 +52,14 @@ void		 upstream_park(struct upstream *u);
 /* Closes u and drops its member reference; NULL is a no-op. */
 void		 upstream_free(struct upstream *u);
 
-/* Closes worker's idle connections to m (on worker's thread). */
+/*
+ * Closes worker's idle connections to m (on worker's thread).  The idle
+ * lists of struct member_local are this module's alone (pool.h): nothing
+ * below it closes one.
+ */
 void		 upstream_close_idle(struct member *m, unsigned worker);
+
+/* Closes worker's idle connections to every member of p (its thread). */
+void		 upstream_close_pool_idle(struct pool *p, unsigned worker);
 
 #endif

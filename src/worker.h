@@ -121,13 +121,18 @@ unsigned	 workers_auto(char *why, size_t whylen);
  */
 unsigned	 workers_cpu_quota(const char *root, char *src, size_t srclen);
 
+/* worker_observe's fall for a failure that takes a member down at once
+ * (refused, reset: member_fail_now) rather than counting as one failed
+ * probe (member_observe); a configured fall is 1 to 100. */
+#define WORKER_FAIL_NOW	0u
+
 /*
  * What the workers tell their owner, each with the owner's ctx.
  */
 struct worker_ops {
 	/* On the control thread: a request on some worker saw m fail (m is
-	 * referenced for the call).  fall 0: refused or reset, down at once;
-	 * otherwise a bad answer, one failed probe of fall. */
+	 * referenced for the call).  fall WORKER_FAIL_NOW: refused or reset,
+	 * down at once; otherwise a bad answer, one failed probe of fall. */
 	void	(*observe)(void *ctx, struct member *m, const char *why,
 		    unsigned fall);
 	/* On the control thread: w, draining at shutdown, holds no client

@@ -85,6 +85,7 @@
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
+#include "upstream.h"
 #include "worker.h"
 
 int	LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -635,7 +636,7 @@ fuzz_finish(void)
 	while ((c = TAILQ_FIRST(&fuzz_w->conns)) != NULL)
 		conn_close(c, "fuzz: end of input");
 	for (int i = 0; i < POOL_COUNT; i++)
-		pool_close_idle(fuzz_w->snap->pools[i], fuzz_w->id);
+		upstream_close_pool_idle(fuzz_w->snap->pools[i], fuzz_w->id);
 	fuzz_member_accept();
 	for (unsigned i = 0; i < fuzz_nmembers; i++)
 		fuzz_peer_close(&fuzz_members[i], false);

@@ -821,7 +821,7 @@ test_config_health_defaults_and_pool_override(void **state)
 {
 	struct fixture		*f = *state;
 	struct config		*c;
-	const struct health_config *b, *g;
+	const struct check_config *b, *g;
 
 	c = load_ok(f, "health = { interval_ms = 500; expect = \"200\"; };\n"
 	    "pools = {\n"
@@ -839,8 +839,8 @@ test_config_health_defaults_and_pool_override(void **state)
 	assert_int_equal(g->fall, 3);
 	assert_int_equal(g->timeout_ms, 1000);
 	assert_int_equal(g->interval_ms, 500);
-	assert_true(health_expect_match(&b->expect, 200));
-	assert_false(health_expect_match(&b->expect, 204));
+	assert_true(check_expect_match(&b->expect, 200));
+	assert_false(check_expect_match(&b->expect, 204));
 	assert_null(c->state_file);
 	assert_int_equal(c->min_healthy.count, 0);
 	assert_int_equal(c->min_healthy.percent, 0);

@@ -1,6 +1,8 @@
 /*
  * test_pool.c — pool names, round-robin member selection, skipping the
- * members a request already tried, in-flight counts, reference counts.
+ * members a request already tried, in-flight counts, reference counts; a
+ * member's state: the rise/fall state machine, passive failures, the admin
+ * states and their names.
  */
 #include "autoconf.h"
 
@@ -151,6 +153,227 @@ test_pool_member_outlives_pool_while_referenced(void **state)
 	member_unref(m);
 }
 
+static int
+setup_member(void **state)
+{
+	struct addr	a;
+	char		err[128];
+
+	assert_int_equal(addr_parse("127.0.0.1:9001", &a, false, err,
+	    sizeof(err)), 0);
+	*state = member_new(POOL_BLUE, &a);
+	return (0);
+}
+
+static int
+teardown_member(void **state)
+{
+	member_unref(*state);
+	return (0);
+}
+
+static void
+test_member_unknown_member_is_usable_but_not_healthy(void **state)
+{
+	struct member	*m = *state;
+
+	assert_int_equal(m->health, HEALTH_UNKNOWN);
+	assert_true(member_is_usable(m));
+	assert_false(member_is_healthy(m));
+}
+
+static void
+test_member_rise_successes_make_it_up(void **state)
+{
+	struct member	*m = *state;
+
+	assert_false(member_apply_probe(m, true, 2, 3));
+	assert_int_equal(m->health, HEALTH_UNKNOWN);
+	assert_true(member_apply_probe(m, true, 2, 3));
+	assert_int_equal(m->health, HEALTH_UP);
+	assert_true(member_is_healthy(m));
+}
+
+static void
+test_member_unknown_goes_down_on_first_failure(void **state)
+{
+	struct member	*m = *state;
+
+	assert_true(member_apply_probe(m, false, 2, 3));
+	assert_int_equal(m->health, HEALTH_DOWN);
+	assert_false(member_is_usable(m));
+}
+
+static void
+test_member_up_needs_fall_failures_to_go_down(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, true, 1, 3);
+	assert_false(member_apply_probe(m, false, 1, 3));
+	assert_false(member_apply_probe(m, false, 1, 3));
+	assert_int_equal(m->health, HEALTH_UP);
+	assert_true(member_apply_probe(m, false, 1, 3));
+	assert_int_equal(m->health, HEALTH_DOWN);
+}
+
+static void
+test_member_success_resets_failure_streak(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, true, 1, 2);
+	member_apply_probe(m, false, 1, 2);
+	member_apply_probe(m, true, 1, 2);
+	assert_int_equal(m->fail_streak, 0);
+	assert_false(member_apply_probe(m, false, 1, 2));
+	assert_int_equal(m->health, HEALTH_UP);
+}
+
+static void
+test_member_down_needs_rise_successes_to_return(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, false, 3, 1);
+	assert_false(member_apply_probe(m, true, 3, 1));
+	assert_false(member_apply_probe(m, true, 3, 1));
+	assert_true(member_apply_probe(m, true, 3, 1));
+	assert_int_equal(m->health, HEALTH_UP);
+}
+
+static void
+test_member_passive_failure_takes_member_down_at_once(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, true, 1, 3);
+	member_fail_now(m, "connection refused");
+	assert_int_equal(m->health, HEALTH_DOWN);
+	assert_int_equal(m->ok_streak, 0);
+	assert_string_equal(m->last, "passive: connection refused");
+}
+
+static void
+test_member_observed_bad_answers_need_fall_in_a_row(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, true, 1, 3);
+	member_observe(m, "invalid response", 3);
+	member_observe(m, "invalid response", 3);
+	assert_int_equal(m->health, HEALTH_UP);
+	member_apply_probe(m, true, 1, 3);	/* a good probe forgives */
+	member_observe(m, "invalid response", 3);
+	member_observe(m, "invalid response", 3);
+	assert_int_equal(m->health, HEALTH_UP);
+	member_observe(m, "closed mid-response", 3);
+	assert_int_equal(m->health, HEALTH_DOWN);
+	assert_string_equal(m->last, "passive: closed mid-response");
+}
+
+static void
+test_member_admin_state_overrides_health(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, true, 1, 3);
+	member_set_admin(m, MEMBER_DRAIN);
+	assert_false(member_is_usable(m));
+	assert_false(member_is_healthy(m));
+	member_set_admin(m, MEMBER_READY);
+	assert_true(member_is_usable(m));
+}
+
+static void
+test_member_fail_now_when_down_counts_but_reports_no_change(void **state)
+{
+	struct member	*m = *state;
+
+	assert_true(member_fail_now(m, "connection refused"));
+	assert_false(member_fail_now(m, "connection reset"));
+	assert_int_equal(m->health, HEALTH_DOWN);
+	assert_int_equal(m->fail_streak, 2);
+	assert_string_equal(m->last, "passive: connection reset");
+}
+
+static void
+test_member_observe_reports_going_down_once(void **state)
+{
+	struct member	*m = *state;
+
+	member_apply_probe(m, true, 1, 2);
+	assert_false(member_observe(m, "invalid response", 2));
+	assert_true(member_observe(m, "invalid response", 2));
+	assert_false(member_observe(m, "invalid response", 2));
+	assert_int_equal(m->health, HEALTH_DOWN);
+}
+
+static void
+test_member_set_last_records_result_lower_cased(void **state)
+{
+	struct member	*m = *state;
+
+	assert_string_equal(m->last, "none yet");
+	member_set_last(m, "Connection refused", 3);
+	assert_string_equal(m->last, "connection refused");
+	assert_int_equal(m->latency_ms, 3);
+	member_set_last(m, "200", 1);
+	assert_string_equal(m->last, "200");
+	member_set_last(m, "OK", 1);		/* not a capitalised word */
+	assert_string_equal(m->last, "OK");
+}
+
+static void
+test_member_admin_names_parse_and_print(void **state)
+{
+	const char		*names[] = { "ready", "drain", "maint" };
+	const char		*bad[] = { "", "Ready", "maintenance", "up",
+				    "drain " };
+	enum member_admin	 a;
+
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(member_admin_parse(names[i], &a), 0);
+		assert_int_equal(a, i);
+		assert_string_equal(member_admin_name(a), names[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(member_admin_parse(bad[i], &a), -1);
+	assert_string_equal(member_health_name(HEALTH_UNKNOWN), "unknown");
+	assert_string_equal(member_health_name(HEALTH_UP), "up");
+	assert_string_equal(member_health_name(HEALTH_DOWN), "down");
+}
+
+static void
+test_member_set_admin_returns_previous_state(void **state)
+{
+	struct member	*m = *state;
+
+	assert_int_equal(member_set_admin(m, MEMBER_MAINT), MEMBER_READY);
+	assert_int_equal(m->admin, MEMBER_MAINT);
+	assert_false(member_is_usable(m));
+	assert_int_equal(member_set_admin(m, MEMBER_READY), MEMBER_MAINT);
+	assert_true(member_is_usable(m));
+}
+
+static void
+test_pool_healthy_counts_ready_up_members(void **state)
+{
+	struct pool	*p = *state;
+
+	assert_int_equal(pool_healthy(p), 0);
+	member_apply_probe(p->members[0], true, 1, 3);
+	member_apply_probe(p->members[1], true, 1, 3);
+	assert_int_equal(pool_healthy(p), 2);
+	member_set_admin(p->members[1], MEMBER_DRAIN);
+	assert_int_equal(pool_healthy(p), 1);
+	member_fail_now(p->members[0], "connection refused");
+	assert_int_equal(pool_healthy(p), 0);
+}
+
+#define TM(name) cmocka_unit_test_setup_teardown(name, setup_member, \
+	teardown_member)
+
 int
 main(void)
 {
@@ -169,6 +392,22 @@ main(void)
 		    test_pool_find_indexed_many_members_finds_each),
 		cmocka_unit_test(
 		    test_pool_member_outlives_pool_while_referenced),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_healthy_counts_ready_up_members, setup, teardown),
+		cmocka_unit_test(test_member_admin_names_parse_and_print),
+		TM(test_member_unknown_member_is_usable_but_not_healthy),
+		TM(test_member_rise_successes_make_it_up),
+		TM(test_member_unknown_goes_down_on_first_failure),
+		TM(test_member_up_needs_fall_failures_to_go_down),
+		TM(test_member_success_resets_failure_streak),
+		TM(test_member_down_needs_rise_successes_to_return),
+		TM(test_member_passive_failure_takes_member_down_at_once),
+		TM(test_member_observed_bad_answers_need_fall_in_a_row),
+		TM(test_member_admin_state_overrides_health),
+		TM(test_member_fail_now_when_down_counts_but_reports_no_change),
+		TM(test_member_observe_reports_going_down_once),
+		TM(test_member_set_last_records_result_lower_cased),
+		TM(test_member_set_admin_returns_previous_state),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
