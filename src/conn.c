@@ -526,6 +526,12 @@ conn_read_head(struct conn *c)
 {
 	switch (http_msg_head(&c->x->req, c->io.in)) {
 	case HTTP_MORE:
+		if (c->client_eof) {
+			/* a pipelined head cut short by the client's FIN:
+			 * nothing more can come */
+			conn_close(c, "client closed mid-request");
+			return (-1);
+		}
 		return (0);
 	case HTTP_ERROR:
 		return (conn_error(c, c->x->req.status, c->x->req.error));

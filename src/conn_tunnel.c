@@ -34,7 +34,9 @@ conn_tunnel_arm_idle(struct conn *c)
 static void
 conn_tunnel_relay(struct conn *c, struct io *src, struct io *dst)
 {
-	evbuffer_add_buffer(dst->out, src->in);
+	/* out of memory: what is left is moved on the next event */
+	if (io_move(dst->out, src->in, evbuffer_get_length(src->in)) == -1)
+		log_error("client %s: tunnel: out of memory", c->peer);
 	io_flush(dst);
 	if (io_pending(dst) >= CONN_HIGH_WATER)
 		io_read(src, false);

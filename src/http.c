@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "io.h"
 #include "http_head.h"
 
 static struct http_msg *
@@ -572,7 +573,7 @@ http_msg_move(struct http_msg *msg, struct evbuffer *in)
 
 	if (n > msg->remaining)
 		n = (size_t)msg->remaining;
-	if (n > 0 && evbuffer_remove_buffer(in, msg->out, n) != (int)n)
+	if (io_move(msg->out, in, n) == -1)
 		return (http_msg_fail(msg, 502, "out of memory"));
 	msg->remaining -= n;
 	msg->body_bytes += n;

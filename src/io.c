@@ -228,6 +228,39 @@ io_pending(const struct io *io)
 	return (evbuffer_get_length(io->out));
 }
 
+int
+io_move(struct evbuffer *dst, struct evbuffer *src, size_t n)
+{
+	struct evbuffer_iovec	 v[8];
+	size_t			 k, done;
+	int			 nv;
+
+	if (n == 0)
+		return (0);
+	/* how many chains hold the n bytes */
+	nv = evbuffer_peek(src, (ev_ssize_t)n, NULL, NULL, 0);
+	if (nv <= 0 || n / (size_t)nv >= IO_MOVE_MIN)
+		return (evbuffer_remove_buffer(src, dst, n) == (int)n ? 0 : -1);
+	while (n > 0) {
+		if ((nv = evbuffer_peek(src, (ev_ssize_t)n, NULL, v, 8)) > 8)
+			nv = 8;
+		done = 0;
+		for (int i = 0; i < nv && done < n; i++) {
+			k = v[i].iov_len < n - done ? v[i].iov_len : n - done;
+			if (k > 0 && evbuffer_add(dst, v[i].iov_base, k) == -1) {
+				evbuffer_drain(src, done);
+				return (-1);
+			}
+			done += k;
+		}
+		if (done == 0)
+			return (-1);	/* src holds fewer than n bytes */
+		evbuffer_drain(src, done);
+		n -= done;
+	}
+	return (0);
+}
+
 void
 io_shutdown(struct io *io)
 {
