@@ -3,6 +3,11 @@
  * fields, Connection tokens, forwarding fields, target forms, framing) and
  * making error replies.  The field tables here are the one place that says
  * what a field name means to a proxy; http.c asks them about trailers.
+ *
+ * Field names are compared with case and '_' folded ('_' as '-'): CGI,
+ * WSGI and PHP servers map X_Forwarded_For and X-Forwarded-For to the same
+ * variable (HTTP_X_FORWARDED_FOR), so a spelling with underscores means to
+ * a member what the one with dashes means, and is treated as it is.
  */
 #include "autoconf.h"
 
@@ -42,7 +47,13 @@ struct http_field_name {
  * X-Forwarded-* (For, Host, Proto, Port, Prefix, Server, Ssl, Scheme, Uri,
  * Method, Client-Cert, ... by prefix), X-Real-IP, X-Client-IP,
  * True-Client-IP, X-Cluster-Client-IP, X-Original-Forwarded-For,
- * Front-End-Https and X-Url-Scheme.
+ * Front-End-Https and X-Url-Scheme, each also spelled with underscores
+ * (X_Real_IP, X_Forwarded-For).  From a trusted source either spelling
+ * is kept as the dash one is: an X_Forwarded_For joins the list cutover
+ * appends to (sent as X-Forwarded-For), X_Forwarded_Proto and _Host stand
+ * for cutover's own.  Names are not refused for an underscore (HAProxy
+ * accepts them, nginx drops them): only the ones that mean something here
+ * are removed.
  */
 static const struct http_field_name	http_fields[] = {
 	HF("connection", HF_HOP),
@@ -105,12 +116,36 @@ static const struct http_field_name	http_not_trailers[] = {
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* A field name's byte as compared: lower case, '_' as '-'. */
+static inline unsigned char
+name_fold(char c)
+{
+	unsigned char	u = (unsigned char)c;
+
+	if (u == '_')
+		return ('-');
+	return (u >= 'A' && u <= 'Z' ? (unsigned char)(u + ('a' - 'A')) : u);
+}
+
+/*
+ * Whether the len bytes at a and at b name the same field (case and '_'
+ * folded, see above).  One pass, no copy: this runs for every field.
+ */
+static bool
+name_eq(const char *a, const char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name_fold(a[i]) != name_fold(b[i]))
+			return (false);
+	return (true);
+}
+
 static bool
 name_in(const struct http_field_name *t, size_t n, const char *name,
     size_t len, enum http_field *kind)
 {
 	for (size_t i = 0; i < n; i++)
-		if (t[i].len == len && strncasecmp(name, t[i].name, len) == 0) {
+		if (t[i].len == len && name_eq(name, t[i].name, len)) {
 			*kind = t[i].kind;
 			return (true);
 		}
@@ -121,7 +156,7 @@ static bool
 name_has_prefix(const char *name, size_t len, const char *prefix,
     size_t plen)
 {
-	return (len > plen && strncasecmp(name, prefix, plen) == 0);
+	return (len > plen && name_eq(name, prefix, plen));
 }
 
 #define PREFIX(name, len, p)	name_has_prefix(name, len, p, sizeof(p) - 1)
@@ -217,8 +252,8 @@ http_is_hop(const struct http_msg *msg, const char *base, unsigned i,
 	if (kind == HF_HOST)
 		return (false);	/* Connection may not take Host away */
 	for (unsigned k = 0; k < tk->n; k++)
-		if (n->len == tk->t[k].len && strncasecmp(base + n->off,
-		    base + tk->t[k].off, n->len) == 0)
+		if (n->len == tk->t[k].len && name_eq(base + n->off,
+		    base + tk->t[k].off, n->len))
 			return (true);
 	return (false);
 }

@@ -48,10 +48,11 @@ bool	http_target_absolute(const char *t, size_t len,
 /*
  * Builds the request head sent upstream into out (replacing its contents):
  * the request line as HTTP/1.1 in origin form (an absolute-form target's
- * authority becomes the Host), headers without hop-by-hop ones, framing
- * from what was parsed, the forwarded headers as fwd says, Host when an
- * HTTP/1.0 request had none, and Upgrade with "Connection: Upgrade" for an
- * upgrade request.  Returns 0, or -1 on ENOMEM.
+ * authority becomes the Host), headers without hop-by-hop ones (names
+ * compared ignoring case, '_' taken as '-'), framing from what was parsed,
+ * the forwarded headers as fwd says, Host when an HTTP/1.0 request had
+ * none, and Upgrade with "Connection: Upgrade" for an upgrade request.
+ * Returns 0, or -1 on ENOMEM.
  */
 int	http_request_head(const struct http_msg *req, const char *base,
 	    const struct http_fwd *fwd, struct http_buf *out);
@@ -98,7 +99,9 @@ bool	http_head_conn_tokens_fit(const struct http_msg *msg,
 /*
  * Whether a field named name (len bytes) may be forwarded as a trailer:
  * not empty, not hop-by-hop, framing, Host or forwarding, and none of the
- * fields a recipient needs before the content (RFC 9110 6.5.1).
+ * fields a recipient needs before the content (RFC 9110 6.5.1).  Like
+ * every field rule here it ignores case and takes '_' as '-'
+ * (X_Forwarded_For is X-Forwarded-For).
  */
 bool	http_head_trailer_is_allowed(const char *name, size_t len);
 

@@ -319,6 +319,23 @@ def _():
          "untrusted client (default): every forwarding field removed, "
          "cutover's own set", j.get("head"))
 
+    # CGI, WSGI and PHP servers read X_Forwarded_For as X-Forwarded-For
+    # (HTTP_X_FORWARDED_FOR): its underscore spellings go as it does
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+        b"X_Forwarded_For: 6.6.6.6\r\nX_Forwarded-For: 6.6.6.7\r\n"
+        b"x_real_ip: 6.6.6.6\r\nX_Forwarded_Host: evil.test\r\n"
+        b"X_Forwarded_Proto: https\r\nX_Forwarded_Port: 443\r\n"
+        b"True_Client_IP: 6.6.6.6\r\nProxy_Connection: keep-alive\r\n"
+        b"Transfer_Encoding: chunked\r\nConnection: X_Foo\r\n"
+        b"X-Foo: 1\r\nX_App: kept\r\n\r\n")
+    s.eq(j.get("head"), "GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+         "X_App: kept\r\nX-Forwarded-For: 127.0.0.1\r\n"
+         "X-Forwarded-Proto: http\r\nX-Forwarded-Host: app.test\r\n\r\n",
+         "untrusted client: forwarding and hop-by-hop fields spelled with "
+         "underscores removed too, other underscore names passed",
+         j.get("head"))
+
     conn_names = ["X-C%d" % i for i in range(63)]
     r, j, line, fields = forwarded(
         c, ("GET /raw HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, " +
@@ -360,6 +377,18 @@ def _():
          (200, "abc", ["X-Sum: 42", "X-Empty:"]),
          "request trailers: framing, routing, auth, conditional and "
          "forwarding fields dropped, others passed", repr(j))
+
+    r, j, line, fields = forwarded(
+        c, b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+        b"X_Forwarded_For: 6.6.6.6\r\nx_real_ip: 6.6.6.6\r\n"
+        b"X_Forwarded_Host: evil.test\r\nX_Forwarded_Proto: https\r\n"
+        b"Content_Length: 99\r\nX_Sum: 42\r\n\r\n")
+    s.eq((r.status, j.get("body"),
+          [t.strip() for t in j.get("trailers", [])]),
+         (200, "abc", ["X_Sum: 42"]),
+         "request trailers: underscore spellings of forwarding and "
+         "framing fields dropped", repr(j))
 
     r, j, line, fields = forwarded(
         c, b"GET /raw HTTP/1.1\r\nHost: t\r\n"
@@ -412,6 +441,17 @@ def _():
          "address appended to X-Forwarded-For", j.get("head"))
     s.ok(any("1.1 cutover" in v for v in r.headers_named("Via")),
          "Via: 1.1 cutover in the response", repr(r))
+
+    r, j, line, fields = forwarded(
+        c, b"GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+        b"X_Forwarded_For: 6.6.6.6\r\nX_Forwarded_Proto: https\r\n"
+        b"x_real_ip: 6.6.6.6\r\nProxy_Connection: keep-alive\r\n\r\n")
+    s.eq(j.get("head"), "GET /raw HTTP/1.1\r\nHost: app.test\r\n"
+         "X_Forwarded_Proto: https\r\nx_real_ip: 6.6.6.6\r\n"
+         "X-Forwarded-For: 6.6.6.6, 127.0.0.1\r\n"
+         "X-Forwarded-Host: app.test\r\nVia: 1.1 cutover\r\n\r\n",
+         "a trusted source's underscore spellings are kept as its dash "
+         "ones: X_Forwarded_For joins X-Forwarded-For", j.get("head"))
 
 
 @s.scenario('forwarded = { trusted = [ "10.244.0.0/16", "fd00::/8" ]; } '

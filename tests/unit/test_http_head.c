@@ -179,6 +179,73 @@ test_http_request_untrusted_every_forwarding_field_removed(void **state)
 	assert_non_null(strstr(head_text(f), "X-Forwarded-Forx: kept\r\n"));
 }
 
+/*
+ * CGI, WSGI and PHP servers read X_Forwarded_For as HTTP_X_FORWARDED_FOR:
+ * from an untrusted source an underscore spelling (or a mixed one) of a
+ * forwarding, hop-by-hop or framing field goes as its dash spelling does;
+ * other names with underscores pass.
+ */
+static void
+test_http_request_untrusted_underscore_spellings_removed(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.1\r\nHost: h\r\nX_Forwarded_For: 6.6.6.6\r\n"
+	    "X_Forwarded-For: 6.6.6.7\r\nx_real_ip: 6.6.6.6\r\n"
+	    "X_Forwarded_Host: evil\r\nX_FORWARDED_PROTO: https\r\n"
+	    "X_Forwarded_Port: 443\r\nx-forwarded_prefix: /admin\r\n"
+	    "True_Client_IP: 6.6.6.6\r\nX_Cluster_Client_IP: 6.6.6.6\r\n"
+	    "Front_End_Https: on\r\nX_Url_Scheme: https\r\n"
+	    "X_Original_Forwarded_For: 6.6.6.6\r\n"
+	    "Transfer_Encoding: chunked\r\nContent_Length: 5\r\n"
+	    "Proxy_Connection: keep-alive\r\nKeep_Alive: timeout=5\r\n"
+	    "X_Forwarded: kept\r\nX_App_Id: kept\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", false), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X_Forwarded: kept\r\nX_App_Id: kept\r\n"
+	    "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Host: h\r\n\r\n");
+}
+
+/*
+ * From a trusted source an underscore spelling is kept as the dash one
+ * is: X_Forwarded_For joins the list cutover appends to, X_Forwarded_Proto
+ * and X_Forwarded_Host stand for cutover's own; hop-by-hop fields go.
+ */
+static void
+test_http_request_trusted_underscore_spellings_kept(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.1\r\nHost: h\r\nX_Forwarded_For: 10.1.1.1\r\n"
+	    "x_real_ip: 10.1.1.1\r\nX_Forwarded_Proto: https\r\n"
+	    "X_Forwarded-Host: public\r\nTransfer_Encoding: chunked\r\n"
+	    "Proxy_Connection: keep-alive\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.9", "x", true), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "x_real_ip: 10.1.1.1\r\nX_Forwarded_Proto: https\r\n"
+	    "X_Forwarded-Host: public\r\n"
+	    "X-Forwarded-For: 10.1.1.1, 127.0.0.9\r\n\r\n");
+}
+
+/* A Connection token names a field whichever way either is spelled. */
+static void
+test_http_connection_token_underscore_spellings_match(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.1\r\nHost: h\r\nConnection: X_Secret, x-other\r\n"
+	    "X-Secret: 1\r\nx_secret: 2\r\nX_Other: 3\r\n"
+	    "X_Secrets: kept\r\n\r\n"), HTTP_DONE);
+	assert_int_equal(request_head(f, "127.0.0.1", "x", true), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X_Secrets: kept\r\nX-Forwarded-For: 127.0.0.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n\r\n");
+}
+
 /* Every field named in Connection goes, the 17th and the 64th too. */
 static void
 test_http_connection_every_token_honoured(void **state)
@@ -315,6 +382,34 @@ test_http_trailers_forbidden_fields_dropped(void **state)
 		assert_string_equal(out_text(f), "2\r\nhi\r\n0\r\n"
 		    "X-Sum: 1\r\nServer-Timing: db;dur=5\r\nX-Empty: \r\n"
 		    "\r\n");
+	}
+}
+
+/* Underscore spellings of forbidden trailers go too, in both directions. */
+static void
+test_http_trailers_underscore_spellings_dropped(void **state)
+{
+	struct fixture	*f = *state;
+	static const char trailers[] = "0\r\nX_Forwarded_For: 6.6.6.6\r\n"
+	    "x_real_ip: 6.6.6.6\r\nX_Forwarded-Host: evil\r\n"
+	    "Transfer_Encoding: chunked\r\nContent_Length: 5\r\n"
+	    "Proxy_Authorization: x\r\nIf_Match: x\r\nSet_Cookie: a=b\r\n"
+	    "X_Sum: 1\r\nProxy_Connection: close\r\n\r\n";
+
+	for (int type = HTTP_REQUEST; type <= HTTP_RESPONSE; type++) {
+		evbuffer_drain(f->in, evbuffer_get_length(f->in));
+		assert_int_equal(head_of(f, (llhttp_type_t)type,
+		    type == HTTP_REQUEST ? "POST / HTTP/1.1\r\nHost: a\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n" : "HTTP/1.1 200 OK"
+		    "\r\nTransfer-Encoding: chunked\r\n\r\n"), HTTP_DONE);
+		http_msg_head_drain(&f->msg, f->in);
+		f->msg.chunked_out = true;
+		evbuffer_add(f->in, "2\r\nhi\r\n", 7);
+		evbuffer_add(f->in, trailers, sizeof(trailers) - 1);
+		if (http_msg_body(&f->msg, f->in) != HTTP_DONE)
+			fail_msg("type %d: %s", type, f->msg.error);
+		assert_string_equal(out_text(f), "2\r\nhi\r\n0\r\n"
+		    "X_Sum: 1\r\n\r\n");
 	}
 }
 
@@ -459,6 +554,21 @@ test_http_head_trailer_is_allowed_table(void **state)
 		{ "If-None-Match", false },
 		{ "Proxy-Authorization", false },
 		{ "Content-Type", false },
+		{ "X_Sum", true },
+		{ "X_Forwarded", true },
+		{ "X_Forwarded_For", false },
+		{ "X_Forwarded-For", false },
+		{ "x_forwarded_anything", false },
+		{ "x_real_ip", false },
+		{ "Transfer_Encoding", false },
+		{ "content_length", false },
+		{ "Proxy_Connection", false },
+		{ "Keep_Alive", false },
+		{ "Proxy_Authorization", false },
+		{ "If_None_Match", false },
+		{ "Set_Cookie", false },
+		{ "WWW_Authenticate", false },
+		{ "_", true },
 	};
 
 	(void)state;
@@ -481,11 +591,15 @@ main(void)
 		T(test_http_request_trusted_forwarded_headers_kept),
 		T(test_http_request_absolute_form_becomes_origin_form),
 		T(test_http_request_untrusted_every_forwarding_field_removed),
+		T(test_http_request_untrusted_underscore_spellings_removed),
+		T(test_http_request_trusted_underscore_spellings_kept),
+		T(test_http_connection_token_underscore_spellings_match),
 		T(test_http_connection_every_token_honoured),
 		T(test_http_connection_too_many_tokens_refused),
 		T(test_http_request_target_forms_table),
 		T(test_http_request_options_absolute_empty_path_is_asterisk),
 		T(test_http_trailers_forbidden_fields_dropped),
+		T(test_http_trailers_underscore_spellings_dropped),
 		T(test_http_head_trailer_is_allowed_table),
 		T(test_http_response_until_close_is_chunked_for_http11),
 		T(test_http_response_to_head_keeps_length_and_has_no_body),
