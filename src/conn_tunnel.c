@@ -25,14 +25,21 @@
 #include "upstream.h"
 #include "worker.h"
 
+/* Arms the idle timer: tunnel_idle_ms, or once a direction has ended
+ * (one side's FIN passed on) the shorter tunnel_fin_ms, so a peer that
+ * ignores a FIN does not hold the tunnel for an hour. */
 static void
 conn_tunnel_arm_idle(struct conn *c)
 {
-	struct timeval	tv;
+	const struct config	*cf = c->snap->config;
+	struct timeval		 tv;
+	unsigned		 ms = cf->tunnel_idle_ms;
 
-	if (!c->draining)
-		evtimer_add(&c->x->timer, io_timeval(c->w->base,
-		    c->snap->config->tunnel_idle_ms, &tv));
+	if (c->draining)
+		return;
+	if ((c->shut || c->up_shut) && cf->tunnel_fin_ms < ms)
+		ms = cf->tunnel_fin_ms;
+	evtimer_add(&c->x->timer, io_timeval(c->w->base, ms, &tv));
 }
 
 /* Moves what src has read to dst; stops src while dst is full. */
@@ -54,14 +61,16 @@ conn_tunnel_relay(struct conn *c, struct io *src, struct io *dst)
 static int
 conn_tunnel_pass_eof(struct conn *c)
 {
+	bool	passed = false;
+
 	if (c->client_eof && !c->up_shut && io_pending(&c->up->io) == 0) {
-		c->up_shut = true;
+		c->up_shut = passed = true;
 		io_shutdown(&c->up->io);
 		log_debug("client %s: tunnel: client half-closed, passed on to "
 		    "%s", c->peer, c->member->addr.text);
 	}
 	if (c->up_eof && !c->shut && io_pending(&c->io) == 0) {
-		c->shut = true;
+		c->shut = passed = true;
 		io_shutdown(&c->io);
 		log_debug("client %s: tunnel: %s half-closed, passed on",
 		    c->peer, c->member->addr.text);
@@ -70,6 +79,8 @@ conn_tunnel_pass_eof(struct conn *c)
 		conn_close(c, "tunnel closed by both sides");
 		return (-1);
 	}
+	if (passed)
+		conn_tunnel_arm_idle(c);	/* now tunnel_fin_ms */
 	return (0);
 }
 
@@ -158,7 +169,9 @@ void
 conn_tunnel_timer(struct conn *c)
 {
 	if (!c->draining) {
-		conn_close(c, "tunnel idle timeout");
+		conn_close(c, c->shut || c->up_shut ? "tunnel half-closed, "
+		    "no bytes within timeouts.tunnel_fin_ms" :
+		    "tunnel idle timeout");
 		return;
 	}
 	if (c->w->snap->active == c->member->pool) {

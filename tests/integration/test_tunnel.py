@@ -300,4 +300,36 @@ def _():
     m.close()
 
 
+
+def ignore_fin(sock, rest, rec):
+    """Answers 101, then neither reads nor sends nor closes for 10 s: a
+    member that ignores the client's FIN."""
+    sock.sendall(ANSWER_101)
+    time.sleep(10)
+
+
+@s.scenario("a member that ignores a half-close: the tunnel closes after "
+            "timeouts.tunnel_fin_ms, not tunnel_idle_ms")
+def _():
+    m = TunnelMember(ignore_fin)
+    green = Backend("green")
+    c = Cutover(blue=[m], green=[green], extra=QUIET_HEALTH +
+                "timeouts = { tunnel_idle_ms = 60000; "
+                "tunnel_fin_ms = 1000; };\n"
+                'log = { level = "debug"; };\n')
+    s.ok(wait_health(c, "blue", m, "up", 5), "the member is up", c.status())
+    raw, r = upgrade(c)
+    s.eq(r.status, 101, "the upgrade is answered 101")
+    raw.send(b"last words")
+    raw.s.shutdown(socket.SHUT_WR)
+    t0 = time.monotonic()
+    got, how = recv_to_eof(raw.s, 8, raw.buf)
+    took = time.monotonic() - t0
+    s.eq(how, "eof", "the tunnel is closed within seconds", c.log_tail(10))
+    s.ok(0.8 <= took < 8, "after about tunnel_fin_ms (%.1f s)" % took)
+    s.match(r"tunnel half-closed, no bytes within timeouts.tunnel_fin_ms",
+            c.log_text(), "the log says why")
+    leaves_nothing(c)
+    m.close()
+
 s.done()
