@@ -160,6 +160,7 @@ static const struct cfg_key timeout_keys[] = {
 	CFG_MS(idle_ms, 1),
 	CFG_MS(upstream_ms, 1),
 	CFG_MS(tunnel_idle_ms, 1),
+	CFG_MS(tunnel_fin_ms, 1),
 	CFG_MS(client_body_ms, 1),
 	CFG_END
 };
@@ -822,6 +823,7 @@ cfg_defaults(struct config *c)
 	c->upstream_ms = CONFIG_DEFAULT_UPSTREAM_MS;
 	c->grace_ms = CONFIG_DEFAULT_GRACE_MS;
 	c->tunnel_idle_ms = CONFIG_DEFAULT_TUNNEL_IDLE_MS;
+	c->tunnel_fin_ms = CONFIG_DEFAULT_TUNNEL_FIN_MS;
 	c->drain_timeout_ms = CONFIG_DEFAULT_DRAIN_TIMEOUT_MS;
 	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;

@@ -28,6 +28,7 @@
 #define CONFIG_DEFAULT_UPSTREAM_MS	60000
 #define CONFIG_DEFAULT_GRACE_MS		25000
 #define CONFIG_DEFAULT_TUNNEL_IDLE_MS	3600000
+#define CONFIG_DEFAULT_TUNNEL_FIN_MS	30000
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT_MS	30000
 #define CONFIG_DEFAULT_DRAIN_SPREAD_MS	2000
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
@@ -58,6 +59,7 @@ struct config {
 	unsigned		 idle_ms;
 	unsigned		 upstream_ms;
 	unsigned		 tunnel_idle_ms;
+	unsigned		 tunnel_fin_ms;	/* once a direction has ended */
 	unsigned		 client_body_ms;
 	unsigned		 grace_ms;
 	unsigned		 delay_ms;	/* shutdown.delay_ms */

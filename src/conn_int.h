@@ -80,10 +80,11 @@ struct conn {
 	bool			 body_sent;	/* request body bytes upstream */
 	bool			 retried;	/* stale keep-alive retried */
 	bool			 client_eof;	/* client sent FIN */
-	bool			 shut;		/* we sent FIN */
+	bool			 shut;		/* we sent the client FIN */
 	bool			 client_paused;	/* reading stopped: backpressure */
 	bool			 up_paused;	/* upstream reading stopped */
 	bool			 up_eof;	/* the member sent FIN */
+	bool			 up_shut;	/* tunnel: we sent the member FIN */
 	bool			 tunnel;	/* counted in w->tunnels */
 	bool			 draining;	/* tunnel: closing after a switch */
 	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */

@@ -1,10 +1,15 @@
 /*
  * conn_tunnel.c — byte tunnels after an Upgrade.
  *
- * Both halves move what they read to the other side's output; when that
- * output grows past the high-water mark the reading side stops until it
- * has drained (le-proxy's idiom).  Either side's EOF ends the tunnel once
- * what it sent has been written to the other side.
+ * A tunnel is two directions, client to member and member to client.  Each
+ * half moves what it reads to the other side's output; when that output
+ * grows past the high-water mark the reading side stops until it has
+ * drained (le-proxy's idiom).  A side's EOF is a half-close, and is passed
+ * on as one: once what that side sent has been written, the other side's
+ * socket is shut for writing (io_shutdown), and the other direction goes
+ * on.  The tunnel closes when both directions are done (both EOFs passed
+ * on, both outputs flushed), when either side fails or is reset, or on
+ * its idle or drain timer.
  */
 #include "autoconf.h"
 
@@ -20,14 +25,21 @@
 #include "upstream.h"
 #include "worker.h"
 
+/* Arms the idle timer: tunnel_idle_ms, or once a direction has ended
+ * (one side's FIN passed on) the shorter tunnel_fin_ms, so a peer that
+ * ignores a FIN does not hold the tunnel for an hour. */
 static void
 conn_tunnel_arm_idle(struct conn *c)
 {
-	struct timeval	tv;
+	const struct config	*cf = c->snap->config;
+	struct timeval		 tv;
+	unsigned		 ms = cf->tunnel_idle_ms;
 
-	if (!c->draining)
-		evtimer_add(&c->x->timer, io_timeval(c->w->base,
-		    c->snap->config->tunnel_idle_ms, &tv));
+	if (c->draining)
+		return;
+	if ((c->shut || c->up_shut) && cf->tunnel_fin_ms < ms)
+		ms = cf->tunnel_fin_ms;
+	evtimer_add(&c->x->timer, io_timeval(c->w->base, ms, &tv));
 }
 
 /* Moves what src has read to dst; stops src while dst is full. */
@@ -43,24 +55,52 @@ conn_tunnel_relay(struct conn *c, struct io *src, struct io *dst)
 	conn_tunnel_arm_idle(c);
 }
 
-/* dst's output fell to its low-water mark.  May free c. */
-static void
-conn_tunnel_resume(struct conn *c, struct io *src, struct io *dst, bool src_eof)
+/*
+ * Passes each EOF on whose side's bytes are all written: shuts the other
+ * side's socket for writing, once.  Closes c when both directions are
+ * done.  May free c: returns -1 then.
+ */
+static int
+conn_tunnel_pass_eof(struct conn *c)
 {
-	if (io_pending(dst) == 0 && src_eof) {
-		conn_close(c, "tunnel closed");
-		return;
+	bool	passed = false;
+
+	if (c->client_eof && !c->up_shut && io_pending(&c->up->io) == 0) {
+		c->up_shut = passed = true;
+		io_shutdown(&c->up->io);
+		log_debug("client %s: tunnel: client half-closed, passed on to "
+		    "%s", c->peer, c->member->addr.text);
 	}
-	if (!src_eof)
+	if (c->up_eof && !c->shut && io_pending(&c->io) == 0) {
+		c->shut = passed = true;
+		io_shutdown(&c->io);
+		log_debug("client %s: tunnel: %s half-closed, passed on",
+		    c->peer, c->member->addr.text);
+	}
+	if (c->up_shut && c->shut) {
+		conn_close(c, "tunnel closed by both sides");
+		return (-1);
+	}
+	if (passed)
+		conn_tunnel_arm_idle(c);	/* now tunnel_fin_ms */
+	return (0);
+}
+
+/* dst's output fell to its low-water mark: src may read again, or, if it
+ * is done, its EOF may go on.  May free c. */
+static void
+conn_tunnel_resume(struct conn *c, struct io *src, bool src_eof)
+{
+	if (src_eof)
+		conn_tunnel_pass_eof(c);
+	else
 		io_read(src, true);
 }
 
-/* One side is done: close once the other side has what it sent. */
+/* One side failed, timed out or half-closed.  May free c. */
 static void
 conn_tunnel_side_closed(struct conn *c, int what, bool client)
 {
-	struct io	*other = client ? &c->up->io : &c->io;
-
 	if (what & (IO_ERROR | IO_TIMEOUT)) {
 		conn_close(c, client ? "tunnel: client connection failed" :
 		    "tunnel: member connection failed");
@@ -70,9 +110,7 @@ conn_tunnel_side_closed(struct conn *c, int what, bool client)
 		c->client_eof = true;
 	else
 		c->up_eof = true;
-	if (io_pending(other) == 0)
-		conn_close(c, client ? "tunnel closed by the client" :
-		    "tunnel closed by the member");
+	conn_tunnel_pass_eof(c);
 }
 
 static void
@@ -83,7 +121,7 @@ conn_tunnel_client_cb(struct io *io, int what, void *arg)
 	if (what & IO_READ)
 		conn_tunnel_relay(c, &c->io, &c->up->io);
 	else if (what & IO_DRAINED)
-		conn_tunnel_resume(c, &c->up->io, &c->io, c->up_eof);
+		conn_tunnel_resume(c, &c->up->io, c->up_eof);
 	else
 		conn_tunnel_side_closed(c, what, true);
 }
@@ -96,7 +134,7 @@ conn_tunnel_up_cb(struct io *io, int what, void *arg)
 	if (what & IO_READ)
 		conn_tunnel_relay(c, &c->up->io, &c->io);
 	else if (what & IO_DRAINED)
-		conn_tunnel_resume(c, &c->io, &c->up->io, c->client_eof);
+		conn_tunnel_resume(c, &c->io, c->client_eof);
 	else
 		conn_tunnel_side_closed(c, what, false);
 }
@@ -123,14 +161,19 @@ conn_tunnel_start(struct conn *c)
 	/* bytes that came with the handshake go through at once */
 	conn_tunnel_relay(c, &u->io, &c->io);
 	conn_tunnel_relay(c, &c->io, &u->io);
-	return (0);
+	/* a client that half-closed after its request, before the 101, was
+	 * told of once (c->client_eof) and will not be again: its FIN goes
+	 * on now, or the member would wait for it until tunnel_idle_ms */
+	return (conn_tunnel_pass_eof(c));
 }
 
 void
 conn_tunnel_timer(struct conn *c)
 {
 	if (!c->draining) {
-		conn_close(c, "tunnel idle timeout");
+		conn_close(c, c->shut || c->up_shut ? "tunnel half-closed, "
+		    "no bytes within timeouts.tunnel_fin_ms" :
+		    "tunnel idle timeout");
 		return;
 	}
 	if (c->w->snap->active == c->member->pool) {
