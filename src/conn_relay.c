@@ -72,6 +72,31 @@ conn_relay_member_failed(struct conn *c, struct member *m, const char *why)
 	conn_passive(c, m, why);
 }
 
+/*
+ * Whether an error opening a connection is cutover's own shortage (file
+ * descriptors, memory, local ports) rather than the member's doing: it
+ * must not count against the member's health, or a client that exhausts
+ * descriptors would take every member down.
+ */
+static bool
+conn_relay_is_local_error(int e)
+{
+	return (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM ||
+	    e == EADDRNOTAVAIL || e == EAGAIN);
+}
+
+/* cutover could not open a connection for c's request: 503, the member
+ * untouched.  Returns -1 (conn_error). */
+static int
+conn_relay_local_failure(struct conn *c, struct member *m, int e)
+{
+	COUNT_ADD(&c->w->stats.upstream_failures, 1);
+	log_warn("%s %s: cannot open a connection: %s (cutover's own limit, "
+	    "not the member's)", pool_name(m->pool), m->addr.text,
+	    strerror(e));
+	return (conn_error(c, 503, "cannot open an upstream connection"));
+}
+
 /* Picks a member and connects (or reuses a connection).  May free c. */
 int
 conn_relay_connect(struct conn *c)
@@ -102,6 +127,8 @@ conn_relay_connect(struct conn *c)
 			conn_set_state(c, CONN_CONNECT);
 			return (0);
 		}
+		if (conn_relay_is_local_error(errno))
+			return (conn_relay_local_failure(c, m, errno));
 		conn_relay_member_failed(c, m, strerror(errno));
 	}
 }
@@ -122,6 +149,8 @@ conn_relay_retry_fresh(struct conn *c)
 	c->retried = true;
 	if ((u = upstream_connect(c->w->base, c->w->id, m,
 	    c->snap->config->connect_ms)) == NULL) {
+		if (conn_relay_is_local_error(errno))
+			return (conn_relay_local_failure(c, m, errno));
 		conn_relay_member_failed(c, m, strerror(errno));
 		return (conn_relay_connect(c));
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -20,6 +21,8 @@
 #include "log.h"
 #include "snapshot.h"
 #include "worker.h"
+
+#define WORKERS_PACE_LOG_S	5	/* seconds between pacing log lines */
 
 struct post {
 	STAILQ_ENTRY(post)	 entry;
@@ -41,6 +44,11 @@ struct workers {
 	atomic_bool		 pace_posted;
 	bool			 exiting;	/* workers_free under way: the
 						 * control thread's */
+	/* the control thread's: when a pacing change was last logged, and
+	 * how many changes since were not (a total that hovers at the limit
+	 * would otherwise write two lines per connection) */
+	struct timespec		 pace_logged;
+	unsigned		 pace_quiet;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	/* the job every worker runs; guarded by mu */
@@ -599,6 +607,28 @@ worker_pace_job(struct worker *w, void *arg)
  * makes the worker that sees it post again, so no worker is left paused
  * (or accepting) against the total.
  */
+/* Logs a change of ws->full, at most once every WORKERS_PACE_LOG_S. */
+static void
+workers_pace_log(struct workers *ws, bool full, unsigned max)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ws->pace_logged.tv_sec != 0 &&
+	    now.tv_sec - ws->pace_logged.tv_sec < WORKERS_PACE_LOG_S) {
+		ws->pace_quiet++;
+		return;
+	}
+	ws->pace_logged = now;
+	if (full)
+		log_warn("limits.max_connections (%u) reached: not accepting "
+		    "(%u change(s) not logged before)", max, ws->pace_quiet);
+	else
+		log_info("accepting again (%u connections; %u change(s) not "
+		    "logged before)", workers_open_conns(ws), ws->pace_quiet);
+	ws->pace_quiet = 0;
+}
+
 static void
 workers_pace_all(void *arg)
 {
@@ -611,16 +641,17 @@ workers_pace_all(void *arg)
 	if (ws->exiting || w0->snap == NULL)
 		return;
 	max = w0->snap->config->max_connections;
-	full = max > 0 && workers_open_conns(ws) >= max;
-	if (full != atomic_exchange(&ws->full, full)) {
-		if (full)
-			log_warn("limits.max_connections (%u) reached: not "
-			    "accepting", max);
-		else
-			log_info("accepting again (%u connections)",
-			    workers_open_conns(ws));
+	/* a worker that closed or accepted while the job ran read the old
+	 * ws->full and did not post: look again until the total agrees
+	 * with what every worker was told (a few rounds at most) */
+	for (int round = 0; round < 4; round++) {
+		full = max > 0 && workers_open_conns(ws) >= max;
+		if (full != atomic_exchange(&ws->full, full))
+			workers_pace_log(ws, full, max);
+		else if (round > 0)
+			return;
+		workers_run(ws, worker_pace_job, NULL);
 	}
-	workers_run(ws, worker_pace_job, NULL);
 }
 
 void

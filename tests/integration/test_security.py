@@ -364,6 +364,49 @@ def _():
     still_serves(c, "half-closed clients")
 
 
+@s.scenario("out of file descriptors: the members are not blamed")
+def _():
+    import resource
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra=QUIET_HEALTH +
+                "workers = 1;\n")
+    s.ok(wait_health(c, "blue", blue, "up", 5), "blue is up")
+    resource.prlimit(c.pid, resource.RLIMIT_NOFILE, (48, 48))
+    hold = []
+    for _ in range(60):
+        try:
+            hold.append(socket.create_connection(("127.0.0.1", c.port),
+                                                 timeout=1))
+        except OSError:
+            break
+    time.sleep(0.3)
+    got = []
+    for h in hold[:4]:
+        h.sendall(build_request("GET", "/during"))
+        h.settimeout(3)
+    for h in hold[:4]:
+        try:
+            got.append(h.recv(64)[:12])
+        except OSError as e:
+            got.append(repr(e))
+    s.ok(b"HTTP/1.1 503" in got, "with descriptors exhausted, a request "
+         "gets 503 (got %r)" % got)
+    s.match(r"cutover's own limit, not the member's", c.log_text(),
+            "the log says whose limit it was")
+    for h in hold:
+        h.close()
+    s.eq(c.member_state("blue", blue), "up", "blue is still up")
+    r = None
+    for _ in range(20):
+        try:
+            r = RawConn(c.port).request("GET", "/after")
+            break
+        except OSError:
+            time.sleep(0.1)   # the listener paused on EMFILE resumes
+    s.eq(getattr(r, "status", r), 200, "descriptors free again: the next "
+         "request is served at once, not after probes bring blue back")
+
+
 @s.scenario("16,000 members per pool")
 def _():
     d = Cutover(blue=["127.0.0.1:1"], green=["127.0.0.1:2"], start=False)
