@@ -207,8 +207,8 @@ admin_http_answer(struct admin_http *h, uint8_t method, const char *target,
 	}
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n%s"
-	    "Connection: close\r\n\r\n", status, admin_http_reason(status), type,
-	    evbuffer_get_length(body),
+	    "Connection: close\r\n\r\n", status, admin_http_reason(status),
+	    type, evbuffer_get_length(body),
 	    status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (method != HTTP_HEAD)
 		evbuffer_add_buffer(out, body);
