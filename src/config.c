@@ -86,6 +86,8 @@ static int	cfg_load_trusted(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_replaced(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
+static int	cfg_load_admin_http(struct cfg_ctx *,
+		    const config_setting_t *, const struct cfg_key *);
 
 #define CFG_END		{ NULL, NULL, NULL, 0, 0, 0, 0 }
 #define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
@@ -132,6 +134,7 @@ static const struct cfg_key admin_keys[] = {
 	{ "socket_mode", cfg_load_mode, NULL, 0, 0, 0, 0 },
 	CFG_PATH("socket_group", admin_socket_group),
 	CFG_PATH("readonly_socket", admin_readonly_socket),
+	{ "http", cfg_load_admin_http, NULL, 0, 0, 0, 0 },
 	CFG_END
 };
 
@@ -546,6 +549,42 @@ cfg_load_socket(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* admin.http: "host:port" of the read-only HTTP listener (port 0: any). */
+static int
+cfg_load_admin_http(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+	char		 why[128];
+
+	if ((v = cfg_string(x, s, "a \"host:port\" string")) == NULL)
+		return (-1);
+	if (x->c->admin_http == NULL &&
+	    (x->c->admin_http = calloc(1, sizeof(struct addr))) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	if (addr_parse(v, x->c->admin_http, true, why, sizeof(why)) == -1)
+		return (cfg_fail(x, s, NULL, "%s", why));
+	return (0);
+}
+
+/* Whether admin.http names a port that a client listener has too. */
+static int
+cfg_check_admin_http(struct cfg_ctx *x, const config_setting_t *root)
+{
+	const struct addr	*h = x->c->admin_http;
+	const config_setting_t	*a = config_setting_get_member(root, "admin");
+
+	if (h == NULL || strcmp(strrchr(h->text, ':'), ":0") == 0)
+		return (0);
+	for (size_t i = 0; i < x->c->nlisten; i++)
+		if (addr_equal(h, &x->c->listen[i]))
+			return (cfg_fail(x, config_setting_get_member(a,
+			    "http"), NULL, "\"%s\": must differ from "
+			    "listen[%zu] (never share a queue with client "
+			    "traffic)", h->text, i));
+	return (0);
+}
+
 static int
 cfg_load_mode(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
@@ -861,7 +900,7 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 	    strcmp(x->c->admin_readonly_socket, x->c->admin_socket) == 0)
 		return (cfg_fail(x, config_setting_get_member(root, "admin"),
 		    "readonly_socket", "must differ from admin.socket"));
-	return (0);
+	return (cfg_check_admin_http(x, root));
 }
 
 /* Reports why libconfig could not read path. */
@@ -1008,6 +1047,7 @@ config_free(struct config *c)
 	free(c->state_file);
 	free(c->admin_socket_group);
 	free(c->admin_readonly_socket);
+	free(c->admin_http);
 	free(c->fwd.trusted);
 	free(c->path);
 	free(c);

@@ -54,6 +54,7 @@ struct config {
 	mode_t			 admin_socket_mode;
 	char			*admin_socket_group;	/* NULL: ours */
 	char			*admin_readonly_socket;	/* NULL: none */
+	struct addr		*admin_http;	/* NULL: no HTTP listener */
 	unsigned		 connect_ms;
 	unsigned		 client_header_ms;
 	unsigned		 idle_ms;

@@ -321,7 +321,9 @@ cutover_same_admin(const struct config *a, const struct config *b)
 	    a->admin_socket_mode == b->admin_socket_mode &&
 	    cutover_same_str(a->admin_socket_group, b->admin_socket_group) &&
 	    cutover_same_str(a->admin_readonly_socket,
-	    b->admin_readonly_socket));
+	    b->admin_readonly_socket) &&
+	    (a->admin_http == NULL ? b->admin_http == NULL :
+	    b->admin_http != NULL && addr_equal(a->admin_http, b->admin_http)));
 }
 
 /* A reload's listeners, opened beside each worker's own (worker 0 first,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_http.h"
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
@@ -70,12 +71,13 @@ check_config(const char *path)
 }
 
 /*
- * Opens the admin socket, and the read-only one when configured, before
- * any worker thread runs (admin_new sets the umask around bind).
+ * Opens the admin socket, and the read-only one and the HTTP listener when
+ * configured, before any worker thread runs (admin_new sets the umask
+ * around bind).
  */
 static int
 main_admin(struct cutover *cx, struct admin **admin, struct admin **readonly,
-    char *err, size_t errlen)
+    struct admin_http **http, char *err, size_t errlen)
 {
 	const struct config	*cf = cutover_config(cx);
 
@@ -88,6 +90,9 @@ main_admin(struct cutover *cx, struct admin **admin, struct admin **readonly,
 	    cf->admin_socket_mode, cf->admin_socket_group,
 	    ADMIN_ACCESS_READONLY, err, errlen)) == NULL)
 		return (-1);
+	if (cf->admin_http != NULL &&
+	    (*http = admin_http_new(cx, cf->admin_http, err, errlen)) == NULL)
+		return (-1);
 	return (0);
 }
 
@@ -99,6 +104,7 @@ main(int argc, char *argv[])
 	struct event_base	*base;
 	struct cutover		*cx;
 	struct admin		*admin = NULL, *readonly = NULL;
+	struct admin_http	*http = NULL;
 	char			 err[1024];
 	int			 ch;
 
@@ -134,9 +140,10 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	if ((cx = cutover_new(base, path, err, sizeof(err))) == NULL ||
-	    main_admin(cx, &admin, &readonly, err, sizeof(err)) == -1 ||
+	    main_admin(cx, &admin, &readonly, &http, err, sizeof(err)) == -1 ||
 	    cutover_start(cx, err, sizeof(err)) == -1) {
 		fprintf(stderr, "cutover: %s\n", err);
+		admin_http_free(http);
 		admin_free(readonly);
 		admin_free(admin);
 		cutover_free(cx);
@@ -146,6 +153,7 @@ main(int argc, char *argv[])
 	}
 	event_base_dispatch(base);
 	log_info("exiting");
+	admin_http_free(http);
 	admin_free(readonly);
 	admin_free(admin);
 	cutover_free(cx);

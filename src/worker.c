@@ -64,7 +64,11 @@ struct workers {
 	bool			 running;
 	/* posts to the control thread; guarded by mu */
 	STAILQ_HEAD(, post)	 posts;
+	/* the send time of the last ping (ms, monotonic): written by the
+	 * control thread, read by workers as they wake */
+	_Atomic uint64_t	 ping_ms;
 	/* set before the threads start, then only read */
+	char			*wedge;		/* CUTOVER_TEST_WEDGE */
 	int			 post_fd;	/* eventfd */
 	struct event		*ev_post;
 	unsigned		 n;
@@ -135,6 +139,15 @@ workers_auto(char *why, size_t whylen)
 
 /* ---------------------------------------------------------------- setup */
 
+static uint64_t
+workers_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
 static void	worker_wake_cb(evutil_socket_t, short, void *);
 static void	workers_post_cb(evutil_socket_t, short, void *);
 
@@ -157,6 +170,10 @@ workers_new(void *ctx, const struct worker_ops *ops, struct event_base *base,
 	pthread_cond_init(&ws->cv, NULL);
 	STAILQ_INIT(&ws->posts);
 	ws->post_fd = -1;
+	ws->ping_ms = workers_now_ms();
+	if (getenv("CUTOVER_TEST_WEDGE") != NULL &&
+	    (ws->wedge = strdup(getenv("CUTOVER_TEST_WEDGE"))) == NULL)
+		goto nomem;
 	for (unsigned i = 0; i < n; i++) {
 		if ((w = calloc(1, sizeof(*w))) == NULL)
 			goto nomem;
@@ -165,6 +182,7 @@ workers_new(void *ctx, const struct worker_ops *ops, struct event_base *base,
 		w->ws = ws;
 		w->id = i;
 		w->wake_fd = -1;
+		w->pong_ms = ws->ping_ms;
 		TAILQ_INIT(&w->conns);
 		if (i == 0) {
 			w->base = base;
@@ -389,6 +407,43 @@ workers_start(struct workers *ws, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------- jobs */
 
+/* On w's thread, woken: answers the last ping (a job's wake-up does too). */
+static void
+worker_pong(struct worker *w)
+{
+	struct workers	*ws = w->ws;
+
+	/* the test hook (worker.h): a loop stuck as a bug would stick it */
+	while (ws->wedge != NULL && w->id == 1 && access(ws->wedge, F_OK) == 0)
+		usleep(50000);
+	atomic_store(&w->pong_ms, atomic_load(&ws->ping_ms));
+}
+
+void
+workers_ping(struct workers *ws)
+{
+	uint64_t	now = workers_now_ms(), one = 1;
+	struct worker	*w;
+
+	atomic_store(&ws->ping_ms, now);
+	for (unsigned i = 0; i < ws->n; i++) {
+		w = ws->v[i];
+		if (i == 0 || !w->running)
+			atomic_store(&w->pong_ms, now);
+		else if (write(w->wake_fd, &one, sizeof(one)) == -1 &&
+		    errno != EAGAIN)
+			log_error("worker %u: ping: %s", i, strerror(errno));
+	}
+}
+
+uint64_t
+worker_pong_age_ms(const struct worker *w)
+{
+	uint64_t	now = workers_now_ms(), pong = atomic_load(&w->pong_ms);
+
+	return (now > pong ? now - pong : 0);
+}
+
 static void
 worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -400,6 +455,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_error("worker %u: wake-up: %s", w->id, strerror(errno));
+	worker_pong(w);
 	pthread_mutex_lock(&ws->mu);
 	fn = ws->fn;
 	fnarg = ws->arg;
@@ -722,5 +778,6 @@ workers_free(struct workers *ws, void (*fin)(struct worker *, void *))
 		close(ws->post_fd);
 	pthread_mutex_destroy(&ws->mu);
 	pthread_cond_destroy(&ws->cv);
+	free(ws->wedge);
 	free(ws);
 }

@@ -101,6 +101,9 @@ struct worker {
 	int			 wake_fd;	/* eventfd */
 	struct event		*ev_wake;
 	uint64_t		 done;		/* the last job it finished */
+	/* the send time (ms, monotonic) of the last ping it answered:
+	 * written by the worker, read by the control thread */
+	_Atomic uint64_t	 pong_ms;
 	/* the control thread's alone: its thread runs (started, not joined) */
 	pthread_t		 thread;
 	bool			 running;
@@ -240,6 +243,25 @@ bool		 workers_stopping(const struct workers *ws);
  * instant.
  */
 void		 worker_pace(struct worker *w);
+
+/*
+ * Liveness, without waiting.  On the control thread: workers_ping() stamps
+ * a ping with the time now and wakes every worker thread (as a job does,
+ * through its eventfd) without waiting; each takes the stamp in its own
+ * loop and keeps it as the last one it answered.  worker_pong_age_ms() is
+ * how long ago the ping worker w last answered was sent: a worker whose
+ * loop is stuck falls behind by the time since it stopped.  Worker 0 is
+ * the control thread and answers at once; so does a worker whose thread
+ * does not run (before workers_start, after it stopped).
+ *
+ * A test hook: when the environment variable CUTOVER_TEST_WEDGE names a
+ * file at workers_new(), worker 1 sleeps in its loop when it takes a ping
+ * while that file exists, until the file is gone (a wedged worker, for
+ * tests/integration/test_admin_http.py).  Unset, it costs a pointer test
+ * per wake-up.
+ */
+void		 workers_ping(struct workers *ws);
+uint64_t	 worker_pong_age_ms(const struct worker *w);
 
 /*
  * Runs fin(w) on every worker's thread, stops the threads and frees the

@@ -620,6 +620,39 @@ test_config_admin_not_group_rejected(void **state)
 	    "admin: expected a group: admin = { ... };");
 }
 
+static void
+test_config_admin_http_off_unless_set(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+
+	assert_null(c->admin_http);
+	config_free(c);
+	c = load_ok(f, POOLS "admin = { http = \"127.0.0.1:9901\"; };\n");
+	assert_non_null(c->admin_http);
+	assert_string_equal(c->admin_http->text, "127.0.0.1:9901");
+	config_free(c);
+}
+
+static void
+test_config_admin_http_bad_address_rejected(void **state)
+{
+	load_fails(*state, POOLS "admin = {\n  http = \"localhost\";\n};\n",
+	    6, "admin.http: \"localhost\": missing port (expected host:port)");
+	load_fails(*state, POOLS "admin = { http = 9901; };\n", 5,
+	    "admin.http: expected a \"host:port\" string");
+}
+
+static void
+test_config_admin_http_same_as_listen_rejected(void **state)
+{
+	load_fails(*state, "listen = [ \"127.0.0.1:8080\", "
+	    "\"127.0.0.1:9901\" ];\n" POOLS
+	    "admin = { http = \"127.0.0.1:9901\"; };\n", 6,
+	    "admin.http: \"127.0.0.1:9901\": must differ from listen[1] "
+	    "(never share a queue with client traffic)");
+}
+
 /* --------------------------------------------------------- timeouts */
 
 static void
@@ -998,6 +1031,9 @@ main(void)
 		T(test_config_socket_too_long_rejected),
 		T(test_config_socket_not_string_rejected),
 		T(test_config_admin_not_group_rejected),
+		T(test_config_admin_http_off_unless_set),
+		T(test_config_admin_http_bad_address_rejected),
+		T(test_config_admin_http_same_as_listen_rejected),
 		T(test_config_timeout_zero_rejected),
 		T(test_config_timeout_above_max_rejected),
 		T(test_config_timeout_int64_above_max_rejected),

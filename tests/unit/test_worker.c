@@ -272,6 +272,66 @@ test_jobs_and_posts(void **state)
 	event_base_free(base);
 }
 
+/* ---------------------------------------------------------------- pings */
+
+/* Waits up to about 2 s until worker i's last answer is younger than ms. */
+static bool
+ping_answered(struct workers *ws, unsigned i, uint64_t ms)
+{
+	for (int n = 0; n < 200; n++) {
+		if (worker_pong_age_ms(workers_get(ws, i)) < ms)
+			return (true);
+		usleep(10000);
+	}
+	return (false);
+}
+
+/*
+ * A ping never waits for a worker; a worker answers it in its own loop,
+ * and one that is stuck (the CUTOVER_TEST_WEDGE hook) falls behind by the
+ * time it has been stuck, while the others keep answering.
+ */
+static void
+test_ping_wedged_worker_falls_behind(void **state)
+{
+	struct workers		*ws;
+	struct event_base	*base = event_base_new();
+	char			 wedge[] = "/tmp/test_worker.wedge.XXXXXX";
+	char			 err[256];
+	int			 fd;
+
+	assert_true((fd = mkstemp(wedge)) != -1);
+	close(fd);
+	unlink(wedge);
+	setenv("CUTOVER_TEST_WEDGE", wedge, 1);
+	assert_non_null(ws = workers_new(&owner, &test_ops, base, NW, err,
+	    sizeof(err)));
+	unsetenv("CUTOVER_TEST_WEDGE");
+	assert_int_equal(workers_start(ws, err, sizeof(err)), 0);
+
+	usleep(300000);
+	workers_ping(ws);
+	assert_int_equal(worker_pong_age_ms(workers_get(ws, 0)), 0);
+	for (unsigned i = 1; i < NW; i++)
+		assert_true(ping_answered(ws, i, 250));
+
+	/* worker 1 wedged: it takes the next ping and stops there */
+	assert_true((fd = open(wedge, O_CREAT | O_WRONLY, 0600)) != -1);
+	close(fd);
+	workers_ping(ws);
+	usleep(400000);
+	workers_ping(ws);	/* returns at once, though worker 1 is stuck */
+	assert_true(ping_answered(ws, 2, 100));
+	assert_true(worker_pong_age_ms(workers_get(ws, 1)) >= 400);
+
+	/* unwedged, it answers the last ping again */
+	unlink(wedge);
+	workers_ping(ws);
+	assert_true(ping_answered(ws, 1, 300));
+	workers_free(ws, fin_count);
+	event_base_free(base);
+}
+
 /* ------------------------------------------------- a worker that fails */
 
 /* Ends w's loop without a break, as a failing event loop does. */
@@ -433,6 +493,7 @@ main(void)
 		    cg_teardown),
 		cmocka_unit_test(test_auto_is_within_affinity),
 		cmocka_unit_test(test_jobs_and_posts),
+		cmocka_unit_test(test_ping_wedged_worker_falls_behind),
 		cmocka_unit_test(test_failed_loop_exits_on_control_thread),
 		cmocka_unit_test(test_fatal_off_control_thread_aborts),
 		cmocka_unit_test(test_fatal_on_control_thread_exits),
