@@ -63,9 +63,12 @@ conn_relay_ready(struct conn *c)
 }
 
 static void
-conn_relay_member_failed(struct conn *c, struct member *m, const char *why)
+conn_relay_member_failed(struct conn *c, struct member *m, const char *why,
+    bool timeout)
 {
 	COUNT_ADD(&m->local[c->w->id].connect_failures, 1);
+	if (timeout)
+		COUNT_ADD(&m->local[c->w->id].connect_timeouts, 1);
 	COUNT_ADD(&c->w->stats.upstream_failures, 1);
 	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
 	    why);
@@ -102,7 +105,7 @@ conn_relay_connect(struct conn *c)
 			conn_set_state(c, CONN_CONNECT);
 			return (0);
 		}
-		conn_relay_member_failed(c, m, strerror(errno));
+		conn_relay_member_failed(c, m, strerror(errno), false);
 	}
 }
 
@@ -122,7 +125,7 @@ conn_relay_retry_fresh(struct conn *c)
 	c->retried = true;
 	if ((u = upstream_connect(c->w->base, c->w->id, m,
 	    c->snap->config->connect_ms)) == NULL) {
-		conn_relay_member_failed(c, m, strerror(errno));
+		conn_relay_member_failed(c, m, strerror(errno), false);
 		return (conn_relay_connect(c));
 	}
 	conn_relay_attach(c, u);
@@ -372,7 +375,7 @@ conn_relay_up_event(struct conn *c, int what)
 
 	if (!u->connected) {
 		conn_relay_member_failed(c, u->member, (what & IO_TIMEOUT) ?
-		    "timed out" : err);
+		    "timed out" : err, (what & IO_TIMEOUT) != 0);
 		upstream_free(u);
 		c->up = NULL;
 		conn_relay_connect(c);

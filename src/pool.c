@@ -236,6 +236,8 @@ member_counts(const struct member *m, struct member_counts *c)
 		    memory_order_relaxed);
 		c->connect_failures += atomic_load_explicit(
 		    &l->connect_failures, memory_order_relaxed);
+		c->connect_timeouts += atomic_load_explicit(
+		    &l->connect_timeouts, memory_order_relaxed);
 	}
 }
 
@@ -284,6 +286,7 @@ member_apply_probe(struct member *m, bool ok, unsigned rise, unsigned fall)
 {
 	enum member_health	old = m->health;
 
+	m->probes[ok]++;
 	if (ok) {
 		m->ok_streak++;
 		m->fail_streak = 0;
