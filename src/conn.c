@@ -392,7 +392,10 @@ conn_error(struct conn *c, int status, const char *reason)
 	if (c->resp_started) {
 		log_warn("client %s: \"%s\": response cut short: %s",
 		    c->peer_ip, c->x->line, reason);
-		if (c->state != CONN_TUNNEL)	/* a tunnel was counted */
+		/* not yet counted: a routed request's (a tunnel's 101 was;
+		 * resp_started may be the last request's, with a bad
+		 * pipelined head after it) */
+		if (c->x->timed)
 			conn_count(c);
 		conn_close(c, reason);
 		return (-1);

@@ -66,9 +66,10 @@ static void
 conn_relay_member_failed(struct conn *c, struct member *m, const char *why,
     bool timeout)
 {
-	COUNT_ADD(&m->local[c->w->id].connect_failures, 1);
 	if (timeout)
 		COUNT_ADD(&m->local[c->w->id].connect_timeouts, 1);
+	else
+		COUNT_ADD(&m->local[c->w->id].connect_errors, 1);
 	COUNT_ADD(&c->w->stats.upstream_failures, 1);
 	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
 	    why);

@@ -58,7 +58,8 @@ struct member_local {
 	_Atomic unsigned	 nidle;
 	_Atomic unsigned	 inflight;	/* requests routed here, not ended */
 	_Atomic uint64_t	 requests;	/* requests routed here */
-	_Atomic uint64_t	 connect_failures;	/* timeouts included */
+	/* apart, so that no sum read while a worker counts goes negative */
+	_Atomic uint64_t	 connect_errors;	/* refused, reset, ... */
 	_Atomic uint64_t	 connect_timeouts;
 };
 
@@ -156,7 +157,8 @@ struct member_counts {
 	unsigned	 inflight;
 	unsigned	 idle;
 	uint64_t	 requests;
-	uint64_t	 connect_failures;	/* timeouts included */
+	uint64_t	 connect_failures;	/* errors and timeouts */
+	uint64_t	 connect_errors;
 	uint64_t	 connect_timeouts;
 };
 void		 member_counts(const struct member *m,

@@ -430,7 +430,7 @@ status_metrics_members(struct evbuffer *out, const struct snapshot *s)
 			member_counts(m, &n);
 			status_member_sample(out,
 			    "upstream_connect_errors_total", m, NULL, NULL,
-			    n.connect_failures - n.connect_timeouts);
+			    n.connect_errors);
 		}
 	status_family(out, "upstream_connect_timeouts_total", "counter",
 	    "Connections to the member not made within "
