@@ -76,6 +76,7 @@ struct admin_cmd {
 };
 
 static int	cmd_status(struct admin_req *);
+static int	cmd_metrics(struct admin_req *);
 static int	cmd_switch(struct admin_req *);
 static int	cmd_rollback(struct admin_req *);
 static int	cmd_member(struct admin_req *);
@@ -90,6 +91,8 @@ static int	cmd_quit(struct admin_req *);
 static const struct admin_cmd admin_cmds[] = {
 	{ "status", ADMIN_READS, 0, 1, "status [json]",
 	    "show the active pool, pools and counters", cmd_status },
+	{ "metrics", ADMIN_READS, 0, 0, "metrics",
+	    "show the counters in Prometheus' text format", cmd_metrics },
 	{ "switch", ADMIN_WRITES, 1, 2, "switch <pool> [force]",
 	    "send new requests to pool (force: even if unhealthy)",
 	    cmd_switch },
@@ -227,6 +230,13 @@ cmd_status(struct admin_req *r)
 		json = true;
 	}
 	status_report(r->cx, r->body, json);
+	return (0);
+}
+
+static int
+cmd_metrics(struct admin_req *r)
+{
+	status_metrics(r->cx, r->body);
 	return (0);
 }
 

@@ -141,13 +141,13 @@ admin_http_readyz(struct admin_http *h, struct evbuffer *body)
 	return (503);
 }
 
-/* /metrics, until the metrics module is merged. */
+/* /metrics: the Prometheus text exposition, as `metrics` on the admin
+ * socket gives it. */
 static int
 admin_http_metrics(struct admin_http *h, struct evbuffer *body)
 {
-	/* /metrics: status_metrics() */
-	evbuffer_add_printf(body, "metrics: not built yet\n");
-	return (404);
+	status_metrics(h->cx, body);
+	return (200);
 }
 
 /* http_reason() knows the statuses the proxy makes; these are ours. */

@@ -23,6 +23,7 @@
 #include "conn_int.h"
 #include "http_head.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
@@ -136,6 +137,7 @@ conn_begin(struct conn *c)
 	x->head.len = 0;
 	x->ntried = 0;
 	x->status = 0;
+	x->timed = false;
 	x->line[0] = '\0';
 	conn_client_timeouts(c, 0);
 	return (0);
@@ -217,6 +219,7 @@ conn_end_request(struct conn *c, bool reusable)
 			upstream_free(u);
 	}
 	if (c->tunnel) {
+		conn_count_bytes(c, c->member->pool);
 		COUNT_SUB(&c->w->tunnels[c->member->pool], 1);
 		c->tunnel = false;
 	}
@@ -317,17 +320,61 @@ conn_next(struct conn *c)
 	return (-1);
 }
 
+/* The client bytes since the last count, for pool. */
+static void
+conn_bytes(struct conn *c, uint64_t *in, uint64_t *out)
+{
+	uint64_t	queued = c->io.nwritten + io_pending(&c->io);
+
+	*in = c->io.nread - c->in_mark;
+	*out = queued - c->out_mark;
+	c->in_mark = c->io.nread;
+	c->out_mark = queued;
+}
+
+void
+conn_count_bytes(struct conn *c, enum pool_id pool)
+{
+	uint64_t	in, out;
+
+	conn_bytes(c, &in, &out);
+	metrics_bytes(&c->w->metrics, pool, in, out);
+}
+
+/* Counts the request's end in the worker's metrics; returns how long it
+ * took in ns, or METRICS_UNTIMED when its head never was complete. */
+static uint64_t
+conn_count(struct conn *c)
+{
+	struct exchange	*x = c->x;
+	struct timespec	 now;
+	uint64_t	 ns = METRICS_UNTIMED, in, out;
+	enum pool_id	 pool;
+
+	/* cutover's own replies count for the pool the request would have
+	 * gone to */
+	pool = c->member != NULL ? c->member->pool : c->snap != NULL ?
+	    c->snap->active : c->w->snap->active;
+	if (x->timed) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ns = (uint64_t)(now.tv_sec - x->t0.tv_sec) * 1000000000u +
+		    (uint64_t)now.tv_nsec - (uint64_t)x->t0.tv_nsec;
+		x->timed = false;
+	}
+	conn_bytes(c, &in, &out);
+	metrics_request(&c->w->metrics, pool, x->status, ns, in, out);
+	return (ns);
+}
+
 void
 conn_log_access(struct conn *c, const char *outcome)
 {
-	struct timespec	now;
+	uint64_t	ns = conn_count(c);
 	double		ms;
 
 	if (!conn_config(c)->log_access)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - c->x->t0.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - c->x->t0.tv_nsec) / 1e6;
+	ms = ns == METRICS_UNTIMED ? 0.0 : (double)ns / 1e6;
 	log_info("access: %s \"%s\" %d %s %s %.1fms%s%s", c->peer_ip, c->x->line,
 	    c->x->status, c->member != NULL ? pool_name(c->member->pool) : "-",
 	    c->member != NULL ? c->member->addr.text : "-", ms,
@@ -345,15 +392,20 @@ conn_error(struct conn *c, int status, const char *reason)
 	if (c->resp_started) {
 		log_warn("client %s: \"%s\": response cut short: %s",
 		    c->peer_ip, c->x->line, reason);
+		/* not yet counted: a routed request's (a tunnel's 101 was;
+		 * resp_started may be the last request's, with a bad
+		 * pipelined head after it) */
+		if (c->x->timed)
+			conn_count(c);
 		conn_close(c, reason);
 		return (-1);
 	}
 	c->x->status = status;
 	log_warn("client %s: \"%s\": %d: %s", c->peer_ip,
 	    c->x->line[0] ? c->x->line : "-", status, reason);
-	conn_log_access(c, reason);
 	http_error(c->io.out, status, reason,
 	    status == 503 ? 1 : 0);
+	conn_log_access(c, reason);	/* counts the reply's bytes too */
 	c->resp_started = true;
 	conn_finish(c);
 	return (-1);
@@ -493,6 +545,7 @@ conn_route(struct conn *c)
 	struct addr	 local;
 
 	clock_gettime(CLOCK_MONOTONIC, &c->x->t0);
+	c->x->timed = true;
 	COUNT_ADD(&c->w->stats.requests, 1);
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
 	c->x->status = 0;

@@ -11,6 +11,7 @@
 #define CUTOVER_CONN_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/queue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -22,6 +23,7 @@
 #include "conn.h"
 #include "http.h"
 #include "io.h"
+#include "pool.h"
 
 enum conn_state {
 	CONN_READ_HEAD,		/* reading a request head */
@@ -59,7 +61,8 @@ struct exchange {
 	unsigned		 ntried;
 	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
-	struct timespec		 t0;
+	struct timespec		 t0;		/* head parsed (when timed) */
+	bool			 timed;		/* t0 is this request's */
 	char			 line[256];	/* "GET /path", for the log */
 };
 
@@ -90,6 +93,8 @@ struct conn {
 	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */
 	char			 peer_ip[INET6_ADDRSTRLEN];
 	struct addr_ip		 peer_addr;	/* forwarded.trusted? */
+	uint64_t		 in_mark;	/* io.nread counted in metrics */
+	uint64_t		 out_mark;	/* bytes queued, counted */
 };
 
 /*
@@ -126,8 +131,16 @@ void	conn_end_request(struct conn *c, bool reusable);
  */
 int	conn_finish(struct conn *c);
 
-/* Logs the request's outcome (outcome may be NULL) if access logs are on. */
+/*
+ * The request's end: counts it in the worker's metrics (its member's pool,
+ * or for cutover's own replies the snapshot's active pool; status, time,
+ * bytes) and logs its outcome (may be NULL) if access logs are on.  Once
+ * per request, after its response is queued.
+ */
 void	conn_log_access(struct conn *c, const char *outcome);
+
+/* A tunnel on c ended: its bytes count for its pool. */
+void	conn_count_bytes(struct conn *c, enum pool_id pool);
 
 /*
  * Answers with status (or cuts a begun response) and closes: the request

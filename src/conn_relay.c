@@ -63,9 +63,13 @@ conn_relay_ready(struct conn *c)
 }
 
 static void
-conn_relay_member_failed(struct conn *c, struct member *m, const char *why)
+conn_relay_member_failed(struct conn *c, struct member *m, const char *why,
+    bool timeout)
 {
-	COUNT_ADD(&m->local[c->w->id].connect_failures, 1);
+	if (timeout)
+		COUNT_ADD(&m->local[c->w->id].connect_timeouts, 1);
+	else
+		COUNT_ADD(&m->local[c->w->id].connect_errors, 1);
 	COUNT_ADD(&c->w->stats.upstream_failures, 1);
 	log_warn("%s %s: connect failed: %s", pool_name(m->pool), m->addr.text,
 	    why);
@@ -129,7 +133,7 @@ conn_relay_connect(struct conn *c)
 		}
 		if (conn_relay_is_local_error(errno))
 			return (conn_relay_local_failure(c, m, errno));
-		conn_relay_member_failed(c, m, strerror(errno));
+		conn_relay_member_failed(c, m, strerror(errno), false);
 	}
 }
 
@@ -151,7 +155,7 @@ conn_relay_retry_fresh(struct conn *c)
 	    c->snap->config->connect_ms)) == NULL) {
 		if (conn_relay_is_local_error(errno))
 			return (conn_relay_local_failure(c, m, errno));
-		conn_relay_member_failed(c, m, strerror(errno));
+		conn_relay_member_failed(c, m, strerror(errno), false);
 		return (conn_relay_connect(c));
 	}
 	conn_relay_attach(c, u);
@@ -401,7 +405,7 @@ conn_relay_up_event(struct conn *c, int what)
 
 	if (!u->connected) {
 		conn_relay_member_failed(c, u->member, (what & IO_TIMEOUT) ?
-		    "timed out" : err);
+		    "timed out" : err, (what & IO_TIMEOUT) != 0);
 		upstream_free(u);
 		c->up = NULL;
 		conn_relay_connect(c);

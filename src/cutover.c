@@ -126,6 +126,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	}
 	cx->base = base;
 	cx->started = time(NULL);
+	cx->stats.generation = 1;
 	if ((cx->config = config_load(path, err, errlen)) == NULL)
 		goto fail;
 	log_set_level(cx->config->log_level);
@@ -295,6 +296,7 @@ cutover_reload_result(struct cutover *cx, bool ok, const char *text,
 {
 	cx->reload.at = time(NULL);
 	cx->reload.ok = ok;
+	cx->stats.reloads[ok]++;
 	snprintf(cx->reload.msg, sizeof(cx->reload.msg), "%s", text);
 	for (char *p = cx->reload.msg; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r')
@@ -324,6 +326,23 @@ cutover_same_admin(const struct config *a, const struct config *b)
 	    b->admin_readonly_socket) &&
 	    (a->admin_http == NULL ? b->admin_http == NULL :
 	    b->admin_http != NULL && addr_equal(a->admin_http, b->admin_http)));
+}
+
+/* Whether b routes differently from a: another active pool, or other
+ * members (members are shared when their address stays: snapshot.h). */
+static bool
+cutover_routing_changed(const struct snapshot *a, const struct snapshot *b)
+{
+	if (a->active != b->active)
+		return (true);
+	for (int i = 0; i < POOL_COUNT; i++) {
+		if (a->pools[i]->nmembers != b->pools[i]->nmembers)
+			return (true);
+		for (size_t k = 0; k < a->pools[i]->nmembers; k++)
+			if (a->pools[i]->members[k] != b->pools[i]->members[k])
+				return (true);
+	}
+	return (false);
 }
 
 /* A reload's listeners, opened beside each worker's own (worker 0 first,
@@ -408,6 +427,8 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	if (cf->workers != cx->config->workers)
 		log_warn("reload: a change to workers takes effect at "
 		    "restart");
+	if (cutover_routing_changed(old, s))
+		cx->stats.generation++;
 	router_install(cx->router, s);
 	workers_run(cx->workers, cutover_reload_job, NULL);
 	probes_sync(cx->probes, s);
@@ -624,11 +645,21 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 	from = s->active;
 	if (router_switch(cx->router, id, msg, msglen) == -1)
 		return (-1);
+	if (from == id) {
+		snprintf(msg, msglen, "%s is already active (generation %llu)",
+		    pool_name(id), (unsigned long long)cx->stats.generation);
+		log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
+		return (0);
+	}
 	/* every worker routes with the new snapshot before the reply */
 	workers_run(cx->workers, cutover_sync, NULL);
+	cx->stats.generation++;
+	cx->stats.switches[force]++;
+	clock_gettime(CLOCK_REALTIME, &cx->stats.last_switch);
+	snprintf(msg, msglen, "%s (was %s), generation %llu", pool_name(id),
+	    pool_name(from), (unsigned long long)cx->stats.generation);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
-	if (from != id)
-		cutover_drain_later(cx, from);
+	cutover_drain_later(cx, from);
 	return (0);
 }
 

@@ -56,6 +56,18 @@ struct cutover {
 		bool		 ok;
 		char		 msg[512];
 	}			 reload;
+	/*
+	 * What the metrics report of the root.  generation counts changes
+	 * of routing: 1 at start, +1 for every switch or rollback that moved
+	 * the active pool and every reload that changed the active pool or
+	 * a pool's members (a reload of other settings leaves it).
+	 */
+	struct {
+		uint64_t	 generation;
+		uint64_t	 switches[2];	/* [forced]: force was given */
+		struct timespec	 last_switch;	/* wall clock; 0: none */
+		uint64_t	 reloads[2];	/* [ok] */
+	}			 stats;
 	/* the control thread's alone (read in its posts and timers) */
 	bool			 draining;	/* listeners closed, exiting */
 	bool			 exiting;	/* cutover_free under way */
@@ -91,7 +103,9 @@ void		 cutover_close_idle(struct cutover *cx, struct member *m);
 
 /*
  * Admin operations.  Each returns 0 with what happened in msg, or -1 with
- * the reason in msg; each logs itself once.
+ * the reason in msg; each logs itself once.  A switch or rollback answers
+ * "green (was blue), generation 7", or "green is already active
+ * (generation 7)".
  */
 int		 cutover_switch(struct cutover *cx, const char *pool,
 		    bool force, char *msg, size_t msglen);

@@ -276,6 +276,8 @@ io_write_now(struct io *io)
 	do
 		n = evbuffer_write(io->out, io->fd);
 	while (n == -1 && errno == EINTR);
+	if (n > 0)
+		io->nwritten += (uint64_t)n;
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return (-1);
 	return (0);
@@ -387,6 +389,7 @@ io_readv(struct io *io, size_t want)
 		n = readv(io->fd, iov, nv);
 	while (n == -1 && errno == EINTR);
 	left = n > 0 ? (size_t)n : 0;
+	io->nread += left;
 	for (int i = 0; i < nv; i++) {
 		if (vec[i].iov_len > left)
 			vec[i].iov_len = left;

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -56,6 +57,8 @@ struct io {
 	bool			 eof;		/* read side done */
 	bool			 eof_said;	/* IO_EOF delivered */
 	struct evbuffer_cb_entry *full;		/* input reached in_max */
+	uint64_t		 nread;		/* bytes read, ever */
+	uint64_t		 nwritten;	/* bytes written, ever */
 };
 
 /*

@@ -234,9 +234,12 @@ member_counts(const struct member *m, struct member_counts *c)
 		    memory_order_relaxed);
 		c->requests += atomic_load_explicit(&l->requests,
 		    memory_order_relaxed);
-		c->connect_failures += atomic_load_explicit(
-		    &l->connect_failures, memory_order_relaxed);
+		c->connect_errors += atomic_load_explicit(
+		    &l->connect_errors, memory_order_relaxed);
+		c->connect_timeouts += atomic_load_explicit(
+		    &l->connect_timeouts, memory_order_relaxed);
 	}
+	c->connect_failures = c->connect_errors + c->connect_timeouts;
 }
 
 static const char *const member_health_names[] = { "unknown", "up",
@@ -284,6 +287,7 @@ member_apply_probe(struct member *m, bool ok, unsigned rise, unsigned fall)
 {
 	enum member_health	old = m->health;
 
+	m->probes[ok]++;
 	if (ok) {
 		m->ok_streak++;
 		m->fail_streak = 0;

@@ -58,14 +58,16 @@ struct member_local {
 	_Atomic unsigned	 nidle;
 	_Atomic unsigned	 inflight;	/* requests routed here, not ended */
 	_Atomic uint64_t	 requests;	/* requests routed here */
-	_Atomic uint64_t	 connect_failures;
+	/* apart, so that no sum read while a worker counts goes negative */
+	_Atomic uint64_t	 connect_errors;	/* refused, reset, ... */
+	_Atomic uint64_t	 connect_timeouts;
 };
 
 /*
  * A member's health and admin state are written by the control thread
  * only (workers post what they observe to it) and read by every worker;
  * they change only through the member_* functions below, which alone
- * write health, admin, the streaks, latency_ms and last.
+ * write health, admin, the streaks, latency_ms, last and probes.
  */
 struct member {
 	atomic_uint		 refcnt;
@@ -79,6 +81,7 @@ struct member {
 	unsigned		 fail_streak;
 	unsigned		 latency_ms;	/* of the last probe */
 	char			 last[64];	/* the last probe's result */
+	uint64_t		 probes[2];	/* [ok]: results of active probes */
 	struct probe		*probe;		/* probe.c's, while probed */
 };
 
@@ -154,7 +157,9 @@ struct member_counts {
 	unsigned	 inflight;
 	unsigned	 idle;
 	uint64_t	 requests;
-	uint64_t	 connect_failures;
+	uint64_t	 connect_failures;	/* errors and timeouts */
+	uint64_t	 connect_errors;
+	uint64_t	 connect_timeouts;
 };
 void		 member_counts(const struct member *m,
 		    struct member_counts *c);
@@ -178,7 +183,8 @@ enum member_admin member_set_admin(struct member *m, enum member_admin a);
  * The rise/fall state machine: applies one probe result to m's streaks and
  * health.  An unknown member goes down at its first failure, an up one
  * after `fall` failures in a row; `rise` successes in a row make it up.
- * Returns true when m's health changed; the caller logs the transition.
+ * Counts the result in m->probes.  Returns true when m's health changed;
+ * the caller logs the transition.
  */
 bool		 member_apply_probe(struct member *m, bool ok, unsigned rise,
 		    unsigned fall);

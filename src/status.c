@@ -15,6 +15,7 @@
 #include "config.h"
 #include "cutover.h"
 #include "listen.h"
+#include "metrics.h"
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
@@ -81,10 +82,11 @@ status_text(struct cutover *cx, struct evbuffer *out)
 
 	workers_totals(cx->workers, &t);
 	evbuffer_add_printf(out, "version %s\npid %ld\nuptime_s %lld\n"
-	    "workers %u\nactive %s\nprevious %s\n", PACKAGE_VERSION,
-	    (long)getpid(), (long long)(time(NULL) - cx->started),
+	    "workers %u\nactive %s\ngeneration %llu\nprevious %s\n",
+	    PACKAGE_VERSION, (long)getpid(),
+	    (long long)(time(NULL) - cx->started),
 	    workers_count(cx->workers), pool_name(s->active),
-	    s->has_previous ? pool_name(s->previous) : "none");
+	    (unsigned long long)cx->stats.generation, s->has_previous ? pool_name(s->previous) : "none");
 	for (size_t i = 0; l != NULL && i < l->n; i++)
 		evbuffer_add_printf(out, "listen %s\n", l->v[i]->bound.text);
 	evbuffer_add_printf(out, "connections_open %u\nconnections_total %llu\n"
@@ -174,9 +176,10 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	workers_totals(cx->workers, &t);
 	evbuffer_add_printf(out, "{\"version\":\"%s\",\"pid\":%ld,"
 	    "\"uptime_s\":%lld,\"workers\":%u,\"active\":\"%s\","
-	    "\"previous\":", PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started), workers_count(cx->workers),
-	    pool_name(s->active));
+	    "\"generation\":%llu,\"previous\":", PACKAGE_VERSION,
+	    (long)getpid(), (long long)(time(NULL) - cx->started),
+	    workers_count(cx->workers), pool_name(s->active),
+	    (unsigned long long)cx->stats.generation);
 	if (s->has_previous)
 		evbuffer_add_printf(out, "\"%s\"", pool_name(s->previous));
 	else
@@ -226,4 +229,276 @@ status_report(struct cutover *cx, struct evbuffer *out, bool json)
 		status_json(cx, out);
 	else
 		status_text(cx, out);
+}
+
+/* ------------------------------------------------------------- metrics */
+
+/* # HELP and # TYPE of the family cutover_<name>. */
+static void
+status_family(struct evbuffer *out, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(out, "# HELP cutover_%s %s\n# TYPE cutover_%s %s\n",
+	    name, help, name, type);
+}
+
+/* A label value as the text format wants it: \\, \" and \n escaped. */
+static void
+status_label(struct evbuffer *out, const char *name, const char *value,
+    bool first)
+{
+	evbuffer_add_printf(out, "%s%s=\"", first ? "" : ",", name);
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\\' || *p == '"')
+			evbuffer_add_printf(out, "\\%c", *p);
+		else if (*p == '\n')
+			evbuffer_add(out, "\\n", 2);
+		else
+			evbuffer_add(out, p, 1);
+	}
+	evbuffer_add(out, "\"", 1);
+}
+
+/* cutover_<name>{pool="..."<more>} value: one sample per pool. */
+static void
+status_pool_sample(struct evbuffer *out, const char *name, enum pool_id id,
+    unsigned long long value)
+{
+	evbuffer_add_printf(out, "cutover_%s{", name);
+	status_label(out, "pool", pool_name(id), true);
+	evbuffer_add_printf(out, "} %llu\n", value);
+}
+
+/* cutover_<name>{pool,member} value for member m. */
+static void
+status_member_sample(struct evbuffer *out, const char *name,
+    const struct member *m, const char *label, const char *value,
+    unsigned long long n)
+{
+	evbuffer_add_printf(out, "cutover_%s{", name);
+	status_label(out, "pool", pool_name(m->pool), true);
+	status_label(out, "member", m->addr.text, false);
+	if (label != NULL)
+		status_label(out, label, value, false);
+	evbuffer_add_printf(out, "} %llu\n", n);
+}
+
+static void
+status_metrics_requests(struct evbuffer *out, const struct metrics_totals *mt)
+{
+	const struct metrics_totals_pool	*q;
+	unsigned long long			 cum;
+
+	status_family(out, "requests_total", "counter",
+	    "Requests answered, by pool and status class.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (unsigned k = 0; k < METRICS_CLASSES; k++) {
+			evbuffer_add_printf(out, "cutover_requests_total{");
+			status_label(out, "pool", pool_name(i), true);
+			status_label(out, "code", metrics_class_name(k), false);
+			evbuffer_add_printf(out, "} %llu\n", (unsigned long long)
+			    mt->pool[i].requests[k]);
+		}
+	status_family(out, "request_duration_seconds", "histogram",
+	    "Time from a request's parsed head to its response's end.");
+	for (int i = 0; i < POOL_COUNT; i++) {
+		q = &mt->pool[i];
+		cum = 0;
+		for (unsigned k = 0; k < METRICS_BUCKETS; k++) {
+			cum += q->buckets[k];
+			evbuffer_add_printf(out,
+			    "cutover_request_duration_seconds_bucket{");
+			status_label(out, "pool", pool_name(i), true);
+			status_label(out, "le", metrics_bucket_le(k), false);
+			evbuffer_add_printf(out, "} %llu\n", cum);
+		}
+		evbuffer_add_printf(out, "cutover_request_duration_seconds_sum{");
+		status_label(out, "pool", pool_name(i), true);
+		evbuffer_add_printf(out, "} %llu.%09llu\n",
+		    (unsigned long long)(q->sum_ns / 1000000000u),
+		    (unsigned long long)(q->sum_ns % 1000000000u));
+		status_pool_sample(out, "request_duration_seconds_count", i,
+		    q->count);
+	}
+	status_family(out, "bytes_received_total", "counter",
+	    "Bytes read from clients, by the pool of their requests.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "bytes_received_total", i,
+		    mt->pool[i].bytes_in);
+	status_family(out, "bytes_sent_total", "counter",
+	    "Bytes sent to clients, by the pool of their requests.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "bytes_sent_total", i,
+		    mt->pool[i].bytes_out);
+}
+
+static void
+status_metrics_pools(struct evbuffer *out, const struct snapshot *s,
+    const struct workers_totals *t)
+{
+	struct member_counts	n;
+	unsigned long long	idle;
+
+	status_family(out, "requests_in_flight", "gauge",
+	    "Requests under way, by pool.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "requests_in_flight", i,
+		    t->inflight[i]);
+	status_family(out, "tunnels_in_flight", "gauge",
+	    "Upgraded connections (tunnels) open, by pool.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "tunnels_in_flight", i, t->tunnels[i]);
+	status_family(out, "active_pool", "gauge",
+	    "1 for the pool new requests go to, 0 for the other.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "active_pool", i, s->active == (enum pool_id)i);
+	status_family(out, "pool_members", "gauge", "Members, by pool.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "pool_members", i,
+		    s->pools[i]->nmembers);
+	status_family(out, "pool_healthy_members", "gauge",
+	    "Members ready and probed up, by pool.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "pool_healthy_members", i,
+		    pool_healthy(s->pools[i]));
+	status_family(out, "upstream_connections_idle", "gauge",
+	    "Idle keep-alive connections to members, by pool.");
+	for (int i = 0; i < POOL_COUNT; i++) {
+		idle = 0;
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			member_counts(s->pools[i]->members[k], &n);
+			idle += n.idle;
+		}
+		status_pool_sample(out, "upstream_connections_idle", i, idle);
+	}
+}
+
+/* The families of members, over every member of s. */
+static void
+status_metrics_members(struct evbuffer *out, const struct snapshot *s)
+{
+	const struct member	*m;
+	struct member_counts	 n;
+
+	status_family(out, "member_up", "gauge",
+	    "1 when the member is probed up, 0 otherwise.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			status_member_sample(out, "member_up", m, NULL, NULL,
+			    m->health == HEALTH_UP);
+		}
+	status_family(out, "member_state", "gauge",
+	    "1 for the member's health and admin state.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			evbuffer_add_printf(out, "cutover_member_state{");
+			status_label(out, "pool", pool_name(m->pool), true);
+			status_label(out, "member", m->addr.text, false);
+			status_label(out, "health",
+			    member_health_name(m->health), false);
+			status_label(out, "admin", member_admin_name(m->admin),
+			    false);
+			evbuffer_add_printf(out, "} 1\n");
+		}
+	status_family(out, "member_requests_total", "counter",
+	    "Requests routed to the member (retries included).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			member_counts(m, &n);
+			status_member_sample(out, "member_requests_total", m,
+			    NULL, NULL, n.requests);
+		}
+	status_family(out, "probes_total", "counter",
+	    "Active health probes of the member, by result.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			status_member_sample(out, "probes_total", m, "result",
+			    "ok", m->probes[1]);
+			status_member_sample(out, "probes_total", m, "result",
+			    "fail", m->probes[0]);
+		}
+	status_family(out, "upstream_connect_errors_total", "counter",
+	    "Connections to the member refused, reset or failed "
+	    "(not timeouts).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			member_counts(m, &n);
+			status_member_sample(out,
+			    "upstream_connect_errors_total", m, NULL, NULL,
+			    n.connect_errors);
+		}
+	status_family(out, "upstream_connect_timeouts_total", "counter",
+	    "Connections to the member not made within "
+	    "timeouts.connect_ms.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < s->pools[i]->nmembers; k++) {
+			m = s->pools[i]->members[k];
+			member_counts(m, &n);
+			status_member_sample(out,
+			    "upstream_connect_timeouts_total", m, NULL, NULL,
+			    n.connect_timeouts);
+		}
+}
+
+/* What the root reports: routing generation, switches, reloads. */
+static void
+status_metrics_root(struct cutover *cx, struct evbuffer *out,
+    const struct workers_totals *t)
+{
+	status_family(out, "generation", "gauge",
+	    "Routing generation: +1 at every switch, rollback and reload "
+	    "that changed the active pool or the members.");
+	evbuffer_add_printf(out, "cutover_generation %llu\n",
+	    (unsigned long long)cx->stats.generation);
+	status_family(out, "switches_total", "counter",
+	    "Switches and rollbacks that moved the active pool, by whether "
+	    "force was given.");
+	evbuffer_add_printf(out, "cutover_switches_total{forced=\"false\"} "
+	    "%llu\ncutover_switches_total{forced=\"true\"} %llu\n",
+	    (unsigned long long)cx->stats.switches[0],
+	    (unsigned long long)cx->stats.switches[1]);
+	status_family(out, "last_switch_timestamp_seconds", "gauge",
+	    "Wall-clock time of the last switch or rollback (0: none).");
+	evbuffer_add_printf(out, "cutover_last_switch_timestamp_seconds "
+	    "%lld.%03ld\n", (long long)cx->stats.last_switch.tv_sec,
+	    cx->stats.last_switch.tv_nsec / 1000000);
+	status_family(out, "reloads_total", "counter",
+	    "Configuration reloads, by result.");
+	evbuffer_add_printf(out, "cutover_reloads_total{result=\"ok\"} %llu\n"
+	    "cutover_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)cx->stats.reloads[1],
+	    (unsigned long long)cx->stats.reloads[0]);
+	status_family(out, "start_time_seconds", "gauge",
+	    "Wall-clock time cutover started.");
+	evbuffer_add_printf(out, "cutover_start_time_seconds %lld\n",
+	    (long long)cx->started);
+	status_family(out, "connections_open", "gauge",
+	    "Client connections open.");
+	evbuffer_add_printf(out, "cutover_connections_open %u\n", t->conns);
+	status_family(out, "connections_total", "counter",
+	    "Client connections accepted.");
+	evbuffer_add_printf(out, "cutover_connections_total %llu\n",
+	    (unsigned long long)t->connections);
+}
+
+void
+status_metrics(struct cutover *cx, struct evbuffer *out)
+{
+	const struct snapshot	*s = router_live(cx->router);
+	struct workers_totals	 t;
+	struct metrics_totals	 mt;
+
+	workers_totals(cx->workers, &t);
+	memset(&mt, 0, sizeof(mt));
+	for (unsigned i = 0; i < workers_count(cx->workers); i++)
+		metrics_add(&workers_get(cx->workers, i)->metrics, &mt);
+	status_metrics_requests(out, &mt);
+	status_metrics_pools(out, s, &t);
+	status_metrics_members(out, s);
+	status_metrics_root(cx, out, &t);
 }

@@ -17,4 +17,11 @@ struct evbuffer;
  */
 void	status_report(struct cutover *cx, struct evbuffer *out, bool json);
 
+/*
+ * Appends the Prometheus text exposition (format 0.0.4) to out: every
+ * family cutover_*, with # HELP and # TYPE, the workers' counters summed
+ * now.  On the control thread.  man/cutover.8, METRICS, lists them.
+ */
+void	status_metrics(struct cutover *cx, struct evbuffer *out);
+
 #endif

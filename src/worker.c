@@ -175,8 +175,12 @@ workers_new(void *ctx, const struct worker_ops *ops, struct event_base *base,
 	    (ws->wedge = strdup(getenv("CUTOVER_TEST_WEDGE"))) == NULL)
 		goto nomem;
 	for (unsigned i = 0; i < n; i++) {
-		if ((w = calloc(1, sizeof(*w))) == NULL)
+		/* aligned: its counters (struct metrics) share no cache line
+		 * with another worker's */
+		if ((w = aligned_alloc(_Alignof(struct worker), sizeof(*w))) ==
+		    NULL)
 			goto nomem;
+		memset(w, 0, sizeof(*w));
 		ws->v[ws->n++] = w;
 		w->ctx = ctx;
 		w->ws = ws;

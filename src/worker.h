@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include "metrics.h"
 #include "pool.h"
 
 struct event_base;
@@ -94,6 +95,7 @@ struct worker {
 	struct conn_list	 conns;
 	_Atomic unsigned	 nconns;
 	struct worker_stats	 stats;
+	struct metrics		 metrics;	/* per pool; own cache lines */
 	_Atomic unsigned	 inflight[POOL_COUNT];	/* requests per pool */
 	_Atomic unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
 	bool			 draining;	/* listeners closed, exiting */

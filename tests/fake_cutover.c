@@ -27,6 +27,7 @@ struct cutover;
 #define FAKE_HEALTHY	__wrap_cutover_healthy
 #define FAKE_DRAINED	__wrap_cutover_drained
 #define FAKE_STATUS	__wrap_status_report
+#define FAKE_METRICS	__wrap_status_metrics
 
 int	FAKE_SWITCH(struct cutover *, const char *, bool, char *, size_t);
 int	FAKE_ROLLBACK(struct cutover *, bool, char *, size_t);
@@ -36,6 +37,7 @@ int	FAKE_MEMBER(struct cutover *, const char *, const char *,
 int	FAKE_HEALTHY(struct cutover *, const char *, char *, size_t);
 int	FAKE_DRAINED(struct cutover *, const char *, char *, size_t);
 void	FAKE_STATUS(struct cutover *, struct evbuffer *, bool);
+void	FAKE_METRICS(struct cutover *, struct evbuffer *);
 
 struct fake_cutover	fake;
 
@@ -156,4 +158,16 @@ FAKE_STATUS(struct cutover *cx, struct evbuffer *out, bool json)
 		return;
 	}
 	evbuffer_add(out, text, strlen(text));
+}
+
+void
+FAKE_METRICS(struct cutover *cx, struct evbuffer *out)
+{
+	fake.metrics.calls++;
+	if (fake.metrics_text == NULL) {
+		if (fake.unexpected != NULL)
+			fake.unexpected("metrics");
+		return;
+	}
+	evbuffer_add(out, fake.metrics_text, strlen(fake.metrics_text));
 }

@@ -53,11 +53,13 @@ struct fake_cutover {
 	struct fake_op	 healthy;	/* cutover_healthy */
 	struct fake_op	 drained;	/* cutover_drained */
 	struct fake_op	 status;	/* status_report: calls, json only */
+	struct fake_op	 metrics;	/* status_metrics: calls only */
 
 	/* what status appends, as given, per its json argument (NULL: the
 	 * call is unexpected) */
 	const char	*status_text;
 	const char	*status_json;
+	const char	*metrics_text;	/* what status_metrics appends */
 
 	/* called with the operation's name ("switch") when it has no
 	 * answer; NULL: none */

@@ -187,7 +187,7 @@ def _():
         r = a.reply()
     listed = sorted(line.split()[0] for line in r.split("\n")[1:] if line)
     s.eq(listed, sorted(["status", "version", "help", "wait-healthy",
-                         "wait-drained", "quit"]),
+                         "wait-drained", "quit", "metrics"]),
          "help on the read-only socket lists only the read-only commands", r)
     with AdminConn(ro, 5.0) as a:
         a.send("frobnicate\n")

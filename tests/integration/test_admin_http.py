@@ -12,12 +12,16 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import time
+import urllib.parse
 
-from harness import (Backend, Cutover, Suite, get, request, wait_health,
-                     wait_until)
+import cutoverlib
+
+from harness import (Backend, Cutover, Suite, free_port, get, request,
+                     wait_health, wait_until)
 
 s = Suite()
 
@@ -91,8 +95,13 @@ def _():
     r = get(port, "/metrics")
     s.eq(r.header("Content-Type"), "text/plain; version=0.0.4",
          "/metrics is Prometheus text")
-    s.ok(r.status in (200, 404), "/metrics answers (404 until metrics are "
-         "merged)", r)
+    s.eq(r.status, 200, "/metrics answers 200", r)
+    rc, out, err = c.ctl("metrics")
+    names = lambda text: sorted(set(  # noqa: E731
+        l.split()[2] for l in text.splitlines() if l.startswith("# TYPE ")))
+    s.eq(names(r.body.decode()), names(out), "/metrics has the families "
+         "`cutoverctl metrics` has")
+    s.ok("cutover_generation" in names(out), "among them cutover_generation")
 
     for path in ("/healthz", "/readyz", "/status"):
         g = get(port, path)
@@ -264,4 +273,50 @@ def _():
     s.ok(rc != 0, "a bad admin.http is refused", out + err)
     s.match(r"cutover\.conf:\d+: admin\.http: \"localhost\": missing port",
             out + err, "with FILE:LINE: message")
+
+@s.scenario("a real Prometheus server scrapes /metrics")
+def _():
+    prom = shutil.which("prometheus")
+    s.ok(prom is not None, "prometheus is installed (scripts/install-deps)")
+    if prom is None:
+        return
+    c, port, blue, green = start()
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    pport = free_port()
+    conf = os.path.join(c.dir, "prometheus.yml")
+    with open(conf, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: cutover\n"
+                "    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % port)
+    proc = cutoverlib.start(
+        [prom, "--config.file=" + conf,
+         "--storage.tsdb.path=" + os.path.join(c.dir, "prometheus"),
+         "--web.listen-address=127.0.0.1:%d" % pport],
+        logfile=os.path.join(c.dir, "prometheus.log"))
+    try:
+        def query(q):
+            try:
+                r = get(pport, "/api/v1/query?query=" +
+                        urllib.parse.quote(q))
+                js = json.loads(r.body)
+                res = js["data"]["result"]
+                return float(res[0]["value"][1]) if res else None
+            except (OSError, ValueError, KeyError, IndexError):
+                return None
+
+        s.ok(wait_until(lambda: query("up{job=\"cutover\"}") == 1.0, 30),
+             "Prometheus scrapes cutover (up == 1)")
+        for pool in ("green", "blue"):
+            rc, out, err = c.ctl("switch", pool)
+            s.eq(rc, 0, "switch %s" % pool, err)
+        s.ok(wait_until(lambda: query("sum(cutover_switches_total)") ==
+                        2.0, 15),
+             "Prometheus's API answers cutover_switches_total = 2 after "
+             "two switches", query("sum(cutover_switches_total)"))
+        s.ok(wait_until(lambda: query("cutover_active_pool{pool=\"blue\"}")
+                        == 1.0, 10), "and cutover_active_pool{pool=blue} 1")
+    finally:
+        cutoverlib.stop(proc)
+
 s.done()

@@ -824,14 +824,16 @@ test_admin_socket_readonly_help_lists_only_readers(void **state)
 	assert_null(strstr(r, "\nreload "));
 	for (p = r; *p != '\0'; p++)
 		lines += *p == '\n';
-	/* ok, status, wait-healthy, wait-drained, version, help, quit, "" */
-	assert_int_equal(lines, 8);
-	/* the full socket's help lists all ten */
+	/* ok, status, metrics, wait-healthy, wait-drained, version, help,
+	 * quit, "" */
+	assert_int_equal(lines, 9);
+	assert_non_null(strstr(r, "\nmetrics "));
+	/* the full socket's help lists all eleven */
 	r = ask(fx, fx->path, "help\n");
 	assert_non_null(strstr(r, "\nswitch <pool> [force] "));
 	for (lines = 0, p = r; *p != '\0'; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 12);
+	assert_int_equal(lines, 13);
 }
 
 static void

@@ -143,7 +143,7 @@ static void
 assert_no_calls(void)
 {
 	assert_int_equal(fake_changes(), 0);
-	assert_int_equal(fake.status.calls, 0);
+	assert_int_equal(fake.status.calls + fake.metrics.calls, 0);
 	assert_int_equal(fake.healthy.calls + fake.drained.calls, 0);
 }
 
@@ -184,6 +184,36 @@ test_admin_cmd_status_bad_argument_usage(void **state)
 	expect_reply(*state, "status json json", -1,
 	    "error: usage: status [json]\n\n");
 	assert_no_calls();
+}
+
+/* -------------------------------------------------------------- metrics */
+
+static void
+test_admin_cmd_metrics_ok_body_from_status_metrics(void **state)
+{
+	fake.metrics_text = "# TYPE cutover_generation gauge\n"
+	    "cutover_generation 3\n";
+	expect_reply(*state, "metrics", 0, "ok\n# TYPE cutover_generation "
+	    "gauge\ncutover_generation 3\n\n");
+	assert_int_equal(fake.metrics.calls, 1);
+	assert_int_equal(fake.status.calls, 0);
+}
+
+static void
+test_admin_cmd_metrics_argument_usage(void **state)
+{
+	expect_reply(*state, "metrics json", -1,
+	    "error: usage: metrics\n\n");
+	assert_no_calls();
+}
+
+static void
+test_admin_cmd_metrics_readonly_runs(void **state)
+{
+	fake.metrics_text = "cutover_generation 1\n";
+	expect_readonly_reply(*state, "metrics", 0,
+	    "ok\ncutover_generation 1\n\n");
+	assert_int_equal(fake.metrics.calls, 1);
 }
 
 /* --------------------------------------------------------------- switch */
@@ -469,7 +499,7 @@ test_admin_cmd_help_lists_every_command(void **state)
 			    "member <pool> <host:port> ready|drain|maint",
 			    "wait-healthy <pool> <seconds>",
 			    "wait-drained <pool> <seconds>",
-			    "reload", "version", "help", "quit" };
+			    "reload", "version", "help", "quit", "metrics" };
 	const size_t	 ncmds = sizeof(usages) / sizeof(usages[0]);
 	const char	*p;
 	int		 lines = 0;
@@ -615,7 +645,7 @@ static void
 test_admin_cmd_readonly_help_lists_only_readers(void **state)
 {
 	struct fixture	*fx = *state;
-	const char	*readers[] = { "status [json]",
+	const char	*readers[] = { "status [json]", "metrics",
 			    "wait-healthy <pool> <seconds>",
 			    "wait-drained <pool> <seconds>", "version", "help",
 			    "quit" };
@@ -665,6 +695,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_admin_cmd_metrics_ok_body_from_status_metrics),
+		T(test_admin_cmd_metrics_argument_usage),
+		T(test_admin_cmd_metrics_readonly_runs),
 		T(test_admin_cmd_status_ok_body_from_status),
 		T(test_admin_cmd_status_json_passes_json),
 		T(test_admin_cmd_status_empty_lines_in_body_dropped),

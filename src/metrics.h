@@ -1,0 +1,89 @@
+/*
+ * metrics.h — the request counters of one worker, per pool: requests by
+ * status class, a latency histogram, bytes from and to clients.  Layer 2
+ * (runtime).
+ *
+ * Each worker has one struct metrics (embedded in struct worker) that
+ * only its own thread writes, with relaxed atomic loads and stores: no
+ * locked instruction, and the block starts a cache line of its own.  A
+ * scrape (status.c, on the control thread) sums the workers' blocks with
+ * metrics_add.  Counting a request is one call at its end
+ * (metrics_request): no allocation, no lock, no formatting.
+ */
+#ifndef CUTOVER_METRICS_H
+#define CUTOVER_METRICS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "pool.h"
+
+#define METRICS_CLASSES	5		/* 1xx .. 5xx */
+#define METRICS_BOUNDS	13		/* finite histogram bounds */
+#define METRICS_BUCKETS	(METRICS_BOUNDS + 1)	/* and +Inf */
+
+/* One pool's counters in one worker.  buckets are not cumulative here
+ * (one store per request); the exposition accumulates them. */
+struct metrics_pool {
+	_Atomic uint64_t	 requests[METRICS_CLASSES];
+	_Atomic uint64_t	 buckets[METRICS_BUCKETS];
+	_Atomic uint64_t	 sum_ns;	/* of the timed requests */
+	_Atomic uint64_t	 bytes_in;	/* from clients */
+	_Atomic uint64_t	 bytes_out;	/* to clients */
+};
+
+struct metrics {
+	_Alignas(64) struct metrics_pool pool[POOL_COUNT];
+};
+
+/* The same counters, summed over workers (plain numbers). */
+struct metrics_totals {
+	struct metrics_totals_pool {
+		uint64_t	 requests[METRICS_CLASSES];
+		uint64_t	 buckets[METRICS_BUCKETS];	/* not cumulative */
+		uint64_t	 count;		/* timed requests */
+		uint64_t	 sum_ns;
+		uint64_t	 bytes_in;
+		uint64_t	 bytes_out;
+	}		 pool[POOL_COUNT];
+};
+
+/* Requests whose head never was complete are counted, not timed. */
+#define METRICS_UNTIMED	UINT64_MAX
+
+/*
+ * The histogram bucket of a request that took ns nanoseconds: the first
+ * bound it does not exceed (Prometheus' le is inclusive), METRICS_BOUNDS
+ * for +Inf.
+ */
+unsigned	 metrics_bucket(uint64_t ns);
+
+/* A bucket's upper bound as the exposition writes it: "0.001" ... "10",
+ * "+Inf". */
+const char	*metrics_bucket_le(unsigned i);
+
+/* The class of a status: 0 for 1xx ... 4 for 5xx; codes below 200 count
+ * as 1xx and codes from 600 as 5xx. */
+unsigned	 metrics_class(int status);
+
+/* "1xx" ... "5xx". */
+const char	*metrics_class_name(unsigned cls);
+
+/*
+ * On the owning worker's thread: a request on pool ended with status,
+ * after ns nanoseconds (METRICS_UNTIMED: not timed), having read in bytes
+ * from its client and queued out bytes to it.
+ */
+void		 metrics_request(struct metrics *mx, enum pool_id pool,
+		    int status, uint64_t ns, uint64_t in, uint64_t out);
+
+/* On the owning worker's thread: bytes of a tunnel on pool (counted when
+ * it ends; its 101 was counted as a request). */
+void		 metrics_bytes(struct metrics *mx, enum pool_id pool,
+		    uint64_t in, uint64_t out);
+
+/* Adds mx's counters to t (which it does not clear first).  Any thread. */
+void		 metrics_add(const struct metrics *mx,
+		    struct metrics_totals *t);
+
+#endif
