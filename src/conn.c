@@ -295,6 +295,9 @@ conn_next(struct conn *c)
 {
 	if (!c->keep_alive)
 		return (conn_finish(c));
+	/* nothing of the next request has been answered: a bad head after
+	 * this response gets its 400, not a cut connection */
+	c->req_done = c->resp_started = c->body_sent = c->retried = false;
 	if (evbuffer_get_length(c->io.in) == 0) {
 		/* a client that half-closed after its requests is done */
 		if (c->client_eof)
@@ -305,6 +308,8 @@ conn_next(struct conn *c)
 		return (-1);
 	}
 	http_msg_next(&c->x->req);
+	c->x->status = 0;
+	c->x->line[0] = '\0';
 	if (io_pending(&c->io) >= CONN_HIGH_WATER) {
 		/* pipelined requests faster than the client reads what they
 		 * get: the next one waits, or one connection could make
@@ -392,9 +397,7 @@ conn_error(struct conn *c, int status, const char *reason)
 	if (c->resp_started) {
 		log_warn("client %s: \"%s\": response cut short: %s",
 		    c->peer_ip, c->x->line, reason);
-		/* not yet counted: a routed request's (a tunnel's 101 was;
-		 * resp_started may be the last request's, with a bad
-		 * pipelined head after it) */
+		/* not yet counted: a routed request's (a tunnel's 101 was) */
 		if (c->x->timed)
 			conn_count(c);
 		conn_close(c, reason);

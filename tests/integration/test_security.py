@@ -407,6 +407,28 @@ def _():
          "request is served at once, not after probes bring blue back")
 
 
+@s.scenario("a bad request after a good one on the same connection")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    s.ok(wait_health(c, "blue", blue, "up", 5), "blue is up")
+    # keep-alive: answered, then a malformed head
+    raw = RawConn(c.port)
+    r = raw.request("GET", "/one")
+    s.eq(r.status, 200, "the first request is answered")
+    raw.send(b"GET /two HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n")
+    r = raw.response_or_error()
+    s.eq(getattr(r, "status", r), 400, "the bad second request gets its 400 "
+         "(not a cut connection)")
+    # pipelined: the same, in one write
+    raw = RawConn(c.port)
+    raw.send(build_request("GET", "/one") +
+             b"GET /two HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n")
+    got = [getattr(raw.response_or_error(), "status", None)
+           for _ in range(2)]
+    s.eq(got, [200, 400], "pipelined: 200, then 400")
+
+
 @s.scenario("16,000 members per pool")
 def _():
     d = Cutover(blue=["127.0.0.1:1"], green=["127.0.0.1:2"], start=False)
