@@ -656,9 +656,26 @@ static int
 cfg_load_access(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return (cfg_fail(x, s, NULL, "expected true or false"));
-	x->c->log_access = config_setting_get_bool(s) != 0;
+	const char	*v;
+
+	/* the booleans of old files: true was the text line */
+	if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+		x->c->log_access = config_setting_get_bool(s) ?
+		    ACCESSLOG_TEXT : ACCESSLOG_OFF;
+		return (0);
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return (cfg_fail(x, s, NULL, "expected \"%s\", \"%s\" or "
+		    "\"%s\"", accesslog_format_name(ACCESSLOG_OFF),
+		    accesslog_format_name(ACCESSLOG_TEXT),
+		    accesslog_format_name(ACCESSLOG_JSON)));
+	v = config_setting_get_string(s);
+	if (accesslog_format_parse(v, &x->c->log_access) == -1)
+		return (cfg_fail(x, s, NULL, "\"%s\": expected \"%s\", "
+		    "\"%s\" or \"%s\"", v,
+		    accesslog_format_name(ACCESSLOG_OFF),
+		    accesslog_format_name(ACCESSLOG_TEXT),
+		    accesslog_format_name(ACCESSLOG_JSON)));
 	return (0);
 }
 
@@ -869,7 +886,7 @@ cfg_defaults(struct config *c)
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
-	c->log_access = false;
+	c->log_access = ACCESSLOG_OFF;
 	check_config_defaults(&c->health);
 }
 

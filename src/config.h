@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "accesslog.h"
 #include "addr.h"
 #include "check.h"
 #include "log.h"
@@ -67,7 +68,7 @@ struct config {
 	unsigned		 drain_timeout_ms;
 	unsigned		 drain_spread_ms;
 	enum log_level		 log_level;
-	bool			 log_access;
+	enum accesslog_format	 log_access;	/* off, text, json */
 	struct check_config	 health;	/* the global health group */
 	struct check_min	 min_healthy;	/* switch.min_healthy */
 	char			*state_file;	/* NULL: none */

@@ -112,7 +112,7 @@ assert_defaults(const struct config *c)
 	assert_int_equal(c->upstream_ms, CONFIG_DEFAULT_UPSTREAM_MS);
 	assert_int_equal(c->grace_ms, CONFIG_DEFAULT_GRACE_MS);
 	assert_int_equal(c->log_level, LL_INFO);
-	assert_false(c->log_access);
+	assert_int_equal(c->log_access, ACCESSLOG_OFF);
 }
 
 /* ---------------------------------------------------------- success */
@@ -170,7 +170,7 @@ test_config_full_file_sets_everything(void **state)
 	assert_int_equal(c->upstream_ms, CONFIG_TIMEOUT_MAX_MS);
 	assert_int_equal(c->grace_ms, 0);
 	assert_int_equal(c->log_level, LL_DEBUG);
-	assert_true(c->log_access);
+	assert_int_equal(c->log_access, ACCESSLOG_TEXT);
 	config_free(c);
 }
 
@@ -241,7 +241,7 @@ test_config_demo_file_loads(void **state)
 	load_shipped("demo.conf", &c);
 	assert_string_equal(c->listen[0].text, "127.0.0.1:8080");
 	assert_int_equal(c->active, POOL_BLUE);
-	assert_true(c->log_access);
+	assert_int_equal(c->log_access, ACCESSLOG_TEXT);
 	config_free(c);
 }
 
@@ -841,10 +841,57 @@ test_config_log_level_unknown_rejected(void **state)
 }
 
 static void
-test_config_log_access_not_bool_rejected(void **state)
+test_config_log_access_json_loads(void **state)
+{
+	struct config	*c = load_ok(*state, POOLS
+	    "log = { access = \"json\"; };\n");
+
+	assert_int_equal(c->log_access, ACCESSLOG_JSON);
+	config_free(c);
+}
+
+static void
+test_config_log_access_text_loads(void **state)
+{
+	struct config	*c = load_ok(*state, POOLS
+	    "log = { access = \"text\"; };\n");
+
+	assert_int_equal(c->log_access, ACCESSLOG_TEXT);
+	config_free(c);
+}
+
+static void
+test_config_log_access_off_loads(void **state)
+{
+	struct config	*c = load_ok(*state, POOLS
+	    "log = { access = \"off\"; };\n");
+
+	assert_int_equal(c->log_access, ACCESSLOG_OFF);
+	config_free(c);
+}
+
+static void
+test_config_log_access_false_is_off(void **state)
+{
+	struct config	*c = load_ok(*state, POOLS
+	    "log = { access = false; };\n");
+
+	assert_int_equal(c->log_access, ACCESSLOG_OFF);
+	config_free(c);
+}
+
+static void
+test_config_log_access_unknown_rejected(void **state)
 {
 	load_fails(*state, POOLS "log = { access = \"yes\"; };\n", 5,
-	    "log.access: expected true or false");
+	    "log.access: \"yes\": expected \"off\", \"text\" or \"json\"");
+}
+
+static void
+test_config_log_access_number_rejected(void **state)
+{
+	load_fails(*state, POOLS "log = { access = 1; };\n", 5,
+	    "log.access: expected \"off\", \"text\" or \"json\"");
 }
 
 /* ----------------------------------------------------------- health */
@@ -1042,7 +1089,12 @@ main(void)
 		T(test_config_grace_negative_rejected),
 		T(test_config_timeouts_not_group_rejected),
 		T(test_config_log_level_unknown_rejected),
-		T(test_config_log_access_not_bool_rejected),
+		T(test_config_log_access_json_loads),
+		T(test_config_log_access_text_loads),
+		T(test_config_log_access_off_loads),
+		T(test_config_log_access_false_is_off),
+		T(test_config_log_access_unknown_rejected),
+		T(test_config_log_access_number_rejected),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
