@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "config.h"
 #include "conn_int.h"
 #include "http_head.h"
@@ -346,44 +347,82 @@ conn_count_bytes(struct conn *c, enum pool_id pool)
 	metrics_bytes(&c->w->metrics, pool, in, out);
 }
 
-/* Counts the request's end in the worker's metrics; returns how long it
- * took in ns, or METRICS_UNTIMED when its head never was complete. */
-static uint64_t
-conn_count(struct conn *c)
+/* What a request's end counted: the access log says the same. */
+struct conn_end {
+	enum pool_id	 pool;
+	uint64_t	 ns;		/* METRICS_UNTIMED: head never complete */
+	uint64_t	 in;		/* bytes read from the client */
+	uint64_t	 out;		/* bytes queued to it */
+};
+
+/* Counts the request's end in the worker's metrics, and says what it
+ * counted in e. */
+static void
+conn_count(struct conn *c, struct conn_end *e)
 {
 	struct exchange	*x = c->x;
 	struct timespec	 now;
-	uint64_t	 ns = METRICS_UNTIMED, in, out;
-	enum pool_id	 pool;
 
 	/* cutover's own replies count for the pool the request would have
 	 * gone to */
-	pool = c->member != NULL ? c->member->pool : c->snap != NULL ?
+	e->pool = c->member != NULL ? c->member->pool : c->snap != NULL ?
 	    c->snap->active : c->w->snap->active;
+	e->ns = METRICS_UNTIMED;
 	if (x->timed) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		ns = (uint64_t)(now.tv_sec - x->t0.tv_sec) * 1000000000u +
+		e->ns = (uint64_t)(now.tv_sec - x->t0.tv_sec) * 1000000000u +
 		    (uint64_t)now.tv_nsec - (uint64_t)x->t0.tv_nsec;
 		x->timed = false;
 	}
-	conn_bytes(c, &in, &out);
-	metrics_request(&c->w->metrics, pool, x->status, ns, in, out);
-	return (ns);
+	conn_bytes(c, &e->in, &e->out);
+	metrics_request(&c->w->metrics, e->pool, x->status, e->ns, e->in,
+	    e->out);
+}
+
+/* Formats the access line of c's request on the stack and hands it to
+ * the writer; a line the full pipe refuses is counted, never waited for. */
+static void
+conn_log_line(struct conn *c, enum accesslog_format f,
+    const struct conn_end *e, const char *error)
+{
+	struct accesslog_rec	 r;
+	char			 buf[ACCESSLOG_LINE_MAX], method[32];
+	const char		*sp = strchr(c->x->line, ' ');
+	size_t			 n;
+
+	memset(&r, 0, sizeof(r));
+	clock_gettime(CLOCK_REALTIME, &r.time);
+	r.client = c->peer_ip;
+	if (sp != NULL && (n = (size_t)(sp - c->x->line)) < sizeof(method)) {
+		memcpy(method, c->x->line, n);
+		method[n] = '\0';
+		r.method = method;
+		r.target = sp + 1;
+		r.target_len = strlen(sp + 1);
+	}
+	r.status = c->x->status;
+	r.bytes_in = e->in;
+	r.bytes_out = e->out;
+	r.ns = e->ns == METRICS_UNTIMED ? ACCESSLOG_UNTIMED : e->ns;
+	r.pool = pool_name(e->pool);
+	r.member = c->member != NULL ? c->member->addr.text : NULL;
+	r.retried = c->retried;
+	r.error = error;
+	n = accesslog_format(f, &r, buf);
+	if (accesslog_write(buf, n) == -1)
+		COUNT_ADD(&c->w->stats.access_dropped, 1);
 }
 
 void
-conn_log_access(struct conn *c, const char *outcome)
+conn_log_access(struct conn *c, const char *error)
 {
-	uint64_t	ns = conn_count(c);
-	double		ms;
+	struct conn_end		e;
+	enum accesslog_format	f;
 
-	if (!conn_config(c)->log_access)
+	conn_count(c, &e);
+	if ((f = conn_config(c)->log_access) == ACCESSLOG_OFF)
 		return;
-	ms = ns == METRICS_UNTIMED ? 0.0 : (double)ns / 1e6;
-	log_info("access: %s \"%s\" %d %s %s %.1fms%s%s", c->peer_ip, c->x->line,
-	    c->x->status, c->member != NULL ? pool_name(c->member->pool) : "-",
-	    c->member != NULL ? c->member->addr.text : "-", ms,
-	    outcome != NULL ? " " : "", outcome != NULL ? outcome : "");
+	conn_log_line(c, f, &e, error);
 }
 
 /*
@@ -399,7 +438,7 @@ conn_error(struct conn *c, int status, const char *reason)
 		    c->peer_ip, c->x->line, reason);
 		/* not yet counted: a routed request's (a tunnel's 101 was) */
 		if (c->x->timed)
-			conn_count(c);
+			conn_log_access(c, reason);
 		conn_close(c, reason);
 		return (-1);
 	}

@@ -134,10 +134,13 @@ int	conn_finish(struct conn *c);
 /*
  * The request's end: counts it in the worker's metrics (its member's pool,
  * or for cutover's own replies the snapshot's active pool; status, time,
- * bytes) and logs its outcome (may be NULL) if access logs are on.  Once
- * per request, after its response is queued.
+ * bytes) and, if log.access is on, writes its access line with the same
+ * numbers and error, cutover's own reason when it answered itself or cut
+ * the response short (NULL otherwise).  Once per request, after its
+ * response is queued.  Never blocks: a line the log cannot take at once
+ * is dropped and counted (stats.access_dropped).
  */
-void	conn_log_access(struct conn *c, const char *outcome);
+void	conn_log_access(struct conn *c, const char *error);
 
 /* A tunnel on c ended: its bytes count for its pool. */
 void	conn_count_bytes(struct conn *c, enum pool_id pool);

@@ -251,7 +251,7 @@ conn_relay_upgrade(struct conn *c, const char *base)
 	c->resp_started = true;
 	c->x->status = 101;
 	COUNT_ADD(&c->w->stats.responses, 1);
-	conn_log_access(c, "tunnel");
+	conn_log_access(c, NULL);
 	conn_tunnel_start(c);
 	return (-1);
 }

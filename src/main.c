@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "admin.h"
 #include "admin_http.h"
 #include "config.h"
@@ -102,7 +103,7 @@ main(int argc, char *argv[])
 	const char		*path = SYSCONFDIR "/cutover.conf";
 	bool			 test = false;
 	struct event_base	*base;
-	struct cutover		*cx;
+	struct cutover		*cx = NULL;
 	struct admin		*admin = NULL, *readonly = NULL;
 	struct admin_http	*http = NULL;
 	char			 err[1024];
@@ -139,7 +140,10 @@ main(int argc, char *argv[])
 	 * reach a descriptor number that another worker has reused */
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	if ((cx = cutover_new(base, path, err, sizeof(err))) == NULL ||
+	/* before any worker runs; idle (a thread blocked in read) while
+	 * log.access is off, so a reload can turn it on */
+	if (accesslog_open(err, sizeof(err)) == -1 ||
+	    (cx = cutover_new(base, path, err, sizeof(err))) == NULL ||
 	    main_admin(cx, &admin, &readonly, &http, err, sizeof(err)) == -1 ||
 	    cutover_start(cx, err, sizeof(err)) == -1) {
 		fprintf(stderr, "cutover: %s\n", err);
@@ -147,6 +151,7 @@ main(int argc, char *argv[])
 		admin_free(readonly);
 		admin_free(admin);
 		cutover_free(cx);
+		accesslog_close();
 		io_forget(base);
 		event_base_free(base);
 		return (1);
@@ -157,6 +162,7 @@ main(int argc, char *argv[])
 	admin_free(readonly);
 	admin_free(admin);
 	cutover_free(cx);
+	accesslog_close();
 	io_forget(base);
 	event_base_free(base);
 	conn_cache_free();

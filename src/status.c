@@ -501,4 +501,9 @@ status_metrics(struct cutover *cx, struct evbuffer *out)
 	status_metrics_pools(out, s, &t);
 	status_metrics_members(out, s);
 	status_metrics_root(cx, out, &t);
+	status_family(out, "access_log_dropped_total", "counter",
+	    "Access log lines dropped because stdout was not read fast "
+	    "enough.");
+	evbuffer_add_printf(out, "cutover_access_log_dropped_total %llu\n",
+	    (unsigned long long)t.access_dropped);
 }

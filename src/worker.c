@@ -296,6 +296,7 @@ worker_totals(const struct worker *w, struct workers_totals *t)
 	t->responses += COUNT_GET(&w->stats.responses);
 	t->errors += COUNT_GET(&w->stats.errors);
 	t->upstream_failures += COUNT_GET(&w->stats.upstream_failures);
+	t->access_dropped += COUNT_GET(&w->stats.access_dropped);
 	for (int p = 0; p < POOL_COUNT; p++) {
 		t->inflight[p] += COUNT_GET(&w->inflight[p]);
 		t->tunnels[p] += COUNT_GET(&w->tunnels[p]);

@@ -54,6 +54,7 @@ struct worker_stats {
 	_Atomic uint64_t	 responses;	/* responses relayed */
 	_Atomic uint64_t	 errors;	/* error responses we made */
 	_Atomic uint64_t	 upstream_failures; /* connects refused or timed out */
+	_Atomic uint64_t	 access_dropped; /* access log lines: pipe full */
 };
 
 /* Adds to a counter only its own worker writes: no locked instruction. */
@@ -186,6 +187,7 @@ struct workers_totals {
 	uint64_t	 responses;		/* responses relayed */
 	uint64_t	 errors;		/* error responses we made */
 	uint64_t	 upstream_failures;	/* connects refused or timed out */
+	uint64_t	 access_dropped;	/* access log lines dropped */
 	unsigned	 inflight[POOL_COUNT];	/* requests per pool */
 	unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
 };
