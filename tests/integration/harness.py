@@ -563,10 +563,14 @@ class Cutover:
     waits 25 s); fast health probes of /healthz (HEALTH_CONFIG) are added
     unless the text sets a top-level health group (at the start of a line;
     a pool's own, indented health group does not count).  @DIR@ in the text stands
-    for the temp dir."""
+    for the temp dir.
+
+    stdout (the access log's stream) goes to the log file with stderr
+    unless stdout= is given: a path (stdout_text() reads it) or a file
+    descriptor, such as a pipe's write end."""
 
     def __init__(self, config=None, blue=None, green=None, extra="",
-                 active="blue", start=True, args=()):
+                 active="blue", start=True, args=(), stdout=None):
         self.dir = tempfile.mkdtemp(prefix="cutover-test-")
         self.sock = os.path.join(self.dir, "admin.sock")
         self.conf = os.path.join(self.dir, "cutover.conf")
@@ -575,6 +579,7 @@ class Cutover:
         self.ports = []
         self.port = None
         self.args = list(args)
+        self.stdout = stdout
         _register(self)
         if config is None:
             config = self.make_config(blue or [], green or [], extra, active)
@@ -629,9 +634,21 @@ class Cutover:
     # -- process
 
     def start(self, timeout=10.0):
-        self.proc = start([CUTOVER_BIN, "-c", self.conf] + self.args,
-                          self.logfile, stdin=subprocess.DEVNULL,
-                          env=cutover_env())
+        argv = [CUTOVER_BIN, "-c", self.conf] + self.args
+        if self.stdout is None:
+            self.proc = start(argv, self.logfile, stdin=subprocess.DEVNULL,
+                              env=cutover_env())
+        else:
+            with open(self.logfile, "ab") as err:
+                out = open(self.stdout, "ab") \
+                    if isinstance(self.stdout, str) else self.stdout
+                try:
+                    self.proc = start(argv, stdin=subprocess.DEVNULL,
+                                      stdout=out, stderr=err,
+                                      env=cutover_env())
+                finally:
+                    if out is not self.stdout:
+                        out.close()
         ok = wait_until(lambda: self._ready() or self.proc.poll() is not None,
                         timeout)
         if not ok or self.proc.poll() is not None or not self._ready():
@@ -689,6 +706,14 @@ class Cutover:
     def log_text(self):
         try:
             with open(self.logfile, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stdout_text(self):
+        """What cutover wrote to stdout, when stdout= was a path."""
+        try:
+            with open(self.stdout, "rb") as f:
                 return f.read().decode(errors="replace")
         except OSError:
             return ""
