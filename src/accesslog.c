@@ -167,7 +167,9 @@ accesslog_put_json(struct accesslog_buf *b, const char *s, size_t len,
 		return;
 	}
 	accesslog_put(b, "\"");
-	/* keep room for the closing quote */
+	/* keep room for the closing quote (the budgets leave plenty) */
+	if (b->cap - b->n < 1)
+		return;
 	if (max > b->cap - b->n - 1)
 		max = b->cap - b->n - 1;
 	b->n += accesslog_json_escape(b->p + b->n, max, s, len, NULL);
