@@ -1,8 +1,10 @@
 /*
- * status.c — the status report: what cutover is doing, for people (text)
- * and for tools (JSON), formatted from what the root and the workers
- * report (layer 4: it reads them, nothing reads it but admin_cmd).  Both are built from the same facts, in the same
- * order, so they cannot say different things.
+ * status.c — the status report: what cutover is doing, for people (a few
+ * lines and aligned tables) and for tools (JSON), formatted from what the
+ * root and the workers report (layer 4: it reads them, nothing reads it
+ * but admin_cmd and admin_http).  Both are built from the same facts, so
+ * they cannot say different things; the JSON has every field, the table
+ * what a person reads at a glance.
  */
 #include "autoconf.h"
 
@@ -48,21 +50,6 @@ status_when(time_t at, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void
-status_text_member(struct evbuffer *out, const struct member *m)
-{
-	struct member_counts	n;
-
-	member_counts(m, &n);
-	evbuffer_add_printf(out, "member %s %s inflight %u requests %llu "
-	    "idle %u connect_failures %llu health %s admin %s ok_streak %u "
-	    "fail_streak %u latency_ms %u last %s\n", pool_name(m->pool),
-	    m->addr.text, n.inflight, (unsigned long long)n.requests, n.idle,
-	    (unsigned long long)n.connect_failures,
-	    member_health_name(m->health), member_admin_name(m->admin),
-	    m->ok_streak, m->fail_streak, m->latency_ms, m->last);
-}
-
 /* Worker 0's listeners: every worker listens on the same addresses. */
 static const struct listeners *
 status_listeners(struct cutover *cx)
@@ -70,43 +57,184 @@ status_listeners(struct cutover *cx)
 	return (workers_get(cx->workers, 0)->listeners);
 }
 
-static void
-status_text(struct cutover *cx, struct evbuffer *out)
-{
-	const struct snapshot	*s = router_live(cx->router);
-	const struct listeners	*l = status_listeners(cx);
-	const struct pool	*p;
-	struct workers_totals	 t, wt;
-	struct worker		*w;
-	char			 when[32];
+/* ---------------------------------------------------------------- table */
 
-	workers_totals(cx->workers, &t);
-	evbuffer_add_printf(out, "version %s\npid %ld\nuptime_s %lld\n"
-	    "workers %u\nactive %s\ngeneration %llu\nprevious %s\n",
-	    PACKAGE_VERSION, (long)getpid(),
-	    (long long)(time(NULL) - cx->started),
-	    workers_count(cx->workers), pool_name(s->active),
-	    (unsigned long long)cx->stats.generation, s->has_previous ? pool_name(s->previous) : "none");
-	for (size_t i = 0; l != NULL && i < l->n; i++)
-		evbuffer_add_printf(out, "listen %s\n", l->v[i]->bound.text);
-	evbuffer_add_printf(out, "connections_open %u\nconnections_total %llu\n"
-	    "requests_total %llu\nresponses_total %llu\nerrors_total %llu\n"
-	    "upstream_failures_total %llu\nstopping %s\nready %s\n", t.conns,
-	    (unsigned long long)t.connections,
-	    (unsigned long long)t.requests,
-	    (unsigned long long)t.responses,
-	    (unsigned long long)t.errors,
-	    (unsigned long long)t.upstream_failures,
-	    cutover_stopping(cx) ? "yes" : "no",
-	    cutover_stopping(cx) ? "no" : "yes");
-	for (unsigned i = 0; i < workers_count(cx->workers); i++) {
-		w = workers_get(cx->workers, i);
-		memset(&wt, 0, sizeof(wt));
-		worker_totals(w, &wt);
-		evbuffer_add_printf(out, "worker %u connections_open %u "
-		    "requests_total %llu\n", i, wt.conns,
-		    (unsigned long long)wt.requests);
+void
+status_table(struct evbuffer *out, const struct status_column *cols,
+    size_t ncols, size_t nrows, status_row_fn row, void *arg)
+{
+	char	cells[STATUS_COLS_MAX][STATUS_CELL_MAX];
+	size_t	width[STATUS_COLS_MAX], len, end;
+
+	if (ncols == 0 || ncols > STATUS_COLS_MAX)
+		return;
+	/* pass 1: the widest cell (or heading) of each column */
+	for (size_t c = 0; c < ncols; c++)
+		width[c] = strlen(cols[c].head);
+	for (size_t r = 0; r < nrows; r++) {
+		memset(cells, 0, sizeof(cells));
+		row(arg, r, cells);
+		for (size_t c = 0; c < ncols; c++)
+			if ((len = strlen(cells[c])) > width[c])
+				width[c] = len;
 	}
+	/* pass 2: the heading (r == 0), then the rows, aligned; no
+	 * trailing blanks, so a last column on the left is not padded */
+	for (size_t r = 0; r <= nrows; r++) {
+		memset(cells, 0, sizeof(cells));
+		if (r == 0)
+			for (size_t c = 0; c < ncols; c++)
+				snprintf(cells[c], STATUS_CELL_MAX, "%s",
+				    cols[c].head);
+		else
+			row(arg, r - 1, cells);
+		end = ncols;
+		while (end > 1 && cells[end - 1][0] == '\0' &&
+		    !cols[end - 1].right)
+			end--;
+		for (size_t c = 0; c < end; c++) {
+			len = strlen(cells[c]);
+			if (c > 0)
+				evbuffer_add(out, "  ", 2);
+			if (cols[c].right || c + 1 < end)
+				evbuffer_add_printf(out, cols[c].right ?
+				    "%*s" : "%-*s", (int)width[c], cells[c]);
+			else
+				evbuffer_add(out, cells[c], len);
+		}
+		evbuffer_add(out, "\n", 1);
+	}
+}
+
+/* "45s", "3m12s", "1h02m03s", "2d03h04m05s" */
+static void
+status_uptime(long long s, char *buf, size_t len)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm%02llds", s / 3600,
+		    s / 60 % 60, s % 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh%02lldm%02llds", s / 86400,
+		    s / 3600 % 24, s / 60 % 60, s % 60);
+}
+
+/* What the rows of the tables read. */
+struct status_rows {
+	struct cutover			*cx;
+	const struct snapshot		*s;
+	const struct workers_totals	*t;
+};
+
+static const struct status_column status_worker_cols[] = {
+	{ "WORKER", false }, { "CONNECTIONS", true }, { "REQUESTS", true },
+};
+
+static void
+status_worker_row(void *arg, size_t r, char (*cells)[STATUS_CELL_MAX])
+{
+	struct status_rows	*x = arg;
+	struct workers_totals	 wt;
+
+	memset(&wt, 0, sizeof(wt));
+	worker_totals(workers_get(x->cx->workers, (unsigned)r), &wt);
+	snprintf(cells[0], STATUS_CELL_MAX, "%zu", r);
+	snprintf(cells[1], STATUS_CELL_MAX, "%u", wt.conns);
+	snprintf(cells[2], STATUS_CELL_MAX, "%llu",
+	    (unsigned long long)wt.requests);
+}
+
+static const struct status_column status_pool_cols[] = {
+	{ "POOL", false }, { "MEMBERS", true }, { "HEALTHY", true },
+	{ "INFLIGHT", true }, { "TUNNELS", true },
+};
+
+static void
+status_pool_row(void *arg, size_t r, char (*cells)[STATUS_CELL_MAX])
+{
+	struct status_rows	*x = arg;
+	const struct pool	*p = x->s->pools[r];
+
+	snprintf(cells[0], STATUS_CELL_MAX, "%s%s", pool_name(p->id),
+	    p->id == x->s->active ? " (active)" : "");
+	snprintf(cells[1], STATUS_CELL_MAX, "%zu", p->nmembers);
+	snprintf(cells[2], STATUS_CELL_MAX, "%zu", pool_healthy(p));
+	snprintf(cells[3], STATUS_CELL_MAX, "%u", x->t->inflight[p->id]);
+	snprintf(cells[4], STATUS_CELL_MAX, "%u", x->t->tunnels[p->id]);
+}
+
+/* LAST PROBE comes last: its text has blanks and any length. */
+static const struct status_column status_member_cols[] = {
+	{ "POOL", false }, { "MEMBER", false }, { "HEALTH", false },
+	{ "ADMIN", false }, { "INFLIGHT", true }, { "REQUESTS", true },
+	{ "LATENCY", true }, { "LAST PROBE", false },
+};
+
+static void
+status_member_row(void *arg, size_t r, char (*cells)[STATUS_CELL_MAX])
+{
+	struct status_rows	*x = arg;
+	const struct pool	*p = NULL;
+	const struct member	*m;
+	struct member_counts	 n;
+
+	/* row r counts the members of every pool, in pool order */
+	for (int i = 0; i < POOL_COUNT; i++) {
+		p = x->s->pools[i];
+		if (r < p->nmembers)
+			break;
+		r -= p->nmembers;
+	}
+	m = p->members[r];
+	member_counts(m, &n);
+	snprintf(cells[0], STATUS_CELL_MAX, "%s", pool_name(m->pool));
+	snprintf(cells[1], STATUS_CELL_MAX, "%s", m->addr.text);
+	snprintf(cells[2], STATUS_CELL_MAX, "%s",
+	    member_health_name(m->health));
+	snprintf(cells[3], STATUS_CELL_MAX, "%s", member_admin_name(m->admin));
+	snprintf(cells[4], STATUS_CELL_MAX, "%u", n.inflight);
+	snprintf(cells[5], STATUS_CELL_MAX, "%llu",
+	    (unsigned long long)n.requests);
+	/* no probe has answered yet: no latency to show */
+	if (m->probes[0] + m->probes[1] == 0)
+		snprintf(cells[6], STATUS_CELL_MAX, "-");
+	else
+		snprintf(cells[6], STATUS_CELL_MAX, "%u ms", m->latency_ms);
+	snprintf(cells[7], STATUS_CELL_MAX, "%s", m->last);
+}
+
+#define STATUS_NCOLS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* The lines above the tables: who, routing, traffic, the last reload. */
+static void
+status_text_head(struct cutover *cx, const struct snapshot *s,
+    const struct workers_totals *t, struct evbuffer *out)
+{
+	const struct listeners	*l = status_listeners(cx);
+	char			 up[32], when[32];
+
+	status_uptime((long long)(time(NULL) - cx->started), up, sizeof(up));
+	evbuffer_add_printf(out, "cutover %s  pid %ld  up %s  workers %u  %s\n",
+	    PACKAGE_VERSION, (long)getpid(), up, workers_count(cx->workers),
+	    cutover_stopping(cx) ? "stopping (not ready)" : "ready");
+	evbuffer_add_printf(out, "active %s  generation %llu  previous %s\n",
+	    pool_name(s->active), (unsigned long long)cx->stats.generation,
+	    s->has_previous ? pool_name(s->previous) : "none");
+	evbuffer_add_printf(out, "listen");
+	for (size_t i = 0; l != NULL && i < l->n; i++)
+		evbuffer_add_printf(out, " %s", l->v[i]->bound.text);
+	evbuffer_add_printf(out, "\nconnections %u open, %llu total\n"
+	    "requests %llu, responses %llu, errors %llu, upstream failures "
+	    "%llu\n", t->conns, (unsigned long long)t->connections,
+	    (unsigned long long)t->requests,
+	    (unsigned long long)t->responses,
+	    (unsigned long long)t->errors,
+	    (unsigned long long)t->upstream_failures);
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "reload never\n");
 	else {
@@ -114,15 +242,32 @@ status_text(struct cutover *cx, struct evbuffer *out)
 		evbuffer_add_printf(out, "reload %s %s: %s\n",
 		    cx->reload.ok ? "ok" : "failed", when, cx->reload.msg);
 	}
-	for (int i = 0; i < POOL_COUNT; i++) {
-		p = s->pools[i];
-		evbuffer_add_printf(out, "pool %s %s members %zu healthy %zu "
-		    "inflight %u tunnels %u\n", pool_name(p->id),
-		    p->id == s->active ? "active" : "standby", p->nmembers,
-		    pool_healthy(p), t.inflight[p->id], t.tunnels[p->id]);
-		for (size_t k = 0; k < p->nmembers; k++)
-			status_text_member(out, p->members[k]);
-	}
+}
+
+/*
+ * For people: a few lines, then three aligned tables (workers, pools,
+ * members).  No blank line: the admin protocol ends a reply with one.
+ */
+static void
+status_text(struct cutover *cx, struct evbuffer *out)
+{
+	struct workers_totals	 t;
+	struct status_rows	 x;
+	size_t			 nmembers = 0;
+
+	workers_totals(cx->workers, &t);
+	x.cx = cx;
+	x.s = router_live(cx->router);
+	x.t = &t;
+	status_text_head(cx, x.s, &t, out);
+	status_table(out, status_worker_cols, STATUS_NCOLS(status_worker_cols),
+	    workers_count(cx->workers), status_worker_row, &x);
+	status_table(out, status_pool_cols, STATUS_NCOLS(status_pool_cols),
+	    POOL_COUNT, status_pool_row, &x);
+	for (int i = 0; i < POOL_COUNT; i++)
+		nmembers += x.s->pools[i]->nmembers;
+	status_table(out, status_member_cols, STATUS_NCOLS(status_member_cols),
+	    nmembers, status_member_row, &x);
 }
 
 static void

@@ -466,6 +466,8 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
+    if ":" in args.host:
+        Server.address_family = socket.AF_INET6
     srv = Server((args.host, args.port), Handler)
     srv.name = args.name
     srv.verbose = args.verbose

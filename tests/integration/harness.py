@@ -370,7 +370,7 @@ class Backend:
     ((peer port, method, path) per request, probes excluded) and .aborted
     ((peer port, method, path) of requests whose body broke off)."""
 
-    def __init__(self, name, port=0, verbose=False):
+    def __init__(self, name, port=0, verbose=False, host="127.0.0.1"):
         self.name = name
         self.proc = None
         self.port = None
@@ -384,7 +384,7 @@ class Backend:
         self.aborted = []
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
-                "--port", str(port)]
+                "--host", host, "--port", str(port)]
         if verbose:
             argv.append("--verbose")
         self.proc = start(argv, stdout=subprocess.PIPE,
@@ -398,7 +398,8 @@ class Backend:
         if self.port is None:
             self.stop()
             raise RuntimeError("backend %s did not print its port" % name)
-        self.addr = "127.0.0.1:%d" % self.port
+        self.addr = ("[%s]:%d" if ":" in host else "%s:%d") % (host,
+                                                                self.port)
 
     def _read(self):
         for raw in self.proc.stdout:
@@ -752,12 +753,17 @@ class Cutover:
         return admin_command(self.sock, line, timeout)
 
     def status(self):
-        """status (text) as a list of lines, without the "ok" line."""
+        """status (the table for people) as a list of lines, without the
+        "ok" line."""
         r = self.admin("status")
         lines = r.split("\n")
         if not lines or lines[0] != "ok":
             raise RuntimeError("status failed: %r" % r)
         return lines[1:]
+
+    def status_tables(self):
+        """`status` parsed: see parse_status()."""
+        return parse_status(self.status())
 
     def status_json(self):
         r = self.admin("status json")
@@ -767,11 +773,8 @@ class Cutover:
         return json.loads(body)
 
     def active(self):
-        """The active pool's name from `status`."""
-        for line in self.status():
-            if line.startswith("active "):
-                return line.split()[1]
-        return None
+        """The active pool's name from `status json`."""
+        return self.status_json()["active"]
 
     def member(self, pool, addr):
         """The member object of pool/addr from `status json`, or None."""
@@ -786,14 +789,6 @@ class Cutover:
         m = self.member(pool, addr)
         return m.get("health") if m else None
 
-    def member_line(self, pool, addr):
-        """The member's line of `status` (text), or None."""
-        prefix = "member %s %s " % (pool, _addr(addr))
-        for line in self.status():
-            if line.startswith(prefix):
-                return line
-        return None
-
     def pool_healthy(self, pool):
         """True when every member of pool is up and ready (status json)."""
         ms = self.status_json()["pools"][pool]["members"]
@@ -805,6 +800,46 @@ class Cutover:
         """Waits until every member of pool is up (as the default
         switch.min_healthy requires); returns True when they are."""
         return bool(wait_until(lambda: self.pool_healthy(pool), timeout))
+
+
+# The columns of `status`'s tables whose cells align right (numbers).
+STATUS_RIGHT = {"CONNECTIONS", "REQUESTS", "MEMBERS", "HEALTHY", "INFLIGHT",
+                "TUNNELS", "LATENCY"}
+STATUS_TABLES = {("WORKER", "CONNECTIONS"): "workers",
+                 ("POOL", "MEMBERS"): "pools", ("POOL", "MEMBER"): "members"}
+
+
+def parse_status(lines):
+    """`status` (a list of lines) parsed: {"head": the lines above the
+    tables, "workers"/"pools"/"members": a list of rows, each a dict
+    heading -> cell text, "misaligned": a list of (line, heading) whose cell
+    does not start (left) or end (right, STATUS_RIGHT) where its heading
+    does, or whose line has not one cell per heading}.  A cell is a run of
+    words one blank apart; columns are two blanks or more apart; a heading
+    line has capitals only."""
+    out = {"head": [], "workers": [], "pools": [], "members": [],
+           "misaligned": []}
+    heads, rows = None, None
+    for line in lines:
+        if line == "":
+            continue
+        cells = [(m.group(), m.start(), m.end())
+                 for m in re.finditer(r"\S+(?: \S+)*", line)]
+        if re.fullmatch(r"[A-Z ]+", line):
+            heads = cells
+            rows = out[STATUS_TABLES[tuple(h[0] for h in heads[:2])]]
+            continue
+        if heads is None:
+            out["head"].append(line)
+            continue
+        if len(cells) != len(heads):
+            out["misaligned"].append((line, None))
+            continue
+        for (h, hs, he), (_, cs, ce) in zip(heads, cells):
+            if (ce != he) if h in STATUS_RIGHT else (cs != hs):
+                out["misaligned"].append((line, h))
+        rows.append({h[0]: c[0] for h, c in zip(heads, cells)})
+    return out
 
 
 def wait_health(c, pool, addr, state, timeout=5.0):

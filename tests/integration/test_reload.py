@@ -25,8 +25,9 @@ def reaches(c, name, tries=20):
     return False
 
 
-def member_lines(c):
-    return [l for l in c.status() if l.startswith("member ")]
+def members(c, pool):
+    """The addresses of pool's members, from status json."""
+    return [m["addr"] for m in c.status_json()["pools"][pool]["members"]]
 
 
 @s.scenario("reload adds members")
@@ -40,8 +41,8 @@ def _():
     c.signal(signal.SIGHUP)
     s.ok(wait_until(lambda: reaches(c, "b2"), 5),
          "after SIGHUP adding b2, requests reach b2")
-    s.ok(any(l.startswith("member blue %s " % b2.addr)
-             for l in member_lines(c)), "status lists b2", c.status())
+    s.ok(b2.addr in members(c, "blue"), "status lists b2",
+         c.status_json())
     s.ok(c.wait_log(r"reload", 2, since=mark) is not None,
          "the reload is logged")
 
@@ -50,10 +51,10 @@ def _():
     s.eq(rc, 0, "cutoverctl reload exits 0", out + err)
     s.ok(reaches(c, "b3"), "after cutoverctl reload adding b3, requests "
          "reach b3")
-    s.ok(any(l.startswith("member blue %s " % b3.addr)
-             for l in member_lines(c)), "status lists b3", c.status())
-    s.ok(any(l.startswith("reload ok") for l in c.status()),
-         "status shows reload ok", c.status())
+    s.ok(b3.addr in members(c, "blue"), "status lists b3",
+         c.status_json())
+    s.eq(c.status_json()["reload"]["result"], "ok",
+         "status shows reload ok", c.status_json())
     s.eq(served_by(c, 9), ["b1", "b2", "b3"],
          "the original listener still serves all three")
 
@@ -63,8 +64,7 @@ def _():
     before = (b2.saw("/"), b3.saw("/"))
     s.eq(served_by(c, 6), ["b1"], "removed members get no more requests")
     s.eq((b2.saw("/"), b3.saw("/")), before, "... not even one")
-    s.eq([l.split()[2] for l in member_lines(c) if l.startswith("member blue")],
-         [b1.addr], "status lists only b1 in blue")
+    s.eq(members(c, "blue"), [b1.addr], "status lists only b1 in blue")
     s.eq(c.status_json()["reload"]["result"], "ok",
          "status json: reload result ok")
 
@@ -108,9 +108,10 @@ def _():
         s.eq(rc, 1, "reload of a file with a %s exits 1" % label, out + err)
         s.contains(out + err, "%s:%d:" % (c.conf, line),
                    "the message names FILE:LINE (%s)" % label)
-        st = c.status()
-        s.ok(any(l.startswith("reload failed") for l in st),
-             "status shows the last reload failed", st)
+        st = c.status_json()["reload"]
+        s.ok(st["result"] == "failed" and
+             st["message"].startswith("%s:%d:" % (c.conf, line)),
+             "status shows the last reload failed, and why", st)
         s.eq(served_by(c), ["b1"], "traffic unchanged (%s)" % label)
 
     c.reload_file(broken["unknown setting"])
@@ -164,8 +165,8 @@ def _():
     s.eq(rc, 0, "reload adding a second listener exits 0", out + err)
     r = wait_until(lambda: get(p2, "/", timeout=2), 3)
     s.ok(r and r.body == b"b1\n", "the new listener accepts and proxies")
-    s.contains(c.status(), "listen 127.0.0.1:%d" % p2,
-               "status lists the new listener")
+    s.ok("127.0.0.1:%d" % p2 in c.status_json()["listen"],
+         "status lists the new listener", c.status_json())
 
     c.reload_file('listen = [ "127.0.0.1:%d" ];\n' % p1 + pools)
     rc, out, err = c.ctl("reload")

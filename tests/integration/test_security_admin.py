@@ -64,7 +64,7 @@ def _():
              "the refusal is logged", c.log_tail(5))
 
         rc, out, err, took = ctl(c, "status")
-        s.ok(rc == 0 and "active blue" in out.split("\n") and
+        s.ok(rc == 0 and "\nactive blue " in "\n" + out and
              took < REPLY_BOUND, "with %d waits parked, cutoverctl status "
              "answers (%.2f s)" % (WAITS_MAX, took), (rc, out, err))
         rc, out, err, took = ctl(c, "switch", "green")
@@ -200,7 +200,7 @@ def _():
     c, run = dir_cutover(b, g, 0o1777)
     c.start()
     rc, out, err, took = ctl(c, "status")
-    s.ok(rc == 0 and "active blue" in out.split("\n"),
+    s.ok(rc == 0 and "\nactive blue " in "\n" + out,
          "a sticky world-writable directory (like /tmp) is accepted",
          (rc, out, err))
     c.stop()

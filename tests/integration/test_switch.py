@@ -25,9 +25,9 @@ def _():
     rc, out, err = c.ctl("switch", "green")
     s.eq(rc, 0, "cutoverctl switch green exits 0", out + err)
     s.eq(curl_body(c), "green\n", "after the switch curl answers green")
-    st = c.status()
-    s.contains(st, "active green", "status shows active green", st)
-    s.contains(st, "previous blue", "status shows previous blue", st)
+    st = c.status_json()
+    s.eq(st["active"], "green", "status shows active green", st)
+    s.eq(st["previous"], "blue", "status shows previous blue", st)
 
     rc, out, err = c.ctl("switch", "green")
     s.eq(rc, 0, "switch green while green is active exits 0", out + err)

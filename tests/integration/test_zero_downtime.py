@@ -21,13 +21,6 @@ s = Suite()
 MiB = 1024 * 1024
 
 
-def pool_line(c, pool):
-    for line in c.status():
-        if line.startswith("pool %s " % pool):
-            return line
-    return None
-
-
 def tunnels(c, pool):
     return c.status_json()["pools"][pool].get("tunnels")
 
@@ -193,9 +186,9 @@ def _():
     s.eq(t.echo(b"x"), b"x", "a single byte too")
     s.ok(wait_until(lambda: tunnels(c, "blue") == 1, 2),
          "status json: blue tunnels 1", c.status_json())
-    line = pool_line(c, "blue")
-    s.ok(line is not None and line.endswith(" tunnels 1"),
-         "status: the blue pool line ends with 'tunnels 1'", line)
+    s.eq([p["TUNNELS"] for p in c.status_tables()["pools"]
+          if p["POOL"].startswith("blue")], ["1"],
+         "status table: blue's TUNNELS is 1", c.status())
     s.ok(wait_until(lambda: c.status_json()["pools"]["blue"]["inflight"]
                     >= 1, 2), "the tunnel counts as in flight on blue",
          c.status_json())
@@ -392,21 +385,20 @@ def try_get(port):
 def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], extra=SHUTDOWN_CONF)
-    st = c.status()
-    s.contains(st, "ready yes", "before SIGTERM status says ready yes", st)
+    st = c.status_json()
+    s.eq(st["ready"], True, "before SIGTERM status says ready", st)
     slow = Background(timed, get, c.port, "/delay?ms=1500", timeout=10)
     s.ok(blue.wait_request("/delay", 5), "a 1.5 s request is in flight")
     mark = c.log_mark()
     t0 = time.monotonic()
     c.signal(signal.SIGTERM)
-    st = wait_until(lambda: (lambda x: x if "stopping yes" in x else None)(
-        c.status()), 0.5) or c.status()
-    s.contains(st, "ready no", "at once status says ready no", st)
-    s.contains(st, "stopping yes", "... and stopping yes", st)
-    if "ready no" in st and "stopping yes" in st:
-        i = st.index("stopping yes")
-        s.ok(i + 1 < len(st) and st[i + 1] == "ready no",
-             "the ready line comes right after stopping", st)
+    st = wait_until(lambda: (lambda x: x if x["stopping"] else None)(
+        c.status_json()), 0.5) or c.status_json()
+    s.eq(st["ready"], False, "at once status says not ready", st)
+    s.eq(st["stopping"], True, "... and stopping", st)
+    head = c.status()[0]
+    s.ok(head.endswith("  stopping (not ready)"),
+         "the table's first line ends with 'stopping (not ready)'", head)
     s.eq(c.status_json().get("ready"), False, "status json: ready false")
 
     polls = []          # (seconds after SIGTERM, outcome, detail)
@@ -460,7 +452,7 @@ def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], extra=SHUTDOWN_CONF)
     c.signal(signal.SIGTERM)
-    s.ok(wait_until(lambda: "stopping yes" in c.status(), 0.5),
+    s.ok(wait_until(lambda: c.status_json()["stopping"], 0.5),
          "stopping after the first SIGTERM")
     time.sleep(0.2)
     s.ok(c.alive(), "still running during the delay")

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""`status` for people: a few lines, then aligned tables of the workers,
+the pools (the active one marked) and the members (address, health,
+admin, in flight, requests, latency, last probe); `status json` keeps
+every field for tools."""
+
+import socket
+
+from harness import (Backend, Cutover, Suite, dead_addr, get, parse_status,
+                     wait_health)
+
+s = Suite()
+
+JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
+            "previous", "listen", "connections_open", "connections_total",
+            "requests_total", "responses_total", "errors_total",
+            "upstream_failures_total", "stopping", "ready", "per_worker",
+            "reload", "pools"}
+JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members"}
+JSON_MEMBER = {"addr", "inflight", "requests", "idle", "connect_failures",
+               "health", "admin", "ok_streak", "fail_streak", "latency_ms",
+               "last"}
+
+
+def has_ipv6():
+    try:
+        with socket.socket(socket.AF_INET6) as so:
+            so.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@s.scenario("the status table, field by field")
+def _():
+    b1 = Backend("b1")
+    b2 = Backend("b2", host="::1") if has_ipv6() else Backend("b2")
+    g = Backend("g")
+    dead = dead_addr()
+    c = Cutover(blue=[b1, b2], green=[g, dead])
+    s.ok(wait_health(c, "blue", b1, "up", 3) and
+         wait_health(c, "blue", b2, "up", 3) and
+         wait_health(c, "green", dead, "down", 3),
+         "b1, b2 up; green's dead member down", c.status())
+    rc, out, err = c.ctl("member", "blue", b2.addr, "maint")
+    s.eq(rc, 0, "b2 goes into maint", out + err)
+    s.eq(get(c.port, "/").status, 200, "a request is served")
+
+    rc, out, err = c.ctl("status")
+    s.eq(rc, 0, "cutoverctl status exits 0", err)
+    lines = out.rstrip("\n").split("\n")
+    s.ok("\x1b" not in out, "no escape sequence (no colour)", out)
+    s.ok(all(l == l.rstrip() for l in lines), "no trailing blanks", out)
+    s.ok(all(len(l) < 100 for l in lines if b2.addr not in l),
+         "lines under 100 columns (IPv4 members)", out)
+    t = parse_status(lines)
+    s.eq(t["misaligned"], [], "every cell starts (or ends, numbers) under "
+         "its heading", out)
+    s.ok(t["head"][0].startswith("cutover 0.1.0  pid ") and
+         t["head"][0].endswith("  ready"), "first line: version, pid, ready",
+         t["head"])
+    s.eq(t["head"][1], "active blue  generation 1  previous none",
+         "active, generation, previous", t["head"])
+    s.eq(t["head"][2], "listen 127.0.0.1:%d" % c.port, "listen", t["head"])
+    s.ok(t["head"][3].startswith("connections ") and
+         t["head"][4].startswith("requests "), "connections, requests",
+         t["head"])
+    s.eq(t["head"][5], "reload never", "reload never", t["head"])
+    s.eq([w["WORKER"] for w in t["workers"]],
+         [str(i) for i in range(c.status_json()["workers"])],
+         "a row per worker")
+    s.eq([(p["POOL"], p["MEMBERS"], p["HEALTHY"], p["INFLIGHT"],
+           p["TUNNELS"]) for p in t["pools"]],
+         [("blue (active)", "2", "1", "0", "0"),
+          ("green", "2", "1", "0", "0")], "the pools, blue active", out)
+    rows = [(m["POOL"], m["MEMBER"], m["HEALTH"], m["ADMIN"], m["INFLIGHT"],
+             m["LAST PROBE"]) for m in t["members"]]
+    s.eq(rows, [("blue", b1.addr, "up", "ready", "0", "200"),
+                ("blue", b2.addr, "up", "maint", "0", "200"),
+                ("green", g.addr, "up", "ready", "0", "200"),
+                ("green", dead, "down", "ready", "0", "connection refused")],
+         "the members: pool, address, health, admin, in flight, last probe",
+         out)
+    s.eq(t["members"][0]["REQUESTS"], "1", "b1 served the one request", out)
+    s.ok(all(m["LATENCY"].endswith(" ms") and
+             m["LATENCY"][:-3].isdigit() for m in t["members"]),
+         "latencies in ms", out)
+
+    rc, out, err = c.ctl("switch", "green", "force")
+    s.eq(rc, 0, "switch green (force: one of its members is down)",
+         out + err)
+    t = c.status_tables()
+    s.eq(t["head"][1], "active green  generation 2  previous blue",
+         "after the switch: active green, generation 2, previous blue",
+         t["head"])
+    s.eq([p["POOL"] for p in t["pools"]], ["blue", "green (active)"],
+         "the marker moves to green")
+    s.eq(t["misaligned"], [], "still aligned", c.status())
+
+    j = c.status_json()
+    s.eq(set(j), JSON_TOP, "status json: every top-level field", j)
+    s.eq([set(j["pools"][p]) for p in ("blue", "green")], [JSON_POOL] * 2,
+         "status json: every pool field", j)
+    s.eq([set(m) for p in ("blue", "green")
+          for m in j["pools"][p]["members"]], [JSON_MEMBER] * 4,
+         "status json: every member field", j)
+    s.eq(set(j["per_worker"][0]), {"connections_open", "requests_total"},
+         "status json: per_worker fields", j)
+    s.eq(set(j["reload"]), {"result"}, "status json: reload never", j)
+
+
+s.done()
