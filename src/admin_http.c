@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -47,6 +48,7 @@ struct admin_http_client {
 	struct admin_http		*h;
 	struct bufferevent		*bev;
 	struct event			*deadline;
+	struct addr_ip			 peer;
 	struct http_msg			 msg;
 	bool				 replied;
 	bool				 shut;		/* write side closed */
@@ -61,6 +63,7 @@ struct admin_http {
 	unsigned			 nlate;		/* its length */
 	struct addr			 bound;
 	TAILQ_HEAD(, admin_http_client)	 clients;
+	time_t				 refused_logged;	/* second */
 	unsigned			 nclients;
 };
 
@@ -125,6 +128,15 @@ admin_http_readyz(struct admin_http *h, struct evbuffer *body)
 		evbuffer_add_printf(body, "stopping\n");
 		return (503);
 	}
+	/* a worker that does not answer takes its share of connections and
+	 * serves none: not ready either */
+	for (unsigned i = 0; i < workers_count(cx->workers); i++)
+		if (worker_pong_age_ms(workers_get(cx->workers, i)) >=
+		    ADMIN_HTTP_LIVE_MS) {
+			evbuffer_add_printf(body, "worker %u is not answering\n",
+			    i);
+			return (503);
+		}
 	if (cutover_config(cx) == NULL || cx->router == NULL ||
 	    (s = router_live(cx->router)) == NULL) {
 		evbuffer_add_printf(body, "no configuration loaded\n");
@@ -306,15 +318,58 @@ admin_http_client_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	admin_http_client_free(arg);
 }
 
+static bool
+admin_http_same_ip(const struct addr_ip *a, const struct addr_ip *b)
+{
+	return (a->v4 == b->v4 && a->w[0] == b->w[0] && a->w[1] == b->w[1]);
+}
+
+/* How many clients come from ip. */
+static unsigned
+admin_http_peer_count(const struct admin_http *h, const struct addr_ip *ip)
+{
+	const struct admin_http_client	*c;
+	unsigned			 n = 0;
+
+	TAILQ_FOREACH(c, &h->clients, entry)
+		if (admin_http_same_ip(&c->peer, ip))
+			n++;
+	return (n);
+}
+
+/* The client accepted first (from ip, unless NULL) that has not sent a
+ * whole head, or NULL. */
+static struct admin_http_client *
+admin_http_oldest_pending(struct admin_http *h, const struct addr_ip *ip)
+{
+	struct admin_http_client	*c;
+
+	TAILQ_FOREACH(c, &h->clients, entry)
+		if (!c->replied && (ip == NULL ||
+		    admin_http_same_ip(&c->peer, ip))) {
+			log_debug("admin http: full: the oldest unfinished "
+			    "client closed for a new one");
+			return (c);
+		}
+	return (NULL);
+}
+
 static void
 admin_http_refuse(struct admin_http *h, evutil_socket_t fd)
 {
 	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: text/plain\r\nContent-Length: 23\r\n"
 	    "Connection: close\r\n\r\ntoo many admin clients\n";
+	struct timespec		now;
 
-	log_warn("admin http: too many clients (%u connected), refusing one",
-	    h->nclients);
+	/* at most a line a second: a flood must not fill the log */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != h->refused_logged) {
+		h->refused_logged = now.tv_sec;
+		log_warn("admin http: too many clients (%u connected, at most "
+		    "%u from one address), refusing", h->nclients,
+		    ADMIN_HTTP_PEER_MAX);
+	}
 	/* a fresh socket's buffer takes this short reply at once */
 	if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) ==
 	    -1)
@@ -327,12 +382,28 @@ admin_http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct admin_http		*h = arg;
-	struct admin_http_client	*c;
+	struct admin_http_client	*c, *old;
 	struct event_base		*base = evconnlistener_get_base(lev);
+	struct addr_ip			 ip;
 	struct timeval			 tv = { ADMIN_HTTP_DEADLINE_MS / 1000,
 	    (ADMIN_HTTP_DEADLINE_MS % 1000) * 1000 };
 
-	if (h->nclients >= ADMIN_HTTP_CLIENTS_MAX) {
+	/*
+	 * Full (for this address, or in all): the oldest client still sending
+	 * its head makes room, one of this address's own first.  A probe,
+	 * whose head comes with its connection, is then never starved by
+	 * clients that trickle theirs, and one address cannot push out
+	 * another's.
+	 */
+	addr_ip_from_sockaddr(&ip, sa);
+	if (admin_http_peer_count(h, &ip) >= ADMIN_HTTP_PEER_MAX &&
+	    (old = admin_http_oldest_pending(h, &ip)) != NULL)
+		admin_http_client_free(old);
+	if (h->nclients >= ADMIN_HTTP_CLIENTS_MAX &&
+	    (old = admin_http_oldest_pending(h, NULL)) != NULL)
+		admin_http_client_free(old);
+	if (admin_http_peer_count(h, &ip) >= ADMIN_HTTP_PEER_MAX ||
+	    h->nclients >= ADMIN_HTTP_CLIENTS_MAX) {
 		admin_http_refuse(h, fd);
 		return;
 	}
@@ -345,6 +416,7 @@ admin_http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	c->h = h;
+	c->peer = ip;
 	http_msg_init(&c->msg, HTTP_REQUEST);
 	TAILQ_INSERT_TAIL(&h->clients, c, entry);
 	h->nclients++;

@@ -8,9 +8,12 @@
  * One request per connection: every reply says Connection: close, so no
  * client holds the listener with keep-alive.  A request head longer than
  * ADMIN_HTTP_HEAD_MAX is answered 431, a malformed one 400; a client has
- * ADMIN_HTTP_DEADLINE_MS from accept to close, whatever it sends; beyond
- * ADMIN_HTTP_CLIENTS_MAX clients at once a new one is answered 503 and
- * closed.
+ * ADMIN_HTTP_DEADLINE_MS from accept to close, whatever it sends.  At
+ * ADMIN_HTTP_CLIENTS_MAX clients at once, or ADMIN_HTTP_PEER_MAX from one
+ * address, a new client takes the place of the oldest one still sending
+ * its head (of its own address first), so clients that trickle heads
+ * cannot starve a probe; when every client has its reply already, the
+ * new one is answered 503 and closed.
  *
  *   GET|HEAD /healthz  200 "ok": every worker answered a ping sent less
  *                      than ADMIN_HTTP_LIVE_MS ago (pings go out every
@@ -37,6 +40,7 @@ struct admin_http;
 
 #define ADMIN_HTTP_HEAD_MAX	4096	/* request head, bytes */
 #define ADMIN_HTTP_CLIENTS_MAX	32	/* connections at once */
+#define ADMIN_HTTP_PEER_MAX	8	/* of them from one address */
 #define ADMIN_HTTP_DEADLINE_MS	5000	/* from accept to close */
 #define ADMIN_HTTP_PING_MS	1000	/* workers are pinged this often */
 #define ADMIN_HTTP_LIVE_MS	5000	/* a later answer is a late worker */
