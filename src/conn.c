@@ -414,6 +414,13 @@ conn_log_line(struct conn *c, enum accesslog_format f,
 }
 
 void
+conn_abandoned(struct conn *c)
+{
+	c->x->status = CONN_STATUS_ABANDONED;
+	conn_log_access(c, "client closed mid-request");
+}
+
+void
 conn_log_access(struct conn *c, const char *error)
 {
 	struct conn_end		e;
@@ -624,6 +631,7 @@ conn_read_head(struct conn *c)
 		if (c->client_eof) {
 			/* a pipelined head cut short by the client's FIN:
 			 * nothing more can come */
+			conn_abandoned(c);
 			conn_close(c, "client closed mid-request");
 			return (-1);
 		}

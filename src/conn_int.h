@@ -142,6 +142,14 @@ int	conn_finish(struct conn *c);
  */
 void	conn_log_access(struct conn *c, const char *error);
 
+/* The status a request the client abandoned (closed before it was whole)
+ * is counted and logged with: nginx's 499. */
+#define CONN_STATUS_ABANDONED	499
+
+/* The client closed before its request was whole: counts it (bytes
+ * included) and logs it, as CONN_STATUS_ABANDONED; c is not freed. */
+void	conn_abandoned(struct conn *c);
+
 /* A tunnel on c ended: its bytes count for its pool. */
 void	conn_count_bytes(struct conn *c, enum pool_id pool);
 

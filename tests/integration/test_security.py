@@ -74,6 +74,17 @@ class ScriptedMember:
         self.ls.close()
 
 
+def metric_samples(c):
+    """`cutoverctl metrics` as {'name{labels}': value}, comments skipped."""
+    rc, out, err = c.ctl("metrics")
+    samples = {}
+    for line in out.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
 def cutover_with(member, extra=""):
     green = Backend("green")
     c = Cutover(blue=[member], green=[green], extra=QUIET_HEALTH + extra)
@@ -354,11 +365,20 @@ def _():
     s.ok(raw.closed(3) and time.monotonic() - t0 < 3, "and the connection "
          "closes at once, not after timeouts.client_header_ms")
 
+    before = metric_samples(c)
     raw = RawConn(c.port)
-    raw.send(build_request("POST", "/echo", [("Content-Length", "100")]) +
-             b"only part")
+    sent = build_request("POST", "/echo", [("Content-Length", "100")]) + \
+        b"only part"
+    raw.send(sent)
     raw.s.shutdown(socket.SHUT_WR)
     s.ok(raw.closed(5), "a body cut short by FIN: closed without an answer")
+    after = metric_samples(c)
+    key = 'cutover_requests_total{pool="blue",code="4xx"}'
+    s.eq(after.get(key, 0) - before.get(key, 0), 1, "and counted (as "
+         "nginx's 499, a 4xx)")
+    key = 'cutover_bytes_received_total{pool="blue"}'
+    s.eq(after.get(key, 0) - before.get(key, 0), len(sent), "with the "
+         "bytes it sent")
     s.ok(wait_until(lambda: "closed mid-request" in c.log_text(), 5),
          "and logged as closed mid-request")
     still_serves(c, "half-closed clients")
