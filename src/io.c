@@ -237,9 +237,10 @@ io_move(struct evbuffer *dst, struct evbuffer *src, size_t n)
 
 	if (n == 0)
 		return (0);
-	/* how many chains hold the n bytes */
-	nv = evbuffer_peek(src, (ev_ssize_t)n, NULL, NULL, 0);
-	if (nv <= 0 || n / (size_t)nv >= IO_MOVE_MIN)
+	/* fewer bytes than IO_MOVE_MIN are copied whatever their chains;
+	 * more are moved when their chains average IO_MOVE_MIN */
+	if (n >= IO_MOVE_MIN && ((nv = evbuffer_peek(src, (ev_ssize_t)n, NULL,
+	    NULL, 0)) <= 0 || n / (size_t)nv >= IO_MOVE_MIN))
 		return (evbuffer_remove_buffer(src, dst, n) == (int)n ? 0 : -1);
 	while (n > 0) {
 		if ((nv = evbuffer_peek(src, (ev_ssize_t)n, NULL, v, 8)) > 8)
