@@ -616,7 +616,7 @@ conn_route(struct conn *c)
 	conn_forwarding(c, base, &fwd, &local);
 	if (http_request_head(&c->x->req, base, &fwd, &c->x->head) == -1)
 		return (conn_error(c, 503, "out of memory"));
-	if (c->x->head.len > HTTP_HEAD_MAX)	/* what we add must fit too */
+	if (!http_head_fits(&c->x->req, &c->x->head))	/* with what we add */
 		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->x->req, in);
 	c->snap = worker_snap_take(c->w);

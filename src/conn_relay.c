@@ -247,6 +247,9 @@ conn_relay_upgrade(struct conn *c, const char *base)
 	if (http_response_head(&u->resp, base, false, false,
 	    c->snap->config->fwd.via, &c->x->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
+	if (!http_head_fits(&u->resp, &c->x->head))
+		return (conn_error(c, 502, "response head too large to "
+		    "forward"));
 	evbuffer_add(c->io.out, c->x->head.p, c->x->head.len);
 	http_msg_head_drain(&u->resp, u->io.in);
 	c->resp_started = true;
@@ -289,6 +292,9 @@ conn_relay_response_head(struct conn *c)
 	if (http_response_head(&u->resp, base, c->http10, interim ? false :
 	    close, c->snap->config->fwd.via, &c->x->head) == -1)
 		return (conn_error(c, 502, "out of memory"));
+	if (!http_head_fits(&u->resp, &c->x->head))
+		return (conn_error(c, 502, "response head too large to "
+		    "forward"));
 	evbuffer_add(c->io.out, c->x->head.p, c->x->head.len);
 	http_msg_head_drain(&u->resp, in);
 	c->resp_started = true;

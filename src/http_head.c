@@ -620,3 +620,22 @@ http_error(struct evbuffer *out, int status, const char *detail,
 	    "Content-Length: %d\r\nConnection: close\r\n\r\n", n);
 	evbuffer_add(out, body, (size_t)n);
 }
+
+bool
+http_head_fits(const struct http_msg *msg, const struct http_buf *out)
+{
+	const unsigned	 limit = HTTP_HEADERS_MAX - HTTP_HEADERS_ADDED;
+	const char	*p = out->p, *end = out->p + out->len;
+	unsigned	 lines = 0;
+
+	if (out->len > HTTP_HEAD_MAX)
+		return (false);
+	if (msg->nhdrs + HTTP_HEADERS_ADDED <= limit)
+		return (true);	/* what forwarding adds cannot reach it */
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		lines++;
+		p++;
+	}
+	/* the start line and the empty line end in LF too */
+	return (lines < 2 || lines - 2 <= limit);
+}

@@ -105,4 +105,14 @@ bool	http_head_conn_tokens_fit(const struct http_msg *msg,
  */
 bool	http_head_trailer_is_allowed(const char *name, size_t len);
 
+/*
+ * Whether the head built in out from msg is one cutover itself would
+ * take: at most HTTP_HEAD_MAX bytes and HTTP_HEADERS_MAX -
+ * HTTP_HEADERS_ADDED fields.  What forwarding adds can push a head that
+ * was within both past them; such a message is refused (431 for a
+ * request, 502 for a response) rather than sent on.  Counts the fields
+ * only when msg had nearly as many.
+ */
+bool	http_head_fits(const struct http_msg *msg, const struct http_buf *out);
+
 #endif

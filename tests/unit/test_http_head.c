@@ -427,6 +427,40 @@ test_http_response_for_http10_client_is_not_chunked(void **state)
 	assert_false(f->msg.chunked_out);
 }
 
+/* A response of n fields forwarded with Via and Connection: close. */
+static bool
+fits_with_fields(struct fixture *f, unsigned n)
+{
+	char	head[8192];
+	size_t	len = 0;
+
+	len += (size_t)snprintf(head + len, sizeof(head) - len,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n");
+	for (unsigned i = 1; i < n; i++)
+		len += (size_t)snprintf(head + len, sizeof(head) - len,
+		    "X-F%u: v\r\n", i);
+	snprintf(head + len, sizeof(head) - len, "\r\n");
+	assert_int_equal(head_of(f, HTTP_RESPONSE, head), HTTP_DONE);
+	assert_int_equal(f->msg.nhdrs, n);
+	assert_int_equal(http_response_head(&f->msg, http_msg_head_base(
+	    &f->msg, f->in), false, true, true, &f->head), 0);
+	return (http_head_fits(&f->msg, &f->head));
+}
+
+static void
+test_http_head_fits_counts_what_forwarding_adds(void **state)
+{
+	struct fixture	*f = *state;
+
+	/* 92 fields are taken; forwarding adds Via and Connection, so a
+	 * head of 91 would go out with 93: refused rather than sent */
+	assert_true(fits_with_fields(f, 84));
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_true(fits_with_fields(f, 90));
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	assert_false(fits_with_fields(f, 91));
+}
+
 static void
 test_http_error_503_says_when_to_retry(void **state)
 {
@@ -525,6 +559,7 @@ main(void)
 		T(test_http_response_for_http10_client_is_not_chunked),
 		T(test_http_error_reply_is_complete_and_closes),
 		T(test_http_error_503_says_when_to_retry),
+		T(test_http_head_fits_counts_what_forwarding_adds),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
