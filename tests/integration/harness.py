@@ -1103,6 +1103,19 @@ def field_values(fields, name):
     return [v for k, v in fields if k.lower() == name.lower()]
 
 
+def exchange(port, request):
+    """Sends request on a fresh connection and reads until the peer
+    closes; returns the bytes received."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as so:
+        so.sendall(request)
+        got = b""
+        while True:
+            d = so.recv(65536)
+            if not d:
+                return got
+            got += d
+
+
 def chunked(pieces):
     """Chunked transfer coding of an iterable of bytes."""
     out = b""

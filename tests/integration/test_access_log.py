@@ -7,28 +7,15 @@ a stdout nobody reads costs dropped lines, never stalled traffic."""
 import json
 import os
 import re
-import socket
 import threading
 import time
 
-from harness import Backend, Cutover, Suite, dead_addr, wait_until
+from harness import (Backend, Cutover, Suite, dead_addr, exchange,
+                     wait_until)
 
 s = Suite()
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def exchange(port, request):
-    """Sends request on a fresh connection and reads until the peer
-    closes; returns the bytes received."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as so:
-        so.sendall(request)
-        got = b""
-        while True:
-            d = so.recv(65536)
-            if not d:
-                return got
-            got += d
 
 
 def req(target, host=True):

@@ -5,11 +5,11 @@ counts, and promtool accepts the text."""
 
 import re
 import shutil
-import socket
 import subprocess
 import time
 
-from harness import Backend, Cutover, Suite, admin_command, pools_config
+from harness import (Backend, Cutover, Suite, admin_command, exchange,
+                     pools_config)
 
 s = Suite()
 
@@ -76,19 +76,6 @@ def metrics(c):
 
 def val(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))))
-
-
-def exchange(port, request):
-    """Sends request on a fresh connection and reads until the peer
-    closes; returns the bytes received."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as so:
-        so.sendall(request)
-        got = b""
-        while True:
-            d = so.recv(65536)
-            if not d:
-                return got
-            got += d
 
 
 def req(path):
