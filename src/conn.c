@@ -720,6 +720,11 @@ conn_client_event(struct conn *c, int what)
 		return;
 	}
 	if (what & IO_ERROR) {
+		/* a reset in the middle of a request abandons it, as a FIN
+		 * there does */
+		if (c->x != NULL && !c->req_done && (c->state == CONN_CONNECT ||
+		    c->state == CONN_STREAM))
+			conn_abandoned(c);
 		conn_close(c, strerror(c->io.error));
 		return;
 	}

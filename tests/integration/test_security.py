@@ -5,6 +5,7 @@ that does not read, half-closed clients, and pools of 16,000 members."""
 
 import os
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -379,6 +380,18 @@ def _():
     key = 'cutover_bytes_received_total{pool="blue"}'
     s.eq(after.get(key, 0) - before.get(key, 0), len(sent), "with the "
          "bytes it sent")
+    # the same cut short by a reset instead of a FIN
+    before = after
+    raw = RawConn(c.port)
+    raw.send(sent)
+    time.sleep(0.3)     # the partial body has reached cutover
+    raw.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+    raw.s.close()
+    key = 'cutover_requests_total{pool="blue",code="4xx"}'
+    s.ok(wait_until(lambda: metric_samples(c).get(key, 0) -
+                    before.get(key, 0) == 1, 3),
+         "a body cut short by a reset is counted too")
     s.ok(wait_until(lambda: "closed mid-request" in c.log_text(), 5),
          "and logged as closed mid-request")
     still_serves(c, "half-closed clients")
