@@ -44,13 +44,26 @@ struct fixture {
 	unsigned		 ndown_of[POOL_COUNT];	/* of them per pool */
 	struct member		*down;		/* the last one's member */
 	void			*down_ctx;
+	struct peer		*peers;		/* accepted, not yet answered */
 };
 
 struct peer {
 	struct fixture		*f;
 	int			 fd;
 	struct event		*ev;
+	struct peer		*next, **prevp;	/* in f->peers */
 };
+
+/* Closes and frees p (answered, or left at teardown). */
+static void
+peer_free(struct peer *p)
+{
+	if ((*p->prevp = p->next) != NULL)
+		p->next->prevp = p->prevp;
+	close(p->fd);
+	event_free(p->ev);
+	free(p);
+}
 
 static void
 peer_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -66,9 +79,7 @@ peer_read_cb(evutil_socket_t fd, short what, void *arg)
 	len = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\n"
 	    "Content-Length: 0\r\n\r\n", p->f->status);
 	assert_int_equal(write(fd, resp, (size_t)len), len);
-	close(fd);
-	event_free(p->ev);
-	free(p);
+	peer_free(p);
 }
 
 static void
@@ -85,6 +96,10 @@ backend_accept_cb(evutil_socket_t fd, short what, void *arg)
 	p->fd = cfd;
 	assert_non_null(p->ev = event_new(f->base, cfd, EV_READ, peer_read_cb,
 	    p));
+	if ((p->next = f->peers) != NULL)
+		f->peers->prevp = &p->next;
+	f->peers = p;
+	p->prevp = &f->peers;
 	event_add(p->ev, NULL);
 }
 
@@ -172,6 +187,9 @@ teardown(void **state)
 	struct fixture	*f = *state;
 
 	probes_free(f->ps);
+	/* connections the probes made that the loop never got to answer */
+	while (f->peers != NULL)
+		peer_free(f->peers);
 	snapshot_unref(f->s);
 	config_free(f->cf);
 	event_free(f->lev);
