@@ -311,7 +311,9 @@ test_ping_wedged_worker_falls_behind(void **state)
 
 	usleep(300000);
 	workers_ping(ws);
-	assert_int_equal(worker_pong_age_ms(workers_get(ws, 0)), 0);
+	/* worker 0 is the control thread: it answers at once (a slow
+	 * sanitized run may take a millisecond or two) */
+	assert_true(worker_pong_age_ms(workers_get(ws, 0)) < 50);
 	for (unsigned i = 1; i < NW; i++)
 		assert_true(ping_answered(ws, i, 250));
 
