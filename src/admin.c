@@ -212,12 +212,13 @@ admin_client_line(struct admin_client *c, const char *line, size_t n)
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	if (n > ADMIN_LINE_MAX) {
-		evbuffer_add_printf(out, "error: line too long (max %d bytes)"
-		    "\n\n", ADMIN_LINE_MAX);
+		evbuffer_add_printf(out, "error: usage: line too long (max %d "
+		    "bytes)\n\n", ADMIN_LINE_MAX);
 		admin_client_close_after(c);
 	} else if (memchr(line, '\0', n) != NULL) {
 		/* the line is whole, so the protocol stays in step */
-		evbuffer_add_printf(out, "error: NUL byte in command\n\n");
+		evbuffer_add_printf(out, "error: usage: NUL byte in "
+		    "command\n\n");
 	} else {
 		rc = admin_cmd_exec(c->admin->cx, c->peer, c->admin->access,
 		    line, out, &quit, &w);
@@ -280,8 +281,8 @@ admin_client_process(struct admin_client *c)
 		return (0);
 	/* a line and its CR, still without LF: already too long */
 	if (!c->closing && evbuffer_get_length(in) > ADMIN_LINE_MAX + 1) {
-		evbuffer_add_printf(out, "error: line too long (max %d bytes)"
-		    "\n\n", ADMIN_LINE_MAX);
+		evbuffer_add_printf(out, "error: usage: line too long (max %d "
+		    "bytes)\n\n", ADMIN_LINE_MAX);
 		admin_client_close_after(c);
 	}
 	if (!c->closing && c->eof)

@@ -5,6 +5,12 @@
  * A reply is "ok" or "error: reason", then body lines, then one empty line.
  * Handlers fill a request (body or error text); admin_reply() alone writes
  * the reply, so no handler can break its shape.
+ *
+ * The reason's first word classifies an error for tools (cutoverctl's exit
+ * status): "usage:" the command line was wrong (unknown command or pool,
+ * bad arguments), "timeout:" a wait-* command ran out of time; any other
+ * reason is a refusal or failure of what was asked.  Clients that only
+ * know "error: " still read every reply.
  */
 #include "autoconf.h"
 
@@ -22,6 +28,7 @@
 #include "log.h"
 #include "pool.h"
 #include "status.h"
+#include "suggest.h"
 
 #define ADMIN_WORDS_MAX		8		/* words in one command line */
 #define ADMIN_MSG_MAX		2048		/* a cutover_* message */
@@ -99,9 +106,10 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "rollback", ADMIN_WRITES, 0, 1, "rollback [force]",
 	    "switch back to the previous pool (force: even if unhealthy)",
 	    cmd_rollback },
-	{ "member", ADMIN_WRITES, 3, 3,
-	    "member <pool> <host:port> ready|drain|maint",
-	    "set a member's admin state", cmd_member },
+	{ "member", ADMIN_WRITES, 3, 4,
+	    "member <pool> <host:port> ready|drain|maint [force]",
+	    "set a member's admin state (force: even the last usable one)",
+	    cmd_member },
 	{ "wait-healthy", ADMIN_READS, 2, 2, "wait-healthy <pool> <seconds>",
 	    "reply once pool is healthy enough to switch to",
 	    cmd_wait_healthy },
@@ -112,12 +120,17 @@ static const struct admin_cmd admin_cmds[] = {
 	    cmd_reload },
 	{ "version", ADMIN_READS, 0, 0, "version",
 	    "show the version of cutover", cmd_version },
-	{ "help", ADMIN_READS, 0, 0, "help", "list the commands", cmd_help },
+	{ "help", ADMIN_READS, 0, 1, "help [command]",
+	    "list the commands, or show one's usage", cmd_help },
 	{ "quit", ADMIN_READS, 0, 0, "quit", "close this connection",
 	    cmd_quit },
 };
 
 #define ADMIN_NCMDS	(sizeof(admin_cmds) / sizeof(admin_cmds[0]))
+
+/* The reason prefixes of the error classes (see the top of the file). */
+#define ADMIN_USAGE		"usage: "
+#define ADMIN_TIMEOUT		"timeout: "
 
 /* ------------------------------------------------------------- replies */
 
@@ -217,6 +230,69 @@ admin_done(struct admin_req *r, int rc, const char *msg)
 	return (rc == 0 ? 0 : -1);
 }
 
+/* The names of the commands, for "did you mean". */
+static const char *const *
+admin_cmd_names(void)
+{
+	static const char	*names[ADMIN_NCMDS];
+
+	for (size_t i = 0; i < ADMIN_NCMDS; i++)
+		names[i] = admin_cmds[i].name;
+	return (names);
+}
+
+/*
+ * Answers a word that names no command with a usage error that suggests
+ * the closest command, else 'help'.  Returns -1.
+ */
+static int
+admin_unknown_cmd(struct admin_req *r, const char *word)
+{
+	char	echo[ADMIN_ECHO_MAX + 8];
+	size_t	len;
+
+	admin_printable(echo, sizeof(echo), word, ADMIN_ECHO_MAX);
+	len = (size_t)snprintf(r->err, sizeof(r->err),
+	    ADMIN_USAGE "unknown command '%s'", echo);
+	suggest_append(r->err, sizeof(r->err), word, admin_cmd_names(),
+	    ADMIN_NCMDS);
+	if (strlen(r->err) == len)
+		strncat(r->err, " (try 'help')", sizeof(r->err) - len - 1);
+	return (-1);
+}
+
+/*
+ * Parses r's argument word as a pool name: 0, or -1 after a usage error
+ * that suggests the closest pool.
+ */
+static int
+admin_pool(struct admin_req *r, const char *word)
+{
+	const char	*names[POOL_COUNT];
+	char		 echo[ADMIN_ECHO_MAX + 8];
+	enum pool_id	 id;
+
+	if (pool_parse(word, &id) == 0)
+		return (0);
+	for (int i = 0; i < POOL_COUNT; i++)
+		names[i] = pool_name((enum pool_id)i);
+	admin_printable(echo, sizeof(echo), word, ADMIN_ECHO_MAX);
+	snprintf(r->err, sizeof(r->err), ADMIN_USAGE "no pool named '%s'",
+	    echo);
+	if (suggest(word, names, POOL_COUNT) != NULL)
+		suggest_append(r->err, sizeof(r->err), word, names,
+		    POOL_COUNT);
+	else {
+		snprintf(r->err + strlen(r->err), sizeof(r->err) -
+		    strlen(r->err), " (pools:");
+		for (int i = 0; i < POOL_COUNT; i++)
+			snprintf(r->err + strlen(r->err), sizeof(r->err) -
+			    strlen(r->err), "%s %s", i ? "," : "", names[i]);
+		strncat(r->err, ")", sizeof(r->err) - strlen(r->err) - 1);
+	}
+	return (-1);
+}
+
 /* ------------------------------------------------------------ commands */
 
 static int
@@ -252,7 +328,10 @@ cmd_switch(struct admin_req *r)
 			return (ADMIN_BAD_ARG);
 		force = true;
 	}
-	rc = cutover_switch(r->cx, r->argv[1], force, msg, sizeof(msg));
+	if (admin_pool(r, r->argv[1]) == -1)
+		return (-1);
+	rc = cutover_switch(r->cx, r->argv[1], force, r->peer, msg,
+	    sizeof(msg));
 	return (admin_done(r, rc, msg));
 }
 
@@ -268,7 +347,7 @@ cmd_rollback(struct admin_req *r)
 			return (ADMIN_BAD_ARG);
 		force = true;
 	}
-	rc = cutover_rollback(r->cx, force, msg, sizeof(msg));
+	rc = cutover_rollback(r->cx, force, r->peer, msg, sizeof(msg));
 	return (admin_done(r, rc, msg));
 }
 
@@ -277,12 +356,20 @@ cmd_member(struct admin_req *r)
 {
 	enum member_admin	state;
 	char			msg[ADMIN_MSG_MAX] = "";
+	bool			force = false;
 	int			rc;
 
 	if (member_admin_parse(r->argv[3], &state) == -1)
 		return (ADMIN_BAD_ARG);
-	rc = cutover_member(r->cx, r->argv[1], r->argv[2], r->argv[3], msg,
-	    sizeof(msg));
+	if (r->argc == 5) {
+		if (strcmp(r->argv[4], "force") != 0)
+			return (ADMIN_BAD_ARG);
+		force = true;
+	}
+	if (admin_pool(r, r->argv[1]) == -1)
+		return (-1);
+	rc = cutover_member(r->cx, r->argv[1], r->argv[2], r->argv[3], force,
+	    msg, sizeof(msg));
 	return (admin_done(r, rc, msg));
 }
 
@@ -311,6 +398,8 @@ cmd_wait(struct admin_req *r, admin_cond cond)
 
 	if (admin_seconds(r->argv[2], &seconds) == -1)
 		return (ADMIN_BAD_ARG);
+	if (admin_pool(r, r->argv[1]) == -1)
+		return (-1);
 	rc = cond(r->cx, r->argv[1], msg, sizeof(msg));
 	if (rc == 1) {
 		admin_put_lines(r->body, msg, strlen(msg));
@@ -322,8 +411,8 @@ cmd_wait(struct admin_req *r, admin_cond cond)
 		return (ADMIN_PENDING);
 	}
 	if (rc == 0)
-		snprintf(r->err, sizeof(r->err), "timed out after 0 s: %s",
-		    msg);
+		snprintf(r->err, sizeof(r->err), ADMIN_TIMEOUT "after 0 s: "
+		    "%s", msg);
 	else
 		snprintf(r->err, sizeof(r->err), "%s", msg);
 	return (-1);
@@ -363,9 +452,27 @@ admin_cmd_is_allowed(const struct admin_req *r, const struct admin_cmd *c)
 	return (r->access == ADMIN_ACCESS_FULL || c->effect == ADMIN_READS);
 }
 
+static const struct admin_cmd *
+admin_lookup(const char *name)
+{
+	for (size_t i = 0; i < ADMIN_NCMDS; i++)
+		if (strcmp(admin_cmds[i].name, name) == 0)
+			return (&admin_cmds[i]);
+	return (NULL);
+}
+
 static int
 cmd_help(struct admin_req *r)
 {
+	const struct admin_cmd	*c;
+
+	if (r->argc == 2) {
+		if ((c = admin_lookup(r->argv[1])) == NULL)
+			return (admin_unknown_cmd(r, r->argv[1]));
+		evbuffer_add_printf(r->body, "usage: %s\n%s\n", c->usage,
+		    c->help);
+		return (0);
+	}
 	/* a longer usage pushes its help text right, on the same line */
 	for (size_t i = 0; i < ADMIN_NCMDS; i++)
 		if (admin_cmd_is_allowed(r, &admin_cmds[i]))
@@ -404,36 +511,21 @@ admin_split(char *line, char **argv, int *argc)
 	}
 }
 
-static const struct admin_cmd *
-admin_lookup(const char *name)
-{
-	for (size_t i = 0; i < ADMIN_NCMDS; i++)
-		if (strcmp(admin_cmds[i].name, name) == 0)
-			return (&admin_cmds[i]);
-	return (NULL);
-}
-
 /* Finds and runs the command in r's words: 0 ok, -1 error, 1 pending. */
 static int
 admin_dispatch(struct admin_req *r)
 {
 	const struct admin_cmd	*c;
-	char			 word[ADMIN_ECHO_MAX + 8];
 	char			 msg[ADMIN_MSG_MAX];
 	int			 rc;
 
 	if (r->argc == 0) {
 		snprintf(r->err, sizeof(r->err),
-		    "empty command (try 'help')");
+		    ADMIN_USAGE "empty command (try 'help')");
 		return (-1);
 	}
-	if ((c = admin_lookup(r->argv[0])) == NULL) {
-		admin_printable(word, sizeof(word), r->argv[0],
-		    ADMIN_ECHO_MAX);
-		snprintf(r->err, sizeof(r->err),
-		    "unknown command '%s' (try 'help')", word);
-		return (-1);
-	}
+	if ((c = admin_lookup(r->argv[0])) == NULL)
+		return (admin_unknown_cmd(r, r->argv[0]));
 	if (!admin_cmd_is_allowed(r, c)) {
 		/* before the arity check: whatever its words, it is refused */
 		snprintf(msg, sizeof(msg), "read-only socket: '%s' changes "
@@ -442,7 +534,7 @@ admin_dispatch(struct admin_req *r)
 	}
 	if (r->argc - 1 < c->min_args || r->argc - 1 > c->max_args ||
 	    (rc = c->handler(r)) == ADMIN_BAD_ARG) {
-		snprintf(r->err, sizeof(r->err), "usage: %s", c->usage);
+		snprintf(r->err, sizeof(r->err), ADMIN_USAGE "%s", c->usage);
 		return (-1);
 	}
 	return (rc == 0 || rc == ADMIN_PENDING ? rc : -1);
@@ -479,14 +571,15 @@ admin_parse(struct admin_req *r, const char *line, char *buf, char *cmd,
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (len > ADMIN_LINE_MAX) {
-		snprintf(r->err, sizeof(r->err), "line too long (max %d bytes)",
-		    ADMIN_LINE_MAX);
+		snprintf(r->err, sizeof(r->err), ADMIN_USAGE "line too long "
+		    "(max %d bytes)", ADMIN_LINE_MAX);
 		return (-1);
 	}
 	memcpy(buf, line, len);
 	buf[len] = '\0';
 	if (admin_split(buf, r->argv, &r->argc) == -1) {
-		snprintf(r->err, sizeof(r->err), "too many arguments");
+		snprintf(r->err, sizeof(r->err), ADMIN_USAGE "too many "
+		    "arguments");
 		return (-1);
 	}
 	cmd[0] = '\0';
@@ -563,7 +656,7 @@ admin_cmd_wait_check(struct admin_wait *w, struct cutover *cx,
 	if (rc == 0 && admin_cmd_wait_next_ms(w) > 0)
 		return (1);
 	if (rc == 0)
-		snprintf(err, sizeof(err), "timed out after %ld s: %s",
+		snprintf(err, sizeof(err), ADMIN_TIMEOUT "after %ld s: %s",
 		    w->seconds, msg);
 	else
 		snprintf(err, sizeof(err), "%s", msg);

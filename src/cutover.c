@@ -31,6 +31,8 @@ static void	cutover_member_failed(void *, struct member *, const char *,
 static void	cutover_member_down(void *, struct member *);
 static void	cutover_worker_drained(void *, struct worker *);
 static void	cutover_thread_exit(void *, struct worker *);
+static void	cutover_changed(struct cutover *, enum cutover_action,
+		    enum pool_id, enum pool_id, bool, const char *);
 
 static const struct worker_ops cutover_worker_ops = {
 	.observe = cutover_member_failed,
@@ -429,6 +431,9 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		    "restart");
 	if (cutover_routing_changed(old, s))
 		cx->stats.generation++;
+	if (active != old->active)
+		cutover_changed(cx, CUTOVER_RELOAD, old->active, active,
+		    false, "reload");
 	router_install(cx->router, s);
 	workers_run(cx->workers, cutover_reload_job, NULL);
 	probes_sync(cx->probes, s);
@@ -561,6 +566,48 @@ cutover_pool(const char *pool, enum pool_id *id, char *msg, size_t msglen)
 	return (-1);
 }
 
+#define CUTOVER_DOWN_LISTED	4	/* down members a refusal names */
+
+/* Why m does not count as healthy: its admin state, else its last probe. */
+static const char *
+cutover_why_down(const struct member *m)
+{
+	if (m->admin != MEMBER_READY)
+		return (member_admin_name(m->admin));
+	if (m->health == HEALTH_UNKNOWN && m->probes[0] + m->probes[1] == 0)
+		return ("not probed yet");
+	return (m->last[0] != '\0' ? m->last : member_health_name(m->health));
+}
+
+/*
+ * Appends "; down: ADDR (why), ..." for the members of p that are not
+ * healthy, naming at most CUTOVER_DOWN_LISTED of them, so that a huge
+ * pool still gives a short answer.
+ */
+static void
+cutover_gate_down(const struct pool *p, char *msg, size_t msglen)
+{
+	const struct member	*m;
+	size_t			 used, listed = 0, more = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++) {
+		if (member_is_healthy(m = p->members[i]))
+			continue;
+		if (listed == CUTOVER_DOWN_LISTED) {
+			more++;
+			continue;
+		}
+		used = strlen(msg);
+		snprintf(msg + used, msglen - used, "%s%s (%s)",
+		    listed == 0 ? "; down: " : ", ", m->addr.text,
+		    cutover_why_down(m));
+		listed++;
+	}
+	used = strlen(msg);
+	if (more > 0)
+		snprintf(msg + used, msglen - used, " and %zu more", more);
+}
+
 /* Whether pool id of s may take the traffic: 1 yes, 0 no; msg says. */
 static int
 cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
@@ -579,6 +626,7 @@ cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
 	snprintf(msg, msglen, "%s has %zu of %zu members healthy; "
 	    "switch.min_healthy requires %u", pool_name(id), ok, p->nmembers,
 	    need);
+	cutover_gate_down(p, msg, msglen);
 	return (0);
 }
 
@@ -617,14 +665,46 @@ cutover_drain_cb(evutil_socket_t fd, short what, void *arg)
 		    pool_name(d->pool), spread);
 }
 
+const char *
+cutover_action_name(enum cutover_action a)
+{
+	switch (a) {
+	case CUTOVER_SWITCH:
+		return ("switch");
+	case CUTOVER_ROLLBACK:
+		return ("rollback");
+	case CUTOVER_RELOAD:
+		return ("reload");
+	default:
+		return ("none");
+	}
+}
+
+/* Remembers a change of the active pool for rollback and the status. */
+static void
+cutover_changed(struct cutover *cx, enum cutover_action action,
+    enum pool_id from, enum pool_id to, bool forced, const char *by)
+{
+	struct cutover_change	*c = &cx->last_change;
+
+	c->action = action;
+	c->from = from;
+	c->to = to;
+	c->forced = forced;
+	clock_gettime(CLOCK_REALTIME, &c->at);
+	c->generation = cx->stats.generation;
+	snprintf(c->by, sizeof(c->by), "%s", by != NULL ? by : "in-process");
+}
+
 /* Switches to id after the gate and the state file; logs the outcome. */
 static int
-cutover_move(struct cutover *cx, const char *what, enum pool_id id,
-    bool force, char *msg, size_t msglen)
+cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
+    bool force, const char *by, char *msg, size_t msglen)
 {
 	const struct snapshot	*s = router_live(cx->router);
 	const char		*state = s->config->state_file;
-	char			 why[512];
+	const char		*what = cutover_action_name(action);
+	char			 why[1024];
 	enum pool_id		 from;
 
 	if (s->active != id && !cutover_gate(s, id, why, sizeof(why))) {
@@ -656,6 +736,7 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 	cx->stats.generation++;
 	cx->stats.switches[force]++;
 	clock_gettime(CLOCK_REALTIME, &cx->stats.last_switch);
+	cutover_changed(cx, action, from, id, force, by);
 	snprintf(msg, msglen, "%s (was %s), generation %llu", pool_name(id),
 	    pool_name(from), (unsigned long long)cx->stats.generation);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
@@ -664,24 +745,40 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 }
 
 int
-cutover_switch(struct cutover *cx, const char *pool, bool force, char *msg,
-    size_t msglen)
+cutover_switch(struct cutover *cx, const char *pool, bool force,
+    const char *by, char *msg, size_t msglen)
 {
 	enum pool_id	id;
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
-	return (cutover_move(cx, "switch", id, force, msg, msglen));
+	return (cutover_move(cx, CUTOVER_SWITCH, id, force, by, msg, msglen));
 }
 
 int
-cutover_rollback(struct cutover *cx, bool force, char *msg, size_t msglen)
+cutover_rollback(struct cutover *cx, bool force, const char *by, char *msg,
+    size_t msglen)
 {
-	enum pool_id	id;
+	const struct cutover_change	*c = &cx->last_change;
+	enum pool_id			 id;
+	struct tm			 tm;
+	char				 when[32];
 
+	/* a retried rollback must not release the pool it left again */
+	if (c->action == CUTOVER_ROLLBACK &&
+	    router_live(cx->router)->active == c->to) {
+		gmtime_r(&c->at.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(msg, msglen, "already rolled back to %s at %s "
+		    "(generation %llu)", pool_name(c->to), when,
+		    (unsigned long long)c->generation);
+		log_info("rollback: %s", msg);
+		return (0);
+	}
 	if (router_previous(cx->router, &id, msg, msglen) == -1)
 		return (-1);
-	return (cutover_move(cx, "rollback", id, force, msg, msglen));
+	return (cutover_move(cx, CUTOVER_ROLLBACK, id, force, by, msg,
+	    msglen));
 }
 
 /* The member of pool at addr in the live snapshot, or NULL with msg. */
@@ -707,10 +804,22 @@ cutover_find_member(struct cutover *cx, const char *pool, const char *addr,
 	return (m);
 }
 
+/* How many members of p may take a new request. */
+static size_t
+cutover_usable(const struct pool *p)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		n += member_is_usable(p->members[i]);
+	return (n);
+}
+
 int
 cutover_member(struct cutover *cx, const char *pool, const char *addr,
-    const char *state, char *msg, size_t msglen)
+    const char *state, bool force, char *msg, size_t msglen)
 {
+	const struct snapshot	*s = router_live(cx->router);
 	struct member		*m;
 	enum member_admin	 to, from;
 
@@ -721,6 +830,21 @@ cutover_member(struct cutover *cx, const char *pool, const char *addr,
 	}
 	if ((m = cutover_find_member(cx, pool, addr, msg, msglen)) == NULL)
 		return (-1);
+	if (to != MEMBER_READY && m->pool == s->active &&
+	    member_is_usable(m) && cutover_usable(s->pools[m->pool]) == 1) {
+		if (!force) {
+			snprintf(msg, msglen, "refused: %s %s is the last "
+			    "usable member of the active pool: new requests "
+			    "would get 503 (add 'force' to override)",
+			    pool_name(m->pool), m->addr.text);
+			log_warn("member %s %s %s refused: last usable member "
+			    "of the active pool", pool_name(m->pool),
+			    m->addr.text, state);
+			return (-1);
+		}
+		log_warn("member %s %s %s forced: last usable member of the "
+		    "active pool", pool_name(m->pool), m->addr.text, state);
+	}
 	from = member_set_admin(m, to);
 	if (to != MEMBER_READY)
 		cutover_close_idle(cx, m);	/* they would only sit there */

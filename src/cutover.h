@@ -68,6 +68,26 @@ struct cutover {
 		struct timespec	 last_switch;	/* wall clock; 0: none */
 		uint64_t	 reloads[2];	/* [ok] */
 	}			 stats;
+	/*
+	 * The last change of the active pool: what made it (a switch, a
+	 * rollback, a reload whose file changed `active`), when, and who
+	 * asked ("uid 0 pid 42", "reload").  action CUTOVER_NONE: none
+	 * since start.  A rollback after a rollback finds it here and
+	 * changes nothing.
+	 */
+	struct cutover_change {
+		enum cutover_action {
+			CUTOVER_NONE,
+			CUTOVER_SWITCH,
+			CUTOVER_ROLLBACK,
+			CUTOVER_RELOAD,
+		}		 action;
+		enum pool_id	 from, to;
+		bool		 forced;
+		struct timespec	 at;		/* wall clock */
+		uint64_t	 generation;	/* after the change */
+		char		 by[64];
+	}			 last_change;
 	/* the control thread's alone (read in its posts and timers) */
 	bool			 draining;	/* listeners closed, exiting */
 	bool			 exiting;	/* cutover_free under way */
@@ -103,20 +123,32 @@ void		 cutover_close_idle(struct cutover *cx, struct member *m);
 
 /*
  * Admin operations.  Each returns 0 with what happened in msg, or -1 with
- * the reason in msg; each logs itself once.  A switch or rollback answers
- * "green (was blue), generation 7", or "green is already active
- * (generation 7)".
+ * the reason in msg; each logs itself once.  by says who asked, for the
+ * status ("uid 0 pid 42"; NULL: "in-process").  A switch or rollback
+ * answers "green (was blue), generation 7", or "green is already active
+ * (generation 7)".  A rollback goes back to the pool that served before
+ * the last change of the active pool; after a rollback, another one
+ * answers "already rolled back to blue at 2026-01-02T03:04:05Z
+ * (generation 7)" and changes nothing, until a switch (or a reload that
+ * changes `active`) makes a rollback possible again.
  */
 int		 cutover_switch(struct cutover *cx, const char *pool,
-		    bool force, char *msg, size_t msglen);
-int		 cutover_rollback(struct cutover *cx, bool force, char *msg,
-		    size_t msglen);
+		    bool force, const char *by, char *msg, size_t msglen);
+int		 cutover_rollback(struct cutover *cx, bool force,
+		    const char *by, char *msg, size_t msglen);
 int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
 
-/* Sets a member's admin state: state is "ready", "drain" or "maint". */
+/* The name of a cutover_change's action: "switch", ...; "none". */
+const char	*cutover_action_name(enum cutover_action a);
+
+/*
+ * Sets a member's admin state: state is "ready", "drain" or "maint".
+ * Taking the last usable member of the active pool out of service (drain
+ * or maint) is refused unless force: the next request would get 503.
+ */
 int		 cutover_member(struct cutover *cx, const char *pool,
-		    const char *addr, const char *state, char *msg,
-		    size_t msglen);
+		    const char *addr, const char *state, bool force,
+		    char *msg, size_t msglen);
 
 /*
  * Conditions that admin commands wait for.  Each returns 1 when it holds,

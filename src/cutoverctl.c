@@ -1,28 +1,37 @@
 /*
  * cutoverctl.c — the control client: sends one command line to the admin
- * socket, prints the reply's body, and maps the reply to an exit status
- * (0 ok, 1 refused or failed, 2 usage or no daemon).  libc only.
+ * socket, prints the reply's body, and maps the reply to an exit status:
+ * 0 done, 1 refused by cutover, 2 a usage error (found here or by cutover)
+ * or no talking to cutover, 3 timed out.  A script may retry with force
+ * after 1 only: 1 means cutover read the command and said no.  libc only.
  */
 #include "autoconf.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
 
 #define CTL_EXIT_OK		0
-#define CTL_EXIT_FAILED		1	/* error reply, time-out, cut short */
-#define CTL_EXIT_USAGE		2	/* bad command line, no daemon */
+#define CTL_EXIT_REFUSED	1	/* cutover answered with a refusal */
+#define CTL_EXIT_USAGE		2	/* bad command line, no daemon, or no
+					   answer that can be trusted */
+#define CTL_EXIT_TIMEOUT	3	/* a wait ran out, or no reply in -t */
 
 #define CTL_TIMEOUT_DEFAULT	10	/* seconds */
 #define CTL_TIMEOUT_MAX		86400
@@ -35,6 +44,7 @@ struct ctl {
 	struct timespec	 deadline;
 	int		 fd;
 	int		 send_errno;	/* the daemon closed before we sent */
+	bool		 timed_out;	/* no reply within the timeout */
 	char		*buf;		/* the reply as received */
 	size_t		 len, size;
 };
@@ -44,7 +54,7 @@ ctl_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: cutoverctl [-s socket] [-t seconds] command [arg ...]\n"
-	    "       cutoverctl -h | -V\n"
+	    "       cutoverctl -h | --help | -V | --version\n"
 	    "\n"
 	    "  -s socket   admin socket (default $CUTOVER_SOCKET, else %s)\n"
 	    "  -t seconds  wait this long for the reply (default %d; for\n"
@@ -53,7 +63,9 @@ ctl_usage(FILE *f)
 	    "  -h          show this help\n"
 	    "  -V          show the version\n"
 	    "\n"
-	    "Commands: see 'cutoverctl help' and cutoverctl(8).\n",
+	    "Commands: see 'cutoverctl help', 'cutoverctl help COMMAND' and\n"
+	    "cutoverctl(8).  Exit status: 0 done, 1 refused by cutover, 2 usage\n"
+	    "error or cutover unreachable, 3 timed out.\n",
 	    DEFAULT_ADMIN_SOCKET, CTL_TIMEOUT_DEFAULT, CTL_WAIT_MARGIN);
 }
 
@@ -105,6 +117,57 @@ ctl_line(int argc, char **argv)
 	return (line);
 }
 
+/* Says why connecting to the socket failed, with a hint at the fix. */
+static void
+ctl_connect_error(const struct ctl *c, int err)
+{
+	struct stat	 st;
+	struct passwd	*pw;
+	struct group	*gr;
+	char		 owner[32], group[32];
+
+	switch (err) {
+	case ENOENT:
+		fprintf(stderr, "cutoverctl: cannot connect to %s: no such "
+		    "socket (is cutover running? set CUTOVER_SOCKET or -s to "
+		    "its admin.socket)\n", c->path);
+		return;
+	case ECONNREFUSED:
+		if (stat(c->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "cutoverctl: cannot connect to %s: "
+			    "not a socket\n", c->path);
+			return;
+		}
+		fprintf(stderr, "cutoverctl: cannot connect to %s: stale "
+		    "socket: cutover is not running\n", c->path);
+		return;
+	case EACCES:
+	case EPERM:
+		if (stat(c->path, &st) == -1)
+			break;		/* a directory on the way is closed */
+		if ((pw = getpwuid(st.st_uid)) != NULL)
+			snprintf(owner, sizeof(owner), "%s", pw->pw_name);
+		else
+			snprintf(owner, sizeof(owner), "%u",
+			    (unsigned)st.st_uid);
+		if ((gr = getgrgid(st.st_gid)) != NULL)
+			snprintf(group, sizeof(group), "%s", gr->gr_name);
+		else
+			snprintf(group, sizeof(group), "%u",
+			    (unsigned)st.st_gid);
+		fprintf(stderr, "cutoverctl: cannot connect to %s: %s (owner "
+		    "%s, group %s, mode %04o; cutover's admin.socket_group "
+		    "and admin.socket_mode decide who may connect)\n",
+		    c->path, strerror(err), owner, group,
+		    (unsigned)(st.st_mode & 07777));
+		return;
+	default:
+		break;
+	}
+	fprintf(stderr, "cutoverctl: cannot connect to %s: %s\n", c->path,
+	    strerror(err));
+}
+
 static int
 ctl_connect(struct ctl *c)
 {
@@ -126,8 +189,7 @@ ctl_connect(struct ctl *c)
 		goto fail;
 	return (0);
 fail:
-	fprintf(stderr, "cutoverctl: cannot connect to %s: %s\n", c->path,
-	    strerror(errno));
+	ctl_connect_error(c, errno);
 	return (-1);
 }
 
@@ -142,9 +204,11 @@ ctl_wait(struct ctl *c, short events)
 		n = poll(&pfd, 1, ctl_remaining_ms(c));
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == 0)
+		if (n == 0) {
 			fprintf(stderr, "cutoverctl: no reply from %s within "
 			    "%ld s\n", c->path, c->timeout);
+			c->timed_out = true;
+		}
 		else if (n == -1)
 			fprintf(stderr, "cutoverctl: poll: %s\n",
 			    strerror(errno));
@@ -246,17 +310,32 @@ ctl_receive(struct ctl *c)
 	return (0);
 }
 
+/*
+ * The exit status for an error reply's reason: its first word is its class
+ * (admin_cmd.c): "usage:" or "timeout:"; anything else is a refusal.
+ */
+static int
+ctl_error_status(const char *reason)
+{
+	if (strncmp(reason, "usage: ", 7) == 0)
+		return (CTL_EXIT_USAGE);
+	if (strncmp(reason, "timeout: ", 9) == 0)
+		return (CTL_EXIT_TIMEOUT);
+	return (CTL_EXIT_REFUSED);
+}
+
 /* Prints the body (stdout for ok, stderr for an error); the exit status. */
 static int
 ctl_print(struct ctl *c)
 {
 	char	*end = ctl_reply_end(c), *nl, *body;
 	size_t	 blen;
+	int	 rc;
 
 	*end = '\0';
 	if (end == c->buf) {
 		fprintf(stderr, "cutoverctl: empty reply from %s\n", c->path);
-		return (CTL_EXIT_FAILED);
+		return (CTL_EXIT_USAGE);
 	}
 	/* the first line, and the body lines after it */
 	if ((nl = strchr(c->buf, '\n')) != NULL) {
@@ -268,15 +347,19 @@ ctl_print(struct ctl *c)
 	if (strcmp(c->buf, "ok") == 0) {
 		if (blen > 0)
 			printf("%.*s\n", (int)blen, body);
-		return (fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED);
+		/* the answer was not delivered: not done, not refused */
+		return (fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE);
 	}
-	if (strncmp(c->buf, "error: ", 7) == 0)
+	if (strncmp(c->buf, "error: ", 7) == 0) {
 		fprintf(stderr, "cutoverctl: %s\n", c->buf + 7);
-	else
+		rc = ctl_error_status(c->buf + 7);
+	} else {
 		fprintf(stderr, "cutoverctl: unexpected reply: %s\n", c->buf);
+		rc = CTL_EXIT_USAGE;
+	}
 	if (blen > 0)
 		fprintf(stderr, "%.*s\n", (int)blen, body);
-	return (CTL_EXIT_FAILED);
+	return (rc);
 }
 
 static int
@@ -319,17 +402,46 @@ ctl_wait_timeout(struct ctl *c, int argc, char **argv)
 		c->timeout = v + CTL_WAIT_MARGIN;
 }
 
+static const struct option ctl_longopts[] = {
+	{ "help",	no_argument,	NULL,	'h' },
+	{ "version",	no_argument,	NULL,	'V' },
+	{ NULL,		0,		NULL,	0 },
+};
+
+/*
+ * Says what was wrong with an option (ch: getopt's ':' or '?'); the exit
+ * status.
+ */
+static int
+ctl_bad_option(int ch, char **argv)
+{
+	const char	*word = argv[optind - 1];
+
+	if (ch == ':')
+		fprintf(stderr, "cutoverctl: option %s needs an argument\n",
+		    word);
+	else if (optopt != 0 && strncmp(word, "--", 2) != 0)
+		fprintf(stderr, "cutoverctl: unknown option -%c\n", optopt);
+	else
+		fprintf(stderr, "cutoverctl: unknown option %s\n", word);
+	fprintf(stderr, "cutoverctl: see 'cutoverctl -h'\n");
+	return (CTL_EXIT_USAGE);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ctl	 c = { .timeout = CTL_TIMEOUT_DEFAULT, .fd = -1 };
 	char		*line = NULL;
-	int		 ch, rc = CTL_EXIT_FAILED;
+	int		 ch, rc = CTL_EXIT_USAGE;
 
 	if ((c.path = getenv("CUTOVER_SOCKET")) == NULL || c.path[0] == '\0')
 		c.path = DEFAULT_ADMIN_SOCKET;
+	/* our own messages, in the "cutoverctl: " form of every other one */
+	opterr = 0;
 	/* '+': words after the command are its own, even "-x" */
-	while ((ch = getopt(argc, argv, "+s:t:hV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:s:t:hV", ctl_longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			c.path = optarg;
@@ -345,13 +457,13 @@ main(int argc, char **argv)
 			printf("cutoverctl %s\n", PACKAGE_VERSION);
 			return (CTL_EXIT_OK);
 		default:
-			ctl_usage(stderr);
-			return (CTL_EXIT_USAGE);
+			return (ctl_bad_option(ch, argv));
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc == 0) {
+		fprintf(stderr, "cutoverctl: no command given\n");
 		ctl_usage(stderr);
 		return (CTL_EXIT_USAGE);
 	}
@@ -360,10 +472,11 @@ main(int argc, char **argv)
 	ctl_wait_timeout(&c, argc, argv);
 	clock_gettime(CLOCK_MONOTONIC, &c.deadline);
 	c.deadline.tv_sec += c.timeout;
-	if (ctl_connect(&c) == -1)
-		rc = CTL_EXIT_USAGE;
-	else if (ctl_send(&c, line) == 0 && ctl_receive(&c) == 0)
+	if (ctl_connect(&c) == 0 && ctl_send(&c, line) == 0 &&
+	    ctl_receive(&c) == 0)
 		rc = ctl_print(&c);
+	else if (c.timed_out)
+		rc = CTL_EXIT_TIMEOUT;
 	if (c.fd != -1)
 		close(c.fd);
 	free(c.buf);

@@ -210,7 +210,56 @@ status_member_row(void *arg, size_t r, char (*cells)[STATUS_CELL_MAX])
 
 #define STATUS_NCOLS(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* The lines above the tables: who, routing, traffic, the last reload. */
+/*
+ * The last change of the active pool, for people: "last-change switch
+ * blue -> green at 2026-01-02T03:04:05Z by uid 0 pid 42 generation 2".
+ */
+static void
+status_text_change(const struct cutover_change *c, struct evbuffer *out)
+{
+	char	when[32];
+
+	if (c->action == CUTOVER_NONE) {
+		evbuffer_add_printf(out, "last-change none\n");
+		return;
+	}
+	status_when(c->at.tv_sec, when, sizeof(when));
+	evbuffer_add_printf(out, "last-change %s%s %s -> %s at %s by %s "
+	    "generation %llu\n", cutover_action_name(c->action),
+	    c->forced ? " (forced)" : "", pool_name(c->from), pool_name(c->to),
+	    when, c->by, (unsigned long long)c->generation);
+}
+
+/* The same for tools: null, or an object; uid and pid null without one. */
+static void
+status_json_change(const struct cutover_change *c, struct evbuffer *out)
+{
+	char		when[32];
+	unsigned	uid;
+	long		pid;
+
+	if (c->action == CUTOVER_NONE) {
+		evbuffer_add_printf(out, ",\"last_change\":null");
+		return;
+	}
+	status_when(c->at.tv_sec, when, sizeof(when));
+	evbuffer_add_printf(out, ",\"last_change\":{\"action\":\"%s\","
+	    "\"from\":\"%s\",\"to\":\"%s\",\"forced\":%s,\"at\":\"%s\","
+	    "\"generation\":%llu,\"by\":", cutover_action_name(c->action),
+	    pool_name(c->from), pool_name(c->to), c->forced ? "true" : "false",
+	    when, (unsigned long long)c->generation);
+	status_json_str(out, c->by);
+	/* admin.c's peer is "uid U pid P" (SO_PEERCRED) */
+	if (sscanf(c->by, "uid %u pid %ld", &uid, &pid) == 2)
+		evbuffer_add_printf(out, ",\"uid\":%u,\"pid\":%ld}", uid, pid);
+	else
+		evbuffer_add_printf(out, ",\"uid\":null,\"pid\":null}");
+}
+
+/*
+ * The lines above the tables: who, routing, traffic, the last reload, the
+ * last change of the active pool.
+ */
 static void
 status_text_head(struct cutover *cx, const struct snapshot *s,
     const struct workers_totals *t, struct evbuffer *out)
@@ -242,6 +291,7 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 		evbuffer_add_printf(out, "reload %s %s: %s\n",
 		    cx->reload.ok ? "ok" : "failed", when, cx->reload.msg);
 	}
+	status_text_change(&cx->last_change, out);
 }
 
 /*
@@ -329,6 +379,7 @@ status_json(struct cutover *cx, struct evbuffer *out)
 		evbuffer_add_printf(out, "\"%s\"", pool_name(s->previous));
 	else
 		evbuffer_add_printf(out, "null");
+	status_json_change(&cx->last_change, out);
 	evbuffer_add_printf(out, ",\"listen\":[");
 	for (size_t i = 0; l != NULL && i < l->n; i++)
 		evbuffer_add_printf(out, "%s\"%s\"", i ? "," : "",

@@ -29,11 +29,12 @@ struct cutover;
 #define FAKE_STATUS	__wrap_status_report
 #define FAKE_METRICS	__wrap_status_metrics
 
-int	FAKE_SWITCH(struct cutover *, const char *, bool, char *, size_t);
-int	FAKE_ROLLBACK(struct cutover *, bool, char *, size_t);
+int	FAKE_SWITCH(struct cutover *, const char *, bool, const char *,
+	    char *, size_t);
+int	FAKE_ROLLBACK(struct cutover *, bool, const char *, char *, size_t);
 int	FAKE_RELOAD(struct cutover *, char *, size_t);
 int	FAKE_MEMBER(struct cutover *, const char *, const char *,
-	    const char *, char *, size_t);
+	    const char *, bool, char *, size_t);
 int	FAKE_HEALTHY(struct cutover *, const char *, char *, size_t);
 int	FAKE_DRAINED(struct cutover *, const char *, char *, size_t);
 void	FAKE_STATUS(struct cutover *, struct evbuffer *, bool);
@@ -100,17 +101,20 @@ fake_copy(char *dst, size_t len, const char *src)
 }
 
 int
-FAKE_SWITCH(struct cutover *cx, const char *pool, bool force, char *msg,
-    size_t msglen)
+FAKE_SWITCH(struct cutover *cx, const char *pool, bool force, const char *by,
+    char *msg, size_t msglen)
 {
 	fake_copy(fake.sw.pool, sizeof(fake.sw.pool), pool);
+	fake_copy(fake.sw.by, sizeof(fake.sw.by), by);
 	fake.sw.force = force;
 	return (fake_call(&fake.sw, "switch", msg, msglen));
 }
 
 int
-FAKE_ROLLBACK(struct cutover *cx, bool force, char *msg, size_t msglen)
+FAKE_ROLLBACK(struct cutover *cx, bool force, const char *by, char *msg,
+    size_t msglen)
 {
+	fake_copy(fake.rollback.by, sizeof(fake.rollback.by), by);
 	fake.rollback.force = force;
 	return (fake_call(&fake.rollback, "rollback", msg, msglen));
 }
@@ -123,8 +127,9 @@ FAKE_RELOAD(struct cutover *cx, char *msg, size_t msglen)
 
 int
 FAKE_MEMBER(struct cutover *cx, const char *pool, const char *addr,
-    const char *state, char *msg, size_t msglen)
+    const char *state, bool force, char *msg, size_t msglen)
 {
+	fake.member.force = force;
 	fake_copy(fake.member.pool, sizeof(fake.member.pool), pool);
 	fake_copy(fake.member.addr, sizeof(fake.member.addr), addr);
 	fake_copy(fake.member.state, sizeof(fake.member.state), state);

@@ -41,6 +41,7 @@ struct fake_op {
 	char		 pool[64];
 	char		 addr[64];
 	char		 state[16];
+	char		 by[64];	/* the peer; "(null)": in-process */
 	bool		 force;
 	bool		 json;
 };

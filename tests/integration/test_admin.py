@@ -31,7 +31,7 @@ def _():
                 "help lists %s" % cmd)
 
     r = c.admin("frobnicate")
-    s.match(r"^error: unknown command", r, "unknown command is an error")
+    s.match(r"^error: usage: unknown command", r, "unknown command is an error")
 
     r = c.admin("switch")
     s.match(r"^error: usage: ", r, "switch without its pool: usage error")
@@ -198,7 +198,7 @@ def _():
     with AdminConn(ro, 5.0) as a:
         a.send("frobnicate\n")
         r = a.reply()
-    s.match(r"^error: unknown command 'frobnicate'", r,
+    s.match(r"^error: usage: unknown command 'frobnicate'", r,
             "an unknown command gets the usual error there")
     with AdminConn(ro, 5.0) as a:
         a.send("wait-healthy green 5\n")
@@ -267,8 +267,8 @@ def _():
          "status json prints parseable JSON", out + err)
 
     rc, out, err = c.ctl("switch", "purple")
-    s.eq(rc, 1, "switch purple exits 1", out + err)
-    s.match(r"^cutoverctl: .*purple", err, "the refusal goes to stderr")
+    s.eq(rc, 2, "switch purple (no such pool) exits 2", out + err)
+    s.match(r"^cutoverctl: .*purple", err, "the error goes to stderr")
 
     rc, out, err = c.ctl()
     s.eq(rc, 2, "no command exits 2", out + err)

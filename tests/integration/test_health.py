@@ -443,8 +443,9 @@ def _():
     s.ok(rc == 1 and "127.0.0.1:1" in out + err,
          "an unknown member: exit 1, the error names it", (rc, out, err))
     rc, out, err = c.ctl("member", "purple", b1.addr, "drain")
-    s.ok(rc == 1 and "purple" in out + err,
-         "an unknown pool: exit 1, the error names it", (rc, out, err))
+    s.ok(rc == 2 and "purple" in out + err,
+         "an unknown pool: exit 2 (usage), the error names it",
+         (rc, out, err))
     rc, out, err = c.ctl("member", "blue", b1.addr, "sleep")
     s.ok(rc != 0 and c.member("blue", b1)["admin"] == "ready",
          "an unknown state is refused and changes nothing", (rc, out, err))
@@ -490,13 +491,13 @@ def _():
     g.set_health(503)
     s.ok(wait_health(c, "green", g, "down", 3), "green's member down again")
     rc, out, err, el, _ = timed_ctl(c, "wait-healthy", "green", "1")
-    s.eq(rc, 1, "wait-healthy green 1 with a failing member exits 1",
+    s.eq(rc, 3, "wait-healthy green 1 with a failing member exits 3",
          out + err)
     s.ok(0.9 <= el <= 3.0, "... after about 1 s", "%.2f s" % el)
-    s.contains(out + err, "timed out", "the message says timed out")
+    s.contains(out + err, "timeout: after 1 s", "the message says timeout")
     s.contains(out + err, "0 of 1", "... and 0 of 1 healthy")
     rc, out, err, el, _ = timed_ctl(c, "wait-healthy", "purple", "1")
-    s.ok(rc == 1 and "purple" in out + err, "an unknown pool: exit 1",
+    s.ok(rc == 2 and "purple" in out + err, "an unknown pool: exit 2",
          (rc, out, err))
 
 
@@ -552,14 +553,15 @@ def _():
     rc, out, err = c.ctl("switch", "green")
     s.eq(rc, 0, "switch green", out + err)
     rc, out, err, el, _ = timed_ctl(c, "wait-drained", "blue", "1")
-    s.eq(rc, 1, "wait-drained blue 1 with it in flight exits 1", out + err)
+    s.eq(rc, 3, "wait-drained blue 1 with it in flight exits 3", out + err)
     s.ok(0.9 <= el <= 3.0, "... after about 1 s", "%.2f s" % el)
-    s.contains(out + err, "timed out", "the message says timed out")
+    s.contains(out + err, "timeout: after 1 s", "the message says timeout")
     s.contains(out + err, "1 request(s) in flight",
                "... and 1 request(s) in flight")
     for arg in ("x", "86401", "-1"):
         rc, out, err = c.ctl("wait-drained", "blue", arg)
-        s.ok(rc in (1, 2), "wait-drained blue %s is refused" % arg,
+        s.ok(rc == 2 and "usage: wait-drained" in err,
+             "wait-drained blue %s is a usage error (exit 2)" % arg,
              (rc, out, err))
     req.join(10)
 

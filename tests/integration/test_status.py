@@ -4,6 +4,7 @@ the pools (the active one marked) and the members (address, health,
 admin, in flight, requests, latency, last probe); `status json` keeps
 every field for tools."""
 
+import os
 import socket
 
 from harness import (Backend, Cutover, Suite, dead_addr, get, parse_status,
@@ -15,7 +16,9 @@ JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "previous", "listen", "connections_open", "connections_total",
             "requests_total", "responses_total", "errors_total",
             "upstream_failures_total", "stopping", "ready", "per_worker",
-            "reload", "pools"}
+            "reload", "last_change", "pools"}
+JSON_CHANGE = {"action", "from", "to", "forced", "at", "generation", "by",
+               "uid", "pid"}
 JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members"}
 JSON_MEMBER = {"addr", "inflight", "requests", "idle", "connect_failures",
                "health", "admin", "ok_streak", "fail_streak", "latency_ms",
@@ -66,6 +69,8 @@ def _():
          t["head"][4].startswith("requests "), "connections, requests",
          t["head"])
     s.eq(t["head"][5], "reload never", "reload never", t["head"])
+    s.eq(t["head"][6], "last-change none", "no switch yet: last-change none",
+         t["head"])
     s.eq([w["WORKER"] for w in t["workers"]],
          [str(i) for i in range(c.status_json()["workers"])],
          "a row per worker")
@@ -95,6 +100,11 @@ def _():
          t["head"])
     s.eq([p["POOL"] for p in t["pools"]], ["blue", "green (active)"],
          "the marker moves to green")
+    s.match(r"^last-change switch \(forced\) blue -> green at "
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by uid %d pid \d+ "
+            r"generation 2$" % os.getuid(), t["head"][6],
+            "last-change: the forced switch, when, by our uid and pid",
+            t["head"])
     s.eq(t["misaligned"], [], "still aligned", c.status())
 
     j = c.status_json()
@@ -107,6 +117,17 @@ def _():
     s.eq(set(j["per_worker"][0]), {"connections_open", "requests_total"},
          "status json: per_worker fields", j)
     s.eq(set(j["reload"]), {"result"}, "status json: reload never", j)
+    s.eq(set(j["last_change"]), JSON_CHANGE, "status json: last_change "
+         "fields", j)
+    lc = j["last_change"]
+    s.eq((lc["action"], lc["from"], lc["to"], lc["forced"],
+          lc["generation"], lc["uid"]),
+         ("switch", "blue", "green", True, 2, os.getuid()),
+         "status json: last_change says switch blue -> green, forced, "
+         "generation 2, our uid", lc)
+    s.ok(isinstance(lc["pid"], int) and lc["pid"] > 0 and
+         lc["by"] == "uid %d pid %d" % (os.getuid(), lc["pid"]),
+         "... and the pid of the cutoverctl that asked", lc)
 
 
 s.done()

@@ -580,8 +580,8 @@ test_admin_socket_pipelined_answered_in_order(void **state)
 	/* quit closed the connection: the last version was not run */
 	assert_string_equal(r,
 	    "ok\ncutover " PACKAGE_VERSION "\n\n"
-	    "error: unknown command 'bogus' (try 'help')\n\n"
-	    "error: empty command (try 'help')\n\n"
+	    "error: usage: unknown command 'bogus' (try 'help')\n\n"
+	    "error: usage: empty command (try 'help')\n\n"
 	    "ok\ncutover " PACKAGE_VERSION "\n\n"
 	    "ok\n\n");
 	close(fd);
@@ -618,7 +618,7 @@ test_admin_socket_long_line_error_then_closed(void **state)
 		fd = client_connect(paths[i]);
 		client_send(fd, junk, sizeof(junk));
 		assert_string_equal(client_read(fx, fd, NULL, &eof),
-		    "error: line too long (max 4096 bytes)\n\n");
+		    "error: usage: line too long (max 4096 bytes)\n\n");
 		assert_true(eof);
 		close(fd);
 	}
@@ -634,7 +634,7 @@ test_admin_socket_nul_byte_error_connection_kept(void **state)
 
 	client_send(fd, cmds, sizeof(cmds) - 1);
 	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
-	    "error: NUL byte in command\n\n"
+	    "error: usage: NUL byte in command\n\n"
 	    "ok\ncutover " PACKAGE_VERSION "\n\n");
 	assert_false(eof);
 	close(fd);
@@ -842,7 +842,7 @@ test_admin_socket_readonly_unknown_command_usual_error(void **state)
 	struct fixture	*fx = *state;
 
 	assert_string_equal(ask(fx, fx->ro_path, "frobnicate\n"),
-	    "error: unknown command 'frobnicate' (try 'help')\n\n");
+	    "error: usage: unknown command 'frobnicate' (try 'help')\n\n");
 }
 
 /* ------------------------------------------------- parked wait commands */
@@ -905,7 +905,7 @@ test_admin_socket_wait_timeout_error_reply(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	client_send(fd, "wait-drained blue 1\nversion\n", 28);
 	assert_string_equal(client_read(fx, fd, "\n\nok\ncutover", &eof),
-	    "error: timed out after 1 s: blue has 2 request(s) in flight\n\n"
+	    "error: timeout: after 1 s: blue has 2 request(s) in flight\n\n"
 	    "ok\ncutover " PACKAGE_VERSION "\n\n");
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

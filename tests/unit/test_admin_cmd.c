@@ -366,9 +366,11 @@ test_admin_cmd_member_bad_state_usage(void **state)
 {
 	/* no answer is scripted: a call of cutover_member fails the test */
 	expect_reply(*state, "member blue 127.0.0.1:9001 down", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	    "error: usage: member <pool> <host:port> ready|drain|maint "
+	    "[force]\n\n");
 	expect_reply(*state, "member blue 127.0.0.1:9001 READY", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	    "error: usage: member <pool> <host:port> ready|drain|maint "
+	    "[force]\n\n");
 	assert_no_calls();
 }
 
@@ -376,11 +378,14 @@ static void
 test_admin_cmd_member_arity_usage(void **state)
 {
 	expect_reply(*state, "member", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	    "error: usage: member <pool> <host:port> ready|drain|maint "
+	    "[force]\n\n");
 	expect_reply(*state, "member blue 127.0.0.1:9001", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
-	expect_reply(*state, "member blue 127.0.0.1:9001 drain now", -1,
-	    "error: usage: member <pool> <host:port> ready|drain|maint\n\n");
+	    "error: usage: member <pool> <host:port> ready|drain|maint "
+	    "[force]\n\n");
+	expect_reply(*state, "member blue 127.0.0.1:9001 drain force now", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint "
+	    "[force]\n\n");
 	assert_no_calls();
 }
 
@@ -400,11 +405,22 @@ test_admin_cmd_wait_healthy_holds_ok_at_once(void **state)
 static void
 test_admin_cmd_wait_healthy_never_error_at_once(void **state)
 {
-	fake_answer(&fake.healthy, -1, "no pool 'red'");
-	expect_reply(*state, "wait-healthy red 10", -1,
-	    "error: no pool 'red'\n\n");
+	fake_answer(&fake.healthy, -1, "green cannot be healthy");
+	expect_reply(*state, "wait-healthy green 10", -1,
+	    "error: green cannot be healthy\n\n");
 	assert_int_equal(fake.healthy.calls, 1);
-	assert_string_equal(fake.healthy.pool, "red");
+	assert_string_equal(fake.healthy.pool, "green");
+}
+
+static void
+test_admin_cmd_wait_unknown_pool_usage_not_asked(void **state)
+{
+	/* no answer is scripted: a call of cutover_healthy fails the test */
+	expect_reply(*state, "wait-healthy red 10", -1,
+	    "error: usage: no pool named 'red' (pools: blue, green)\n\n");
+	expect_reply(*state, "wait-drained bleu 10", -1,
+	    "error: usage: no pool named 'bleu' (did you mean 'blue'?)\n\n");
+	assert_int_equal(fake.healthy.calls + fake.drained.calls, 0);
 }
 
 static void
@@ -445,7 +461,7 @@ test_admin_cmd_wait_zero_seconds_not_yet_times_out_at_once(void **state)
 	fake_answer(&fake.healthy, 0, "green has 1 of 3 members healthy, "
 	    "switch.min_healthy requires 3");
 	expect_reply(*state, "wait-healthy green 0", -1,
-	    "error: timed out after 0 s: green has 1 of 3 members healthy, "
+	    "error: timeout: after 0 s: green has 1 of 3 members healthy, "
 	    "switch.min_healthy requires 3\n\n");
 	/* the limit itself is accepted */
 	fake_answer(&fake.healthy, 1, "green: ok");
@@ -473,7 +489,8 @@ test_admin_cmd_noarg_commands_extra_argument_usage(void **state)
 	    "error: usage: rollback [force]\n\n");
 	expect_reply(*state, "reload x", -1, "error: usage: reload\n\n");
 	expect_reply(*state, "version 2", -1, "error: usage: version\n\n");
-	expect_reply(*state, "help me", -1, "error: usage: help\n\n");
+	expect_reply(*state, "help me now", -1,
+	    "error: usage: help [command]\n\n");
 	expect_reply(*state, "quit now", -1, "error: usage: quit\n\n");
 }
 
@@ -496,10 +513,12 @@ test_admin_cmd_help_lists_every_command(void **state)
 	struct fixture	*fx = *state;
 	const char	*usages[] = { "status [json]", "switch <pool> [force]",
 			    "rollback [force]",
-			    "member <pool> <host:port> ready|drain|maint",
+			    "member <pool> <host:port> ready|drain|maint "
+			    "[force]",
 			    "wait-healthy <pool> <seconds>",
 			    "wait-drained <pool> <seconds>",
-			    "reload", "version", "help", "quit", "metrics" };
+			    "reload", "version", "help [command]", "quit",
+			    "metrics" };
 	const size_t	 ncmds = sizeof(usages) / sizeof(usages[0]);
 	const char	*p;
 	int		 lines = 0;
@@ -523,10 +542,11 @@ static void
 test_admin_cmd_unknown_command_error(void **state)
 {
 	expect_reply(*state, "frobnicate blue", -1,
-	    "error: unknown command 'frobnicate' (try 'help')\n\n");
+	    "error: usage: unknown command 'frobnicate' (try 'help')\n\n");
 	/* commands are case-sensitive and whole words */
 	expect_reply(*state, "STATUS", -1,
-	    "error: unknown command 'STATUS' (try 'help')\n\n");
+	    "error: usage: unknown command 'STATUS' (did you mean "
+	    "'status'?)\n\n");
 }
 
 static void
@@ -536,15 +556,15 @@ test_admin_cmd_unknown_command_binary_echo_sanitized(void **state)
 
 	assert_int_equal(run(fx, "\x01\x1b[2Jx\x7f"), -1);
 	assert_string_equal(fx->reply,
-	    "error: unknown command '??[2Jx?' (try 'help')\n\n");
+	    "error: usage: unknown command '??[2Jx?' (try 'help')\n\n");
 }
 
 static void
 test_admin_cmd_empty_line_error(void **state)
 {
-	expect_reply(*state, "", -1, "error: empty command (try 'help')\n\n");
+	expect_reply(*state, "", -1, "error: usage: empty command (try 'help')\n\n");
 	expect_reply(*state, " \t \r", -1,
-	    "error: empty command (try 'help')\n\n");
+	    "error: usage: empty command (try 'help')\n\n");
 }
 
 static void
@@ -553,7 +573,7 @@ test_admin_cmd_too_many_words_error(void **state)
 	expect_reply(*state, "switch a b c d e f g", -1,
 	    "error: usage: switch <pool> [force]\n\n");
 	expect_reply(*state, "switch a b c d e f g h", -1,
-	    "error: too many arguments\n\n");
+	    "error: usage: too many arguments\n\n");
 }
 
 static void
@@ -575,7 +595,8 @@ test_admin_cmd_line_too_long_error(void **state)
 	assert_non_null(line);
 	memset(line, 'x', ADMIN_LINE_MAX + 1);
 	line[ADMIN_LINE_MAX + 1] = '\0';
-	expect_reply(*state, line, -1, "error: line too long (max 4096 "
+	expect_reply(*state, line, -1, "error: usage: line too long (max "
+	    "4096 "
 	    "bytes)\n\n");
 	/* exactly the limit is a line, here an unknown command */
 	line[ADMIN_LINE_MAX] = '\0';
@@ -583,6 +604,79 @@ test_admin_cmd_line_too_long_error(void **state)
 	assert_non_null(strstr(((struct fixture *)*state)->reply,
 	    "unknown command 'xxx"));
 	free(line);
+}
+
+/* ------------------------------------------- error classes, did you mean */
+
+static void
+test_admin_cmd_switch_unknown_pool_usage_suggests(void **state)
+{
+	/* no answer is scripted: a call of cutover_switch fails the test */
+	expect_reply(*state, "switch gren", -1,
+	    "error: usage: no pool named 'gren' (did you mean 'green'?)\n\n");
+	expect_reply(*state, "switch purple force", -1,
+	    "error: usage: no pool named 'purple' (pools: blue, green)\n\n");
+	expect_reply(*state, "member red 127.0.0.1:9001 drain", -1,
+	    "error: usage: no pool named 'red' (pools: blue, green)\n\n");
+	assert_no_calls();
+}
+
+static void
+test_admin_cmd_unknown_command_suggests_closest(void **state)
+{
+	expect_reply(*state, "swtich green", -1,
+	    "error: usage: unknown command 'swtich' (did you mean "
+	    "'switch'?)\n\n");
+	expect_reply(*state, "rolback", -1,
+	    "error: usage: unknown command 'rolback' (did you mean "
+	    "'rollback'?)\n\n");
+	assert_no_calls();
+}
+
+static void
+test_admin_cmd_help_command_prints_its_usage(void **state)
+{
+	expect_reply(*state, "help switch", 0, "ok\nusage: switch <pool> "
+	    "[force]\nsend new requests to pool (force: even if "
+	    "unhealthy)\n\n");
+	expect_reply(*state, "help swich", -1, "error: usage: unknown command "
+	    "'swich' (did you mean 'switch'?)\n\n");
+	assert_no_calls();
+}
+
+static void
+test_admin_cmd_switch_rollback_pass_the_peer(void **state)
+{
+	struct fixture	*fx = *state;
+
+	fake_answer(&fake.sw, 0, "green (was blue), generation 2");
+	fake_answer(&fake.rollback, 0, "blue (was green), generation 3");
+	assert_int_equal(admin_cmd_exec(&fx->cx, "uid 7 pid 8",
+	    ADMIN_ACCESS_FULL, "switch green", fx->out, NULL, NULL), 0);
+	assert_string_equal(fake.sw.by, "uid 7 pid 8");
+	assert_int_equal(admin_cmd_exec(&fx->cx, "uid 9 pid 10",
+	    ADMIN_ACCESS_FULL, "rollback", fx->out, NULL, NULL), 0);
+	assert_string_equal(fake.rollback.by, "uid 9 pid 10");
+	/* admin_run() has no peer */
+	expect_reply(fx, "switch green", 0,
+	    "ok\ngreen (was blue), generation 2\n\n");
+	assert_string_equal(fake.sw.by, "(null)");
+}
+
+static void
+test_admin_cmd_member_force_passes_force(void **state)
+{
+	fake_answer(&fake.member, 0, "blue 127.0.0.1:9001: ready -> maint");
+	expect_reply(*state, "member blue 127.0.0.1:9001 maint force", 0,
+	    "ok\nblue 127.0.0.1:9001: ready -> maint\n\n");
+	assert_true(fake.member.force);
+	expect_reply(*state, "member blue 127.0.0.1:9001 maint", 0,
+	    "ok\nblue 127.0.0.1:9001: ready -> maint\n\n");
+	assert_false(fake.member.force);
+	expect_reply(*state, "member blue 127.0.0.1:9001 maint --force", -1,
+	    "error: usage: member <pool> <host:port> ready|drain|maint "
+	    "[force]\n\n");
+	assert_int_equal(fake.member.calls, 2);
 }
 
 /* ------------------------------------------------------- read-only gate */
@@ -647,8 +741,8 @@ test_admin_cmd_readonly_help_lists_only_readers(void **state)
 	struct fixture	*fx = *state;
 	const char	*readers[] = { "status [json]", "metrics",
 			    "wait-healthy <pool> <seconds>",
-			    "wait-drained <pool> <seconds>", "version", "help",
-			    "quit" };
+			    "wait-drained <pool> <seconds>", "version",
+			    "help [command]", "quit" };
 	const char	*writers[] = { "switch", "rollback", "member",
 			    "reload" };
 	const size_t	 nreaders = sizeof(readers) / sizeof(readers[0]);
@@ -676,9 +770,9 @@ static void
 test_admin_cmd_readonly_unknown_command_usual_error(void **state)
 {
 	expect_readonly_reply(*state, "frobnicate blue", -1,
-	    "error: unknown command 'frobnicate' (try 'help')\n\n");
+	    "error: usage: unknown command 'frobnicate' (try 'help')\n\n");
 	expect_readonly_reply(*state, "", -1,
-	    "error: empty command (try 'help')\n\n");
+	    "error: usage: empty command (try 'help')\n\n");
 }
 
 static void
@@ -738,6 +832,12 @@ main(void)
 		T(test_admin_cmd_readonly_help_lists_only_readers),
 		T(test_admin_cmd_readonly_unknown_command_usual_error),
 		T(test_admin_cmd_readonly_usage_errors_of_readers_kept),
+		T(test_admin_cmd_wait_unknown_pool_usage_not_asked),
+		T(test_admin_cmd_switch_unknown_pool_usage_suggests),
+		T(test_admin_cmd_unknown_command_suggests_closest),
+		T(test_admin_cmd_help_command_prints_its_usage),
+		T(test_admin_cmd_switch_rollback_pass_the_peer),
+		T(test_admin_cmd_member_force_passes_force),
 #undef T
 	};
 
