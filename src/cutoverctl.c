@@ -143,8 +143,13 @@ ctl_connect_error(const struct ctl *c, int err)
 		return;
 	case EACCES:
 	case EPERM:
-		if (stat(c->path, &st) == -1)
-			break;		/* a directory on the way is closed */
+		if (stat(c->path, &st) == -1) {
+			fprintf(stderr, "cutoverctl: cannot connect to %s: "
+			    "%s (a directory on the way to it is closed to "
+			    "uid %u)\n", c->path, strerror(err),
+			    (unsigned)geteuid());
+			return;
+		}
 		if ((pw = getpwuid(st.st_uid)) != NULL)
 			snprintf(owner, sizeof(owner), "%s", pw->pw_name);
 		else

@@ -5,8 +5,12 @@ read-only socket, the socket's group, and cutoverctl's exit codes."""
 import grp
 import json
 import os
+import pwd
 import re
+import shutil
+import socket
 import subprocess
+import tempfile
 
 from harness import (CUTOVERCTL_BIN, AdminConn, Backend, Cutover, Suite, get,
                      pools_config, wait_until)
@@ -279,6 +283,74 @@ def _():
     err = p.stderr.decode(errors="replace")
     s.eq(p.returncode, 2, "an absent socket exits 2", err)
     s.contains(err, missing, "the message names the socket path")
+
+
+
+def ctl_as(argv, uid=None):
+    """Runs cutoverctl argv, as uid when given (we are root then); returns
+    (exit code, stderr)."""
+    def drop():
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    p = subprocess.run([CUTOVERCTL_BIN] + argv, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=15,
+                       preexec_fn=drop if uid is not None else None)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+@s.scenario("cutoverctl: hints when the socket cannot be reached")
+def _():
+    d = tempfile.mkdtemp(prefix="cutoverctl-hints-")
+    try:
+        os.chmod(d, 0o755)
+        missing = os.path.join(d, "admin.sock")
+        rc, err = ctl_as(["-s", missing, "status"])
+        s.ok(rc == 2 and err == "cutoverctl: cannot connect to %s: no such "
+             "socket (is cutover running? set CUTOVER_SOCKET or -s to its "
+             "admin.socket)\n" % missing,
+             "no socket: exit 2, is cutover running, CUTOVER_SOCKET, -s",
+             (rc, err))
+        env_rc = subprocess.run([CUTOVERCTL_BIN, "status"],
+                                env=dict(os.environ, CUTOVER_SOCKET=missing),
+                                capture_output=True, timeout=15)
+        s.ok(env_rc.returncode == 2 and missing in env_rc.stderr.decode(),
+             "... the same through CUTOVER_SOCKET, which it names",
+             env_rc.stderr)
+
+        stale = os.path.join(d, "stale.sock")
+        so = socket.socket(socket.AF_UNIX)
+        so.bind(stale)
+        so.close()          # bound, never listening: what a dead daemon left
+        rc, err = ctl_as(["-s", stale, "status"])
+        s.ok(rc == 2 and err == "cutoverctl: cannot connect to %s: stale "
+             "socket: cutover is not running\n" % stale,
+             "a stale socket: exit 2, cutover is not running", (rc, err))
+
+        closed = os.path.join(d, "closed.sock")
+        ls = socket.socket(socket.AF_UNIX)
+        ls.bind(closed)
+        ls.listen(1)
+        try:
+            if os.geteuid() == 0:
+                os.chmod(closed, 0o600)     # root's; we ask as nobody
+                uid, owner = 65534, pwd.getpwuid(0).pw_name
+                group, mode = grp.getgrgid(os.getgid()).gr_name, "0600"
+            else:
+                os.chmod(closed, 0o000)     # even its owner may not write
+                uid, owner = None, pwd.getpwuid(os.getuid()).pw_name
+                group, mode = grp.getgrgid(os.getgid()).gr_name, "0000"
+            rc, err = ctl_as(["-s", closed, "status"], uid)
+            s.ok(rc == 2 and err == "cutoverctl: cannot connect to %s: "
+                 "Permission denied (owner %s, group %s, mode %s; "
+                 "cutover's admin.socket_group and admin.socket_mode decide "
+                 "who may connect)\n" % (closed, owner, group, mode),
+                 "permission denied: exit 2, the socket's owner, group and "
+                 "mode, admin.socket_group and admin.socket_mode", (rc, err))
+        finally:
+            ls.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 s.done()
