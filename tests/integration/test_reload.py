@@ -198,6 +198,15 @@ def _():
     s.eq(rc, 0, "reload with the file's active changed to green", out + err)
     s.eq(c.active(), "green", "the file's new active takes effect")
     s.eq(get(c.port, "/").body, b"green\n", "traffic goes to green")
+    lc = c.status_json()["last_change"]
+    s.eq((lc["action"], lc["from"], lc["to"], lc["by"], lc["uid"],
+          lc["pid"]), ("reload", "blue", "green", "reload", None, None),
+         "status json: the last change is the reload's, by \"reload\", no "
+         "uid or pid", lc)
+    rc, out, err = c.ctl("rollback")
+    s.ok(rc == 0 and out.startswith("blue (was green)"),
+         "after it, rollback goes back to blue (it is not a second "
+         "rollback)", (rc, out, err))
 
 
 s.done()
