@@ -5,10 +5,11 @@ admin, in flight, requests, latency, last probe); `status json` keeps
 every field for tools."""
 
 import os
+import re
 import socket
 
-from harness import (Backend, Cutover, Suite, dead_addr, get, parse_status,
-                     wait_health)
+from harness import (SRCDIR, Backend, Cutover, Suite, dead_addr, get,
+                     parse_status, wait_health)
 
 s = Suite()
 
@@ -128,6 +129,20 @@ def _():
     s.ok(isinstance(lc["pid"], int) and lc["pid"] > 0 and
          lc["by"] == "uid %d pid %d" % (os.getuid(), lc["pid"]),
          "... and the pid of the cutoverctl that asked", lc)
+
+    # cutoverctl(8) names every field, so a new one cannot go unlisted
+    with open(os.path.join(SRCDIR, "man", "cutoverctl.8")) as f:
+        man = f.read()
+    fields = (JSON_TOP | JSON_POOL | JSON_MEMBER | JSON_CHANGE |
+              set(j["per_worker"][0]) | {"result", "message"})
+    unlisted = sorted(k for k in fields
+                      if not re.search(r"^\.BR? %s\b" % re.escape(k), man,
+                                       re.M))
+    s.eq(unlisted, [], "cutoverctl(8) lists every status json field")
+    for word in ("last\\-change", "reload", "listen", "connections",
+                 "requests", "active", "generation", "previous"):
+        s.ok(word in man, "cutoverctl(8) describes the status line "
+             "%r" % word.replace("\\", ""))
 
 
 s.done()
