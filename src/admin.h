@@ -1,7 +1,9 @@
 /*
  * admin.h — the admin socket: a UNIX stream socket, one command per line,
  * one reply per command.  A reply's first line is "ok" or "error: reason";
- * the reply ends with an empty line.  One table (admin_cmd.c) maps each
+ * the reply ends with an empty line.  A reason that starts "usage: " or
+ * "timeout: " is a usage error or a wait that ran out; any other is a
+ * refusal (admin_cmd.c; cutoverctl's exit status follows).  One table (admin_cmd.c) maps each
  * command word to its handler, arity and usage, so `help` cannot drift
  * from what exists.  A wait-* command's reply may come later; commands
  * sent after it on the same connection are answered after it, in order.
