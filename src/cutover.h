@@ -78,7 +78,8 @@ struct cutover {
 	 * What the metrics report of the root.  generation counts changes
 	 * of routing: 1 at start, +1 for every switch or rollback that moved
 	 * the active pool and every reload that changed the active pool or
-	 * a pool's members (a reload of other settings leaves it).
+	 * a pool's members, and every DNS answer that changed the members (a
+	 * reload of other settings leaves it).
 	 */
 	struct {
 		uint64_t	 generation;
