@@ -153,7 +153,8 @@ dns_lookup_done(struct dns_lookup *l)
 	unsigned		ms = l->d->refresh_ms;
 
 	memset(&a, 0, sizeof(a));
-	qsort(l->addrs, l->naddrs, sizeof(*l->addrs), dns_addr_cmp);
+	if (l->naddrs > 1)
+		qsort(l->addrs, l->naddrs, sizeof(*l->addrs), dns_addr_cmp);
 	for (size_t i = 0; i < l->naddrs; i++)
 		if (k == 0 || addr_cmp(&l->addrs[k - 1], &l->addrs[i]) != 0)
 			l->addrs[k++] = l->addrs[i];
