@@ -13,6 +13,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 from harness import (CUTOVER_BIN, Backend, Cutover, Suite, free_port, get,
                      wait_health, wait_until)
@@ -325,6 +326,29 @@ def _():
                  .replace("pools = {", 'active = "green";\npools = {'))
     s.eq(get(c2.port, "/").status, 503,
          "a request to an empty active pool gets 503")
+    ns.stop()
+
+
+@s.scenario("a TTL shorter than refresh_ms makes lookups sooner, never "
+            "more than once a second")
+def _():
+    p2, = pods(1)
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2"]}, ttl=1)
+    c = Cutover(dns_config(ns, ([], "%s:%d" % (name, p2.port)),
+                           (["127.0.0.1:%d" % free_port()], None))
+                .replace("refresh_ms = %d;" % REFRESH_MS,
+                         "refresh_ms = 60000;"))
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("lookups_ok", 0) >= 3,
+                    6), "with a TTL of 1 s, lookups every second despite "
+         "refresh_ms = 60000", dns_status(c, "blue"))
+    ns.ttl = 0
+    wait_until(lambda: dns_status(c, "blue").get("lookups_ok", 0) >= 4, 3)
+    n0 = dns_status(c, "blue")["lookups_ok"]
+    time.sleep(2.5)     # a rate over a span: nothing to poll for
+    n1 = dns_status(c, "blue")["lookups_ok"]
+    s.ok(1 <= n1 - n0 <= 4, "a TTL of 0: one lookup a second, no spin "
+         "(%d in 2.5 s)" % (n1 - n0))
     ns.stop()
 
 
