@@ -138,13 +138,6 @@ int		 cutover_member(struct cutover *cx, const char *pool,
 		    size_t msglen);
 
 /*
- * Why pool id has no members, for messages: "green has no members: dns
- * NAME:PORT has not resolved (NXDOMAIN)".
- */
-void		 cutover_why_empty(const struct cutover *cx, enum pool_id id,
-		    char *msg, size_t msglen);
-
-/*
  * Conditions that admin commands wait for.  Each returns 1 when it holds,
  * 0 when not yet, -1 when it never can (no such pool, ...); msg says why
  * in every case ("green: 1 of 3 members healthy, ...").
