@@ -329,6 +329,30 @@ def _():
     ns.stop()
 
 
+@s.scenario("resolv_conf: its nameserver and search domain find a short "
+            "name; A and AAAA answers make one member set")
+def _():
+    port = free_port()
+    p2 = Backend("pod2", port=port, host="127.0.0.2")
+    p6 = Backend("pod6", port=port, host="::1")
+    ns = DnsServer({"app-blue.prod.svc.cluster.local": ["127.0.0.2", "::1"]})
+    c = Cutover('pools = {\n  blue = { dns = "app-blue:%d"; };\n'
+                '  green = { members = [ "127.0.0.1:%d" ]; };\n};\n'
+                'dns = { resolv_conf = "@DIR@/resolv.conf"; refresh_ms = %d; '
+                '};\n' % (port, free_port(), REFRESH_MS), start=False)
+    with open(os.path.join(c.dir, "resolv.conf"), "w") as f:
+        f.write("nameserver %s\nsearch prod.svc.cluster.local "
+                "svc.cluster.local\noptions ndots:5\n" % ns.addr)
+    c.start()
+    s.ok(wait_until(lambda: members(c, "blue") ==
+                    sorted([p2.addr, "[::1]:%d" % port]), 5),
+         "app-blue resolves through the search domain to an IPv4 and an "
+         "IPv6 member", c.status_json()["pools"]["blue"])
+    seen = spread(c, 12)
+    s.eq(set(seen), {"pod2", "pod6"}, "both serve", seen)
+    ns.stop()
+
+
 @s.scenario("a TTL shorter than refresh_ms makes lookups sooner, never "
             "more than once a second")
 def _():
