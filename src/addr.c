@@ -263,6 +263,23 @@ bad:
 	return (-1);
 }
 
+void
+addr_cidr_format(const struct addr_cidr *c, char *buf, size_t len)
+{
+	char		host[INET6_ADDRSTRLEN];
+	uint8_t		b[16], m[16];
+	unsigned	bits = 0;
+
+	memcpy(b, c->net, 16);
+	memcpy(m, c->mask, 16);
+	for (unsigned i = 0; i < 16; i++)
+		for (unsigned j = 0; j < 8; j++)
+			bits += (m[i] >> j) & 1;
+	inet_ntop(c->v4 ? AF_INET : AF_INET6, c->v4 ? b + 12 : b, host,
+	    sizeof(host));
+	snprintf(buf, len, "%s/%u", host, c->v4 ? bits - 96 : bits);
+}
+
 bool
 addr_cidr_has(const struct addr_cidr *cidrs, size_t n,
     const struct addr_ip *ip)

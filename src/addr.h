@@ -18,6 +18,7 @@ struct addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
 	char			text[ADDR_TEXT_MAX];	/* canonical form */
+	unsigned		line;	/* of the configuration; 0: none */
 };
 
 /*
@@ -69,6 +70,9 @@ void	addr_ip_from_sockaddr(struct addr_ip *ip, const struct sockaddr *sa);
  */
 int	addr_cidr_parse(const char *s, struct addr_cidr *c, char *err,
 	    size_t errlen);
+
+/* Writes c as "ADDRESS/BITS" (what addr_cidr_parse reads) into buf. */
+void	addr_cidr_format(const struct addr_cidr *c, char *buf, size_t len);
 
 /* Whether ip is in one of the n networks of cidrs (never, when n is 0).
  * IPv4 networks match only IPv4 addresses, IPv6 ones only IPv6. */

@@ -19,7 +19,6 @@
 #include <sys/un.h>
 
 #include <errno.h>
-#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 
 #include "admin.h"
 #include "admin_cmd.h"
+#include "config.h"
 #include "cutover.h"
 #include "log.h"
 
@@ -546,41 +546,6 @@ admin_unlink_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
 }
 
 /*
- * Looks up group's id (at start-up: the lookup may block).  0, or -1 with
- * a reason in err.
- */
-static int
-admin_group(const char *group, gid_t *gid, char *err, size_t errlen)
-{
-	struct group	 gr, *res = NULL;
-	char		*buf = NULL, *nbuf;
-	long		 size = sysconf(_SC_GETGR_R_SIZE_MAX);
-	int		 rc;
-
-	if (size <= 0)
-		size = 1024;
-	do {
-		if ((nbuf = realloc(buf, (size_t)size)) == NULL) {
-			rc = ENOMEM;
-			break;
-		}
-		buf = nbuf;
-		rc = getgrnam_r(group, &gr, buf, (size_t)size, &res);
-		size *= 2;
-	} while (rc == ERANGE && size <= 1024 * 1024);
-	if (rc == 0 && res != NULL)
-		*gid = gr.gr_gid;
-	else if (rc == 0 || rc == ENOENT || rc == ESRCH)
-		snprintf(err, errlen, "admin.socket_group: no group named "
-		    "'%s'", group);
-	else
-		snprintf(err, errlen, "admin.socket_group: group '%s': %s",
-		    group, strerror(rc));
-	free(buf);
-	return (rc == 0 && res != NULL ? 0 : -1);
-}
-
-/*
  * Binds fd to sun with mode, gives it group gid unless that is -1, then
  * listens.  The mode comes from the umask at bind(), so there is neither a
  * window with wider rights nor a chmod() by path afterwards, which would
@@ -652,6 +617,7 @@ admin_new(struct cutover *cx, const char *path, mode_t mode,
 	struct sockaddr_un	 sun;
 	gid_t			 gid = (gid_t)-1;
 	int			 fd = -1;
+	char			 why[128];
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -661,8 +627,11 @@ admin_new(struct cutover *cx, const char *path, mode_t mode,
 		goto fail;
 	}
 	strcpy(sun.sun_path, path);
-	if (group != NULL && admin_group(group, &gid, err, errlen) == -1)
+	if (group != NULL && config_group_id(group, &gid, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "admin.socket_group: %s", why);
 		goto fail;
+	}
 	if ((a = calloc(1, sizeof(*a))) == NULL ||
 	    (a->path = strdup(path)) == NULL) {
 		snprintf(err, errlen, "out of memory");

@@ -118,6 +118,8 @@ check_min_parse(const char *s, struct check_min *m, char *err,
 	unsigned long	 v;
 
 	memset(m, 0, sizeof(*m));
+	if (strcmp(s, "all") == 0)
+		return (0);
 	if (*s >= '0' && *s <= '9') {
 		v = strtoul(s, &end, 10);
 		if (*end == '%' && end[1] == '\0' && v >= 1 && v <= 100) {
@@ -129,8 +131,8 @@ check_min_parse(const char *s, struct check_min *m, char *err,
 			return (0);
 		}
 	}
-	snprintf(err, errlen, "\"%s\": expected a count (1 or more) or a "
-	    "percentage (1%%-100%%) such as \"50%%\"", s);
+	snprintf(err, errlen, "\"%s\": expected a count (1 or more), a "
+	    "percentage (1%%-100%%) such as \"50%%\", or \"all\"", s);
 	return (-1);
 }
 

@@ -74,7 +74,8 @@ int		 check_expect_parse(const char *s, struct check_expect *e,
 bool		 check_expect_match(const struct check_expect *e,
 		    int status);
 
-/* Parses a min_healthy string: "3" or "50%"; 0, or -1 with a reason. */
+/* Parses a min_healthy string: "3", "50%" or "all" (every member, both
+ * 0); 0, or -1 with a reason. */
 int		 check_min_parse(const char *s, struct check_min *m,
 		    char *err, size_t errlen);
 

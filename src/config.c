@@ -13,6 +13,8 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <libconfig.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -20,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "suggest.h"
 
 #define CFG_PATH_MAX	256	/* "pools.blue.members[12]" and the like */
 #define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)NULL)->sun_path)
@@ -36,117 +40,117 @@ struct cfg_key;
 typedef int (*cfg_load_fn)(struct cfg_ctx *, const config_setting_t *,
     const struct cfg_key *);
 
-/* One row per key a group may hold. */
+/* Where config_print() is: the file, the config, the pool, the depth. */
+struct cfg_out {
+	FILE			*fp;
+	const struct config	*c;
+	int			 pool;		/* -1: not inside a pool */
+	int			 depth;
+};
+typedef void (*cfg_print_fn)(struct cfg_out *, const struct cfg_key *);
+
+/*
+ * One row per key a group may hold: how it is loaded and how config_print
+ * writes it back.  The same rows are the "did you mean" candidates, and
+ * tests/check-conf-man reads them to check that cutover.conf(5) documents
+ * every key.  A new key is one row (with CFG_KEY or a shorthand below).
+ */
 struct cfg_key {
 	const char		*name;
 	cfg_load_fn		 load;
+	cfg_print_fn		 print;	/* NULL: never printed (replaced) */
 	const struct cfg_key	*keys;	/* a sub-group's own keys */
-	size_t			 off;	/* an unsigned in struct config */
+	size_t			 off;	/* in struct config or check_config */
 	unsigned		 min, max;
 	unsigned		 bit;	/* health keys: CHECK_SET_* */
 };
 
-static int	cfg_load_group(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_listen(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_active(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_pools(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_members(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_socket(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_mode(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_ms(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_level(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_access(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_bool(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_uint(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_bytes(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_path(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_hstr(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_hnum(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_expect(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_min(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_trusted(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_replaced(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_admin_http(struct cfg_ctx *,
-		    const config_setting_t *, const struct cfg_key *);
-static int	cfg_load_dns(struct cfg_ctx *, const config_setting_t *,
-		    const struct cfg_key *);
-static int	cfg_load_nameservers(struct cfg_ctx *,
-		    const config_setting_t *, const struct cfg_key *);
+#define CFG_LOADERS(F) \
+	F(group) F(listen) F(active) F(pools) F(members) F(socket) F(mode) \
+	F(ms) F(level) F(access) F(bool) F(uint) F(bytes) F(path) F(hstr) \
+	F(hnum) F(expect) F(min) F(trusted) F(replaced) F(admin_http) \
+	F(socket_group) F(dns) F(nameservers)
+#define CFG_DECLARE_LOAD(n) static int cfg_load_##n(struct cfg_ctx *, \
+			    const config_setting_t *, const struct cfg_key *);
+CFG_LOADERS(CFG_DECLARE_LOAD)
 
-#define CFG_END		{ NULL, NULL, NULL, 0, 0, 0, 0 }
-#define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
-			    (lo), CONFIG_TIMEOUT_MAX_MS, 0 }
+#define CFG_PRINTERS(F) \
+	F(group) F(pools) F(listen) F(active) F(members) F(uint) \
+	F(mode) F(path) F(admin_http) F(level) F(access) F(bool) F(bytes) \
+	F(hstr) F(hnum) F(expect) F(min) F(trusted) F(dns) F(nameservers)
+#define CFG_DECLARE_PRINT(n) static void cfg_print_##n(struct cfg_out *, \
+			    const struct cfg_key *);
+CFG_PRINTERS(CFG_DECLARE_PRINT)
 
-/* Health keys: off is into struct check_config, min is its SET bit. */
-#define CFG_HNUM(n, bit, lo, hi) { #n, cfg_load_hnum, NULL, \
-			    offsetof(struct check_config, n), (lo), (hi), (bit) }
+#define CFG_KEY(n, l, p)	{ .name = (n), .load = cfg_load_##l, \
+				    .print = cfg_print_##p }
+#define CFG_GROUP(n, k)		{ .name = (n), .load = cfg_load_group, \
+				    .print = cfg_print_group, .keys = (k) }
+#define CFG_AT(n, l, p, field)	{ .name = (n), .load = cfg_load_##l, \
+				    .print = cfg_print_##p, \
+				    .off = offsetof(struct config, field) }
+#define CFG_UINT(n, field, lo, hi) { .name = (n), .load = cfg_load_uint, \
+				    .print = cfg_print_uint, \
+				    .off = offsetof(struct config, field), \
+				    .min = (lo), .max = (hi) }
+#define CFG_MSR(n, lo, hi)	{ .name = #n, .load = cfg_load_ms, \
+				    .print = cfg_print_uint, \
+				    .off = offsetof(struct config, n), \
+				    .min = (lo), .max = (hi) }
+#define CFG_MS(n, lo)		CFG_MSR(n, lo, CONFIG_TIMEOUT_MAX_MS)
+#define CFG_BOOL(n, field)	CFG_AT(n, bool, bool, field)
+#define CFG_PATH(n, field)	CFG_AT(n, path, path, field)
+#define CFG_END			{ .name = NULL }
+
+/* Health keys: off is into struct check_config, bit its CHECK_SET_*. */
+#define CFG_HSTR(n, b)		{ .name = #n, .load = cfg_load_hstr, \
+				    .print = cfg_print_hstr, \
+				    .off = offsetof(struct check_config, n), \
+				    .bit = (b) }
+#define CFG_HNUM(n, b, lo, hi)	{ .name = #n, .load = cfg_load_hnum, \
+				    .print = cfg_print_hnum, \
+				    .off = offsetof(struct check_config, n), \
+				    .min = (lo), .max = (hi), .bit = (b) }
 
 static const struct cfg_key health_keys[] = {
-	{ "path", cfg_load_hstr, NULL, offsetof(struct check_config, path),
-	    0, 0, CHECK_SET_PATH },
-	{ "host", cfg_load_hstr, NULL, offsetof(struct check_config, host),
-	    0, 0, CHECK_SET_HOST },
+	CFG_HSTR(path, CHECK_SET_PATH),
+	CFG_HSTR(host, CHECK_SET_HOST),
 	CFG_HNUM(interval_ms, CHECK_SET_INTERVAL, 10, CONFIG_TIMEOUT_MAX_MS),
 	CFG_HNUM(timeout_ms, CHECK_SET_TIMEOUT, 10, CONFIG_TIMEOUT_MAX_MS),
 	CFG_HNUM(rise, CHECK_SET_RISE, 1, 100),
 	CFG_HNUM(fall, CHECK_SET_FALL, 1, 100),
-	{ "expect", cfg_load_expect, NULL, 0, 0, 0, CHECK_SET_EXPECT },
+	{ .name = "expect", .load = cfg_load_expect, .print = cfg_print_expect,
+	    .bit = CHECK_SET_EXPECT },
 	CFG_END
 };
 
+/* The keys of pools.blue and pools.green. */
 static const struct cfg_key pool_keys[] = {
-	{ "members", cfg_load_members, NULL, 0, 0, 0, 0 },
-	{ "dns", cfg_load_dns, NULL, 0, 0, 0, 0 },
-	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
+	CFG_KEY("members", members, members),
+	CFG_KEY("dns", dns, dns),
+	CFG_GROUP("health", health_keys),
 	CFG_END
 };
 
 static const struct cfg_key switch_keys[] = {
-	{ "min_healthy", cfg_load_min, NULL, 0, 0, 0, 0 },
+	CFG_KEY("min_healthy", min, min),
 	CFG_MS(drain_timeout_ms, 0),
-	{ "drain_spread_ms", cfg_load_ms, NULL,
-	    offsetof(struct config, drain_spread_ms), 0, 600000, 0 },
+	CFG_MSR(drain_spread_ms, 0, 600000),
 	CFG_END
 };
 
-#define CFG_BOOL(name, field) { name, cfg_load_bool, NULL, \
-			    offsetof(struct config, field), 0, 0, 0 }
-#define CFG_PATH(name, field) { name, cfg_load_path, NULL, \
-			    offsetof(struct config, field), 0, 0, 0 }
-
 static const struct cfg_key admin_keys[] = {
-	{ "socket", cfg_load_socket, NULL, 0, 0, 0, 0 },
-	{ "socket_mode", cfg_load_mode, NULL, 0, 0, 0, 0 },
-	CFG_PATH("socket_group", admin_socket_group),
+	CFG_AT("socket", socket, path, admin_socket),
+	CFG_KEY("socket_mode", mode, mode),
+	CFG_AT("socket_group", socket_group, path, admin_socket_group),
 	CFG_PATH("readonly_socket", admin_readonly_socket),
-	{ "http", cfg_load_admin_http, NULL, 0, 0, 0, 0 },
+	CFG_KEY("http", admin_http, admin_http),
 	CFG_END
 };
 
 static const struct cfg_key limit_keys[] = {
-	{ "max_connections", cfg_load_uint, NULL,
-	    offsetof(struct config, max_connections), 0, 10000000, 0 },
-	{ "max_body_bytes", cfg_load_bytes, NULL, 0, 0, 0, 0 },
+	CFG_UINT("max_connections", max_connections, 0, 10000000),
+	CFG_KEY("max_body_bytes", bytes, bytes),
 	CFG_END
 };
 
@@ -155,10 +159,10 @@ static const struct cfg_key forwarded_keys[] = {
 	CFG_BOOL("x_forwarded_proto", fwd.proto),
 	CFG_BOOL("x_forwarded_host", fwd.host),
 	CFG_BOOL("via", fwd.via),
-	{ "trusted", cfg_load_trusted, NULL, 0, 0, 0, 0 },
+	CFG_KEY("trusted", trusted, trusted),
 	/* trusted everyone by default: an error, so that nobody silently
 	 * gains or loses trust on upgrading */
-	{ "trust_incoming", cfg_load_replaced, NULL, 0, 0, 0, 0 },
+	{ .name = "trust_incoming", .load = cfg_load_replaced },
 	CFG_END
 };
 
@@ -180,38 +184,39 @@ static const struct cfg_key shutdown_keys[] = {
 };
 
 static const struct cfg_key log_keys[] = {
-	{ "level", cfg_load_level, NULL, 0, 0, 0, 0 },
-	{ "access", cfg_load_access, NULL, 0, 0, 0, 0 },
+	CFG_KEY("level", level, level),
+	CFG_KEY("access", access, access),
 	CFG_END
 };
 
 static const struct cfg_key dns_keys[] = {
-	{ "nameservers", cfg_load_nameservers, NULL, 0, 0, 0, 0 },
-	{ "refresh_ms", cfg_load_ms, NULL, offsetof(struct config,
-	    dns.refresh_ms), CONFIG_DNS_REFRESH_MIN_MS, CONFIG_TIMEOUT_MAX_MS,
-	    0 },
-	{ "timeout_ms", cfg_load_ms, NULL, offsetof(struct config,
-	    dns.timeout_ms), 10, 600000, 0 },
+	CFG_KEY("nameservers", nameservers, nameservers),
+	{ .name = "refresh_ms", .load = cfg_load_ms, .print = cfg_print_uint,
+	    .off = offsetof(struct config, dns.refresh_ms),
+	    .min = CONFIG_DNS_REFRESH_MIN_MS, .max = CONFIG_TIMEOUT_MAX_MS },
+	{ .name = "timeout_ms", .load = cfg_load_ms, .print = cfg_print_uint,
+	    .off = offsetof(struct config, dns.timeout_ms), .min = 10,
+	    .max = 600000 },
 	CFG_PATH("resolv_conf", dns.resolv_conf),
 	CFG_END
 };
 
 static const struct cfg_key top_keys[] = {
-	{ "listen", cfg_load_listen, NULL, 0, 0, 0, 0 },
-	{ "workers", cfg_load_uint, NULL, offsetof(struct config, workers),
-	    0, CONFIG_WORKERS_MAX, 0 },
-	{ "active", cfg_load_active, NULL, 0, 0, 0, 0 },
-	{ "pools", cfg_load_pools, pool_keys, 0, 0, 0, 0 },
-	{ "admin", cfg_load_group, admin_keys, 0, 0, 0, 0 },
-	{ "timeouts", cfg_load_group, timeout_keys, 0, 0, 0, 0 },
-	{ "shutdown", cfg_load_group, shutdown_keys, 0, 0, 0, 0 },
-	{ "log", cfg_load_group, log_keys, 0, 0, 0, 0 },
-	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
-	{ "switch", cfg_load_group, switch_keys, 0, 0, 0, 0 },
+	CFG_KEY("listen", listen, listen),
+	CFG_UINT("workers", workers, 0, CONFIG_WORKERS_MAX),
+	CFG_KEY("active", active, active),
+	{ .name = "pools", .load = cfg_load_pools, .print = cfg_print_pools,
+	    .keys = pool_keys },
+	CFG_GROUP("admin", admin_keys),
+	CFG_GROUP("timeouts", timeout_keys),
+	CFG_GROUP("shutdown", shutdown_keys),
+	CFG_GROUP("log", log_keys),
+	CFG_GROUP("health", health_keys),
+	CFG_GROUP("switch", switch_keys),
 	CFG_PATH("state_file", state_file),
-	{ "limits", cfg_load_group, limit_keys, 0, 0, 0, 0 },
-	{ "forwarded", cfg_load_group, forwarded_keys, 0, 0, 0, 0 },
-	{ "dns", cfg_load_group, dns_keys, 0, 0, 0, 0 },
+	CFG_GROUP("limits", limit_keys),
+	CFG_GROUP("forwarded", forwarded_keys),
+	CFG_GROUP("dns", dns_keys),
 	CFG_END
 };
 
@@ -336,6 +341,24 @@ cfg_key_find(const struct cfg_key *keys, const char *name)
 	return (NULL);
 }
 
+#define CFG_GROUP_KEYS_MAX	32
+
+/* "unknown setting", with the closest of keys' names when one is close. */
+static int
+cfg_unknown(struct cfg_ctx *x, const config_setting_t *m,
+    const struct cfg_key *keys)
+{
+	const char	*names[CFG_GROUP_KEYS_MAX];
+	size_t		 n = 0;
+
+	for (; keys->name != NULL && n < CFG_GROUP_KEYS_MAX; keys++)
+		if (keys->print != NULL)	/* not a replaced key */
+			names[n++] = keys->name;
+	cfg_fail(x, m, NULL, "unknown setting");
+	suggest_append(x->err, x->errlen, config_setting_name(m), names, n);
+	return (-1);
+}
+
 /* Loads every member of group s through the table keys. */
 static int
 cfg_walk(struct cfg_ctx *x, const config_setting_t *s,
@@ -348,7 +371,7 @@ cfg_walk(struct cfg_ctx *x, const config_setting_t *s,
 	for (i = 0; i < config_setting_length(s); i++) {
 		m = config_setting_get_elem(s, i);
 		if ((k = cfg_key_find(keys, config_setting_name(m))) == NULL)
-			return (cfg_fail(x, m, NULL, "unknown setting"));
+			return (cfg_unknown(x, m, keys));
 		if (k->load(x, m, k) == -1)
 			return (-1);
 	}
@@ -450,6 +473,7 @@ cfg_addrs(struct cfg_ctx *x, const config_setting_t *s, bool zero_ok,
 			cfg_fail(x, e, NULL, "%s", why);
 			goto fail;
 		}
+		a[i].line = cfg_setting_line(x, e);
 	}
 	switch (cfg_addrs_unique(a, (size_t)len, &dup, &first)) {
 	case -2:
@@ -490,6 +514,21 @@ cfg_load_active(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* "unknown pool": the pool meant when the name is close to one. */
+static int
+cfg_unknown_pool(struct cfg_ctx *x, const config_setting_t *p)
+{
+	const char	*names[POOL_COUNT], *near;
+
+	for (int i = 0; i < POOL_COUNT; i++)
+		names[i] = pool_name((enum pool_id)i);
+	if ((near = suggest(config_setting_name(p), names, POOL_COUNT)) != NULL)
+		return (cfg_fail(x, p, NULL, "unknown pool (did you mean "
+		    "'%s'?)", near));
+	return (cfg_fail(x, p, NULL, "unknown pool (expected \"%s\" or "
+	    "\"%s\")", pool_name(POOL_BLUE), pool_name(POOL_GREEN)));
+}
+
 /* Walks pools.blue and pools.green; both must exist and have members. */
 static int
 cfg_load_pools(struct cfg_ctx *x, const config_setting_t *s,
@@ -506,9 +545,7 @@ cfg_load_pools(struct cfg_ctx *x, const config_setting_t *s,
 	for (i = 0; i < config_setting_length(s); i++) {
 		p = config_setting_get_elem(s, i);
 		if (pool_parse(config_setting_name(p), &id) == -1)
-			return (cfg_fail(x, p, NULL, "unknown pool (expected "
-			    "\"%s\" or \"%s\")", pool_name(POOL_BLUE),
-			    pool_name(POOL_GREEN)));
+			return (cfg_unknown_pool(x, p));
 		if (!config_setting_is_group(p))
 			return (cfg_fail(x, p, NULL, "expected a group: "
 			    "%s = { members = [ ... ]; };", pool_name(id)));
@@ -685,7 +722,57 @@ cfg_load_admin_http(struct cfg_ctx *x, const config_setting_t *s,
 		return (cfg_fail(x, s, NULL, "out of memory"));
 	if (addr_parse(v, x->c->admin_http, true, why, sizeof(why)) == -1)
 		return (cfg_fail(x, s, NULL, "%s", why));
+	x->c->admin_http->line = cfg_setting_line(x, s);
 	return (0);
+}
+
+/*
+ * admin.socket_group: a group that exists, looked up now so that `cutover
+ * -t` and a reload name the line (the socket itself is made at start).
+ */
+static int
+cfg_load_socket_group(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	char	why[128];
+	gid_t	gid;
+
+	if (cfg_load_path(x, s, k) == -1)
+		return (-1);
+	if (config_group_id(x->c->admin_socket_group, &gid, why,
+	    sizeof(why)) == -1)
+		return (cfg_fail(x, s, NULL, "%s", why));
+	return (0);
+}
+
+/* Looks up group's id (the lookup may block): 0, or -1 with a reason. */
+int
+config_group_id(const char *group, gid_t *gid, char *err, size_t errlen)
+{
+	struct group	 gr, *res = NULL;
+	char		*buf = NULL, *nbuf;
+	long		 size = sysconf(_SC_GETGR_R_SIZE_MAX);
+	int		 rc;
+
+	if (size <= 0)
+		size = 1024;
+	do {
+		if ((nbuf = realloc(buf, (size_t)size)) == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		buf = nbuf;
+		rc = getgrnam_r(group, &gr, buf, (size_t)size, &res);
+		size *= 2;
+	} while (rc == ERANGE && size <= 1024 * 1024);
+	if (rc == 0 && res != NULL)
+		*gid = gr.gr_gid;
+	else if (rc == 0 || rc == ENOENT || rc == ESRCH)
+		snprintf(err, errlen, "no group named '%s'", group);
+	else
+		snprintf(err, errlen, "group '%s': %s", group, strerror(rc));
+	free(buf);
+	return (rc == 0 && res != NULL ? 0 : -1);
 }
 
 /* Whether admin.http names a port that a client listener has too. */
@@ -1013,6 +1100,29 @@ cfg_defaults(struct config *c)
 	check_config_defaults(&c->health);
 }
 
+/*
+ * A min_healthy count above a pool's member count refuses every switch to
+ * that pool (and every rollback): an error naming the pool.
+ */
+static int
+cfg_check_min(struct cfg_ctx *x, const config_setting_t *root)
+{
+	const config_setting_t	*sw = config_setting_get_member(root, "switch");
+	unsigned		 count = x->c->min_healthy.count;
+
+	for (int i = 0; i < POOL_COUNT; i++) {
+		/* a pool whose members come from DNS may grow to count */
+		if (count <= x->c->pools[i].nmembers ||
+		    x->c->pools[i].dns != NULL)
+			continue;
+		return (cfg_fail(x, config_setting_get_member(sw,
+		    "min_healthy"), NULL, "%u, but pool %s has %zu member(s): "
+		    "every switch to it would be refused", count,
+		    pool_name((enum pool_id)i), x->c->pools[i].nmembers));
+	}
+	return (0);
+}
+
 /* Defaults that need memory, for settings the file did not give. */
 static int
 cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
@@ -1039,11 +1149,105 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 		return (cfg_fail(x, root, "admin.socket", "out of memory"));
 	for (int i = 0; i < POOL_COUNT; i++)
 		check_config_merge(&x->c->pools[i].health, &x->c->health);
+	if (cfg_check_min(x, root) == -1)
+		return (-1);
 	if (x->c->admin_readonly_socket != NULL &&
 	    strcmp(x->c->admin_readonly_socket, x->c->admin_socket) == 0)
 		return (cfg_fail(x, config_setting_get_member(root, "admin"),
 		    "readonly_socket", "must differ from admin.socket"));
 	return (cfg_check_admin_http(x, root));
+}
+
+#define CFG_DEPTH_MAX	16
+
+/* Whether ch may be in a setting name (libconfig: [A-Za-z*][-A-Za-z0-9_*]*). */
+static bool
+cfg_is_name_char(int ch, bool inword)
+{
+	return ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    ch == '*' || (inword && (ch == '_' || ch == '-' ||
+	    (ch >= '0' && ch <= '9'))));
+}
+
+/*
+ * The full path of the setting written on line of file, which libconfig
+ * reported as a duplicate without naming it: the file is scanned to that
+ * line, keeping the names of the groups it is in (comments and strings
+ * skipped).  0 with "pools.blue.members" in path, or -1.  Only runs on the
+ * error path, on a small local file.
+ */
+static int
+cfg_dup_path(const char *file, int line, char *path, size_t len)
+{
+	FILE		*fp;
+	char		 stack[CFG_DEPTH_MAX][64], word[64] = "", key[64] = "";
+	int		 ch, next, at = 1, depth = 0, w = 0;
+	bool		 inword = false, assigned = false;
+	size_t		 n;
+
+	if (line < 1 || (fp = fopen(file, "r")) == NULL)
+		return (-1);
+	while (at <= line && key[0] == '\0' && (ch = getc(fp)) != EOF) {
+		if (cfg_is_name_char(ch, inword)) {
+			if (!inword)
+				w = 0, inword = true, assigned = false;
+			if (w < (int)sizeof(word) - 1)
+				word[w++] = (char)ch;
+			word[w] = '\0';
+			continue;
+		}
+		inword = false;
+		/* next: the second character of // or of a comment's start */
+		if ((next = ch == '/' ? getc(fp) : EOF) != '/' && next != '*') {
+			if (next != EOF)
+				ungetc(next, fp);
+			next = EOF;
+		}
+		if (ch == '#' || (ch == '/' && next == '/')) {
+			while ((ch = getc(fp)) != EOF && ch != '\n')
+				;
+			at++;
+		} else if (ch == '/' && next == '*') {
+			for (next = 0; (ch = getc(fp)) != EOF &&
+			    !(next == '*' && ch == '/'); next = ch)
+				at += ch == '\n';
+		} else if (ch == '\n')
+			at++;
+		else if (ch == '=' || ch == ':') {
+			assigned = true;
+			if (at == line)
+				snprintf(key, sizeof(key), "%s", word);
+		} else if (ch == '{' || ch == '[' || ch == '(') {
+			if (depth < CFG_DEPTH_MAX)
+				snprintf(stack[depth], sizeof(stack[0]), "%s",
+				    ch == '{' && assigned ? word : "");
+			depth++;
+			assigned = false;
+		} else if (ch == '}' || ch == ']' || ch == ')') {
+			depth -= depth > 0;
+		} else if (ch != ' ' && ch != '\t' && ch != '\r') {
+			assigned = false;
+			while (ch == '"' && (ch = getc(fp)) != EOF && ch != '"')
+				if (ch == '\\')
+					(void)getc(fp);
+				else
+					at += ch == '\n';
+		}
+	}
+	fclose(fp);
+	if (key[0] == '\0' || depth > CFG_DEPTH_MAX)
+		return (-1);
+	path[0] = '\0';
+	for (int i = 0; i <= depth; i++) {
+		n = strlen(path);
+		if (i < depth && stack[i][0] == '\0')
+			continue;
+		w = snprintf(path + n, len - n, "%s%s", i < depth ? stack[i] :
+		    key, i < depth ? "." : "");
+		if (w < 0 || (size_t)w >= len - n)
+			return (-1);
+	}
+	return (0);
 }
 
 /* Reports why libconfig could not read path. */
@@ -1053,6 +1257,7 @@ cfg_read_error(const config_t *lc, const char *path, int saved_errno,
 {
 	struct stat	st;
 	const char	*file;
+	char		 key[CFG_PATH_MAX];
 
 	if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
 		/* libconfig refuses a directory without setting errno */
@@ -1064,8 +1269,19 @@ cfg_read_error(const config_t *lc, const char *path, int saved_errno,
 		return;
 	}
 	file = config_error_file(lc);
-	snprintf(err, errlen, "%s:%d: %s", file != NULL ? file : path,
-	    config_error_line(lc), config_error_text(lc));
+	if (file == NULL)
+		file = path;
+	/* libconfig names the line only; the key is worth naming too */
+	if (config_error_text(lc) != NULL && strcmp(config_error_text(lc),
+	    "duplicate setting name") == 0 &&
+	    cfg_dup_path(file, config_error_line(lc), key, sizeof(key)) == 0) {
+		snprintf(err, errlen, "%s:%d: %s: duplicate setting name (set "
+		    "once already in the same group)", file,
+		    config_error_line(lc), key);
+		return;
+	}
+	snprintf(err, errlen, "%s:%d: %s", file, config_error_line(lc),
+	    config_error_text(lc));
 }
 
 #define CFG_INCLUDE_DEPTH	10
@@ -1167,6 +1383,269 @@ fail:
 	free(dir);
 	config_free(c);
 	return (NULL);
+}
+
+/* ---------------------------------------------------------- printing */
+
+/* Starts a line for key k at o's depth: "  name = ". */
+static void
+cfg_put_key(struct cfg_out *o, const struct cfg_key *k)
+{
+	fprintf(o->fp, "%*s%s = ", o->depth * 2, "", k->name);
+}
+
+/* Writes v as a libconfig string, escaped. */
+static void
+cfg_put_str(struct cfg_out *o, const char *v)
+{
+	putc('"', o->fp);
+	for (; *v != '\0'; v++)
+		if (*v == '"' || *v == '\\')
+			fprintf(o->fp, "\\%c", *v);
+		else if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			fprintf(o->fp, "\\x%02x", (unsigned char)*v);
+		else
+			putc(*v, o->fp);
+	putc('"', o->fp);
+}
+
+/* An optional setting that is not set: a comment, so it is still seen. */
+static void
+cfg_put_unset(struct cfg_out *o, const struct cfg_key *k)
+{
+	fprintf(o->fp, "%*s# %s: not set\n", o->depth * 2, "", k->name);
+}
+
+/* "name = "value";": the string setting k, or a comment if v is NULL. */
+static void
+cfg_put_string(struct cfg_out *o, const struct cfg_key *k, const char *v)
+{
+	if (v == NULL) {
+		cfg_put_unset(o, k);
+		return;
+	}
+	cfg_put_key(o, k);
+	cfg_put_str(o, v);
+	fputs(";\n", o->fp);
+}
+
+static void
+cfg_put_addrs(struct cfg_out *o, const struct cfg_key *k,
+    const struct addr *a, size_t n)
+{
+	cfg_put_key(o, k);
+	fputs("[", o->fp);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i > 0 ? ", " : " ", o->fp);
+		cfg_put_str(o, a[i].text);
+	}
+	fputs(" ];\n", o->fp);
+}
+
+static void
+cfg_print_keys(struct cfg_out *o, const struct cfg_key *keys)
+{
+	for (; keys->name != NULL; keys++)
+		if (keys->print != NULL)
+			keys->print(o, keys);
+}
+
+static void
+cfg_print_group(struct cfg_out *o, const struct cfg_key *k)
+{
+	fprintf(o->fp, "%*s%s = {\n", o->depth * 2, "", k->name);
+	o->depth++;
+	cfg_print_keys(o, k->keys);
+	o->depth--;
+	fprintf(o->fp, "%*s};\n", o->depth * 2, "");
+}
+
+/* A health group: the global one, or a pool's merged with it. */
+static const struct check_config *
+cfg_out_health(const struct cfg_out *o)
+{
+	return (o->pool >= 0 ? &o->c->pools[o->pool].health : &o->c->health);
+}
+
+static void
+cfg_print_pools(struct cfg_out *o, const struct cfg_key *k)
+{
+	struct cfg_key	 pool = { .keys = k->keys };
+
+	fprintf(o->fp, "%*s%s = {\n", o->depth * 2, "", k->name);
+	o->depth++;
+	for (o->pool = 0; o->pool < POOL_COUNT; o->pool++) {
+		pool.name = pool_name((enum pool_id)o->pool);
+		cfg_print_group(o, &pool);
+	}
+	o->pool = -1;
+	o->depth--;
+	fprintf(o->fp, "%*s};\n", o->depth * 2, "");
+}
+
+static void
+cfg_print_listen(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_addrs(o, k, o->c->listen, o->c->nlisten);
+}
+
+/* A pool with only a dns name has no static members: `members = [ ]`
+ * would be refused. */
+static void
+cfg_print_members(struct cfg_out *o, const struct cfg_key *k)
+{
+	if (o->c->pools[o->pool].nmembers == 0)
+		cfg_put_unset(o, k);
+	else
+		cfg_put_addrs(o, k, o->c->pools[o->pool].members,
+		    o->c->pools[o->pool].nmembers);
+}
+
+static void
+cfg_print_dns(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, o->c->pools[o->pool].dns);
+}
+
+static void
+cfg_print_nameservers(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_addrs(o, k, o->c->dns.nameservers, o->c->dns.nnameservers);
+}
+
+static void
+cfg_print_active(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, pool_name(o->c->active));
+}
+
+static void
+cfg_print_uint(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_key(o, k);
+	fprintf(o->fp, "%u;\n",
+	    *(const unsigned *)(const void *)((const char *)o->c + k->off));
+}
+
+static void
+cfg_print_mode(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_key(o, k);
+	fprintf(o->fp, "\"%04o\";\n", (unsigned)o->c->admin_socket_mode);
+}
+
+/* A string at k->off; NULL: not set. */
+static void
+cfg_print_path(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, *(char *const *)(const void *)
+	    ((const char *)o->c + k->off));
+}
+
+static void
+cfg_print_admin_http(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, o->c->admin_http != NULL ?
+	    o->c->admin_http->text : NULL);
+}
+
+static void
+cfg_print_level(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, log_level_name(o->c->log_level));
+}
+
+static void
+cfg_print_access(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, accesslog_format_name(o->c->log_access));
+}
+
+static void
+cfg_print_bool(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_key(o, k);
+	fprintf(o->fp, "%s;\n", *(const bool *)(const void *)
+	    ((const char *)o->c + k->off) ? "true" : "false");
+}
+
+static void
+cfg_print_bytes(struct cfg_out *o, const struct cfg_key *k)
+{
+	long long	v = o->c->max_body_bytes;
+
+	cfg_put_key(o, k);
+	/* libconfig wraps a literal past INT_MAX without the L */
+	fprintf(o->fp, "%lld%s;\n", v, v > INT_MAX ? "L" : "");
+}
+
+static void
+cfg_print_hstr(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_string(o, k, (const char *)cfg_out_health(o) + k->off);
+}
+
+static void
+cfg_print_hnum(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_key(o, k);
+	fprintf(o->fp, "%u;\n", *(const unsigned *)(const void *)
+	    ((const char *)cfg_out_health(o) + k->off));
+}
+
+static void
+cfg_print_expect(struct cfg_out *o, const struct cfg_key *k)
+{
+	const struct check_expect	*e = &cfg_out_health(o)->expect;
+
+	cfg_put_key(o, k);
+	putc('"', o->fp);
+	for (unsigned i = 0; i < e->n; i++) {
+		fprintf(o->fp, "%s%u", i > 0 ? "," : "", e->r[i].lo);
+		if (e->r[i].hi != e->r[i].lo)
+			fprintf(o->fp, "-%u", e->r[i].hi);
+	}
+	fputs("\";\n", o->fp);
+}
+
+static void
+cfg_print_min(struct cfg_out *o, const struct cfg_key *k)
+{
+	const struct check_min	*m = &o->c->min_healthy;
+
+	cfg_put_key(o, k);
+	if (m->count > 0)
+		fprintf(o->fp, "%u;\n", m->count);
+	else if (m->percent > 0)
+		fprintf(o->fp, "\"%u%%\";\n", m->percent);
+	else
+		fputs("\"all\";\n", o->fp);
+}
+
+static void
+cfg_print_trusted(struct cfg_out *o, const struct cfg_key *k)
+{
+	char	net[ADDR_TEXT_MAX];
+
+	cfg_put_key(o, k);
+	fputs("[", o->fp);
+	for (size_t i = 0; i < o->c->fwd.ntrusted; i++) {
+		addr_cidr_format(&o->c->fwd.trusted[i], net, sizeof(net));
+		fputs(i > 0 ? ", " : " ", o->fp);
+		cfg_put_str(o, net);
+	}
+	fputs(" ];\n", o->fp);
+}
+
+/* Writes c as a file config_load() reads back to the same configuration. */
+void
+config_print(const struct config *c, FILE *fp)
+{
+	struct cfg_out	o = { .fp = fp, .c = c, .pool = -1 };
+
+	fputs("# cutover -T: the effective configuration, defaults filled "
+	    "in\n", fp);
+	cfg_print_keys(&o, top_keys);
 }
 
 /* Adds an owner to c (not NULL); returns c. */

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "accesslog.h"
@@ -107,6 +108,18 @@ struct config {
  * (config_free), or NULL with "FILE:LINE: message" in err.
  */
 struct config	*config_load(const char *path, char *err, size_t errlen);
+
+/*
+ * Writes c as a configuration file (libconfig syntax) to fp: every
+ * setting, defaults filled in, optional ones that are not set as comments.
+ * config_load() of the output gives the same configuration.
+ */
+void		 config_print(const struct config *c, FILE *fp);
+
+/* Looks up group's id (the lookup may block): 0, or -1 with a reason in
+ * err ("no group named 'x'"). */
+int		 config_group_id(const char *group, gid_t *gid, char *err,
+		    size_t errlen);
 
 /* One more owner of c; returns c. */
 struct config	*config_ref(struct config *c);

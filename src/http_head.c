@@ -616,6 +616,8 @@ http_error(struct evbuffer *out, int status, const char *detail,
 	    http_reason(status));
 	if (retry_after > 0)
 		evbuffer_add_printf(out, "Retry-After: %u\r\n", retry_after);
+	if (status == 405)	/* RFC 9110 15.5.6: a 405 must say what is */
+		evbuffer_add_printf(out, "Allow: %s\r\n", HTTP_ALLOW);
 	evbuffer_add_printf(out, "Content-Type: text/plain\r\n"
 	    "Content-Length: %d\r\nConnection: close\r\n\r\n", n);
 	evbuffer_add(out, body, (size_t)n);

@@ -68,8 +68,16 @@ int	http_response_head(struct http_msg *resp, const char *base,
 	    bool client_http10, bool close, bool via, struct http_buf *out);
 
 /*
+ * The methods a 405 names in its Allow field: the standard ones cutover
+ * forwards (every method but CONNECT is forwarded, extension methods
+ * such as WebDAV's too; they are not listed).
+ */
+#define HTTP_ALLOW	"GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"
+
+/*
  * Appends a complete error response with Connection: close to out, with
- * Retry-After when retry_after (seconds) is not 0.
+ * Retry-After when retry_after (seconds) is not 0, and with Allow
+ * (HTTP_ALLOW) when status is 405.
  */
 void	http_error(struct evbuffer *out, int status, const char *detail,
 	    unsigned retry_after);

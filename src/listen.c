@@ -105,6 +105,79 @@ listen_check_free(const struct addr *at)
 	return (e);
 }
 
+/* The port of a, in host order. */
+static unsigned
+listen_port(const struct addr *a)
+{
+	const struct sockaddr	*sa = (const struct sockaddr *)&a->ss;
+
+	return (ntohs(sa->sa_family == AF_INET6 ?
+	    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port :
+	    ((const struct sockaddr_in *)(const void *)sa)->sin_port));
+}
+
+/* The first port anyone may bind (net.ipv4.ip_unprivileged_port_start). */
+static unsigned
+listen_unprivileged_start(void)
+{
+	FILE		*fp;
+	unsigned	 v = 1024;
+
+	if ((fp = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    "r")) != NULL) {
+		if (fscanf(fp, "%u", &v) != 1)
+			v = 1024;
+		fclose(fp);
+	}
+	return (v);
+}
+
+/* Whether we have CAP_NET_BIND_SERVICE (bit 10 of CapEff); root has. */
+static bool
+listen_may_bind_low(void)
+{
+	FILE			*fp;
+	char			 line[128];
+	unsigned long long	 caps = 0;
+
+	if (geteuid() == 0)
+		return (true);
+	if ((fp = fopen("/proc/self/status", "r")) == NULL)
+		return (false);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(fp);
+	return ((caps >> 10) & 1);
+}
+
+bool
+listen_needs_privilege(const struct addr *a)
+{
+	unsigned	port = listen_port(a);
+
+	return (port > 0 && port < listen_unprivileged_start() &&
+	    !listen_may_bind_low());
+}
+
+int
+listen_try(const struct addr *a)
+{
+	const struct sockaddr	*sa = (const struct sockaddr *)&a->ss;
+	int			 fd, one = 1, e = 0;
+
+	if ((fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (errno);
+	/* as the listeners bind: a running cutover with several workers
+	 * shares its port with us, so only what a start would meet fails */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1 ||
+	    bind(fd, sa, a->len) == -1)
+		e = errno;
+	close(fd);
+	return (e);
+}
+
 /* A listener on a as configured, bound to at (the address worker 0's
  * listener got, for the others).  It accepts once listeners_resync()
  * enables it, when the set it belongs to is committed. */

@@ -56,6 +56,17 @@ struct listeners *listeners_open(struct worker *w, const struct config *cf,
 		    const struct listeners *old, const struct listeners *lead,
 		    listen_accept_fn accept, char *err, size_t errlen);
 
+/*
+ * For `cutover -t`: binds a socket to a as a listener would (SO_REUSEADDR
+ * and SO_REUSEPORT, so the port of a running cutover with several workers
+ * is no error) and closes it at once.  0, or the errno of the failure.
+ */
+int		 listen_try(const struct addr *a);
+
+/* Whether binding a needs a privilege we lack (a low port, not root and
+ * without CAP_NET_BIND_SERVICE). */
+bool		 listen_needs_privilege(const struct addr *a);
+
 /* Makes every listener of l accept or not, as l->paused says. */
 void		 listeners_resync(struct listeners *l);
 

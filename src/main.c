@@ -6,7 +6,7 @@
 #include "autoconf.h"
 
 #include <event2/event.h>
-#include <grp.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,20 +21,26 @@
 #include "cutover.h"
 #include "http.h"
 #include "io.h"
+#include "listen.h"
 #include "log.h"
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: cutover [-t] [-c FILE]\n"
+	    "usage: cutover [-t [-b] | -T] [-c FILE]\n"
 	    "       cutover -h | -V\n"
 	    "\n"
 	    "A reverse proxy for blue/green releases.\n"
 	    "\n"
 	    "  -c FILE  configuration file (default %s/cutover.conf)\n"
 	    "  -t       check the configuration and exit: 0 if valid,\n"
-	    "           1 with FILE:LINE: message if not\n"
+	    "           1 with FILE:LINE: message if not; also binds the\n"
+	    "           listen addresses and admin.http where that needs no\n"
+	    "           privilege, and says which it did\n"
+	    "  -b       with -t: try binding every address, low ports too\n"
+	    "  -T       print the effective configuration (every setting,\n"
+	    "           defaults filled in) in the file's syntax and exit\n"
 	    "  -h       show this help\n"
 	    "  -V       show the version\n"
 	    "\n"
@@ -46,23 +52,66 @@ usage(FILE *f)
 	    SYSCONFDIR);
 }
 
+/*
+ * Binds a (the setting key) for -t, unless that needs a privilege we lack
+ * and force is not set.  Says what it did; -1 when the bind failed in a
+ * way a start would too.  A port in use is only a warning: it is most
+ * likely the running cutover's, which a reload keeps.
+ */
 static int
-check_config(const char *path)
+check_bind(const char *path, const char *key, const struct addr *a,
+    bool force)
 {
-	char		 err[1024];
+	int	e;
+
+	if (!force && listen_needs_privilege(a)) {
+		printf("%s:%u: %s: %s: not bound (a port below 1024 needs "
+		    "privileges; -b tries)\n", path, a->line, key, a->text);
+		return (0);
+	}
+	if ((e = listen_try(a)) == 0) {
+		printf("%s:%u: %s: %s: bound\n", path, a->line, key, a->text);
+		return (0);
+	}
+	if (e == EADDRINUSE) {
+		fprintf(stderr, "%s:%u: %s: warning: %s: %s (fine if the "
+		    "running cutover holds it; a start would fail)\n", path,
+		    a->line, key, a->text, strerror(e));
+		return (0);
+	}
+	fprintf(stderr, "%s:%u: %s: cannot bind %s: %s\n", path, a->line, key,
+	    a->text, strerror(e));
+	return (-1);
+}
+
+/* -t and -T: loads path and checks it, or prints it. */
+static int
+check_config(const char *path, bool force_bind, bool print)
+{
+	char		 err[1024], key[32];
 	struct config	*cf;
+	int		 rc = 0;
 
 	if ((cf = config_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return (1);
 	}
-	/* the group is looked up when the socket is made; -t checks it too */
-	if (cf->admin_socket_group != NULL &&
-	    getgrnam(cf->admin_socket_group) == NULL) {
-		fprintf(stderr, "%s: admin.socket_group: no group named '%s'\n",
-		    path, cf->admin_socket_group);
+	if (print) {
+		config_print(cf, stdout);
 		config_free(cf);
-		return (1);
+		return (fflush(stdout) == 0 ? 0 : 1);
+	}
+	for (size_t i = 0; i < cf->nlisten; i++) {
+		snprintf(key, sizeof(key), "listen[%zu]", i);
+		if (check_bind(path, key, &cf->listen[i], force_bind) == -1)
+			rc = 1;
+	}
+	if (cf->admin_http != NULL && check_bind(path, "admin.http",
+	    cf->admin_http, force_bind) == -1)
+		rc = 1;
+	if (rc != 0) {
+		config_free(cf);
+		return (rc);
 	}
 	/* a dns name is not looked up here: its members are not known */
 	printf("%s: configuration ok (active %s", path, pool_name(cf->active));
@@ -76,7 +125,7 @@ check_config(const char *path)
 	}
 	printf(")\n");
 	config_free(cf);
-	return (0);
+	return (rc);
 }
 
 /*
@@ -109,7 +158,7 @@ int
 main(int argc, char *argv[])
 {
 	const char		*path = SYSCONFDIR "/cutover.conf";
-	bool			 test = false;
+	bool			 test = false, print = false, force = false;
 	struct event_base	*base;
 	struct cutover		*cx = NULL;
 	struct admin		*admin = NULL, *readonly = NULL;
@@ -117,13 +166,19 @@ main(int argc, char *argv[])
 	char			 err[1024];
 	int			 ch;
 
-	while ((ch = getopt(argc, argv, "c:thV")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:tThV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 't':
 			test = true;
+			break;
+		case 'T':
+			print = true;
+			break;
+		case 'b':
+			force = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -136,12 +191,13 @@ main(int argc, char *argv[])
 			return (2);
 		}
 	}
-	if (optind != argc) {
+	/* -b only means something to -t; -T prints without checking */
+	if (optind != argc || (force && !test) || (test && print)) {
 		usage(stderr);
 		return (2);
 	}
-	if (test)
-		return (check_config(path));
+	if (test || print)
+		return (check_config(path, force, print));
 	/* a peer that goes away must cost an error, not the process */
 	signal(SIGPIPE, SIG_IGN);
 	/* no EPOLL_USE_CHANGELIST: a change deferred to the next loop could

@@ -214,6 +214,7 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.take()   # the next request's recording starts here
 
     do_HEAD = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = do_GET
+    do_TRACE = do_GET
 
     # ------------------------------------------------------------ helpers
 

@@ -317,10 +317,12 @@ def _():
          "switch green while green is active: ok, \"already active\"",
          (rc, out, err))
 
-    # a pool of two with one down: a count and a percentage
-    g1, g2 = Backend("g1"), Backend("g2")
-    pools = pools_config([b], [g1, g2], "blue")
+    # a pool of two with one down: a count and a percentage (blue has two
+    # as well: a count above either pool's size is a configuration error)
+    g1, g2, b2 = Backend("g1"), Backend("g2"), Backend("b2")
+    pools = pools_config([b, b2], [g1, g2], "blue")
     c = Cutover(pools)
+    up_both(c, "blue")
     up_both(c, "green")
     g2.set_health(503)
     s.ok(wait_health(c, "green", g2, "down", 3), "g2 down", c.status())

@@ -262,6 +262,16 @@ def _():
     s.ok(raw.closed(2), "... and the connection is closed")
     s.eq(blue.saw("example.com") + blue.saw("/"), 0,
          "the backend saw nothing")
+    # RFC 9110 15.5.6: a 405 carries Allow, and what it lists is served
+    allow = [m.strip() for m in (r.header("Allow") or "").split(",")]
+    s.ok("GET" in allow and "POST" in allow and "CONNECT" not in allow,
+         "... with Allow listing GET and POST, not CONNECT", allow)
+    for method in allow:
+        path = "/allowed-%s" % method.lower()
+        r = request(c.port, method, path)
+        s.ok(r.status == 200 and blue.saw(path) == 1,
+             "%s, listed in Allow, reaches the member" % method,
+             (r.status, r.body[:200]))
 
 
 DRAIN_CONF = "switch = { drain_timeout_ms = 1000; drain_spread_ms = 500; };\n"

@@ -296,7 +296,23 @@ static void
 test_config_duplicate_setting_names_line(void **state)
 {
 	load_fails(*state, POOLS "active = \"blue\";\nactive = \"green\";\n",
-	    6, "duplicate setting name");
+	    6, "active: duplicate setting name (set once already in the same "
+	    "group)");
+}
+
+/* libconfig names only the line; the key is found from the file. */
+static void
+test_config_duplicate_nested_named_by_path(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; # a = { b\n"
+	    "    health = { path = \"/{\"; /* rise = {\n */ rise = 2;\n"
+	    "      rise = 3; };\n"
+	    "  };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 5, "pools.blue.health.rise: duplicate setting name (set "
+	    "once already in the same group)");
 }
 
 /* ---------------------------------------------------- unknown names */
@@ -312,7 +328,25 @@ static void
 test_config_unknown_nested_rejected(void **state)
 {
 	load_fails(*state, POOLS "timeouts = {\n  idle_ms = 5;\n"
-	    "  conect_ms = 5;\n};\n", 7, "timeouts.conect_ms: unknown setting");
+	    "  conect_ms = 5;\n};\n", 7, "timeouts.conect_ms: unknown setting "
+	    "(did you mean 'connect_ms'?)");
+}
+
+static void
+test_config_unknown_far_from_any_no_suggestion(void **state)
+{
+	load_fails(*state, POOLS "timeouts = {\n  frobnicate = 5;\n};\n", 6,
+	    "timeouts.frobnicate: unknown setting");
+}
+
+static void
+test_config_unknown_pool_close_to_one_suggested(void **state)
+{
+	load_fails(*state,
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
+	    "  gren = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 3, "pools.gren: unknown pool (did you mean 'green'?)");
 }
 
 static void
@@ -958,8 +992,12 @@ test_config_min_healthy_count_or_percentage(void **state)
 	struct fixture	*f = *state;
 	struct config	*c;
 
-	c = load_ok(f, POOLS "switch = { min_healthy = 2; };\n");
-	assert_int_equal(c->min_healthy.count, 2);
+	c = load_ok(f, POOLS "switch = { min_healthy = 1; };\n");
+	assert_int_equal(c->min_healthy.count, 1);
+	config_free(c);
+	c = load_ok(f, POOLS "switch = { min_healthy = \"all\"; };\n");
+	assert_int_equal(c->min_healthy.count, 0);
+	assert_int_equal(c->min_healthy.percent, 0);
 	config_free(c);
 	c = load_ok(f, POOLS "switch = { min_healthy = \"50%\"; };\n");
 	assert_int_equal(c->min_healthy.percent, 50);
@@ -967,8 +1005,29 @@ test_config_min_healthy_count_or_percentage(void **state)
 	load_fails(f, POOLS "switch = { min_healthy = 0; };\n", 5,
 	    "switch.min_healthy: 0 out of range (1-100000)");
 	load_fails(f, POOLS "switch = { min_healthy = \"half\"; };\n", 5,
-	    "switch.min_healthy: \"half\": expected a count (1 or more) or "
-	    "a percentage (1%-100%) such as \"50%\"");
+	    "switch.min_healthy: \"half\": expected a count (1 or more), a "
+	    "percentage (1%-100%) such as \"50%\", or \"all\"");
+}
+
+/* A count no pool can reach would refuse every switch: named at -t. */
+static void
+test_config_min_healthy_above_pool_size_rejected(void **state)
+{
+	load_fails(*state,
+	    "switch = { min_healthy = 2; };\n"
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\", \"127.0.0.1:9003\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n", 1, "switch.min_healthy: 2, but pool green has 1 member(s): "
+	    "every switch to it would be refused");
+}
+
+static void
+test_config_socket_group_unknown_has_line(void **state)
+{
+	load_fails(*state, POOLS "admin = {\n"
+	    "  socket_group = \"no-such-group-x7\";\n};\n", 6,
+	    "admin.socket_group: no group named 'no-such-group-x7'");
 }
 
 static void
@@ -1172,6 +1231,8 @@ main(void)
 		T(test_config_health_bad_values_rejected),
 		T(test_config_pool_health_error_names_pool),
 		T(test_config_min_healthy_count_or_percentage),
+		T(test_config_min_healthy_above_pool_size_rejected),
+		T(test_config_socket_group_unknown_has_line),
 		T(test_config_state_file),
 		T(test_config_dns_defaults),
 		T(test_config_dns_every_setting),
@@ -1190,6 +1251,9 @@ main(void)
 		T(test_config_directory_cannot_read),
 		T(test_config_syntax_error_names_line),
 		T(test_config_duplicate_setting_names_line),
+		T(test_config_duplicate_nested_named_by_path),
+		T(test_config_unknown_far_from_any_no_suggestion),
+		T(test_config_unknown_pool_close_to_one_suggested),
 		T(test_config_unknown_top_level_rejected),
 		T(test_config_unknown_nested_rejected),
 		T(test_config_unknown_in_pool_rejected),

@@ -484,6 +484,19 @@ test_http_error_reply_is_complete_and_closes(void **state)
 	    "Connection: close\r\n\r\n502 Bad Gateway: Bad Gateway\n");
 }
 
+static void
+test_http_error_405_lists_allowed_methods(void **state)
+{
+	struct fixture	*f = *state;
+
+	http_error(f->out, 405, "CONNECT is not supported", 0);
+	assert_string_equal(out_text(f), "HTTP/1.1 405 Method Not Allowed\r\n"
+	    "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 49\r\n"
+	    "Connection: close\r\n\r\n"
+	    "405 Method Not Allowed: CONNECT is not supported\n");
+}
+
 /* The trailer filter alone: names, prefixes, case, and the empty name. */
 static void
 test_http_head_trailer_is_allowed_table(void **state)
@@ -558,6 +571,7 @@ main(void)
 		T(test_http_response_to_head_keeps_length_and_has_no_body),
 		T(test_http_response_for_http10_client_is_not_chunked),
 		T(test_http_error_reply_is_complete_and_closes),
+		T(test_http_error_405_lists_allowed_methods),
 		T(test_http_error_503_says_when_to_retry),
 		T(test_http_head_fits_counts_what_forwarding_adds),
 	};
