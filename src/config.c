@@ -88,6 +88,10 @@ static int	cfg_load_replaced(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_admin_http(struct cfg_ctx *,
 		    const config_setting_t *, const struct cfg_key *);
+static int	cfg_load_dns(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
+static int	cfg_load_nameservers(struct cfg_ctx *,
+		    const config_setting_t *, const struct cfg_key *);
 
 #define CFG_END		{ NULL, NULL, NULL, 0, 0, 0, 0 }
 #define CFG_MS(n, lo)	{ #n, cfg_load_ms, NULL, offsetof(struct config, n), \
@@ -112,6 +116,7 @@ static const struct cfg_key health_keys[] = {
 
 static const struct cfg_key pool_keys[] = {
 	{ "members", cfg_load_members, NULL, 0, 0, 0, 0 },
+	{ "dns", cfg_load_dns, NULL, 0, 0, 0, 0 },
 	{ "health", cfg_load_group, health_keys, 0, 0, 0, 0 },
 	CFG_END
 };
@@ -180,6 +185,17 @@ static const struct cfg_key log_keys[] = {
 	CFG_END
 };
 
+static const struct cfg_key dns_keys[] = {
+	{ "nameservers", cfg_load_nameservers, NULL, 0, 0, 0, 0 },
+	{ "refresh_ms", cfg_load_ms, NULL, offsetof(struct config,
+	    dns.refresh_ms), CONFIG_DNS_REFRESH_MIN_MS, CONFIG_TIMEOUT_MAX_MS,
+	    0 },
+	{ "timeout_ms", cfg_load_ms, NULL, offsetof(struct config,
+	    dns.timeout_ms), 10, 600000, 0 },
+	CFG_PATH("resolv_conf", dns.resolv_conf),
+	CFG_END
+};
+
 static const struct cfg_key top_keys[] = {
 	{ "listen", cfg_load_listen, NULL, 0, 0, 0, 0 },
 	{ "workers", cfg_load_uint, NULL, offsetof(struct config, workers),
@@ -195,6 +211,7 @@ static const struct cfg_key top_keys[] = {
 	CFG_PATH("state_file", state_file),
 	{ "limits", cfg_load_group, limit_keys, 0, 0, 0, 0 },
 	{ "forwarded", cfg_load_group, forwarded_keys, 0, 0, 0, 0 },
+	{ "dns", cfg_load_group, dns_keys, 0, 0, 0, 0 },
 	CFG_END
 };
 
@@ -504,9 +521,11 @@ cfg_load_pools(struct cfg_ctx *x, const config_setting_t *s,
 			return (cfg_fail(x, s, pool_name(id), "missing (both "
 			    "pools, %s and %s, must be defined)",
 			    pool_name(POOL_BLUE), pool_name(POOL_GREEN)));
-		if (x->c->pools[id].nmembers == 0)
+		if (x->c->pools[id].nmembers == 0 &&
+		    x->c->pools[id].dns == NULL)
 			return (cfg_fail(x, p, "members", "missing (pool %s "
-			    "needs at least one member)", pool_name(id)));
+			    "needs members, a dns name, or both)",
+			    pool_name(id)));
 	}
 	return (0);
 }
@@ -523,11 +542,113 @@ cfg_load_members(struct cfg_ctx *x, const config_setting_t *s,
 	    &id) == -1)
 		return (cfg_fail(x, s, NULL, "not inside a pool"));
 	cp = &x->c->pools[id];
+	free(cp->members);
+	cp->members = NULL;
+	cp->nmembers = 0;
 	if (config_setting_length(s) == 0 && (config_setting_is_list(s) ||
 	    config_setting_is_array(s)))
 		return (cfg_fail(x, s, NULL, "empty: pool %s needs at least "
 		    "one member", pool_name(id)));
 	return (cfg_addrs(x, s, false, &cp->members, &cp->nmembers));
+}
+
+/*
+ * Whether name is a DNS name: labels of 1-63 letters, digits, '-' or '_',
+ * at most CONFIG_DNS_NAME_MAX bytes without the optional final dot (an
+ * absolute name).  0, or -1 with why.
+ */
+static int
+cfg_dns_name(const char *name, char *why, size_t len)
+{
+	size_t	n = strlen(name), label;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > CONFIG_DNS_NAME_MAX) {
+		snprintf(why, len, "a name of 1-%d bytes", CONFIG_DNS_NAME_MAX);
+		return (-1);
+	}
+	for (size_t i = 0; i < n; i += label + 1) {
+		label = strcspn(name + i, ".");
+		if (i + label > n)
+			label = n - i;
+		if (label == 0 || label > 63) {
+			snprintf(why, len, "labels (between dots) must be "
+			    "1-63 bytes");
+			return (-1);
+		}
+		for (size_t j = i; j < i + label; j++)
+			if (!((name[j] >= 'a' && name[j] <= 'z') ||
+			    (name[j] >= 'A' && name[j] <= 'Z') ||
+			    (name[j] >= '0' && name[j] <= '9') ||
+			    name[j] == '-' || name[j] == '_')) {
+				snprintf(why, len, "'%c' in a name (letters, "
+				    "digits, '-', '_' and dots only)",
+				    name[j]);
+				return (-1);
+			}
+	}
+	return (0);
+}
+
+/* pools.NAME.dns = "name:port": every address of name is a member. */
+static int
+cfg_load_dns(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct config_pool	*cp;
+	struct addr		 a;
+	const char		*v, *colon;
+	char			 why[128], *end;
+	unsigned long		 port;
+	enum pool_id		 id;
+
+	if (pool_parse(config_setting_name(config_setting_parent(s)),
+	    &id) == -1)
+		return (cfg_fail(x, s, NULL, "not inside a pool"));
+	cp = &x->c->pools[id];
+	if ((v = cfg_string(x, s, "a \"name:port\" string such as "
+	    "\"app-green.default.svc.cluster.local:8080\"")) == NULL)
+		return (-1);
+	if (addr_parse(v, &a, false, why, sizeof(why)) == 0)
+		return (cfg_fail(x, s, NULL, "\"%s\": a numeric address "
+		    "(list it in members)", v));
+	if ((colon = strrchr(v, ':')) == NULL || colon[1] == '\0')
+		return (cfg_fail(x, s, NULL, "\"%s\": missing port "
+		    "(expected name:port)", v));
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < 1 || port > 65535 ||
+	    colon[1] < '0' || colon[1] > '9')
+		return (cfg_fail(x, s, NULL, "\"%s\": bad port (1-65535)",
+		    colon + 1));
+	free(cp->dns);
+	free(cp->dns_name);
+	cp->dns = cp->dns_name = NULL;
+	if ((cp->dns_name = strndup(v, (size_t)(colon - v))) == NULL ||
+	    (cp->dns = strdup(v)) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	if (cfg_dns_name(cp->dns_name, why, sizeof(why)) == -1)
+		return (cfg_fail(x, s, NULL, "\"%s\": not a DNS name: %s",
+		    cp->dns_name, why));
+	cp->dns_port = (unsigned)port;
+	return (0);
+}
+
+/* dns.nameservers: "host:port" strings; an empty list means resolv_conf's. */
+static int
+cfg_load_nameservers(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct config_dns	*d = &x->c->dns;
+
+	free(d->nameservers);
+	d->nameservers = NULL;
+	d->nnameservers = 0;
+	if ((config_setting_is_list(s) || config_setting_is_array(s)) &&
+	    config_setting_length(s) == 0)
+		return (0);
+	return (cfg_addrs(x, s, false, &d->nameservers, &d->nnameservers));
 }
 
 static int
@@ -887,6 +1008,8 @@ cfg_defaults(struct config *c)
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = ACCESSLOG_OFF;
+	c->dns.refresh_ms = CONFIG_DEFAULT_DNS_REFRESH_MS;
+	c->dns.timeout_ms = CONFIG_DEFAULT_DNS_TIMEOUT_MS;
 	check_config_defaults(&c->health);
 }
 
@@ -908,6 +1031,9 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 		    sizeof(why)) == -1)
 			return (cfg_fail(x, root, "listen", "%s", why));
 	}
+	if (x->c->dns.resolv_conf == NULL && (x->c->dns.resolv_conf =
+	    strdup(CONFIG_DEFAULT_RESOLV_CONF)) == NULL)
+		return (cfg_fail(x, root, "dns.resolv_conf", "out of memory"));
 	if (x->c->admin_socket == NULL &&
 	    (x->c->admin_socket = strdup(DEFAULT_ADMIN_SOCKET)) == NULL)
 		return (cfg_fail(x, root, "admin.socket", "out of memory"));
@@ -1057,8 +1183,13 @@ config_free(struct config *c)
 {
 	if (c == NULL || --c->refcnt > 0)
 		return;
-	for (int i = 0; i < POOL_COUNT; i++)
+	for (int i = 0; i < POOL_COUNT; i++) {
 		free(c->pools[i].members);
+		free(c->pools[i].dns);
+		free(c->pools[i].dns_name);
+	}
+	free(c->dns.nameservers);
+	free(c->dns.resolv_conf);
 	free(c->listen);
 	free(c->admin_socket);
 	free(c->state_file);

@@ -34,12 +34,22 @@
 #define CONFIG_DEFAULT_DRAIN_SPREAD_MS	2000
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
+#define CONFIG_DEFAULT_DNS_REFRESH_MS	5000
+#define CONFIG_DEFAULT_DNS_TIMEOUT_MS	2000
+#define CONFIG_DEFAULT_RESOLV_CONF	"/etc/resolv.conf"
+#define CONFIG_DNS_REFRESH_MIN_MS	100
+#define CONFIG_DNS_NAME_MAX		253	/* without the final dot */
 #define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
 #define CONFIG_WORKERS_MAX		256
 
 struct config_pool {
-	struct addr		*members;
+	struct addr		*members;	/* static members */
 	size_t			 nmembers;
+	/* pools.NAME.dns: every address of the name is a member too */
+	char			*dns;		/* "name:port" as written;
+						   NULL: none */
+	char			*dns_name;	/* the name alone */
+	unsigned		 dns_port;
 	struct check_config	 health;	/* merged with the global one */
 };
 
@@ -72,6 +82,13 @@ struct config {
 	struct check_config	 health;	/* the global health group */
 	struct check_min	 min_healthy;	/* switch.min_healthy */
 	char			*state_file;	/* NULL: none */
+	struct config_dns {
+		struct addr	*nameservers;	/* none: resolv_conf's */
+		size_t		 nnameservers;
+		unsigned	 refresh_ms;
+		unsigned	 timeout_ms;
+		char		*resolv_conf;	/* search, ndots, options */
+	}			 dns;
 	unsigned		 max_connections;	/* 0: no limit */
 	long long		 max_body_bytes;	/* 0: no limit */
 	struct {

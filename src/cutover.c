@@ -14,6 +14,7 @@
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
+#include "dns.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
@@ -31,6 +32,12 @@ static void	cutover_member_failed(void *, struct member *, const char *,
 static void	cutover_member_down(void *, struct member *);
 static void	cutover_worker_drained(void *, struct worker *);
 static void	cutover_thread_exit(void *, struct worker *);
+static void	cutover_dns_answer(void *, enum pool_id,
+		    const struct dns_answer *);
+
+static const struct dns_ops cutover_dns_ops = {
+	.answer = cutover_dns_answer,
+};
 
 static const struct worker_ops cutover_worker_ops = {
 	.observe = cutover_member_failed,
@@ -117,6 +124,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	struct snapshot	*s;
 	struct worker	*w;
 	unsigned	 n;
+	char		 why[512];
 
 	if ((cx = calloc(1, sizeof(*cx))) == NULL ||
 	    (cx->config_path = strdup(path)) == NULL) {
@@ -144,6 +152,13 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		goto fail;
 	}
 	probes_sync(cx->probes, s);
+	if (dns_wanted(cx->config)) {
+		if ((cx->dns = dns_new(base, cx->config, &cutover_dns_ops, cx,
+		    err, errlen, why, sizeof(why))) == NULL)
+			goto fail;
+		if (why[0] != '\0')
+			log_warn("dns: %s", why);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		w = workers_get(cx->workers, i);
 		cutover_sync(w, NULL);
@@ -235,6 +250,9 @@ cutover_free(struct cutover *cx)
 	cx->exiting = true;
 	workers_free(cx->workers, cutover_worker_fin);
 	cx->workers = NULL;
+	dns_free(cx->dns);
+	for (int i = 0; i < POOL_COUNT; i++)
+		snapshot_dns_clear(&cx->dns_pool[i].set);
 	probes_free(cx->probes);
 	router_free(cx->router);
 	config_free(cx->config);
@@ -394,13 +412,54 @@ cutover_listening(struct cutover *cx, char *text, size_t len)
 	return (true);
 }
 
+/*
+ * The DNS sets a reload's snapshot merges: the live ones, but none for a
+ * pool whose name the new configuration changes (it starts afresh).
+ */
+static void
+cutover_reload_sets(struct cutover *cx, const struct config *cf,
+    struct snapshot_dns *sets)
+{
+	for (int i = 0; i < POOL_COUNT; i++) {
+		memset(&sets[i], 0, sizeof(sets[i]));
+		if (cutover_same_str(cf->pools[i].dns, cx->config->pools[i].dns))
+			sets[i] = cx->dns_pool[i].set;
+	}
+}
+
+/* A reload commits its resolver and forgets the names it changed. */
+static void
+cutover_reload_dns(struct cutover *cx, const struct config *cf,
+    struct dns *dns, const char *warn)
+{
+	struct cutover_dns	*pd;
+
+	if (dns != cx->dns) {
+		dns_free(cx->dns);
+		cx->dns = dns;
+		if (warn[0] != '\0')
+			log_warn("dns: %s", warn);
+	}
+	for (int i = 0; i < POOL_COUNT; i++) {
+		pd = &cx->dns_pool[i];
+		if (cutover_same_str(cf->pools[i].dns, cx->config->pools[i].dns))
+			continue;
+		/* the counters go on: they count lookups of the pool */
+		snapshot_dns_clear(&pd->set);
+		pd->last[0] = '\0';
+		pd->last_at = pd->failing_since = 0;
+	}
+}
+
 int
 cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 {
 	struct config		*cf;
 	struct snapshot		*old = router_live(cx->router), *s;
+	struct snapshot_dns	 sets[POOL_COUNT];
+	struct dns		*dns = cx->dns;
 	enum pool_id		 active;
-	char			 text[1024];
+	char			 text[1024], warn[512] = "";
 
 	cf = NULL;
 	if (workers_stopping(cx->workers)) {
@@ -411,12 +470,17 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		goto fail;
 	/* the file's `active` wins only when the file changed it */
 	active = cf->active != cx->config->active ? cf->active : old->active;
+	if (!dns_same(cf, cx->config) && (dns = !dns_wanted(cf) ? NULL :
+	    dns_new(cx->base, cf, &cutover_dns_ops, cx, text, sizeof(text),
+	    warn, sizeof(warn))) == NULL && dns_wanted(cf))
+		goto fail;
 	workers_run(cx->workers, cutover_listen_job, cf);
 	if (!cutover_listening(cx, text, sizeof(text))) {
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		goto fail;
 	}
-	if ((s = snapshot_build(cf, old, active)) == NULL) {
+	cutover_reload_sets(cx, cf, sets);
+	if ((s = snapshot_build_dns(cf, old, active, sets)) == NULL) {
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		snprintf(text, sizeof(text), "out of memory");
 		goto fail;
@@ -427,6 +491,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	if (cf->workers != cx->config->workers)
 		log_warn("reload: a change to workers takes effect at "
 		    "restart");
+	cutover_reload_dns(cx, cf, dns, warn);
 	if (cutover_routing_changed(old, s))
 		cx->stats.generation++;
 	router_install(cx->router, s);
@@ -437,14 +502,108 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	log_set_level(cf->log_level);
 	snprintf(text, sizeof(text), "reloaded %s: active %s, blue %zu "
 	    "member(s), green %zu member(s), %zu listener(s)", cf->path,
-	    pool_name(active), cf->pools[POOL_BLUE].nmembers,
-	    cf->pools[POOL_GREEN].nmembers, cf->nlisten);
+	    pool_name(active), s->pools[POOL_BLUE]->nmembers,
+	    s->pools[POOL_GREEN]->nmembers, cf->nlisten);
 	cutover_reload_result(cx, true, text, msg, msglen);
 	return (0);
 fail:
+	if (dns != cx->dns)
+		dns_free(dns);
 	config_free(cf);
 	cutover_reload_result(cx, false, text, msg, msglen);
 	return (-1);
+}
+
+/* ------------------------------------------------------------------ dns */
+
+/* Installs a snapshot with pool's new DNS set, as a reload does. */
+static void
+cutover_dns_install(struct cutover *cx, enum pool_id pool)
+{
+	struct cutover_dns	*pd = &cx->dns_pool[pool];
+	struct snapshot		*old = router_live(cx->router), *s;
+	struct snapshot_dns	 sets[POOL_COUNT];
+	char			 diff[512];
+	size_t			 added, removed;
+
+	for (int i = 0; i < POOL_COUNT; i++)
+		sets[i] = cx->dns_pool[i].set;
+	if ((s = snapshot_build_dns(old->config, old, old->active, sets)) ==
+	    NULL) {
+		log_error("dns: %s %s: out of memory: members unchanged",
+		    pool_name(pool), cx->config->pools[pool].dns);
+		return;
+	}
+	snapshot_diff(old, s, pool, diff, sizeof(diff), &added, &removed);
+	if (added + removed == 0) {
+		/* the addresses that changed are static members too */
+		snapshot_unref(s);
+		return;
+	}
+	pd->added += added;
+	pd->removed += removed;
+	cx->stats.generation++;
+	/* workers close their idle connections to members that left;
+	 * requests routed with the old snapshot finish on it */
+	router_install(cx->router, s);
+	workers_run(cx->workers, cutover_sync, NULL);
+	probes_sync(cx->probes, s);
+	log_info("dns: %s %s: %s (%zu member(s))", pool_name(pool),
+	    cx->config->pools[pool].dns, diff, s->pools[pool]->nmembers);
+}
+
+/* A lookup of pool's name ended (dns_ops.answer). */
+static void
+cutover_dns_answer(void *ctx, enum pool_id pool, const struct dns_answer *a)
+{
+	struct cutover		*cx = ctx;
+	struct cutover_dns	*pd = &cx->dns_pool[pool];
+	const char		*name = cx->config->pools[pool].dns;
+	size_t			 n;
+
+	pd->last_at = time(NULL);
+	pd->lookups[a->ok]++;
+	snprintf(pd->last, sizeof(pd->last), "%s", a->ok ? "ok" : a->why);
+	if (!a->ok) {
+		/* once per change of state, not once per try */
+		if (pd->failing_since == 0) {
+			pd->failing_since = pd->last_at;
+			n = router_live(cx->router)->pools[pool]->nmembers;
+			log_warn("dns: %s %s: lookups failing (%s); keeping %zu "
+			    "member(s)", pool_name(pool), name, a->why, n);
+		}
+		return;
+	}
+	if (pd->failing_since != 0) {
+		pd->failing_since = 0;
+		log_info("dns: %s %s: resolving again: %zu address(es)",
+		    pool_name(pool), name, a->naddrs);
+	}
+	switch (snapshot_dns_apply(&pd->set, a->addrs, a->naddrs)) {
+	case -1:
+		log_error("dns: %s %s: out of memory: members unchanged",
+		    pool_name(pool), name);
+		return;
+	case 0:
+		return;
+	}
+	if (!workers_stopping(cx->workers))
+		cutover_dns_install(cx, pool);
+}
+
+void
+cutover_why_empty(const struct cutover *cx, enum pool_id id, char *msg,
+    size_t msglen)
+{
+	const struct cutover_dns	*pd = &cx->dns_pool[id];
+	const char			*name = cx->config->pools[id].dns;
+
+	if (name == NULL)
+		snprintf(msg, msglen, "%s has no members", pool_name(id));
+	else
+		snprintf(msg, msglen, "%s has no members: dns %s has not "
+		    "resolved (%s)", pool_name(id), name, pd->last_at == 0 ?
+		    "no answer yet" : pd->last);
 }
 
 /* A worker closes its listeners and drains its connections. */
@@ -563,13 +722,18 @@ cutover_pool(const char *pool, enum pool_id *id, char *msg, size_t msglen)
 
 /* Whether pool id of s may take the traffic: 1 yes, 0 no; msg says. */
 static int
-cutover_gate(const struct snapshot *s, enum pool_id id, char *msg,
-    size_t msglen)
+cutover_gate(const struct cutover *cx, const struct snapshot *s,
+    enum pool_id id, char *msg, size_t msglen)
 {
 	const struct pool	*p = s->pools[id];
 	unsigned		 need;
 	size_t			 ok = pool_healthy(p);
 
+	/* min_healthy of nothing may be nothing: an empty pool never is */
+	if (p->nmembers == 0) {
+		cutover_why_empty(cx, id, msg, msglen);
+		return (0);
+	}
 	need = check_min_required(&s->config->min_healthy, p->nmembers);
 	if (ok >= need) {
 		snprintf(msg, msglen, "%s: %zu of %zu members healthy",
@@ -627,10 +791,12 @@ cutover_move(struct cutover *cx, const char *what, enum pool_id id,
 	char			 why[512];
 	enum pool_id		 from;
 
-	if (s->active != id && !cutover_gate(s, id, why, sizeof(why))) {
-		if (!force) {
-			snprintf(msg, msglen, "refused: %s (add 'force' to "
-			    "override)", why);
+	if (s->active != id && !cutover_gate(cx, s, id, why, sizeof(why))) {
+		/* force cannot help: every request would get a 503 */
+		if (!force || s->pools[id]->nmembers == 0) {
+			snprintf(msg, msglen, "refused: %s%s", why,
+			    s->pools[id]->nmembers == 0 ? "" :
+			    " (add 'force' to override)");
 			log_warn("%s %s refused: %s", what, pool_name(id), why);
 			return (-1);
 		}
@@ -738,7 +904,7 @@ cutover_healthy(struct cutover *cx, const char *pool, char *msg,
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
-	return (cutover_gate(router_live(cx->router), id, msg, msglen));
+	return (cutover_gate(cx, router_live(cx->router), id, msg, msglen));
 }
 
 int

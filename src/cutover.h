@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "pool.h"
+#include "snapshot.h"
 #include "worker.h"
 
 struct event_base;
@@ -28,6 +29,21 @@ struct config;
 struct router;
 struct probes;
 struct member;
+struct dns;
+
+/*
+ * What DNS says of one pool's name (pools.NAME.dns): the address set the
+ * pool's members are merged with, and how its lookups fare.  It survives
+ * a reload that keeps the name; a new name starts afresh.
+ */
+struct cutover_dns {
+	struct snapshot_dns	 set;		/* the last non-empty answer */
+	char			 last[64];	/* "ok" or why the last failed */
+	time_t			 last_at;	/* 0: no answer yet */
+	time_t			 failing_since;	/* 0: not failing */
+	uint64_t		 lookups[2];	/* [ok] */
+	uint64_t		 added, removed;	/* members, by DNS */
+};
 
 /*
  * Threads: the control thread owns every field.  Workers read base,
@@ -50,6 +66,8 @@ struct cutover {
 						 * (summed by jobs) */
 	}			 drain[POOL_COUNT];	/* after a switch */
 	struct probes		*probes;
+	struct dns		*dns;		/* NULL: no pool has a name */
+	struct cutover_dns	 dns_pool[POOL_COUNT];
 	time_t			 started;
 	struct {
 		time_t		 at;		/* 0: no reload yet */
@@ -117,6 +135,13 @@ int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
 int		 cutover_member(struct cutover *cx, const char *pool,
 		    const char *addr, const char *state, char *msg,
 		    size_t msglen);
+
+/*
+ * Why pool id has no members, for messages: "green has no members: dns
+ * NAME:PORT has not resolved (NXDOMAIN)".
+ */
+void		 cutover_why_empty(const struct cutover *cx, enum pool_id id,
+		    char *msg, size_t msglen);
 
 /*
  * Conditions that admin commands wait for.  Each returns 1 when it holds,

@@ -64,9 +64,17 @@ check_config(const char *path)
 		config_free(cf);
 		return (1);
 	}
-	printf("%s: configuration ok (active %s, blue %zu member(s), "
-	    "green %zu member(s))\n", path, pool_name(cf->active),
-	    cf->pools[POOL_BLUE].nmembers, cf->pools[POOL_GREEN].nmembers);
+	/* a dns name is not looked up here: its members are not known */
+	printf("%s: configuration ok (active %s", path, pool_name(cf->active));
+	for (int i = 0; i < POOL_COUNT; i++) {
+		printf(", %s ", pool_name((enum pool_id)i));
+		if (cf->pools[i].nmembers > 0 || cf->pools[i].dns == NULL)
+			printf("%zu member(s)%s", cf->pools[i].nmembers,
+			    cf->pools[i].dns != NULL ? " and " : "");
+		if (cf->pools[i].dns != NULL)
+			printf("dns %s", cf->pools[i].dns);
+	}
+	printf(")\n");
 	config_free(cf);
 	return (0);
 }
@@ -162,6 +170,9 @@ main(int argc, char *argv[])
 	admin_free(readonly);
 	admin_free(admin);
 	cutover_free(cx);
+	/* lookups cancelled on the way out free themselves from callbacks
+	 * the loop runs (dns.h); nothing else is left to run */
+	event_base_loop(base, EVLOOP_NONBLOCK);
 	accesslog_close();
 	io_forget(base);
 	event_base_free(base);

@@ -201,7 +201,8 @@ pool_select(struct pool *p, unsigned worker, struct member *const *tried,
 bool
 member_is_usable(const struct member *m)
 {
-	return (m->admin == MEMBER_READY && m->health != HEALTH_DOWN);
+	return (m->admin == MEMBER_READY && (m->health == HEALTH_UNKNOWN ||
+	    m->health == HEALTH_UP));
 }
 
 bool
@@ -243,7 +244,7 @@ member_counts(const struct member *m, struct member_counts *c)
 }
 
 static const char *const member_health_names[] = { "unknown", "up",
-	"down" };
+	"down", "new" };
 static const char *const member_admin_names[] = { "ready", "drain",
 	"maint" };
 
@@ -282,6 +283,12 @@ member_set_admin(struct member *m, enum member_admin a)
 	return (old);
 }
 
+void
+member_set_new(struct member *m)
+{
+	m->health = HEALTH_NEW;
+}
+
 bool
 member_apply_probe(struct member *m, bool ok, unsigned rise, unsigned fall)
 {
@@ -298,7 +305,7 @@ member_apply_probe(struct member *m, bool ok, unsigned rise, unsigned fall)
 		m->ok_streak = 0;
 		/* never seen working: one failure is enough to keep
 		 * traffic away; a member that worked gets `fall` chances */
-		if (m->health == HEALTH_UNKNOWN ||
+		if (m->health == HEALTH_UNKNOWN || m->health == HEALTH_NEW ||
 		    (m->health == HEALTH_UP && m->fail_streak >= fall))
 			m->health = HEALTH_DOWN;
 	}

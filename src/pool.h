@@ -30,6 +30,10 @@ enum member_health {
 	HEALTH_UNKNOWN,		/* not probed yet: usable */
 	HEALTH_UP,
 	HEALTH_DOWN,
+	/* added by DNS to a pool that already had an answer: no traffic
+	 * until probes make it up, as a Pod that just started may not be
+	 * ready to serve */
+	HEALTH_NEW,
 };
 
 enum member_admin {
@@ -143,7 +147,10 @@ struct member	*pool_find(const struct pool *p, const struct addr *a);
 struct member	*pool_select(struct pool *p, unsigned worker,
 		    struct member *const *tried, size_t ntried);
 
-/* Whether m may take a new request: ready, and not known to be down. */
+/*
+ * Whether m may take a new request: ready, and neither known to be down
+ * nor new (HEALTH_NEW waits for its probes).
+ */
 bool		 member_is_usable(const struct member *m);
 
 /* Whether m counts as healthy for a switch: ready and probed up. */
@@ -164,7 +171,7 @@ struct member_counts {
 void		 member_counts(const struct member *m,
 		    struct member_counts *c);
 
-/* "unknown", "up", "down": the names of a member's health. */
+/* "unknown", "up", "down", "new": the names of a member's health. */
 const char	*member_health_name(enum member_health h);
 
 /*
@@ -180,8 +187,15 @@ int		 member_admin_parse(const char *s, enum member_admin *a);
 enum member_admin member_set_admin(struct member *m, enum member_admin a);
 
 /*
+ * Makes m, which no snapshot holds yet, a new member that takes no
+ * traffic until `rise` probes succeed (HEALTH_NEW).  Nothing is logged:
+ * it is not a transition of a member anyone saw.
+ */
+void		 member_set_new(struct member *m);
+
+/*
  * The rise/fall state machine: applies one probe result to m's streaks and
- * health.  An unknown member goes down at its first failure, an up one
+ * health.  An unknown or new member goes down at its first failure, an up one
  * after `fall` failures in a row; `rise` successes in a row make it up.
  * Counts the result in m->probes.  Returns true when m's health changed;
  * the caller logs the transition.

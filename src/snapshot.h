@@ -13,9 +13,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "pool.h"
 
 struct config;
+
+/*
+ * What DNS last said of one pool's name (pools.NAME.dns): the address set
+ * its snapshots merge with the pool's static members.  The root keeps one
+ * per pool and feeds it every answer (snapshot_dns_apply); a failed or
+ * empty answer never reaches it, so the last set is kept.
+ */
+struct snapshot_dns {
+	struct addr	*addrs;		/* sorted, unique; owned */
+	size_t		 naddrs;
+	unsigned	 answers;	/* non-empty answers applied */
+};
 
 struct snapshot {
 	atomic_uint	 refcnt;
@@ -35,6 +48,41 @@ struct snapshot {
  */
 struct snapshot	*snapshot_build(struct config *config,
 		    const struct snapshot *old, enum pool_id active);
+
+/*
+ * snapshot_build, where each pool's members are its static members
+ * followed by the addresses of dns[pool] that are not among them (dns may
+ * be NULL: none; a pool whose name never resolved has naddrs 0).  A member
+ * that old has is shared, with its health, admin state, counters and idle
+ * connections; an address that old lacks is a new member, which is
+ * HEALTH_NEW (no traffic until probed up) when it came from DNS after the
+ * pool's first answer, and unknown (usable) otherwise, as static members
+ * are.
+ */
+struct snapshot	*snapshot_build_dns(struct config *config,
+		    const struct snapshot *old, enum pool_id active,
+		    const struct snapshot_dns *dns);
+
+/*
+ * Applies a non-empty answer of n addresses (any order; repeats allowed)
+ * to d: the set becomes exactly them.  An empty answer (n == 0) keeps the
+ * last set.  Returns 1 when the set changed, 0 when not, -1 when out of
+ * memory (d unchanged).
+ */
+int		 snapshot_dns_apply(struct snapshot_dns *d,
+		    const struct addr *a, size_t n);
+
+/* Frees d's set and forgets its answers (a name that changed). */
+void		 snapshot_dns_clear(struct snapshot_dns *d);
+
+/*
+ * How pool id's members differ from old to s: writes "+ADDR ... -ADDR
+ * ..." (cut short with "..." when it does not fit) into buf and the counts
+ * into *added and *removed (members shared by both are neither).
+ */
+void		 snapshot_diff(const struct snapshot *old,
+		    const struct snapshot *s, enum pool_id id, char *buf,
+		    size_t len, size_t *added, size_t *removed);
 
 /*
  * A copy of old that shares its configuration and pools but has another

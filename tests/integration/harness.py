@@ -380,6 +380,7 @@ class Backend:
 
     def __init__(self, name, port=0, verbose=False, host="127.0.0.1"):
         self.name = name
+        self.host = host
         self.proc = None
         self.port = None
         self.requests = []
@@ -493,7 +494,7 @@ class Backend:
         """GET /control/health?query directly on the backend (not through
         cutover); returns the JSON state (code, delay_ms, probes,
         last_probe)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+        conn = http.client.HTTPConnection(self.host, self.port,
                                           timeout=timeout)
         try:
             conn.request("GET", "/control/health" +

@@ -367,8 +367,8 @@ test_config_pool_without_members_rejected(void **state)
 	    "  blue = { members = [ \"127.0.0.1:9001\" ]; };\n"
 	    "  green = { };\n"
 	    "};\n", 3,
-	    "pools.green.members: missing (pool green needs at least one "
-	    "member)");
+	    "pools.green.members: missing (pool green needs members, a dns "
+	    "name, or both)");
 }
 
 static void
@@ -1017,6 +1017,145 @@ test_config_state_file(void **state)
 	    "state_file: must not be empty");
 }
 
+
+/* ---------------------------------------------------------------- dns */
+
+#define DNS_POOLS(blue) \
+	"pools = {\n" \
+	"  blue = { " blue " };\n" \
+	"  green = { members = [ \"127.0.0.1:9002\" ]; };\n" \
+	"};\n"
+
+static void
+test_config_dns_defaults(void **state)
+{
+	struct config	*c;
+
+	c = load_ok(*state, DNS_POOLS("dns = \"app-blue.prod.svc.cluster.local:"
+	    "8080\";"));
+	assert_string_equal(c->pools[POOL_BLUE].dns,
+	    "app-blue.prod.svc.cluster.local:8080");
+	assert_string_equal(c->pools[POOL_BLUE].dns_name,
+	    "app-blue.prod.svc.cluster.local");
+	assert_int_equal(c->pools[POOL_BLUE].dns_port, 8080);
+	assert_int_equal(c->pools[POOL_BLUE].nmembers, 0);
+	assert_null(c->pools[POOL_GREEN].dns);
+	assert_int_equal(c->dns.nnameservers, 0);
+	assert_int_equal(c->dns.refresh_ms, CONFIG_DEFAULT_DNS_REFRESH_MS);
+	assert_int_equal(c->dns.timeout_ms, CONFIG_DEFAULT_DNS_TIMEOUT_MS);
+	assert_string_equal(c->dns.resolv_conf, CONFIG_DEFAULT_RESOLV_CONF);
+	config_free(c);
+}
+
+static void
+test_config_dns_every_setting(void **state)
+{
+	struct config	*c;
+
+	c = load_ok(*state, DNS_POOLS("members = [ \"10.0.0.1:80\" ]; "
+	    "dns = \"app.example.:80\";")
+	    "dns = { nameservers = [ \"127.0.0.1:5353\", \"[::1]:53\" ];\n"
+	    "  refresh_ms = 300; timeout_ms = 150;\n"
+	    "  resolv_conf = \"/nonexistent/resolv.conf\"; };\n");
+	assert_int_equal(c->pools[POOL_BLUE].nmembers, 1);
+	assert_string_equal(c->pools[POOL_BLUE].dns_name, "app.example.");
+	assert_int_equal(c->pools[POOL_BLUE].dns_port, 80);
+	assert_int_equal(c->dns.nnameservers, 2);
+	assert_string_equal(c->dns.nameservers[0].text, "127.0.0.1:5353");
+	assert_string_equal(c->dns.nameservers[1].text, "[::1]:53");
+	assert_int_equal(c->dns.refresh_ms, 300);
+	assert_int_equal(c->dns.timeout_ms, 150);
+	assert_string_equal(c->dns.resolv_conf, "/nonexistent/resolv.conf");
+	config_free(c);
+	/* an empty list: resolv_conf's nameservers */
+	c = load_ok(*state, DNS_POOLS("dns = \"a_b-c.d:1\";")
+	    "dns = { nameservers = [ ]; };\n");
+	assert_int_equal(c->dns.nnameservers, 0);
+	config_free(c);
+}
+
+static void
+test_config_dns_bad_names_rejected(void **state)
+{
+	struct fixture	*f = *state;
+	char		 label[70], text[512], want[512];
+
+	load_fails(f, DNS_POOLS("dns = \"app.example\";"), 2,
+	    "pools.blue.dns: \"app.example\": missing port (expected "
+	    "name:port)");
+	load_fails(f, DNS_POOLS("dns = \"app.example:\";"), 2,
+	    "pools.blue.dns: \"app.example:\": missing port (expected "
+	    "name:port)");
+	load_fails(f, DNS_POOLS("dns = \"app.example:0\";"), 2,
+	    "pools.blue.dns: \"0\": bad port (1-65535)");
+	load_fails(f, DNS_POOLS("dns = \"app.example:65536\";"), 2,
+	    "pools.blue.dns: \"65536\": bad port (1-65535)");
+	load_fails(f, DNS_POOLS("dns = \"app.example:+80\";"), 2,
+	    "pools.blue.dns: \"+80\": bad port (1-65535)");
+	load_fails(f, DNS_POOLS("dns = \"app..example:80\";"), 2,
+	    "pools.blue.dns: \"app..example\": not a DNS name: labels "
+	    "(between dots) must be 1-63 bytes");
+	load_fails(f, DNS_POOLS("dns = \".app:80\";"), 2,
+	    "pools.blue.dns: \".app\": not a DNS name: labels (between dots) "
+	    "must be 1-63 bytes");
+	load_fails(f, DNS_POOLS("dns = \"app example:80\";"), 2,
+	    "pools.blue.dns: \"app example\": not a DNS name: ' ' in a name "
+	    "(letters, digits, '-', '_' and dots only)");
+	load_fails(f, DNS_POOLS("dns = \":80\";"), 2,
+	    "pools.blue.dns: \"\": not a DNS name: a name of 1-253 bytes");
+	load_fails(f, DNS_POOLS("dns = \"10.0.0.1:80\";"), 2,
+	    "pools.blue.dns: \"10.0.0.1:80\": a numeric address (list it in "
+	    "members)");
+	load_fails(f, DNS_POOLS("dns = 80;"), 2,
+	    "pools.blue.dns: expected a \"name:port\" string such as "
+	    "\"app-green.default.svc.cluster.local:8080\"");
+	memset(label, 'a', 64);
+	label[64] = '\0';
+	snprintf(text, sizeof(text), DNS_POOLS("dns = \"%s.example:80\";"),
+	    label);
+	snprintf(want, sizeof(want), "pools.blue.dns: \"%s.example\": not a "
+	    "DNS name: labels (between dots) must be 1-63 bytes", label);
+	load_fails(f, text, 2, want);
+	/* 63 bytes is a label; 255 in all is not a name */
+	label[63] = '\0';
+	snprintf(text, sizeof(text), DNS_POOLS("dns = \"%s.example:80\";"),
+	    label);
+	config_free(load_ok(f, text));
+	snprintf(text, sizeof(text), DNS_POOLS("dns = \"%s.%s.%s.%s.:80\";"),
+	    label, label, label, label);
+	snprintf(want, sizeof(want), "pools.blue.dns: \"%s.%s.%s.%s.\": not "
+	    "a DNS name: a name of 1-253 bytes", label, label, label, label);
+	load_fails(f, text, 2, want);
+}
+
+static void
+test_config_dns_group_bad_values_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	load_fails(f, POOLS "dns = { nameservers = [ \"10.96.0.10\" ]; };\n",
+	    5, "dns.nameservers[0]: \"10.96.0.10\": missing port (expected "
+	    "host:port)");
+	load_fails(f, POOLS "dns = { nameservers = \"127.0.0.1:53\"; };\n", 5,
+	    "dns.nameservers: expected a list of \"host:port\" strings: [ "
+	    "\"127.0.0.1:9001\", ... ]");
+	load_fails(f, POOLS "dns = { nameservers = [ \"127.0.0.1:53\",\n"
+	    "  \"127.0.0.1:53\" ]; };\n", 6, "dns.nameservers[1]: "
+	    "\"127.0.0.1:53\": duplicate (same address as [0])");
+	load_fails(f, POOLS "dns = { refresh_ms = 50; };\n", 5,
+	    "dns.refresh_ms: 50 out of range (100-86400000)");
+	load_fails(f, POOLS "dns = { timeout_ms = \"2s\"; };\n", 5,
+	    "dns.timeout_ms: expected an integer number of milliseconds");
+	load_fails(f, POOLS "dns = { timeout_ms = 0; };\n", 5,
+	    "dns.timeout_ms: 0 out of range (10-600000)");
+	load_fails(f, POOLS "dns = { resolv_conf = \"\"; };\n", 5,
+	    "dns.resolv_conf: must not be empty");
+	load_fails(f, POOLS "dns = { search = [ \"svc\" ]; };\n", 5,
+	    "dns.search: unknown setting");
+	load_fails(f, POOLS "dns = 5;\n", 5,
+	    "dns: expected a group: dns = { ... };");
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1034,6 +1173,10 @@ main(void)
 		T(test_config_pool_health_error_names_pool),
 		T(test_config_min_healthy_count_or_percentage),
 		T(test_config_state_file),
+		T(test_config_dns_defaults),
+		T(test_config_dns_every_setting),
+		T(test_config_dns_bad_names_rejected),
+		T(test_config_dns_group_bad_values_rejected),
 		T(test_config_readonly_socket_must_differ),
 		T(test_config_nul_byte_rejected_before_libconfig),
 		T(test_config_include_of_directory_rejected),
