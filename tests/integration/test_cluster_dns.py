@@ -22,9 +22,10 @@ import struct
 import subprocess
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
-from harness import (Backend, Cutover, RawConn, Suite, get, register, start,
-                     stop, wait_until)
+from harness import (Background, Backend, Cutover, RawConn, Suite, get,
+                     register, start, stop, wait_until)
 
 s = Suite()
 
@@ -219,7 +220,7 @@ class Load:
     holds one dict per request: id, start, end (time.monotonic()), status
     (or None), backend (X-Backend) and error (None or text)."""
 
-    def __init__(self, port, keep=3, fresh=2, pace=0.01, max_each=6000,
+    def __init__(self, port, keep=4, fresh=2, pace=0.005, max_each=8000,
                  seconds=50.0):
         self.port = port
         self.pace = pace
@@ -244,34 +245,48 @@ class Load:
         for n in range(self.max_each):
             if self._stop.is_set() or time.monotonic() > self.deadline:
                 break
-            rid = "%s-%d" % (who, n)
-            rec = {"id": rid, "start": time.monotonic(), "end": None,
-                   "status": None, "backend": None, "error": None}
-            try:
-                if keepalive:
-                    if conn is None:
-                        conn = RawConn(self.port, timeout=10)
-                    r = conn.request("GET", "/?id=" + rid)
-                    if (r.header("Connection") or "").lower() == "close":
-                        conn.close()
-                        conn = None
-                else:
-                    r = get(self.port, "/?id=" + rid, timeout=10)
-                rec["status"] = r.status
-                rec["backend"] = r.header("X-Backend")
-                if r.status != 200:
-                    rec["error"] = "status %d: %r" % (r.status, r.body[:200])
-            except Exception as e:      # a failed request, recorded
-                rec["error"] = repr(e)
-                if conn is not None:
-                    conn.close()
-                    conn = None
-            rec["end"] = time.monotonic()
-            with self._lock:
-                self.records.append(rec)
+            conn = self.request("%s-%d" % (who, n), "/", conn, keepalive)
             self._stop.wait(self.pace)
         if conn is not None:
             conn.close()
+
+    def request(self, rid, path="/", conn=None, keepalive=False):
+        """Sends GET path?id=rid (on conn, a RawConn, when keepalive: opened
+        when None) and records it; returns the connection to use next."""
+        rec = {"id": rid, "start": time.monotonic(), "end": None,
+               "status": None, "backend": None, "error": None}
+        target = "%s%sid=%s" % (path, "&" if "?" in path else "?", rid)
+        try:
+            if keepalive:
+                if conn is None:
+                    conn = RawConn(self.port, timeout=10)
+                r = conn.request("GET", target)
+                if (r.header("Connection") or "").lower() == "close":
+                    conn.close()
+                    conn = None
+            else:
+                r = get(self.port, target, timeout=10)
+            rec["status"] = r.status
+            rec["backend"] = r.header("X-Backend")
+            if r.status != 200:
+                rec["error"] = "status %d: %r" % (r.status, r.body[:200])
+        except Exception as e:      # a failed request, recorded
+            rec["error"] = repr(e)
+            if conn is not None:
+                conn.close()
+                conn = None
+        rec["end"] = time.monotonic()
+        with self._lock:
+            self.records.append(rec)
+        return conn
+
+    def record(self, rid):
+        """The record of request rid, or None."""
+        with self._lock:
+            for r in self.records:
+                if r["id"] == rid:
+                    return r
+        return None
 
     def done_since(self, t):
         """How many requests ended after t."""
@@ -300,7 +315,7 @@ def members(c, pool):
 def arrivals(pod):
     """(request id, time.monotonic() of arrival) of every request pod got."""
     with pod._cv:
-        return [(p.split("id=", 1)[1] if "id=" in p else p, t)
+        return [(parse_qs(urlsplit(p).query).get("id", [p])[-1], t)
                 for p, t in zip(list(pod.requests), list(pod.request_times))]
 
 
@@ -379,8 +394,17 @@ def _():
             c.log_text()[mark:], "the log names the added Pod")
 
     # -- and back to 2: 127.0.0.12 leaves the answer, its process stays
+    # with a slow request in flight on it, which must finish there
     mark = c.log_mark()
     p12 = pods["127.0.0.12"]
+    slow = []
+    for i in range(20):     # round robin among 3 (and the load's turns)
+        slow.append(Background(load.request, "slow-%d" % i,
+                               "/delay?ms=1500"))
+        if p12.wait_request("/delay", 0.3):
+            break
+    on12 = [rid for rid, _ in arrivals(p12) if rid.startswith("slow-")]
+    s.eq(len(on12), 1, "a slow request is in flight on 127.0.0.12")
     s.ok(dns.set({BLUE_NAME: ["127.0.0.11", "127.0.0.13"],
                   GREEN_NAME: ["127.0.0.21", "127.0.0.22"]}),
          "DNS answers 2 blue Pods again", dns.log_text())
@@ -394,8 +418,15 @@ def _():
     s.ok(wait_until(lambda: load.done_since(t_gone) >= 100, 10),
          "the load goes on without it (%d requests)" %
          load.done_since(t_gone))
+    for b in slow:
+        b.join(10)
+    r = load.record(on12[0]) if on12 else None
+    s.ok(r is not None and r["error"] is None and
+         r["backend"] == "blue-12" and r["end"] > t_gone,
+         "the slow request on 127.0.0.12 finished there after it left", r)
 
     # -- kill a Pod that is still in the answer
+    mark = c.log_mark()
     p11 = pods["127.0.0.11"]
     os.kill(p11.proc.pid, signal.SIGKILL)
     t_kill = time.monotonic()
@@ -409,6 +440,11 @@ def _():
     s.ok(wait_until(lambda: load.done_since(t_kill) >= 100, 10),
          "the load goes on (%d requests since the kill)"
          % load.done_since(t_kill))
+    # a request cutover sent to the dead Pod found it gone: the kill was
+    # met under load
+    s.match(r"blue 127\.0\.0\.11:%d: (connect failed|connection error|"
+            r"closed the connection)" % port,
+            c.log_text()[mark:], "requests met the killed Pod")
 
     # -- switch to green, drain blue
     s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
