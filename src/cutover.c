@@ -470,10 +470,14 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		goto fail;
 	/* the file's `active` wins only when the file changed it */
 	active = cf->active != cx->config->active ? cf->active : old->active;
-	if (!dns_same(cf, cx->config) && (dns = !dns_wanted(cf) ? NULL :
-	    dns_new(cx->base, cf, &cutover_dns_ops, cx, text, sizeof(text),
-	    warn, sizeof(warn))) == NULL && dns_wanted(cf))
-		goto fail;
+	/* new names or settings: a new resolver, swapped in at commit */
+	if (!dns_same(cf, cx->config)) {
+		dns = NULL;
+		if (dns_wanted(cf) && (dns = dns_new(cx->base, cf,
+		    &cutover_dns_ops, cx, text, sizeof(text), warn,
+		    sizeof(warn))) == NULL)
+			goto fail;
+	}
 	workers_run(cx->workers, cutover_listen_job, cf);
 	if (!cutover_listening(cx, text, sizeof(text))) {
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
@@ -591,7 +595,9 @@ cutover_dns_answer(void *ctx, enum pool_id pool, const struct dns_answer *a)
 		cutover_dns_install(cx, pool);
 }
 
-void
+/* Why pool id has no members: "green has no members: dns NAME:PORT has
+ * not resolved (NXDOMAIN)". */
+static void
 cutover_why_empty(const struct cutover *cx, enum pool_id id, char *msg,
     size_t msglen)
 {

@@ -78,7 +78,8 @@ struct cutover {
 	 * What the metrics report of the root.  generation counts changes
 	 * of routing: 1 at start, +1 for every switch or rollback that moved
 	 * the active pool and every reload that changed the active pool or
-	 * a pool's members (a reload of other settings leaves it).
+	 * a pool's members, and every DNS answer that changed the members (a
+	 * reload of other settings leaves it).
 	 */
 	struct {
 		uint64_t	 generation;
@@ -135,13 +136,6 @@ int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
 int		 cutover_member(struct cutover *cx, const char *pool,
 		    const char *addr, const char *state, char *msg,
 		    size_t msglen);
-
-/*
- * Why pool id has no members, for messages: "green has no members: dns
- * NAME:PORT has not resolved (NXDOMAIN)".
- */
-void		 cutover_why_empty(const struct cutover *cx, enum pool_id id,
-		    char *msg, size_t msglen);
 
 /*
  * Conditions that admin commands wait for.  Each returns 1 when it holds,

@@ -91,6 +91,16 @@ dns_same(const struct config *a, const struct config *b)
 	return (true);
 }
 
+unsigned
+dns_next_ms(unsigned refresh_ms, unsigned ttl)
+{
+	unsigned long long	ttl_ms = (unsigned long long)ttl * 1000;
+
+	if (ttl_ms < DNS_REFRESH_FLOOR_MS)
+		ttl_ms = DNS_REFRESH_FLOOR_MS;
+	return (ttl_ms < refresh_ms ? (unsigned)ttl_ms : refresh_ms);
+}
+
 static void
 dns_arm(struct dns_lookup *l, unsigned ms)
 {
@@ -153,7 +163,8 @@ dns_lookup_done(struct dns_lookup *l)
 	unsigned		ms = l->d->refresh_ms;
 
 	memset(&a, 0, sizeof(a));
-	qsort(l->addrs, l->naddrs, sizeof(*l->addrs), dns_addr_cmp);
+	if (l->naddrs > 1)
+		qsort(l->addrs, l->naddrs, sizeof(*l->addrs), dns_addr_cmp);
 	for (size_t i = 0; i < l->naddrs; i++)
 		if (k == 0 || addr_cmp(&l->addrs[k - 1], &l->addrs[i]) != 0)
 			l->addrs[k++] = l->addrs[i];
@@ -172,10 +183,7 @@ dns_lookup_done(struct dns_lookup *l)
 		a.addrs = l->addrs;
 		a.naddrs = l->naddrs;
 		a.ttl = l->ttl;
-		if ((unsigned long long)l->ttl * 1000 < ms)
-			ms = l->ttl * 1000;
-		if (ms < DNS_REFRESH_FLOOR_MS)
-			ms = DNS_REFRESH_FLOOR_MS;
+		ms = dns_next_ms(ms, l->ttl);
 	}
 	a.next_ms = ms;
 	dns_arm(l, ms);

@@ -47,6 +47,14 @@ struct dns_ops {
 		    const struct dns_answer *a);
 };
 
+/*
+ * When to look a name up again after an answer whose smallest TTL is ttl
+ * seconds: refresh_ms, or sooner when the TTL runs out sooner, but never
+ * sooner than DNS_REFRESH_FLOOR_MS (a TTL of 0 must not spin).  A failed
+ * lookup is tried again after refresh_ms.
+ */
+unsigned	 dns_next_ms(unsigned refresh_ms, unsigned ttl);
+
 /* Whether cf names a pool by DNS (a struct dns would have work). */
 bool		 dns_wanted(const struct config *cf);
 

@@ -210,6 +210,35 @@ status_member_row(void *arg, size_t r, char (*cells)[STATUS_CELL_MAX])
 
 #define STATUS_NCOLS(a)	(sizeof(a) / sizeof((a)[0]))
 
+/*
+ * A pool's name line: "dns green NAME:PORT  3 address(es)  last ok 2s
+ * ago", then "  failing since TIME" while lookups fail.
+ */
+static void
+status_text_dns(struct cutover *cx, enum pool_id id, struct evbuffer *out)
+{
+	const struct cutover_dns	*pd = &cx->dns_pool[id];
+	const char			*name = cutover_config(cx)->pools[id].dns;
+	char				 ago[32], when[32];
+
+	if (name == NULL)
+		return;
+	evbuffer_add_printf(out, "dns %s %s  %zu address(es)  ", pool_name(id),
+	    name, pd->set.naddrs);
+	if (pd->last_at == 0)
+		evbuffer_add_printf(out, "no answer yet");
+	else {
+		status_uptime((long long)(time(NULL) - pd->last_at), ago,
+		    sizeof(ago));
+		evbuffer_add_printf(out, "last %s %s ago", pd->last, ago);
+	}
+	if (pd->failing_since != 0) {
+		status_when(pd->failing_since, when, sizeof(when));
+		evbuffer_add_printf(out, "  failing since %s", when);
+	}
+	evbuffer_add_printf(out, "\n");
+}
+
 /* The lines above the tables: who, routing, traffic, the last reload. */
 static void
 status_text_head(struct cutover *cx, const struct snapshot *s,
@@ -242,6 +271,8 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 		evbuffer_add_printf(out, "reload %s %s: %s\n",
 		    cx->reload.ok ? "ok" : "failed", when, cx->reload.msg);
 	}
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_text_dns(cx, (enum pool_id)i, out);
 }
 
 /*
@@ -288,9 +319,46 @@ status_json_member(struct evbuffer *out, const struct member *m, bool first)
 	evbuffer_add(out, "}", 1);
 }
 
+/* ,"dns":{...} of pool id, or ,"dns":null when it has no name. */
 static void
-status_json_pools(const struct workers_totals *t, const struct snapshot *s,
-    struct evbuffer *out)
+status_json_dns(struct cutover *cx, enum pool_id id, struct evbuffer *out)
+{
+	const struct cutover_dns	*pd = &cx->dns_pool[id];
+	const char			*name = cutover_config(cx)->pools[id].dns;
+	char				 when[32];
+
+	if (name == NULL) {
+		evbuffer_add_printf(out, ",\"dns\":null");
+		return;
+	}
+	evbuffer_add_printf(out, ",\"dns\":{\"name\":");
+	status_json_str(out, name);
+	evbuffer_add_printf(out, ",\"addresses\":%zu,\"last\":",
+	    pd->set.naddrs);
+	if (pd->last_at == 0)
+		evbuffer_add_printf(out, "null,\"last_age_s\":null");
+	else {
+		status_json_str(out, pd->last);
+		evbuffer_add_printf(out, ",\"last_age_s\":%lld",
+		    (long long)(time(NULL) - pd->last_at));
+	}
+	evbuffer_add_printf(out, ",\"failing_since\":");
+	if (pd->failing_since == 0)
+		evbuffer_add_printf(out, "null");
+	else {
+		status_when(pd->failing_since, when, sizeof(when));
+		evbuffer_add_printf(out, "\"%s\"", when);
+	}
+	evbuffer_add_printf(out, ",\"lookups_ok\":%llu,\"lookups_failed\":%llu,"
+	    "\"members_added\":%llu,\"members_removed\":%llu}",
+	    (unsigned long long)pd->lookups[1],
+	    (unsigned long long)pd->lookups[0],
+	    (unsigned long long)pd->added, (unsigned long long)pd->removed);
+}
+
+static void
+status_json_pools(struct cutover *cx, const struct workers_totals *t,
+    const struct snapshot *s, struct evbuffer *out)
 {
 	const struct pool	*p;
 
@@ -304,7 +372,9 @@ status_json_pools(const struct workers_totals *t, const struct snapshot *s,
 		    t->inflight[p->id], t->tunnels[p->id]);
 		for (size_t k = 0; k < p->nmembers; k++)
 			status_json_member(out, p->members[k], k == 0);
-		evbuffer_add_printf(out, "]}");
+		evbuffer_add_printf(out, "]");
+		status_json_dns(cx, p->id, out);
+		evbuffer_add_printf(out, "}");
 	}
 	evbuffer_add_printf(out, "}");
 }
@@ -363,7 +433,7 @@ status_json(struct cutover *cx, struct evbuffer *out)
 		status_json_str(out, cx->reload.msg);
 		evbuffer_add_printf(out, "}");
 	}
-	status_json_pools(&t, s, out);
+	status_json_pools(cx, &t, s, out);
 	evbuffer_add_printf(out, "}\n");
 }
 
@@ -596,8 +666,8 @@ status_metrics_root(struct cutover *cx, struct evbuffer *out,
     const struct workers_totals *t)
 {
 	status_family(out, "generation", "gauge",
-	    "Routing generation: +1 at every switch, rollback and reload "
-	    "that changed the active pool or the members.");
+	    "Routing generation: +1 at every switch, rollback, reload and "
+	    "DNS answer that changed the active pool or the members.");
 	evbuffer_add_printf(out, "cutover_generation %llu\n",
 	    (unsigned long long)cx->stats.generation);
 	status_family(out, "switches_total", "counter",
@@ -618,6 +688,29 @@ status_metrics_root(struct cutover *cx, struct evbuffer *out,
 	    "cutover_reloads_total{result=\"failed\"} %llu\n",
 	    (unsigned long long)cx->stats.reloads[1],
 	    (unsigned long long)cx->stats.reloads[0]);
+	status_family(out, "dns_lookups_total", "counter",
+	    "Lookups of the pool's dns name, by result (failed: timed out, "
+	    "NXDOMAIN, no address, ...).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (int ok = 1; ok >= 0; ok--) {
+			evbuffer_add_printf(out, "cutover_dns_lookups_total{");
+			status_label(out, "pool", pool_name(i), true);
+			status_label(out, "result", ok ? "ok" : "failed", false);
+			evbuffer_add_printf(out, "} %llu\n", (unsigned long long)
+			    cx->dns_pool[i].lookups[ok]);
+		}
+	status_family(out, "member_changes_total", "counter",
+	    "Members added to and removed from the pool by DNS answers.");
+	for (int i = 0; i < POOL_COUNT; i++) {
+		evbuffer_add_printf(out, "cutover_member_changes_total{");
+		status_label(out, "pool", pool_name(i), true);
+		evbuffer_add_printf(out, ",change=\"added\"} %llu\n",
+		    (unsigned long long)cx->dns_pool[i].added);
+		evbuffer_add_printf(out, "cutover_member_changes_total{");
+		status_label(out, "pool", pool_name(i), true);
+		evbuffer_add_printf(out, ",change=\"removed\"} %llu\n",
+		    (unsigned long long)cx->dns_pool[i].removed);
+	}
 	status_family(out, "start_time_seconds", "gauge",
 	    "Wall-clock time cutover started.");
 	evbuffer_add_printf(out, "cutover_start_time_seconds %lld\n",

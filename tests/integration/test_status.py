@@ -16,7 +16,7 @@ JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "requests_total", "responses_total", "errors_total",
             "upstream_failures_total", "stopping", "ready", "per_worker",
             "reload", "pools"}
-JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members"}
+JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members", "dns"}
 JSON_MEMBER = {"addr", "inflight", "requests", "idle", "connect_failures",
                "health", "admin", "ok_streak", "fail_streak", "latency_ms",
                "last"}
@@ -101,6 +101,8 @@ def _():
     s.eq(set(j), JSON_TOP, "status json: every top-level field", j)
     s.eq([set(j["pools"][p]) for p in ("blue", "green")], [JSON_POOL] * 2,
          "status json: every pool field", j)
+    s.eq([j["pools"][p]["dns"] for p in ("blue", "green")], [None, None],
+         "status json: dns is null for pools without a name", j)
     s.eq([set(m) for p in ("blue", "green")
           for m in j["pools"][p]["members"]], [JSON_MEMBER] * 4,
          "status json: every member field", j)
