@@ -72,6 +72,13 @@ def _register(obj):
     return obj
 
 
+def register(obj):
+    """Has obj (anything with a cleanup() method, such as a helper process
+    a test file defines) stopped at scenario end and at exit, as the
+    harness's own objects are; returns obj."""
+    return _register(obj)
+
+
 def _unregister(obj):
     with _live_lock:
         if obj in _live:
@@ -363,7 +370,8 @@ class RssSampler:
 
 class Backend:
     """One backend.py process on port (0: the kernel picks).  .port, .addr,
-    .requests (paths seen, in order; health probes excluded), .probe_paths
+    .requests (paths seen, in order; health probes excluded) and
+    .request_times (time.monotonic() of each one's arrival), .probe_paths
     and .probe_times (cutover's health probes: paths and time.monotonic()
     of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels), .conns
     (peer ports of every connection accepted, probes included), .peers
@@ -376,6 +384,7 @@ class Backend:
         self.proc = None
         self.port = None
         self.requests = []
+        self.request_times = []
         self.probe_paths = []
         self.probe_times = []
         self.tunnel_opens = 0
@@ -410,6 +419,7 @@ class Backend:
                     self.port = int(line.split()[1])
                 elif line.startswith("REQUEST "):
                     self.requests.append(line.split(" ", 2)[2])
+                    self.request_times.append(time.monotonic())
                 elif line.startswith("PROBE "):
                     self.probe_paths.append(line.split(" ", 2)[2])
                     self.probe_times.append(time.monotonic())
