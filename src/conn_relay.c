@@ -376,6 +376,49 @@ conn_relay_up_drained(struct conn *c)
 	}
 }
 
+/*
+ * Whether c's request may go to another member after its fresh connection
+ * closed or failed before a byte of the answer: the member cannot have
+ * acted on it, or it can act again (RFC 9110 9.2.2: an idempotent method),
+ * and nothing of it is lost (it was sent whole, without a body, so the
+ * head kept for retries is all of it).  A member that dies with requests
+ * on its connections then costs none of them, as nginx's default
+ * proxy_next_upstream error does.  A timeout is never resent: the member
+ * may still be working on it.
+ */
+static bool
+conn_relay_may_resend(const struct conn *c)
+{
+	const struct upstream	*u = c->up;
+
+	switch (c->x->req.method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		break;
+	default:
+		return (false);
+	}
+	return (u->uses == 1 && c->req_done && !c->body_sent &&
+	    !c->resp_started && !u->resp.head_done && u->resp.parsed == 0 &&
+	    evbuffer_get_length(u->io.in) == 0);
+}
+
+/* Sends c's request to the next member (conn_relay_may_resend).  May
+ * free c. */
+static int
+conn_relay_next_member(struct conn *c)
+{
+	log_info("client %s: \"%s\": resent to another member", c->peer_ip,
+	    c->x->line);
+	upstream_free(c->up);
+	c->up = NULL;
+	return (conn_relay_connect(c));
+}
+
 /* The member closed the connection.  May free c. */
 static int
 conn_relay_upstream_eof(struct conn *c)
@@ -400,6 +443,8 @@ conn_relay_upstream_eof(struct conn *c)
 	    pool_name(c->member->pool), conn_member_text(c));
 	if (u->uses == 1 && u->resp.parsed == 0)
 		conn_passive(c, c->member, "closed before answering");
+	if (conn_relay_may_resend(c))
+		return (conn_relay_next_member(c));
 	return (conn_error(c, 502, "member closed the connection"));
 }
 
@@ -437,6 +482,10 @@ conn_relay_up_event(struct conn *c, int what)
 	    conn_member_text(c), err);
 	if (u->uses == 1 && !u->resp.head_done && u->resp.parsed == 0)
 		conn_passive(c, c->member, err);
+	if (conn_relay_may_resend(c)) {
+		conn_relay_next_member(c);
+		return;
+	}
 	conn_error(c, 502, "member connection failed");
 }
 

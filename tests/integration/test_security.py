@@ -11,68 +11,13 @@ import threading
 import time
 
 from harness import (CUTOVER_BIN, PATTERN, Backend, Cutover, RawConn,
-                     RssSampler, Suite, build_request, rss_kb, sanitized,
-                     wait_health, wait_until)
+                     RssSampler, ScriptedMember, Suite, build_request,
+                     rss_kb, sanitized, wait_health, wait_until)
 
 s = Suite()
 
 QUIET_HEALTH = ('health = { path = "/healthz"; interval_ms = 60000; '
                 'timeout_ms = 2000; rise = 1; fall = 100; };\n')
-
-
-class ScriptedMember:
-    """A member on 127.0.0.1 that answers probes with 200 and every other
-    request head with what answer(sock, head) sends.  Each connection is
-    served in a thread of its own."""
-
-    def __init__(self, answer):
-        self.answer = answer
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
-        self.addr = "127.0.0.1:%d" % self.ls.getsockname()[1]
-        self.heads = []
-        self.errors = []
-        self.stopping = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def __str__(self):
-        return self.addr
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,),
-                             daemon=True).start()
-
-    def _serve(self, c):
-        buf = b""
-        try:
-            while not self.stopping:
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                if b"cutover-health" in head or b" /healthz " in head:
-                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                              b"\r\nok")
-                    continue
-                self.heads.append(head)
-                self.answer(c, head)
-        except OSError as e:
-            self.errors.append(e)
-        finally:
-            c.close()
-
-    def close(self):
-        self.stopping = True
-        self.ls.close()
 
 
 def metric_samples(c):

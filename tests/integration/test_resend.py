@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""A request whose fresh upstream connection closes or resets before a
+byte of the answer goes to another member when it may (an idempotent
+method, sent whole, without a body) and gets a 502 when it may not (POST,
+PATCH, a body): a Pod killed with requests on its connections costs none
+of the requests that can safely be sent again."""
+
+import os
+import signal
+import socket
+import struct
+
+from harness import (Background, Backend, Cutover, ScriptedMember, Suite,
+                     get, request, wait_health, wait_until)
+
+s = Suite()
+
+# probes every 100 ms bring a member that failed back at once (rise 1)
+FAST_RISE = ('health = { path = "/healthz"; interval_ms = 100; '
+             'timeout_ms = 500; rise = 1; fall = 1; };\n')
+
+
+def close_at_once(sock, head):
+    sock.close()
+
+
+def reset_at_once(sock, head):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def through_the_failing_member(c, bad, good, method, body=None):
+    """Sends method until bad is the member it went to first (round robin
+    over two members, each worker with its own turn); returns the
+    response, and whether good saw the request too."""
+    for attempt in range(12):
+        wait_health(c, "blue", bad.addr, "up", 5)
+        seen_bad, seen_good = len(bad.heads), good.saw("/m-")
+        r = request(c.port, method, "/m-%s-%d" % (method, attempt),
+                    body=body, timeout=10)
+        if len(bad.heads) > seen_bad:
+            return r, good.saw("/m-") > seen_good
+    return None, False
+
+
+for name, answer in (("closes", close_at_once), ("resets", reset_at_once)):
+    @s.scenario("a member that %s a fresh connection before answering" %
+                name)
+    def _(answer=answer, name=name):
+        bad = ScriptedMember(answer)
+        good = Backend("good")
+        c = Cutover(blue=[bad, good], green=[Backend("green")],
+                    extra=FAST_RISE)
+        try:
+            s.ok(c.wait_pool_healthy("blue"), "both members up", c.status())
+            for method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS"):
+                r, good_saw = through_the_failing_member(c, bad, good,
+                                                          method)
+                s.ok(r is not None, "%s reached the member that %s" %
+                     (method, name))
+                if r is None:
+                    continue
+                s.eq(r.status, 200, "%s: answered by the other member" %
+                     method, c.log_tail())
+                s.ok(good_saw, "%s: the other member got it" % method)
+            s.ok(c.wait_log(r'"GET /m-GET-\d+": resent to another member'),
+                 "the log says the request was resent", c.log_tail())
+            for method, body in (("POST", b""), ("PATCH", b""),
+                                 ("PUT", b"payload"), ("GET", b"payload")):
+                r, good_saw = through_the_failing_member(c, bad, good,
+                                                          method, body)
+                what = "%s with %s" % (method, "a body" if body else
+                                       "no body")
+                s.ok(r is not None, "%s reached the member" % what)
+                if r is None:
+                    continue
+                s.eq(r.status, 502, "%s: 502, not sent again" % what)
+                s.ok(not good_saw, "%s: the other member never got it" %
+                     what)
+            s.ok(c.alive(), "cutover still runs")
+        finally:
+            c.stop()
+            bad.close()
+
+
+@s.scenario("a pool whose every member closes: a 502 once each is tried")
+def _():
+    bad = [ScriptedMember(close_at_once) for _ in range(3)]
+    c = Cutover(blue=bad, green=[Backend("green")],
+                extra=FAST_RISE.replace("interval_ms = 100",
+                                        "interval_ms = 60000"))
+    try:
+        s.ok(c.wait_pool_healthy("blue"), "three members up", c.status())
+        r = get(c.port, "/all-close", timeout=10)
+        s.eq(r.status, 502, "the client gets a 502")
+        s.eq(sorted(len(m.heads) for m in bad), [1, 1, 1],
+             "each member got the request once, none twice")
+        r = get(c.port, "/after", timeout=10)
+        s.eq(r.status, 503, "then every member is down: 503")
+    finally:
+        c.stop()
+        for m in bad:
+            m.close()
+
+
+@s.scenario("a member killed with GETs in flight on fresh connections")
+def _():
+    b1, b2 = Backend("b1"), Backend("b2")
+    c = Cutover(blue=[b1, b2], green=[Backend("green")])
+    try:
+        s.ok(c.wait_pool_healthy("blue"), "both members up", c.status())
+        reqs = [Background(get, c.port, "/delay?ms=1500&n=%d" % i)
+                for i in range(4)]
+        s.ok(b1.wait_request("/delay", 5), "b1 has a request in flight")
+        s.ok(wait_until(lambda: b2.saw("/delay"), 5),
+             "b2 has one too")
+        os.kill(b1.proc.pid, signal.SIGKILL)
+        for r in reqs:
+            r.join(10)
+        got = [getattr(r.result, "status", r.result) for r in reqs]
+        s.eq(got, [200] * 4, "every request is answered 200", c.log_tail())
+        s.ok(all(r.result.body.startswith(b"b2") for r in reqs
+                 if hasattr(r.result, "body")),
+             "by b2", [getattr(r.result, "body", None) for r in reqs])
+    finally:
+        c.stop()
+        b2.stop()
+
+
+s.done()
