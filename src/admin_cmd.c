@@ -369,8 +369,12 @@ cmd_member(struct admin_req *r)
 	if (admin_pool(r, r->argv[1]) == -1)
 		return (-1);
 	rc = cutover_member(r->cx, r->argv[1], r->argv[2], r->argv[3], force,
-	    msg, sizeof(msg));
-	return (admin_done(r, rc, msg));
+	    msg + strlen(ADMIN_USAGE), sizeof(msg) - strlen(ADMIN_USAGE));
+	/* no such member: the command was wrong, not refused */
+	if (rc == -2)
+		memcpy(msg, ADMIN_USAGE, strlen(ADMIN_USAGE));
+	return (admin_done(r, rc, rc == -2 ? msg : msg +
+	    strlen(ADMIN_USAGE)));
 }
 
 /* Parses SECONDS: decimal digits only, 0..ADMIN_WAIT_MAX. */

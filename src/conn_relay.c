@@ -120,6 +120,12 @@ conn_relay_connect(struct conn *c)
 		if (m == NULL)
 			return (conn_error(c, 502, "no member could be reached"));
 		c->x->tried[c->x->ntried++] = m;
+		/* a retry goes only to a member that is still one: an
+		 * address that left DNS may be another Pod's by now */
+		if (c->x->ntried > 1 && c->w->snap != NULL &&
+		    c->w->snap != c->snap &&
+		    !snapshot_has_member(c->w->snap, m))
+			continue;
 		conn_set_member(c, m);
 		if ((u = upstream_take(m, c->w->id)) != NULL) {
 			conn_relay_attach(c, u);

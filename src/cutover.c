@@ -422,9 +422,11 @@ static void
 cutover_reload_sets(struct cutover *cx, const struct config *cf,
     struct snapshot_dns *sets)
 {
+	/* a changed name keeps the old one's members until it answers:
+	 * validate, then swap, as for everything a reload changes */
 	for (int i = 0; i < POOL_COUNT; i++) {
 		memset(&sets[i], 0, sizeof(sets[i]));
-		if (cutover_same_str(cf->pools[i].dns, cx->config->pools[i].dns))
+		if (cf->pools[i].dns != NULL)
 			sets[i] = cx->dns_pool[i].set;
 	}
 }
@@ -447,9 +449,18 @@ cutover_reload_dns(struct cutover *cx, const struct config *cf,
 		if (cutover_same_str(cf->pools[i].dns, cx->config->pools[i].dns))
 			continue;
 		/* the counters go on: they count lookups of the pool */
-		snapshot_dns_clear(&pd->set);
 		pd->last[0] = '\0';
 		pd->last_at = pd->failing_since = 0;
+		if (cf->pools[i].dns == NULL) {
+			snapshot_dns_clear(&pd->set);
+			continue;
+		}
+		if (pd->set.naddrs > 0)
+			log_info("dns: %s: now %s; keeping the %zu address(es) "
+			    "of %s until it answers", pool_name((enum pool_id)i),
+			    cf->pools[i].dns, pd->set.naddrs,
+			    cx->config->pools[i].dns != NULL ?
+			    cx->config->pools[i].dns : "the last name");
 	}
 }
 
@@ -489,6 +500,20 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	if ((s = snapshot_build_dns(cf, old, active, sets)) == NULL) {
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		snprintf(text, sizeof(text), "out of memory");
+		goto fail;
+	}
+	/* every request would get a 503, as a switch to it would (which
+	 * even force cannot make) */
+	if (s->pools[active]->nmembers == 0 &&
+	    old->pools[old->active]->nmembers > 0) {
+		snapshot_unref(s);
+		workers_run(cx->workers, cutover_unlisten_job, NULL);
+		snprintf(text, sizeof(text), "the active pool %s would have no "
+		    "members%s%s%s", pool_name(active),
+		    cf->pools[active].dns != NULL ? ": dns " : "",
+		    cf->pools[active].dns != NULL ? cf->pools[active].dns : "",
+		    cf->pools[active].dns != NULL ? " has not answered yet" :
+		    "");
 		goto fail;
 	}
 	/* commit: nothing below can fail */
@@ -735,10 +760,17 @@ cutover_pool(const char *pool, enum pool_id *id, char *msg, size_t msglen)
 
 /* Why m does not count as healthy: its admin state, else its last probe. */
 static const char *
-cutover_why_down(const struct member *m)
+cutover_why_down(const struct member *m, unsigned rise, char *buf,
+    size_t len)
 {
 	if (m->admin != MEMBER_READY)
 		return (member_admin_name(m->admin));
+	if (m->health == HEALTH_NEW) {
+		/* its last probe may well have passed: it has to rise */
+		snprintf(buf, len, "new: %u of %u probes passed", m->ok_streak,
+		    rise);
+		return (buf);
+	}
 	if (m->health == HEALTH_UNKNOWN && m->probes[0] + m->probes[1] == 0)
 		return ("not probed yet");
 	return (m->last[0] != '\0' ? m->last : member_health_name(m->health));
@@ -750,10 +782,12 @@ cutover_why_down(const struct member *m)
  * pool still gives a short answer.
  */
 static void
-cutover_gate_down(const struct pool *p, char *msg, size_t msglen)
+cutover_gate_down(const struct pool *p, unsigned rise, char *msg,
+    size_t msglen)
 {
 	const struct member	*m;
 	size_t			 used, listed = 0, more = 0;
+	char			 why[64];
 
 	for (size_t i = 0; i < p->nmembers; i++) {
 		if (member_is_healthy(m = p->members[i]))
@@ -765,7 +799,7 @@ cutover_gate_down(const struct pool *p, char *msg, size_t msglen)
 		used = strlen(msg);
 		snprintf(msg + used, msglen - used, "%s%s (%s)",
 		    listed == 0 ? "; down: " : ", ", m->addr.text,
-		    cutover_why_down(m));
+		    cutover_why_down(m, rise, why, sizeof(why)));
 		listed++;
 	}
 	used = strlen(msg);
@@ -796,7 +830,7 @@ cutover_gate(const struct cutover *cx, const struct snapshot *s,
 	snprintf(msg, msglen, "%s has %zu of %zu members healthy; "
 	    "switch.min_healthy requires %u", pool_name(id), ok, p->nmembers,
 	    need);
-	cutover_gate_down(p, msg, msglen);
+	cutover_gate_down(p, s->config->pools[id].health.rise, msg, msglen);
 	return (0);
 }
 
@@ -1001,7 +1035,7 @@ cutover_member(struct cutover *cx, const char *pool, const char *addr,
 		return (-1);
 	}
 	if ((m = cutover_find_member(cx, pool, addr, msg, msglen)) == NULL)
-		return (-1);
+		return (-2);
 	if (to != MEMBER_READY && m->pool == s->active &&
 	    member_is_usable(m) && cutover_usable(s->pools[m->pool]) == 1) {
 		if (!force) {

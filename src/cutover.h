@@ -164,6 +164,8 @@ const char	*cutover_action_name(enum cutover_action a);
  * Sets a member's admin state: state is "ready", "drain" or "maint".
  * Taking the last usable member of the active pool out of service (drain
  * or maint) is refused unless force: the next request would get 503.
+ * Returns -2 (not -1) when pool and addr name no member, or addr is not
+ * an address: the command was wrong, and force cannot help.
  */
 int		 cutover_member(struct cutover *cx, const char *pool,
 		    const char *addr, const char *state, bool force,

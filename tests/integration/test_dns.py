@@ -413,4 +413,84 @@ def _():
     ns.stop()
 
 
+@s.scenario("a reload that renames a pool's dns keeps its members until the "
+            "new name answers")
+def _():
+    p2, p3 = pods(2)
+    g = Backend("g")
+    old, new = "app-blue.prod.svc.cluster.local", "app-blue-v2.prod.svc.cluster.local"
+    ns = DnsServer({old: ["127.0.0.2"]})
+    text = dns_config(ns, ([], "%s:%d" % (old, p2.port)), ([g], None))
+    c = Cutover(text)
+    s.ok(wait_until(lambda: members(c, "blue") == [p2.addr], 5),
+         "blue's member is p2")
+    # the new name does not resolve yet: blue must not empty
+    c.reload_file(text.replace(old, new))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload to a name that has not resolved succeeds", out + err)
+    s.contains(out, "blue 1 member(s)", "and blue keeps its member")
+    seen = spread(c, 6)
+    s.eq(seen, {"pod2": 6}, "blue still serves from p2", seen)
+    s.ok(c.wait_log(r"dns: blue: now %s:%d; keeping the 1 address\(es\) of "
+                    % (re.escape(new), p2.port), 2), "the log says so",
+         c.log_tail())
+    # once it answers, its addresses are the members
+    ns.set(new, ["127.0.0.3"])
+    s.ok(wait_until(lambda: members(c, "blue") == [p3.addr], 5),
+         "the new name's answer replaces them", members(c, "blue"))
+    s.ok(wait_until(lambda: spread(c, 4) == {"pod3": 4}, 5),
+         "and p3 serves (a pool with no other usable member does not wait "
+         "for the probes)")
+    ns.stop()
+
+
+@s.scenario("a reload that would leave the active pool with no members is "
+            "refused")
+def _():
+    p2, = pods(1)
+    g = Backend("g")
+    name = "app-green.prod.svc.cluster.local"
+    ns = DnsServer({})
+    text = dns_config(ns, ([p2], None), ([], "%s:%d" % (name, p2.port)))
+    c = Cutover(text)
+    s.ok(c.wait_pool_healthy("blue"), "blue is up")
+    c.reload_file(text.replace("pools = {", 'active = "green";\npools = {'))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 1, "reload making the unresolved green active fails", out + err)
+    s.contains(out + err, "the active pool green would have no members: "
+               "dns %s:%d has not answered yet" % (name, p2.port),
+               "and says why")
+    s.eq(c.active(), "blue", "blue stays active")
+    s.eq(spread(c, 3), {"pod2": 3}, "and serves")
+    ns.stop()
+    g.stop()
+
+
+@s.scenario("a refused switch says a new member is waiting for its probes; "
+            "a member that is not one is a usage error")
+def _():
+    p2, p3 = pods(2)
+    g = Backend("g")
+    name = "app-green.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2"]})
+    text = dns_config(ns, ([g], None), ([], "%s:%d" % (name, p2.port)))
+    c = Cutover(text)
+    s.ok(wait_until(lambda: members(c, "green") == [p2.addr], 5),
+         "green's first member")
+    p3.set_health(500)
+    ns.set(name, ["127.0.0.2", "127.0.0.3"])
+    s.ok(wait_until(lambda: c.member_state("green", p3.addr) == "new", 5),
+         "p3 is new: its probes fail")
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 1, "switch green is refused", out + err)
+    s.match(r"127\.0\.0\.3:%d \(new: 0 of 2 probes passed\)" % p3.port,
+            out + err, "the refusal says p3 is new and how far its probes are")
+    for args in (("member", "green", "127.0.0.9:%d" % p2.port, "drain"),
+                 ("member", "green", "timeout:", "ready")):
+        rc, out, err = c.ctl(*args)
+        s.eq(rc, 2, "%s: exit 2 (usage)" % " ".join(args), out + err)
+        s.contains(out + err, "usage:", "the reply is a usage error")
+    ns.stop()
+
+
 s.done()
