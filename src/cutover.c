@@ -3,6 +3,9 @@
  */
 #include "autoconf.h"
 
+#include <sys/timerfd.h>
+
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <inttypes.h>
@@ -161,6 +164,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		return (NULL);
 	}
 	cx->base = base;
+	cx->sched.fd = -1;
 	cx->started = time(NULL);
 	cx->stats.generation = 1;
 	cutover_file_hash(path, cx->file.sha256);
@@ -203,7 +207,17 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	cx->ev_int = evsignal_new(base, SIGINT, cutover_signal_cb, cx);
 	cx->ev_grace = evtimer_new(base, cutover_grace_cb, cx);
 	cx->ev_delay = evtimer_new(base, cutover_delay_cb, cx);
-	if ((cx->sched.ev = evtimer_new(base, cutover_sched_cb, cx)) == NULL)
+	/*
+	 * The scheduled switch's timer: a timerfd, since libevent's own
+	 * timers follow CLOCK_MONOTONIC_COARSE, a few ms late.
+	 */
+	if ((cx->sched.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
+	    TFD_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "timerfd: %s", strerror(errno));
+		goto fail;
+	}
+	if ((cx->sched.ev = event_new(base, cx->sched.fd, EV_READ,
+	    cutover_sched_cb, cx)) == NULL)
 		cx->ev_delay = NULL;	/* reported below */
 	for (int i = 0; i < POOL_COUNT; i++) {
 		cx->drain[i].cx = cx;
@@ -284,6 +298,8 @@ cutover_free(struct cutover *cx)
 	watch_free(cx->file.watch);
 	if (cx->sched.ev != NULL)
 		event_free(cx->sched.ev);
+	if (cx->sched.fd != -1)
+		close(cx->sched.fd);
 	workers_free(cx->workers, cutover_worker_fin);
 	cx->workers = NULL;
 	dns_free(cx->dns);
@@ -1266,6 +1282,40 @@ cutover_sched_result_name(enum cutover_sched_result r)
 	}
 }
 
+/*
+ * Arms the scheduled switch's timer to fire tv from now (monotonic,
+ * absolute, so that nothing is lost between the reading and the arming).
+ * 0, or -1 with errno.
+ */
+static int
+cutover_sched_arm(struct cutover_sched *sc, const struct timeval *tv)
+{
+	struct itimerspec	its;
+	struct timespec		now;
+
+	memset(&its, 0, sizeof(its));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	its.it_value.tv_sec = now.tv_sec + tv->tv_sec;
+	its.it_value.tv_nsec = now.tv_nsec + (long)tv->tv_usec * 1000;
+	if (its.it_value.tv_nsec >= 1000000000) {
+		its.it_value.tv_sec++;
+		its.it_value.tv_nsec -= 1000000000;
+	}
+	if (timerfd_settime(sc->fd, TFD_TIMER_ABSTIME, &its, NULL) == -1)
+		return (-1);
+	return (event_add(sc->ev, NULL));
+}
+
+static void
+cutover_sched_disarm(struct cutover_sched *sc)
+{
+	struct itimerspec	its;
+
+	memset(&its, 0, sizeof(its));
+	timerfd_settime(sc->fd, 0, &its, NULL);
+	event_del(sc->ev);
+}
+
 /* Ends the scheduled switch with result and msg. */
 static void
 cutover_sched_end(struct cutover *cx, enum cutover_sched_result result,
@@ -1296,16 +1346,19 @@ cutover_sched_cb(evutil_socket_t fd, short what, void *arg)
 	struct cutover_sched	*sc = &cx->sched;
 	struct timeval		 tv;
 	long long		 fired = cutover_now_us(), done;
+	uint64_t		 n;
 	char			 msg[1024], when[32];
 	int			 rc;
 
+	/* drain the expiration count (EAGAIN: it was disarmed) */
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("scheduled switch: timer: %s", strerror(errno));
 	if (!sc->pending)
 		return;
 	if (cutover_sched_delay(sc->at_ms, fired, &tv) == 0 &&
-	    (tv.tv_sec > 0 || tv.tv_usec > 100)) {
-		evtimer_add(sc->ev, &tv);
+	    (tv.tv_sec > 0 || tv.tv_usec > 100) &&
+	    cutover_sched_arm(sc, &tv) == 0)
 		return;
-	}
 	sc->pending = false;
 	rc = cutover_move(cx, CUTOVER_SWITCH, sc->pool, sc->force, sc->gen,
 	    sc->by, msg, sizeof(msg));
@@ -1362,13 +1415,18 @@ cutover_switch_gen(struct cutover *cx, const char *pool, bool force,
 		log_warn("scheduled switch %s refused: %s", pool_name(id), why);
 		return (-1);
 	}
+	if (cutover_sched_arm(sc, &tv) == -1) {
+		snprintf(msg, msglen, "refused: cannot arm the timer: %s",
+		    strerror(errno));
+		log_error("scheduled switch %s: %s", pool_name(id), msg);
+		return (-1);
+	}
 	sc->pending = true;
 	sc->pool = id;
 	sc->force = force;
 	sc->gen = gen;
 	sc->at_ms = at_ms;
 	snprintf(sc->by, sizeof(sc->by), "%s", by != NULL ? by : "in-process");
-	evtimer_add(sc->ev, &tv);
 	cutover_when_ms(at_ms, when, sizeof(when));
 	if (gen != 0)
 		snprintf(rel, sizeof(rel), ", release generation %" PRIu64,
@@ -1391,7 +1449,7 @@ cutover_cancel(struct cutover *cx, const char *by, char *msg, size_t msglen)
 		snprintf(msg, msglen, "nothing scheduled");
 		return (0);
 	}
-	evtimer_del(sc->ev);
+	cutover_sched_disarm(sc);
 	cutover_when_ms(sc->at_ms, when, sizeof(when));
 	snprintf(msg, msglen, "cancelled the switch to %s at %s",
 	    pool_name(sc->pool), when);

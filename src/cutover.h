@@ -45,6 +45,7 @@ struct cutover_sched {
 	uint64_t	 gen;		/* 0: leaves the release generation */
 	long long	 at_ms;		/* the instant, ms since the epoch */
 	char		 by[64];
+	int		 fd;		/* its timerfd */
 	struct event	*ev;
 	/* the last one that ended */
 	struct {

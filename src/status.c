@@ -312,8 +312,7 @@ status_declared(struct cutover *cx, const struct snapshot *s, char *why,
 	if (cx->release.why[0] != '\0')
 		snprintf(why, len, "%s", cx->release.why);
 	else if (cx->release.declared_gen == 0)
-		snprintf(why, len, "no generation declared: the state file "
-		    "or a switch decided");
+		snprintf(why, len, "no generation declared");
 	else
 		snprintf(why, len, "release generation %llu is not older",
 		    (unsigned long long)cx->release.generation);
@@ -357,11 +356,13 @@ status_text_release(struct cutover *cx, const struct snapshot *s,
 		    pool_name(sc->last.pool), when, (double)(sc->last.done_us -
 		    sc->last.at_ms * 1000) / 1000, sc->last.msg);
 	}
+	/* two lines: the hash alone is 64 columns */
 	status_when_ms((long long)cx->file.at.tv_sec * 1000 +
 	    cx->file.at.tv_nsec / 1000000, when, sizeof(when));
-	evbuffer_add_printf(out, "config %s sha256 %s loaded %s watch %s\n",
-	    cx->config_path, cx->file.sha256[0] != '\0' ? cx->file.sha256 :
-	    "unknown", when, cx->file.watch != NULL ? "on" : "off");
+	evbuffer_add_printf(out, "config %s loaded %s watch %s\n"
+	    "config-sha256 %s\n", cx->config_path, when, cx->file.watch !=
+	    NULL ? "on" : "off", cx->file.sha256[0] != '\0' ?
+	    cx->file.sha256 : "unknown");
 }
 
 /*
