@@ -1258,8 +1258,13 @@ cutover_declare(struct cutover *cx, const struct config *cf, char *text,
 int
 cutover_sched_delay(long long at_ms, long long now_us, struct timeval *tv)
 {
-	long long	us = at_ms * 1000 - now_us;
+	long long	us;
 
+	/* in ms first: at_ms * 1000 of a far instant would overflow */
+	if (at_ms - now_us / 1000 > CUTOVER_SCHED_MAX_MS + 1 ||
+	    at_ms < now_us / 1000)
+		return (-1);
+	us = at_ms * 1000 - now_us;
 	if (us <= 0 || us > (long long)CUTOVER_SCHED_MAX_MS * 1000)
 		return (-1);
 	tv->tv_sec = (time_t)(us / 1000000);
