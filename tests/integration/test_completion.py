@@ -71,12 +71,14 @@ def _():
     s.eq(got[3], [g.addr], "cutoverctl member green <TAB>: green's member",
          got)
     s.eq(got[4], ["status"], "cutoverctl st<TAB>: status", got)
-    s.eq(sorted(got[5]), sorted(["status", "metrics", "switch", "rollback",
+    s.eq(sorted(got[5]), sorted(["status", "metrics", "switch", "cancel",
+                                 "rollback",
                                  "member", "wait-healthy", "wait-drained",
                                  "reload", "version", "help", "quit"]),
          "cutoverctl <TAB>: every command the daemon lists", got)
     s.eq(got[6], ["green"], "cutoverctl switch g<TAB>: green", got)
-    s.eq(got[7], ["force"], "cutoverctl switch green <TAB>: force", got)
+    s.eq(got[7], ["force", "at", "gen"],
+         "cutoverctl switch green <TAB>: force, at, gen", got)
     s.eq(got[8], ["json"], "cutoverctl status <TAB>: json", got)
     s.eq(got[9], ["rollback"], "cutoverctl help ro<TAB>: rollback", got)
     s.eq(got[10], ["maint"], "cutoverctl member blue ADDR m<TAB>: maint",

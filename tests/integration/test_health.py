@@ -585,14 +585,15 @@ def _():
             content = f.read()
     except OSError as e:
         content = repr(e)
-    s.ok(content in ("green", "green\n"), "the state file says green",
+    s.ok(content == "green\ngeneration 0\n", "the state file says green "
+         "(and release generation 0)",
          repr(content))
     s.eq(c1.stop(), 0, "stop the first cutover")
 
     extra = 'state_file = "%s";\n' % path
     c2 = Cutover(blue=[b], green=[g], extra=extra)
-    s.ok(c2.wait_log(r"active pool green \(from state file %s\)"
-                     % re.escape(path), 2),
+    s.ok(c2.wait_log(r"active pool green \(from state file %s, generation "
+                     r"0\)" % re.escape(path), 2),
          "restart: the state file decides (active = \"blue\" in the config)",
          c2.log_tail(5))
     s.eq(c2.active(), "green", "status: active green")
@@ -601,7 +602,7 @@ def _():
     rc, out, err = c2.ctl("switch", "blue")
     s.eq(rc, 0, "switch blue", out + err)
     with open(path) as f:
-        s.ok(f.read() in ("blue", "blue\n"), "the state file says blue")
+        s.ok(f.read() == "blue\ngeneration 0\n", "the state file says blue")
     s.eq(c2.stop(), 0, "stop the second cutover")
 
     with open(path, "w") as f:

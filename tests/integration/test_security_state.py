@@ -75,7 +75,7 @@ def _():
     s.ok(took < SWITCH_BOUND, "the switch answers within %.0f s (took "
          "%.2f s)" % (SWITCH_BOUND, took))
     s.eq(read(victim), "precious\n", "the symlink's target is unchanged")
-    s.eq(read(path), "green\n", "the state file says green")
+    s.eq(read(path), "green\ngeneration 0\n", "the state file says green")
     s.ok(os.path.islink(path + ".tmp"), "the planted symlink is left alone")
     s.eq(leftovers(c), [], "no temporary file is left behind")
     s.eq(get(c.port, "/").body, b"g\n", "traffic goes to green")
@@ -95,7 +95,7 @@ def _():
     s.eq(rc, 0, "cutoverctl switch green exits 0", out)
     s.ok(took < SWITCH_BOUND, "the switch answers within %.0f s (took "
          "%.2f s)" % (SWITCH_BOUND, took))
-    s.eq(read(path), "green\n", "the state file says green")
+    s.eq(read(path), "green\ngeneration 0\n", "the state file says green")
     s.eq(leftovers(c), [], "no temporary file is left behind")
     s.eq(get(c.port, "/", timeout=5).body, b"g\n",
          "cutover still serves, from green")
@@ -107,7 +107,7 @@ def _():
     release_fifo(fifo)
     s.ok(rc == 0 and took < SWITCH_BOUND,
          "a rollback past the FIFO answers too (took %.2f s)" % took, out)
-    s.eq(read(path), "blue\n", "the state file says blue")
+    s.eq(read(path), "blue\ngeneration 0\n", "the state file says blue")
 
 
 @s.scenario("a FIFO at the state path: start-up does not hang")
@@ -135,7 +135,8 @@ def _():
     rc, out, took = timed_ctl(c, "switch", "green")
     s.ok(rc == 0 and took < SWITCH_BOUND,
          "a switch answers (took %.2f s)" % took, out)
-    s.eq(read(path), "green\n", "the FIFO is replaced by the state file")
+    s.eq(read(path), "green\ngeneration 0\n",
+         "the FIFO is replaced by the state file")
 
 
 @s.scenario("a symlink at the state path is not followed")
@@ -156,7 +157,7 @@ def _():
     s.ok(c.wait_pool_healthy("green"), "green is healthy", c.admin("status"))
     rc, out, took = timed_ctl(c, "switch", "green")
     s.eq(rc, 0, "cutoverctl switch green exits 0", out)
-    s.ok(not os.path.islink(path) and read(path) == "green\n",
+    s.ok(not os.path.islink(path) and read(path) == "green\ngeneration 0\n",
          "the symlink is replaced by the state file", read(path))
     with open(victim, "w") as f:
         f.write("precious\n")

@@ -17,7 +17,8 @@ JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "previous", "listen", "connections_open", "connections_total",
             "requests_total", "responses_total", "errors_total",
             "upstream_failures_total", "stopping", "ready", "per_worker",
-            "reload", "last_change", "pools"}
+            "reload", "last_change", "release", "scheduled",
+            "scheduled_last", "config", "pools"}
 JSON_CHANGE = {"action", "from", "to", "forced", "at", "generation", "by",
                "uid", "pid"}
 JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members", "dns"}

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""The declared colour (generation), the release generation in the state
+file, the scheduled switch and the configuration watch, against the real
+binary: a reload with a stale generation keeps the runtime colour; a newer
+one to an unhealthy pool is refused by the gate, to a healthy one switches
+and writes the state file; a restart keeps a newer state file's colour; the
+watch reloads once per Kubernetes-style `..data` swap and survives a broken
+file; `switch ... at` and `cancel`."""
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import re
+import time
+
+from harness import (SRCDIR, Backend, Cutover, Suite, dead_addr, get,
+                     wait_until)
+
+s = Suite()
+
+_loader = importlib.machinery.SourceFileLoader(
+    "kubectl_standin", os.path.join(SRCDIR, "tests", "kubectl"))
+_spec = importlib.util.spec_from_loader("kubectl_standin", _loader)
+standin = importlib.util.module_from_spec(_spec)
+_loader.exec_module(standin)
+
+
+def conf(blue, green, active, gen, extra=""):
+    return ('active = "%s";\ngeneration = %d;\nstate_file = "@DIR@/active";\n'
+            'pools = {\n  blue = { members = [ "%s" ]; };\n'
+            '  green = { members = [ "%s" ]; };\n};\n%s' %
+            (active, gen, blue, green, extra))
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def reaches(c, name, tries=20):
+    return any(get(c.port, "/").header("X-Backend") == name
+               for _ in range(tries))
+
+
+def reloads(c):
+    return len(re.findall(r"info: reload: reloaded ", c.log_text()))
+
+
+@s.scenario("declared colour: stale, refused by the gate, applied")
+def _():
+    b, g = Backend("b"), Backend("g")
+    dead = dead_addr()
+    c = Cutover(conf(b.addr, g.addr, "blue", 3))
+    state = os.path.join(c.dir, "active")
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"]), ("blue", 3),
+         "start: blue, release generation 3 (from the configuration)", j)
+
+    rc, out, err = c.ctl("switch", "green", "gen", "5")
+    s.eq(rc, 0, "switch green gen 5 exits 0", out + err)
+    s.ok("release generation 5" in out, "... and says so", out)
+    s.eq(read(state), "green\ngeneration 5\n",
+         "the state file holds green and generation 5")
+    rc, out, err = c.ctl("switch", "blue", "gen", "5")
+    s.eq(rc, 1, "gen 5 again is refused, exit 1", out + err)
+    s.ok("generation 5 is not newer than 5" in err, "... saying why", err)
+
+    # stale: generation 4 says blue; the runtime green stays
+    c.reload_file(conf(b.addr, g.addr, "blue", 4))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload of a stale generation exits 0", out + err)
+    s.ok("declared blue (generation 4) ignored" in out, "the reply says the "
+         "declared colour is ignored", out)
+    s.eq(c.active(), "green", "green still serves")
+    c.ctl("reload")
+    s.eq(len(re.findall(r"declared blue \(generation 4\) ignored: the "
+                        r"release", c.log_text())), 1,
+         "logged once for two reloads", c.log_tail(6))
+    s.ok(reaches(c, "g"), "requests reach green")
+
+    # newer, to an unhealthy pool: the gate refuses, the reload stands
+    c.reload_file(conf(dead, g.addr, "blue", 6))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "the reload itself succeeds", out + err)
+    s.ok("declared blue (generation 6) refused, serving green: blue has 0 "
+         "of 1 members healthy" in out, "... and says the declared colour "
+         "was refused by the gate", out)
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"],
+          j["release"]["declared"]["applied"]), ("green", 5, False),
+         "green serves, release generation 5, declared not applied", j)
+    s.ok(re.search(r"^release generation 5  declared blue \(generation 6\),"
+                   r" serving green: blue has 0 of 1 members healthy",
+                   "\n".join(c.status()), re.M),
+         "status says declared blue, serving green, and why", c.status())
+    s.ok(re.search(r"^cutover_declared_refused_total [1-9]",
+                   c.ctl("metrics")[1], re.M), "the refusal is counted")
+    s.eq([m["addr"] for m in j["pools"]["blue"]["members"]], [dead],
+         "the other settings were reloaded: blue's member is the new one",
+         j["pools"]["blue"])
+    s.eq(read(state), "green\ngeneration 5\n", "the state file is unchanged")
+
+    # newer, to a healthy pool: switches and writes the state file
+    c.reload_file(conf(b.addr, g.addr, "blue", 7))
+    c.ctl("reload")
+    s.ok(c.wait_pool_healthy("blue"), "blue is healthy again")
+    rc, out, err = c.ctl("reload")
+    s.ok(rc == 0 and "declared blue (generation 7) applied" in out,
+         "a reload of generation 7 applies blue", out + err)
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"],
+          j["release"]["declared"]["applied"],
+          j["last_change"]["action"]), ("blue", 7, True, "reload"),
+         "blue serves, release generation 7, applied, by reload", j)
+    s.eq(read(state), "blue\ngeneration 7\n", "the state file says so")
+    s.ok(reaches(c, "b"), "requests reach blue")
+
+    # restart: a state file newer than the configuration wins ...
+    c.stop()
+    with open(state, "w") as f:
+        f.write("green\ngeneration 9\n")
+    os.rename(c.logfile, c.logfile + ".1")
+    c.start()
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"]), ("green", 9),
+         "restart, state file green 9 > configuration 7: green, 9", j)
+    # ... an older one does not (a new Pod of a newer release)
+    c.stop()
+    c.reload_file(conf(b.addr, g.addr, "blue", 10))
+    os.rename(c.logfile, c.logfile + ".2")
+    c.start()
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"]), ("blue", 10),
+         "restart, state file 9 < configuration 10: blue, 10", j)
+    s.ok(c.wait_log(r"active pool blue \(from configuration: it declares "
+                    r"generation 10, state file .* has green at generation "
+                    r"9\)", 1), "the log says which decided", c.log_tail(6))
+    # an old one-line state file reads as generation 0
+    c.stop()
+    c.reload_file(conf(b.addr, g.addr, "blue", 0))
+    with open(state, "w") as f:
+        f.write("green\n")
+    os.rename(c.logfile, c.logfile + ".3")
+    c.start()
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"]), ("green", 0),
+         "an old state file (\"green\\n\") still reads: green, 0", j)
+
+
+@s.scenario("scheduled switch: at, cancel, refused at the instant")
+def _():
+    b, g = Backend("b"), Backend("g")
+    c = Cutover(conf(b.addr, g.addr, "blue", 1))
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+    now = int(time.time() * 1000)
+    rc, out, err = c.ctl("switch", "green", "at", str(now - 10))
+    s.eq(rc, 2, "an instant past: usage error, exit 2", out + err)
+    rc, out, err = c.ctl("switch", "green", "at", str(now + 120000))
+    s.eq(rc, 2, "an instant 2 min ahead: usage error, exit 2", out + err)
+    rc, out, err = c.ctl("switch", "green", "at", str(now + 3000), "gen", "1")
+    s.eq(rc, 1, "gen not newer: refused, exit 1", out + err)
+    rc, out, err = c.ctl("cancel")
+    s.ok(rc == 0 and "nothing scheduled" in out, "cancel with nothing "
+         "scheduled: exit 0", out + err)
+
+    at = int(time.time() * 1000) + 1500
+    rc, out, err = c.ctl("switch", "green", "at", str(at), "gen", "2")
+    s.eq(rc, 0, "switch green at +1.5 s gen 2 exits 0", out + err)
+    j = c.status_json()
+    s.eq((j["scheduled"]["pool"], j["scheduled"]["at_ms"],
+          j["scheduled"]["generation"]), ("green", at, 2),
+         "status json shows the pending switch", j["scheduled"])
+    s.ok(any(l.startswith("scheduled switch green at ") for l in c.status()),
+         "status shows it too", c.status())
+    rc, out, err = c.ctl("switch", "green", "at", str(at), "gen", "3")
+    s.eq(rc, 1, "a second one is refused", out + err)
+    rc, out, err = c.ctl("switch", "green")
+    s.ok(rc == 1 and "scheduled" in err, "so is a switch now", out + err)
+    rc, out, err = c.ctl("cancel")
+    s.ok(rc == 0 and "cancelled the switch to green" in out, "cancel",
+         out + err)
+    time.sleep(max(0, at / 1000 - time.time()) + 0.2)
+    j = c.status_json()
+    s.eq((j["active"], j["scheduled"], j["scheduled_last"]["result"]),
+         ("blue", None, "cancelled"), "after the instant: still blue", j)
+
+    # accepted, then the gate fails before the instant
+    at = int(time.time() * 1000) + 1500
+    rc, out, err = c.ctl("switch", "green", "at", str(at), "gen", "4")
+    s.eq(rc, 0, "another scheduled switch is accepted", out + err)
+    c.ctl("member", "green", g.addr, "maint")
+    time.sleep(max(0, at / 1000 - time.time()) + 0.3)
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"],
+          j["scheduled_last"]["result"]), ("blue", 1, "refused"),
+         "the gate refused at the instant: blue, generation 1", j)
+    s.ok(c.wait_log(r"scheduled switch to green at \S+: refused", 1),
+         "the log says so", c.log_tail(5))
+    s.ok(re.search(r'^cutover_scheduled_switches_total\{result="refused"\} 1',
+                   c.ctl("metrics")[1], re.M), "and it is counted")
+
+    c.ctl("member", "green", g.addr, "ready")
+    at = int(time.time() * 1000) + 1000
+    rc, out, err = c.ctl("switch", "green", "at", str(at), "gen", "4")
+    s.eq(rc, 0, "a third is accepted", out + err)
+    s.ok(wait_until(lambda: c.active() == "green", 5), "green at the "
+         "instant")
+    j = c.status_json()
+    late = j["scheduled_last"]["late_ms"]
+    print("# scheduled switch done %.3f ms after the instant" % late)
+    s.ok(0 <= late < 100, "it happened within 100 ms after the instant "
+         "(%.3f ms), never before" % late, j["scheduled_last"])
+    s.eq(j["release"]["generation"], 4, "release generation 4")
+
+
+@s.scenario("watch: the kubelet's ..data swap reloads once; a broken file "
+            "keeps serving")
+def _():
+    b, g = Backend("b"), Backend("g")
+    c = Cutover(conf(b.addr, g.addr, "blue", 1), start=False)
+    mount = os.path.join(c.dir, "cm")
+
+    def text(active, gen, extra="watch_config = true;\n"):
+        return c.complete(conf(b.addr, g.addr, active, gen, extra))
+
+    standin.project(mount, {"cutover.conf": text("blue", 1)})
+    c.conf = os.path.join(mount, "cutover.conf")
+    c.start()
+    s.ok(c.wait_log(r"watching .*cm/cutover.conf for changes", 1),
+         "the watch is on", c.log_tail(5))
+    j = c.status_json()["config"]
+    s.eq((j["watch"], len(j["sha256"] or "")), (True, 64),
+         "status json: watch on, the file's SHA-256", j)
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+
+    standin.project(mount, {"cutover.conf": text("green", 2)})
+    s.ok(wait_until(lambda: c.active() == "green", 3),
+         "a ..data swap declaring green, generation 2, switches")
+    time.sleep(0.6)
+    s.eq(reloads(c), 1, "one reload for one swap", c.log_tail(8))
+    with open(c.conf, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    s.eq(c.status_json()["config"]["sha256"], want, "status shows the new "
+         "file's SHA-256")
+
+    standin.project(mount, {"cutover.conf": "pools = { broken"})
+    s.ok(c.wait_log(r"reload failed, nothing changed", 3), "a broken file: "
+         "the reload fails, logged", c.log_tail(5))
+    s.ok(reaches(c, "g"), "cutover keeps serving green")
+    s.eq(c.status_json()["config"]["sha256"], want, "the hash is still the "
+         "loaded file's")
+
+    standin.project(mount, {"cutover.conf": text("green", 2,
+                                                 "watch_config = false;\n")})
+    s.ok(c.wait_log(r"no longer watching", 3), "a file turning the watch "
+         "off stops it", c.log_tail(5))
+    n = reloads(c)
+    standin.project(mount, {"cutover.conf": text("blue", 3,
+                                                 "watch_config = false;\n")})
+    time.sleep(0.8)
+    s.eq((reloads(c), c.active()), (n, "green"),
+         "with the watch off, a swap reloads nothing")
+    rc, out, err = c.ctl("reload")
+    s.ok(rc == 0 and c.active() == "blue", "cutoverctl reload applies it",
+         out + err)
+
+
+s.done()

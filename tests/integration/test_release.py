@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""The fleet switch: k8s/cutover-release against three real cutover
+processes ("Pods") on loopback, through the stand-in kubectl (tests/kubectl)
+that maps `kubectl exec POD -- cutoverctl ...` onto each one's admin socket
+and `kubectl patch configmap` onto a file, projected into each Pod's
+ConfigMap directory as the kubelet does (the Pods watch it).
+
+Under client load, the Pods stop answering from blue within a few
+milliseconds of each other; a Pod whose gate refuses, or that does not
+answer the prepare, leaves every Pod on blue; a Pod restarted with a fresh
+state directory comes back on the patched ConfigMap's colour; --rollback
+and --dry-run."""
+
+import http.client
+import importlib.machinery
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from harness import (CUTOVERCTL_BIN, HEALTH_CONFIG, SRCDIR, TEST_WORKERS,
+                     Backend, Cutover, Suite, dead_addr, wait_until)
+
+s = Suite()
+
+RELEASE = os.path.join(SRCDIR, "k8s", "cutover-release")
+STANDIN = os.path.join(SRCDIR, "tests", "kubectl")
+SPREAD_BOUND = 0.150    # s: generous for a noisy 2-core machine
+LOAD_SECONDS = 30       # every load loop stops by then ...
+LOAD_MAX = 50000        # ... or after this many requests per client
+
+_loader = importlib.machinery.SourceFileLoader("kubectl_standin", STANDIN)
+_spec = importlib.util.spec_from_loader("kubectl_standin", _loader)
+standin = importlib.util.module_from_spec(_spec)
+_loader.exec_module(standin)
+
+# The ConfigMap's cutover.conf, shared by the Pods; @DIR@ and @GREEN@ are
+# each Pod's (the stand-in substitutes them when it projects the file).
+CONF = """listen = [ "127.0.0.1:0" ];
+admin = { socket = "@DIR@/admin.sock"; };
+workers = %d;
+shutdown = { grace_ms = 3000; };
+%sactive = "blue";
+generation = 1;
+watch_config = true;
+state_file = "@DIR@/state/active";
+pools = {
+  blue = { members = [ "@BLUE@" ]; };
+  green = { members = [ "@GREEN@" ]; };
+};
+""" % (TEST_WORKERS, HEALTH_CONFIG)
+
+
+class Fleet:
+    """Three Pods, the ConfigMap file, the stand-in's configuration."""
+
+    def __init__(self, blue, greens, sleep=None):
+        self.dir = tempfile.mkdtemp(prefix="cutover-release-")
+        self.bin = os.path.join(self.dir, "bin")
+        os.mkdir(self.bin)
+        os.symlink(STANDIN, os.path.join(self.bin, "kubectl"))
+        self.cm_file = os.path.join(self.dir, "cm.json")
+        self.log = os.path.join(self.dir, "kubectl.log")
+        with open(self.cm_file, "w") as f:
+            json.dump({"metadata": {"name": "cutover"},
+                       "data": {"cutover.conf": CONF}}, f)
+        self.pods = {}
+        self.cfg = {"namespace": "prod", "cutoverctl": CUTOVERCTL_BIN,
+                    "configmap": {"name": "cutover", "file": self.cm_file},
+                    "log": self.log, "pods": {}}
+        for i, green in enumerate(greens):
+            name = "cutover-%d" % i
+            c = Cutover(config="", start=False)
+            mount = os.path.join(c.dir, "cm")
+            os.mkdir(os.path.join(c.dir, "state"))
+            pod = {"socket": c.sock, "labels": {"app": "cutover"},
+                   "mount": mount,
+                   "subst": {"@DIR@": c.dir, "@BLUE@": blue.addr,
+                             "@GREEN@": green}}
+            if sleep and name in sleep:
+                pod["sleep"] = sleep[name]
+            self.cfg["pods"][name] = pod
+            self.project(name)
+            c.conf = os.path.join(mount, "cutover.conf")
+            self.pods[name] = c
+        # a Pod of another Deployment: the selector leaves it out
+        self.cfg["pods"]["other-0"] = {"socket": "/nonexistent",
+                                       "labels": {"app": "other"}}
+        self.write_cfg()
+        for c in self.pods.values():
+            c.config_text = self.configmap_text()
+            c.start()
+
+    def write_cfg(self):
+        self.cfg_file = os.path.join(self.dir, "standin.json")
+        with open(self.cfg_file, "w") as f:
+            json.dump(self.cfg, f)
+
+    def configmap_text(self):
+        with open(self.cm_file) as f:
+            return json.load(f)["data"]["cutover.conf"]
+
+    def project(self, name):
+        pod = self.cfg["pods"][name]
+        standin.project(pod["mount"], {"cutover.conf": self.configmap_text()},
+                        pod["subst"])
+
+    def release(self, *args, timeout=90):
+        env = dict(os.environ, KUBECTL_STANDIN=self.cfg_file,
+                   PATH=self.bin + os.pathsep + os.environ.get("PATH", ""))
+        t0 = time.monotonic()
+        p = subprocess.run([sys.executable, RELEASE, "-n", "prod"] +
+                           list(args), env=env, capture_output=True,
+                           timeout=timeout, stdin=subprocess.DEVNULL)
+        return (p.returncode, p.stdout.decode(), p.stderr.decode(),
+                time.monotonic() - t0)
+
+    def calls(self):
+        """The stand-in's log: [argv, ...]."""
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(line)["argv"] for line in f]
+
+    def patches(self):
+        return [a for a in self.calls() if "patch" in a]
+
+    def state(self):
+        """{pod: (active, release generation, scheduled_last result)}."""
+        out = {}
+        for name, c in self.pods.items():
+            j = c.status_json()
+            last = j["scheduled_last"]
+            out[name] = (j["active"], j["release"]["generation"],
+                         last["result"] if last else None)
+        return out
+
+    def all_healthy(self, pools=("blue", "green"), timeout=10):
+        return all(c.wait_pool_healthy(p, timeout)
+                   for c in self.pods.values() for p in pools)
+
+
+class Load:
+    """Clients on keep-alive connections to one Pod: for each response,
+    (sent, received, colour), wall-clock times.  Bounded in count and
+    time."""
+
+    def __init__(self, port, clients=2):
+        self.port = port
+        self.stop_ev = threading.Event()
+        self.samples = []
+        self.errors = []
+        self.threads = [threading.Thread(target=self._run, daemon=True)
+                        for _ in range(clients)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        mine = []
+        end = time.monotonic() + LOAD_SECONDS
+        for _ in range(LOAD_MAX):
+            if self.stop_ev.is_set() or time.monotonic() > end:
+                break
+            try:
+                sent = time.time()
+                conn.request("GET", "/")
+                r = conn.getresponse()
+                r.read()
+                mine.append((sent, time.time(), r.getheader("X-Backend")))
+            except (OSError, http.client.HTTPException) as e:
+                self.errors.append(repr(e))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                  timeout=5)
+        conn.close()
+        self.samples.extend(mine)
+
+    def stop(self):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(10)
+
+
+def switch_window(samples):
+    """(last blue request sent, first green response received): the Pod
+    switched between the two."""
+    blue = [x[0] for x in samples if x[2] == "blue"]
+    green = [x[1] for x in samples if x[2] == "green"]
+    if not blue or not green:
+        return None
+    return max(blue), min(green)
+
+
+@s.scenario("fleet: dry run, switch under load, restart, rollback")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr] * 3)
+    s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
+
+    rc, out, err, _ = f.release("status")
+    s.eq(rc, 0, "status exits 0", out + err)
+    s.ok(all(re.search(r"^%s\s+blue\s+1\s+blue 1\s+1/1\s+1/1" % n, out,
+                       re.M) for n in f.pods),
+         "status: a row per Pod: blue, release 1, declared blue 1, "
+         "both pools 1/1", out)
+    s.ok("other-0" not in out, "the selector leaves other Pods out", out)
+
+    n_calls = len(f.calls())
+    rc, out, err, _ = f.release("--dry-run", "switch", "green")
+    s.eq(rc, 0, "--dry-run exits 0", out + err)
+    s.ok("would run: kubectl exec cutover-0 -- cutoverctl switch green at "
+         in out and "gen 2" in out, "--dry-run says what it would run", out)
+    dry = f.calls()[n_calls:]
+    s.ok(all(a[-3:] == ["cutoverctl", "status", "json"] or a[2:4] ==
+             ["get", "pods"] or a[2:4] == ["get", "configmap"] for a in dry),
+         "--dry-run only reads", dry)
+    s.eq(set(f.state().values()), {("blue", 1, None)},
+         "--dry-run changed no Pod", f.state())
+
+    loads = {n: Load(c.port) for n, c in f.pods.items()}
+    time.sleep(0.5)
+    rc, out, err, took = f.release("switch", "green")
+    time.sleep(0.3)
+    for ld in loads.values():
+        ld.stop()
+    s.eq(rc, 0, "switch green exits 0 (took %.1f s)" % took, out + err)
+    s.eq(set(f.state().values()), {("green", 2, "switched")},
+         "every Pod: green, release generation 2, switched at the instant",
+         f.state())
+    patches = f.patches()
+    s.eq(len(patches), 1, "one ConfigMap patch", patches)
+    text = f.configmap_text()
+    s.ok(re.search(r'^active = "green";$', text, re.M) and
+         re.search(r"^generation = 2;$", text, re.M),
+         "the ConfigMap says green, generation 2", text)
+    s.ok(all(c.status_json()["release"]["declared"] ==
+             {"pool": "green", "generation": 2, "applied": True,
+              "why": None} for c in f.pods.values()),
+         "every Pod's watch loaded the patched ConfigMap: declared green 2, "
+         "applied", [c.status_json()["release"] for c in f.pods.values()])
+    s.eq(len(re.findall(r"^cutover-\d\s+green\s+2\s+green 2\s", out,
+                        re.M)), 3,
+         "the final table: every Pod green, 2", out)
+
+    # the instant: blue stops and green starts within a few ms on all
+    at = f.pods["cutover-0"].status_json()["scheduled_last"]["at_ms"] / 1e3
+    wins = {n: switch_window(ld.samples) for n, ld in loads.items()}
+    s.ok(all(wins.values()), "every Pod answered from blue, then green",
+         {n: len(ld.samples) for n, ld in loads.items()})
+    s.eq([e for ld in loads.values() for e in ld.errors], [],
+         "no client saw an error")
+    if all(wins.values()):
+        bound = max(w[1] for w in wins.values()) - \
+            min(w[0] for w in wins.values())
+        mids = [(w[0] + w[1]) / 2 for w in wins.values()]
+        spread = max(mids) - min(mids)
+        lags = []
+        for c in f.pods.values():
+            m = re.search(r"scheduled switch to green at \S+: done; timer "
+                          r"([-+][\d.]+) ms, switched ([-+][\d.]+) ms",
+                          c.log_text())
+            lags.append("%s/%s" % (m.group(1), m.group(2)) if m else "?")
+        print("# switch instants: last blue sent .. first green received, "
+              "relative to the instant: %s; spread of midpoints %.1f ms; "
+              "upper bound across Pods %.1f ms; each Pod's timer fired/"
+              "switch done, from its log: %s ms" % (
+                  ", ".join("%+.1f..%+.1f ms" % ((w[0] - at) * 1e3,
+                                                 (w[1] - at) * 1e3)
+                            for w in wins.values()),
+                  spread * 1e3, bound * 1e3, ", ".join(lags)))
+        s.ok(bound < SPREAD_BOUND, "the last blue and the first green of "
+             "every Pod lie within %.0f ms across Pods (%.1f ms)" %
+             (SPREAD_BOUND * 1e3, bound * 1e3), wins)
+        s.ok(all(w[1] >= at - 0.002 for w in wins.values()),
+             "no green response before the instant", (at, wins))
+
+    # a new Pod (fresh state directory) starts on the ConfigMap's colour
+    c = f.pods["cutover-1"]
+    c.stop()
+    os.unlink(os.path.join(c.dir, "state", "active"))
+    # a new log: start() waits for this start's "started with"
+    os.rename(c.logfile, c.logfile + ".1")
+    c.start()
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"]), ("green", 2),
+         "a restarted Pod without its state file starts on green, 2", j)
+    s.ok(c.wait_log(r"active pool green \(from configuration", 1),
+         "... from the configuration, says its log", c.log_tail(8))
+
+    rc, out, err, _ = f.release("--rollback")
+    s.eq(rc, 0, "--rollback exits 0", out + err)
+    s.eq(set(f.state().values()), {("blue", 3, "switched")},
+         "--rollback: every Pod blue, release generation 3", f.state())
+    text = f.configmap_text()
+    s.ok(re.search(r'^active = "blue";$', text, re.M) and
+         re.search(r"^generation = 3;$", text, re.M),
+         "the ConfigMap says blue, generation 3", text)
+    s.eq(len(f.patches()), 2, "a second patch, no more", f.patches())
+
+
+@s.scenario("fleet: one Pod's gate refuses: every Pod stays on blue")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    dead = dead_addr()
+    f = Fleet(blue, [green.addr, dead, green.addr])
+    s.ok(f.all_healthy(("blue",)), "every Pod sees blue healthy")
+    s.ok(f.pods["cutover-0"].wait_pool_healthy("green") and
+         f.pods["cutover-2"].wait_pool_healthy("green"),
+         "green is healthy on cutover-0 and cutover-2")
+    rc, out, err, took = f.release("switch", "green")
+    s.eq(rc, 1, "switch green exits 1 (took %.1f s)" % took, out + err)
+    s.ok("cutover-1" in err and "cancelled" in err, "the error names the "
+         "Pod and says every Pod cancelled", err)
+    s.ok(re.search(r"^cutover-1 .*prepare: .*green has 0 of 1 members "
+                   r"healthy", out, re.M),
+         "the table says why cutover-1 refused", out)
+    at = max(int(a[a.index("at") + 1]) for a in f.calls()
+             if "at" in a and "switch" in a) / 1e3
+    time.sleep(max(0, at - time.time()) + 0.3)
+    st = f.state()
+    s.eq({n: v[:2] for n, v in st.items()},
+         {n: ("blue", 1) for n in f.pods},
+         "after the instant every Pod still serves blue, generation 1", st)
+    s.eq((st["cutover-0"][2], st["cutover-2"][2]), ("cancelled",
+                                                   "cancelled"),
+         "the two that accepted cancelled their switch", st)
+    s.eq(f.patches(), [], "the ConfigMap was not patched")
+
+
+@s.scenario("fleet: a Pod that does not answer the prepare cancels the rest")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr] * 3, sleep={"cutover-2": {"switch": 30}})
+    s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
+    rc, out, err, took = f.release("switch", "green")
+    s.eq(rc, 1, "switch green exits 1", out + err)
+    s.ok(took < 15, "... without waiting for the silent Pod (%.1f s)" %
+         took)
+    s.ok("cutover-2" in err, "the error names the silent Pod", err)
+    s.ok(re.search(r"^cutover-2 .*no answer", out, re.M),
+         "the table says cutover-2 did not answer", out)
+    time.sleep(0.5)
+    st = f.state()
+    s.eq({n: v[:2] for n, v in st.items()},
+         {n: ("blue", 1) for n in f.pods},
+         "every Pod still serves blue, generation 1", st)
+    s.eq((st["cutover-0"][2], st["cutover-1"][2]), ("cancelled",
+                                                   "cancelled"),
+         "the others cancelled", st)
+    s.eq(f.patches(), [], "the ConfigMap was not patched")
+
+    rc, out, err, _ = f.release("switch", "purple")
+    s.eq(rc, 2, "an unknown pool: usage error, exit 2", err)
+    rc, out, err, _ = f.release("frobnicate")
+    s.eq(rc, 2, "an unknown command: exit 2", err)
+
+
+s.done()
