@@ -185,7 +185,8 @@ def _():
     volumes = {v["name"]: v for v in POD.get("volumes", [])}
     mounts = CTR.get("volumeMounts", [])
     cm = [m for m in mounts
-          if volumes[m["name"]].get("configMap", {}).get("name") == "cutover"]
+          if volumes.get(m["name"], {}).get("configMap", {}).get("name") ==
+          "cutover"]
     s.ok(len(cm) == 1 and "subPath" not in cm[0] and
          "subPathExpr" not in cm[0] and cm[0].get("readOnly") is True and
          cm[0]["mountPath"] == "/etc/cutover",
@@ -195,7 +196,7 @@ def _():
 
     written = [unquote(CONF["admin.socket"]), unquote(CONF["state_file"])]
     writable = [m for m in mounts if not m.get("readOnly")]
-    s.ok(all("emptyDir" in volumes[m["name"]] for m in writable),
+    s.ok(all("emptyDir" in volumes.get(m["name"], {}) for m in writable),
          "every writable mount is an emptyDir", writable)
     for path in written:
         s.ok(any(path.startswith(m["mountPath"].rstrip("/") + "/")
