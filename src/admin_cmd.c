@@ -85,6 +85,7 @@ struct admin_cmd {
 static int	cmd_status(struct admin_req *);
 static int	cmd_metrics(struct admin_req *);
 static int	cmd_switch(struct admin_req *);
+static int	cmd_cancel(struct admin_req *);
 static int	cmd_rollback(struct admin_req *);
 static int	cmd_member(struct admin_req *);
 static int	cmd_wait_healthy(struct admin_req *);
@@ -100,9 +101,13 @@ static const struct admin_cmd admin_cmds[] = {
 	    "show the active pool, pools and counters", cmd_status },
 	{ "metrics", ADMIN_READS, 0, 0, "metrics",
 	    "show the counters in Prometheus' text format", cmd_metrics },
-	{ "switch", ADMIN_WRITES, 1, 2, "switch <pool> [force]",
-	    "send new requests to pool (force: even if unhealthy)",
-	    cmd_switch },
+	{ "switch", ADMIN_WRITES, 1, 6,
+	    "switch <pool> [force] [at <unix-ms>] [gen <n>]",
+	    "send new requests to pool (force: even if unhealthy; at: at "
+	    "that wall-clock instant, within 60 s; gen: the release "
+	    "generation it makes)", cmd_switch },
+	{ "cancel", ADMIN_WRITES, 0, 0, "cancel",
+	    "cancel the scheduled switch, if any", cmd_cancel },
 	{ "rollback", ADMIN_WRITES, 0, 1, "rollback [force]",
 	    "switch back to the previous pool (force: even if unhealthy)",
 	    cmd_rollback },
@@ -316,23 +321,70 @@ cmd_metrics(struct admin_req *r)
 	return (0);
 }
 
+/* Parses a positive decimal number of at most 18 digits; 0 or -1. */
+static int
+admin_number(const char *s, long long *v)
+{
+	size_t	n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 18 || s[n] != '\0')
+		return (-1);
+	*v = strtoll(s, NULL, 10);
+	return (*v > 0 ? 0 : -1);
+}
+
+/*
+ * switch POOL [force] [at UNIX_MS] [gen N], the options in any order,
+ * each once.  An instant that has passed, or lies more than
+ * CUTOVER_SCHED_MAX_MS ahead, is a usage error: the caller's clock or
+ * arithmetic is wrong, and no retry with force would help.
+ */
 static int
 cmd_switch(struct admin_req *r)
 {
-	char	msg[ADMIN_MSG_MAX] = "";
-	bool	force = false;
-	int	rc;
+	char		msg[ADMIN_MSG_MAX] = "";
+	bool		force = false, has_at = false, has_gen = false;
+	long long	at = 0, gen = 0, now;
+	int		rc;
 
-	if (r->argc == 3) {
-		if (strcmp(r->argv[2], "force") != 0)
+	for (int i = 2; i < r->argc; i++) {
+		if (strcmp(r->argv[i], "force") == 0 && !force)
+			force = true;
+		else if (strcmp(r->argv[i], "at") == 0 && !has_at &&
+		    i + 1 < r->argc && admin_number(r->argv[i + 1], &at) == 0)
+			has_at = true, i++;
+		else if (strcmp(r->argv[i], "gen") == 0 && !has_gen &&
+		    i + 1 < r->argc && admin_number(r->argv[i + 1], &gen) == 0)
+			has_gen = true, i++;
+		else
 			return (ADMIN_BAD_ARG);
-		force = true;
 	}
 	if (admin_pool(r, r->argv[1]) == -1)
 		return (-1);
-	rc = cutover_switch(r->cx, r->argv[1], force, r->peer, msg,
-	    sizeof(msg));
+	if (has_at && ((now = cutover_now_ms()) >= at ||
+	    at - now > CUTOVER_SCHED_MAX_MS)) {
+		snprintf(r->err, sizeof(r->err), ADMIN_USAGE "at %lld is %s "
+		    "(now %lld): the instant must lie within the next %d ms",
+		    at, at <= now ? "past" : "too far ahead", now,
+		    CUTOVER_SCHED_MAX_MS);
+		return (-1);
+	}
+	if (!has_at && !has_gen)
+		rc = cutover_switch(r->cx, r->argv[1], force, r->peer, msg,
+		    sizeof(msg));
+	else
+		rc = cutover_switch_gen(r->cx, r->argv[1], force, at,
+		    (uint64_t)gen, r->peer, msg, sizeof(msg));
 	return (admin_done(r, rc, msg));
+}
+
+static int
+cmd_cancel(struct admin_req *r)
+{
+	char	msg[ADMIN_MSG_MAX] = "";
+
+	return (admin_done(r, cutover_cancel(r->cx, r->peer, msg,
+	    sizeof(msg)), msg));
 }
 
 static int

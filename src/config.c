@@ -205,6 +205,8 @@ static const struct cfg_key top_keys[] = {
 	CFG_KEY("listen", listen, listen),
 	CFG_UINT("workers", workers, 0, CONFIG_WORKERS_MAX),
 	CFG_KEY("active", active, active),
+	CFG_UINT("generation", generation, 0, CONFIG_GENERATION_MAX),
+	CFG_BOOL("watch_config", watch_config),
 	{ .name = "pools", .load = cfg_load_pools, .print = cfg_print_pools,
 	    .keys = pool_keys },
 	CFG_GROUP("admin", admin_keys),

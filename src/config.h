@@ -42,6 +42,7 @@
 #define CONFIG_DNS_NAME_MAX		253	/* without the final dot */
 #define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
 #define CONFIG_WORKERS_MAX		256
+#define CONFIG_GENERATION_MAX		2147483647	/* libconfig's int */
 
 struct config_pool {
 	struct addr		*members;	/* static members */
@@ -61,6 +62,13 @@ struct config {
 	size_t			 nlisten;
 	unsigned		 workers;	/* 0: one per CPU we may use */
 	enum pool_id		 active;
+	/*
+	 * The release generation the file declares for active (0: none
+	 * declared).  A reload applies active only when it is newer than
+	 * the one cutover runs (cutover.h).
+	 */
+	unsigned		 generation;
+	bool			 watch_config;	/* reload when the file changes */
 	struct config_pool	 pools[POOL_COUNT];
 	char			*admin_socket;
 	mode_t			 admin_socket_mode;

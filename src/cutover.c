@@ -5,6 +5,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,11 @@
 #include "pool.h"
 #include "probe.h"
 #include "router.h"
+#include "sha256.h"
 #include "snapshot.h"
 #include "state.h"
 #include "upstream.h"
+#include "watch.h"
 #include "worker.h"
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
@@ -36,6 +39,11 @@ static void	cutover_changed(struct cutover *, enum cutover_action,
 		    enum pool_id, enum pool_id, bool, const char *);
 static void	cutover_dns_answer(void *, enum pool_id,
 		    const struct dns_answer *);
+static void	cutover_sched_cb(evutil_socket_t, short, void *);
+static void	cutover_watch_sync(struct cutover *);
+static void	cutover_file_hash(const char *, char *);
+static void	cutover_declare(struct cutover *, const struct config *,
+		    char *, size_t);
 
 static const struct dns_ops cutover_dns_ops = {
 	.answer = cutover_dns_answer,
@@ -47,24 +55,42 @@ static const struct worker_ops cutover_worker_ops = {
 	.thread_exit = cutover_thread_exit,
 };
 
-/* The pool to start on: the state file's when it has a valid one, else
- * the configuration's; the log says which decided. */
+/*
+ * The pool to start on: the state file's when it has a valid one whose
+ * release generation is not older than the one the configuration
+ * declares, else the configuration's (so that a new replica, without a
+ * state file, starts on the colour its ConfigMap declares); the log says
+ * which decided.  Sets the release generation to match.
+ */
 static enum pool_id
 cutover_initial_active(struct cutover *cx)
 {
 	const struct config	*cf = cx->config;
 	enum pool_id		 id;
+	uint64_t		 gen;
 	char			 err[512];
 
+	cx->release.generation = cf->generation;
+	cx->release.declared = cf->active;
+	cx->release.declared_gen = cf->generation;
 	if (cf->state_file == NULL) {
-		log_info("active pool %s (from configuration)",
-		    pool_name(cf->active));
+		log_info("active pool %s (from configuration, generation %u)",
+		    pool_name(cf->active), cf->generation);
 		return (cf->active);
 	}
-	switch (state_read(cf->state_file, &id, err, sizeof(err))) {
+	switch (state_read(cf->state_file, &id, &gen, err, sizeof(err))) {
 	case 1:
-		log_info("active pool %s (from state file %s)", pool_name(id),
-		    cf->state_file);
+		if (gen < cf->generation) {
+			log_info("active pool %s (from configuration: it "
+			    "declares generation %u, state file %s has %s at "
+			    "generation %" PRIu64 ")", pool_name(cf->active),
+			    cf->generation, cf->state_file, pool_name(id),
+			    gen);
+			return (cf->active);
+		}
+		cx->release.generation = gen;
+		log_info("active pool %s (from state file %s, generation %"
+		    PRIu64 ")", pool_name(id), cf->state_file, gen);
 		return (id);
 	case 0:
 		log_info("active pool %s (from configuration: no state file "
@@ -137,8 +163,10 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	cx->base = base;
 	cx->started = time(NULL);
 	cx->stats.generation = 1;
+	cutover_file_hash(path, cx->file.sha256);
 	if ((cx->config = config_load(path, err, errlen)) == NULL)
 		goto fail;
+	clock_gettime(CLOCK_REALTIME, &cx->file.at);
 	log_set_level(cx->config->log_level);
 	n = cutover_nworkers(cx->config);
 	pool_set_workers(n);
@@ -175,6 +203,8 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	cx->ev_int = evsignal_new(base, SIGINT, cutover_signal_cb, cx);
 	cx->ev_grace = evtimer_new(base, cutover_grace_cb, cx);
 	cx->ev_delay = evtimer_new(base, cutover_delay_cb, cx);
+	if ((cx->sched.ev = evtimer_new(base, cutover_sched_cb, cx)) == NULL)
+		cx->ev_delay = NULL;	/* reported below */
 	for (int i = 0; i < POOL_COUNT; i++) {
 		cx->drain[i].cx = cx;
 		cx->drain[i].pool = (enum pool_id)i;
@@ -190,6 +220,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	evsignal_add(cx->ev_hup, NULL);
 	evsignal_add(cx->ev_term, NULL);
 	evsignal_add(cx->ev_int, NULL);
+	cutover_watch_sync(cx);
 	return (cx);
 fail:
 	cutover_free(cx);
@@ -250,6 +281,9 @@ cutover_free(struct cutover *cx)
 	if (cx == NULL)
 		return;
 	cx->exiting = true;
+	watch_free(cx->file.watch);
+	if (cx->sched.ev != NULL)
+		event_free(cx->sched.ev);
 	workers_free(cx->workers, cutover_worker_fin);
 	cx->workers = NULL;
 	dns_free(cx->dns);
@@ -461,17 +495,25 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	struct snapshot_dns	 sets[POOL_COUNT];
 	struct dns		*dns = cx->dns;
 	enum pool_id		 active;
-	char			 text[1024], warn[512] = "";
+	char			 text[1024], warn[512] = "", hash[65];
 
 	cf = NULL;
 	if (workers_stopping(cx->workers)) {
 		snprintf(text, sizeof(text), "shutting down");
 		goto fail;
 	}
+	/* before loading: if the file changes meanwhile, the watch sees a
+	 * hash that differs from what was loaded, and loads again */
+	cutover_file_hash(cx->config_path, hash);
 	if ((cf = config_load(cx->config_path, text, sizeof(text))) == NULL)
 		goto fail;
-	/* the file's `active` wins only when the file changed it */
-	active = cf->active != cx->config->active ? cf->active : old->active;
+	/*
+	 * Without a generation, the file's `active` wins only when the file
+	 * changed it; with one, it goes through the gate after the commit
+	 * (cutover_declare).
+	 */
+	active = cf->generation == 0 && cf->active != cx->config->active ?
+	    cf->active : old->active;
 	/* new names or settings: a new resolver, swapped in at commit */
 	if (!dns_same(cf, cx->config)) {
 		dns = NULL;
@@ -509,10 +551,16 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	config_free(cx->config);
 	cx->config = cf;
 	log_set_level(cf->log_level);
+	snprintf(cx->file.sha256, sizeof(cx->file.sha256), "%s", hash);
+	clock_gettime(CLOCK_REALTIME, &cx->file.at);
+	cx->file.tried[0] = '\0';
+	cutover_watch_sync(cx);
 	snprintf(text, sizeof(text), "reloaded %s: active %s, blue %zu "
 	    "member(s), green %zu member(s), %zu listener(s)", cf->path,
 	    pool_name(active), s->pools[POOL_BLUE]->nmembers,
 	    s->pools[POOL_GREEN]->nmembers, cf->nlisten);
+	/* the reload stands even when the declared colour is refused */
+	cutover_declare(cx, cf, text, sizeof(text));
 	cutover_reload_result(cx, true, text, msg, msglen);
 	return (0);
 fail:
@@ -866,17 +914,73 @@ cutover_changed(struct cutover *cx, enum cutover_action action,
 	snprintf(c->by, sizeof(c->by), "%s", by != NULL ? by : "in-process");
 }
 
-/* Switches to id after the gate and the state file; logs the outcome. */
+long long
+cutover_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* The wall clock in microseconds since the epoch. */
+static long long
+cutover_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+}
+
+/* ms since the epoch as "2026-01-02T03:04:05.678Z". */
+static void
+cutover_when_ms(long long ms, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+	char		s[24];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03lldZ", s, ms % 1000);
+}
+
+/*
+ * Switches to id after the gate and the state file; logs the outcome.
+ * gen, when not 0, becomes the release generation: it must be newer than
+ * the current one, and is written to the state file even when id is
+ * already active.
+ */
 static int
 cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
-    bool force, const char *by, char *msg, size_t msglen)
+    bool force, uint64_t gen, const char *by, char *msg, size_t msglen)
 {
 	const struct snapshot	*s = router_live(cx->router);
 	const char		*state = s->config->state_file;
 	const char		*what = cutover_action_name(action);
-	char			 why[1024];
+	uint64_t		 r = cx->release.generation;
+	char			 why[1024], rel[64] = "", when[32];
 	enum pool_id		 from;
 
+	if (cx->sched.pending) {
+		cutover_when_ms(cx->sched.at_ms, when, sizeof(when));
+		snprintf(msg, msglen, "refused: a switch to %s is scheduled "
+		    "at %s: cancel it first", pool_name(cx->sched.pool), when);
+		log_warn("%s %s refused: a switch is scheduled", what,
+		    pool_name(id));
+		return (-1);
+	}
+	if (gen != 0 && gen <= r) {
+		snprintf(msg, msglen, "refused: generation %" PRIu64 " is not "
+		    "newer than %" PRIu64 " (the release generation)", gen, r);
+		log_warn("%s %s refused: generation %" PRIu64 " is not newer "
+		    "than %" PRIu64, what, pool_name(id), gen, r);
+		return (-1);
+	}
+	if (gen != 0)
+		snprintf(rel, sizeof(rel), ", release generation %" PRIu64,
+		    gen);
 	if (s->active != id && !cutover_gate(cx, s, id, why, sizeof(why))) {
 		/* force cannot help: every request would get a 503 */
 		if (!force || s->pools[id]->nmembers == 0) {
@@ -888,8 +992,9 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 		}
 		log_warn("%s %s forced: %s", what, pool_name(id), why);
 	}
-	if (s->active != id && state != NULL &&
-	    state_write(state, id, why, sizeof(why)) == -1) {
+	if ((s->active != id || gen != 0) && state != NULL &&
+	    state_write(state, id, gen != 0 ? gen : r, why, sizeof(why)) ==
+	    -1) {
 		snprintf(msg, msglen, "refused: %s; nothing changed", why);
 		log_error("%s %s refused: %s", what, pool_name(id), why);
 		return (-1);
@@ -897,20 +1002,24 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 	from = s->active;
 	if (router_switch(cx->router, id, msg, msglen) == -1)
 		return (-1);
+	if (gen != 0)
+		cx->release.generation = gen;
 	if (from == id) {
-		snprintf(msg, msglen, "%s is already active (generation %llu)",
-		    pool_name(id), (unsigned long long)cx->stats.generation);
+		snprintf(msg, msglen, "%s is already active (generation %llu%s)",
+		    pool_name(id), (unsigned long long)cx->stats.generation,
+		    rel);
 		log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
 		return (0);
 	}
+	cx->release.why[0] = '\0';
 	/* every worker routes with the new snapshot before the reply */
 	workers_run(cx->workers, cutover_sync, NULL);
 	cx->stats.generation++;
 	cx->stats.switches[force]++;
 	clock_gettime(CLOCK_REALTIME, &cx->stats.last_switch);
 	cutover_changed(cx, action, from, id, force, by);
-	snprintf(msg, msglen, "%s (was %s), generation %llu", pool_name(id),
-	    pool_name(from), (unsigned long long)cx->stats.generation);
+	snprintf(msg, msglen, "%s (was %s), generation %llu%s", pool_name(id),
+	    pool_name(from), (unsigned long long)cx->stats.generation, rel);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
 	cutover_drain_later(cx, from);
 	return (0);
@@ -924,7 +1033,8 @@ cutover_switch(struct cutover *cx, const char *pool, bool force,
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
-	return (cutover_move(cx, CUTOVER_SWITCH, id, force, by, msg, msglen));
+	return (cutover_move(cx, CUTOVER_SWITCH, id, force, 0, by, msg,
+	    msglen));
 }
 
 int
@@ -949,7 +1059,7 @@ cutover_rollback(struct cutover *cx, bool force, const char *by, char *msg,
 	}
 	if (router_previous(cx->router, &id, msg, msglen) == -1)
 		return (-1);
-	return (cutover_move(cx, CUTOVER_ROLLBACK, id, force, by, msg,
+	return (cutover_move(cx, CUTOVER_ROLLBACK, id, force, 0, by, msg,
 	    msglen));
 }
 
@@ -1059,4 +1169,289 @@ cutover_drained(struct cutover *cx, const char *pool, char *msg,
 	}
 	snprintf(msg, msglen, "%s: drained", pool_name(id));
 	return (1);
+}
+
+/* ------------------------------------------------------------- release */
+
+/*
+ * What a reload does with the colour its file declares: with generation
+ * 0, nothing more (the reload applied it if the file changed it); with a
+ * generation newer than the release generation, applies it through the
+ * gate, as `switch` would, and writes the state file; with an older one,
+ * ignores it (logged once), so that an old file never undoes a newer
+ * switch.  Appends what happened to text; never fails the reload.
+ */
+static void
+cutover_declare(struct cutover *cx, const struct config *cf, char *text,
+    size_t len)
+{
+	const struct snapshot	*s = router_live(cx->router);
+	uint64_t		 r = cx->release.generation;
+	char			 why[1024], msg[1024];
+	size_t			 used = strlen(text);
+
+	cx->release.declared = cf->active;
+	cx->release.declared_gen = cf->generation;
+	if (cf->generation == 0) {
+		cx->release.why[0] = '\0';
+		return;
+	}
+	if (cf->generation <= r) {
+		if (s->active != cf->active && cx->release.stale_logged !=
+		    cf->generation) {
+			log_info("reload: declared %s (generation %u) "
+			    "ignored: the release generation %" PRIu64 " is "
+			    "not older", pool_name(cf->active), cf->generation,
+			    r);
+			cx->release.stale_logged = cf->generation;
+		}
+		if (s->active != cf->active)
+			snprintf(text + used, len - used, "; declared %s "
+			    "(generation %u) ignored: release generation %"
+			    PRIu64 " serves %s", pool_name(cf->active),
+			    cf->generation, r, pool_name(s->active));
+		return;
+	}
+	if (s->active != cf->active && !cutover_gate(cx, s, cf->active, why,
+	    sizeof(why))) {
+		cx->release.refused++;
+		snprintf(cx->release.why, sizeof(cx->release.why), "%.500s",
+		    why);
+		log_warn("reload: declared %s (generation %u) refused, serving "
+		    "%s: %s", pool_name(cf->active), cf->generation,
+		    pool_name(s->active), why);
+		snprintf(text + used, len - used, "; declared %s (generation "
+		    "%u) refused, serving %s: %.400s", pool_name(cf->active),
+		    cf->generation, pool_name(s->active), why);
+		return;
+	}
+	if (cutover_move(cx, CUTOVER_RELOAD, cf->active, false, cf->generation,
+	    "reload", msg, sizeof(msg)) == -1) {
+		cx->release.refused++;
+		snprintf(cx->release.why, sizeof(cx->release.why), "%.500s",
+		    msg);
+		snprintf(text + used, len - used, "; declared %s (generation "
+		    "%u) %.400s", pool_name(cf->active), cf->generation, msg);
+		return;
+	}
+	cx->release.why[0] = '\0';
+	snprintf(text + used, len - used, "; declared %s (generation %u) "
+	    "applied: %.400s", pool_name(cf->active), cf->generation, msg);
+}
+
+int
+cutover_sched_delay(long long at_ms, long long now_us, struct timeval *tv)
+{
+	long long	us = at_ms * 1000 - now_us;
+
+	if (us <= 0 || us > (long long)CUTOVER_SCHED_MAX_MS * 1000)
+		return (-1);
+	tv->tv_sec = (time_t)(us / 1000000);
+	tv->tv_usec = (suseconds_t)(us % 1000000);
+	return (0);
+}
+
+const char *
+cutover_sched_result_name(enum cutover_sched_result r)
+{
+	switch (r) {
+	case CUTOVER_SCHED_SWITCHED:
+		return ("switched");
+	case CUTOVER_SCHED_REFUSED:
+		return ("refused");
+	case CUTOVER_SCHED_CANCELLED:
+		return ("cancelled");
+	default:
+		return ("none");
+	}
+}
+
+/* Ends the scheduled switch with result and msg. */
+static void
+cutover_sched_end(struct cutover *cx, enum cutover_sched_result result,
+    const char *msg)
+{
+	struct cutover_sched	*sc = &cx->sched;
+
+	sc->pending = false;
+	sc->last.result = result;
+	sc->last.pool = sc->pool;
+	sc->last.gen = sc->gen;
+	sc->last.at_ms = sc->at_ms;
+	sc->last.done_us = cutover_now_us();
+	snprintf(sc->last.msg, sizeof(sc->last.msg), "%.500s", msg);
+	cx->stats.scheduled[result]++;
+}
+
+/*
+ * The instant of a scheduled switch.  The timer is monotonic: if the wall
+ * clock says it came early (it was stepped, or the loop rounds), wait the
+ * rest.  Then the switch is `switch`'s own: gate, state file, every worker
+ * before the reply.  The log says how far from the instant it happened.
+ */
+static void
+cutover_sched_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cutover		*cx = arg;
+	struct cutover_sched	*sc = &cx->sched;
+	struct timeval		 tv;
+	long long		 fired = cutover_now_us(), done;
+	char			 msg[1024], when[32];
+	int			 rc;
+
+	if (!sc->pending)
+		return;
+	if (cutover_sched_delay(sc->at_ms, fired, &tv) == 0 &&
+	    (tv.tv_sec > 0 || tv.tv_usec > 100)) {
+		evtimer_add(sc->ev, &tv);
+		return;
+	}
+	sc->pending = false;
+	rc = cutover_move(cx, CUTOVER_SWITCH, sc->pool, sc->force, sc->gen,
+	    sc->by, msg, sizeof(msg));
+	done = cutover_now_us();
+	cutover_when_ms(sc->at_ms, when, sizeof(when));
+	log_info("scheduled switch to %s at %s: %s; timer %+.3f ms, %s "
+	    "%+.3f ms from the instant", pool_name(sc->pool), when,
+	    rc == 0 ? "done" : "refused", (double)(fired - sc->at_ms * 1000) /
+	    1000, rc == 0 ? "switched" : "refused", (double)(done -
+	    sc->at_ms * 1000) / 1000);
+	cutover_sched_end(cx, rc == 0 ? CUTOVER_SCHED_SWITCHED :
+	    CUTOVER_SCHED_REFUSED, msg);
+	sc->last.done_us = done;
+}
+
+int
+cutover_switch_gen(struct cutover *cx, const char *pool, bool force,
+    long long at_ms, uint64_t gen, const char *by, char *msg, size_t msglen)
+{
+	struct cutover_sched	*sc = &cx->sched;
+	const struct snapshot	*s = router_live(cx->router);
+	uint64_t		 r = cx->release.generation;
+	struct timeval		 tv;
+	enum pool_id		 id;
+	char			 why[1024], when[32], rel[64] = "";
+
+	if (cutover_pool(pool, &id, msg, msglen) == -1)
+		return (-1);
+	if (at_ms == 0)
+		return (cutover_move(cx, CUTOVER_SWITCH, id, force, gen, by,
+		    msg, msglen));
+	if (sc->pending) {
+		cutover_when_ms(sc->at_ms, when, sizeof(when));
+		snprintf(msg, msglen, "refused: a switch to %s is already "
+		    "scheduled at %s (cancel it first)", pool_name(sc->pool),
+		    when);
+		return (-1);
+	}
+	if (gen != 0 && gen <= r) {
+		snprintf(msg, msglen, "refused: generation %" PRIu64 " is not "
+		    "newer than %" PRIu64 " (the release generation)", gen, r);
+		log_warn("scheduled switch %s refused: %s", pool_name(id), msg);
+		return (-1);
+	}
+	if (cutover_sched_delay(at_ms, cutover_now_us(), &tv) == -1) {
+		snprintf(msg, msglen, "refused: the instant %lld is not within "
+		    "the next %d ms", at_ms, CUTOVER_SCHED_MAX_MS);
+		return (-1);
+	}
+	/* prepare: the gate now, and again at the instant */
+	if (s->active != id && !cutover_gate(cx, s, id, why, sizeof(why)) &&
+	    (!force || s->pools[id]->nmembers == 0)) {
+		snprintf(msg, msglen, "refused: %s", why);
+		log_warn("scheduled switch %s refused: %s", pool_name(id), why);
+		return (-1);
+	}
+	sc->pending = true;
+	sc->pool = id;
+	sc->force = force;
+	sc->gen = gen;
+	sc->at_ms = at_ms;
+	snprintf(sc->by, sizeof(sc->by), "%s", by != NULL ? by : "in-process");
+	evtimer_add(sc->ev, &tv);
+	cutover_when_ms(at_ms, when, sizeof(when));
+	if (gen != 0)
+		snprintf(rel, sizeof(rel), ", release generation %" PRIu64,
+		    gen);
+	snprintf(msg, msglen, "switch to %s scheduled at %s (%lld, in %lld "
+	    "ms)%s", pool_name(id), when, at_ms, (long long)tv.tv_sec * 1000 +
+	    tv.tv_usec / 1000, rel);
+	log_info("switch %s scheduled at %s%s by %s", pool_name(id), when,
+	    force ? " (forced)" : "", sc->by);
+	return (0);
+}
+
+int
+cutover_cancel(struct cutover *cx, const char *by, char *msg, size_t msglen)
+{
+	struct cutover_sched	*sc = &cx->sched;
+	char			 when[32];
+
+	if (!sc->pending) {
+		snprintf(msg, msglen, "nothing scheduled");
+		return (0);
+	}
+	evtimer_del(sc->ev);
+	cutover_when_ms(sc->at_ms, when, sizeof(when));
+	snprintf(msg, msglen, "cancelled the switch to %s at %s",
+	    pool_name(sc->pool), when);
+	cutover_sched_end(cx, CUTOVER_SCHED_CANCELLED, msg);
+	log_info("%s (by %s)", msg, by != NULL ? by : "in-process");
+	return (0);
+}
+
+/* --------------------------------------------------------------- watch */
+
+/* The SHA-256 of path in hex, or "" when it cannot be read. */
+static void
+cutover_file_hash(const char *path, char *hex)
+{
+	char	err[512];
+
+	if (sha256_file(path, hex, err, sizeof(err)) == -1)
+		hex[0] = '\0';
+}
+
+/*
+ * The file may have changed (watch_fn): reload when its content differs
+ * from what was loaded, unless a reload already failed on this content
+ * (it is logged once, and the next change tries again).
+ */
+static void
+cutover_watch_cb(void *arg)
+{
+	struct cutover	*cx = arg;
+	char		 hex[65], err[512], msg[1024];
+
+	if (sha256_file(cx->config_path, hex, err, sizeof(err)) == -1) {
+		log_warn("watch: %s; keeping the configuration loaded", err);
+		return;
+	}
+	if (strcmp(hex, cx->file.sha256) == 0 ||
+	    strcmp(hex, cx->file.tried) == 0)
+		return;
+	log_info("watch: %s changed (sha256 %.16s...): reloading",
+	    cx->config_path, hex);
+	if (cutover_reload(cx, msg, sizeof(msg)) == -1)
+		snprintf(cx->file.tried, sizeof(cx->file.tried), "%s", hex);
+}
+
+/* Starts or stops the watch as watch_config says. */
+static void
+cutover_watch_sync(struct cutover *cx)
+{
+	char	err[512];
+
+	if (cx->config->watch_config && cx->file.watch == NULL) {
+		if ((cx->file.watch = watch_new(cx->base, cx->config_path,
+		    WATCH_DEBOUNCE_MS, cutover_watch_cb, cx, err,
+		    sizeof(err))) == NULL)
+			log_error("watch_config: %s; not watching", err);
+		else
+			log_info("watching %s for changes", cx->config_path);
+	} else if (!cx->config->watch_config && cx->file.watch != NULL) {
+		watch_free(cx->file.watch);
+		cx->file.watch = NULL;
+		log_info("no longer watching %s", cx->config_path);
+	}
 }

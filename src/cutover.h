@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "pool.h"
@@ -30,6 +31,38 @@ struct router;
 struct probes;
 struct member;
 struct dns;
+struct watch;
+
+/*
+ * A switch scheduled at a wall-clock instant (`switch POOL at UNIX_MS`):
+ * the fleet's replicas each hold one, so that they move together.  The
+ * timer is monotonic, computed from CLOCK_REALTIME when it was made.
+ */
+struct cutover_sched {
+	bool		 pending;
+	enum pool_id	 pool;
+	bool		 force;
+	uint64_t	 gen;		/* 0: leaves the release generation */
+	long long	 at_ms;		/* the instant, ms since the epoch */
+	char		 by[64];
+	struct event	*ev;
+	/* the last one that ended */
+	struct {
+		enum cutover_sched_result {
+			CUTOVER_SCHED_NONE,	/* none yet */
+			CUTOVER_SCHED_SWITCHED,
+			CUTOVER_SCHED_REFUSED,	/* by the gate, at the instant */
+			CUTOVER_SCHED_CANCELLED,
+			CUTOVER_SCHED_NRESULTS,
+		}		 result;
+		enum pool_id	 pool;
+		uint64_t	 gen;
+		long long	 at_ms;		/* the instant asked for */
+		long long	 done_us;	/* wall clock when it ended,
+						   us since the epoch */
+		char		 msg[512];
+	}		 last;
+};
 
 /*
  * What DNS says of one pool's name (pools.NAME.dns): the address set the
@@ -75,6 +108,33 @@ struct cutover {
 		char		 msg[512];
 	}			 reload;
 	/*
+	 * The release generation R: the generation of the last release
+	 * (a switch given `gen N`, or a reload whose file declared a newer
+	 * generation), kept in the state file.  Not stats.generation,
+	 * which counts every change of routing.  declared is what the
+	 * configuration file says: its active pool and generation, and
+	 * whether that is what serves (why not, when not).
+	 */
+	struct {
+		uint64_t	 generation;	/* R */
+		enum pool_id	 declared;
+		uint64_t	 declared_gen;	/* the file's; 0: none */
+		bool		 applied;
+		char		 why[512];	/* "" when applied */
+		uint64_t	 stale_logged;	/* the file generation last
+						   logged as not newer */
+		uint64_t	 refused;	/* declared colours refused */
+	}			 release;
+	struct cutover_sched	 sched;
+	/* The loaded configuration file: its SHA-256 and when, its watch. */
+	struct {
+		char		 sha256[65];	/* "": could not be read */
+		struct timespec	 at;		/* wall clock */
+		char		 tried[65];	/* the last content a watch
+						   reload failed on */
+		struct watch	*watch;		/* NULL: watch_config off */
+	}			 file;
+	/*
 	 * What the metrics report of the root.  generation counts changes
 	 * of routing: 1 at start, +1 for every switch or rollback that moved
 	 * the active pool and every reload that changed the active pool or
@@ -86,6 +146,7 @@ struct cutover {
 		uint64_t	 switches[2];	/* [forced]: force was given */
 		struct timespec	 last_switch;	/* wall clock; 0: none */
 		uint64_t	 reloads[2];	/* [ok] */
+		uint64_t	 scheduled[CUTOVER_SCHED_NRESULTS];
 	}			 stats;
 	/*
 	 * The last change of the active pool: what made it (a switch, a
@@ -156,6 +217,35 @@ int		 cutover_switch(struct cutover *cx, const char *pool,
 int		 cutover_rollback(struct cutover *cx, bool force,
 		    const char *by, char *msg, size_t msglen);
 int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
+
+/*
+ * A switch to pool that takes the release generation gen (0: keeps it),
+ * now (at_ms 0) or at the wall-clock instant at_ms (ms since the epoch),
+ * which must lie ahead by at most CUTOVER_SCHED_MAX_MS.  gen must be newer
+ * than the release generation.  A scheduled switch checks the gate now
+ * (refused: -1) and again at the instant; it is pending until then, and
+ * only one is.  cutover_cancel() drops it (nothing pending is fine).
+ */
+#define CUTOVER_SCHED_MAX_MS	60000
+int		 cutover_switch_gen(struct cutover *cx, const char *pool,
+		    bool force, long long at_ms, uint64_t gen, const char *by,
+		    char *msg, size_t msglen);
+int		 cutover_cancel(struct cutover *cx, const char *by, char *msg,
+		    size_t msglen);
+
+/* The wall clock in ms since the epoch. */
+long long	 cutover_now_ms(void);
+
+/*
+ * The timer of a switch scheduled at at_ms when the wall clock says
+ * now_us (us since the epoch): 0 with *tv set, or -1 when the instant has
+ * passed or lies more than CUTOVER_SCHED_MAX_MS ahead.
+ */
+int		 cutover_sched_delay(long long at_ms, long long now_us,
+		    struct timeval *tv);
+
+/* The name of a scheduled switch's end: "switched", ...; "none". */
+const char	*cutover_sched_result_name(enum cutover_sched_result r);
 
 /* The name of a cutover_change's action: "switch", ...; "none". */
 const char	*cutover_action_name(enum cutover_action a);

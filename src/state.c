@@ -1,5 +1,5 @@
 /*
- * state.c — the state file.  Small local file I/O on a switch: the one
+ * state.c — the state file: the pool, then "generation N".  Small local file I/O on a switch: the one
  * blocking call the loop makes, by design, so that a switch is on disk
  * before it answers.
  *
@@ -23,7 +23,8 @@
 
 #include "state.h"
 
-#define STATE_MAX	64	/* longer than any pool name and its LF */
+#define STATE_MAX	96	/* a pool name, "generation N", two LFs */
+#define STATE_GEN_WORD	"generation "
 #define STATE_PATH_MAX	4096
 
 /* What kind of file st is, for an error message. */
@@ -73,17 +74,39 @@ state_is_trusted(const char *path, const struct stat *st, char *err,
 		return (false);
 	}
 	if (st->st_size >= STATE_MAX) {
-		snprintf(err, errlen, "%s: %lld bytes, too long for a pool "
-		    "name", path, (long long)st->st_size);
+		snprintf(err, errlen, "%s: %lld bytes, too long for a state "
+		    "file", path, (long long)st->st_size);
 		return (false);
 	}
 	return (true);
 }
 
-int
-state_read(const char *path, enum pool_id *id, char *err, size_t errlen)
+/*
+ * Parses the second line, "generation N" (N decimal, no sign, no blanks);
+ * 0, or -1 if it is anything else.
+ */
+static int
+state_parse_gen(const char *line, uint64_t *gen)
 {
-	char		buf[STATE_MAX];
+	const char	*p = line + strlen(STATE_GEN_WORD);
+	size_t		 n;
+	uint64_t	 v = 0;
+
+	if (strncmp(line, STATE_GEN_WORD, strlen(STATE_GEN_WORD)) != 0)
+		return (-1);
+	if ((n = strspn(p, "0123456789")) == 0 || n > 19 || p[n] != '\0')
+		return (-1);
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (uint64_t)(p[i] - '0');
+	*gen = v;
+	return (0);
+}
+
+int
+state_read(const char *path, enum pool_id *id, uint64_t *gen, char *err,
+    size_t errlen)
+{
+	char		buf[STATE_MAX], *nl;
 	struct stat	st;
 	ssize_t		n;
 	int		fd;
@@ -114,6 +137,15 @@ state_read(const char *path, enum pool_id *id, char *err, size_t errlen)
 	buf[n] = '\0';
 	if (n > 0 && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
+	*gen = 0;	/* a file from before the generation: one line */
+	if ((nl = strchr(buf, '\n')) != NULL) {
+		*nl = '\0';
+		if (state_parse_gen(nl + 1, gen) == -1) {
+			snprintf(err, errlen, "%s: \"%.30s\" is not "
+			    "\"generation N\"", path, nl + 1);
+			return (-1);
+		}
+	}
 	if (pool_parse(buf, id) == -1) {
 		snprintf(err, errlen, "%s: \"%.20s\" is not a pool name", path,
 		    buf);
@@ -184,7 +216,8 @@ state_write_all(int fd, const char *buf, size_t len)
 }
 
 int
-state_write(const char *path, enum pool_id id, char *err, size_t errlen)
+state_write(const char *path, enum pool_id id, uint64_t gen, char *err,
+    size_t errlen)
 {
 	char	 tmp[STATE_PATH_MAX], dir[STATE_PATH_MAX], line[STATE_MAX];
 	bool	 renamed = false;
@@ -195,7 +228,8 @@ state_write(const char *path, enum pool_id id, char *err, size_t errlen)
 		    "name, or too long", path);
 		return (-1);
 	}
-	len = snprintf(line, sizeof(line), "%s\n", pool_name(id));
+	len = snprintf(line, sizeof(line), "%s\n" STATE_GEN_WORD "%llu\n",
+	    pool_name(id), (unsigned long long)gen);
 	/* O_CREAT | O_EXCL with a random name: never an existing file */
 	if ((fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		tmp[0] = '\0';	/* nothing of ours to remove */

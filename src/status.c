@@ -285,9 +285,88 @@ status_text_dns(struct cutover *cx, enum pool_id id, struct evbuffer *out)
 	evbuffer_add_printf(out, "\n");
 }
 
+/* ms since the epoch as "2026-01-02T03:04:05.678Z". */
+static void
+status_when_ms(long long ms, char *buf, size_t len)
+{
+	char	s[32];
+
+	status_when((time_t)(ms / 1000), s, sizeof(s));
+	/* status_when ends in Z: the milliseconds go before it */
+	snprintf(buf, len, "%.*s.%03lldZ", (int)strlen(s) - 1, s, ms % 1000);
+}
+
+/*
+ * Whether the declared colour serves, and why not: "applied", "refused:
+ * green has 0 of 3 ...", or "superseded: release generation 6 is newer",
+ * in why (len bytes).  Returns whether it is applied.
+ */
+static bool
+status_declared(struct cutover *cx, const struct snapshot *s, char *why,
+    size_t len)
+{
+	if (s->active == cx->release.declared) {
+		snprintf(why, len, "applied");
+		return (true);
+	}
+	if (cx->release.why[0] != '\0')
+		snprintf(why, len, "%s", cx->release.why);
+	else if (cx->release.declared_gen == 0)
+		snprintf(why, len, "no generation declared: the state file "
+		    "or a switch decided");
+	else
+		snprintf(why, len, "release generation %llu is not older",
+		    (unsigned long long)cx->release.generation);
+	return (false);
+}
+
+/*
+ * "release generation 5  declared green (generation 5) applied", or
+ * "... declared green (generation 5), serving blue: green has 0 of 3
+ * ..."; the scheduled switch, pending and last; the configuration file's
+ * hash, load time and watch.
+ */
+static void
+status_text_release(struct cutover *cx, const struct snapshot *s,
+    struct evbuffer *out)
+{
+	const struct cutover_sched	*sc = &cx->sched;
+	char				 why[600], when[40];
+
+	evbuffer_add_printf(out, "release generation %llu  declared %s "
+	    "(generation %llu)", (unsigned long long)cx->release.generation,
+	    pool_name(cx->release.declared),
+	    (unsigned long long)cx->release.declared_gen);
+	if (status_declared(cx, s, why, sizeof(why)))
+		evbuffer_add_printf(out, " applied\n");
+	else
+		evbuffer_add_printf(out, ", serving %s: %s\n",
+		    pool_name(s->active), why);
+	if (sc->pending) {
+		status_when_ms(sc->at_ms, when, sizeof(when));
+		evbuffer_add_printf(out, "scheduled switch %s%s at %s (in %lld "
+		    "ms) generation %llu by %s\n", pool_name(sc->pool),
+		    sc->force ? " force" : "", when, sc->at_ms -
+		    cutover_now_ms(), (unsigned long long)sc->gen, sc->by);
+	} else
+		evbuffer_add_printf(out, "scheduled none\n");
+	if (sc->last.result != CUTOVER_SCHED_NONE) {
+		status_when_ms(sc->last.at_ms, when, sizeof(when));
+		evbuffer_add_printf(out, "scheduled-last %s %s at %s: %+.3f ms: "
+		    "%s\n", cutover_sched_result_name(sc->last.result),
+		    pool_name(sc->last.pool), when, (double)(sc->last.done_us -
+		    sc->last.at_ms * 1000) / 1000, sc->last.msg);
+	}
+	status_when_ms((long long)cx->file.at.tv_sec * 1000 +
+	    cx->file.at.tv_nsec / 1000000, when, sizeof(when));
+	evbuffer_add_printf(out, "config %s sha256 %s loaded %s watch %s\n",
+	    cx->config_path, cx->file.sha256[0] != '\0' ? cx->file.sha256 :
+	    "unknown", when, cx->file.watch != NULL ? "on" : "off");
+}
+
 /*
  * The lines above the tables: who, routing, traffic, the last reload, the
- * last change of the active pool, each pool's DNS name.
+ * last change of the active pool, the release, each pool's DNS name.
  */
 static void
 status_text_head(struct cutover *cx, const struct snapshot *s,
@@ -321,6 +400,7 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 		    cx->reload.ok ? "ok" : "failed", when, cx->reload.msg);
 	}
 	status_text_change(&cx->last_change, out);
+	status_text_release(cx, s, out);
 	for (int i = 0; i < POOL_COUNT; i++)
 		status_text_dns(cx, (enum pool_id)i, out);
 }
@@ -429,6 +509,67 @@ status_json_pools(struct cutover *cx, const struct workers_totals *t,
 	evbuffer_add_printf(out, "}");
 }
 
+/* ,"release":{...},"scheduled":...,"config":{...} */
+static void
+status_json_release(struct cutover *cx, const struct snapshot *s,
+    struct evbuffer *out)
+{
+	const struct cutover_sched	*sc = &cx->sched;
+	char				 why[600], when[40];
+	bool				 applied;
+
+	applied = status_declared(cx, s, why, sizeof(why));
+	evbuffer_add_printf(out, ",\"release\":{\"generation\":%llu,"
+	    "\"declared\":{\"pool\":\"%s\",\"generation\":%llu,"
+	    "\"applied\":%s,\"why\":",
+	    (unsigned long long)cx->release.generation,
+	    pool_name(cx->release.declared),
+	    (unsigned long long)cx->release.declared_gen,
+	    applied ? "true" : "false");
+	if (applied)
+		evbuffer_add_printf(out, "null");
+	else
+		status_json_str(out, why);
+	evbuffer_add_printf(out, "},\"declared_refused_total\":%llu},"
+	    "\"scheduled\":", (unsigned long long)cx->release.refused);
+	if (!sc->pending)
+		evbuffer_add_printf(out, "null");
+	else {
+		status_when_ms(sc->at_ms, when, sizeof(when));
+		evbuffer_add_printf(out, "{\"pool\":\"%s\",\"force\":%s,"
+		    "\"at_ms\":%lld,\"at\":\"%s\",\"generation\":%llu,"
+		    "\"by\":", pool_name(sc->pool), sc->force ? "true" :
+		    "false", sc->at_ms, when, (unsigned long long)sc->gen);
+		status_json_str(out, sc->by);
+		evbuffer_add_printf(out, "}");
+	}
+	evbuffer_add_printf(out, ",\"scheduled_last\":");
+	if (sc->last.result == CUTOVER_SCHED_NONE)
+		evbuffer_add_printf(out, "null");
+	else {
+		evbuffer_add_printf(out, "{\"result\":\"%s\",\"pool\":\"%s\","
+		    "\"generation\":%llu,\"at_ms\":%lld,\"done_us\":%lld,"
+		    "\"late_ms\":%.3f,\"message\":",
+		    cutover_sched_result_name(sc->last.result),
+		    pool_name(sc->last.pool), (unsigned long long)sc->last.gen,
+		    sc->last.at_ms, sc->last.done_us, (double)(sc->last.done_us -
+		    sc->last.at_ms * 1000) / 1000);
+		status_json_str(out, sc->last.msg);
+		evbuffer_add_printf(out, "}");
+	}
+	status_when_ms((long long)cx->file.at.tv_sec * 1000 +
+	    cx->file.at.tv_nsec / 1000000, when, sizeof(when));
+	evbuffer_add_printf(out, ",\"config\":{\"path\":");
+	status_json_str(out, cx->config_path);
+	evbuffer_add_printf(out, ",\"sha256\":");
+	if (cx->file.sha256[0] == '\0')
+		evbuffer_add_printf(out, "null");
+	else
+		evbuffer_add_printf(out, "\"%s\"", cx->file.sha256);
+	evbuffer_add_printf(out, ",\"loaded\":\"%s\",\"watch\":%s}", when,
+	    cx->file.watch != NULL ? "true" : "false");
+}
+
 static void
 status_json(struct cutover *cx, struct evbuffer *out)
 {
@@ -484,6 +625,7 @@ status_json(struct cutover *cx, struct evbuffer *out)
 		status_json_str(out, cx->reload.msg);
 		evbuffer_add_printf(out, "}");
 	}
+	status_json_release(cx, s, out);
 	status_json_pools(cx, &t, s, out);
 	evbuffer_add_printf(out, "}\n");
 }
@@ -733,6 +875,21 @@ status_metrics_root(struct cutover *cx, struct evbuffer *out,
 	evbuffer_add_printf(out, "cutover_last_switch_timestamp_seconds "
 	    "%lld.%03ld\n", (long long)cx->stats.last_switch.tv_sec,
 	    cx->stats.last_switch.tv_nsec / 1000000);
+	status_family(out, "release_generation", "gauge",
+	    "Release generation: that of the last release (a switch with "
+	    "gen, or a reload that applied a newer declared generation).");
+	evbuffer_add_printf(out, "cutover_release_generation %llu\n",
+	    (unsigned long long)cx->release.generation);
+	status_family(out, "declared_refused_total", "counter",
+	    "Reloads whose declared colour the health gate refused.");
+	evbuffer_add_printf(out, "cutover_declared_refused_total %llu\n",
+	    (unsigned long long)cx->release.refused);
+	status_family(out, "scheduled_switches_total", "counter",
+	    "Scheduled switches that ended, by result.");
+	for (int i = CUTOVER_SCHED_SWITCHED; i < CUTOVER_SCHED_NRESULTS; i++)
+		evbuffer_add_printf(out, "cutover_scheduled_switches_total{"
+		    "result=\"%s\"} %llu\n", cutover_sched_result_name(i),
+		    (unsigned long long)cx->stats.scheduled[i]);
 	status_family(out, "reloads_total", "counter",
 	    "Configuration reloads, by result.");
 	evbuffer_add_printf(out, "cutover_reloads_total{result=\"ok\"} %llu\n"

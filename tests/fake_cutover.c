@@ -5,6 +5,7 @@
 #include "autoconf.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct cutover;
  * Makefile.am.
  */
 #define FAKE_SWITCH	__wrap_cutover_switch
+#define FAKE_SWITCH_GEN	__wrap_cutover_switch_gen
+#define FAKE_CANCEL	__wrap_cutover_cancel
 #define FAKE_ROLLBACK	__wrap_cutover_rollback
 #define FAKE_RELOAD	__wrap_cutover_reload
 #define FAKE_MEMBER	__wrap_cutover_member
@@ -31,6 +34,9 @@ struct cutover;
 
 int	FAKE_SWITCH(struct cutover *, const char *, bool, const char *,
 	    char *, size_t);
+int	FAKE_SWITCH_GEN(struct cutover *, const char *, bool, long long,
+	    uint64_t, const char *, char *, size_t);
+int	FAKE_CANCEL(struct cutover *, const char *, char *, size_t);
 int	FAKE_ROLLBACK(struct cutover *, bool, const char *, char *, size_t);
 int	FAKE_RELOAD(struct cutover *, char *, size_t);
 int	FAKE_MEMBER(struct cutover *, const char *, const char *,
@@ -71,8 +77,8 @@ fake_script(struct fake_op *op, int n, const int *rc,
 int
 fake_changes(void)
 {
-	return (fake.sw.calls + fake.rollback.calls + fake.reload.calls +
-	    fake.member.calls);
+	return (fake.sw.calls + fake.sw_gen.calls + fake.cancel.calls +
+	    fake.rollback.calls + fake.reload.calls + fake.member.calls);
 }
 
 /* Counts a call of op (named name) and writes its scripted answer. */
@@ -108,6 +114,25 @@ FAKE_SWITCH(struct cutover *cx, const char *pool, bool force, const char *by,
 	fake_copy(fake.sw.by, sizeof(fake.sw.by), by);
 	fake.sw.force = force;
 	return (fake_call(&fake.sw, "switch", msg, msglen));
+}
+
+int
+FAKE_SWITCH_GEN(struct cutover *cx, const char *pool, bool force,
+    long long at_ms, uint64_t gen, const char *by, char *msg, size_t msglen)
+{
+	fake_copy(fake.sw_gen.pool, sizeof(fake.sw_gen.pool), pool);
+	fake_copy(fake.sw_gen.by, sizeof(fake.sw_gen.by), by);
+	fake.sw_gen.force = force;
+	fake.sw_gen.at_ms = at_ms;
+	fake.sw_gen.gen = gen;
+	return (fake_call(&fake.sw_gen, "switch_gen", msg, msglen));
+}
+
+int
+FAKE_CANCEL(struct cutover *cx, const char *by, char *msg, size_t msglen)
+{
+	fake_copy(fake.cancel.by, sizeof(fake.cancel.by), by);
+	return (fake_call(&fake.cancel, "cancel", msg, msglen));
 }
 
 int

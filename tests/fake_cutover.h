@@ -44,10 +44,14 @@ struct fake_op {
 	char		 by[64];	/* the peer; "(null)": in-process */
 	bool		 force;
 	bool		 json;
+	long long	 at_ms;		/* switch_gen's */
+	unsigned long long gen;
 };
 
 struct fake_cutover {
 	struct fake_op	 sw;		/* cutover_switch */
+	struct fake_op	 sw_gen;	/* cutover_switch_gen */
+	struct fake_op	 cancel;	/* cutover_cancel */
 	struct fake_op	 rollback;	/* cutover_rollback */
 	struct fake_op	 reload;	/* cutover_reload */
 	struct fake_op	 member;	/* cutover_member */
@@ -79,8 +83,8 @@ void	fake_answer(struct fake_op *op, int rc, const char *msg);
 void	fake_script(struct fake_op *op, int n, const int *rc,
 	    const char *const *msg);
 
-/* The calls of the operations that change state: switch, rollback,
- * reload and member. */
+/* The calls of the operations that change state: switch (both kinds),
+ * cancel, rollback, reload and member. */
 int	fake_changes(void);
 
 #endif

@@ -822,18 +822,20 @@ test_admin_socket_readonly_help_lists_only_readers(void **state)
 	assert_non_null(strstr(r, "\nwait-drained <pool> <seconds> "));
 	assert_null(strstr(r, "\nswitch "));
 	assert_null(strstr(r, "\nreload "));
+	assert_null(strstr(r, "\ncancel "));
 	for (p = r; *p != '\0'; p++)
 		lines += *p == '\n';
 	/* ok, status, metrics, wait-healthy, wait-drained, version, help,
 	 * quit, "" */
 	assert_int_equal(lines, 9);
 	assert_non_null(strstr(r, "\nmetrics "));
-	/* the full socket's help lists all eleven */
+	/* the full socket's help lists all twelve */
 	r = ask(fx, fx->path, "help\n");
 	assert_non_null(strstr(r, "\nswitch <pool> [force] "));
+	assert_non_null(strstr(r, "\ncancel "));
 	for (lines = 0, p = r; *p != '\0'; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 13);
+	assert_int_equal(lines, 14);
 }
 
 static void

@@ -245,7 +245,7 @@ test_admin_cmd_switch_bad_third_word_usage(void **state)
 {
 	/* no answer is scripted: a call of cutover_switch fails the test */
 	expect_reply(*state, "switch green now", -1,
-	    "error: usage: switch <pool> [force]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
 	assert_no_calls();
 }
 
@@ -253,10 +253,70 @@ static void
 test_admin_cmd_switch_arity_usage(void **state)
 {
 	expect_reply(*state, "switch", -1,
-	    "error: usage: switch <pool> [force]\n\n");
-	expect_reply(*state, "switch green force now", -1,
-	    "error: usage: switch <pool> [force]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	expect_reply(*state, "switch green force force", -1,
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
 	assert_no_calls();
+}
+
+/* at and gen, in any order, reach cutover_switch_gen; a plain switch
+ * does not. */
+static void
+test_admin_cmd_switch_at_gen_passed(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 line[128];
+	long long	 at = cutover_now_ms() + 5000;
+
+	fake_answer(&fake.sw_gen, 0, "switch to green scheduled");
+	snprintf(line, sizeof(line), "switch green gen 7 at %lld force", at);
+	expect_reply(fx, line, 0, "ok\nswitch to green scheduled\n\n");
+	assert_int_equal(fake.sw_gen.calls, 1);
+	assert_string_equal(fake.sw_gen.pool, "green");
+	assert_true(fake.sw_gen.force);
+	assert_true(fake.sw_gen.at_ms == at);
+	assert_true(fake.sw_gen.gen == 7);
+	expect_reply(fx, "switch blue gen 8", 0,
+	    "ok\nswitch to green scheduled\n\n");
+	assert_true(fake.sw_gen.at_ms == 0);
+	assert_true(fake.sw_gen.gen == 8);
+	assert_int_equal(fake.sw.calls, 0);
+}
+
+/* An instant past or beyond the window, or a bad number, is a usage
+ * error that reaches nothing. */
+static void
+test_admin_cmd_switch_at_bad_usage(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 line[128];
+	const char	*bad[] = { "switch green at", "switch green at x",
+	    "switch green at -5", "switch green at 0", "switch green gen 0",
+	    "switch green gen", "switch green gen 5 gen 6",
+	    "switch green at 1 at 2", "switch green gen 99999999999999999999" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_reply(fx, bad[i], -1, "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	snprintf(line, sizeof(line), "switch green at %lld",
+	    cutover_now_ms() - 1);
+	assert_int_equal(run(fx, line), -1);
+	assert_non_null(strstr(fx->reply, "error: usage: at "));
+	assert_non_null(strstr(fx->reply, "is past"));
+	snprintf(line, sizeof(line), "switch green at %lld",
+	    cutover_now_ms() + CUTOVER_SCHED_MAX_MS + 5000);
+	assert_int_equal(run(fx, line), -1);
+	assert_non_null(strstr(fx->reply, "too far ahead"));
+	assert_no_calls();
+}
+
+static void
+test_admin_cmd_cancel_passed(void **state)
+{
+	fake_answer(&fake.cancel, 0, "nothing scheduled");
+	expect_reply(*state, "cancel", 0, "ok\nnothing scheduled\n\n");
+	assert_int_equal(fake.cancel.calls, 1);
+	expect_reply(*state, "cancel now", -1, "error: usage: cancel\n\n");
+	assert_int_equal(fake.cancel.calls, 1);
 }
 
 static void
@@ -511,7 +571,9 @@ static void
 test_admin_cmd_help_lists_every_command(void **state)
 {
 	struct fixture	*fx = *state;
-	const char	*usages[] = { "status [json]", "switch <pool> [force]",
+	const char	*usages[] = { "status [json]",
+			    "switch <pool> [force] [at <unix-ms>] [gen <n>]",
+			    "cancel",
 			    "rollback [force]",
 			    "member <pool> <host:port> ready|drain|maint "
 			    "[force]",
@@ -571,7 +633,7 @@ static void
 test_admin_cmd_too_many_words_error(void **state)
 {
 	expect_reply(*state, "switch a b c d e f g", -1,
-	    "error: usage: switch <pool> [force]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
 	expect_reply(*state, "switch a b c d e f g h", -1,
 	    "error: usage: too many arguments\n\n");
 }
@@ -637,8 +699,9 @@ static void
 test_admin_cmd_help_command_prints_its_usage(void **state)
 {
 	expect_reply(*state, "help switch", 0, "ok\nusage: switch <pool> "
-	    "[force]\nsend new requests to pool (force: even if "
-	    "unhealthy)\n\n");
+	    "[force] [at <unix-ms>] [gen <n>]\nsend new requests to pool "
+	    "(force: even if unhealthy; at: at that wall-clock instant, "
+	    "within 60 s; gen: the release generation it makes)\n\n");
 	expect_reply(*state, "help swich", -1, "error: usage: unknown command "
 	    "'swich' (did you mean 'switch'?)\n\n");
 	assert_no_calls();
@@ -801,6 +864,9 @@ main(void)
 		T(test_admin_cmd_switch_bad_third_word_usage),
 		T(test_admin_cmd_switch_arity_usage),
 		T(test_admin_cmd_switch_refused_error_reply),
+		T(test_admin_cmd_switch_at_gen_passed),
+		T(test_admin_cmd_switch_at_bad_usage),
+		T(test_admin_cmd_cancel_passed),
 		T(test_admin_cmd_reload_multiline_error_first_line_is_reason),
 		T(test_admin_cmd_reload_ok_reply),
 		T(test_admin_cmd_rollback_ok_and_error),

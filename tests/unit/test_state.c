@@ -42,6 +42,7 @@ struct fixture {
 	char	old_tmp[110];	/* where the old code put its temporary */
 	char	victim[100];	/* a file a symlink points at */
 	char	err[512];
+	uint64_t gen;	/* what state_read() read */
 };
 
 static void
@@ -150,20 +151,20 @@ test_state_write_then_read_round_trip(void **state)
 	struct stat	 st;
 	enum pool_id	 id = POOL_BLUE;
 
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    0);
-	if (state_write(fx->path, POOL_GREEN, fx->err, sizeof(fx->err)) == -1)
+	if (state_write(fx->path, POOL_GREEN, 0, fx->err, sizeof(fx->err)) == -1)
 		fail_msg("state_write: %s", fx->err);
-	assert_string_equal(read_file(fx->path), "green\n");
+	assert_string_equal(read_file(fx->path), "green\ngeneration 0\n");
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0644);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    1);
 	assert_int_equal(id, POOL_GREEN);
-	assert_int_equal(state_write(fx->path, POOL_BLUE, fx->err,
+	assert_int_equal(state_write(fx->path, POOL_BLUE, 0, fx->err,
 	    sizeof(fx->err)), 0);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    1);
 	assert_int_equal(id, POOL_BLUE);
 	assert_int_equal(temp_files(fx), 0);
@@ -178,10 +179,10 @@ test_state_write_symlink_at_old_tmp_victim_untouched(void **state)
 
 	write_file(fx->victim, "precious\n");
 	assert_int_equal(symlink(fx->victim, fx->old_tmp), 0);
-	if (state_write(fx->path, POOL_GREEN, fx->err, sizeof(fx->err)) == -1)
+	if (state_write(fx->path, POOL_GREEN, 0, fx->err, sizeof(fx->err)) == -1)
 		fail_msg("state_write: %s", fx->err);
 	assert_string_equal(read_file(fx->victim), "precious\n");
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    1);
 	assert_int_equal(id, POOL_GREEN);
 	/* the planted link is not ours to remove either */
@@ -197,11 +198,11 @@ test_state_write_fifo_at_old_tmp_no_hang(void **state)
 	int		 rc;
 
 	assert_int_equal(mkfifo(fx->old_tmp, 0600), 0);
-	rc = state_write(fx->path, POOL_GREEN, fx->err, sizeof(fx->err));
+	rc = state_write(fx->path, POOL_GREEN, 0, fx->err, sizeof(fx->err));
 	assert_false(alarmed);
 	if (rc == -1)
 		fail_msg("state_write: %s", fx->err);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    1);
 	assert_int_equal(id, POOL_GREEN);
 	assert_int_equal(temp_files(fx), 0);
@@ -215,7 +216,7 @@ test_state_read_fifo_refused_no_hang(void **state)
 	int		 rc;
 
 	assert_int_equal(mkfifo(fx->path, 0600), 0);
-	rc = state_read(fx->path, &id, fx->err, sizeof(fx->err));
+	rc = state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err));
 	assert_false(alarmed);
 	assert_int_equal(rc, -1);
 	assert_err_has(fx, fx->path);
@@ -229,7 +230,7 @@ test_state_read_directory_refused(void **state)
 	enum pool_id	 id;
 
 	assert_int_equal(mkdir(fx->path, 0700), 0);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    -1);
 	assert_false(alarmed);
 	assert_err_has(fx, fx->path);
@@ -245,7 +246,7 @@ test_state_read_symlink_refused(void **state)
 
 	write_file(fx->victim, "green\n");
 	assert_int_equal(symlink(fx->victim, fx->path), 0);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    -1);
 	assert_err_has(fx, fx->path);
 	assert_err_has(fx, "symbolic link, not followed");
@@ -261,7 +262,7 @@ test_state_read_symlink_to_fifo_refused_no_hang(void **state)
 
 	assert_int_equal(mkfifo(fx->victim, 0600), 0);
 	assert_int_equal(symlink(fx->victim, fx->path), 0);
-	rc = state_read(fx->path, &id, fx->err, sizeof(fx->err));
+	rc = state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err));
 	assert_false(alarmed);
 	assert_int_equal(rc, -1);
 	assert_err_has(fx, "symbolic link, not followed");
@@ -276,12 +277,12 @@ test_state_write_symlink_at_path_replaced_victim_untouched(void **state)
 
 	write_file(fx->victim, "precious\n");
 	assert_int_equal(symlink(fx->victim, fx->path), 0);
-	assert_int_equal(state_write(fx->path, POOL_GREEN, fx->err,
+	assert_int_equal(state_write(fx->path, POOL_GREEN, 0, fx->err,
 	    sizeof(fx->err)), 0);
 	assert_string_equal(read_file(fx->victim), "precious\n");
 	assert_int_equal(lstat(fx->path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
-	assert_string_equal(read_file(fx->path), "green\n");
+	assert_string_equal(read_file(fx->path), "green\ngeneration 0\n");
 }
 
 static void
@@ -292,7 +293,7 @@ test_state_read_world_writable_refused(void **state)
 
 	write_file(fx->path, "green\n");
 	assert_int_equal(chmod(fx->path, 0666), 0);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    -1);
 	assert_err_has(fx, "writable by everyone (mode 0666)");
 }
@@ -308,7 +309,7 @@ test_state_read_foreign_owner_refused(void **state)
 		skip();
 	write_file(fx->path, "green\n");
 	assert_int_equal(chown(fx->path, 65534, 65534), 0);
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    -1);
 	assert_err_has(fx, "owned by uid 65534, not by us");
 }
@@ -320,9 +321,59 @@ test_state_read_not_a_pool_refused(void **state)
 	enum pool_id	 id;
 
 	write_file(fx->path, "purple\n");
-	assert_int_equal(state_read(fx->path, &id, fx->err, sizeof(fx->err)),
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err, sizeof(fx->err)),
 	    -1);
 	assert_err_has(fx, "\"purple\" is not a pool name");
+}
+
+/* The release generation: written, read back; a file of one line (from
+ * before the generation) reads as generation 0; a bad second line is
+ * refused, naming it. */
+static void
+test_state_generation_round_trip_and_old_format(void **state)
+{
+	struct fixture	*fx = *state;
+	enum pool_id	 id = POOL_BLUE;
+
+	assert_int_equal(state_write(fx->path, POOL_GREEN, 12345678901ULL,
+	    fx->err, sizeof(fx->err)), 0);
+	assert_string_equal(read_file(fx->path),
+	    "green\ngeneration 12345678901\n");
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
+	    sizeof(fx->err)), 1);
+	assert_int_equal(id, POOL_GREEN);
+	assert_true(fx->gen == 12345678901ULL);
+
+	write_file(fx->path, "blue\n");
+	fx->gen = 99;
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
+	    sizeof(fx->err)), 1);
+	assert_int_equal(id, POOL_BLUE);
+	assert_true(fx->gen == 0);
+
+	write_file(fx->path, "blue");	/* no LF at all */
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
+	    sizeof(fx->err)), 1);
+	assert_int_equal(id, POOL_BLUE);
+	assert_true(fx->gen == 0);
+}
+
+static void
+test_state_generation_bad_line_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*bad[] = { "green\ngeneration\n", "green\ngeneration "
+	    "-1\n", "green\ngeneration 5x\n", "green\ngen 5\n",
+	    "green\n\n", "green\ngeneration 5\nmore\n",
+	    "green\ngeneration 123456789012345678901\n" };
+	enum pool_id	 id;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(fx->path, bad[i]);
+		assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
+		    sizeof(fx->err)), -1);
+		assert_err_has(fx, "is not \"generation N\"");
+	}
 }
 
 /* rename() over a directory fails: the error names the path, no leftover. */
@@ -335,7 +386,7 @@ test_state_write_failure_leaves_no_temp_file(void **state)
 	assert_int_equal(mkdir(fx->path, 0700), 0);
 	snprintf(inner, sizeof(inner), "%s/x", fx->path);
 	write_file(inner, "x");
-	assert_int_equal(state_write(fx->path, POOL_GREEN, fx->err,
+	assert_int_equal(state_write(fx->path, POOL_GREEN, 0, fx->err,
 	    sizeof(fx->err)), -1);
 	assert_err_has(fx, "cannot write state file ");
 	assert_err_has(fx, fx->path);
@@ -350,7 +401,7 @@ test_state_write_missing_directory_names_path(void **state)
 	char		 path[120];
 
 	snprintf(path, sizeof(path), "%s/gone/active", fx->dir);
-	assert_int_equal(state_write(path, POOL_GREEN, fx->err,
+	assert_int_equal(state_write(path, POOL_GREEN, 0, fx->err,
 	    sizeof(fx->err)), -1);
 	assert_err_has(fx, path);
 	assert_err_has(fx, "No such file or directory");
@@ -372,6 +423,8 @@ main(void)
 		T(test_state_read_world_writable_refused),
 		T(test_state_read_foreign_owner_refused),
 		T(test_state_read_not_a_pool_refused),
+		T(test_state_generation_round_trip_and_old_format),
+		T(test_state_generation_bad_line_refused),
 		T(test_state_write_failure_leaves_no_temp_file),
 		T(test_state_write_missing_directory_names_path),
 #undef T
