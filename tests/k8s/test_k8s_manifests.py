@@ -91,6 +91,16 @@ def _():
     s.eq(conf.get("workers"), "0", "workers = 0 follows the CPU limit")
     s.ok(conf.get("state_file", "").startswith('"/'),
          "a state file", conf.get("state_file"))
+    s.eq(conf.get("watch_config"), "true",
+         "watch_config: the ..data swap reloads it")
+    s.ok(re.fullmatch(r"[1-9][0-9]*", conf.get("generation", "")),
+         "a generation above 0 declares active", conf.get("generation"))
+    # k8s/cutover-release rewrites these two lines of the text
+    text = CM["data"]["cutover.conf"]
+    s.eq(len(re.findall(r'^active = "\w+";$', text, re.M)), 1,
+         "one line active = \"POOL\";", text)
+    s.eq(len(re.findall(r"^generation = \d+;$", text, re.M)), 1,
+         "one line generation = N;", text)
 
 
 CONF = effective(CONF_PATH, CM)
