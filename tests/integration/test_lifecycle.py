@@ -3,7 +3,6 @@
 SIGTERM drains in-flight requests, the grace period bounds it, SIGINT too."""
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -23,44 +22,6 @@ def run(*args):
                        stdin=subprocess.DEVNULL, timeout=15)
     return (p.returncode, p.stdout.decode(errors="replace"),
             p.stderr.decode(errors="replace"))
-
-
-def k8s_services():
-    """The Services of k8s/app-services.yaml: {name: (clusterIP or None,
-    [ports])}, read from the text (no YAML module needed)."""
-    with open(os.path.join(SRCDIR, "k8s", "app-services.yaml")) as f:
-        text = f.read()
-    services = {}
-    for doc in re.split(r"^---$", text, flags=re.M):
-        if not re.search(r"^kind: Service$", doc, re.M):
-            continue
-        name = re.search(r"^  name: (\S+)$", doc, re.M).group(1)
-        ip = re.search(r"^  clusterIP: (\S+)$", doc, re.M)
-        ports = re.findall(r"\bport: (\d+)", doc)
-        services[name] = (ip.group(1) if ip else None,
-                          [int(p) for p in ports])
-    return services
-
-
-def check_k8s_pools(conf):
-    """Each pool of the ConfigMap's configuration resolves a headless
-    Service of app-services.yaml on one of its ports."""
-    services = k8s_services()
-    pools = dict(re.findall(r"^\s*(blue|green)\s*=\s*\{\s*dns\s*=\s*"
-                            r'"([^"]+)"', conf, re.M))
-    s.eq(sorted(pools), ["blue", "green"],
-         "the ConfigMap names both pools by DNS", conf)
-    for pool, name in sorted(pools.items()):
-        m = re.fullmatch(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local"
-                         r"\.?:(\d+)", name)
-        svc = services.get(m.group(1)) if m else None
-        s.ok(svc is not None and svc[0] == "None" and
-             int(m.group(3)) in svc[1],
-             "pool %s (%s) is a headless Service's name and port" % (pool,
-                                                                     name),
-             services)
-    s.eq([n for n, (ip, _) in sorted(services.items()) if ip != "None"], [],
-         "no pool Service has a cluster IP", services)
 
 
 @s.scenario("command line")
@@ -121,22 +82,6 @@ def _():
     ref = os.path.join(SRCDIR, "conf", "cutover.conf")
     rc, out, err = run("-t", "-c", ref)
     s.eq(rc, 0, "the reference conf/cutover.conf passes -t", out + err)
-
-    d = tempfile.mkdtemp(prefix="cutover-k8s-")
-    try:
-        k8s = os.path.join(d, "cutover.conf")
-        with open(os.path.join(SRCDIR, "k8s", "cutover-configmap.yaml")) as f:
-            text = f.read()
-        # the ConfigMap's cutover.conf: the block under "cutover.conf: |"
-        block = text.split("cutover.conf: |\n", 1)[1]
-        with open(k8s, "w") as f:
-            f.write("".join(line[4:] + "\n" for line in block.splitlines()))
-        rc, out, err = run("-t", "-c", k8s)
-        s.eq(rc, 0, "the Kubernetes ConfigMap's cutover.conf passes -t",
-             out + err)
-        check_k8s_pools(block)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def slow_request(port, path, result):
