@@ -40,6 +40,7 @@
 #include "config.h"
 #include "dns.h"
 #include "dnsmsg.h"
+#include "log.h"
 
 /* What a query (one type of one candidate name) came to. */
 enum dns_outcome {
@@ -244,6 +245,13 @@ dns_query_finish(struct dns_query *q, enum dns_outcome outcome)
 static void
 dns_query_retry(struct dns_query *q, const char *why)
 {
+	const struct dns	*d = q->l->d;
+
+	/* the lookup's outcome is logged once per change (cutover.c);
+	 * each try is detail */
+	log_debug("dns: %s %s to %s: %s (try %u of %u)", q->l->cname,
+	    q->v6 ? "AAAA" : "A", d->ns[q->try % d->nns].text, why,
+	    q->try + 1, d->rc.attempts * (unsigned)d->nns);
 	dns_query_close(q);
 	q->why = why;
 	q->try++;
@@ -762,6 +770,8 @@ dns_resolv_parse(struct dns_resolv *rc, const char *text, size_t len,
 	size_t		 n, i = 0;
 	unsigned	 v;
 
+	if (warnlen > 0)
+		warn[0] = '\0';
 	memset(rc, 0, sizeof(*rc));
 	rc->ndots = 1;
 	rc->attempts = 2;

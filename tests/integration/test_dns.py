@@ -624,4 +624,40 @@ def _():
     ns.stop()
 
 
+def nfds(c):
+    return len(os.listdir("/proc/%d/fd" % c.pid))
+
+
+@s.scenario("reloads that replace the resolver while its queries wait "
+            "leave no socket behind")
+def _():
+    p2, = pods(1)
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2"]})
+    text = dns_config(ns, ([], "%s.:%d" % (name, p2.port)),
+                      (["127.0.0.1:%d" % free_port()], None))
+    c = Cutover(text.replace("timeout_ms = 200;", "timeout_ms = 5000;"))
+    s.ok(wait_until(lambda: members(c, "blue") == [p2.addr], 5),
+         "blue resolves")
+    before = nfds(c)
+    ns.set(name, mode="silent")     # every query now waits its 5 s
+    queries = ns.queries
+    s.ok(wait_until(lambda: ns.queries >= queries + 2, 5),
+         "A and AAAA queries are under way")
+    for i in range(20):
+        c.reload_file(text.replace("timeout_ms = 200;",
+                                   "timeout_ms = %d;" % (5000 + i)))
+        rc, out, err = c.ctl("reload")
+        if rc != 0:
+            break
+    s.eq(rc, 0, "20 reloads, each with a new resolver, succeed", out + err)
+    s.ok(wait_until(lambda: ns.queries >= queries + 4, 5),
+         "the last resolver's queries are under way")
+    s.ok(nfds(c) <= before + 2, "open files: %d before, %d after (at most "
+         "the last resolver's two queries more)" % (before, nfds(c)))
+    s.eq(members(c, "blue"), [p2.addr], "the members stay")
+    s.eq(c.stop(), 0, "cutover exits cleanly")
+    ns.stop()
+
+
 s.done()
