@@ -29,8 +29,9 @@ class DnsServer:
     """A nameserver on 127.0.0.1 (a port of its own, UDP and TCP).  names
     maps a name (lower case, no final dot) to a list of IP addresses; mode
     is "answer", "nxdomain", "servfail", "silent" (no reply: the client
-    times out) or "wrongid" (each UDP answer is sent first with another id,
-    then with the right one).  A UDP answer larger than the client offers
+    times out), "wrongid" (each UDP answer is sent first with another id,
+    then with the right one) or "truncate" (every answer truncated, over
+    TCP too).  A UDP answer larger than the client offers
     (512 bytes, or its EDNS0 payload size) goes out truncated: the header
     and question with the TC bit, as RFC 1035 and 6891 say; over TCP the
     whole answer goes.  queries counts the questions received (tcp_queries
@@ -171,7 +172,8 @@ class DnsServer:
         head = struct.pack("!HHHHHH", qid, 0x8180 | (flags & 0x0100) | rcode,
                            1, len(answers), 0, 0)
         reply = head + question + b"".join(answers)
-        if not tcp and len(reply) > self._payload(q, i + 4):
+        if mode == "truncate" or \
+                (not tcp and len(reply) > self._payload(q, i + 4)):
             with self.lock:
                 self.truncated += 1
             reply = struct.pack("!HHHHHH", qid, 0x8380 | (flags & 0x0100) |
@@ -506,6 +508,13 @@ def _():
          "over TCP (%d truncated, %d over TCP)" % (ns.truncated,
                                                   ns.tcp_queries))
     s.eq(dns_status(c, "blue").get("last"), "ok", "the lookup is ok")
+    # a server that truncates even over TCP: a failure, members kept
+    ns.set(name, mode="truncate")
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("last") ==
+                    "truncated over TCP too", 10),
+         "a truncated answer over TCP fails the lookup: \"truncated over "
+         "TCP too\"", dns_status(c, "blue"))
+    s.eq(len(members(c, "blue")), 200, "and the 200 members stay")
     ns.stop()
 
 
