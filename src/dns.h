@@ -3,8 +3,12 @@
  * Kubernetes headless Service: one A or AAAA record per ready Pod).
  * Layer 2 (runtime).
  *
- * libevent's evdns on the control thread's event base: lookups never
- * block and never run on a worker.  One struct dns per configuration of
+ * A stub resolver of its own (messages in dnsmsg.c) on the control
+ * thread's event base: lookups never block and never run on a worker.
+ * Each asks over UDP with EDNS0, again over TCP when the answer comes
+ * back truncated, tries every nameserver in turn, and walks the search
+ * list as glibc does, taking A and AAAA from one candidate name only.
+ * One struct dns per configuration of
  * dns.* and of the pools' names; a reload that changes them makes a new
  * one.  For every pool with a name it asks for A and AAAA, combines both
  * answers into one sorted list without repeats, and asks again every
@@ -24,6 +28,11 @@
 #include "pool.h"
 
 #define DNS_REFRESH_FLOOR_MS	1000	/* a TTL of 0 must not spin */
+#define DNS_NS_MAX		8	/* nameservers of resolv.conf used */
+#define DNS_SEARCH_MAX		32	/* search domains used */
+#define DNS_NDOTS_MAX		15	/* as glibc */
+#define DNS_ATTEMPTS_MAX	5	/* as glibc */
+#define DNS_RESOLV_CONF_MAX	65536	/* bytes of resolv.conf read */
 
 struct config;
 struct event_base;
@@ -33,7 +42,9 @@ struct dns;
 struct dns_answer {
 	bool			 ok;	/* false: failed, or no address */
 	const char		*why;	/* !ok: "timed out", "NXDOMAIN",
-					   "no addresses", "server failed" */
+					   "no addresses", "server failed",
+					   "refused", "truncated over TCP
+					   too", ... */
 	const struct addr	*addrs;	/* ok: sorted, unique, with the
 					   pool's port; borrowed */
 	size_t			 naddrs;	/* ok: at least 1 */
@@ -55,6 +66,38 @@ struct dns_ops {
  */
 unsigned	 dns_next_ms(unsigned refresh_ms, unsigned ttl);
 
+/* What resolv.conf says (dns_resolv_parse), with glibc's defaults. */
+struct dns_resolv {
+	struct addr	 ns[DNS_NS_MAX];	/* port 53 */
+	size_t		 nns;
+	char		 search[DNS_SEARCH_MAX][256];	/* no final dot */
+	size_t		 nsearch;
+	unsigned	 ndots;		/* default 1 */
+	unsigned	 attempts;	/* tries per nameserver; default 2 */
+};
+
+/*
+ * Parses len bytes of a resolv.conf(5) into rc: `nameserver` (numeric
+ * addresses), `search` and `domain` (the last such line wins), `options`
+ * ndots:N, attempts:N (and timeout:N, which dns.timeout_ms replaces);
+ * other lines and options are ignored, as by glibc.  What it cannot use
+ * (a bad address, too many nameservers or domains) is skipped and said in
+ * warn (NUL-terminated, empty when all is well).
+ */
+void		 dns_resolv_parse(struct dns_resolv *rc, const char *text,
+		    size_t len, char *warn, size_t warnlen);
+
+/*
+ * The i-th name to ask for name (0, 1, ...) into buf, glibc's order: a
+ * name with a final dot is only itself (without the dot); one with at
+ * least ndots dots is asked as it is first, then with each search domain;
+ * one with fewer, with each domain first, then as it is.  Returns false
+ * when there is no i-th name.  A candidate longer than len is cut (the
+ * query cannot be built and the candidate is passed over).
+ */
+bool		 dns_candidate(const char *name, const struct dns_resolv *rc,
+		    size_t i, char *buf, size_t len);
+
 /* Whether cf names a pool by DNS (a struct dns would have work). */
 bool		 dns_wanted(const struct config *cf);
 
@@ -69,7 +112,10 @@ bool		 dns_same(const struct config *a, const struct config *b);
  * out as soon as the loop runs).  Nameservers are dns.nameservers, or
  * those of dns.resolv_conf when there are none; search, ndots and the
  * other options always come from dns.resolv_conf when it is readable.
- * cf is not kept.  Returns the resolver, or NULL with a reason in err;
+ * resolv_conf must be a regular file (it is opened without blocking: a
+ * FIFO would hang the control thread); one that is not, or that cannot
+ * be read, gives the defaults (nameserver 127.0.0.1:53, no search, ndots
+ * 1) and a warning.  cf is not kept.  Returns the resolver, or NULL with a reason in err;
  * warn (NUL-terminated, empty when all is well) says what was odd but not
  * fatal, such as an unreadable resolv_conf.
  */
@@ -78,8 +124,8 @@ struct dns	*dns_new(struct event_base *base, const struct config *cf,
 		    size_t errlen, char *warn, size_t warnlen);
 
 /*
- * Cancels every lookup under way (their callbacks, run later by the loop,
- * only free what was theirs) and frees d; NULL is a no-op.
+ * Cancels every lookup under way (no answer callback runs after this;
+ * every socket is closed) and frees d; NULL is a no-op.
  */
 void		 dns_free(struct dns *d);
 

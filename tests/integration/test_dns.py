@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """DNS discovery: a pool's `dns` name (a Kubernetes headless Service) makes
 every address of its answer a member.  The nameserver is a small one in
-this file (UDP on 127.0.0.1), answering A and AAAA from a table the
-scenarios change, or NXDOMAIN, SERVFAIL or nothing on demand.  The
+this file (UDP and TCP on 127.0.0.1), answering A and AAAA from a table
+the scenarios change, or NXDOMAIN, SERVFAIL or nothing on demand, and
+truncating a UDP answer too large for the client's offer.  The
 "Pods" are backend processes on 127.0.0.2, .3, .4, all on one port, as a
 headless Service's Pods share the Service's target port."""
 
@@ -25,24 +26,48 @@ QTYPE_A, QTYPE_AAAA = 1, 28
 
 
 class DnsServer:
-    """A nameserver on 127.0.0.1 (a port of its own).  names maps a name
-    (lower case, no final dot) to a list of IP addresses; mode is "answer",
-    "nxdomain", "servfail" or "silent" (no reply: the client times out).
-    queries counts the questions received."""
+    """A nameserver on 127.0.0.1 (a port of its own, UDP and TCP).  names
+    maps a name (lower case, no final dot) to a list of IP addresses; mode
+    is "answer", "nxdomain", "servfail", "silent" (no reply: the client
+    times out), "wrongid" (each UDP answer is sent first with another id,
+    then with the right one) or "truncate" (every answer truncated, over
+    TCP too).  A UDP answer larger than the client offers
+    (512 bytes, or its EDNS0 payload size) goes out truncated: the header
+    and question with the TC bit, as RFC 1035 and 6891 say; over TCP the
+    whole answer goes.  queries counts the questions received (tcp_queries
+    those over TCP), asked lists the names asked, in order."""
 
     def __init__(self, names=None, ttl=1):
         self.names = dict(names or {})
         self.ttl = ttl
         self.mode = "answer"
         self.queries = 0
+        self.tcp_queries = 0
+        self.truncated = 0
+        self.wrong_ids = 0
+        self.asked = []
         self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        for _ in range(20):     # a UDP port whose TCP twin is free too
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+            port = self.sock.getsockname()[1]
+            self.tsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tsock.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                self.sock.close()
+                self.tsock.close()
+        self.tsock.listen(16)
+        self.tsock.settimeout(0.2)
         self.sock.settimeout(0.2)
-        self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.addr = "127.0.0.1:%d" % port
         self.running = True
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
+        self.tthread = threading.Thread(target=self._serve_tcp, daemon=True)
+        self.tthread.start()
 
     def set(self, name, ips=None, mode=None):
         with self.lock:
@@ -54,21 +79,59 @@ class DnsServer:
     def stop(self):
         self.running = False
         self.thread.join(2)
+        self.tthread.join(2)
         self.sock.close()
+        self.tsock.close()
 
     def _serve(self):
         while self.running:
             try:
-                data, peer = self.sock.recvfrom(512)
+                data, peer = self.sock.recvfrom(4096)
             except socket.timeout:
                 continue
             except OSError:
                 return
-            reply = self._reply(data)
-            if reply is not None:
-                self.sock.sendto(reply, peer)
+            reply = self._reply(data, tcp=False)
+            if reply is None:
+                continue
+            if self.mode == "wrongid":
+                with self.lock:
+                    self.wrong_ids += 1
+                self.sock.sendto(bytes([reply[0] ^ 0x5a]) + reply[1:], peer)
+            self.sock.sendto(reply, peer)
 
-    def _reply(self, q):
+    def _serve_tcp(self):
+        while self.running:
+            try:
+                c, _ = self.tsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            c.settimeout(2)
+            try:
+                head = c.recv(2, socket.MSG_WAITALL)
+                if len(head) == 2:
+                    n = struct.unpack("!H", head)[0]
+                    reply = self._reply(c.recv(n, socket.MSG_WAITALL),
+                                        tcp=True)
+                    if reply is not None:
+                        c.sendall(struct.pack("!H", len(reply)) + reply)
+            except OSError:
+                pass
+            c.close()
+
+    @staticmethod
+    def _payload(q, i):
+        """The UDP payload the query offers: its OPT record's class, or
+        512 without one (the question ends at i)."""
+        arcount = struct.unpack("!H", q[10:12])[0]
+        if arcount >= 1 and q[i:i + 3] == b"\x00\x00\x29" and \
+                len(q) >= i + 5:
+            return max(512, struct.unpack("!H", q[i + 3:i + 5])[0])
+        return 512
+
+    def _reply(self, q, tcp):
         if len(q) < 12:
             return None
         qid, flags, qdcount = struct.unpack("!HHH", q[:6])
@@ -83,10 +146,12 @@ class DnsServer:
         if i + 4 > len(q):
             return None
         qtype, _ = struct.unpack("!HH", q[i:i + 4])
-        question = q[12:i + 4]     # as asked: evdns randomises the case
+        question = q[12:i + 4]     # as asked, in the case asked
         name = ".".join(labels).lower()
         with self.lock:
             self.queries += 1
+            self.tcp_queries += tcp
+            self.asked.append((name, qtype))
             mode, ips, ttl = self.mode, self.names.get(name), self.ttl
         if mode == "silent":
             return None
@@ -106,7 +171,14 @@ class DnsServer:
                                                ttl, len(rdata)) + rdata)
         head = struct.pack("!HHHHHH", qid, 0x8180 | (flags & 0x0100) | rcode,
                            1, len(answers), 0, 0)
-        return head + question + b"".join(answers)
+        reply = head + question + b"".join(answers)
+        if mode == "truncate" or \
+                (not tcp and len(reply) > self._payload(q, i + 4)):
+            with self.lock:
+                self.truncated += 1
+            reply = struct.pack("!HHHHHH", qid, 0x8380 | (flags & 0x0100) |
+                                rcode, 1, 0, 0, 0) + question
+        return reply
 
 
 def dns_config(ns, blue, green, extra=""):
@@ -277,14 +349,15 @@ def _():
          "the last known members stay")
     seen = spread(c, 10)
     s.eq(set(seen), {"pod2", "pod3"}, "and serve", seen)
-    # evdns retries a SERVFAIL as it would a lost packet, and reports
-    # it as timed out once its tries are spent
+    # a SERVFAIL is said as such, not as a timeout
     ns.set(name, mode="servfail")
     failed = dns_status(c, "blue").get("lookups_failed", 0)
     queries = ns.queries
     s.ok(wait_until(lambda: dns_status(c, "blue").get("lookups_failed", 0)
                     >= failed + 2 and ns.queries > queries, 10),
          "SERVFAIL answers: lookups fail", dns_status(c, "blue"))
+    s.eq(dns_status(c, "blue").get("last"), "server failed",
+         "status says \"server failed\"", dns_status(c, "blue"))
     s.eq(members(c, "blue"), sorted([p2.addr, p3.addr]),
          "the members stay through SERVFAIL too")
     ns.set(name, mode="answer")
@@ -490,6 +563,188 @@ def _():
         rc, out, err = c.ctl(*args)
         s.eq(rc, 2, "%s: exit 2 (usage)" % " ".join(args), out + err)
         s.contains(out + err, "usage:", "the reply is a usage error")
+
+
+@s.scenario("a Service of 100 A and 100 AAAA records: the UDP answer is "
+            "truncated, asked again over TCP, and all 200 are members")
+def _():
+    port = free_port()
+    name = "big.prod.svc.cluster.local"
+    ips = ["127.1.0.%d" % i for i in range(1, 101)] + \
+          ["fd00::%x" % i for i in range(1, 101)]
+    ns = DnsServer({name: ips}, ttl=30)
+    c = Cutover(dns_config(ns, ([], "%s.:%d" % (name, port)),
+                           (["127.0.0.1:%d" % free_port()], None)))
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("addresses") == 200,
+                    10), "the name resolves to 200 addresses",
+         dns_status(c, "blue"))
+    got = members(c, "blue")
+    s.eq(len(got), 200, "blue has 200 members", len(got))
+    s.ok("127.1.0.100:%d" % port in got and "[fd00::64]:%d" % port in got,
+         "the last A and the last AAAA among them", got[-3:])
+    s.ok(ns.truncated >= 2 and ns.tcp_queries >= 2,
+         "both UDP answers went out truncated and both were asked again "
+         "over TCP (%d truncated, %d over TCP)" % (ns.truncated,
+                                                  ns.tcp_queries))
+    s.eq(dns_status(c, "blue").get("last"), "ok", "the lookup is ok")
+    # a server that truncates even over TCP: a failure, members kept
+    ns.set(name, mode="truncate")
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("last") ==
+                    "truncated over TCP too", 10),
+         "a truncated answer over TCP fails the lookup: \"truncated over "
+         "TCP too\"", dns_status(c, "blue"))
+    s.eq(len(members(c, "blue")), 200, "and the 200 members stay")
+    ns.stop()
+
+
+@s.scenario("the search list: the first name with an address gives both "
+            "families; no AAAA of a name further down the list")
+def _():
+    port = free_port()
+    p2 = Backend("pod2", port=port, host="127.0.0.2")
+    # the Service has A records only; another host with the same short
+    # name further down the search list has an AAAA record
+    ns = DnsServer({"app.prod.svc.cluster.local": ["127.0.0.2"],
+                    "app.corp.example": ["::1"]}, ttl=1)
+    c = Cutover('pools = {\n  blue = { dns = "app:%d"; };\n'
+                '  green = { members = [ "127.0.0.1:%d" ]; };\n};\n'
+                'dns = { resolv_conf = "@DIR@/resolv.conf"; refresh_ms = %d; '
+                '};\n' % (port, free_port(), REFRESH_MS), start=False)
+    with open(os.path.join(c.dir, "resolv.conf"), "w") as f:
+        f.write("nameserver %s\nsearch prod.svc.cluster.local "
+                "svc.cluster.local cluster.local corp.example\n"
+                "options ndots:5\n" % ns.addr)
+    c.start()
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("lookups_ok", 0) >= 3,
+                    5), "three lookups done", dns_status(c, "blue"))
+    s.eq(members(c, "blue"), [p2.addr],
+         "blue's only member is the Service's Pod, not app.corp.example's "
+         "::1", c.status_json()["pools"]["blue"])
+    asked = sorted(set(n for n, _ in ns.asked))
+    s.eq(asked, ["app.prod.svc.cluster.local"],
+         "only the first candidate was asked (A and AAAA)", ns.asked[:8])
+    seen = spread(c, 6)
+    s.eq(set(seen), {"pod2"}, "requests go to the Pod", seen)
+    # the first candidate unknown: the lookup moves on to the next one
+    with ns.lock:
+        del ns.names["app.prod.svc.cluster.local"]
+        ns.names["app.svc.cluster.local"] = ["127.0.0.2", "::1"]
+    s.ok(wait_until(lambda: members(c, "blue") ==
+                    sorted([p2.addr, "[::1]:%d" % port]), 5),
+         "NXDOMAIN moves on to the next domain, whose A and AAAA both "
+         "count", members(c, "blue"))
+    ns.stop()
+
+
+@s.scenario("a SERVFAIL on the first search candidate ends the lookup: no "
+            "later domain's host is taken")
+def _():
+    port = free_port()
+    ns = DnsServer({"app.corp.example": ["127.0.0.7"]}, ttl=1)
+    c = Cutover('pools = {\n  blue = { dns = "app:%d"; };\n'
+                '  green = { members = [ "127.0.0.1:%d" ]; };\n};\n'
+                'dns = { resolv_conf = "@DIR@/resolv.conf"; refresh_ms = %d; '
+                'timeout_ms = 200; };\n' % (port, free_port(), REFRESH_MS),
+                start=False)
+    with open(os.path.join(c.dir, "resolv.conf"), "w") as f:
+        f.write("nameserver %s\nsearch prod.svc.cluster.local corp.example\n"
+                "options ndots:5 attempts:1\n" % ns.addr)
+    ns.set("x", mode="servfail")
+    c.start()
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("lookups_failed", 0)
+                    >= 2, 5), "lookups fail", dns_status(c, "blue"))
+    s.eq(dns_status(c, "blue").get("last"), "server failed",
+         "with \"server failed\"", dns_status(c, "blue"))
+    s.eq(members(c, "blue"), [], "app.corp.example's address is no member")
+    s.eq(sorted(set(n for n, _ in ns.asked)), ["app.prod.svc.cluster.local"],
+         "app.corp.example was never asked", ns.asked[:6])
+    ns.stop()
+
+
+@s.scenario("an answer with another id is ignored, and the right one that "
+            "follows is used")
+def _():
+    p2, = pods(1)
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2"]})
+    ns.set(name, mode="wrongid")
+    c = Cutover(dns_config(ns, ([], "%s:%d" % (name, p2.port)),
+                           (["127.0.0.1:%d" % free_port()], None)))
+    s.ok(wait_until(lambda: members(c, "blue") == [p2.addr], 5),
+         "the name resolves", dns_status(c, "blue"))
+    s.ok(ns.wrong_ids >= 2, "after answers with a wrong id (%d)"
+         % ns.wrong_ids)
+    s.eq(dns_status(c, "blue").get("lookups_failed"), 0,
+         "no lookup failed", dns_status(c, "blue"))
+    ns.stop()
+
+
+@s.scenario("dns.resolv_conf naming a FIFO: the reload warns at once and "
+            "cutover goes on answering")
+def _():
+    p2, = pods(1)
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2"]})
+    text = dns_config(ns, ([], "%s.:%d" % (name, p2.port)),
+                      (["127.0.0.1:%d" % free_port()], None))
+    c = Cutover(text)
+    s.ok(wait_until(lambda: members(c, "blue") == [p2.addr], 5),
+         "blue resolves")
+    fifo = os.path.join(c.dir, "resolv.fifo")
+    os.mkfifo(fifo)
+    c.reload_file(text.replace(os.path.join(c.dir, "no-resolv.conf"), fifo)
+                  .replace("@DIR@/no-resolv.conf", fifo))
+    t0 = time.monotonic()
+    rc, out, err = c.ctl("reload", timeout=10)
+    took = time.monotonic() - t0
+    s.eq(rc, 0, "the reload succeeds", out + err)
+    s.ok(took < 3, "promptly (%.2f s)" % took)
+    s.ok(c.wait_log(r"dns: %s: not a regular file \(its search and options "
+                    r"are not used\)" % re.escape(fifo), 3),
+         "the log says the FIFO is no regular file", c.log_tail())
+    rc, out, err = c.ctl("status", timeout=5)
+    s.eq(rc, 0, "the admin socket answers", out + err)
+    s.eq(get(c.port, "/after").header("X-Backend"), "pod2",
+         "the proxy answers")
+    s.ok(wait_until(lambda: dns_status(c, "blue").get("lookups_ok", 0) >= 2,
+                    5), "and lookups go on", dns_status(c, "blue"))
+    s.eq(c.stop(), 0, "cutover exits cleanly")
+    ns.stop()
+
+
+def nfds(c):
+    return len(os.listdir("/proc/%d/fd" % c.pid))
+
+
+@s.scenario("reloads that replace the resolver while its queries wait "
+            "leave no socket behind")
+def _():
+    p2, = pods(1)
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2"]})
+    text = dns_config(ns, ([], "%s.:%d" % (name, p2.port)),
+                      (["127.0.0.1:%d" % free_port()], None))
+    c = Cutover(text.replace("timeout_ms = 200;", "timeout_ms = 5000;"))
+    s.ok(wait_until(lambda: members(c, "blue") == [p2.addr], 5),
+         "blue resolves")
+    before = nfds(c)
+    ns.set(name, mode="silent")     # every query now waits its 5 s
+    queries = ns.queries
+    s.ok(wait_until(lambda: ns.queries >= queries + 2, 5),
+         "A and AAAA queries are under way")
+    for i in range(20):
+        c.reload_file(text.replace("timeout_ms = 200;",
+                                   "timeout_ms = %d;" % (5000 + i)))
+        rc, out, err = c.ctl("reload")
+        if rc != 0:
+            break
+    s.eq(rc, 0, "20 reloads, each with a new resolver, succeed", out + err)
+    s.ok(wait_until(lambda: ns.queries >= queries + 4, 5),
+         "the last resolver's queries are under way")
+    s.ok(nfds(c) <= before + 2, "open files: %d before, %d after (at most "
+         "the last resolver's two queries more)" % (before, nfds(c)))
+    s.eq(members(c, "blue"), [p2.addr], "the members stay")
+    s.eq(c.stop(), 0, "cutover exits cleanly")
     ns.stop()
 
 
