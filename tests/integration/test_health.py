@@ -442,8 +442,9 @@ def _():
          "requests reach b1 again")
 
     rc, out, err = c.ctl("member", "blue", "127.0.0.1:1", "drain")
-    s.ok(rc == 1 and "127.0.0.1:1" in out + err,
-         "an unknown member: exit 1, the error names it", (rc, out, err))
+    s.ok(rc == 2 and "127.0.0.1:1" in out + err,
+         "an unknown member: exit 2 (usage), the error names it",
+         (rc, out, err))
     rc, out, err = c.ctl("member", "purple", b1.addr, "drain")
     s.ok(rc == 2 and "purple" in out + err,
          "an unknown pool: exit 2 (usage), the error names it",
