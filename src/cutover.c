@@ -28,7 +28,7 @@
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
 static void	cutover_member_failed(void *, struct member *, const char *,
 		    unsigned);
-static void	cutover_member_down(void *, struct member *);
+static void	cutover_member_changed(void *, struct member *);
 static void	cutover_worker_drained(void *, struct worker *);
 static void	cutover_thread_exit(void *, struct worker *);
 
@@ -137,7 +137,8 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		goto fail;
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
-	    (cx->probes = probes_new(base, cutover_member_down, cx)) == NULL) {
+	    (cx->probes = probes_new(base, cutover_member_changed, cx)) ==
+	    NULL) {
 		if (cx->router == NULL)
 			snapshot_unref(s);
 		snprintf(err, errlen, "out of memory");
@@ -267,12 +268,13 @@ cutover_close_idle(struct cutover *cx, struct member *m)
 	workers_run(cx->workers, cutover_close_idle_job, m);
 }
 
-/* The probes' on_down: a member a probe took down keeps no idle
+/* The probes' on_change: a member a probe took down keeps no idle
  * connections. */
 static void
-cutover_member_down(void *ctx, struct member *m)
+cutover_member_changed(void *ctx, struct member *m)
 {
-	cutover_close_idle(ctx, m);
+	if (m->health == HEALTH_DOWN)
+		cutover_close_idle(ctx, m);
 }
 
 /* A request on a worker saw m fail (worker_ops.observe): the member's
