@@ -80,6 +80,8 @@ static int	cfg_load_hnum(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_expect(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
+static int	cfg_load_hbool(struct cfg_ctx *, const config_setting_t *,
+		    const struct cfg_key *);
 static int	cfg_load_min(struct cfg_ctx *, const config_setting_t *,
 		    const struct cfg_key *);
 static int	cfg_load_trusted(struct cfg_ctx *, const config_setting_t *,
@@ -107,6 +109,8 @@ static const struct cfg_key health_keys[] = {
 	CFG_HNUM(rise, CHECK_SET_RISE, 1, 100),
 	CFG_HNUM(fall, CHECK_SET_FALL, 1, 100),
 	{ "expect", cfg_load_expect, NULL, 0, 0, 0, CHECK_SET_EXPECT },
+	{ "panic", cfg_load_hbool, NULL, offsetof(struct check_config, panic),
+	    0, 0, CHECK_SET_PANIC },
 	CFG_END
 };
 
@@ -726,6 +730,29 @@ cfg_load_hnum(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* s's boolean into *v; 0, or -1 when s is no boolean. */
+static int
+cfg_bool(struct cfg_ctx *x, const config_setting_t *s, bool *v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return (cfg_fail(x, s, NULL, "expected true or false"));
+	*v = config_setting_get_bool(s) != 0;
+	return (0);
+}
+
+/* A boolean of a health group (k->off is into struct check_config). */
+static int
+cfg_load_hbool(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct check_config	*hc = cfg_health(x, s);
+
+	if (cfg_bool(x, s, (bool *)(void *)((char *)hc + k->off)) == -1)
+		return (-1);
+	hc->set |= k->bit;
+	return (0);
+}
+
 static int
 cfg_load_expect(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
@@ -770,11 +797,7 @@ static int
 cfg_load_bool(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return (cfg_fail(x, s, NULL, "expected true or false"));
-	*(bool *)(void *)((char *)x->c + k->off) =
-	    config_setting_get_bool(s) != 0;
-	return (0);
+	return (cfg_bool(x, s, (bool *)(void *)((char *)x->c + k->off)));
 }
 
 /* An integer in k->min..k->max at k->off. */

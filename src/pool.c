@@ -198,6 +198,59 @@ pool_select(struct pool *p, unsigned worker, struct member *const *tried,
 	return (NULL);
 }
 
+/* Whether a panic pick may choose m: ready, and down by health only. */
+static bool
+member_is_panic_pick(const struct member *m)
+{
+	return (m->admin == MEMBER_READY && m->health == HEALTH_DOWN);
+}
+
+struct member *
+pool_select_panic(struct pool *p, unsigned worker,
+    struct member *const *tried, size_t ntried)
+{
+	struct member	*m;
+
+	/* the same cursor as pool_select: its lap that found nothing left
+	 * it where it was, so panic picks go round in turn too */
+	for (size_t n = 0; n < p->nmembers; n++) {
+		m = p->members[p->cursor[worker].next++ % p->nmembers];
+		if (member_is_panic_pick(m) &&
+		    !pool_was_tried(m, tried, ntried))
+			return (m);
+	}
+	return (NULL);
+}
+
+/* How many members of p are what `is` says. */
+static size_t
+pool_count(const struct pool *p, bool (*is)(const struct member *))
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		n += is(p->members[i]);
+	return (n);
+}
+
+size_t
+pool_usable(const struct pool *p)
+{
+	return (pool_count(p, member_is_usable));
+}
+
+size_t
+pool_panic_members(const struct pool *p)
+{
+	return (pool_count(p, member_is_panic_pick));
+}
+
+bool
+pool_is_panic(const struct pool *p)
+{
+	return (pool_usable(p) == 0 && pool_panic_members(p) > 0);
+}
+
 bool
 member_is_usable(const struct member *m)
 {
@@ -213,11 +266,7 @@ member_is_healthy(const struct member *m)
 size_t
 pool_healthy(const struct pool *p)
 {
-	size_t	n = 0;
-
-	for (size_t i = 0; i < p->nmembers; i++)
-		n += member_is_healthy(p->members[i]);
-	return (n);
+	return (pool_count(p, member_is_healthy));
 }
 
 void

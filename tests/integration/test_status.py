@@ -16,7 +16,7 @@ JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "requests_total", "responses_total", "errors_total",
             "upstream_failures_total", "stopping", "ready", "per_worker",
             "reload", "pools"}
-JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members"}
+JSON_POOL = {"active", "healthy", "panic", "inflight", "tunnels", "members"}
 JSON_MEMBER = {"addr", "inflight", "requests", "idle", "connect_failures",
                "health", "admin", "ok_streak", "fail_streak", "latency_ms",
                "last"}
