@@ -143,11 +143,19 @@ admin_http_readyz(struct admin_http *h, struct evbuffer *body)
 		return (503);
 	}
 	p = s->pools[s->active];
-	for (size_t i = 0; i < p->nmembers; i++)
-		if (member_is_usable(p->members[i])) {
-			evbuffer_add_printf(body, "ready\n");
-			return (200);
-		}
+	if (pool_usable(p) > 0) {
+		evbuffer_add_printf(body, "ready\n");
+		return (200);
+	}
+	/* every replica sees the same members: taking this one out of the
+	 * Service would turn a probe that fails everywhere into an outage,
+	 * while in panic it still serves */
+	if (cutover_in_panic(cx, s->active)) {
+		evbuffer_add_printf(body, "ready (panic: %s has no member up; "
+		    "routing to %zu anyway)\n", pool_name(s->active),
+		    pool_panic_members(p));
+		return (200);
+	}
 	evbuffer_add_printf(body, "%s: no usable member\n",
 	    pool_name(s->active));
 	return (503);

@@ -22,6 +22,7 @@ check_config_defaults(struct check_config *hc)
 	hc->expect.r[0].lo = 200;
 	hc->expect.r[0].hi = 399;
 	hc->expect.n = 1;
+	hc->panic = true;
 }
 
 void
@@ -44,6 +45,8 @@ check_config_merge(struct check_config *pool,
 		pool->fall = global->fall;
 	if (!(set & CHECK_SET_EXPECT))
 		pool->expect = global->expect;
+	if (!(set & CHECK_SET_PANIC))
+		pool->panic = global->panic;
 }
 
 /* Parses a status code 100-599 at *p, advancing it; -1 if none. */

@@ -35,6 +35,7 @@ enum {
 	CHECK_SET_RISE = 1 << 4,
 	CHECK_SET_FALL = 1 << 5,
 	CHECK_SET_EXPECT = 1 << 6,
+	CHECK_SET_PANIC = 1 << 7,
 };
 
 /*
@@ -50,6 +51,8 @@ struct check_config {
 	unsigned		 rise;
 	unsigned		 fall;
 	struct check_expect	 expect;
+	/* route to every ready member when all are down (panic routing) */
+	bool			 panic;
 	unsigned		 set;			/* CHECK_SET_* */
 };
 
@@ -59,7 +62,8 @@ struct check_min {
 	unsigned	 percent;
 };
 
-/* The defaults: "/", 2000 ms, 1000 ms, rise 2, fall 3, "200-399". */
+/* The defaults: "/", 2000 ms, 1000 ms, rise 2, fall 3, "200-399",
+ * panic on. */
 void		 check_config_defaults(struct check_config *hc);
 
 /* Fills the keys of pool that it did not set from global. */

@@ -69,7 +69,7 @@ struct cfg_key {
 	F(group) F(listen) F(active) F(pools) F(members) F(socket) F(mode) \
 	F(ms) F(level) F(access) F(bool) F(uint) F(bytes) F(path) F(hstr) \
 	F(hnum) F(expect) F(min) F(trusted) F(replaced) F(admin_http) \
-	F(socket_group) F(dns) F(nameservers)
+	F(socket_group) F(dns) F(nameservers) F(hbool)
 #define CFG_DECLARE_LOAD(n) static int cfg_load_##n(struct cfg_ctx *, \
 			    const config_setting_t *, const struct cfg_key *);
 CFG_LOADERS(CFG_DECLARE_LOAD)
@@ -77,7 +77,8 @@ CFG_LOADERS(CFG_DECLARE_LOAD)
 #define CFG_PRINTERS(F) \
 	F(group) F(pools) F(listen) F(active) F(members) F(uint) \
 	F(mode) F(path) F(admin_http) F(level) F(access) F(bool) F(bytes) \
-	F(hstr) F(hnum) F(expect) F(min) F(trusted) F(dns) F(nameservers)
+	F(hstr) F(hnum) F(expect) F(min) F(trusted) F(dns) F(nameservers) \
+	F(hbool)
 #define CFG_DECLARE_PRINT(n) static void cfg_print_##n(struct cfg_out *, \
 			    const struct cfg_key *);
 CFG_PRINTERS(CFG_DECLARE_PRINT)
@@ -121,6 +122,8 @@ static const struct cfg_key health_keys[] = {
 	CFG_HNUM(fall, CHECK_SET_FALL, 1, 100),
 	{ .name = "expect", .load = cfg_load_expect, .print = cfg_print_expect,
 	    .bit = CHECK_SET_EXPECT },
+	{ .name = "panic", .load = cfg_load_hbool, .print = cfg_print_hbool,
+	    .off = offsetof(struct check_config, panic), .bit = CHECK_SET_PANIC },
 	CFG_END
 };
 
@@ -936,6 +939,29 @@ cfg_load_hnum(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* s's boolean into *v; 0, or -1 when s is no boolean. */
+static int
+cfg_bool(struct cfg_ctx *x, const config_setting_t *s, bool *v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return (cfg_fail(x, s, NULL, "expected true or false"));
+	*v = config_setting_get_bool(s) != 0;
+	return (0);
+}
+
+/* A boolean of a health group (k->off is into struct check_config). */
+static int
+cfg_load_hbool(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	struct check_config	*hc = cfg_health(x, s);
+
+	if (cfg_bool(x, s, (bool *)(void *)((char *)hc + k->off)) == -1)
+		return (-1);
+	hc->set |= k->bit;
+	return (0);
+}
+
 static int
 cfg_load_expect(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
@@ -980,11 +1006,7 @@ static int
 cfg_load_bool(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return (cfg_fail(x, s, NULL, "expected true or false"));
-	*(bool *)(void *)((char *)x->c + k->off) =
-	    config_setting_get_bool(s) != 0;
-	return (0);
+	return (cfg_bool(x, s, (bool *)(void *)((char *)x->c + k->off)));
 }
 
 /* An integer in k->min..k->max at k->off. */
@@ -1593,6 +1615,14 @@ cfg_print_hnum(struct cfg_out *o, const struct cfg_key *k)
 	cfg_put_key(o, k);
 	fprintf(o->fp, "%u;\n", *(const unsigned *)(const void *)
 	    ((const char *)cfg_out_health(o) + k->off));
+}
+
+static void
+cfg_print_hbool(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_key(o, k);
+	fprintf(o->fp, "%s;\n", *(const bool *)(const void *)
+	    ((const char *)cfg_out_health(o) + k->off) ? "true" : "false");
 }
 
 static void

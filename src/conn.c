@@ -137,6 +137,7 @@ conn_begin(struct conn *c)
 	http_msg_init(&x->req, HTTP_REQUEST);
 	x->head.len = 0;
 	x->ntried = 0;
+	x->panic = false;
 	x->status = 0;
 	x->timed = false;
 	x->line[0] = '\0';
@@ -229,8 +230,10 @@ conn_end_request(struct conn *c, bool reusable)
 		worker_snap_drop(c->w, c->snap);
 		c->snap = NULL;
 	}
-	if (c->x != NULL)
+	if (c->x != NULL) {
 		c->x->ntried = 0;
+		c->x->panic = false;
+	}
 }
 
 void

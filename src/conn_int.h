@@ -59,6 +59,7 @@ struct exchange {
 	struct http_buf		 head;		/* request head, for retries */
 	struct member		*tried[CONN_TRIES_MAX];
 	unsigned		 ntried;
+	bool			 panic;		/* routed in panic (counted) */
 	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;		/* head parsed (when timed) */

@@ -101,6 +101,35 @@ conn_relay_local_failure(struct conn *c, struct member *m, int e)
 	return (conn_error(c, 503, "cannot open an upstream connection"));
 }
 
+/*
+ * The next member for c's request from p: a usable one; or, when p has
+ * none usable at all, a new one (pool_select_new); or, when it has none
+ * of those either and health.panic is on, one that is ready but down
+ * (a probe that fails everywhere must not become an outage), the request
+ * counted once as routed in panic.  NULL when none is left to try.
+ */
+static struct member *
+conn_relay_select(struct conn *c, struct pool *p)
+{
+	struct exchange	*x = c->x;
+	struct member	*m;
+
+	if (x->ntried == CONN_TRIES_MAX)
+		return (NULL);
+	if ((m = pool_select(p, c->w->id, x->tried, x->ntried)) != NULL ||
+	    pool_usable(p) > 0)
+		return (m);
+	if ((m = pool_select_new(p, c->w->id, x->tried, x->ntried)) != NULL ||
+	    !c->snap->config->pools[p->id].health.panic)
+		return (m);
+	if ((m = pool_select_panic(p, c->w->id, x->tried, x->ntried)) !=
+	    NULL && !x->panic) {
+		x->panic = true;
+		metrics_panic(&c->w->metrics, p->id);
+	}
+	return (m);
+}
+
 /* Picks a member and connects (or reuses a connection).  May free c. */
 int
 conn_relay_connect(struct conn *c)
@@ -112,8 +141,7 @@ conn_relay_connect(struct conn *c)
 	for (;;) {
 		/* one look at the members' state, which the control thread
 		 * may change meanwhile: none usable at first is a 503 */
-		m = c->x->ntried == CONN_TRIES_MAX ? NULL : pool_select(p,
-		    c->w->id, c->x->tried, c->x->ntried);
+		m = conn_relay_select(c, p);
 		if (m == NULL && c->x->ntried == 0)
 			return (conn_error(c, 503, "no healthy member in the "
 			    "active pool"));

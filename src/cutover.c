@@ -35,7 +35,8 @@
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
 static void	cutover_member_failed(void *, struct member *, const char *,
 		    unsigned);
-static void	cutover_member_down(void *, struct member *);
+static void	cutover_member_changed(void *, struct member *);
+static void	cutover_panic_check(struct cutover *);
 static void	cutover_worker_drained(void *, struct worker *);
 static void	cutover_thread_exit(void *, struct worker *);
 static void	cutover_changed(struct cutover *, enum cutover_action,
@@ -179,7 +180,8 @@ cutover_new(struct event_base *base, const char *path, char *err,
 		goto fail;
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
-	    (cx->probes = probes_new(base, cutover_member_down, cx)) == NULL) {
+	    (cx->probes = probes_new(base, cutover_member_changed, cx)) ==
+	    NULL) {
 		if (cx->router == NULL)
 			snapshot_unref(s);
 		snprintf(err, errlen, "out of memory");
@@ -337,12 +339,81 @@ cutover_close_idle(struct cutover *cx, struct member *m)
 	workers_run(cx->workers, cutover_close_idle_job, m);
 }
 
-/* The probes' on_down: a member a probe took down keeps no idle
- * connections. */
+/* The probes' on_change: a member a probe took down keeps no idle
+ * connections; any change may start or end a panic. */
 static void
-cutover_member_down(void *ctx, struct member *m)
+cutover_member_changed(void *ctx, struct member *m)
 {
-	cutover_close_idle(ctx, m);
+	if (m->health == HEALTH_DOWN)
+		cutover_close_idle(ctx, m);
+	cutover_panic_check(ctx);
+}
+
+bool
+cutover_in_panic(const struct cutover *cx, enum pool_id id)
+{
+	const struct snapshot	*s = router_live(cx->router);
+
+	return (s->active == id && s->config->pools[id].health.panic &&
+	    pool_is_panic(s->pools[id]));
+}
+
+/* Why pool id of s stopped routing in panic, for the log. */
+static void
+cutover_panic_over(const struct snapshot *s, enum pool_id id, char *why,
+    size_t len)
+{
+	const struct pool	*p = s->pools[id];
+	size_t			 n = pool_usable(p);
+
+	if (s->active != id)
+		snprintf(why, len, "%s is no longer the active pool",
+		    pool_name(id));
+	else if (n > 0)
+		snprintf(why, len, "%s has %zu of %zu members usable again",
+		    pool_name(id), n, p->nmembers);
+	else if (!s->config->pools[id].health.panic)
+		snprintf(why, len, "health.panic is off for %s: requests get "
+		    "503", pool_name(id));
+	else
+		snprintf(why, len, "%s has no member left in state ready: "
+		    "requests get 503", pool_name(id));
+}
+
+/*
+ * Logs once when a pool starts routing in panic and once when it stops.
+ * Health and admin states, the active pool and the configuration change on
+ * the control thread only, and each such change calls this; workers route
+ * by the members' state itself, so they need no word of it.
+ */
+static void
+cutover_panic_check(struct cutover *cx)
+{
+	const struct snapshot	*s = router_live(cx->router);
+	const struct pool	*p;
+	char			 why[256];
+	size_t			 n;
+	bool			 now;
+
+	for (int i = 0; i < POOL_COUNT; i++) {
+		if ((now = cutover_in_panic(cx, i)) == cx->panic[i])
+			continue;
+		cx->panic[i] = now;
+		p = s->pools[i];
+		if (!now) {
+			cutover_panic_over(s, i, why, sizeof(why));
+			log_info("panic over: %s", why);
+			continue;
+		}
+		if ((n = pool_panic_members(p)) == p->nmembers)
+			log_warn("panic: %s has 0 of %zu members up; routing "
+			    "to all %zu anyway (health.panic)", pool_name(i),
+			    p->nmembers, n);
+		else
+			log_warn("panic: %s has 0 of %zu members up; routing "
+			    "to the %zu in state ready anyway (health.panic)",
+			    pool_name(i), p->nmembers, n);
+	}
 }
 
 /* A request on a worker saw m fail (worker_ops.observe): the member's
@@ -356,8 +427,10 @@ cutover_member_failed(void *ctx, struct member *m, const char *why,
 
 	down = fall == WORKER_FAIL_NOW ? member_fail_now(m, why) :
 	    member_observe(m, why, fall);
-	if (down)
+	if (down) {
 		cutover_close_idle(cx, m);
+		cutover_panic_check(cx);
+	}
 }
 
 static void
@@ -603,6 +676,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	/* the reload stands even when the declared colour is refused */
 	cutover_declare(cx, cf, text, sizeof(text));
 	cutover_reload_result(cx, true, text, msg, msglen);
+	cutover_panic_check(cx);	/* other members, or health.panic */
 	return (0);
 fail:
 	if (dns != cx->dns)
@@ -648,6 +722,7 @@ cutover_dns_install(struct cutover *cx, enum pool_id pool)
 	probes_sync(cx->probes, s);
 	log_info("dns: %s %s: %s (%zu member(s))", pool_name(pool),
 	    cx->config->pools[pool].dns, diff, s->pools[pool]->nmembers);
+	cutover_panic_check(cx);	/* other members, other health */
 }
 
 /* A lookup of pool's name ended (dns_ops.answer). */
@@ -1071,6 +1146,7 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 	snprintf(msg, msglen, "%s (was %s), generation %llu%s", pool_name(id),
 	    pool_name(from), (unsigned long long)cx->stats.generation, rel);
 	log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
+	cutover_panic_check(cx);
 	cutover_drain_later(cx, from);
 	return (0);
 }
@@ -1183,6 +1259,7 @@ cutover_member(struct cutover *cx, const char *pool, const char *addr,
 	snprintf(msg, msglen, "%s %s: %s -> %s", pool_name(m->pool),
 	    m->addr.text, member_admin_name(from), member_admin_name(to));
 	log_info("member %s", msg);
+	cutover_panic_check(cx);	/* a panic never picks drain or maint */
 	return (0);
 }
 

@@ -170,6 +170,7 @@ struct cutover {
 		char		 by[64];
 	}			 last_change;
 	/* the control thread's alone (read in its posts and timers) */
+	bool			 panic[POOL_COUNT];	/* as last logged */
 	bool			 draining;	/* listeners closed, exiting */
 	bool			 exiting;	/* cutover_free under way */
 	struct event		*ev_hup, *ev_term, *ev_int, *ev_grace;
@@ -198,6 +199,13 @@ bool		 cutover_stopping(const struct cutover *cx);
 
 /* Frees the context and everything it owns, closing every connection. */
 void		 cutover_free(struct cutover *cx);
+
+/*
+ * Whether pool id routes in panic now (health.panic): it is the active
+ * pool, its health.panic is on, and none of its members is usable while
+ * some are ready and down, so requests go to those anyway.
+ */
+bool		 cutover_in_panic(const struct cutover *cx, enum pool_id id);
 
 /* Closes every worker's idle connections to m. */
 void		 cutover_close_idle(struct cutover *cx, struct member *m);

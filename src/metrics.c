@@ -86,6 +86,12 @@ metrics_bytes(struct metrics *mx, enum pool_id pool, uint64_t in,
 }
 
 void
+metrics_panic(struct metrics *mx, enum pool_id pool)
+{
+	METRICS_ADD(&mx->pool[pool].panic, 1);
+}
+
+void
 metrics_add(const struct metrics *mx, struct metrics_totals *t)
 {
 	const struct metrics_pool	*p;
@@ -105,5 +111,6 @@ metrics_add(const struct metrics *mx, struct metrics_totals *t)
 		q->sum_ns += METRICS_GET(&p->sum_ns);
 		q->bytes_in += METRICS_GET(&p->bytes_in);
 		q->bytes_out += METRICS_GET(&p->bytes_out);
+		q->panic += METRICS_GET(&p->panic);
 	}
 }

@@ -30,6 +30,7 @@ struct metrics_pool {
 	_Atomic uint64_t	 sum_ns;	/* of the timed requests */
 	_Atomic uint64_t	 bytes_in;	/* from clients */
 	_Atomic uint64_t	 bytes_out;	/* to clients */
+	_Atomic uint64_t	 panic;		/* requests routed in panic */
 };
 
 struct metrics {
@@ -45,6 +46,7 @@ struct metrics_totals {
 		uint64_t	 sum_ns;
 		uint64_t	 bytes_in;
 		uint64_t	 bytes_out;
+		uint64_t	 panic;
 	}		 pool[POOL_COUNT];
 };
 
@@ -81,6 +83,10 @@ void		 metrics_request(struct metrics *mx, enum pool_id pool,
  * it ends; its 101 was counted as a request). */
 void		 metrics_bytes(struct metrics *mx, enum pool_id pool,
 		    uint64_t in, uint64_t out);
+
+/* On the owning worker's thread: a request on pool was routed in panic
+ * (health.panic), counted once however many members it tried. */
+void		 metrics_panic(struct metrics *mx, enum pool_id pool);
 
 /* Adds mx's counters to t (which it does not clear first).  Any thread. */
 void		 metrics_add(const struct metrics *mx,

@@ -198,6 +198,82 @@ pool_select(struct pool *p, unsigned worker, struct member *const *tried,
 	return (NULL);
 }
 
+/* Whether a panic pick may choose m: ready, and down by health only. */
+static bool
+member_is_panic_pick(const struct member *m)
+{
+	return (m->admin == MEMBER_READY && m->health == HEALTH_DOWN);
+}
+
+/* Whether m is ready and new: found by DNS, its probes not passed yet. */
+static bool
+member_is_new_pick(const struct member *m)
+{
+	return (m->admin == MEMBER_READY && m->health == HEALTH_NEW);
+}
+
+/* The next member in worker's turn that pick accepts, not in tried. */
+static struct member *
+pool_select_if(struct pool *p, unsigned worker, struct member *const *tried,
+    size_t ntried, bool (*pick)(const struct member *))
+{
+	struct member	*m;
+
+	/* the same cursor as pool_select: its lap that found nothing left
+	 * it where it was, so these picks go round in turn too */
+	for (size_t n = 0; n < p->nmembers; n++) {
+		m = p->members[p->cursor[worker].next++ % p->nmembers];
+		if (pick(m) && !pool_was_tried(m, tried, ntried))
+			return (m);
+	}
+	return (NULL);
+}
+
+struct member *
+pool_select_new(struct pool *p, unsigned worker, struct member *const *tried,
+    size_t ntried)
+{
+	return (pool_select_if(p, worker, tried, ntried, member_is_new_pick));
+}
+
+struct member *
+pool_select_panic(struct pool *p, unsigned worker,
+    struct member *const *tried, size_t ntried)
+{
+	return (pool_select_if(p, worker, tried, ntried,
+	    member_is_panic_pick));
+}
+
+/* How many members of p are what `is` says. */
+static size_t
+pool_count(const struct pool *p, bool (*is)(const struct member *))
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < p->nmembers; i++)
+		n += is(p->members[i]);
+	return (n);
+}
+
+size_t
+pool_usable(const struct pool *p)
+{
+	return (pool_count(p, member_is_usable));
+}
+
+size_t
+pool_panic_members(const struct pool *p)
+{
+	return (pool_count(p, member_is_panic_pick));
+}
+
+bool
+pool_is_panic(const struct pool *p)
+{
+	return (pool_usable(p) == 0 && pool_count(p, member_is_new_pick) == 0 &&
+	    pool_panic_members(p) > 0);
+}
+
 bool
 member_is_usable(const struct member *m)
 {
@@ -214,11 +290,7 @@ member_is_healthy(const struct member *m)
 size_t
 pool_healthy(const struct pool *p)
 {
-	size_t	n = 0;
-
-	for (size_t i = 0; i < p->nmembers; i++)
-		n += member_is_healthy(p->members[i]);
-	return (n);
+	return (pool_count(p, member_is_healthy));
 }
 
 void

@@ -148,6 +148,41 @@ struct member	*pool_select(struct pool *p, unsigned worker,
 		    struct member *const *tried, size_t ntried);
 
 /*
+ * When p has no usable member: the next member in worker's round-robin
+ * order that is ready and new (HEALTH_NEW: DNS lists it, its probes have
+ * not passed yet), passing over those in tried; NULL when there is none.
+ * Kubernetes lists only ready Pods, so when every Pod was replaced
+ * between two lookups, the new ones serve at once instead of the pool
+ * answering 503 until their probes pass.  The caller asks pool_select
+ * first.
+ */
+struct member	*pool_select_new(struct pool *p, unsigned worker,
+		    struct member *const *tried, size_t ntried);
+
+/*
+ * Panic routing (health.panic): when p has no usable member, chooses the
+ * next member in worker's round-robin order that is ready and down (never
+ * one in drain or maintenance), passing over those in tried.  The choice
+ * changes nothing of the member: probes alone bring it back.  Returns a
+ * borrowed member, or NULL when there is none.  The caller asks
+ * pool_select first; this is only the way out when it found nothing.
+ */
+struct member	*pool_select_panic(struct pool *p, unsigned worker,
+		    struct member *const *tried, size_t ntried);
+
+/* How many members of p are usable (member_is_usable). */
+size_t		 pool_usable(const struct pool *p);
+
+/* How many members of p a panic pick chooses among: ready and down. */
+size_t		 pool_panic_members(const struct pool *p);
+
+/*
+ * Whether p would route in panic (health.panic permitting): none of its
+ * members is usable or new, yet some are ready and down by health.
+ */
+bool		 pool_is_panic(const struct pool *p);
+
+/*
  * Whether m may take a new request: ready, and neither known to be down
  * nor new (HEALTH_NEW waits for its probes).
  */

@@ -42,7 +42,7 @@ TAILQ_HEAD(probe_list, probe);
 
 struct probes {
 	struct event_base	*base;
-	probe_down_fn		 on_down;	/* may be NULL */
+	probe_change_fn		 on_change;	/* may be NULL */
 	void			*ctx;
 	struct config		*config;	/* of the last sync (a ref) */
 	struct probe_list	 probes;
@@ -103,8 +103,8 @@ probe_done(struct probe *p, bool ok, const char *why)
 	    (now.tv_nsec - p->t0.tv_nsec) / 1000000));
 	if (member_apply_probe(m, ok, hc->rise, hc->fall)) {
 		probe_log(p, old, ok, why);
-		if (m->health == HEALTH_DOWN && p->ps->on_down != NULL)
-			p->ps->on_down(p->ps->ctx, m);
+		if (p->ps->on_change != NULL)
+			p->ps->on_change(p->ps->ctx, m);
 	}
 	probe_arm(p, hc->interval_ms);
 }
@@ -238,14 +238,14 @@ probe_free(struct probe *p)
 }
 
 struct probes *
-probes_new(struct event_base *base, probe_down_fn on_down, void *ctx)
+probes_new(struct event_base *base, probe_change_fn on_change, void *ctx)
 {
 	struct probes	*ps;
 
 	if ((ps = calloc(1, sizeof(*ps))) == NULL)
 		return (NULL);
 	ps->base = base;
-	ps->on_down = on_down;
+	ps->on_change = on_change;
 	ps->ctx = ctx;
 	TAILQ_INIT(&ps->probes);
 	return (ps);

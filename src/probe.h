@@ -9,9 +9,11 @@
  * transition.
  *
  * The prober (L2) knows nothing of its owner: it is made with the event
- * base it runs on and an on_down callback with a context pointer, which it
- * calls when a probe has just taken a member down (the owner, cutover.c,
- * closes the member's idle connections on every worker).  The settings it
+ * base it runs on and an on_change callback with a context pointer, which
+ * it calls when a probe has just changed a member's health (the owner,
+ * cutover.c, closes the idle connections of a member that went down on
+ * every worker, and tells whether its pool starts or stops routing in
+ * panic).  The settings it
  * probes with come from the configuration of the snapshot it was last
  * synchronised with (probes_sync), of which it keeps a reference.
  * Everything here runs on the control thread.
@@ -26,17 +28,18 @@ struct snapshot;
 struct probes;
 
 /*
- * Called when a probe took m down, after the transition is logged.  ctx is
- * the one given to probes_new; m is borrowed (take a reference to keep it).
+ * Called when a probe changed m's health (m->health is the new one), after
+ * the transition is logged.  ctx is the one given to probes_new; m is
+ * borrowed (take a reference to keep it).
  */
-typedef void	(*probe_down_fn)(void *ctx, struct member *m);
+typedef void	(*probe_change_fn)(void *ctx, struct member *m);
 
 /*
- * A prober with no probes yet, running on base; on_down (may be NULL) is
- * told about members going down.  NULL on ENOMEM.
+ * A prober with no probes yet, running on base; on_change (may be NULL) is
+ * told about every change of a member's health.  NULL on ENOMEM.
  */
-struct probes	*probes_new(struct event_base *base, probe_down_fn on_down,
-		    void *ctx);
+struct probes	*probes_new(struct event_base *base,
+		    probe_change_fn on_change, void *ctx);
 
 /* Stops every probe and frees ps; NULL is a no-op. */
 void		 probes_free(struct probes *ps);

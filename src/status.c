@@ -383,6 +383,11 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 	evbuffer_add_printf(out, "active %s  generation %llu  previous %s\n",
 	    pool_name(s->active), (unsigned long long)cx->stats.generation,
 	    s->has_previous ? pool_name(s->previous) : "none");
+	if (cutover_in_panic(cx, s->active))
+		evbuffer_add_printf(out, "panic %s: 0 of %zu members up, "
+		    "routing to %zu anyway (health.panic)\n",
+		    pool_name(s->active), s->pools[s->active]->nmembers,
+		    pool_panic_members(s->pools[s->active]));
 	evbuffer_add_printf(out, "listen");
 	for (size_t i = 0; l != NULL && i < l->n; i++)
 		evbuffer_add_printf(out, " %s", l->v[i]->bound.text);
@@ -497,10 +502,11 @@ status_json_pools(struct cutover *cx, const struct workers_totals *t,
 	for (int i = 0; i < POOL_COUNT; i++) {
 		p = s->pools[i];
 		evbuffer_add_printf(out, "%s\"%s\":{\"active\":%s,"
-		    "\"healthy\":%zu,\"inflight\":%u,\"tunnels\":%u,"
-		    "\"members\":[", i ? "," : "", pool_name(p->id),
-		    p->id == s->active ? "true" : "false", pool_healthy(p),
-		    t->inflight[p->id], t->tunnels[p->id]);
+		    "\"healthy\":%zu,\"panic\":%s,\"inflight\":%u,"
+		    "\"tunnels\":%u,\"members\":[", i ? "," : "",
+		    pool_name(p->id), p->id == s->active ? "true" : "false",
+		    pool_healthy(p), cutover_in_panic(cx, p->id) ? "true" :
+		    "false", t->inflight[p->id], t->tunnels[p->id]);
 		for (size_t k = 0; k < p->nmembers; k++)
 			status_json_member(out, p->members[k], k == 0);
 		evbuffer_add_printf(out, "]");
@@ -729,6 +735,12 @@ status_metrics_requests(struct evbuffer *out, const struct metrics_totals *mt)
 		status_pool_sample(out, "request_duration_seconds_count", i,
 		    q->count);
 	}
+	status_family(out, "panic_requests_total", "counter",
+	    "Requests routed in panic, to a member that is down, because the "
+	    "pool had none up (health.panic).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "panic_requests_total", i,
+		    mt->pool[i].panic);
 	status_family(out, "bytes_received_total", "counter",
 	    "Bytes read from clients, by the pool of their requests.");
 	for (int i = 0; i < POOL_COUNT; i++)
@@ -742,8 +754,8 @@ status_metrics_requests(struct evbuffer *out, const struct metrics_totals *mt)
 }
 
 static void
-status_metrics_pools(struct evbuffer *out, const struct snapshot *s,
-    const struct workers_totals *t)
+status_metrics_pools(struct cutover *cx, struct evbuffer *out,
+    const struct snapshot *s, const struct workers_totals *t)
 {
 	struct member_counts	n;
 	unsigned long long	idle;
@@ -770,6 +782,11 @@ status_metrics_pools(struct evbuffer *out, const struct snapshot *s,
 	for (int i = 0; i < POOL_COUNT; i++)
 		status_pool_sample(out, "pool_healthy_members", i,
 		    pool_healthy(s->pools[i]));
+	status_family(out, "pool_panic", "gauge",
+	    "1 while the pool routes in panic: no member up, requests sent "
+	    "to its ready members anyway (health.panic).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "pool_panic", i, cutover_in_panic(cx, i));
 	status_family(out, "upstream_connections_idle", "gauge",
 	    "Idle keep-alive connections to members, by pool.");
 	for (int i = 0; i < POOL_COUNT; i++) {
@@ -945,7 +962,7 @@ status_metrics(struct cutover *cx, struct evbuffer *out)
 	for (unsigned i = 0; i < workers_count(cx->workers); i++)
 		metrics_add(&workers_get(cx->workers, i)->metrics, &mt);
 	status_metrics_requests(out, &mt);
-	status_metrics_pools(out, s, &t);
+	status_metrics_pools(cx, out, s, &t);
 	status_metrics_members(out, s);
 	status_metrics_root(cx, out, &t);
 	status_family(out, "access_log_dropped_total", "counter",

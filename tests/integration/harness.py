@@ -614,9 +614,18 @@ def pools_config(blue, green, active=None):
 # their defaults (2 and 3).
 HEALTH_INTERVAL_MS = 100
 HEALTH_TIMEOUT_MS = 500
-HEALTH_CONFIG = ('health = { path = "/healthz"; interval_ms = %d; '
-                 'timeout_ms = %d; };\n' % (HEALTH_INTERVAL_MS,
-                                             HEALTH_TIMEOUT_MS))
+
+
+def health_config(more=""):
+    """The tests' top-level health group, with more keys in it
+    (health_config("panic = false;"))."""
+    return ('health = { path = "/healthz"; interval_ms = %d; '
+            'timeout_ms = %d; %s};\n' % (HEALTH_INTERVAL_MS,
+                                         HEALTH_TIMEOUT_MS,
+                                         more + " " if more else ""))
+
+
+HEALTH_CONFIG = health_config()
 
 
 class Cutover:

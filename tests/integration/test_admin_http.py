@@ -20,8 +20,8 @@ import urllib.parse
 
 import cutoverlib
 
-from harness import (Backend, Cutover, Suite, free_port, get, request,
-                     wait_health, wait_until)
+from harness import (Backend, Cutover, Suite, free_port, get,
+                     health_config, request, wait_health, wait_until)
 
 s = Suite()
 
@@ -123,8 +123,11 @@ def _():
 
 @s.scenario("readyz is 503 with the reason")
 def _():
+    # with health.panic on, a pool with no member up still serves, and is
+    # ready (test_panic.py)
     c, port, blue, green = start(extra="shutdown = { delay_ms = 3000; "
-                                 "grace_ms = 1000; };\n")
+                                 "grace_ms = 1000; };\n" +
+                                 health_config("panic = false;"))
     s.ok(c.wait_pool_healthy("blue"), "blue is healthy")
     s.eq(get(port, "/readyz").status, 200, "ready at first")
 

@@ -22,6 +22,9 @@ from harness import (CUTOVER_BIN, Backend, Cutover, Suite, free_port, get,
 s = Suite()
 
 REFRESH_MS = 250
+# probes a minute apart (rise 2): a new member stays new during a scenario
+SLOW_PROBES = ('health = { path = "/healthz"; interval_ms = 60000; '
+               'timeout_ms = 500; };\n')
 QTYPE_A, QTYPE_AAAA = 1, 28
 
 
@@ -546,17 +549,18 @@ def _():
     g = Backend("g")
     name = "app-green.prod.svc.cluster.local"
     ns = DnsServer({name: ["127.0.0.2"]})
-    text = dns_config(ns, ([g], None), ([], "%s:%d" % (name, p2.port)))
+    # probes a minute apart: p3 stays new (rise 2) for the whole scenario
+    text = dns_config(ns, ([g], None), ([], "%s:%d" % (name, p2.port)),
+                      SLOW_PROBES)
     c = Cutover(text)
     s.ok(wait_until(lambda: members(c, "green") == [p2.addr], 5),
          "green's first member")
-    p3.set_health(500)
     ns.set(name, ["127.0.0.2", "127.0.0.3"])
     s.ok(wait_until(lambda: c.member_state("green", p3.addr) == "new", 5),
-         "p3 is new: its probes fail")
+         "p3 is new")
     rc, out, err = c.ctl("switch", "green")
     s.eq(rc, 1, "switch green is refused", out + err)
-    s.match(r"127\.0\.0\.3:%d \(new: 0 of 2 probes passed\)" % p3.port,
+    s.match(r"127\.0\.0\.3:%d \(new: [01] of 2 probes passed\)" % p3.port,
             out + err, "the refusal says p3 is new and how far its probes are")
     for args in (("member", "green", "127.0.0.9:%d" % p2.port, "drain"),
                  ("member", "green", "timeout:", "ready")):
@@ -745,6 +749,28 @@ def _():
          "the last resolver's two queries more)" % (before, nfds(c)))
     s.eq(members(c, "blue"), [p2.addr], "the members stay")
     s.eq(c.stop(), 0, "cutover exits cleanly")
+    ns.stop()
+
+
+
+@s.scenario("every Pod replaced between two lookups: the new ones serve at "
+            "once, not 503 until their probes pass")
+def _():
+    p2, p3, p4 = pods(3)
+    g = Backend("g")
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2", "127.0.0.3"]})
+    c = Cutover(dns_config(ns, ([], "%s:%d" % (name, p2.port)), ([g], None),
+                           SLOW_PROBES))
+    s.ok(wait_until(lambda: members(c, "blue") == sorted([p2.addr, p3.addr]),
+                    5), "blue: p2 and p3")
+    ns.set(name, ["127.0.0.4"])
+    s.ok(wait_until(lambda: members(c, "blue") == [p4.addr], 5),
+         "the answer replaces both by p4")
+    s.eq(c.member_state("blue", p4.addr), "new", "p4 is new (its probes are "
+         "a minute away)")
+    s.eq(spread(c, 6), {"pod4": 6}, "and serves every request")
+    s.ok(not c.status_json()["pools"]["blue"]["panic"], "this is no panic")
     ns.stop()
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Health checking: active probes with rise/fall, passive ejection, routing
-around down members, 503 when the active pool has none usable, the switch
+around down members, 503 when the active pool has none usable (with
+health.panic off; test_panic.py has panic routing), the switch
 and rollback gates, member admin states, wait-healthy and wait-drained, the
 state file, status fields, health surviving reloads and switches."""
 
@@ -10,7 +11,7 @@ import time
 
 from harness import (HEALTH_INTERVAL_MS, HEALTH_TIMEOUT_MS, Background,
                      Backend, Cutover, RawConn, Suite, dead_addr, get,
-                     pools_config, wait_health, wait_until)
+                     health_config, pools_config, wait_health, wait_until)
 
 s = Suite()
 
@@ -186,10 +187,11 @@ def _():
          "the log says b1 went down passively, once", text[-2000:])
 
 
-@s.scenario("the active pool with no usable member answers 503")
+@s.scenario("the active pool with no usable member answers 503 (no panic)")
 def _():
     b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
-    c = Cutover(blue=[b1, b2], green=[g])
+    c = Cutover(blue=[b1, b2], green=[g],
+                extra=health_config("panic = false;"))
     up_both(c)
     b1.set_health(503)
     b2.set_health(503)
@@ -223,7 +225,7 @@ def _():
     t0 = time.monotonic()
     c = Cutover(blue=[b], green=[g],
                 extra='health = { path = "/healthz"; interval_ms = 100; '
-                      'timeout_ms = 1500; };\n')
+                      'timeout_ms = 1500; panic = false; };\n')
     s.ok(b.wait_probes(1, 1.0) and g.wait_probes(1, 1.0),
          "the first probe of each member comes at once",
          "%.2f s after start" % (time.monotonic() - t0))
@@ -305,7 +307,8 @@ def _():
     s.eq(c.active(), "green", "status: active green")
     before = b.saw("/")
     r = get(c.port, "/")
-    s.eq(r.status, 503, "green has no usable member: 503 (no fall-over)")
+    s.eq((r.status, r.body), (200, b"g\n"), "green has no usable member: "
+         "routed to it in panic (health.panic), no fall-over to blue")
     s.eq(b.saw("/"), before, "blue got nothing")
     s.ok(c.wait_log(r"^.*\(forced\).*$", 2, since=mark),
          "the log says the switch was forced", c.log_tail(5))

@@ -21,7 +21,8 @@ JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "scheduled_last", "config", "pools"}
 JSON_CHANGE = {"action", "from", "to", "forced", "at", "generation", "by",
                "uid", "pid"}
-JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members", "dns"}
+JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members", "dns",
+             "panic"}
 JSON_MEMBER = {"addr", "inflight", "requests", "idle", "connect_failures",
                "health", "admin", "ok_streak", "fail_streak", "latency_ms",
                "last"}

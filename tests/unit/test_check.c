@@ -111,6 +111,7 @@ test_check_defaults_are_the_documented_ones(void **state)
 	assert_true(check_expect_match(&hc.expect, 200));
 	assert_true(check_expect_match(&hc.expect, 399));
 	assert_false(check_expect_match(&hc.expect, 400));
+	assert_true(hc.panic);
 	assert_int_equal(hc.set, 0);
 }
 
@@ -136,6 +137,22 @@ test_check_merge_keeps_the_pools_own_keys(void **state)
 	assert_false(check_expect_match(&pool.expect, 200));
 }
 
+static void
+test_check_merge_panic_from_global_unless_pool_set_it(void **state)
+{
+	struct check_config	global, pool;
+
+	check_config_defaults(&global);
+	global.panic = false;
+	check_config_defaults(&pool);
+	check_config_merge(&pool, &global);
+	assert_false(pool.panic);		/* the global's */
+	check_config_defaults(&pool);
+	pool.set = CHECK_SET_PANIC;		/* the pool said true */
+	check_config_merge(&pool, &global);
+	assert_true(pool.panic);
+}
+
 int
 main(void)
 {
@@ -147,6 +164,8 @@ main(void)
 		cmocka_unit_test(test_check_expect_more_than_max_rejected),
 		cmocka_unit_test(test_check_defaults_are_the_documented_ones),
 		cmocka_unit_test(test_check_merge_keeps_the_pools_own_keys),
+		cmocka_unit_test(
+		    test_check_merge_panic_from_global_unless_pool_set_it),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

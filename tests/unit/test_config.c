@@ -962,6 +962,30 @@ test_config_health_defaults_and_pool_override(void **state)
 }
 
 static void
+test_config_health_panic_default_global_and_pool_override(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+
+	c = load_ok(f, POOLS);
+	assert_true(c->health.panic);			/* on by default */
+	assert_true(c->pools[POOL_BLUE].health.panic);
+	assert_true(c->pools[POOL_GREEN].health.panic);
+	config_free(c);
+	/* off globally, back on for blue alone */
+	c = load_ok(f, "health = { panic = false; };\n"
+	    "pools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ];\n"
+	    "           health = { panic = true; }; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
+	    "};\n");
+	assert_false(c->health.panic);
+	assert_true(c->pools[POOL_BLUE].health.panic);
+	assert_false(c->pools[POOL_GREEN].health.panic);
+	config_free(c);
+}
+
+static void
 test_config_health_bad_values_rejected(void **state)
 {
 	load_fails(*state, POOLS "health = { path = \"healthz\"; };\n", 5,
@@ -973,6 +997,10 @@ test_config_health_bad_values_rejected(void **state)
 	    "ranges such as \"200-399\" or \"200,204,300-399\"");
 	load_fails(*state, POOLS "health = { interval = 5; };\n", 5,
 	    "health.interval: unknown setting");
+	load_fails(*state, POOLS "health = { panic = \"yes\"; };\n", 5,
+	    "health.panic: expected true or false");
+	load_fails(*state, POOLS "health = { panic = 1; };\n", 5,
+	    "health.panic: expected true or false");
 }
 
 static void
@@ -1228,6 +1256,7 @@ main(void)
 		T(test_config_forwarded_bad_networks_rejected),
 		T(test_config_forwarded_trust_incoming_replaced),
 		T(test_config_health_defaults_and_pool_override),
+		T(test_config_health_panic_default_global_and_pool_override),
 		T(test_config_health_bad_values_rejected),
 		T(test_config_pool_health_error_names_pool),
 		T(test_config_min_healthy_count_or_percentage),

@@ -1,6 +1,7 @@
 /*
  * test_pool.c — pool names, round-robin member selection, skipping the
- * members a request already tried, in-flight counts, reference counts; a
+ * members a request already tried, panic picks when no member is usable,
+ * in-flight counts, reference counts; a
  * member's state: the rise/fall state machine, passive failures, the admin
  * states and their names.
  */
@@ -90,6 +91,123 @@ test_pool_select_all_tried_returns_null(void **state)
 	struct pool	*p = *state;
 
 	assert_null(pool_select(p, 0, p->members, p->nmembers));
+}
+
+/* Takes every member of p down, as probes or refusals would. */
+static void
+pool_all_down(struct pool *p)
+{
+	for (size_t i = 0; i < p->nmembers; i++)
+		member_fail_now(p->members[i], "connection refused");
+}
+
+/* What conn_relay does: a usable member, else a new one, else (panic on)
+ * a panic pick. */
+static struct member *
+pick(struct pool *p, struct member *const *tried, size_t ntried)
+{
+	struct member	*m = pool_select(p, 0, tried, ntried);
+
+	if (m == NULL)
+		m = pool_select_new(p, 0, tried, ntried);
+	return (m != NULL ? m : pool_select_panic(p, 0, tried, ntried));
+}
+
+static void
+test_pool_select_panic_all_down_picks_ready_round_robin(void **state)
+{
+	struct pool	*p = *state;
+	struct member	*m;
+
+	pool_all_down(p);
+	assert_null(pool_select(p, 0, NULL, 0));	/* panic off: none */
+	assert_true(pool_is_panic(p));
+	assert_int_equal(pool_usable(p), 0);
+	assert_int_equal(pool_panic_members(p), 3);
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < p->nmembers; i++) {
+			m = pick(p, NULL, 0);
+			assert_ptr_equal(m, p->members[i]);
+			/* a panic pick changes nothing: probes decide */
+			assert_int_equal(m->health, HEALTH_DOWN);
+			assert_int_equal(m->ok_streak, 0);
+			assert_int_equal(m->fail_streak, 1);
+		}
+}
+
+static void
+test_pool_select_panic_never_picks_drain_or_maint(void **state)
+{
+	struct pool	*p = *state;
+
+	pool_all_down(p);
+	member_set_admin(p->members[0], MEMBER_DRAIN);
+	member_set_admin(p->members[1], MEMBER_MAINT);
+	assert_true(pool_is_panic(p));
+	assert_int_equal(pool_panic_members(p), 1);
+	for (int i = 0; i < 6; i++)
+		assert_ptr_equal(pick(p, NULL, 0), p->members[2]);
+	/* none ready: no panic, nothing to route to */
+	member_set_admin(p->members[2], MEMBER_MAINT);
+	assert_false(pool_is_panic(p));
+	assert_null(pick(p, NULL, 0));
+}
+
+static void
+test_pool_select_panic_skips_tried_members(void **state)
+{
+	struct pool	*p = *state;
+	struct member	*tried[2] = { p->members[0], p->members[2] };
+
+	pool_all_down(p);
+	for (int i = 0; i < 4; i++)
+		assert_ptr_equal(pick(p, tried, 2), p->members[1]);
+	assert_null(pick(p, p->members, p->nmembers));
+}
+
+static void
+test_pool_select_new_members_serve_when_nothing_else_can(void **state)
+{
+	struct pool	*p = *state;
+
+	/* every old Pod replaced: the new ones wait for their probes */
+	member_fail_now(p->members[0], "connection refused");
+	member_set_new(p->members[1]);
+	member_set_new(p->members[2]);
+	assert_null(pool_select(p, 0, NULL, 0));
+	assert_false(pool_is_panic(p));
+	for (int round = 0; round < 2; round++) {
+		assert_ptr_equal(pick(p, NULL, 0), p->members[1]);
+		assert_ptr_equal(pick(p, NULL, 0), p->members[2]);
+	}
+	assert_int_equal(p->members[1]->health, HEALTH_NEW);
+	/* a new member in maint is never picked; tried ones are passed */
+	member_set_admin(p->members[1], MEMBER_MAINT);
+	for (int i = 0; i < 3; i++)
+		assert_ptr_equal(pick(p, NULL, 0), p->members[2]);
+	assert_ptr_equal(pick(p, &p->members[2], 1), p->members[0]);
+	/* one usable member: new ones wait for their probes again */
+	member_set_admin(p->members[1], MEMBER_READY);
+	assert_true(member_apply_probe(p->members[0], true, 1, 1));
+	for (int i = 0; i < 3; i++)
+		assert_ptr_equal(pick(p, NULL, 0), p->members[0]);
+}
+
+static void
+test_pool_select_one_usable_member_is_no_panic(void **state)
+{
+	struct pool	*p = *state;
+
+	member_fail_now(p->members[0], "connection refused");
+	member_fail_now(p->members[1], "connection refused");
+	/* members[2] is unknown: usable, so the pool is not in panic */
+	assert_false(pool_is_panic(p));
+	assert_int_equal(pool_usable(p), 1);
+	for (int i = 0; i < 4; i++)
+		assert_ptr_equal(pick(p, NULL, 0), p->members[2]);
+	assert_true(member_apply_probe(p->members[2], true, 1, 1));
+	assert_false(pool_is_panic(p));
+	assert_ptr_equal(pick(p, NULL, 0), p->members[2]);
 }
 
 static void
@@ -386,6 +504,21 @@ main(void)
 		    test_pool_select_skips_tried_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_pool_select_all_tried_returns_null, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_select_panic_all_down_picks_ready_round_robin,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_select_panic_never_picks_drain_or_maint,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_select_panic_skips_tried_members, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_select_new_members_serve_when_nothing_else_can,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_select_one_usable_member_is_no_panic, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_pool_find_by_address,
 		    setup, teardown),
 		cmocka_unit_test(

@@ -1,9 +1,10 @@
 /*
  * test_probe.c — the active prober against a real loopback backend: an
  * expected answer makes a member up, a refusal or an unexpected status
- * takes it down and tells the owner through on_down, the request is the
- * configured one, a member in maintenance is not probed, and probes_sync
- * stops the probes of members that left.
+ * takes it down, every change of health reaches the owner through
+ * on_change (up as well as down), the request is the configured one, a
+ * member in maintenance is not probed, and probes_sync stops the probes of
+ * members that left.
  */
 #include "autoconf.h"
 
@@ -40,9 +41,10 @@ struct fixture {
 	unsigned		 port, refused;	/* blue's and green's ports */
 	int			 status;	/* what the backend answers */
 	char			 req[1024];	/* the last request it read */
-	unsigned		 ndown;		/* on_down calls */
-	unsigned		 ndown_of[POOL_COUNT];	/* of them per pool */
-	struct member		*down;		/* the last one's member */
+	unsigned		 ndown;		/* on_change calls: down */
+	unsigned		 ndown_of[POOL_COUNT];	/* of those per pool */
+	unsigned		 nup_of[POOL_COUNT];	/* to up, per pool */
+	struct member		*down;		/* the last down one */
 	void			*down_ctx;
 	struct peer		*peers;		/* accepted, not yet answered */
 };
@@ -138,10 +140,14 @@ load(struct fixture *f, const char *text)
 }
 
 static void
-on_down(void *ctx, struct member *m)
+on_change(void *ctx, struct member *m)
 {
 	struct fixture	*f = ctx;
 
+	if (m->health == HEALTH_UP)
+		f->nup_of[m->pool]++;
+	if (m->health != HEALTH_DOWN)
+		return;
 	f->ndown++;
 	f->ndown_of[m->pool]++;
 	f->down = m;
@@ -176,7 +182,7 @@ setup(void **state)
 	    "expect = \"200-299\"; };\n", f->port, f->refused);
 	f->cf = load(f, text);
 	assert_non_null(f->s = snapshot_build(f->cf, NULL, POOL_BLUE));
-	assert_non_null(f->ps = probes_new(f->base, on_down, f));
+	assert_non_null(f->ps = probes_new(f->base, on_change, f));
 	*state = f;
 	return (0);
 }
@@ -246,6 +252,8 @@ test_probe_expected_answer_makes_member_up(void **state)
 	assert_non_null(strstr(f->req, "\r\nHost: app.test\r\n"));
 	assert_non_null(strstr(f->req, "\r\nUser-Agent: cutover-health\r\n"));
 	assert_non_null(strstr(f->req, "\r\nConnection: close\r\n"));
+	/* unknown -> up reaches the owner too (it ends a panic) */
+	assert_int_equal(f->nup_of[POOL_BLUE], 1);
 }
 
 static void
@@ -280,6 +288,7 @@ test_probe_unexpected_status_takes_member_down(void **state)
 	assert_int_equal(f->ndown_of[POOL_BLUE], 1);
 	f->status = 204;		/* in 200-299: back with rise 1 */
 	assert_true(run_until(f, blue(f), HEALTH_UP, 3000));
+	assert_int_equal(f->nup_of[POOL_BLUE], 1);
 }
 
 static void
