@@ -149,6 +149,72 @@ def _():
          "an old state file (\"green\\n\") still reads: green, 0", j)
 
 
+def nogen(blue, green, active):
+    return conf(blue, green, active, 0).replace("generation = 0;\n", "")
+
+
+@s.scenario("a file without generation: gated, written, never undoes a "
+            "release")
+def _():
+    b, g = Backend("b"), Backend("g")
+    dead = dead_addr()
+    c = Cutover(nogen(b.addr, dead, "blue"))
+    state = os.path.join(c.dir, "active")
+    s.ok(c.wait_pool_healthy("blue"), "blue is healthy")
+
+    # release generation 0: the file's new active goes through the gate
+    c.reload_file(nogen(b.addr, dead, "green"))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "the reload itself succeeds", out + err)
+    s.ok("declared green (generation 0) refused, serving blue: green has 0 "
+         "of 1 members healthy" in out, "the gate refuses green, and the "
+         "reply says so", out)
+    s.ok(re.search(r"reloaded .*: active blue, ", out),
+         "the reply names the pool active after the reload: blue", out)
+    s.eq(c.active(), "blue", "blue still serves")
+    s.ok(re.search(r"^release generation 0  declared green \(generation 0\),"
+                   r" serving blue: green has 0 of 1 members healthy",
+                   "\n".join(c.status()), re.M),
+         "status says declared green, serving blue, and why", c.status())
+    s.ok(re.search(r"^cutover_declared_refused_total 1$",
+                   c.ctl("metrics")[1], re.M), "the refusal is counted")
+    s.ok(not os.path.exists(state), "no state file written")
+
+    # green healthy: the same declaration is tried again, and applied
+    c.reload_file(nogen(b.addr, g.addr, "green"))
+    c.ctl("reload")
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+    rc, out, err = c.ctl("reload")
+    s.ok(rc == 0 and "declared green (generation 0) applied: green (was "
+         "blue)" in out, "a reload applies green now", out + err)
+    s.ok(re.search(r"reloaded .*: active green, ", out),
+         "the reply names the pool active after the reload: green", out)
+    s.eq(read(state), "green\ngeneration 0\n",
+         "the state file holds green (release generation 0)")
+    s.ok(reaches(c, "g"), "requests reach green")
+
+    # a release generation in force: a file without one never undoes it
+    rc, out, err = c.ctl("switch", "blue", "gen", "2")
+    s.eq(rc, 0, "switch blue gen 2", out + err)
+    c.reload_file(nogen(b.addr, g.addr, "blue"))
+    c.ctl("reload")
+    c.reload_file(nogen(b.addr, g.addr, "green"))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "the reload succeeds", out + err)
+    s.ok("declared green (no generation) ignored: release generation 2 "
+         "serves blue" in out, "the reply says the colour is ignored", out)
+    c.ctl("reload")
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"],
+          j["release"]["declared"]["applied"]), ("blue", 2, False),
+         "blue still serves, release generation 2", j)
+    s.eq(len(re.findall(r"declared green ignored: the file declares no "
+                        r"generation", c.log_text())), 1,
+         "logged once for two reloads", c.log_tail(6))
+    s.eq(read(state), "blue\ngeneration 2\n", "the state file is unchanged")
+    s.ok(reaches(c, "b"), "requests reach blue")
+
+
 @s.scenario("scheduled switch: at, cancel, refused at the instant")
 def _():
     b, g = Backend("b"), Backend("g")
