@@ -1151,6 +1151,38 @@ test_config_hash_of_bytes_parsed(void **state)
 	assert_string_equal(f->err, f->want);
 }
 
+/*
+ * generation: 0 (none) to 2147483647, as the state file and the admin
+ * `gen`; libconfig 1.5 wraps a literal beyond 32 bits without a word
+ * (4294967298 reads as 2), which must be refused, not read as 2.
+ */
+static void
+test_config_generation_range(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+	const char	*bad[] = { "2147483648", "4294967298", "4294967301",
+	    "0x100000002", "99999999999999999999", "-1" };
+	char		 text[256], msg[128];
+
+	c = load_ok(f, POOLS "generation = 2147483647;\n");
+	assert_int_equal(c->generation, 2147483647);
+	config_free(c);
+	c = load_ok(f, POOLS "generation = 7; # 4294967298\n");
+	assert_int_equal(c->generation, 7);
+	config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), POOLS "generation = %s;\n",
+		    bad[i]);
+		snprintf(msg, sizeof(msg), "generation: %s out of range "
+		    "(0-2147483647)", bad[i]);
+		load_fails(f, text, 5, msg);
+	}
+	/* the same check guards every integer setting */
+	load_fails(f, POOLS "workers : 4294967298;\n", 5,
+	    "workers: 4294967298 out of range (0-256)");
+}
+
 static void
 test_config_state_file(void **state)
 {
@@ -1334,6 +1366,7 @@ main(void)
 		T(test_config_too_large_refused),
 		T(test_config_include_of_fifo_rejected),
 		T(test_config_hash_of_bytes_parsed),
+		T(test_config_generation_range),
 		T(test_config_full_file_sets_everything),
 		T(test_config_same_member_in_both_pools_accepted),
 		T(test_config_include_is_relative_to_file),
