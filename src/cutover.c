@@ -1560,7 +1560,10 @@ cutover_watch_sync(struct cutover *cx)
 			log_error("watch_config: %s; not watching", err);
 		else
 			log_info("watching %s for changes", cx->config_path);
-	} else if (!cx->config->watch_config && cx->file.watch != NULL) {
+	} else if (cx->config->watch_config) {
+		/* a reload re-arms a watch whose directory went */
+		(void)watch_rearm(cx->file.watch);
+	} else if (cx->file.watch != NULL) {
 		watch_free(cx->file.watch);
 		cx->file.watch = NULL;
 		log_info("no longer watching %s", cx->config_path);
