@@ -24,6 +24,7 @@
 
 #include "admin.h"
 #include "admin_cmd.h"
+#include "config.h"
 #include "cutover.h"
 #include "log.h"
 #include "pool.h"
@@ -333,6 +334,17 @@ admin_number(const char *s, long long *v)
 	return (*v > 0 ? 0 : -1);
 }
 
+/* Parses a release generation, 1..CONFIG_GENERATION_MAX (the range a
+ * configuration file and the state file hold too); 0 or -1. */
+static int
+admin_gen(const char *s, long long *v)
+{
+	if (strspn(s, "0123456789") > 10 || admin_number(s, v) == -1 ||
+	    *v > CONFIG_GENERATION_MAX)
+		return (-1);
+	return (0);
+}
+
 /*
  * switch POOL [force] [at UNIX_MS] [gen N], the options in any order,
  * each once.  An instant that has passed, or lies more than
@@ -345,6 +357,7 @@ cmd_switch(struct admin_req *r)
 	char		msg[ADMIN_MSG_MAX] = "";
 	bool		force = false, has_at = false, has_gen = false;
 	long long	at = 0, gen = 0, now;
+	char		echo[ADMIN_ECHO_MAX + 8];
 	int		rc;
 
 	for (int i = 2; i < r->argc; i++) {
@@ -354,9 +367,17 @@ cmd_switch(struct admin_req *r)
 		    i + 1 < r->argc && admin_number(r->argv[i + 1], &at) == 0)
 			has_at = true, i++;
 		else if (strcmp(r->argv[i], "gen") == 0 && !has_gen &&
-		    i + 1 < r->argc && admin_number(r->argv[i + 1], &gen) == 0)
-			has_gen = true, i++;
-		else
+		    i + 1 < r->argc) {
+			if (admin_gen(r->argv[++i], &gen) == -1) {
+				admin_printable(echo, sizeof(echo), r->argv[i],
+				    ADMIN_ECHO_MAX);
+				snprintf(r->err, sizeof(r->err), ADMIN_USAGE
+				    "gen %s: a generation is a number from 1 "
+				    "to %d", echo, CONFIG_GENERATION_MAX);
+				return (-1);
+			}
+			has_gen = true;
+		} else
 			return (ADMIN_BAD_ARG);
 	}
 	if (admin_pool(r, r->argv[1]) == -1)

@@ -12,19 +12,23 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <libconfig.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "sha256.h"
 #include "suggest.h"
 
 #define CFG_PATH_MAX	256	/* "pools.blue.members[12]" and the like */
@@ -32,6 +36,8 @@
 
 struct cfg_ctx {
 	struct config	*c;
+	const char	*text;		/* the file's bytes, as parsed */
+	size_t		 len;
 	char		*err;
 	size_t		 errlen;
 };
@@ -225,6 +231,136 @@ static const struct cfg_key top_keys[] = {
 	CFG_END
 };
 
+/* Whether ch may be in a setting name (libconfig: [A-Za-z*][-A-Za-z0-9_*]*). */
+static bool
+cfg_is_name_char(int ch, bool inword)
+{
+	return ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    ch == '*' || (inword && (ch == '_' || ch == '-' ||
+	    (ch >= '0' && ch <= '9'))));
+}
+
+/* What st is, for "not a regular file" messages. */
+static const char *
+cfg_type_str(const struct stat *st)
+{
+	if (S_ISFIFO(st->st_mode))
+		return ("a FIFO");
+	if (S_ISCHR(st->st_mode))
+		return ("a character device");
+	if (S_ISBLK(st->st_mode))
+		return ("a block device");
+	if (S_ISSOCK(st->st_mode))
+		return ("a socket");
+	return ("not a regular file");
+}
+
+/*
+ * Reads path whole into *text (NUL-terminated, *len bytes without the NUL;
+ * the caller frees it).  This runs on the control thread, at start, reload
+ * and on every change the watch sees, so it never blocks and never reads
+ * without end: only a regular file is read (O_NONBLOCK, then fstat of the
+ * opened file, so a FIFO or /dev/zero put in its place is refused), and
+ * only up to CONFIG_FILE_MAX bytes.  0, or -1 with "PATH: reason" in err.
+ */
+static int
+cfg_read_text(const char *path, char **text, size_t *len, char *err,
+    size_t errlen)
+{
+	struct stat	 st;
+	char		*buf = NULL, *nb;
+	size_t		 n = 0, cap;
+	ssize_t		 r;
+	int		 fd;
+
+	*text = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(EISDIR));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot read: %s, not a regular file",
+		    path, cfg_type_str(&st));
+		goto fail;
+	}
+	if (st.st_size > CONFIG_FILE_MAX)
+		goto big;
+	/* one byte more than the size: a file that grows meanwhile shows */
+	cap = (size_t)st.st_size + 1;
+	for (;;) {
+		if (n == cap) {
+			if (cap > CONFIG_FILE_MAX)
+				goto big;
+			cap = cap * 2 > CONFIG_FILE_MAX + 1 ?
+			    CONFIG_FILE_MAX + 1 : cap * 2;
+		}
+		if ((nb = realloc(buf, cap + 1)) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto fail;
+		}
+		buf = nb;
+		if ((r = read(fd, buf + n, cap - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: cannot read: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > CONFIG_FILE_MAX)
+		goto big;
+	close(fd);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return (0);
+big:
+	snprintf(err, errlen, "%s: cannot read: larger than %d bytes (%d MiB), "
+	    "too large for a configuration file", path, CONFIG_FILE_MAX,
+	    CONFIG_FILE_MAX / (1024 * 1024));
+fail:
+	free(buf);
+	close(fd);
+	return (-1);
+}
+
+/*
+ * A stream over file's text for the error-path scans below: the bytes
+ * parsed when file is the configuration file itself, else the included
+ * file read again as cfg_read_text reads (into *own, freed by the caller).
+ * NULL when it cannot be read.
+ */
+static FILE *
+cfg_open_text(const struct cfg_ctx *x, const char *file, char **own)
+{
+	char	err[512];
+	size_t	len;
+
+	*own = NULL;
+	if (x->text != NULL && strcmp(file, x->c->path) == 0)
+		return (x->len > 0 ? fmemopen((void *)(uintptr_t)x->text,
+		    x->len, "r") : NULL);
+	if (cfg_read_text(file, own, &len, err, sizeof(err)) == -1 || len == 0)
+		return (NULL);
+	return (fmemopen(*own, len, "r"));
+}
+
 /* The full path of s: "pools.blue.members[1]"; "" for the root. */
 static void
 cfg_path(const config_setting_t *s, char *buf, size_t len)
@@ -255,7 +391,7 @@ cfg_line(const config_setting_t *s)
 }
 
 static const char *
-cfg_file(struct cfg_ctx *x, const config_setting_t *s)
+cfg_file(const struct cfg_ctx *x, const config_setting_t *s)
 {
 	const char	*f = s != NULL ? config_setting_source_file(s) : NULL;
 
@@ -270,14 +406,15 @@ cfg_file(struct cfg_ctx *x, const config_setting_t *s)
  * on the error path, on a small local file.
  */
 static unsigned
-cfg_string_line(const char *file, unsigned from, unsigned to, const char *v)
+cfg_string_line(const struct cfg_ctx *x, const char *file, unsigned from,
+    unsigned to, const char *v)
 {
 	FILE		*fp;
-	char		*buf = NULL, *q = NULL;
+	char		*buf = NULL, *q = NULL, *own;
 	size_t		 cap = 0;
 	unsigned	 n = 0, found = 0;
 
-	if ((fp = fopen(file, "r")) == NULL ||
+	if ((fp = cfg_open_text(x, file, &own)) == NULL ||
 	    asprintf(&q, "\"%s\"", v) == -1) {
 		q = NULL;
 		goto done;
@@ -288,6 +425,7 @@ cfg_string_line(const char *file, unsigned from, unsigned to, const char *v)
 done:
 	if (fp != NULL)
 		fclose(fp);
+	free(own);
 	free(buf);
 	free(q);
 	return (found > 0 ? found : to);
@@ -302,7 +440,7 @@ cfg_setting_line(struct cfg_ctx *x, const config_setting_t *s)
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING && p != NULL &&
 	    (config_setting_is_list(p) || config_setting_is_array(p)))
-		line = cfg_string_line(cfg_file(x, s), cfg_line(p), line,
+		line = cfg_string_line(x, cfg_file(x, s), cfg_line(p), line,
 		    config_setting_get_string(s));
 	return (line);
 }
@@ -820,15 +958,78 @@ cfg_load_mode(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/*
+ * The integer literal of the named setting s as written on its line ("name
+ * = LITERAL" or "name: LITERAL") into lit (len bytes): 0, or -1 when it is
+ * not found there (a setting written over several lines, or a list
+ * element).
+ */
+static int
+cfg_int_literal(const struct cfg_ctx *x, const config_setting_t *s, char *lit,
+    size_t len)
+{
+	const char	*name = config_setting_name(s), *p, *q;
+	FILE		*fp;
+	char		*buf = NULL, *own;
+	size_t		 cap = 0, nlen, n;
+	unsigned	 at = 0, line = config_setting_source_line(s);
+	int		 rc = -1;
+
+	if (name == NULL || line == 0 ||
+	    (fp = cfg_open_text(x, cfg_file(x, s), &own)) == NULL) {
+		if (name != NULL && line != 0)
+			free(own);
+		return (-1);
+	}
+	while (++at <= line && getline(&buf, &cap, fp) != -1)
+		;
+	nlen = strlen(name);
+	for (p = at > line ? buf : NULL; p != NULL && rc == -1 &&
+	    (p = strstr(p, name)) != NULL; p += nlen) {
+		if (p > buf && cfg_is_name_char((unsigned char)p[-1], true))
+			continue;
+		for (q = p + nlen; *q == ' ' || *q == '\t'; q++)
+			;
+		if (*q != '=' && *q != ':')
+			continue;
+		for (q++; *q == ' ' || *q == '\t'; q++)
+			;
+		n = strspn(q, "+-0123456789abcdefABCDEFxXL");
+		if (n > 0 && n < len) {
+			memcpy(lit, q, n);
+			lit[n] = '\0';
+			rc = 0;
+		}
+	}
+	fclose(fp);
+	free(own);
+	free(buf);
+	return (rc);
+}
+
 /* The integer value of s in lo..hi into *v; 0, or -1 (error written). */
 static int
 cfg_int(struct cfg_ctx *x, const config_setting_t *s, long long lo,
     long long hi, const char *what, long long *v)
 {
+	char		 lit[64];
+	long long	 w;
+
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64)
 		return (cfg_fail(x, s, NULL, "expected %s", what));
 	*v = config_setting_get_int64(s);
+	/* libconfig 1.5 wraps a literal beyond 32 bits without a word
+	 * (4294967298 reads as 2): the literal as written must agree */
+	if (config_setting_type(s) == CONFIG_TYPE_INT &&
+	    cfg_int_literal(x, s, lit, sizeof(lit)) == 0) {
+		lit[strcspn(lit, "L")] = '\0';
+		errno = 0;
+		w = strtoll(lit, NULL, strpbrk(lit, "xX") != NULL ? 16 : 10);
+		if (errno == ERANGE || w != *v)
+			return (cfg_fail(x, s, NULL, "%s out of range "
+			    "(%lld-%lld)", lit, lo, hi));
+	}
 	if (*v < lo || *v > hi)
 		return (cfg_fail(x, s, NULL, "%lld out of range (%lld-%lld)",
 		    *v, lo, hi));
@@ -1184,33 +1385,30 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 
 #define CFG_DEPTH_MAX	16
 
-/* Whether ch may be in a setting name (libconfig: [A-Za-z*][-A-Za-z0-9_*]*). */
-static bool
-cfg_is_name_char(int ch, bool inword)
-{
-	return ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    ch == '*' || (inword && (ch == '_' || ch == '-' ||
-	    (ch >= '0' && ch <= '9'))));
-}
 
 /*
  * The full path of the setting written on line of file, which libconfig
  * reported as a duplicate without naming it: the file is scanned to that
  * line, keeping the names of the groups it is in (comments and strings
  * skipped).  0 with "pools.blue.members" in path, or -1.  Only runs on the
- * error path, on a small local file.
+ * error path.
  */
 static int
-cfg_dup_path(const char *file, int line, char *path, size_t len)
+cfg_dup_path(const struct cfg_ctx *x, const char *file, int line, char *path,
+    size_t len)
 {
 	FILE		*fp;
+	char		*own;
 	char		 stack[CFG_DEPTH_MAX][64], word[64] = "", key[64] = "";
 	int		 ch, next, at = 1, depth = 0, w = 0;
 	bool		 inword = false, assigned = false;
 	size_t		 n;
 
-	if (line < 1 || (fp = fopen(file, "r")) == NULL)
+	if (line < 1 || (fp = cfg_open_text(x, file, &own)) == NULL) {
+		if (line >= 1)
+			free(own);
 		return (-1);
+	}
 	while (at <= line && key[0] == '\0' && (ch = getc(fp)) != EOF) {
 		if (cfg_is_name_char(ch, inword)) {
 			if (!inword)
@@ -1259,6 +1457,7 @@ cfg_dup_path(const char *file, int line, char *path, size_t len)
 		}
 	}
 	fclose(fp);
+	free(own);
 	if (key[0] == '\0' || depth > CFG_DEPTH_MAX)
 		return (-1);
 	path[0] = '\0';
@@ -1276,8 +1475,8 @@ cfg_dup_path(const char *file, int line, char *path, size_t len)
 
 /* Reports why libconfig could not read path. */
 static void
-cfg_read_error(const config_t *lc, const char *path, int saved_errno,
-    char *err, size_t errlen)
+cfg_read_error(const struct cfg_ctx *x, const config_t *lc, const char *path,
+    int saved_errno, char *err, size_t errlen)
 {
 	struct stat	st;
 	const char	*file;
@@ -1298,7 +1497,8 @@ cfg_read_error(const config_t *lc, const char *path, int saved_errno,
 	/* libconfig names the line only; the key is worth naming too */
 	if (config_error_text(lc) != NULL && strcmp(config_error_text(lc),
 	    "duplicate setting name") == 0 &&
-	    cfg_dup_path(file, config_error_line(lc), key, sizeof(key)) == 0) {
+	    cfg_dup_path(x, file, config_error_line(lc), key, sizeof(key)) ==
+	    0) {
 		snprintf(err, errlen, "%s:%d: %s: duplicate setting name (set "
 		    "once already in the same group)", file,
 		    config_error_line(lc), key);
@@ -1313,55 +1513,73 @@ cfg_read_error(const config_t *lc, const char *path, int saved_errno,
 /*
  * libconfig 1.5's scanner calls exit() when an included "file" cannot be
  * read (a directory, or a name cut short by a NUL byte), which would kill
- * a running cutover on reload.  So before libconfig sees a file, this
- * checks that it is text (no NUL byte) and that every @include names a
- * regular file, recursively.  Returns 0, or -1 with "FILE:LINE: message".
+ * a running cutover on reload.  So before libconfig sees the text, this
+ * checks that it has no NUL byte and that every @include names a regular
+ * file of at most CONFIG_FILE_MAX bytes, recursively.  (libconfig opens
+ * the included files again itself: one replaced between the two reads is
+ * not caught.)  Returns 0, or -1 with "FILE:LINE: message".
  */
 static int
-cfg_precheck(const char *path, const char *dir, int depth, char *err,
-    size_t errlen)
+cfg_precheck(const char *name, const char *text, size_t len, const char *dir,
+    int depth, char *err, size_t errlen)
 {
-	FILE		*fp;
-	char		*line = NULL, inc[4096];
-	size_t		 cap = 0;
-	ssize_t		 n;
+	const char	*p, *q, *eol, *end = text + len;
+	char		 inc[4096], why[512], *itext;
+	size_t		 ilen;
 	unsigned	 no = 0;
-	struct stat	 st;
-	int		 rc = 0, len = 0;
+	int		 rc = 0;
 
-	if ((fp = fopen(path, "r")) == NULL)
-		return (0);	/* libconfig reports it */
-	while (rc == 0 && (n = getline(&line, &cap, fp)) != -1) {
+	for (p = text; rc == 0 && p < end; p = eol + 1) {
 		no++;
-		if (memchr(line, '\0', (size_t)n) != NULL) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if (memchr(p, '\0', (size_t)(eol - p)) != NULL) {
 			snprintf(err, errlen, "%s:%u: NUL byte in the file",
-			    path, no);
-			rc = -1;
-		} else if (sscanf(line, " @include \"%n", &len) == 0 &&
-		    len > 0) {
-			snprintf(inc, sizeof(inc), "%s/%.*s", dir,
-			    (int)strcspn(line + len, "\""), line + len);
-			if (depth >= CFG_INCLUDE_DEPTH || stat(inc, &st) == -1 ||
-			    !S_ISREG(st.st_mode)) {
-				snprintf(err, errlen, "%s:%u: @include: not a "
-				    "readable file, or nested too deep", path,
-				    no);
-				rc = -1;
-			} else
-				rc = cfg_precheck(inc, dir, depth + 1, err,
-				    errlen);
+			    name, no);
+			return (-1);
 		}
-		len = 0;
+		/* [blanks] @include [blanks] "name", as libconfig reads it */
+		for (q = p; q < eol && isspace((unsigned char)*q); q++)
+			;
+		if ((size_t)(eol - q) < 8 || strncmp(q, "@include", 8) != 0)
+			continue;
+		for (q += 8; q < eol && isspace((unsigned char)*q); q++)
+			;
+		if (q == eol || *q++ != '"')
+			continue;
+		snprintf(inc, sizeof(inc), "%s/%.*s", dir,
+		    (int)strcspn(q, "\"\n"), q);
+		if (depth >= CFG_INCLUDE_DEPTH || cfg_read_text(inc, &itext,
+		    &ilen, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%u: @include: not a readable "
+			    "file, or nested too deep", name, no);
+			return (-1);
+		}
+		rc = cfg_precheck(inc, itext, ilen, dir, depth + 1, err,
+		    errlen);
+		free(itext);
 	}
-	free(line);
-	fclose(fp);
 	return (rc);
+}
+
+int
+config_hash(const char *path, char *hex, char *err, size_t errlen)
+{
+	char	*text;
+	size_t	 len;
+
+	if (cfg_read_text(path, &text, &len, err, errlen) == -1)
+		return (-1);
+	sha256_hex(text, len, hex);
+	free(text);
+	return (0);
 }
 
 /*
  * Reads and validates path into a new config with one reference (the
  * caller's, dropped with config_free), or returns NULL with
- * "FILE:LINE: message" in err.  Touches nothing but the file.
+ * "FILE:LINE: message" in err.  Touches nothing but the file, which it
+ * reads once: the bytes hashed are the bytes parsed.
  */
 struct config *
 config_load(const char *path, char *err, size_t errlen)
@@ -1369,8 +1587,9 @@ config_load(const char *path, char *err, size_t errlen)
 	struct config	*c = NULL;
 	struct cfg_ctx	 x;
 	config_t	 lc;
-	char		*dir = NULL;
+	char		*dir = NULL, *text = NULL;
 	const char	*incdir;
+	size_t		 len;
 	int		 rc, saved_errno;
 
 	config_init(&lc);
@@ -1381,29 +1600,36 @@ config_load(const char *path, char *err, size_t errlen)
 	}
 	c->refcnt = 1;
 	cfg_defaults(c);
+	if (cfg_read_text(path, &text, &len, err, errlen) == -1)
+		goto fail;
+	sha256_hex(text, len, c->sha256);
+	x.c = c;
+	x.text = text;
+	x.len = len;
+	x.err = err;
+	x.errlen = errlen;
 	/* @include "x" means x beside this file, not in the cwd */
 	incdir = dirname(dir);
 	config_set_include_dir(&lc, incdir);
-	if (cfg_precheck(path, incdir, 0, err, errlen) == -1)
+	if (cfg_precheck(path, text, len, incdir, 0, err, errlen) == -1)
 		goto fail;
 	errno = 0;
-	rc = config_read_file(&lc, path);
+	rc = config_read_string(&lc, text);
 	saved_errno = errno;
 	if (rc != CONFIG_TRUE) {
-		cfg_read_error(&lc, path, saved_errno, err, errlen);
+		cfg_read_error(&x, &lc, path, saved_errno, err, errlen);
 		goto fail;
 	}
-	x.c = c;
-	x.err = err;
-	x.errlen = errlen;
 	if (cfg_walk(&x, config_root_setting(&lc), top_keys) == -1 ||
 	    cfg_finish(&x, config_root_setting(&lc)) == -1)
 		goto fail;
 	config_destroy(&lc);
+	free(text);
 	free(dir);
 	return (c);
 fail:
 	config_destroy(&lc);
+	free(text);
 	free(dir);
 	config_free(c);
 	return (NULL);

@@ -43,6 +43,9 @@
 #define CONFIG_TIMEOUT_MAX_MS		86400000	/* one day */
 #define CONFIG_WORKERS_MAX		256
 #define CONFIG_GENERATION_MAX		2147483647	/* libconfig's int */
+/* A configuration file (and each file it includes) is read whole into
+ * memory, once, on the control thread: a file larger is refused. */
+#define CONFIG_FILE_MAX			(16 * 1024 * 1024)
 
 struct config_pool {
 	struct addr		*members;	/* static members */
@@ -58,6 +61,7 @@ struct config_pool {
 struct config {
 	atomic_uint		 refcnt;	/* snapshots share a config */
 	char			*path;		/* as given to config_load */
+	char			 sha256[65];	/* of the bytes parsed (hex) */
 	struct addr		*listen;
 	size_t			 nlisten;
 	unsigned		 workers;	/* 0: one per CPU we may use */
@@ -113,9 +117,19 @@ struct config {
 
 /*
  * Reads and validates path.  Returns a new config owned by the caller
- * (config_free), or NULL with "FILE:LINE: message" in err.
+ * (config_free), or NULL with "FILE:LINE: message" in err.  The file is
+ * read once, and only if it is a regular file of at most CONFIG_FILE_MAX
+ * bytes (never blocking: a FIFO or a device in its place is refused);
+ * c->sha256 is the hash of the very bytes parsed.
  */
 struct config	*config_load(const char *path, char *err, size_t errlen);
+
+/*
+ * The SHA-256 (hex) of path, read as config_load reads it: 0, or -1 with
+ * the reason in err.
+ */
+int		 config_hash(const char *path, char *hex, char *err,
+		    size_t errlen);
 
 /*
  * Writes c as a configuration file (libconfig syntax) to fp: every

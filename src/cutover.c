@@ -25,7 +25,6 @@
 #include "pool.h"
 #include "probe.h"
 #include "router.h"
-#include "sha256.h"
 #include "snapshot.h"
 #include "state.h"
 #include "upstream.h"
@@ -45,8 +44,8 @@ static void	cutover_dns_answer(void *, enum pool_id,
 		    const struct dns_answer *);
 static void	cutover_sched_cb(evutil_socket_t, short, void *);
 static void	cutover_watch_sync(struct cutover *);
-static void	cutover_file_hash(const char *, char *);
 static void	cutover_declare(struct cutover *, const struct config *,
+		    enum pool_id,
 		    char *, size_t);
 
 static const struct dns_ops cutover_dns_ops = {
@@ -168,9 +167,10 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	cx->sched.fd = -1;
 	cx->started = time(NULL);
 	cx->stats.generation = 1;
-	cutover_file_hash(path, cx->file.sha256);
 	if ((cx->config = config_load(path, err, errlen)) == NULL)
 		goto fail;
+	snprintf(cx->file.sha256, sizeof(cx->file.sha256), "%s",
+	    cx->config->sha256);
 	clock_gettime(CLOCK_REALTIME, &cx->file.at);
 	log_set_level(cx->config->log_level);
 	n = cutover_nworkers(cx->config);
@@ -594,26 +594,18 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	struct snapshot		*old = router_live(cx->router), *s;
 	struct snapshot_dns	 sets[POOL_COUNT];
 	struct dns		*dns = cx->dns;
-	enum pool_id		 active;
-	char			 text[1024], warn[512] = "", hash[65];
+	enum pool_id		 was;
+	char			 text[1024], warn[512] = "", decl[512] = "";
 
 	cf = NULL;
 	if (workers_stopping(cx->workers)) {
 		snprintf(text, sizeof(text), "shutting down");
 		goto fail;
 	}
-	/* before loading: if the file changes meanwhile, the watch sees a
-	 * hash that differs from what was loaded, and loads again */
-	cutover_file_hash(cx->config_path, hash);
+	/* cf->sha256 is the hash of the bytes parsed: if the file changes
+	 * meanwhile, the watch sees another hash, and loads again */
 	if ((cf = config_load(cx->config_path, text, sizeof(text))) == NULL)
 		goto fail;
-	/*
-	 * Without a generation, the file's `active` wins only when the file
-	 * changed it; with one, it goes through the gate after the commit
-	 * (cutover_declare).
-	 */
-	active = cf->generation == 0 && cf->active != cx->config->active ?
-	    cf->active : old->active;
 	/* new names or settings: a new resolver, swapped in at commit */
 	if (!dns_same(cf, cx->config)) {
 		dns = NULL;
@@ -628,23 +620,26 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		goto fail;
 	}
 	cutover_reload_sets(cx, cf, sets);
-	if ((s = snapshot_build_dns(cf, old, active, sets)) == NULL) {
+	/* the pool serving stays: the file's `active` goes through the gate
+	 * after the commit (cutover_declare) */
+	if ((s = snapshot_build_dns(cf, old, old->active, sets)) == NULL) {
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		snprintf(text, sizeof(text), "out of memory");
 		goto fail;
 	}
 	/* every request would get a 503, as a switch to it would (which
 	 * even force cannot make) */
-	if (s->pools[active]->nmembers == 0 &&
+	if (s->pools[s->active]->nmembers == 0 &&
 	    old->pools[old->active]->nmembers > 0) {
 		snapshot_unref(s);
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		snprintf(text, sizeof(text), "the active pool %s would have no "
-		    "members%s%s%s", pool_name(active),
-		    cf->pools[active].dns != NULL ? ": dns " : "",
-		    cf->pools[active].dns != NULL ? cf->pools[active].dns : "",
-		    cf->pools[active].dns != NULL ? " has not answered yet" :
-		    "");
+		    "members%s%s%s", pool_name(old->active),
+		    cf->pools[old->active].dns != NULL ? ": dns " : "",
+		    cf->pools[old->active].dns != NULL ?
+		    cf->pools[old->active].dns : "",
+		    cf->pools[old->active].dns != NULL ?
+		    " has not answered yet" : "");
 		goto fail;
 	}
 	/* commit: nothing below can fail */
@@ -656,25 +651,25 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	cutover_reload_dns(cx, cf, dns, warn);
 	if (cutover_routing_changed(old, s))
 		cx->stats.generation++;
-	if (active != old->active)
-		cutover_changed(cx, CUTOVER_RELOAD, old->active, active,
-		    false, "reload");
 	router_install(cx->router, s);
 	workers_run(cx->workers, cutover_reload_job, NULL);
 	probes_sync(cx->probes, s);
+	was = cx->config->active;
 	config_free(cx->config);
 	cx->config = cf;
 	log_set_level(cf->log_level);
-	snprintf(cx->file.sha256, sizeof(cx->file.sha256), "%s", hash);
+	snprintf(cx->file.sha256, sizeof(cx->file.sha256), "%s", cf->sha256);
 	clock_gettime(CLOCK_REALTIME, &cx->file.at);
 	cx->file.tried[0] = '\0';
 	cutover_watch_sync(cx);
-	snprintf(text, sizeof(text), "reloaded %s: active %s, blue %zu "
-	    "member(s), green %zu member(s), %zu listener(s)", cf->path,
-	    pool_name(active), s->pools[POOL_BLUE]->nmembers,
-	    s->pools[POOL_GREEN]->nmembers, cf->nlisten);
 	/* the reload stands even when the declared colour is refused */
-	cutover_declare(cx, cf, text, sizeof(text));
+	cutover_declare(cx, cf, was, decl, sizeof(decl));
+	/* what serves now: a switch the declaration made replaced s */
+	s = router_live(cx->router);
+	snprintf(text, sizeof(text), "reloaded %s: active %s, blue %zu "
+	    "member(s), green %zu member(s), %zu listener(s)%s", cf->path,
+	    pool_name(s->active), s->pools[POOL_BLUE]->nmembers,
+	    s->pools[POOL_GREEN]->nmembers, cf->nlisten, decl);
 	cutover_reload_result(cx, true, text, msg, msglen);
 	cutover_panic_check(cx);	/* other members, or health.panic */
 	return (0);
@@ -1301,29 +1296,58 @@ cutover_drained(struct cutover *cx, const char *pool, char *msg,
 /* ------------------------------------------------------------- release */
 
 /*
- * What a reload does with the colour its file declares: with generation
- * 0, nothing more (the reload applied it if the file changed it); with a
- * generation newer than the release generation, applies it through the
- * gate, as `switch` would, and writes the state file; with an older one,
- * ignores it (logged once), so that an old file never undoes a newer
- * switch.  Appends what happened to text; never fails the reload.
+ * What a reload does with the colour its file declares.  Every change of
+ * the serving pool a reload makes goes through the gate, as `switch` does,
+ * and is written to the state file (the pool and the release generation
+ * R); a refusal is logged, counted and shown by status, and never fails
+ * the reload.  The file's active pool is wanted:
+ * - with a generation newer than R: the generation becomes R;
+ * - with a generation not newer than R: never (logged once), so that an
+ *   old file never undoes a newer switch;
+ * - without a generation (0): only while no release generation is in
+ *   force (R 0), and only when the file changed it (was: the active pool
+ *   of the file loaded before) or a former attempt was refused — so a
+ *   file without a generation never undoes a release either.
+ * Appends what happened to text (len bytes).
  */
 static void
-cutover_declare(struct cutover *cx, const struct config *cf, char *text,
-    size_t len)
+cutover_declare(struct cutover *cx, const struct config *cf, enum pool_id was,
+    char *text, size_t len)
 {
 	const struct snapshot	*s = router_live(cx->router);
 	uint64_t		 r = cx->release.generation;
 	char			 why[1024], msg[1024];
 	size_t			 used = strlen(text);
+	bool			 retry;
 
+	retry = cx->release.why[0] != '\0' &&
+	    cx->release.declared == cf->active;
 	cx->release.declared = cf->active;
 	cx->release.declared_gen = cf->generation;
-	if (cf->generation == 0) {
+	if (cf->generation == 0 && (s->active == cf->active ||
+	    (cf->active == was && !retry))) {
 		cx->release.why[0] = '\0';
 		return;
 	}
-	if (cf->generation <= r) {
+	if (cf->generation == 0 && r > 0) {
+		snprintf(cx->release.why, sizeof(cx->release.why), "the file "
+		    "declares no generation, and release generation %" PRIu64
+		    " is in force", r);
+		if (cx->release.nogen_logged != r) {
+			log_info("reload: declared %s ignored: the file "
+			    "declares no generation, and a file without one "
+			    "never undoes release generation %" PRIu64
+			    " (serving %s)", pool_name(cf->active), r,
+			    pool_name(s->active));
+			cx->release.nogen_logged = r;
+		}
+		snprintf(text + used, len - used, "; declared %s (no "
+		    "generation) ignored: release generation %" PRIu64
+		    " serves %s", pool_name(cf->active), r,
+		    pool_name(s->active));
+		return;
+	}
+	if (cf->generation != 0 && cf->generation <= r) {
 		if (s->active != cf->active && cx->release.stale_logged !=
 		    cf->generation) {
 			log_info("reload: declared %s (generation %u) "
@@ -1348,7 +1372,7 @@ cutover_declare(struct cutover *cx, const struct config *cf, char *text,
 		    "%s: %s", pool_name(cf->active), cf->generation,
 		    pool_name(s->active), why);
 		snprintf(text + used, len - used, "; declared %s (generation "
-		    "%u) refused, serving %s: %.400s", pool_name(cf->active),
+		    "%u) refused, serving %s: %.300s", pool_name(cf->active),
 		    cf->generation, pool_name(s->active), why);
 		return;
 	}
@@ -1358,12 +1382,12 @@ cutover_declare(struct cutover *cx, const struct config *cf, char *text,
 		snprintf(cx->release.why, sizeof(cx->release.why), "%.500s",
 		    msg);
 		snprintf(text + used, len - used, "; declared %s (generation "
-		    "%u) %.400s", pool_name(cf->active), cf->generation, msg);
+		    "%u) %.300s", pool_name(cf->active), cf->generation, msg);
 		return;
 	}
 	cx->release.why[0] = '\0';
 	snprintf(text + used, len - used, "; declared %s (generation %u) "
-	    "applied: %.400s", pool_name(cf->active), cf->generation, msg);
+	    "applied: %.300s", pool_name(cf->active), cf->generation, msg);
 }
 
 int
@@ -1576,16 +1600,6 @@ cutover_cancel(struct cutover *cx, const char *by, char *msg, size_t msglen)
 
 /* --------------------------------------------------------------- watch */
 
-/* The SHA-256 of path in hex, or "" when it cannot be read. */
-static void
-cutover_file_hash(const char *path, char *hex)
-{
-	char	err[512];
-
-	if (sha256_file(path, hex, err, sizeof(err)) == -1)
-		hex[0] = '\0';
-}
-
 /*
  * The file may have changed (watch_fn): reload when its content differs
  * from what was loaded, unless a reload already failed on this content
@@ -1597,7 +1611,7 @@ cutover_watch_cb(void *arg)
 	struct cutover	*cx = arg;
 	char		 hex[65], err[512], msg[1024];
 
-	if (sha256_file(cx->config_path, hex, err, sizeof(err)) == -1) {
+	if (config_hash(cx->config_path, hex, err, sizeof(err)) == -1) {
 		log_warn("watch: %s; keeping the configuration loaded", err);
 		return;
 	}
@@ -1623,7 +1637,10 @@ cutover_watch_sync(struct cutover *cx)
 			log_error("watch_config: %s; not watching", err);
 		else
 			log_info("watching %s for changes", cx->config_path);
-	} else if (!cx->config->watch_config && cx->file.watch != NULL) {
+	} else if (cx->config->watch_config) {
+		/* a reload re-arms a watch whose directory went */
+		(void)watch_rearm(cx->file.watch);
+	} else if (cx->file.watch != NULL) {
 		watch_free(cx->file.watch);
 		cx->file.watch = NULL;
 		log_info("no longer watching %s", cx->config_path);

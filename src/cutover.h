@@ -124,6 +124,8 @@ struct cutover {
 		char		 why[512];	/* "" when applied */
 		uint64_t	 stale_logged;	/* the file generation last
 						   logged as not newer */
+		uint64_t	 nogen_logged;	/* R last logged as kept from
+						   a file without generation */
 		uint64_t	 refused;	/* declared colours refused */
 	}			 release;
 	struct cutover_sched	 sched;

@@ -133,34 +133,3 @@ sha256_hex(const void *data, size_t len, char *hex)
 	sha256_final(&c, d);
 	sha256_tohex(d, hex);
 }
-
-int
-sha256_file(const char *path, char *hex, char *err, size_t errlen)
-{
-	struct sha256	c;
-	uint8_t		buf[8192], d[SHA256_LEN];
-	ssize_t		n;
-	int		fd;
-
-	/* O_NONBLOCK: a FIFO put in its place must not stop the loop */
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
-	    -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return (-1);
-	}
-	sha256_init(&c);
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			close(fd);
-			return (-1);
-		}
-		sha256_update(&c, buf, (size_t)n);
-	}
-	close(fd);
-	sha256_final(&c, d);
-	sha256_tohex(d, hex);
-	return (0);
-}

@@ -25,10 +25,4 @@ void	sha256_final(struct sha256 *c, uint8_t out[SHA256_LEN]);
 /* The digest of data in lowercase hex: hex has SHA256_HEX_LEN + 1 bytes. */
 void	sha256_hex(const void *data, size_t len, char *hex);
 
-/*
- * The digest of the file at path (symbolic links followed), in hex.
- * 0, or -1 with a reason naming path in err.
- */
-int	sha256_file(const char *path, char *hex, char *err, size_t errlen);
-
 #endif

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accesslog.h"
+#include "config.h"
 #include "state.h"
 
 #define STATE_MAX	96	/* a pool name, "generation N", two LFs */
@@ -94,10 +96,14 @@ state_parse_gen(const char *line, uint64_t *gen)
 
 	if (strncmp(line, STATE_GEN_WORD, strlen(STATE_GEN_WORD)) != 0)
 		return (-1);
-	if ((n = strspn(p, "0123456789")) == 0 || n > 19 || p[n] != '\0')
+	/* the range of a declared or admin generation, and no more: a
+	 * larger one could never be followed by a newer release */
+	if ((n = strspn(p, "0123456789")) == 0 || n > 10 || p[n] != '\0')
 		return (-1);
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (uint64_t)(p[i] - '0');
+	if (v > CONFIG_GENERATION_MAX)
+		return (-1);
 	*gen = v;
 	return (0);
 }
@@ -106,7 +112,7 @@ int
 state_read(const char *path, enum pool_id *id, uint64_t *gen, char *err,
     size_t errlen)
 {
-	char		buf[STATE_MAX], *nl;
+	char		buf[STATE_MAX], *nl, text[30 * 6 + 1];
 	struct stat	st;
 	ssize_t		n;
 	int		fd;
@@ -141,14 +147,20 @@ state_read(const char *path, enum pool_id *id, uint64_t *gen, char *err,
 	if ((nl = strchr(buf, '\n')) != NULL) {
 		*nl = '\0';
 		if (state_parse_gen(nl + 1, gen) == -1) {
-			snprintf(err, errlen, "%s: \"%.30s\" is not "
-			    "\"generation N\"", path, nl + 1);
+			/* escaped: the file's bytes must not make log lines */
+			accesslog_json_escape(text, sizeof(text), nl + 1,
+			    strnlen(nl + 1, 30), NULL);
+			snprintf(err, errlen, "%s: \"%s\" is not \"generation "
+			    "N\" (N at most %d)", path, text,
+			    CONFIG_GENERATION_MAX);
 			return (-1);
 		}
 	}
 	if (pool_parse(buf, id) == -1) {
-		snprintf(err, errlen, "%s: \"%.20s\" is not a pool name", path,
-		    buf);
+		accesslog_json_escape(text, sizeof(text), buf,
+		    strnlen(buf, 20), NULL);
+		snprintf(err, errlen, "%s: \"%s\" is not a pool name", path,
+		    text);
 		return (-1);
 	}
 	return (1);

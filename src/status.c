@@ -22,6 +22,7 @@
 #include "router.h"
 #include "snapshot.h"
 #include "status.h"
+#include "watch.h"
 #include "worker.h"
 
 static void
@@ -360,8 +361,9 @@ status_text_release(struct cutover *cx, const struct snapshot *s,
 	status_when_ms((long long)cx->file.at.tv_sec * 1000 +
 	    cx->file.at.tv_nsec / 1000000, when, sizeof(when));
 	evbuffer_add_printf(out, "config %s loaded %s watch %s\n"
-	    "config-sha256 %s\n", cx->config_path, when, cx->file.watch !=
-	    NULL ? "on" : "off", cx->file.sha256[0] != '\0' ?
+	    "config-sha256 %s\n", cx->config_path, when, cx->file.watch ==
+	    NULL ? "off" : watch_active(cx->file.watch) ? "on" :
+	    "lost: retrying", cx->file.sha256[0] != '\0' ?
 	    cx->file.sha256 : "unknown");
 }
 
@@ -573,8 +575,10 @@ status_json_release(struct cutover *cx, const struct snapshot *s,
 		evbuffer_add_printf(out, "null");
 	else
 		evbuffer_add_printf(out, "\"%s\"", cx->file.sha256);
-	evbuffer_add_printf(out, ",\"loaded\":\"%s\",\"watch\":%s}", when,
-	    cx->file.watch != NULL ? "true" : "false");
+	evbuffer_add_printf(out, ",\"loaded\":\"%s\",\"watch\":%s,"
+	    "\"watch_lost\":%s}", when, cx->file.watch != NULL ? "true" :
+	    "false", cx->file.watch != NULL && !watch_active(cx->file.watch) ?
+	    "true" : "false");
 }
 
 static void

@@ -12,6 +12,8 @@ import importlib.machinery
 import importlib.util
 import os
 import re
+import shutil
+import signal
 import time
 
 from harness import (SRCDIR, Backend, Cutover, Suite, dead_addr, get,
@@ -149,6 +151,72 @@ def _():
          "an old state file (\"green\\n\") still reads: green, 0", j)
 
 
+def nogen(blue, green, active):
+    return conf(blue, green, active, 0).replace("generation = 0;\n", "")
+
+
+@s.scenario("a file without generation: gated, written, never undoes a "
+            "release")
+def _():
+    b, g = Backend("b"), Backend("g")
+    dead = dead_addr()
+    c = Cutover(nogen(b.addr, dead, "blue"))
+    state = os.path.join(c.dir, "active")
+    s.ok(c.wait_pool_healthy("blue"), "blue is healthy")
+
+    # release generation 0: the file's new active goes through the gate
+    c.reload_file(nogen(b.addr, dead, "green"))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "the reload itself succeeds", out + err)
+    s.ok("declared green (generation 0) refused, serving blue: green has 0 "
+         "of 1 members healthy" in out, "the gate refuses green, and the "
+         "reply says so", out)
+    s.ok(re.search(r"reloaded .*: active blue, ", out),
+         "the reply names the pool active after the reload: blue", out)
+    s.eq(c.active(), "blue", "blue still serves")
+    s.ok(re.search(r"^release generation 0  declared green \(generation 0\),"
+                   r" serving blue: green has 0 of 1 members healthy",
+                   "\n".join(c.status()), re.M),
+         "status says declared green, serving blue, and why", c.status())
+    s.ok(re.search(r"^cutover_declared_refused_total 1$",
+                   c.ctl("metrics")[1], re.M), "the refusal is counted")
+    s.ok(not os.path.exists(state), "no state file written")
+
+    # green healthy: the same declaration is tried again, and applied
+    c.reload_file(nogen(b.addr, g.addr, "green"))
+    c.ctl("reload")
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+    rc, out, err = c.ctl("reload")
+    s.ok(rc == 0 and "declared green (generation 0) applied: green (was "
+         "blue)" in out, "a reload applies green now", out + err)
+    s.ok(re.search(r"reloaded .*: active green, ", out),
+         "the reply names the pool active after the reload: green", out)
+    s.eq(read(state), "green\ngeneration 0\n",
+         "the state file holds green (release generation 0)")
+    s.ok(reaches(c, "g"), "requests reach green")
+
+    # a release generation in force: a file without one never undoes it
+    rc, out, err = c.ctl("switch", "blue", "gen", "2")
+    s.eq(rc, 0, "switch blue gen 2", out + err)
+    c.reload_file(nogen(b.addr, g.addr, "blue"))
+    c.ctl("reload")
+    c.reload_file(nogen(b.addr, g.addr, "green"))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "the reload succeeds", out + err)
+    s.ok("declared green (no generation) ignored: release generation 2 "
+         "serves blue" in out, "the reply says the colour is ignored", out)
+    c.ctl("reload")
+    j = c.status_json()
+    s.eq((j["active"], j["release"]["generation"],
+          j["release"]["declared"]["applied"]), ("blue", 2, False),
+         "blue still serves, release generation 2", j)
+    s.eq(len(re.findall(r"declared green ignored: the file declares no "
+                        r"generation", c.log_text())), 1,
+         "logged once for two reloads", c.log_tail(6))
+    s.eq(read(state), "blue\ngeneration 2\n", "the state file is unchanged")
+    s.ok(reaches(c, "b"), "requests reach blue")
+
+
 @s.scenario("scheduled switch: at, cancel, refused at the instant")
 def _():
     b, g = Backend("b"), Backend("g")
@@ -265,6 +333,150 @@ def _():
     rc, out, err = c.ctl("reload")
     s.ok(rc == 0 and c.active() == "blue", "cutoverctl reload applies it",
          out + err)
+
+
+def put(path, text):
+    """Replaces path by a file holding text, as an editor's rename does."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def put_special(path, make):
+    """Replaces path by what make(tmp) creates (a FIFO, a symbolic link)."""
+    tmp = path + ".tmp"
+    make(tmp)
+    os.rename(tmp, path)
+
+
+def responsive(c):
+    """Whether the control thread answers at once."""
+    t0 = time.monotonic()
+    rc, _, _ = c.ctl("status", timeout=3)
+    return rc == 0 and time.monotonic() - t0 < 2
+
+
+@s.scenario("watch: a FIFO, /dev/zero or a huge file in the file's place "
+            "is refused at once; the control thread goes on")
+def _():
+    b, g = Backend("b"), Backend("g")
+    c = Cutover(conf(b.addr, g.addr, "blue", 1, "watch_config = true;\n"))
+    good = read(c.conf)
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+
+    put_special(c.conf, lambda p: os.symlink("/dev/zero", p))
+    s.ok(c.wait_log(r"watch: .*: cannot read: a character device, not a "
+                    r"regular file; keeping the configuration loaded", 3),
+         "a symbolic link to /dev/zero: refused, logged", c.log_tail(5))
+    s.ok(responsive(c), "the admin socket still answers")
+    t0 = time.monotonic()
+    rc, out, err = c.ctl("reload", timeout=5)
+    s.ok(rc == 1 and "not a regular file" in err and
+         time.monotonic() - t0 < 2, "a manual reload fails at once, saying "
+         "why", out + err)
+    s.ok(reaches(c, "b"), "blue still serves")
+
+    put_special(c.conf, lambda p: os.mkfifo(p))
+    s.ok(c.wait_log(r"watch: .*: cannot read: a FIFO, not a regular file",
+                    3), "a FIFO: refused, logged", c.log_tail(5))
+    s.ok(responsive(c), "the admin socket still answers")
+    os.kill(c.proc.pid, signal.SIGHUP)
+    s.ok(c.wait_log(r"reload failed, nothing changed: .*: cannot read: a "
+                    r"FIFO", 3), "SIGHUP: the reload fails at once",
+         c.log_tail(5))
+    s.ok(responsive(c), "the admin socket still answers")
+
+    put(c.conf, good)
+    with open(c.conf, "r+b") as f:
+        f.truncate(2 << 30)
+    s.ok(c.wait_log(r"watch: .*: cannot read: larger than 16777216 bytes",
+                    3), "a 2 GiB (sparse) file: refused unread, logged",
+         c.log_tail(5))
+    s.ok(responsive(c), "the admin socket still answers")
+    with open("/proc/%d/status" % c.proc.pid) as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    s.ok(rss < 200 * 1024, "and cutover did not read it (RSS %d kB)" % rss)
+
+    put(c.conf, good.replace('active = "blue";\ngeneration = 1;',
+                             'active = "green";\ngeneration = 2;'))
+    s.ok(wait_until(lambda: c.active() == "green", 3),
+         "a good file again: the watch applies it")
+
+
+@s.scenario("watch: the directory replaced is watched again; events that "
+            "never stop delay a reload by 1 s at most")
+def _():
+    b, g = Backend("b"), Backend("g")
+    c = Cutover(conf(b.addr, g.addr, "blue", 1), start=False)
+    etc = os.path.join(c.dir, "etc")
+    os.mkdir(etc)
+
+    def text(active, gen):
+        return c.complete(conf(b.addr, g.addr, active, gen,
+                               "watch_config = true;\n"))
+
+    c.conf = os.path.join(etc, "cutover.conf")
+    put(c.conf, text("blue", 1))
+    c.start()
+    s.ok(c.wait_pool_healthy("green"), "green is healthy")
+
+    def watch_line():
+        return next((l for l in c.status() if l.startswith("config ")), "")
+
+    # renamed away: the watch is lost, then back with the new directory
+    os.rename(etc, etc + ".old")
+    s.ok(c.wait_log(r"watch .*etc: the directory was moved away; watching "
+                    r"it again once it is back", 3), "the loss is logged",
+         c.log_tail(5))
+    s.ok(watch_line().endswith("watch lost: retrying"),
+         "status: watch lost: retrying", watch_line())
+    s.eq(c.status_json()["config"]["watch_lost"], True,
+         "status json: watch_lost")
+    os.mkdir(etc + ".new")
+    put(os.path.join(etc + ".new", "cutover.conf"), text("green", 2))
+    os.rename(etc + ".new", etc)
+    s.ok(wait_until(lambda: c.active() == "green", 4),
+         "the new directory is watched: its file (green, 2) is applied")
+    s.ok(watch_line().endswith("watch on"), "status: watch on", watch_line())
+    s.ok(c.wait_log(r"watch .*etc: the directory is back; watching it "
+                    r"again", 1), "logged", c.log_tail(5))
+
+    # removed and made again, with an edit after
+    shutil.rmtree(etc)
+    os.mkdir(etc)
+    put(c.conf, text("green", 2))
+    time.sleep(1.5)
+    put(c.conf, text("blue", 3))
+    s.ok(wait_until(lambda: c.active() == "blue", 3),
+         "rm -r and mkdir: a later edit (blue, 3) is seen")
+
+    # lost, then a manual reload re-arms it at once
+    shutil.rmtree(etc)
+    s.ok(wait_until(lambda: watch_line().endswith("lost: retrying"), 3),
+         "removed: watch lost", watch_line())
+    os.mkdir(etc)
+    put(c.conf, text("green", 4))
+    rc, out, err = c.ctl("reload")
+    s.ok(rc == 0 and watch_line().endswith("watch on"),
+         "a manual reload applies the file and watches again",
+         out + err + watch_line())
+    s.eq(c.active(), "green", "green serves")
+
+    # a change, then events every 150 ms for 3 s: applied within ~1 s
+    stop = time.monotonic() + 3
+    put(c.conf, text("blue", 5))
+    t0 = time.monotonic()
+    seen = None
+    while time.monotonic() < stop:
+        with open(os.path.join(etc, "..noise"), "w"):
+            pass
+        if seen is None and c.active() == "blue":
+            seen = time.monotonic() - t0
+        time.sleep(0.15)
+    print("# change applied %s s after it, events every 150 ms" %
+          ("%.3f" % seen if seen is not None else "never"))
+    s.ok(seen is not None and seen < 1.6, "the change is applied within "
+         "1.6 s although events never paused", seen)
 
 
 s.done()

@@ -280,6 +280,10 @@ test_admin_cmd_switch_at_gen_passed(void **state)
 	    "ok\nswitch to green scheduled\n\n");
 	assert_true(fake.sw_gen.at_ms == 0);
 	assert_true(fake.sw_gen.gen == 8);
+	/* the largest generation a configuration file can declare */
+	expect_reply(fx, "switch blue gen 2147483647", 0,
+	    "ok\nswitch to green scheduled\n\n");
+	assert_true(fake.sw_gen.gen == 2147483647);
 	assert_int_equal(fake.sw.calls, 0);
 }
 
@@ -291,12 +295,24 @@ test_admin_cmd_switch_at_bad_usage(void **state)
 	struct fixture	*fx = *state;
 	char		 line[128];
 	const char	*bad[] = { "switch green at", "switch green at x",
-	    "switch green at -5", "switch green at 0", "switch green gen 0",
+	    "switch green at -5", "switch green at 0",
 	    "switch green gen", "switch green gen 5 gen 6",
-	    "switch green at 1 at 2", "switch green gen 99999999999999999999" };
+	    "switch green at 1 at 2" };
+	/* one range for a generation: the configuration's and the state
+	 * file's, 1..2147483647 */
+	const char	*big[] = { "0", "2147483648", "99999999999999999999",
+	    "999999999999999999", "02147483647" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_reply(fx, bad[i], -1, "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		snprintf(line, sizeof(line), "switch green gen %s", big[i]);
+		assert_int_equal(run(fx, line), -1);
+		snprintf(line, sizeof(line), "error: usage: gen %s: a generation "
+		    "is a number from 1 to 2147483647\n\n", big[i]);
+		assert_string_equal(fx->reply, line);
+	}
+	assert_int_equal(fake.sw_gen.calls, 0);
 	snprintf(line, sizeof(line), "switch green at %lld",
 	    cutover_now_ms() - 1);
 	assert_int_equal(run(fx, line), -1);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "sha256.h"
 
 /* Two pools, nothing else: the smallest valid file (lines 1-4). */
 #define POOLS \
@@ -1091,6 +1092,125 @@ test_config_include_of_directory_rejected(void **state)
 	    "@include: not a readable file, or nested too deep");
 }
 
+/*
+ * Not a regular file: refused at once, without reading (a FIFO would block
+ * the control thread for ever, /dev/zero would be read for ever).
+ */
+static void
+test_config_fifo_refused_without_blocking(void **state)
+{
+	struct fixture	*f = *state;
+
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s: cannot read: a FIFO, not a "
+	    "regular file", f->path);
+	assert_string_equal(f->err, f->want);
+}
+
+static void
+test_config_device_refused(void **state)
+{
+	struct fixture	*f = *state;
+	char		 hex[SHA256_HEX_LEN + 1];
+
+	assert_int_equal(symlink("/dev/zero", f->path), 0);
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s: cannot read: a character "
+	    "device, not a regular file", f->path);
+	assert_string_equal(f->err, f->want);
+	assert_int_equal(config_hash(f->path, hex, f->err, sizeof(f->err)),
+	    -1);
+	assert_string_equal(f->err, f->want);
+}
+
+/* A (sparse) file above the cap is refused without being read. */
+static void
+test_config_too_large_refused(void **state)
+{
+	struct fixture	*f = *state;
+	char		 hex[SHA256_HEX_LEN + 1];
+
+	write_conf(f, POOLS);
+	assert_int_equal(truncate(f->path, CONFIG_FILE_MAX + 1), 0);
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s: cannot read: larger than %d "
+	    "bytes (16 MiB), too large for a configuration file", f->path,
+	    CONFIG_FILE_MAX);
+	assert_string_equal(f->err, f->want);
+	assert_int_equal(config_hash(f->path, hex, f->err, sizeof(f->err)),
+	    -1);
+	assert_string_equal(f->err, f->want);
+}
+
+static void
+test_config_include_of_fifo_rejected(void **state)
+{
+	struct fixture	*f = *state;
+	char		 inc[192];
+
+	snprintf(inc, sizeof(inc), "%s/inc.conf", f->dir);
+	assert_int_equal(mkfifo(inc, 0600), 0);
+	load_fails(f, POOLS "@include \"inc.conf\"\n", 5,
+	    "@include: not a readable file, or nested too deep");
+}
+
+/* The hash is that of the bytes parsed, and config_hash agrees. */
+static void
+test_config_hash_of_bytes_parsed(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+	char		 hex[SHA256_HEX_LEN + 1], want[SHA256_HEX_LEN + 1];
+
+	c = load_ok(f, POOLS "active = \"green\";\n");
+	sha256_hex(POOLS "active = \"green\";\n",
+	    sizeof(POOLS "active = \"green\";\n") - 1, want);
+	assert_string_equal(c->sha256, want);
+	assert_int_equal(config_hash(f->path, hex, f->err, sizeof(f->err)),
+	    0);
+	assert_string_equal(hex, want);
+	config_free(c);
+	unlink(f->path);
+	assert_int_equal(config_hash(f->path, hex, f->err, sizeof(f->err)),
+	    -1);
+	snprintf(f->want, sizeof(f->want), "%s: cannot read: %s", f->path,
+	    strerror(ENOENT));
+	assert_string_equal(f->err, f->want);
+}
+
+/*
+ * generation: 0 (none) to 2147483647, as the state file and the admin
+ * `gen`; libconfig 1.5 wraps a literal beyond 32 bits without a word
+ * (4294967298 reads as 2), which must be refused, not read as 2.
+ */
+static void
+test_config_generation_range(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c;
+	const char	*bad[] = { "2147483648", "4294967298", "4294967301",
+	    "0x100000002", "99999999999999999999", "-1" };
+	char		 text[256], msg[128];
+
+	c = load_ok(f, POOLS "generation = 2147483647;\n");
+	assert_int_equal(c->generation, 2147483647);
+	config_free(c);
+	c = load_ok(f, POOLS "generation = 7; # 4294967298\n");
+	assert_int_equal(c->generation, 7);
+	config_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), POOLS "generation = %s;\n",
+		    bad[i]);
+		snprintf(msg, sizeof(msg), "generation: %s out of range "
+		    "(0-2147483647)", bad[i]);
+		load_fails(f, text, 5, msg);
+	}
+	/* the same check guards every integer setting */
+	load_fails(f, POOLS "workers : 4294967298;\n", 5,
+	    "workers: 4294967298 out of range (0-256)");
+}
+
 static void
 test_config_state_file(void **state)
 {
@@ -1270,6 +1390,12 @@ main(void)
 		T(test_config_readonly_socket_must_differ),
 		T(test_config_nul_byte_rejected_before_libconfig),
 		T(test_config_include_of_directory_rejected),
+		T(test_config_fifo_refused_without_blocking),
+		T(test_config_device_refused),
+		T(test_config_too_large_refused),
+		T(test_config_include_of_fifo_rejected),
+		T(test_config_hash_of_bytes_parsed),
+		T(test_config_generation_range),
 		T(test_config_full_file_sets_everything),
 		T(test_config_same_member_in_both_pools_accepted),
 		T(test_config_include_is_relative_to_file),

@@ -96,25 +96,6 @@ test_sha256_padding_edges(void **state)
 	    "a85452b0050b55341cda56");
 }
 
-static void
-test_sha256_file(void **state)
-{
-	char	path[] = "/tmp/test_sha256.XXXXXX", hex[SHA256_HEX_LEN + 1];
-	char	err[256];
-	int	fd;
-
-	assert_true((fd = mkstemp(path)) != -1);
-	assert_int_equal(write(fd, "abc", 3), 3);
-	close(fd);
-	assert_int_equal(sha256_file(path, hex, err, sizeof(err)), 0);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a3961"
-	    "77a9cb410ff61f20015ad");
-	unlink(path);
-	assert_int_equal(sha256_file(path, hex, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, "No such file"));
-}
-
 int
 main(void)
 {
@@ -122,7 +103,6 @@ main(void)
 		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_sha256_million_a_split),
 		cmocka_unit_test(test_sha256_padding_edges),
-		cmocka_unit_test(test_sha256_file),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

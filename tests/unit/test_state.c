@@ -335,14 +335,14 @@ test_state_generation_round_trip_and_old_format(void **state)
 	struct fixture	*fx = *state;
 	enum pool_id	 id = POOL_BLUE;
 
-	assert_int_equal(state_write(fx->path, POOL_GREEN, 12345678901ULL,
+	assert_int_equal(state_write(fx->path, POOL_GREEN, 2147483647ULL,
 	    fx->err, sizeof(fx->err)), 0);
 	assert_string_equal(read_file(fx->path),
-	    "green\ngeneration 12345678901\n");
+	    "green\ngeneration 2147483647\n");
 	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
 	    sizeof(fx->err)), 1);
 	assert_int_equal(id, POOL_GREEN);
-	assert_true(fx->gen == 12345678901ULL);
+	assert_true(fx->gen == 2147483647ULL);
 
 	write_file(fx->path, "blue\n");
 	fx->gen = 99;
@@ -365,7 +365,11 @@ test_state_generation_bad_line_refused(void **state)
 	const char	*bad[] = { "green\ngeneration\n", "green\ngeneration "
 	    "-1\n", "green\ngeneration 5x\n", "green\ngen 5\n",
 	    "green\n\n", "green\ngeneration 5\nmore\n",
-	    "green\ngeneration 123456789012345678901\n" };
+	    "green\ngeneration 123456789012345678901\n",
+	    /* beyond the range of a declared or admin generation */
+	    "green\ngeneration 2147483648\n",
+	    "green\ngeneration 9999999999999999999\n",
+	    "green\ngeneration 02147483647\n" };
 	enum pool_id	 id;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -374,6 +378,31 @@ test_state_generation_bad_line_refused(void **state)
 		    sizeof(fx->err)), -1);
 		assert_err_has(fx, "is not \"generation N\"");
 	}
+}
+
+/* The file's bytes reach the log escaped: no line of its own, no
+ * terminal escape. */
+static void
+test_state_bad_bytes_escaped(void **state)
+{
+	struct fixture	*fx = *state;
+	enum pool_id	 id;
+
+	write_file(fx->path, "green\ngeneration 5\n"
+	    "error: fake\x1b[2J\n");
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
+	    sizeof(fx->err)), -1);
+	assert_err_has(fx, "\"generation 5\\u000aerror: fake\\u001b[2J\" is not "
+	    "\"generation N\"");
+	assert_null(strchr(fx->err, '\n'));
+	assert_null(strchr(fx->err, '\x1b'));
+
+	write_file(fx->path, "gr\x1b[1meen\r\n");
+	assert_int_equal(state_read(fx->path, &id, &fx->gen, fx->err,
+	    sizeof(fx->err)), -1);
+	assert_err_has(fx, "\"gr\\u001b[1meen\\u000d\" is not a pool name");
+	assert_null(strchr(fx->err, '\r'));
+	assert_null(strchr(fx->err, '\x1b'));
 }
 
 /* rename() over a directory fails: the error names the path, no leftover. */
@@ -425,6 +454,7 @@ main(void)
 		T(test_state_read_not_a_pool_refused),
 		T(test_state_generation_round_trip_and_old_format),
 		T(test_state_generation_bad_line_refused),
+		T(test_state_bad_bytes_escaped),
 		T(test_state_write_failure_leaves_no_temp_file),
 		T(test_state_write_missing_directory_names_path),
 #undef T
