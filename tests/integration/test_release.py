@@ -23,8 +23,9 @@ import tempfile
 import threading
 import time
 
-from harness import (CUTOVERCTL_BIN, HEALTH_CONFIG, SRCDIR, TEST_WORKERS,
-                     Backend, Cutover, Suite, dead_addr, wait_until)
+from harness import (CUTOVER_BIN, CUTOVERCTL_BIN, HEALTH_CONFIG, SRCDIR,
+                     TEST_WORKERS, Backend, Cutover, Suite, dead_addr,
+                     wait_until)
 
 s = Suite()
 
@@ -39,36 +40,41 @@ _spec = importlib.util.spec_from_loader("kubectl_standin", _loader)
 standin = importlib.util.module_from_spec(_spec)
 _loader.exec_module(standin)
 
-# The ConfigMap's cutover.conf, shared by the Pods; @DIR@ and @GREEN@ are
-# each Pod's (the stand-in substitutes them when it projects the file).
-CONF = """listen = [ "127.0.0.1:0" ];
+# The ConfigMap's cutover.conf, shared by the Pods; @DIR@ is each Pod's
+# (the stand-in substitutes it when it projects the file), and so is the
+# green address where a Pod has its own.  @BLUE@ and @GREEN@ are the
+# fleet's backends, so that the ConfigMap passes `cutover -t` as such.
+HEAD = """listen = [ "127.0.0.1:0" ];
 admin = { socket = "@DIR@/admin.sock"; };
 workers = %d;
 shutdown = { grace_ms = 3000; };
-%sactive = "blue";
+%s""" % (TEST_WORKERS, HEALTH_CONFIG)
+DECLARED = """active = "blue";
 generation = 1;
-watch_config = true;
+"""
+TAIL = """watch_config = true;
 state_file = "@DIR@/state/active";
 pools = {
   blue = { members = [ "@BLUE@" ]; };
   green = { members = [ "@GREEN@" ]; };
 };
-""" % (TEST_WORKERS, HEALTH_CONFIG)
+"""
 
 
 class Fleet:
     """Three Pods, the ConfigMap file, the stand-in's configuration."""
 
-    def __init__(self, blue, greens, sleep=None):
+    def __init__(self, blue, greens, sleep=None, declared=DECLARED,
+                 eol="\n"):
         self.dir = tempfile.mkdtemp(prefix="cutover-release-")
         self.bin = os.path.join(self.dir, "bin")
         os.mkdir(self.bin)
         os.symlink(STANDIN, os.path.join(self.bin, "kubectl"))
         self.cm_file = os.path.join(self.dir, "cm.json")
         self.log = os.path.join(self.dir, "kubectl.log")
-        with open(self.cm_file, "w") as f:
-            json.dump({"metadata": {"name": "cutover"},
-                       "data": {"cutover.conf": CONF}}, f)
+        conf = (HEAD + declared + TAIL).replace("@BLUE@", blue.addr) \
+            .replace("@GREEN@", greens[0]).replace("\n", eol)
+        self.write_configmap(conf)
         self.pods = {}
         self.cfg = {"namespace": "prod", "cutoverctl": CUTOVERCTL_BIN,
                     "configmap": {"name": "cutover", "file": self.cm_file},
@@ -80,8 +86,9 @@ class Fleet:
             os.mkdir(os.path.join(c.dir, "state"))
             pod = {"socket": c.sock, "labels": {"app": "cutover"},
                    "mount": mount,
-                   "subst": {"@DIR@": c.dir, "@BLUE@": blue.addr,
-                             "@GREEN@": green}}
+                   "subst": {"@DIR@": c.dir}}
+            if green != greens[0]:
+                pod["subst"][greens[0]] = green
             if sleep and name in sleep:
                 pod["sleep"] = sleep[name]
             self.cfg["pods"][name] = pod
@@ -101,6 +108,12 @@ class Fleet:
         with open(self.cfg_file, "w") as f:
             json.dump(self.cfg, f)
 
+    def write_configmap(self, text):
+        """The ConfigMap as an edit that has not reached the Pods."""
+        with open(self.cm_file, "w") as f:
+            json.dump({"metadata": {"name": "cutover"},
+                       "data": {"cutover.conf": text}}, f)
+
     def configmap_text(self):
         with open(self.cm_file) as f:
             return json.load(f)["data"]["cutover.conf"]
@@ -110,9 +123,12 @@ class Fleet:
         standin.project(pod["mount"], {"cutover.conf": self.configmap_text()},
                         pod["subst"])
 
-    def release(self, *args, timeout=90):
+    def release(self, *args, timeout=90, cutover=CUTOVER_BIN):
+        """Runs the script; cutover: the binary it checks the rewritten
+        ConfigMap with (None: none at hand)."""
         env = dict(os.environ, KUBECTL_STANDIN=self.cfg_file,
-                   PATH=self.bin + os.pathsep + os.environ.get("PATH", ""))
+                   PATH=self.bin + os.pathsep + os.environ.get("PATH", ""),
+                   CUTOVER_BIN=cutover or "")
         t0 = time.monotonic()
         p = subprocess.run([sys.executable, RELEASE, "-n", "prod"] +
                            list(args), env=env, capture_output=True,
