@@ -566,24 +566,31 @@ os.execv(REAL, [REAL] + args)
 """
 
 
-@s.scenario("fleet: a prepare that reaches a Pod just before the instant, "
-            "its cancels after it: the fleet is split, the script says so")
-def _():
+def wrapped_switch(script, *files):
+    """Two Pods, cutover-1's cutoverctl wrapped by script (SOCK: its
+    socket; each of files: a path in the fleet's directory), and `switch
+    green`, which must exit 1; returns the fleet, stdout and stderr."""
     blue, green = Backend("blue"), Backend("green")
     f = Fleet(blue, [green.addr] * 2)
     s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
-    late = os.path.join(f.dir, "late.out")
-    f.wrap_ctl(LATE_PREPARE, SOCK=f.pods["cutover-1"].sock, OUT=late,
-               AT=os.path.join(f.dir, "at"))
+    f.wrap_ctl(script, SOCK=f.pods["cutover-1"].sock,
+               **{n: os.path.join(f.dir, n.lower()) for n in files})
     rc, out, err, took = f.release("switch", "green")
     s.eq(rc, 1, "switch green exits 1 (took %.1f s)" % took, out + err)
+    return f, out, err
+
+
+@s.scenario("fleet: a prepare that reaches a Pod just before the instant, "
+            "its cancels after it: the fleet is split, the script says so")
+def _():
+    f, out, err = wrapped_switch(LATE_PREPARE, "OUT", "AT")
+    late = os.path.join(f.dir, "out")
     s.ok(re.search(r"^cutover-1 .*prepare: no answer", out, re.M),
          "cutover-1's prepare did not answer in time", out)
     s.ok(wait_until(lambda: os.path.exists(late), 5),
          "the late prepare reached cutover-1")
     with open(late) as fl:
         answer = fl.read()
-    st = f.state()
     s.ok(answer.startswith("0 "), "... and it accepted it", answer)
     st = f.state()
     s.eq({n: v[:2] for n, v in st.items()},
@@ -613,13 +620,7 @@ os.execv(REAL, [REAL] + args)
 @s.scenario("fleet: a Pod whose status JSON is malformed is reported, "
             "without a traceback, and nothing is patched")
 def _():
-    blue, green = Backend("blue"), Backend("green")
-    f = Fleet(blue, [green.addr] * 2)
-    s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
-    f.wrap_ctl(GARBAGE_STATUS, SOCK=f.pods["cutover-1"].sock,
-               MARK=os.path.join(f.dir, "switched"))
-    rc, out, err, took = f.release("switch", "green")
-    s.eq(rc, 1, "switch green exits 1", out + err)
+    f, out, err = wrapped_switch(GARBAGE_STATUS, "MARK")
     s.ok("Traceback" not in err, "no traceback", err)
     s.ok(re.search(r"^cutover-1 .*bad status from cutover-1: "
                    r"status\S* ", out, re.M),
