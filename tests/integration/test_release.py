@@ -23,8 +23,9 @@ import tempfile
 import threading
 import time
 
-from harness import (CUTOVERCTL_BIN, HEALTH_CONFIG, SRCDIR, TEST_WORKERS,
-                     Backend, Cutover, Suite, dead_addr, wait_until)
+from harness import (CUTOVER_BIN, CUTOVERCTL_BIN, HEALTH_CONFIG, SRCDIR,
+                     TEST_WORKERS, Backend, Cutover, Suite, dead_addr,
+                     wait_until)
 
 s = Suite()
 
@@ -39,36 +40,41 @@ _spec = importlib.util.spec_from_loader("kubectl_standin", _loader)
 standin = importlib.util.module_from_spec(_spec)
 _loader.exec_module(standin)
 
-# The ConfigMap's cutover.conf, shared by the Pods; @DIR@ and @GREEN@ are
-# each Pod's (the stand-in substitutes them when it projects the file).
-CONF = """listen = [ "127.0.0.1:0" ];
+# The ConfigMap's cutover.conf, shared by the Pods; @DIR@ is each Pod's
+# (the stand-in substitutes it when it projects the file), and so is the
+# green address where a Pod has its own.  @BLUE@ and @GREEN@ are the
+# fleet's backends, so that the ConfigMap passes `cutover -t` as such.
+HEAD = """listen = [ "127.0.0.1:0" ];
 admin = { socket = "@DIR@/admin.sock"; };
 workers = %d;
 shutdown = { grace_ms = 3000; };
-%sactive = "blue";
+%s""" % (TEST_WORKERS, HEALTH_CONFIG)
+DECLARED = """active = "blue";
 generation = 1;
-watch_config = true;
+"""
+TAIL = """watch_config = true;
 state_file = "@DIR@/state/active";
 pools = {
   blue = { members = [ "@BLUE@" ]; };
   green = { members = [ "@GREEN@" ]; };
 };
-""" % (TEST_WORKERS, HEALTH_CONFIG)
+"""
 
 
 class Fleet:
     """Three Pods, the ConfigMap file, the stand-in's configuration."""
 
-    def __init__(self, blue, greens, sleep=None):
+    def __init__(self, blue, greens, sleep=None, declared=DECLARED,
+                 eol="\n"):
         self.dir = tempfile.mkdtemp(prefix="cutover-release-")
         self.bin = os.path.join(self.dir, "bin")
         os.mkdir(self.bin)
         os.symlink(STANDIN, os.path.join(self.bin, "kubectl"))
         self.cm_file = os.path.join(self.dir, "cm.json")
         self.log = os.path.join(self.dir, "kubectl.log")
-        with open(self.cm_file, "w") as f:
-            json.dump({"metadata": {"name": "cutover"},
-                       "data": {"cutover.conf": CONF}}, f)
+        conf = (HEAD + declared + TAIL).replace("@BLUE@", blue.addr) \
+            .replace("@GREEN@", greens[0]).replace("\n", eol)
+        self.write_configmap(conf)
         self.pods = {}
         self.cfg = {"namespace": "prod", "cutoverctl": CUTOVERCTL_BIN,
                     "configmap": {"name": "cutover", "file": self.cm_file},
@@ -80,8 +86,9 @@ class Fleet:
             os.mkdir(os.path.join(c.dir, "state"))
             pod = {"socket": c.sock, "labels": {"app": "cutover"},
                    "mount": mount,
-                   "subst": {"@DIR@": c.dir, "@BLUE@": blue.addr,
-                             "@GREEN@": green}}
+                   "subst": {"@DIR@": c.dir}}
+            if green != greens[0]:
+                pod["subst"][greens[0]] = green
             if sleep and name in sleep:
                 pod["sleep"] = sleep[name]
             self.cfg["pods"][name] = pod
@@ -101,6 +108,12 @@ class Fleet:
         with open(self.cfg_file, "w") as f:
             json.dump(self.cfg, f)
 
+    def write_configmap(self, text):
+        """The ConfigMap as an edit that has not reached the Pods."""
+        with open(self.cm_file, "w") as f:
+            json.dump({"metadata": {"name": "cutover"},
+                       "data": {"cutover.conf": text}}, f)
+
     def configmap_text(self):
         with open(self.cm_file) as f:
             return json.load(f)["data"]["cutover.conf"]
@@ -110,15 +123,51 @@ class Fleet:
         standin.project(pod["mount"], {"cutover.conf": self.configmap_text()},
                         pod["subst"])
 
-    def release(self, *args, timeout=90):
+    def release(self, *args, timeout=90, cutover=CUTOVER_BIN):
+        """Runs the script; cutover: the binary it checks the rewritten
+        ConfigMap with (None: none at hand)."""
         env = dict(os.environ, KUBECTL_STANDIN=self.cfg_file,
-                   PATH=self.bin + os.pathsep + os.environ.get("PATH", ""))
+                   PATH=self.bin + os.pathsep + os.environ.get("PATH", ""),
+                   CUTOVER_BIN=cutover or "")
         t0 = time.monotonic()
         p = subprocess.run([sys.executable, RELEASE, "-n", "prod"] +
                            list(args), env=env, capture_output=True,
                            timeout=timeout, stdin=subprocess.DEVNULL)
         return (p.returncode, p.stdout.decode(), p.stderr.decode(),
                 time.monotonic() - t0)
+
+    def kubectl(self, argv):
+        """Runs argv (kubectl ...) as an operator would, through the
+        stand-in; returns its exit code."""
+        env = dict(os.environ, KUBECTL_STANDIN=self.cfg_file,
+                   PATH=self.bin + os.pathsep + os.environ.get("PATH", ""))
+        return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=30).returncode
+
+    def wrap_ctl(self, script, **consts):
+        """The Pods' cutoverctl becomes script, a Python program run with
+        REAL (the real cutoverctl) and consts defined; the stand-in runs
+        it as `cutoverctl -s SOCKET ARGS`."""
+        path = os.path.join(self.dir, "cutoverctl-wrapper")
+        consts["REAL"] = CUTOVERCTL_BIN
+        with open(path, "w") as f:
+            f.write("#!%s\n" % sys.executable)
+            for k, v in sorted(consts.items()):
+                f.write("%s = %r\n" % (k, v))
+            f.write(script)
+        os.chmod(path, 0o755)
+        self.cfg["cutoverctl"] = path
+        self.write_cfg()
+
+    def restart_fresh(self, name):
+        """Restarts a Pod as a new one: without its state file."""
+        c = self.pods[name]
+        c.stop()
+        os.unlink(os.path.join(c.dir, "state", "active"))
+        # a new log: start() waits for this start's "started with"
+        os.rename(c.logfile, c.logfile + ".1")
+        c.start()
+        return c.status_json()
 
     def calls(self):
         """The stand-in's log: [argv, ...]."""
@@ -282,12 +331,7 @@ def _():
 
     # a new Pod (fresh state directory) starts on the ConfigMap's colour
     c = f.pods["cutover-1"]
-    c.stop()
-    os.unlink(os.path.join(c.dir, "state", "active"))
-    # a new log: start() waits for this start's "started with"
-    os.rename(c.logfile, c.logfile + ".1")
-    c.start()
-    j = c.status_json()
+    j = f.restart_fresh("cutover-1")
     s.eq((j["active"], j["release"]["generation"]), ("green", 2),
          "a restarted Pod without its state file starts on green, 2", j)
     s.ok(c.wait_log(r"active pool green \(from configuration", 1),
@@ -359,6 +403,236 @@ def _():
     s.eq(rc, 2, "an unknown pool: usage error, exit 2", err)
     rc, out, err, _ = f.release("frobnicate")
     s.eq(rc, 2, "an unknown command: exit 2", err)
+
+
+# the declared colour among comments, with CRLF line ends (the Pods'
+# release generation starts at 5, the ConfigMap's)
+COMMENTED = """/* the old colour, kept for reference:
+active = "green";
+generation = 9;
+*/
+# active = "green";   (by hand, once)
+active = "blue";  // set by cutover-release
+generation = 5;  # bumped by cutover-release
+"""
+
+
+@s.scenario("fleet: comments and CRLF around the declared colour: only the "
+            "real settings change")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr] * 2, declared=COMMENTED, eol="\r\n")
+    s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
+    want = f.configmap_text().replace(
+        'active = "blue";  //', 'active = "green";  //').replace(
+        "generation = 5;  #", "generation = 6;  #")
+    rc, out, err, took = f.release("switch", "green")
+    s.eq(rc, 0, "switch green exits 0 (took %.1f s)" % took, out + err)
+    s.ok("ConfigMap 5" in out and "passes cutover -t" in out,
+         "the ConfigMap's generation 5 is read, the rewrite passes "
+         "cutover -t", out)
+    s.eq(f.configmap_text(), want, "the patch changed the values of the "
+         "real active and generation only: comments and CRLF kept")
+    s.eq(set(f.state().values()), {("green", 6, "switched")},
+         "every Pod: green, release generation 6", f.state())
+    s.ok(all(c.status_json()["release"]["declared"] ==
+             {"pool": "green", "generation": 6, "applied": True,
+              "why": None} for c in f.pods.values()),
+         "every Pod declares green 6 from the patched ConfigMap",
+         [c.status_json()["release"] for c in f.pods.values()])
+    j = f.restart_fresh("cutover-1")
+    s.eq((j["active"], j["release"]["generation"]), ("green", 6),
+         "a new Pod starts on green, 6", j)
+
+
+@s.scenario("fleet: a ConfigMap that would not load, or a generation past "
+            "2147483647, is refused before any Pod is asked")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr] * 2)
+    s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
+    good = f.configmap_text()
+
+    def refused(what, args, expect, cutover=CUTOVER_BIN):
+        n = len(f.calls())
+        rc, out, err, _ = f.release(*args, cutover=cutover)
+        s.eq(rc, 1, "%s: exit 1" % what, out + err)
+        s.ok(all(w in err for w in expect + ["nothing changed"]),
+             "%s: the error says why, and that nothing changed" % what,
+             err)
+        s.ok(all(a[-2:] == ["status", "json"] or a[2] == "get"
+                 for a in f.calls()[n:]),
+             "%s: only reads, no Pod asked to switch" % what,
+             f.calls()[n:])
+
+    # an edit of the ConfigMap that has not reached the Pods
+    f.write_configmap(good + 'colour = "blue";\n')
+    refused("an unknown setting", ["switch", "green"],
+            ["colour: unknown setting", "would not load"])
+    refused("... --dry-run too", ["--dry-run", "switch", "green"],
+            ["colour: unknown setting"])
+    f.write_configmap(good + 'active = "green";\n')
+    refused("two settings active", ["switch", "green"],
+            ["duplicate setting active"])
+    s.eq(set(f.state().values()), {("blue", 1, None)},
+         "every Pod still blue, 1, nothing scheduled", f.state())
+    s.eq(f.patches(), [], "the ConfigMap was not patched")
+
+    # without a cutover binary the check is structural: the Pods' reload
+    # of the patched ConfigMap fails, and the script says so at once
+    f.write_configmap(good + 'colour = "blue";\n')
+    rc, out, err, took = f.release("switch", "green", "--wait", "60",
+                                   cutover=None)
+    s.eq(rc, 1, "no cutover binary: the switch is done, the reload of the "
+         "ConfigMap fails on the Pods: exit 1", out + err)
+    s.ok("structural check" in out, "... it says it only checked the "
+         "structure", out)
+    s.ok(took < 30 and "reload failed" in err and
+         "colour: unknown setting" in err,
+         "... and says at once that the Pods cannot load it (%.1f s)" %
+         took, err)
+
+    # the Pods run generation 2147483647: there is no next one
+    f.write_configmap(good)
+    for c in f.pods.values():
+        c.ctl("switch", "green", "gen", "2147483647")
+    s.eq({v[:2] for v in f.state().values()}, {("green", 2147483647)},
+         "every Pod runs release generation 2147483647", f.state())
+    refused("a generation past 2147483647", ["switch", "blue"],
+            ["2147483648", "above 2147483647"])
+    s.eq({v[:2] for v in f.state().values()}, {("green", 2147483647)},
+         "every Pod still green, 2147483647", f.state())
+
+
+@s.scenario("fleet: a cancel that does not reach a Pod: the fleet is split, "
+            "the script says so, and its commands mend it")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr, dead_addr()],
+              sleep={"cutover-0": {"cancel": 30}})
+    s.ok(f.all_healthy(("blue",)) and
+         f.pods["cutover-0"].wait_pool_healthy("green"),
+         "blue healthy everywhere, green on cutover-0")
+    rc, out, err, took = f.release("switch", "green")
+    s.eq(rc, 1, "switch green exits 1 (took %.1f s)" % took, out + err)
+    st = f.state()
+    s.eq((st["cutover-0"][:2], st["cutover-1"][:2]),
+         (("green", 2), ("blue", 1)),
+         "cutover-0 never got its cancel and switched, cutover-1 refused",
+         st)
+    s.ok("nothing changed" not in err and "the fleet is split" in err and
+         "cutover-0 switched to green at generation 2" in err and
+         "cutover-1 did not" in err,
+         "the error says the fleet is split, and how", err)
+    s.ok(re.search(r"^cutover-0\s+green\s+2\s", out, re.M) and
+         re.search(r"^cutover-1\s+blue\s+1\s.*prepare: ", out, re.M),
+         "the table shows each Pod's real state", out)
+    s.eq(f.patches(), [], "the ConfigMap was not patched")
+    fix = re.findall(r"^  (kubectl .*)$", err, re.M)
+    s.eq(fix, ["kubectl -n prod exec cutover-0 -- cutoverctl switch blue "
+               "gen 3"], "the commands that put it back", err)
+    s.ok(all(f.kubectl(line.split()) == 0 for line in fix),
+         "they run")
+    s.eq({v[:2] for v in f.state().values()}, {("blue", 3), ("blue", 1)},
+         "every Pod is back on blue", f.state())
+
+
+LATE_PREPARE = """
+import os, subprocess, sys, time
+args = sys.argv[1:]
+if args[1] == SOCK and args[2:3] == ["cancel"] and os.path.exists(AT):
+    # and every cancel the script sends it arrives after the instant
+    with open(AT) as f:
+        time.sleep(max(0.0, float(f.read()) + 0.05 - time.time()))
+if args[1] == SOCK and args[2:3] == ["switch"]:
+    # the remote prepare outlives the kubectl exec that carried it and
+    # reaches the Pod 150 ms before the instant
+    at = int(args[args.index("at") + 1]) / 1000.0
+    with open(AT, "w") as f:
+        f.write(repr(at))
+    if os.fork() == 0:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        time.sleep(max(0.0, at - 0.150 - time.time()))
+        p = subprocess.run([REAL] + args, capture_output=True)
+        with open(OUT, "w") as f:
+            f.write("%d %s" % (p.returncode, p.stdout.decode()))
+        os._exit(0)
+    time.sleep(max(0.0, at + 1 - time.time()))
+    sys.exit(1)
+os.execv(REAL, [REAL] + args)
+"""
+
+
+def wrapped_switch(script, *files):
+    """Two Pods, cutover-1's cutoverctl wrapped by script (SOCK: its
+    socket; each of files: a path in the fleet's directory), and `switch
+    green`, which must exit 1; returns the fleet, stdout and stderr."""
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr] * 2)
+    s.ok(f.all_healthy(), "every Pod sees blue and green healthy")
+    f.wrap_ctl(script, SOCK=f.pods["cutover-1"].sock,
+               **{n: os.path.join(f.dir, n.lower()) for n in files})
+    rc, out, err, took = f.release("switch", "green")
+    s.eq(rc, 1, "switch green exits 1 (took %.1f s)" % took, out + err)
+    return f, out, err
+
+
+@s.scenario("fleet: a prepare that reaches a Pod just before the instant, "
+            "its cancels after it: the fleet is split, the script says so")
+def _():
+    f, out, err = wrapped_switch(LATE_PREPARE, "OUT", "AT")
+    late = os.path.join(f.dir, "out")
+    s.ok(re.search(r"^cutover-1 .*prepare: no answer", out, re.M),
+         "cutover-1's prepare did not answer in time", out)
+    s.ok(wait_until(lambda: os.path.exists(late), 5),
+         "the late prepare reached cutover-1")
+    with open(late) as fl:
+        answer = fl.read()
+    s.ok(answer.startswith("0 "), "... and it accepted it", answer)
+    st = f.state()
+    s.eq({n: v[:2] for n, v in st.items()},
+         {"cutover-0": ("blue", 1), "cutover-1": ("green", 2)},
+         "cutover-1 switched at the instant, cutover-0 cancelled", st)
+    s.ok("the fleet is split" in err and "cutover-1 switched to green" in
+         err and "cutover-0 did not" in err and "nothing changed" not in
+         err, "the error says the fleet is split", err)
+    s.ok(re.search(r"^cutover-1\s+green\s+2\s.*prepare: no answer", out,
+                   re.M), "the table shows cutover-1 on green", out)
+    s.eq(f.patches(), [], "the ConfigMap was not patched")
+
+
+GARBAGE_STATUS = """
+import os, sys
+args = sys.argv[1:]
+if args[1] == SOCK:
+    if args[2:3] == ["switch"]:
+        open(MARK, "w").close()
+    if args[2:4] == ["status", "json"] and os.path.exists(MARK):
+        print('{"active": "green", "release": null}')
+        sys.exit(0)
+os.execv(REAL, [REAL] + args)
+"""
+
+
+@s.scenario("fleet: a Pod whose status JSON is malformed is reported, "
+            "without a traceback, and nothing is patched")
+def _():
+    f, out, err = wrapped_switch(GARBAGE_STATUS, "MARK")
+    s.ok("Traceback" not in err, "no traceback", err)
+    s.ok(re.search(r"^cutover-1 .*bad status from cutover-1: "
+                   r"status\S* ", out, re.M),
+         "the table says cutover-1 gave a bad status", out)
+    s.ok("the fleet is split" in err and
+         "the state of cutover-1 is unknown" in err,
+         "the error says cutover-1's state is unknown", err)
+    s.eq(f.patches(), [], "the ConfigMap was not patched")
+    rc, out, err, _ = f.release("status")
+    s.ok(rc == 1 and "Traceback" not in err and
+         "bad status from cutover-1" in out,
+         "status: exit 1, the bad status in the table", (rc, out, err))
 
 
 s.done()

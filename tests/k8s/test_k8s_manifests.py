@@ -9,6 +9,8 @@ applications' headless Services, the release Role kept out of the base,
 an overlay that sets namespace and image, and an image recipe that runs as
 the Pods' uid.  The ConfigMap's configuration passes `cutover -t`."""
 
+import importlib.machinery
+import importlib.util
 import os
 import posixpath
 import re
@@ -20,6 +22,12 @@ from k8slib import K8S, SRCDIR, documents
 from harness import CUTOVER_BIN, Suite
 
 s = Suite()
+
+_loader = importlib.machinery.SourceFileLoader(
+    "cutover_release", os.path.join(SRCDIR, "k8s", "cutover-release"))
+release = importlib.util.module_from_spec(
+    importlib.util.spec_from_loader("cutover_release", _loader))
+_loader.exec_module(release)
 
 
 def effective(path, conf):
@@ -101,6 +109,14 @@ def _():
          "one line active = \"POOL\";", text)
     s.eq(len(re.findall(r"^generation = \d+;$", text, re.M)), 1,
          "one line generation = N;", text)
+    # ... as the release script does it: the result still loads
+    new = release.config_rewrite(text, "green", 7)
+    with open(CONF_PATH + ".rewritten", "w") as f:
+        f.write(new)
+    conf = effective(CONF_PATH + ".rewritten", CM)
+    s.eq((conf.get("active"), conf.get("generation")), ('"green"', "7"),
+         "k8s/cutover-release's rewrite of it says green, 7 to cutover -T",
+         new)
 
 
 CONF = effective(CONF_PATH, CM)
