@@ -113,14 +113,21 @@ conn_relay_select(struct conn *c, struct pool *p)
 {
 	struct exchange	*x = c->x;
 	struct member	*m;
+	bool		 panic;
 
 	if (x->ntried == CONN_TRIES_MAX)
 		return (NULL);
 	if ((m = pool_select(p, c->w->id, x->tried, x->ntried)) != NULL ||
 	    pool_usable(p) > 0)
 		return (m);
+	panic = c->snap->config->pools[p->id].health.panic;
+	/* new members stand in for replaced ones; for members that fail
+	 * their probes only health.panic may (an address that left DNS and
+	 * came back is new again, its failures forgotten) */
+	if (!panic && pool_panic_members(p) > 0)
+		return (NULL);
 	if ((m = pool_select_new(p, c->w->id, x->tried, x->ntried)) != NULL ||
-	    !c->snap->config->pools[p->id].health.panic)
+	    !panic)
 		return (m);
 	if ((m = pool_select_panic(p, c->w->id, x->tried, x->ntried)) !=
 	    NULL && !x->panic) {
@@ -211,7 +218,9 @@ conn_relay_request_body(struct conn *c)
 
 	if (!c->req_done) {
 		r = http_msg_body(&c->x->req, c->io.in);
-		if (c->x->req.body_bytes > 0)
+		/* a chunked body's framing goes out even when it is empty:
+		 * the head kept for retries is not all of the request */
+		if (c->x->req.body_bytes > 0 || c->x->req.chunked_out)
 			c->body_sent = true;
 		if (r == HTTP_ERROR)
 			return (conn_error(c, c->x->req.status,
@@ -410,6 +419,41 @@ conn_relay_up_drained(struct conn *c)
 	}
 }
 
+/* Whether the member may act on c's request twice (RFC 9110 9.2.2). */
+static bool
+conn_relay_idempotent(const struct conn *c)
+{
+	switch (c->x->req.method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		return (true);
+	default:
+		return (false);
+	}
+}
+
+/*
+ * Whether a reused keep-alive connection that the member closed before a
+ * byte of its answer may be retried on a fresh one: the race with the
+ * member's idle timeout every proxy has.  Nothing of the request may be
+ * lost (no body byte sent yet), and since the member may have read it and
+ * acted before closing, only an idempotent request is sent again, as
+ * nginx does; any other gets a 502.
+ */
+static bool
+conn_relay_may_retry_stale(const struct conn *c)
+{
+	const struct upstream	*u = c->up;
+
+	return (u->uses > 1 && !c->retried && !c->body_sent &&
+	    conn_relay_idempotent(c) && !u->resp.head_done &&
+	    u->resp.parsed == 0 && evbuffer_get_length(u->io.in) == 0);
+}
+
 /*
  * Whether c's request may go to another member after its fresh connection
  * closed or failed before a byte of the answer: the member cannot have
@@ -425,18 +469,8 @@ conn_relay_may_resend(const struct conn *c)
 {
 	const struct upstream	*u = c->up;
 
-	switch (c->x->req.method) {
-	case HTTP_GET:
-	case HTTP_HEAD:
-	case HTTP_OPTIONS:
-	case HTTP_TRACE:
-	case HTTP_PUT:
-	case HTTP_DELETE:
-		break;
-	default:
-		return (false);
-	}
-	return (u->uses == 1 && c->req_done && !c->body_sent &&
+	return (conn_relay_idempotent(c) && u->uses == 1 && c->req_done &&
+	    !c->body_sent &&
 	    !c->resp_started && !u->resp.head_done && u->resp.parsed == 0 &&
 	    evbuffer_get_length(u->io.in) == 0);
 }
@@ -470,8 +504,7 @@ conn_relay_upstream_eof(struct conn *c)
 		conn_observe(c, "closed mid-response");
 		return (conn_error(c, 502, "member closed mid-response"));
 	}
-	if (u->uses > 1 && !c->retried && !c->body_sent &&
-	    u->resp.parsed == 0 && evbuffer_get_length(u->io.in) == 0)
+	if (conn_relay_may_retry_stale(c))
 		return (conn_relay_retry_fresh(c));
 	log_warn("%s %s: closed the connection before answering",
 	    pool_name(c->member->pool), conn_member_text(c));
@@ -507,8 +540,7 @@ conn_relay_up_event(struct conn *c, int what)
 		conn_relay_upstream_eof(c);
 		return;
 	}
-	if (u->uses > 1 && !c->retried && !c->body_sent && !u->resp.head_done &&
-	    u->resp.parsed == 0) {
+	if (conn_relay_may_retry_stale(c)) {
 		conn_relay_retry_fresh(c);
 		return;
 	}

@@ -778,11 +778,17 @@ dns_resolv_parse(struct dns_resolv *rc, const char *text, size_t len,
 	while (i < len) {
 		n = 0;
 		while (i < len && text[i] != '\n') {
-			if (n < sizeof(line) - 1)
+			if (n < sizeof(line))
 				line[n++] = text[i] == '\0' ? ' ' : text[i];
 			i++;
 		}
 		i++;
+		/* a line cut short could name another domain: drop it */
+		if (n == sizeof(line)) {
+			dns_warn(warn, warnlen, "a line longer than 1023 "
+			    "bytes %s", "ignored");
+			continue;
+		}
 		line[n] = '\0';
 		line[strcspn(line, "#;")] = '\0';
 		if ((w = strtok_r(line, sep, &save)) == NULL)

@@ -774,4 +774,32 @@ def _():
     ns.stop()
 
 
+
+@s.scenario("panic off: an address that failed its probes, gone from DNS "
+            "and back, is new again but does not serve")
+def _():
+    p2, p3 = pods(2)
+    g = Backend("g")
+    for p in (p2, p3):
+        p.set_health(500)
+    name = "app-blue.prod.svc.cluster.local"
+    ns = DnsServer({name: ["127.0.0.2", "127.0.0.3"]})
+    c = Cutover(dns_config(ns, ([], "%s:%d" % (name, p2.port)), ([g], None),
+                           SLOW_PROBES.replace("};", "panic = false; };")))
+    s.ok(wait_until(lambda: members(c, "blue") == sorted([p2.addr, p3.addr])
+                    and c.member_state("blue", p2.addr) == "down" and
+                    c.member_state("blue", p3.addr) == "down", 5),
+         "both members are down by their probes", c.status())
+    s.eq(spread(c, 3), {503: 3}, "panic off: 503")
+    ns.set(name, ["127.0.0.2"])
+    s.ok(wait_until(lambda: members(c, "blue") == [p2.addr], 5),
+         "p3 leaves the answer")
+    ns.set(name, ["127.0.0.2", "127.0.0.3"])
+    s.ok(wait_until(lambda: c.member_state("blue", p3.addr) == "new", 5),
+         "and comes back, new")
+    s.eq(spread(c, 6), {503: 6}, "still 503: a new member does not stand "
+         "in for members that fail their probes")
+    ns.stop()
+
+
 s.done()

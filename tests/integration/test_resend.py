@@ -10,8 +10,9 @@ import signal
 import socket
 import struct
 
-from harness import (Background, Backend, Cutover, ScriptedMember, Suite,
-                     get, request, wait_health, wait_until)
+from harness import (Background, Backend, Cutover, RawConn, ScriptedMember,
+                     Suite, build_request, get, request, wait_health,
+                     wait_until)
 
 s = Suite()
 
@@ -66,12 +67,15 @@ for name, answer in (("closes", close_at_once), ("resets", reset_at_once)):
                 s.ok(good_saw, "%s: the other member got it" % method)
             s.ok(c.wait_log(r'"GET /m-GET-\d+": resent to another member'),
                  "the log says the request was resent", c.log_tail())
+            # an empty chunked body is still framing the member waits for
             for method, body in (("POST", b""), ("PATCH", b""),
-                                 ("PUT", b"payload"), ("GET", b"payload")):
+                                 ("PUT", b"payload"), ("GET", b"payload"),
+                                 ("GET", iter([b""]))):
                 r, good_saw = through_the_failing_member(c, bad, good,
                                                           method, body)
-                what = "%s with %s" % (method, "a body" if body else
-                                       "no body")
+                what = "%s with %s" % (method, "an empty chunked body"
+                                       if not isinstance(body, bytes) else
+                                       "a body" if body else "no body")
                 s.ok(r is not None, "%s reached the member" % what)
                 if r is None:
                     continue
@@ -82,6 +86,49 @@ for name, answer in (("closes", close_at_once), ("resets", reset_at_once)):
         finally:
             c.stop()
             bad.close()
+
+
+def keepalive_then(close_on):
+    """An answer that serves requests on a kept-alive connection and closes
+    it, unanswered, at a request whose head contains close_on."""
+    def answer(sock, head):
+        if close_on in head:
+            sock.close()
+            return
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    return answer
+
+
+@s.scenario("a reused connection closed before answering: retried for a GET, "
+            "not for a POST the member may have acted on")
+def _():
+    for method, want in (("GET", 200), ("POST", 502)):
+        m = ScriptedMember(keepalive_then(b"/close-" + method.encode()))
+        c = Cutover(blue=[m], green=[Backend("green")],
+                    extra=FAST_RISE.replace("interval_ms = 100",
+                                            "interval_ms = 60000"))
+        try:
+            s.ok(c.wait_pool_healthy("blue"), "the member is up")
+            raw = RawConn(c.port)
+            r = raw.request("GET", "/warm")
+            s.eq(r.status, 200, "%s: a first request keeps the upstream "
+                 "connection alive" % method)
+            raw.send(build_request(method, "/close-%s" % method,
+                                   [("Content-Length", "0")]))
+            r = raw.read_response()
+            sent = [h for h in m.heads if b"/close-" in h]
+            if method == "GET":
+                # the retry's fresh connection is closed too: then 502
+                s.ok(len(sent) == 2, "GET: sent again on a fresh "
+                     "connection", sent)
+                s.eq(r.status, 502, "GET: and a 502 when that closes too")
+            else:
+                s.eq(r.status, 502, "POST: 502")
+                s.eq(len(sent), 1, "POST: the member got it once, not twice",
+                     sent)
+        finally:
+            c.stop()
+            m.close()
 
 
 @s.scenario("a pool whose every member closes: a 502 once each is tried")

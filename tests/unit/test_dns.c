@@ -184,6 +184,26 @@ test_dns_resolv_parse(void **state)
 	assert_int_equal(rc.nsearch, 0);
 }
 
+static void
+test_dns_resolv_parse_drops_a_line_too_long(void **state)
+{
+	char			 conf[1200], warn[256];
+	struct dns_resolv	 rc;
+	int			 n;
+
+	/* a search list cut at 1023 bytes would end in another domain */
+	n = snprintf(conf, sizeof(conf), "search ");
+	while (n < 1010)
+		n += snprintf(conf + n, sizeof(conf) - n, "a%d.example ", n);
+	n += snprintf(conf + n, sizeof(conf) - n, "zz.example.com\n"
+	    "nameserver 10.0.0.1\n");
+	dns_resolv_parse(&rc, conf, (size_t)n, warn, sizeof(warn));
+	assert_int_equal(rc.nsearch, 0);
+	assert_int_equal(rc.nns, 1);	/* the next line is read */
+	assert_non_null(strstr(warn, "a line longer than 1023 bytes "
+	    "ignored"));
+}
+
 int
 main(void)
 {
@@ -192,6 +212,7 @@ main(void)
 		cmocka_unit_test(test_dns_same_only_when_names_and_settings_are),
 		cmocka_unit_test(test_dns_candidates_in_glibc_order),
 		cmocka_unit_test(test_dns_resolv_parse),
+		cmocka_unit_test(test_dns_resolv_parse_drops_a_line_too_long),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
