@@ -616,7 +616,6 @@ cfg_addrs(struct cfg_ctx *x, const config_setting_t *s, bool zero_ok,
 			cfg_fail(x, e, NULL, "%s", why);
 			goto fail;
 		}
-		a[i].line = cfg_setting_line(x, e);
 	}
 	switch (cfg_addrs_unique(a, (size_t)len, &dup, &first)) {
 	case -2:
@@ -640,7 +639,14 @@ static int
 cfg_load_listen(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
 {
-	return (cfg_addrs(x, s, true, &x->c->listen, &x->c->nlisten));
+	if (cfg_addrs(x, s, true, &x->c->listen, &x->c->nlisten) == -1)
+		return (-1);
+	/* for `cutover -t`'s bind lines; only here, since finding a list
+	 * element's line reads the file up to it (a pool may hold 16,000) */
+	for (size_t i = 0; i < x->c->nlisten; i++)
+		x->c->listen[i].line = cfg_setting_line(x,
+		    config_setting_get_elem(s, (unsigned)i));
+	return (0);
 }
 
 static int

@@ -148,8 +148,8 @@ state_read(const char *path, enum pool_id *id, uint64_t *gen, char *err,
 		*nl = '\0';
 		if (state_parse_gen(nl + 1, gen) == -1) {
 			/* escaped: the file's bytes must not make log lines */
-			accesslog_json_escape(text, sizeof(text), nl + 1,
-			    strnlen(nl + 1, 30), NULL);
+			text[accesslog_json_escape(text, sizeof(text) - 1,
+			    nl + 1, strnlen(nl + 1, 30), NULL)] = '\0';
 			snprintf(err, errlen, "%s: \"%s\" is not \"generation "
 			    "N\" (N at most %d)", path, text,
 			    CONFIG_GENERATION_MAX);
@@ -157,8 +157,8 @@ state_read(const char *path, enum pool_id *id, uint64_t *gen, char *err,
 		}
 	}
 	if (pool_parse(buf, id) == -1) {
-		accesslog_json_escape(text, sizeof(text), buf,
-		    strnlen(buf, 20), NULL);
+		text[accesslog_json_escape(text, sizeof(text) - 1, buf,
+		    strnlen(buf, 20), NULL)] = '\0';
 		snprintf(err, errlen, "%s: \"%s\" is not a pool name", path,
 		    text);
 		return (-1);
