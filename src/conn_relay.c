@@ -437,21 +437,33 @@ conn_relay_idempotent(const struct conn *c)
 }
 
 /*
+ * Whether c's request may be sent again after its connection closed or
+ * failed: an idempotent request (the member may have read it and acted
+ * before closing, as nginx assumes too), no byte of whose body has gone
+ * out (the head kept for retries is then all that must go again), and no
+ * byte of whose answer has come back.
+ */
+static bool
+conn_relay_may_send_again(const struct conn *c)
+{
+	const struct upstream	*u = c->up;
+
+	return (conn_relay_idempotent(c) && !c->body_sent &&
+	    !u->resp.head_done && u->resp.parsed == 0 &&
+	    evbuffer_get_length(u->io.in) == 0);
+}
+
+/*
  * Whether a reused keep-alive connection that the member closed before a
  * byte of its answer may be retried on a fresh one: the race with the
- * member's idle timeout every proxy has.  Nothing of the request may be
- * lost (no body byte sent yet), and since the member may have read it and
- * acted before closing, only an idempotent request is sent again, as
- * nginx does; any other gets a 502.
+ * member's idle timeout every proxy has.  Once per request; any other
+ * request gets a 502.
  */
 static bool
 conn_relay_may_retry_stale(const struct conn *c)
 {
-	const struct upstream	*u = c->up;
-
-	return (u->uses > 1 && !c->retried && !c->body_sent &&
-	    conn_relay_idempotent(c) && !u->resp.head_done &&
-	    u->resp.parsed == 0 && evbuffer_get_length(u->io.in) == 0);
+	return (c->up->uses > 1 && !c->retried &&
+	    conn_relay_may_send_again(c));
 }
 
 /*
@@ -467,12 +479,8 @@ conn_relay_may_retry_stale(const struct conn *c)
 static bool
 conn_relay_may_resend(const struct conn *c)
 {
-	const struct upstream	*u = c->up;
-
-	return (conn_relay_idempotent(c) && u->uses == 1 && c->req_done &&
-	    !c->body_sent &&
-	    !c->resp_started && !u->resp.head_done && u->resp.parsed == 0 &&
-	    evbuffer_get_length(u->io.in) == 0);
+	return (c->up->uses == 1 && c->req_done && !c->resp_started &&
+	    conn_relay_may_send_again(c));
 }
 
 /* Sends c's request to the next member (conn_relay_may_resend).  May
