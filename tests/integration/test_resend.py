@@ -41,6 +41,11 @@ def through_the_failing_member(c, bad, good, method, body=None):
         r = request(c.port, method, "/m-%s-%d" % (method, attempt),
                     body=body, timeout=10)
         if len(bad.heads) > seen_bad:
+            # the backend reports each request through a reader thread
+            # that may lag the response: a 200 from it is awaited, and
+            # anything else gets a moment to show up
+            wait_until(lambda: good.saw("/m-") > seen_good,
+                       2 if r.status == 200 else 0.3)
             return r, good.saw("/m-") > seen_good
     return None, False
 
