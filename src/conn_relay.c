@@ -448,7 +448,9 @@ conn_relay_may_send_again(const struct conn *c)
 {
 	const struct upstream	*u = c->up;
 
-	return (conn_relay_idempotent(c) && !c->body_sent &&
+	/* resp_started: a relayed 1xx resets the parser, and its head took
+	 * the place of the request head kept for retries */
+	return (conn_relay_idempotent(c) && !c->body_sent && !c->resp_started &&
 	    !u->resp.head_done && u->resp.parsed == 0 &&
 	    evbuffer_get_length(u->io.in) == 0);
 }
@@ -479,7 +481,7 @@ conn_relay_may_retry_stale(const struct conn *c)
 static bool
 conn_relay_may_resend(const struct conn *c)
 {
-	return (c->up->uses == 1 && c->req_done && !c->resp_started &&
+	return (c->up->uses == 1 && c->req_done &&
 	    conn_relay_may_send_again(c));
 }
 
