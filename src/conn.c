@@ -436,14 +436,19 @@ conn_log_access(struct conn *c, const char *error)
 }
 
 /*
- * Answers the request in flight with an error (or, if its response has
- * begun, just closes) and closes the connection.  May free c.
+ * Answers the request in flight with an error (or, if its final response
+ * has begun, just closes) and closes the connection.  After interim (1xx)
+ * responses alone a final one may still follow, so the error is sent.
+ * May free c.
  */
 int
 conn_error(struct conn *c, int status, const char *reason)
 {
+	bool	 final_begun = c->resp_started &&
+		     !(c->x->status == 0 && c->x->ninterim > 0);
+
 	COUNT_ADD(&c->w->stats.errors, 1);
-	if (c->resp_started) {
+	if (final_begun) {
 		log_warn("client %s: \"%s\": response cut short: %s",
 		    c->peer_ip, c->x->line, reason);
 		/* not yet counted: a routed request's (a tunnel's 101 was) */

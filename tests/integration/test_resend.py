@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import struct
+import time
 
 from harness import (Background, Backend, Cutover, RawConn, ScriptedMember,
                      Suite, build_request, get, request, wait_health,
@@ -134,6 +135,50 @@ def _():
         finally:
             c.stop()
             m.close()
+
+
+def keepalive_then_interim(close_on):
+    """Like keepalive_then, but at close_on the member first sends a 103
+    and only then closes, with no final response."""
+    inner = keepalive_then(b"\0never")
+
+    def answer(sock, head):
+        if close_on in head:
+            sock.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+            time.sleep(0.05)
+            sock.close()
+            return
+        inner(sock, head)
+    return answer
+
+
+@s.scenario("a reused connection closed after a relayed 103: not sent "
+            "again, the client gets the 103 and then a 502")
+def _():
+    m = ScriptedMember(keepalive_then_interim(b"/interim"))
+    c = Cutover(blue=[m], green=[Backend("green")],
+                extra=FAST_RISE.replace("interval_ms = 100",
+                                        "interval_ms = 60000"))
+    try:
+        s.ok(c.wait_pool_healthy("blue"), "the member is up")
+        raw = RawConn(c.port)
+        r = raw.request("GET", "/warm")
+        s.eq(r.status, 200, "a first request keeps the upstream "
+             "connection alive")
+        raw.send(build_request("GET", "/interim"))
+        interim = raw.read_response()
+        s.eq(interim.status, 103, "the client gets the member's 103")
+        final = raw.read_response()
+        s.eq(final.status, 502, "then a 502 as the final response",
+             c.log_tail())
+        s.ok(raw.closed(), "and the connection is closed")
+        sent = [h for h in m.heads if b"/interim" in h]
+        s.eq(len(sent), 1, "the member got the GET once: a request whose "
+             "answer has begun is never sent again", sent)
+        s.ok(c.alive(), "cutover still runs")
+    finally:
+        c.stop()
+        m.close()
 
 
 @s.scenario("a pool whose every member closes: a 502 once each is tried")

@@ -141,8 +141,9 @@ def _():
         if not hasattr(r, "status"):
             break
         got.append(r.status)
-    s.eq(got, [103] * 16, "16 interim responses reach the client, then the "
-         "connection is cut (the response had begun)")
+    s.eq(got, [103] * 16 + [502], "16 interim responses reach the client, "
+         "then a 502 as the final response")
+    s.ok(raw.closed(), "and the connection is closed")
     s.match(r"too many interim \(1xx\) responses", c.log_text(),
             "the log says why")
     still_serves(c, "a 1xx flood")
