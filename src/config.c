@@ -1455,11 +1455,15 @@ cfg_dup_path(const struct cfg_ctx *x, const char *file, int line, char *path,
 			depth -= depth > 0;
 		} else if (ch != ' ' && ch != '\t' && ch != '\r') {
 			assigned = false;
-			while (ch == '"' && (ch = getc(fp)) != EOF && ch != '"')
-				if (ch == '\\')
-					(void)getc(fp);
-				else
-					at += ch == '\n';
+			/* a string's braces and comment marks are text */
+			if (ch == '"') {
+				while ((ch = getc(fp)) != EOF && ch != '"') {
+					if (ch == '\\')
+						(void)getc(fp);
+					else
+						at += ch == '\n';
+				}
+			}
 		}
 	}
 	fclose(fp);

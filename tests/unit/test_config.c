@@ -316,6 +316,19 @@ test_config_duplicate_nested_named_by_path(void **state)
 	    "once already in the same group)");
 }
 
+/* Braces and comment marks inside strings do not mislead the search. */
+static void
+test_config_duplicate_after_strings_named_by_path(void **state)
+{
+	load_fails(*state, POOLS
+	    "admin = { socket = \"/tmp/{x\"; };\n"
+	    "log = { level = \"info\"; };\n"
+	    "state_file = \"/tmp/a/*b\";\n"
+	    "timeouts = {\n  connect_ms = 1;\n  connect_ms = 2;\n};\n", 10,
+	    "timeouts.connect_ms: duplicate setting name (set once already "
+	    "in the same group)");
+}
+
 /* ---------------------------------------------------- unknown names */
 
 static void
@@ -1407,6 +1420,7 @@ main(void)
 		T(test_config_syntax_error_names_line),
 		T(test_config_duplicate_setting_names_line),
 		T(test_config_duplicate_nested_named_by_path),
+		T(test_config_duplicate_after_strings_named_by_path),
 		T(test_config_unknown_far_from_any_no_suggestion),
 		T(test_config_unknown_pool_close_to_one_suggested),
 		T(test_config_unknown_top_level_rejected),
