@@ -28,18 +28,25 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_scan.h"
 #include "sha256.h"
 #include "suggest.h"
 
 #define CFG_PATH_MAX	256	/* "pools.blue.members[12]" and the like */
+#define CFG_ERR_MAX	1024	/* a message, escaped */
+#define CFG_CONTROL_CHARS \
+	"\001\002\003\004\005\006\007\010\011\012\013\014\015\016\017" \
+	"\020\021\022\023\024\025\026\027\030\031\032\033\034\035\036\037\177"
 #define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)NULL)->sun_path)
 
 struct cfg_ctx {
-	struct config	*c;
-	const char	*text;		/* the file's bytes, as parsed */
-	size_t		 len;
-	char		*err;
-	size_t		 errlen;
+	struct config		*c;
+	const char		*text;		/* the file's bytes, as parsed */
+	size_t			 len;
+	const char		*incdir;	/* where @include looks */
+	struct config_scan	 scan;		/* what libconfig misses */
+	char			*err;
+	size_t			 errlen;
 };
 
 struct cfg_key;
@@ -231,15 +238,6 @@ static const struct cfg_key top_keys[] = {
 	CFG_END
 };
 
-/* Whether ch may be in a setting name (libconfig: [A-Za-z*][-A-Za-z0-9_*]*). */
-static bool
-cfg_is_name_char(int ch, bool inword)
-{
-	return ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    ch == '*' || (inword && (ch == '_' || ch == '-' ||
-	    (ch >= '0' && ch <= '9'))));
-}
-
 /* What st is, for "not a regular file" messages. */
 static const char *
 cfg_type_str(const struct stat *st)
@@ -390,12 +388,27 @@ cfg_line(const config_setting_t *s)
 	return (1);
 }
 
+/*
+ * The file libconfig names (f, or NULL for the one it was given as text)
+ * as a path that opens: libconfig names an included file as the @include
+ * wrote it, which is relative to the include directory, not to the cwd.
+ */
 static const char *
-cfg_file(const struct cfg_ctx *x, const config_setting_t *s)
+cfg_file_name(const struct cfg_ctx *x, const char *f, char *buf, size_t len)
 {
-	const char	*f = s != NULL ? config_setting_source_file(s) : NULL;
+	if (f == NULL || strcmp(f, x->c->path) == 0 || x->incdir == NULL)
+		return (x->c->path);
+	snprintf(buf, len, "%s/%s", x->incdir, f);
+	return (buf);
+}
 
-	return (f != NULL ? f : x->c->path);
+/* The file s is written in, as cfg_file_name says. */
+static const char *
+cfg_file(const struct cfg_ctx *x, const config_setting_t *s, char *buf,
+    size_t len)
+{
+	return (cfg_file_name(x, s != NULL ? config_setting_source_file(s) :
+	    NULL, buf, len));
 }
 
 /*
@@ -437,11 +450,12 @@ cfg_setting_line(struct cfg_ctx *x, const config_setting_t *s)
 {
 	const config_setting_t	*p = config_setting_parent(s);
 	unsigned		 line = cfg_line(s);
+	char			 file[PATH_MAX];
 
 	if (config_setting_type(s) == CONFIG_TYPE_STRING && p != NULL &&
 	    (config_setting_is_list(p) || config_setting_is_array(p)))
-		line = cfg_string_line(x, cfg_file(x, s), cfg_line(p), line,
-		    config_setting_get_string(s));
+		line = cfg_string_line(x, cfg_file(x, s, file, sizeof(file)),
+		    cfg_line(p), line, config_setting_get_string(s));
 	return (line);
 }
 
@@ -454,7 +468,7 @@ static int
 cfg_fail(struct cfg_ctx *x, const config_setting_t *s, const char *name,
     const char *fmt, ...)
 {
-	char	path[CFG_PATH_MAX];
+	char	path[CFG_PATH_MAX], file[PATH_MAX];
 	size_t	n;
 	int	w;
 	va_list	ap;
@@ -465,7 +479,8 @@ cfg_fail(struct cfg_ctx *x, const config_setting_t *s, const char *name,
 		snprintf(path + n, sizeof(path) - n, "%s%s", n > 0 ? "." : "",
 		    name);
 	}
-	w = snprintf(x->err, x->errlen, "%s:%u: %s: ", cfg_file(x, s),
+	w = snprintf(x->err, x->errlen, "%s:%u: %s: ", cfg_file(x, s, file,
+	    sizeof(file)),
 	    s != NULL ? cfg_setting_line(x, s) : 1, path);
 	if (w < 0 || (size_t)w >= x->errlen)
 		return (-1);
@@ -964,53 +979,43 @@ cfg_load_mode(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* The scan's note of s's literal when libconfig wrapped it, or NULL. */
+static struct config_scan_wide *
+cfg_wide(struct cfg_ctx *x, const config_setting_t *s)
+{
+	struct config_scan	*sc = &x->scan;
+	char			 path[CFG_PATH_MAX];
+
+	if (sc->nwide == 0)
+		return (NULL);
+	cfg_path(s, path, sizeof(path));
+	for (size_t i = 0; i < sc->nwide && i < CONFIG_SCAN_WIDE_MAX; i++)
+		if (strcmp(sc->wide[i].path, path) == 0)
+			return (&sc->wide[i]);
+	return (NULL);
+}
+
 /*
- * The integer literal of the named setting s as written on its line ("name
- * = LITERAL" or "name: LITERAL") into lit (len bytes): 0, or -1 when it is
- * not found there (a setting written over several lines, or a list
- * element).
+ * A literal libconfig wrapped that no setting's check reported (one the
+ * scan kept no note of, or one of a setting read another way): an error.
+ * 0 when there is none.
  */
 static int
-cfg_int_literal(const struct cfg_ctx *x, const config_setting_t *s, char *lit,
-    size_t len)
+cfg_wide_left(struct cfg_ctx *x)
 {
-	const char	*name = config_setting_name(s), *p, *q;
-	FILE		*fp;
-	char		*buf = NULL, *own;
-	size_t		 cap = 0, nlen, n;
-	unsigned	 at = 0, line = config_setting_source_line(s);
-	int		 rc = -1;
+	struct config_scan	*sc = &x->scan;
 
-	if (name == NULL || line == 0 ||
-	    (fp = cfg_open_text(x, cfg_file(x, s), &own)) == NULL) {
-		if (name != NULL && line != 0)
-			free(own);
-		return (-1);
-	}
-	while (++at <= line && getline(&buf, &cap, fp) != -1)
-		;
-	nlen = strlen(name);
-	for (p = at > line ? buf : NULL; p != NULL && rc == -1 &&
-	    (p = strstr(p, name)) != NULL; p += nlen) {
-		if (p > buf && cfg_is_name_char((unsigned char)p[-1], true))
-			continue;
-		for (q = p + nlen; *q == ' ' || *q == '\t'; q++)
-			;
-		if (*q != '=' && *q != ':')
-			continue;
-		for (q++; *q == ' ' || *q == '\t'; q++)
-			;
-		n = strspn(q, "+-0123456789abcdefABCDEFxXL");
-		if (n > 0 && n < len) {
-			memcpy(lit, q, n);
-			lit[n] = '\0';
-			rc = 0;
+	for (size_t i = 0; i < sc->nwide && i < CONFIG_SCAN_WIDE_MAX; i++)
+		if (!sc->wide[i].used || sc->nwide > CONFIG_SCAN_WIDE_MAX) {
+			snprintf(x->err, x->errlen, "%s: %s: %s does not fit "
+			    "in 32 bits, and libconfig would wrap it: a "
+			    "64-bit number is written with an L (%sL)",
+			    sc->wide[i].where, sc->wide[i].path[0] != '\0' ?
+			    sc->wide[i].path : "(top level)", sc->wide[i].lit,
+			    sc->wide[i].lit);
+			return (-1);
 		}
-	}
-	fclose(fp);
-	free(own);
-	free(buf);
-	return (rc);
+	return (0);
 }
 
 /* The integer value of s in lo..hi into *v; 0, or -1 (error written). */
@@ -1018,23 +1023,27 @@ static int
 cfg_int(struct cfg_ctx *x, const config_setting_t *s, long long lo,
     long long hi, const char *what, long long *v)
 {
-	char		 lit[64];
-	long long	 w;
+	struct config_scan_wide	*wide;
+	long long		 w;
 
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64)
 		return (cfg_fail(x, s, NULL, "expected %s", what));
 	*v = config_setting_get_int64(s);
-	/* libconfig 1.5 wraps a literal beyond 32 bits without a word
-	 * (4294967298 reads as 2): the literal as written must agree */
+	/* libconfig 1.5 wraps a literal beyond 32 bits without an L
+	 * (4294967298 reads as 2): the scan saw it as written */
 	if (config_setting_type(s) == CONFIG_TYPE_INT &&
-	    cfg_int_literal(x, s, lit, sizeof(lit)) == 0) {
-		lit[strcspn(lit, "L")] = '\0';
+	    (wide = cfg_wide(x, s)) != NULL) {
+		wide->used = true;
 		errno = 0;
-		w = strtoll(lit, NULL, strpbrk(lit, "xX") != NULL ? 16 : 10);
-		if (errno == ERANGE || w != *v)
-			return (cfg_fail(x, s, NULL, "%s out of range "
-			    "(%lld-%lld)", lit, lo, hi));
+		w = strtoll(wide->lit, NULL, strpbrk(wide->lit, "xX") != NULL ?
+		    16 : 10);
+		if (errno != ERANGE && w >= lo && w <= hi)
+			return (cfg_fail(x, s, NULL, "%s: a number this large "
+			    "is written with an L (%sL), or libconfig reads "
+			    "it wrapped to %lld", wide->lit, wide->lit, *v));
+		return (cfg_fail(x, s, NULL, "%s out of range (%lld-%lld)",
+		    wide->lit, lo, hi));
 	}
 	if (*v < lo || *v > hi)
 		return (cfg_fail(x, s, NULL, "%lld out of range (%lld-%lld)",
@@ -1122,9 +1131,11 @@ cfg_load_hstr(struct cfg_ctx *x, const config_setting_t *s,
 
 	if ((v = cfg_string(x, s, "a string")) == NULL)
 		return (-1);
-	if (strlen(v) >= CHECK_STR_MAX || strpbrk(v, " \t\r\n") != NULL)
+	if (strlen(v) >= CHECK_STR_MAX || strpbrk(v, " " CFG_CONTROL_CHARS) !=
+	    NULL)
 		return (cfg_fail(x, s, NULL, "\"%s\": must be shorter than "
-		    "%d bytes, without spaces", v, CHECK_STR_MAX));
+		    "%d bytes, without spaces or control characters", v,
+		    CHECK_STR_MAX));
 	if (k->bit == CHECK_SET_PATH && v[0] != '/')
 		return (cfg_fail(x, s, NULL, "\"%s\": must start with /", v));
 	snprintf((char *)hc + k->off, CHECK_STR_MAX, "%s", v);
@@ -1389,100 +1400,6 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 	return (cfg_check_admin_http(x, root));
 }
 
-#define CFG_DEPTH_MAX	16
-
-
-/*
- * The full path of the setting written on line of file, which libconfig
- * reported as a duplicate without naming it: the file is scanned to that
- * line, keeping the names of the groups it is in (comments and strings
- * skipped).  0 with "pools.blue.members" in path, or -1.  Only runs on the
- * error path.
- */
-static int
-cfg_dup_path(const struct cfg_ctx *x, const char *file, int line, char *path,
-    size_t len)
-{
-	FILE		*fp;
-	char		*own;
-	char		 stack[CFG_DEPTH_MAX][64], word[64] = "", key[64] = "";
-	int		 ch, next, at = 1, depth = 0, w = 0;
-	bool		 inword = false, assigned = false;
-	size_t		 n;
-
-	if (line < 1 || (fp = cfg_open_text(x, file, &own)) == NULL) {
-		if (line >= 1)
-			free(own);
-		return (-1);
-	}
-	while (at <= line && key[0] == '\0' && (ch = getc(fp)) != EOF) {
-		if (cfg_is_name_char(ch, inword)) {
-			if (!inword)
-				w = 0, inword = true, assigned = false;
-			if (w < (int)sizeof(word) - 1)
-				word[w++] = (char)ch;
-			word[w] = '\0';
-			continue;
-		}
-		inword = false;
-		/* next: the second character of // or of a comment's start */
-		if ((next = ch == '/' ? getc(fp) : EOF) != '/' && next != '*') {
-			if (next != EOF)
-				ungetc(next, fp);
-			next = EOF;
-		}
-		if (ch == '#' || (ch == '/' && next == '/')) {
-			while ((ch = getc(fp)) != EOF && ch != '\n')
-				;
-			at++;
-		} else if (ch == '/' && next == '*') {
-			for (next = 0; (ch = getc(fp)) != EOF &&
-			    !(next == '*' && ch == '/'); next = ch)
-				at += ch == '\n';
-		} else if (ch == '\n')
-			at++;
-		else if (ch == '=' || ch == ':') {
-			assigned = true;
-			if (at == line)
-				snprintf(key, sizeof(key), "%s", word);
-		} else if (ch == '{' || ch == '[' || ch == '(') {
-			if (depth < CFG_DEPTH_MAX)
-				snprintf(stack[depth], sizeof(stack[0]), "%s",
-				    ch == '{' && assigned ? word : "");
-			depth++;
-			assigned = false;
-		} else if (ch == '}' || ch == ']' || ch == ')') {
-			depth -= depth > 0;
-		} else if (ch != ' ' && ch != '\t' && ch != '\r') {
-			assigned = false;
-			/* a string's braces and comment marks are text */
-			if (ch == '"') {
-				while ((ch = getc(fp)) != EOF && ch != '"') {
-					if (ch == '\\')
-						(void)getc(fp);
-					else
-						at += ch == '\n';
-				}
-			}
-		}
-	}
-	fclose(fp);
-	free(own);
-	if (key[0] == '\0' || depth > CFG_DEPTH_MAX)
-		return (-1);
-	path[0] = '\0';
-	for (int i = 0; i <= depth; i++) {
-		n = strlen(path);
-		if (i < depth && stack[i][0] == '\0')
-			continue;
-		w = snprintf(path + n, len - n, "%s%s", i < depth ? stack[i] :
-		    key, i < depth ? "." : "");
-		if (w < 0 || (size_t)w >= len - n)
-			return (-1);
-	}
-	return (0);
-}
-
 /* Reports why libconfig could not read path. */
 static void
 cfg_read_error(const struct cfg_ctx *x, const config_t *lc, const char *path,
@@ -1490,7 +1407,7 @@ cfg_read_error(const struct cfg_ctx *x, const config_t *lc, const char *path,
 {
 	struct stat	st;
 	const char	*file;
-	char		 key[CFG_PATH_MAX];
+	char		 buf[PATH_MAX];
 
 	if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
 		/* libconfig refuses a directory without setting errno */
@@ -1501,75 +1418,15 @@ cfg_read_error(const struct cfg_ctx *x, const config_t *lc, const char *path,
 		    strerror(saved_errno));
 		return;
 	}
-	file = config_error_file(lc);
-	if (file == NULL)
-		file = path;
-	/* libconfig names the line only; the key is worth naming too */
+	file = cfg_file_name(x, config_error_file(lc), buf, sizeof(buf));
+	/* libconfig names the line only; the scan named the key too */
 	if (config_error_text(lc) != NULL && strcmp(config_error_text(lc),
-	    "duplicate setting name") == 0 &&
-	    cfg_dup_path(x, file, config_error_line(lc), key, sizeof(key)) ==
-	    0) {
-		snprintf(err, errlen, "%s:%d: %s: duplicate setting name (set "
-		    "once already in the same group)", file,
-		    config_error_line(lc), key);
+	    "duplicate setting name") == 0 && x->scan.dup[0] != '\0') {
+		snprintf(err, errlen, "%s", x->scan.dup);
 		return;
 	}
 	snprintf(err, errlen, "%s:%d: %s", file, config_error_line(lc),
 	    config_error_text(lc));
-}
-
-#define CFG_INCLUDE_DEPTH	10
-
-/*
- * libconfig 1.5's scanner calls exit() when an included "file" cannot be
- * read (a directory, or a name cut short by a NUL byte), which would kill
- * a running cutover on reload.  So before libconfig sees the text, this
- * checks that it has no NUL byte and that every @include names a regular
- * file of at most CONFIG_FILE_MAX bytes, recursively.  (libconfig opens
- * the included files again itself: one replaced between the two reads is
- * not caught.)  Returns 0, or -1 with "FILE:LINE: message".
- */
-static int
-cfg_precheck(const char *name, const char *text, size_t len, const char *dir,
-    int depth, char *err, size_t errlen)
-{
-	const char	*p, *q, *eol, *end = text + len;
-	char		 inc[4096], why[512], *itext;
-	size_t		 ilen;
-	unsigned	 no = 0;
-	int		 rc = 0;
-
-	for (p = text; rc == 0 && p < end; p = eol + 1) {
-		no++;
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			eol = end;
-		if (memchr(p, '\0', (size_t)(eol - p)) != NULL) {
-			snprintf(err, errlen, "%s:%u: NUL byte in the file",
-			    name, no);
-			return (-1);
-		}
-		/* [blanks] @include [blanks] "name", as libconfig reads it */
-		for (q = p; q < eol && isspace((unsigned char)*q); q++)
-			;
-		if ((size_t)(eol - q) < 8 || strncmp(q, "@include", 8) != 0)
-			continue;
-		for (q += 8; q < eol && isspace((unsigned char)*q); q++)
-			;
-		if (q == eol || *q++ != '"')
-			continue;
-		snprintf(inc, sizeof(inc), "%s/%.*s", dir,
-		    (int)strcspn(q, "\"\n"), q);
-		if (depth >= CFG_INCLUDE_DEPTH || cfg_read_text(inc, &itext,
-		    &ilen, why, sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s:%u: @include: not a readable "
-			    "file, or nested too deep", name, no);
-			return (-1);
-		}
-		rc = cfg_precheck(inc, itext, ilen, dir, depth + 1, err,
-		    errlen);
-		free(itext);
-	}
-	return (rc);
 }
 
 int
@@ -1583,6 +1440,36 @@ config_hash(const char *path, char *hex, char *err, size_t errlen)
 	sha256_hex(text, len, hex);
 	free(text);
 	return (0);
+}
+
+/*
+ * A message quotes what the file holds, which may be any byte: control
+ * characters are written as \r, \n, \t or \xNN, so a message stays one
+ * line of text in the log, on the terminal and in an admin reply.
+ */
+static void
+cfg_err_escape(char *err, size_t errlen)
+{
+	char		 out[CFG_ERR_MAX];
+	const char	*p;
+	size_t		 n = 0;
+	unsigned char	 ch;
+
+	if (errlen == 0 || strcspn(err, CFG_CONTROL_CHARS) == strlen(err))
+		return;
+	for (p = err; *p != '\0' && n + 5 < sizeof(out); p++) {
+		ch = (unsigned char)*p;
+		if (ch == '\r' || ch == '\n' || ch == '\t')
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\%c",
+			    ch == '\r' ? 'r' : ch == '\n' ? 'n' : 't');
+		else if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(out + n, sizeof(out) - n,
+			    "\\x%02x", ch);
+		else
+			out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	snprintf(err, errlen, "%s", out);
 }
 
 /*
@@ -1619,9 +1506,10 @@ config_load(const char *path, char *err, size_t errlen)
 	x.err = err;
 	x.errlen = errlen;
 	/* @include "x" means x beside this file, not in the cwd */
-	incdir = dirname(dir);
+	x.incdir = incdir = dirname(dir);
 	config_set_include_dir(&lc, incdir);
-	if (cfg_precheck(path, text, len, incdir, 0, err, errlen) == -1)
+	if (config_scan(&x.scan, path, text, len, incdir, cfg_read_text, err,
+	    errlen) == -1)
 		goto fail;
 	errno = 0;
 	rc = config_read_string(&lc, text);
@@ -1630,8 +1518,11 @@ config_load(const char *path, char *err, size_t errlen)
 		cfg_read_error(&x, &lc, path, saved_errno, err, errlen);
 		goto fail;
 	}
-	if (cfg_walk(&x, config_root_setting(&lc), top_keys) == -1 ||
-	    cfg_finish(&x, config_root_setting(&lc)) == -1)
+	/* more wrapped literals than the scan keeps: the first is enough */
+	if ((x.scan.nwide > CONFIG_SCAN_WIDE_MAX && cfg_wide_left(&x) == -1) ||
+	    cfg_walk(&x, config_root_setting(&lc), top_keys) == -1 ||
+	    cfg_finish(&x, config_root_setting(&lc)) == -1 ||
+	    cfg_wide_left(&x) == -1)
 		goto fail;
 	config_destroy(&lc);
 	free(text);
@@ -1642,6 +1533,7 @@ fail:
 	free(text);
 	free(dir);
 	config_free(c);
+	cfg_err_escape(err, errlen);
 	return (NULL);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_scan.h"
 #include "sha256.h"
 
 /* Two pools, nothing else: the smallest valid file (lines 1-4). */
@@ -33,6 +35,7 @@ struct fixture {
 	char	path[128];
 	char	err[512];
 	char	want[512];
+	char	msg[512];
 };
 
 static int
@@ -297,8 +300,7 @@ static void
 test_config_duplicate_setting_names_line(void **state)
 {
 	load_fails(*state, POOLS "active = \"blue\";\nactive = \"green\";\n",
-	    6, "active: duplicate setting name (set once already in the same "
-	    "group)");
+	    6, "active: duplicate setting name (first set on line 5)");
 }
 
 /* libconfig names only the line; the key is found from the file. */
@@ -312,8 +314,8 @@ test_config_duplicate_nested_named_by_path(void **state)
 	    "      rise = 3; };\n"
 	    "  };\n"
 	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n"
-	    "};\n", 5, "pools.blue.health.rise: duplicate setting name (set "
-	    "once already in the same group)");
+	    "};\n", 5, "pools.blue.health.rise: duplicate setting name (first "
+	    "set on line 4)");
 }
 
 /* Braces and comment marks inside strings do not mislead the search. */
@@ -325,8 +327,8 @@ test_config_duplicate_after_strings_named_by_path(void **state)
 	    "log = { level = \"info\"; };\n"
 	    "state_file = \"/tmp/a/*b\";\n"
 	    "timeouts = {\n  connect_ms = 1;\n  connect_ms = 2;\n};\n", 10,
-	    "timeouts.connect_ms: duplicate setting name (set once already "
-	    "in the same group)");
+	    "timeouts.connect_ms: duplicate setting name (first set on line "
+	    "9)");
 }
 
 /* ---------------------------------------------------- unknown names */
@@ -1101,8 +1103,11 @@ test_config_include_of_directory_rejected(void **state)
 {
 	/* libconfig 1.5 would exit() reading a directory: a reload must not
 	 * kill the daemon */
-	load_fails(*state, POOLS "@include \"\"\n", 5,
-	    "@include: not a readable file, or nested too deep");
+	struct fixture	*f = *state;
+
+	snprintf(f->msg, sizeof(f->msg), "@include: %s/: cannot read: Is a "
+	    "directory", f->dir);
+	load_fails(f, POOLS "@include \"\"\n", 5, f->msg);
 }
 
 /*
@@ -1164,8 +1169,9 @@ test_config_include_of_fifo_rejected(void **state)
 
 	snprintf(inc, sizeof(inc), "%s/inc.conf", f->dir);
 	assert_int_equal(mkfifo(inc, 0600), 0);
-	load_fails(f, POOLS "@include \"inc.conf\"\n", 5,
-	    "@include: not a readable file, or nested too deep");
+	snprintf(f->msg, sizeof(f->msg), "@include: %s: cannot read: a FIFO, "
+	    "not a regular file", inc);
+	load_fails(f, POOLS "@include \"inc.conf\"\n", 5, f->msg);
 }
 
 /* The hash is that of the bytes parsed, and config_hash agrees. */
@@ -1222,6 +1228,116 @@ test_config_generation_range(void **state)
 	/* the same check guards every integer setting */
 	load_fails(f, POOLS "workers : 4294967298;\n", 5,
 	    "workers: 4294967298 out of range (0-256)");
+}
+
+/*
+ * The wrap check does not depend on how the literal is written: on the
+ * line after its name, after a decoy "name=N" in a string, in hex, in an
+ * included file (found beside the configuration, whatever the cwd).
+ */
+static void
+test_config_wrapped_literal_found_anywhere(void **state)
+{
+	struct fixture	*f = *state;
+	char		 inc[192], cwd[PATH_MAX];
+	FILE		*fp;
+
+	load_fails(f, POOLS "dns = { refresh_ms =\n 4294968296; };\n", 5,
+	    "dns.refresh_ms: 4294968296 out of range (100-86400000)");
+	load_fails(f, POOLS "admin = { socket = \"/tmp/refresh_ms=1000\"; }; "
+	    "dns = { refresh_ms = 4294968296; };\n", 5,
+	    "dns.refresh_ms: 4294968296 out of range (100-86400000)");
+	load_fails(f, POOLS "generation = 0x80000000;\n", 5,
+	    "generation: 0x80000000 out of range (0-2147483647)");
+	load_fails(f, POOLS "shutdown = { grace_ms = -3000000000; };\n", 5,
+	    "shutdown.grace_ms: -3000000000 out of range (0-86400000)");
+	/* in range for the setting: the L is what is missing */
+	load_fails(f, POOLS "limits = { max_body_bytes = 4294967296; };\n", 5,
+	    "limits.max_body_bytes: 4294967296: a number this large is "
+	    "written with an L (4294967296L), or libconfig reads it wrapped "
+	    "to 0");
+
+	snprintf(inc, sizeof(inc), "%s/inc.conf", f->dir);
+	assert_non_null(fp = fopen(inc, "w"));
+	fputs("generation = 4294967298;\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir("/"), 0);
+	write_conf(f, POOLS "@include \"inc.conf\"\n");
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(f->want, sizeof(f->want), "%s:1: generation: 4294967298 out "
+	    "of range (0-2147483647)", inc);
+	assert_string_equal(f->err, f->want);
+}
+
+/* More wrapped literals than the scan keeps a note of: still refused. */
+static void
+test_config_many_wrapped_literals(void **state)
+{
+	struct fixture	*f = *state;
+	char		 text[2048];
+	size_t		 n;
+
+	n = (size_t)snprintf(text, sizeof(text), "%s", POOLS);
+	for (int i = 0; i < CONFIG_SCAN_WIDE_MAX + 2; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "x%d = 4294967298;\n", i);
+	load_fails(f, text, 5, "x0: 4294967298 does not fit in 32 bits, and "
+	    "libconfig would wrap it: a 64-bit number is written with an L "
+	    "(4294967298L)");
+}
+
+/* A duplicate is named by its full path, even on one line with its twin,
+ * and in an included file by that file's path. */
+static void
+test_config_duplicate_named_exactly(void **state)
+{
+	struct fixture	*f = *state;
+	char		 inc[192];
+	FILE		*fp;
+
+	load_fails(f, POOLS "timeouts = { idle_ms = 5; connect_ms = 1; "
+	    "connect_ms = 2; };\n", 5, "timeouts.connect_ms: duplicate setting "
+	    "name (first set on line 5)");
+	load_fails(f, "listen = [ \"127.0.0.1:0\" ];\npools = {\n"
+	    "  blue = { members = [ \"127.0.0.1:9001\" ]; members = "
+	    "[ \"127.0.0.1:9003\" ]; };\n"
+	    "  green = { members = [ \"127.0.0.1:9002\" ]; };\n};\n", 3,
+	    "pools.blue.members: duplicate setting name (first set on line 3)");
+	/* a key name longer than 63 characters is named whole */
+	load_fails(f, POOLS "timeouts = { a123456789b123456789c123456789d12345"
+	    "6789e123456789f123456789g123456789 = 1;\n a123456789b123456789c1"
+	    "23456789d123456789e123456789f123456789g123456789 = 2; };\n", 6,
+	    "timeouts.a123456789b123456789c123456789d123456789e123456789f1234"
+	    "56789g123456789: duplicate setting name (first set on line 5)");
+
+	snprintf(inc, sizeof(inc), "%s/inc.conf", f->dir);
+	assert_non_null(fp = fopen(inc, "w"));
+	fputs("# included\ngeneration = 2;\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	write_conf(f, POOLS "generation = 1;\n  @include \"inc.conf\"  # c\n");
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	snprintf(f->want, sizeof(f->want), "%s:2: generation: duplicate "
+	    "setting name (first set at %s:5)", inc, f->path);
+	assert_string_equal(f->err, f->want);
+}
+
+/* A value's control characters reach a message escaped, and a health
+ * path or host with one is refused (it would be sent in a probe). */
+static void
+test_config_control_characters(void **state)
+{
+	struct fixture	*f = *state;
+
+	load_fails(f, POOLS "active = \"bl\r\nue\";\n", 5,
+	    "active: \"bl\\r\\nue\": expected \"blue\" or \"green\"");
+	load_fails(f, POOLS "health = { path = \"/a\r\nX: y\"; };\n", 5,
+	    "health.path: \"/a\\r\\nX: y\": must be shorter than 256 bytes, "
+	    "without spaces or control characters");
+	load_fails(f, POOLS "health = { host = \"h\\x01\"; };\n", 5,
+	    "health.host: \"h\\x01\": must be shorter than 256 bytes, "
+	    "without spaces or control characters");
 }
 
 static void
@@ -1420,6 +1536,10 @@ main(void)
 		T(test_config_syntax_error_names_line),
 		T(test_config_duplicate_setting_names_line),
 		T(test_config_duplicate_nested_named_by_path),
+		T(test_config_duplicate_named_exactly),
+		T(test_config_wrapped_literal_found_anywhere),
+		T(test_config_many_wrapped_literals),
+		T(test_config_control_characters),
 		T(test_config_duplicate_after_strings_named_by_path),
 		T(test_config_unknown_far_from_any_no_suggestion),
 		T(test_config_unknown_pool_close_to_one_suggested),
