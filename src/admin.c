@@ -32,10 +32,15 @@
 #include <event2/listener.h>
 
 #include "admin.h"
+#include "fdlimit.h"
 #include "admin_cmd.h"
 #include "config.h"
 #include "cutover.h"
 #include "log.h"
+
+/* fdlimit.h counts an admin socket's descriptors */
+_Static_assert(ADMIN_CLIENTS_MAX + 1 <= FDLIMIT_ADMIN_SOCKET,
+    "FDLIMIT_ADMIN_SOCKET is below what an admin socket may hold");
 
 #define ADMIN_OUT_MAX		(256 * 1024)	/* unread replies we hold */
 #define ADMIN_PARKED_IN_MAX	(64 * 1024)	/* input held while waiting */

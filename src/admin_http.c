@@ -32,6 +32,7 @@
 
 #include "addr.h"
 #include "admin_http.h"
+#include "fdlimit.h"
 #include "config.h"
 #include "cutover.h"
 #include "http.h"
@@ -42,6 +43,10 @@
 #include "snapshot.h"
 #include "status.h"
 #include "worker.h"
+
+/* fdlimit.h counts admin.http's descriptors */
+_Static_assert(ADMIN_HTTP_CLIENTS_MAX + 1 <= FDLIMIT_ADMIN_HTTP,
+    "FDLIMIT_ADMIN_HTTP is below what admin.http may hold");
 
 struct admin_http_client {
 	TAILQ_ENTRY(admin_http_client)	 entry;

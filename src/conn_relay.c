@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "conn_int.h"
+#include "fdlimit.h"
 #include "http_head.h"
 #include "log.h"
 #include "pool.h"
@@ -94,10 +96,18 @@ conn_relay_is_local_error(int e)
 static int
 conn_relay_local_failure(struct conn *c, struct member *m, int e)
 {
+	char	what[128];
+
 	COUNT_ADD(&c->w->stats.upstream_failures, 1);
-	log_warn("%s %s: cannot open a connection: %s (cutover's own limit, "
-	    "not the member's)", pool_name(m->pool), m->addr.text,
-	    strerror(e));
+	if (fdlimit_is_error(e)) {
+		/* logged once per episode, not per request */
+		snprintf(what, sizeof(what), "%s %s", pool_name(m->pool),
+		    m->addr.text);
+		fdlimit_fail(FDLIMIT_UPSTREAM, what, e);
+	} else
+		log_warn("%s %s: cannot open a connection: %s (cutover's own "
+		    "limit, not the member's)", pool_name(m->pool),
+		    m->addr.text, strerror(e));
 	return (conn_error(c, 503, "cannot open an upstream connection"));
 }
 

@@ -147,6 +147,37 @@ cutover_sync(struct worker *w, void *arg)
 	worker_snap_set(w, s);
 }
 
+/*
+ * Raises the soft RLIMIT_NOFILE toward what cf needs (fdlimit.h) and logs
+ * the numbers at start; a reload does so only when the number needed
+ * changed.  A limit too low for it is a warning (with how to raise it),
+ * not an error: cutover serves what it can and logs when it runs out.
+ */
+static void
+cutover_fdlimit(struct cutover *cx, const struct config *cf, bool start)
+{
+	struct fdlimit_need	 need;
+	struct fdlimit		 f;
+	char			 msg[1024];
+
+	fdlimit_need(cf, workers_count(cx->workers), &need);
+	if (!start && need.total == cx->fdlimit.need.total &&
+	    need.bounded == cx->fdlimit.need.bounded)
+		return;
+	if (fdlimit_raise(&need, true, &f) == -1)
+		log_warn("file descriptors: cannot raise the soft limit from "
+		    "%llu: %s", (unsigned long long)f.was, strerror(errno));
+	if (f.soft > f.was || start)
+		log_info("file descriptors: soft limit %llu (was %llu, hard "
+		    "%llu), %llu needed%s", (unsigned long long)f.soft,
+		    (unsigned long long)f.was, (unsigned long long)f.hard,
+		    (unsigned long long)need.total, need.bounded ? "" :
+		    " without limits.max_connections");
+	if (fdlimit_warning(&f, msg, sizeof(msg)))
+		log_warn("%s", msg);
+	cx->fdlimit = f;
+}
+
 struct cutover *
 cutover_new(struct event_base *base, const char *path, char *err,
     size_t errlen)
@@ -178,6 +209,8 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	if ((cx->workers = workers_new(cx, &cutover_worker_ops, base, n, err,
 	    errlen)) == NULL)
 		goto fail;
+	/* before the listeners and the admin sockets take descriptors */
+	cutover_fdlimit(cx, cx->config, true);
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s)) == NULL ||
 	    (cx->probes = probes_new(base, cutover_member_changed, cx)) ==
@@ -662,6 +695,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	clock_gettime(CLOCK_REALTIME, &cx->file.at);
 	cx->file.tried[0] = '\0';
 	cutover_watch_sync(cx);
+	cutover_fdlimit(cx, cf, false);	/* max_connections, listen, ... */
 	/* the reload stands even when the declared colour is refused */
 	cutover_declare(cx, cf, was, decl, sizeof(decl));
 	/* what serves now: a switch the declaration made replaced s */

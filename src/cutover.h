@@ -19,6 +19,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "fdlimit.h"
 #include "pool.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -129,6 +130,9 @@ struct cutover {
 		uint64_t	 refused;	/* declared colours refused */
 	}			 release;
 	struct cutover_sched	 sched;
+	/* RLIMIT_NOFILE as last raised (fdlimit.h): at start, and at a
+	 * reload that changed what is needed */
+	struct fdlimit		 fdlimit;
 	/* The loaded configuration file: its SHA-256 and when, its watch. */
 	struct {
 		char		 sha256[65];	/* "": could not be read */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
 #include "snapshot.h"
@@ -28,6 +29,7 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 {
 	struct listener	*l = arg;
 
+	fdlimit_ok();
 	if (l->accept(l->w, fd, sa, (socklen_t)salen) == 0)
 		worker_pace(l->w);
 }
@@ -42,13 +44,28 @@ listeners_resync(struct listeners *l)
 			evconnlistener_enable(l->v[i]->lev);
 }
 
+/*
+ * After a pause for want of descriptors: accept again, and when no error
+ * has come FDLIMIT_CALM_MS later (the backlog was accepted whole), say
+ * so to fdlimit, which may end the episode.
+ */
 static void
 listen_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener	*l = arg;
+	struct timeval	 tv = { FDLIMIT_CALM_MS / 1000,
+			    (FDLIMIT_CALM_MS % 1000) * 1000 };
 
-	if (l->w->listeners == NULL || !l->w->listeners->paused)
+	if (l->trying) {
+		l->trying = false;
+		fdlimit_ok();
+		return;
+	}
+	if (l->w->listeners == NULL || !l->w->listeners->paused) {
 		evconnlistener_enable(l->lev);
+		l->trying = true;
+		evtimer_add(l->retry, &tv);
+	}
 }
 
 static void
@@ -58,10 +75,15 @@ listen_error_cb(struct evconnlistener *lev, void *arg)
 	struct timeval	 tv = { 0, LISTEN_RETRY_MS * 1000 };
 	int		 err = EVUTIL_SOCKET_ERROR();
 
-	/* out of descriptors: pause instead of spinning on accept */
-	log_error("accept on %s: %s; pausing %d ms", l->bound.text,
-	    evutil_socket_error_to_string(err), LISTEN_RETRY_MS);
+	/* pause instead of spinning on accept: what waits stays in the
+	 * kernel's backlog and is accepted when descriptors free up */
 	evconnlistener_disable(lev);
+	l->trying = false;
+	if (fdlimit_is_error(err))
+		fdlimit_fail(FDLIMIT_ACCEPT, l->bound.text, err);
+	else
+		log_error("accept on %s: %s; pausing %d ms", l->bound.text,
+		    evutil_socket_error_to_string(err), LISTEN_RETRY_MS);
 	evtimer_add(l->retry, &tv);
 }
 

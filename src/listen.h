@@ -34,6 +34,7 @@ struct listener {
 	struct addr		 bound;		/* as bound: the real port */
 	struct evconnlistener	*lev;
 	struct event		*retry;		/* resume after EMFILE */
+	bool			 trying;	/* resumed; no error since */
 	struct worker		*w;
 	listen_accept_fn	 accept;
 };

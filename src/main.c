@@ -19,10 +19,12 @@
 #include "config.h"
 #include "conn.h"
 #include "cutover.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "io.h"
 #include "listen.h"
 #include "log.h"
+#include "worker.h"
 
 static void
 usage(FILE *f)
@@ -37,7 +39,8 @@ usage(FILE *f)
 	    "  -t       check the configuration and exit: 0 if valid,\n"
 	    "           1 with FILE:LINE: message if not; also binds the\n"
 	    "           listen addresses and admin.http where that needs no\n"
-	    "           privilege, and says which it did\n"
+	    "           privilege, and says which it did; warns when the\n"
+	    "           file descriptor limit is below what it needs\n"
 	    "  -b       with -t: try binding every address, low ports too\n"
 	    "  -T       print the effective configuration (every setting,\n"
 	    "           defaults filled in) in the file's syntax and exit\n"
@@ -48,7 +51,9 @@ usage(FILE *f)
 	    "`workers` threads (default: one per CPU it may use). SIGHUP\n"
 	    "reloads the configuration. SIGTERM or SIGINT makes it not ready,\n"
 	    "serves on for shutdown.delay_ms, then drains and exits (a second\n"
-	    "one exits at once). Control it with cutoverctl(8).\n",
+	    "one exits at once). Control it with cutoverctl(8). At start it\n"
+	    "raises its soft RLIMIT_NOFILE to what limits.max_connections\n"
+	    "needs (cutover(8), Limits).\n",
 	    SYSCONFDIR);
 }
 
@@ -84,6 +89,35 @@ check_bind(const char *path, const char *key, const struct addr *a,
 	return (-1);
 }
 
+/*
+ * For -t: the descriptors cf needs against RLIMIT_NOFILE as a start would
+ * raise it (fdlimit.h).  Too few is a warning, as at start, not an error.
+ */
+static void
+check_fdlimit(const char *path, const struct config *cf)
+{
+	struct fdlimit_need	 need;
+	struct fdlimit		 f;
+	char			 why[128], msg[1024];
+	unsigned		 n = cf->workers;
+
+	if (n == 0)
+		n = workers_auto(why, sizeof(why));
+	fdlimit_need(cf, n, &need);
+	if (fdlimit_raise(&need, false, &f) == -1) {
+		fprintf(stderr, "%s: warning: file descriptors: %s\n", path,
+		    strerror(errno));
+		return;
+	}
+	printf("%s: file descriptors: %llu needed%s, soft limit %llu at "
+	    "start (now %llu, hard %llu)\n", path,
+	    (unsigned long long)need.total, need.bounded ? "" :
+	    " without limits.max_connections", (unsigned long long)f.soft,
+	    (unsigned long long)f.was, (unsigned long long)f.hard);
+	if (fdlimit_warning(&f, msg, sizeof(msg)))
+		fprintf(stderr, "%s: warning: %s\n", path, msg);
+}
+
 /* -t and -T: loads path and checks it, or prints it. */
 static int
 check_config(const char *path, bool force_bind, bool print)
@@ -113,6 +147,7 @@ check_config(const char *path, bool force_bind, bool print)
 		config_free(cf);
 		return (rc);
 	}
+	check_fdlimit(path, cf);
 	/* a dns name is not looked up here: its members are not known */
 	printf("%s: configuration ok (active %s", path, pool_name(cf->active));
 	for (int i = 0; i < POOL_COUNT; i++) {

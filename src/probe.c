@@ -20,6 +20,7 @@
 #include "check.h"
 #include "config.h"
 #include "http.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "pool.h"
 #include "probe.h"
@@ -171,7 +172,8 @@ probe_start(struct probe *p)
 {
 	const struct check_config	*hc = probe_config(p);
 	struct member			*m = p->m;
-	int				 fd;
+	char				 what[128];
+	int				 fd, e;
 
 	if (m->admin == MEMBER_MAINT) {
 		probe_arm(p, hc->interval_ms);	/* no probes in maintenance */
@@ -182,13 +184,20 @@ probe_start(struct probe *p)
 	if ((fd = socket(m->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 || (p->bev = bufferevent_socket_new(
 	    p->ps->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		e = errno;
 		if (fd != -1)
 			close(fd);
-		log_error("health: %s %s: cannot probe: %s", pool_name(m->pool),
-		    m->addr.text, strerror(errno));
+		snprintf(what, sizeof(what), "health: %s %s",
+		    pool_name(m->pool), m->addr.text);
+		/* out of descriptors: once per episode, not per probe */
+		if (fd == -1 && fdlimit_is_error(e))
+			fdlimit_fail(FDLIMIT_PROBE, what, e);
+		else
+			log_error("%s: cannot probe: %s", what, strerror(e));
 		probe_arm(p, hc->interval_ms);
 		return;
 	}
+	fdlimit_ok();
 	bufferevent_setcb(p->bev, probe_read_cb, NULL, probe_event_cb, p);
 	evbuffer_add_printf(bufferevent_get_output(p->bev),
 	    "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: cutover-health\r\n"

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "cutover.h"
+#include "fdlimit.h"
 #include "listen.h"
 #include "metrics.h"
 #include "pool.h"
@@ -367,6 +368,47 @@ status_text_release(struct cutover *cx, const struct snapshot *s,
 	    cx->file.sha256 : "unknown");
 }
 
+/* The descriptor line: needed, the soft limit, errors, whether it is
+ * being hit now (fdlimit.h). */
+static void
+status_text_fd(struct cutover *cx, struct evbuffer *out)
+{
+	struct fdlimit_stats	st;
+
+	fdlimit_stats(&st);
+	evbuffer_add_printf(out, "descriptors %llu needed, limit %llu (hard "
+	    "%llu)%s, errors: %llu accept, %llu upstream, %llu probe\n",
+	    (unsigned long long)cx->fdlimit.need.total,
+	    (unsigned long long)cx->fdlimit.soft,
+	    (unsigned long long)cx->fdlimit.hard,
+	    st.reached ? ", LIMIT REACHED" : "",
+	    (unsigned long long)st.errors[FDLIMIT_ACCEPT],
+	    (unsigned long long)st.errors[FDLIMIT_UPSTREAM],
+	    (unsigned long long)st.errors[FDLIMIT_PROBE]);
+}
+
+/* As status_text_fd, in JSON. */
+static void
+status_json_fd(struct cutover *cx, struct evbuffer *out)
+{
+	struct fdlimit_stats	st;
+
+	fdlimit_stats(&st);
+	evbuffer_add_printf(out, ",\"descriptors\":{\"needed\":%llu,"
+	    "\"limit\":%llu,\"hard\":%llu,\"supports_max_connections\":%llu,"
+	    "\"limit_reached\":%s,\"errors\":{",
+	    (unsigned long long)cx->fdlimit.need.total,
+	    (unsigned long long)cx->fdlimit.soft,
+	    (unsigned long long)cx->fdlimit.hard,
+	    (unsigned long long)cx->fdlimit.supports,
+	    st.reached ? "true" : "false");
+	for (int i = 0; i < FDLIMIT_NOPS; i++)
+		evbuffer_add_printf(out, "%s\"%s\":%llu", i ? "," : "",
+		    fdlimit_op_name((enum fdlimit_op)i),
+		    (unsigned long long)st.errors[i]);
+	evbuffer_add_printf(out, "}}");
+}
+
 /*
  * The lines above the tables: who, routing, traffic, the last reload, the
  * last change of the active pool, the release, each pool's DNS name.
@@ -400,6 +442,7 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 	    (unsigned long long)t->responses,
 	    (unsigned long long)t->errors,
 	    (unsigned long long)t->upstream_failures);
+	status_text_fd(cx, out);
 	if (cx->reload.at == 0)
 		evbuffer_add_printf(out, "reload never\n");
 	else {
@@ -636,6 +679,7 @@ status_json(struct cutover *cx, struct evbuffer *out)
 		status_json_str(out, cx->reload.msg);
 		evbuffer_add_printf(out, "}");
 	}
+	status_json_fd(cx, out);
 	status_json_release(cx, s, out);
 	status_json_pools(cx, &t, s, out);
 	evbuffer_add_printf(out, "}\n");
@@ -954,6 +998,42 @@ status_metrics_root(struct cutover *cx, struct evbuffer *out,
 	    (unsigned long long)t->connections);
 }
 
+/* Descriptors: the limit, what is needed, errors (fdlimit.h). */
+static void
+status_metrics_fd(struct cutover *cx, struct evbuffer *out)
+{
+	struct fdlimit_stats	st;
+
+	fdlimit_stats(&st);
+	const struct {
+		const char	*name, *help;
+		uint64_t	 v;
+	} gauges[] = {
+		{ "descriptors_needed", "File descriptors the configuration "
+		    "needs (cutover(8), Limits).", cx->fdlimit.need.total },
+		{ "descriptors_limit", "The soft RLIMIT_NOFILE, as cutover "
+		    "raised it.", cx->fdlimit.soft },
+		{ "descriptor_limit_reached", "1 while accept or socket fails "
+		    "for want of descriptors.", st.reached },
+	};
+
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		status_family(out, gauges[i].name, "gauge", gauges[i].help);
+		evbuffer_add_printf(out, "cutover_%s %llu\n", gauges[i].name,
+		    (unsigned long long)gauges[i].v);
+	}
+	status_family(out, "descriptor_errors_total", "counter",
+	    "accept(2) or socket(2) failures with EMFILE or ENFILE, by "
+	    "operation.");
+	for (int i = 0; i < FDLIMIT_NOPS; i++) {
+		evbuffer_add_printf(out, "cutover_descriptor_errors_total{");
+		status_label(out, "op", fdlimit_op_name((enum fdlimit_op)i),
+		    true);
+		evbuffer_add_printf(out, "} %llu\n",
+		    (unsigned long long)st.errors[i]);
+	}
+}
+
 void
 status_metrics(struct cutover *cx, struct evbuffer *out)
 {
@@ -969,6 +1049,7 @@ status_metrics(struct cutover *cx, struct evbuffer *out)
 	status_metrics_pools(cx, out, s, &t);
 	status_metrics_members(out, s);
 	status_metrics_root(cx, out, &t);
+	status_metrics_fd(cx, out);
 	status_family(out, "access_log_dropped_total", "counter",
 	    "Access log lines dropped because stdout was not read fast "
 	    "enough.");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
+#include "fdlimit.h"
 #include "log.h"
 #include "pool.h"
 #include "upstream.h"
@@ -61,6 +62,7 @@ upstream_connect(struct event_base *base, unsigned worker, struct member *m,
 		errno = saved;
 		return (NULL);
 	}
+	fdlimit_ok();
 	http_msg_init(&u->resp, HTTP_RESPONSE);
 	u->member = member_ref(m);
 	u->worker = worker;

@@ -29,6 +29,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -643,10 +644,13 @@ class Cutover:
 
     stdout (the access log's stream) goes to the log file with stderr
     unless stdout= is given: a path (stdout_text() reads it) or a file
-    descriptor, such as a pipe's write end."""
+    descriptor, such as a pipe's write end.  nofile=(soft, hard) starts
+    it with that RLIMIT_NOFILE, as a shell's ulimit or systemd's
+    LimitNOFILE= would."""
 
     def __init__(self, config=None, blue=None, green=None, extra="",
-                 active="blue", start=True, args=(), stdout=None):
+                 active="blue", start=True, args=(), stdout=None,
+                 nofile=None):
         self.dir = tempfile.mkdtemp(prefix="cutover-test-")
         self.sock = os.path.join(self.dir, "admin.sock")
         self.conf = os.path.join(self.dir, "cutover.conf")
@@ -656,6 +660,7 @@ class Cutover:
         self.port = None
         self.args = list(args)
         self.stdout = stdout
+        self.nofile = nofile
         _register(self)
         if config is None:
             config = self.make_config(blue or [], green or [], extra, active)
@@ -709,11 +714,18 @@ class Cutover:
 
     # -- process
 
+    def _limits(self):
+        """The preexec_fn that sets RLIMIT_NOFILE to self.nofile."""
+        if self.nofile is None:
+            return None
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                          self.nofile)
+
     def start(self, timeout=10.0):
         argv = [CUTOVER_BIN, "-c", self.conf] + self.args
         if self.stdout is None:
             self.proc = start(argv, self.logfile, stdin=subprocess.DEVNULL,
-                              env=cutover_env())
+                              env=cutover_env(), preexec_fn=self._limits())
         else:
             with open(self.logfile, "ab") as err:
                 out = open(self.stdout, "ab") \
@@ -721,7 +733,8 @@ class Cutover:
                 try:
                     self.proc = start(argv, stdin=subprocess.DEVNULL,
                                       stdout=out, stderr=err,
-                                      env=cutover_env())
+                                      env=cutover_env(),
+                                      preexec_fn=self._limits())
                 finally:
                     if out is not self.stdout:
                         out.close()

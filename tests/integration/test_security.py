@@ -370,11 +370,14 @@ def _():
             got.append(repr(e))
     s.ok(b"HTTP/1.1 503" in got, "with descriptors exhausted, a request "
          "gets 503 (got %r)" % got)
-    s.match(r"cutover's own limit, not the member's", c.log_text(),
-            "the log says whose limit it was")
+    s.match(r"descriptor limit reached: \d+ accepts refused so far",
+            c.log_text(), "the log says whose limit it was")
     for h in hold:
         h.close()
     s.eq(c.member_state("blue", blue), "up", "blue is still up")
+    s.match(r'(?m)^cutover_descriptor_errors_total\{op="upstream"\} [1-9]',
+            c.admin("metrics"), "the metrics count the upstream connection "
+            "that had no descriptor")
     r = None
     for _ in range(20):
         try:

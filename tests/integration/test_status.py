@@ -16,7 +16,8 @@ s = Suite()
 JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "previous", "listen", "connections_open", "connections_total",
             "requests_total", "responses_total", "errors_total",
-            "upstream_failures_total", "stopping", "ready", "per_worker",
+            "upstream_failures_total", "descriptors", "stopping", "ready",
+            "per_worker",
             "reload", "last_change", "release", "scheduled",
             "scheduled_last", "config", "pools"}
 JSON_CHANGE = {"action", "from", "to", "forced", "at", "generation", "by",
@@ -71,8 +72,11 @@ def _():
     s.ok(t["head"][3].startswith("connections ") and
          t["head"][4].startswith("requests "), "connections, requests",
          t["head"])
-    s.eq(t["head"][5], "reload never", "reload never", t["head"])
-    s.eq(t["head"][6], "last-change none", "no switch yet: last-change none",
+    s.match(r"^descriptors \d+ needed, limit \d+ \(hard \d+\), errors: 0 "
+            r"accept, 0 upstream, 0 probe$", t["head"][5],
+            "descriptors: needed, the limit, no errors", t["head"])
+    s.eq(t["head"][6], "reload never", "reload never", t["head"])
+    s.eq(t["head"][7], "last-change none", "no switch yet: last-change none",
          t["head"])
     s.eq([w["WORKER"] for w in t["workers"]],
          [str(i) for i in range(c.status_json()["workers"])],
@@ -105,7 +109,7 @@ def _():
          "the marker moves to green")
     s.match(r"^last-change switch \(forced\) blue -> green at "
             r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by uid %d pid \d+ "
-            r"generation 2$" % os.getuid(), t["head"][6],
+            r"generation 2$" % os.getuid(), t["head"][7],
             "last-change: the forced switch, when, by our uid and pid",
             t["head"])
     s.eq(t["misaligned"], [], "still aligned", c.status())
@@ -122,6 +126,13 @@ def _():
     s.eq(set(j["per_worker"][0]), {"connections_open", "requests_total"},
          "status json: per_worker fields", j)
     s.eq(set(j["reload"]), {"result"}, "status json: reload never", j)
+    s.eq(set(j["descriptors"]), {"needed", "limit", "hard",
+                                 "supports_max_connections",
+                                 "limit_reached", "errors"},
+         "status json: descriptors fields", j)
+    s.eq(j["descriptors"]["errors"], {"accept": 0, "upstream": 0,
+                                      "probe": 0},
+         "status json: no descriptor errors", j)
     s.eq(set(j["last_change"]), JSON_CHANGE, "status json: last_change "
          "fields", j)
     lc = j["last_change"]
@@ -138,7 +149,8 @@ def _():
     with open(os.path.join(SRCDIR, "man", "cutoverctl.8")) as f:
         man = f.read()
     fields = (JSON_TOP | JSON_POOL | JSON_MEMBER | JSON_CHANGE |
-              set(j["per_worker"][0]) | {"result", "message"})
+              set(j["per_worker"][0]) | {"result", "message"} |
+              set(j["descriptors"]) | set(j["descriptors"]["errors"]))
     unlisted = sorted(k for k in fields
                       if not re.search(r"^\.BR? %s\b" % re.escape(k), man,
                                        re.M))

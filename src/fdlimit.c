@@ -1,0 +1,229 @@
+/*
+ * fdlimit.c — descriptors needed, the soft limit raised, running out
+ * logged per episode.
+ */
+#include "autoconf.h"
+
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "fdlimit.h"
+#include "log.h"
+#include "upstream.h"
+
+/* Linux's own ceiling (fs.nr_open) when the hard limit says infinity. */
+#define FDLIMIT_NR_OPEN_DEFAULT	1048576
+
+static const char *const fdlimit_op_names[FDLIMIT_NOPS] = {
+	"accept", "upstream", "probe",
+};
+
+/*
+ * The episode: one mutex for its transitions, which are rare; the counters
+ * and the flag are atomic so that a success (every accept) costs one
+ * relaxed load while no episode is under way.
+ */
+static pthread_mutex_t	 fdlimit_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool	 fdlimit_reached;
+static _Atomic uint64_t	 fdlimit_errors[FDLIMIT_NOPS];
+static uint64_t		 fdlimit_base[FDLIMIT_NOPS];	/* at its start */
+static uint64_t		 fdlimit_since_ms, fdlimit_last_ms;
+
+void
+fdlimit_need(const struct config *cf, unsigned workers,
+    struct fdlimit_need *n)
+{
+	uint64_t	members = 0, max = cf->max_connections;
+
+	memset(n, 0, sizeof(*n));
+	for (int i = 0; i < POOL_COUNT; i++)
+		members += cf->pools[i].nmembers +
+		    (cf->pools[i].dns != NULL ? FDLIMIT_DNS_MEMBERS : 0);
+	n->bounded = max > 0;
+	n->idle_cap = (uint64_t)UPSTREAM_IDLE_MAX * workers * members;
+	n->clients = max;
+	n->upstream = max;
+	n->idle = max < n->idle_cap ? max : n->idle_cap;
+	n->probes = members;
+	n->listeners = (uint64_t)cf->nlisten * workers;
+	n->admin = FDLIMIT_ADMIN_SOCKET +
+	    (cf->admin_readonly_socket != NULL ? FDLIMIT_ADMIN_SOCKET : 0) +
+	    (cf->admin_http != NULL ? FDLIMIT_ADMIN_HTTP : 0);
+	n->internal = FDLIMIT_INTERNAL + 2 * (uint64_t)workers;
+	n->total = n->clients + n->upstream + n->idle + n->probes +
+	    n->listeners + n->admin + n->internal;
+}
+
+uint64_t
+fdlimit_supports(const struct fdlimit_need *n, uint64_t limit)
+{
+	uint64_t	fixed = n->probes + n->listeners + n->admin +
+			    n->internal, r;
+
+	if (limit <= fixed)
+		return (0);
+	r = limit - fixed;
+	/* 2m + min(m, idle_cap) <= r */
+	if (r / 3 <= n->idle_cap)
+		return (r / 3);
+	return ((r - n->idle_cap) / 2);
+}
+
+/* fs.nr_open: what an unlimited hard limit allows in fact. */
+static uint64_t
+fdlimit_nr_open(void)
+{
+	FILE			*fp;
+	unsigned long long	 v = FDLIMIT_NR_OPEN_DEFAULT;
+
+	if ((fp = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
+		if (fscanf(fp, "%llu", &v) != 1)
+			v = FDLIMIT_NR_OPEN_DEFAULT;
+		fclose(fp);
+	}
+	return (v);
+}
+
+int
+fdlimit_raise(const struct fdlimit_need *need, bool raise, struct fdlimit *f)
+{
+	struct rlimit	rl;
+	uint64_t	hard, want;
+	int		rc = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->need = *need;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return (-1);
+	hard = rl.rlim_max == RLIM_INFINITY ? fdlimit_nr_open() :
+	    (uint64_t)rl.rlim_max;
+	f->was = f->soft = rl.rlim_cur == RLIM_INFINITY ? hard :
+	    (uint64_t)rl.rlim_cur;
+	f->hard = hard;
+	want = need->bounded && need->total < hard ? need->total : hard;
+	if (want > f->soft) {
+		if (raise) {
+			rl.rlim_cur = (rlim_t)want;
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				rc = -1;
+			else
+				f->soft = want;
+		} else
+			f->soft = want;		/* what a start would set */
+	}
+	f->enough = !need->bounded || f->soft >= need->total;
+	f->supports = fdlimit_supports(need, f->soft);
+	return (rc);
+}
+
+bool
+fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
+{
+	const struct fdlimit_need	*n = &f->need;
+
+	msg[0] = '\0';
+	if (f->enough)
+		return (false);
+	snprintf(msg, msglen, "file descriptors: %llu needed for "
+	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
+	    "%llu idle upstream + %llu probes + %llu listeners + %llu admin + "
+	    "%llu internal), but the soft limit is %llu and the hard limit "
+	    "%llu: enough for max_connections = %llu; raise the hard limit "
+	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
+	    "starts cutover, the container runtime's nofile limit for a Pod) "
+	    "or lower limits.max_connections",
+	    (unsigned long long)n->total, (unsigned long long)n->clients,
+	    (unsigned long long)n->clients, (unsigned long long)n->upstream,
+	    (unsigned long long)n->idle, (unsigned long long)n->probes,
+	    (unsigned long long)n->listeners, (unsigned long long)n->admin,
+	    (unsigned long long)n->internal, (unsigned long long)f->soft,
+	    (unsigned long long)f->hard, (unsigned long long)f->supports);
+	return (true);
+}
+
+bool
+fdlimit_is_error(int e)
+{
+	return (e == EMFILE || e == ENFILE);
+}
+
+static uint64_t
+fdlimit_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+void
+fdlimit_fail(enum fdlimit_op op, const char *what, int e)
+{
+	uint64_t	n;
+
+	n = atomic_fetch_add(&fdlimit_errors[op], 1) + 1;
+	pthread_mutex_lock(&fdlimit_mu);
+	fdlimit_last_ms = fdlimit_now_ms();
+	if (!atomic_load(&fdlimit_reached)) {
+		fdlimit_since_ms = fdlimit_last_ms;
+		for (int i = 0; i < FDLIMIT_NOPS; i++)
+			fdlimit_base[i] = atomic_load(&fdlimit_errors[i]);
+		fdlimit_base[op] = n - 1;
+		atomic_store(&fdlimit_reached, true);
+		/* once per episode: the listeners retry every 100 ms */
+		log_warn("descriptor limit reached: %llu accepts refused so "
+		    "far (%s %s: %s); clients wait in the listen backlog "
+		    "until descriptors free up",
+		    (unsigned long long)atomic_load(
+		    &fdlimit_errors[FDLIMIT_ACCEPT]), fdlimit_op_names[op],
+		    what, strerror(e));
+	}
+	pthread_mutex_unlock(&fdlimit_mu);
+}
+
+void
+fdlimit_ok(void)
+{
+	uint64_t	now, d[FDLIMIT_NOPS];
+
+	if (!atomic_load_explicit(&fdlimit_reached, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&fdlimit_mu);
+	now = fdlimit_now_ms();
+	if (atomic_load(&fdlimit_reached) &&
+	    now - fdlimit_last_ms >= FDLIMIT_CALM_MS) {
+		atomic_store(&fdlimit_reached, false);
+		for (int i = 0; i < FDLIMIT_NOPS; i++)
+			d[i] = atomic_load(&fdlimit_errors[i]) -
+			    fdlimit_base[i];
+		log_info("descriptor limit: recovered after %llu refused "
+		    "accepts in %.1f s (and %llu upstream connections, %llu "
+		    "probes that could not open a socket)",
+		    (unsigned long long)d[FDLIMIT_ACCEPT],
+		    (double)(now - fdlimit_since_ms) / 1000.0,
+		    (unsigned long long)d[FDLIMIT_UPSTREAM],
+		    (unsigned long long)d[FDLIMIT_PROBE]);
+	}
+	pthread_mutex_unlock(&fdlimit_mu);
+}
+
+void
+fdlimit_stats(struct fdlimit_stats *st)
+{
+	for (int i = 0; i < FDLIMIT_NOPS; i++)
+		st->errors[i] = atomic_load(&fdlimit_errors[i]);
+	st->reached = atomic_load(&fdlimit_reached);
+}
+
+const char *
+fdlimit_op_name(enum fdlimit_op op)
+{
+	return (op < FDLIMIT_NOPS ? fdlimit_op_names[op] : "?");
+}

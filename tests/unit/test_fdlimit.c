@@ -1,0 +1,213 @@
+/*
+ * test_fdlimit.c — the descriptors a configuration needs (the formula of
+ * cutover(8), Limits), the max_connections a limit supports (its
+ * inverse), the warning, and raising the soft limit.
+ */
+#include "autoconf.h"
+
+#include <sys/resource.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fdlimit.h"
+#include "upstream.h"
+
+/* A configuration as fdlimit_need reads it: max_connections, members
+ * per pool, listen addresses, admin sockets. */
+static void
+conf(struct config *cf, unsigned max, size_t blue, size_t green,
+    size_t nlisten)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->max_connections = max;
+	cf->pools[POOL_BLUE].nmembers = blue;
+	cf->pools[POOL_GREEN].nmembers = green;
+	cf->nlisten = nlisten;
+}
+
+static void
+test_fdlimit_need_sums_every_use(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n;
+
+	conf(&cf, 1000, 2, 1, 1);
+	fdlimit_need(&cf, 2, &n);
+	assert_true(n.bounded);
+	assert_int_equal(n.clients, 1000);
+	assert_int_equal(n.upstream, 1000);
+	/* 256 x 2 workers x 3 members = 1536 > 1000 */
+	assert_int_equal(n.idle, 1000);
+	assert_int_equal(n.probes, 3);
+	assert_int_equal(n.listeners, 2);
+	assert_int_equal(n.admin, FDLIMIT_ADMIN_SOCKET);
+	assert_int_equal(n.internal, FDLIMIT_INTERNAL + 4);
+	assert_int_equal(n.total, 3000 + 3 + 2 + FDLIMIT_ADMIN_SOCKET +
+	    FDLIMIT_INTERNAL + 4);
+}
+
+static void
+test_fdlimit_need_idle_capped_by_members(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n;
+
+	conf(&cf, 10000, 1, 1, 1);
+	fdlimit_need(&cf, 1, &n);
+	assert_int_equal(n.idle_cap, 2 * UPSTREAM_IDLE_MAX);
+	assert_int_equal(n.idle, 2 * UPSTREAM_IDLE_MAX);
+}
+
+static void
+test_fdlimit_need_dns_and_admin_count(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n;
+	struct addr		http;
+	char			name[] = "app.example:80", ro[] = "/ro.sock";
+
+	conf(&cf, 100, 1, 0, 2);
+	cf.pools[POOL_GREEN].dns = name;
+	cf.admin_http = &http;
+	cf.admin_readonly_socket = ro;
+	fdlimit_need(&cf, 4, &n);
+	assert_int_equal(n.probes, 1 + FDLIMIT_DNS_MEMBERS);
+	assert_int_equal(n.listeners, 8);
+	assert_int_equal(n.admin, 2 * FDLIMIT_ADMIN_SOCKET +
+	    FDLIMIT_ADMIN_HTTP);
+}
+
+static void
+test_fdlimit_need_unbounded_without_max(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n;
+
+	conf(&cf, 0, 1, 1, 1);
+	fdlimit_need(&cf, 1, &n);
+	assert_false(n.bounded);
+	assert_int_equal(n.clients + n.upstream + n.idle, 0);
+}
+
+/* supports(limit) is the largest m whose need fits in limit, whether the
+ * idle part is capped or not. */
+static void
+test_fdlimit_supports_is_the_inverse(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n, at;
+	uint64_t		m;
+	size_t			members[] = { 1, 40 };
+
+	for (size_t k = 0; k < sizeof(members) / sizeof(members[0]); k++) {
+		for (uint64_t limit = 64; limit < 4000; limit += 37) {
+			conf(&cf, 10000, members[k], 0, 1);
+			fdlimit_need(&cf, 1, &n);
+			m = fdlimit_supports(&n, limit);
+			if (m == 0)
+				continue;
+			cf.max_connections = (unsigned)m;
+			fdlimit_need(&cf, 1, &at);
+			assert_true(at.total <= limit);
+			cf.max_connections = (unsigned)m + 1;
+			fdlimit_need(&cf, 1, &at);
+			assert_true(at.total > limit);
+		}
+	}
+}
+
+static void
+test_fdlimit_supports_nothing_below_the_fixed_part(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n;
+
+	conf(&cf, 10000, 1, 1, 1);
+	fdlimit_need(&cf, 1, &n);
+	assert_int_equal(fdlimit_supports(&n, n.probes + n.listeners +
+	    n.admin + n.internal), 0);
+	assert_int_equal(fdlimit_supports(&n, 10), 0);
+}
+
+static void
+test_fdlimit_warning_only_when_short(void **state)
+{
+	struct fdlimit	f;
+	char		msg[1024];
+
+	memset(&f, 0, sizeof(f));
+	f.enough = true;
+	assert_false(fdlimit_warning(&f, msg, sizeof(msg)));
+	assert_string_equal(msg, "");
+	f.enough = false;
+	f.need.total = 30100;
+	f.need.clients = 10000;
+	f.soft = f.hard = 1024;
+	f.supports = 300;
+	assert_true(fdlimit_warning(&f, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "30100 needed for "
+	    "limits.max_connections = 10000"));
+	assert_non_null(strstr(msg, "soft limit is 1024 and the hard limit "
+	    "1024: enough for max_connections = 300"));
+	assert_non_null(strstr(msg, "LimitNOFILE="));
+}
+
+/* A real setrlimit: the soft limit goes up to the need, never down, and
+ * a check (raise false) changes nothing. */
+static void
+test_fdlimit_raise_up_to_the_need(void **state)
+{
+	struct rlimit		rl, now;
+	struct fdlimit_need	n;
+	struct fdlimit		f;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 200)
+		fail_msg("hard limit %llu too low for this test",
+		    (unsigned long long)rl.rlim_max);
+	now = rl;
+	now.rlim_cur = 100;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &now), 0);
+	memset(&n, 0, sizeof(n));
+	n.bounded = true;
+	n.total = 150;
+	assert_int_equal(fdlimit_raise(&n, false, &f), 0);
+	assert_int_equal(f.was, 100);
+	assert_int_equal(f.soft, 150);		/* what a start would set */
+	assert_true(f.enough);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_int_equal(now.rlim_cur, 100);
+	assert_int_equal(fdlimit_raise(&n, true, &f), 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_int_equal(now.rlim_cur, 150);
+	n.total = 120;				/* never lowered */
+	assert_int_equal(fdlimit_raise(&n, true, &f), 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+	assert_int_equal(now.rlim_cur, 150);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fdlimit_need_sums_every_use),
+		cmocka_unit_test(test_fdlimit_need_idle_capped_by_members),
+		cmocka_unit_test(test_fdlimit_need_dns_and_admin_count),
+		cmocka_unit_test(test_fdlimit_need_unbounded_without_max),
+		cmocka_unit_test(test_fdlimit_supports_is_the_inverse),
+		cmocka_unit_test(
+		    test_fdlimit_supports_nothing_below_the_fixed_part),
+		cmocka_unit_test(test_fdlimit_warning_only_when_short),
+		cmocka_unit_test(test_fdlimit_raise_up_to_the_need),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
