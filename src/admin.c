@@ -32,10 +32,11 @@
 #include <event2/listener.h>
 
 #include "admin.h"
-#include "fdlimit.h"
 #include "admin_cmd.h"
 #include "config.h"
 #include "cutover.h"
+#include "fdlimit.h"
+#include "listen.h"
 #include "log.h"
 
 /* fdlimit.h counts an admin socket's descriptors */
@@ -67,6 +68,7 @@ struct admin {
 	bool			 bound;		/* path is our socket */
 	dev_t			 dev;
 	ino_t			 ino;
+	struct listen_guard	 guard;		/* pauses on EMFILE */
 	struct admin_clients	 clients;
 	unsigned		 nclients;
 	unsigned		 nwaiting;	/* clients parked in wait-* */
@@ -378,6 +380,15 @@ admin_peer(int fd, char *peer, size_t len)
 		snprintf(peer, len, "uid ? pid ?");
 }
 
+/* Out of descriptors, say: pause rather than spin on the backlog. */
+static void
+admin_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct admin	*a = arg;
+
+	listen_guard_error(&a->guard);
+}
+
 static void
 admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -386,6 +397,8 @@ admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct admin_client	*c = NULL;
 	char			 busy[80];
 	int			 len;
+
+	listen_guard_ok();
 
 	if (a->nclients >= ADMIN_CLIENTS_MAX) {
 		log_warn("admin: too many admin clients (%u connected), "
@@ -420,12 +433,6 @@ fail:
 	if (c == NULL || c->bev == NULL)
 		evutil_closesocket(fd);
 	free(c);
-}
-
-static void
-admin_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	log_warn("admin: accept: %s", strerror(errno));
 }
 
 /* --------------------------------------------------------------- socket */
@@ -661,6 +668,10 @@ admin_new(struct cutover *cx, const char *path, mode_t mode,
 		snprintf(err, errlen, "admin socket %s: cannot listen", path);
 		goto fail;
 	}
+	if (listen_guard_init(&a->guard, cx->base, a->lev, a->path) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	evconnlistener_set_error_cb(a->lev, admin_accept_error_cb);
 	log_info("admin: listening on %s (mode %04o%s%s%s)", path,
 	    (unsigned)mode, group != NULL ? ", group " : "",
@@ -690,6 +701,7 @@ admin_free(struct admin *a)
 		admin_client_free(c);
 	if (a->lev != NULL)
 		evconnlistener_free(a->lev);
+	listen_guard_clear(&a->guard);
 	/* remove the file only while it is still ours, not a successor's */
 	if (a->bound && lstat(a->path, &st) == 0 && st.st_dev == a->dev &&
 	    st.st_ino == a->ino)

@@ -32,11 +32,12 @@
 
 #include "addr.h"
 #include "admin_http.h"
-#include "fdlimit.h"
 #include "config.h"
 #include "cutover.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "http_head.h"
+#include "listen.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"
@@ -67,6 +68,7 @@ struct admin_http {
 	bool				*late;		/* by worker */
 	unsigned			 nlate;		/* its length */
 	struct addr			 bound;
+	struct listen_guard		 guard;		/* pauses on EMFILE */
 	TAILQ_HEAD(, admin_http_client)	 clients;
 	time_t				 refused_logged;	/* second */
 	unsigned			 nclients;
@@ -390,6 +392,15 @@ admin_http_refuse(struct admin_http *h, evutil_socket_t fd)
 	evutil_closesocket(fd);
 }
 
+/* Out of descriptors, say: pause rather than spin on the backlog. */
+static void
+admin_http_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct admin_http	*h = arg;
+
+	listen_guard_error(&h->guard);
+}
+
 static void
 admin_http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -400,6 +411,8 @@ admin_http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct addr_ip			 ip;
 	struct timeval			 tv = { ADMIN_HTTP_DEADLINE_MS / 1000,
 	    (ADMIN_HTTP_DEADLINE_MS % 1000) * 1000 };
+
+	listen_guard_ok();
 
 	/*
 	 * Full (for this address, or in all): the oldest client still sending
@@ -444,12 +457,6 @@ admin_http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	bufferevent_setcb(c->bev, admin_http_client_read_cb,
 	    admin_http_client_write_cb, admin_http_client_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-}
-
-static void
-admin_http_accept_error_cb(struct evconnlistener *lev, void *arg)
-{
-	log_warn("admin http: accept: %s", strerror(errno));
 }
 
 /* ----------------------------------------------------------------- pings */
@@ -505,12 +512,15 @@ admin_http_new(struct cutover *cx, const struct addr *a, char *err,
 		    strerror(errno));
 		goto fail;
 	}
-	evconnlistener_set_error_cb(h->lev, admin_http_accept_error_cb);
 	if (getsockname(evconnlistener_get_fd(h->lev), (struct sockaddr *)&ss,
 	    &len) == 0)
 		addr_from_sockaddr(&h->bound, (struct sockaddr *)&ss, len);
 	else
 		h->bound = *a;
+	if (listen_guard_init(&h->guard, cx->base, h->lev, h->bound.text) ==
+	    -1)
+		goto nomem;
+	evconnlistener_set_error_cb(h->lev, admin_http_accept_error_cb);
 	if ((h->ping = event_new(cx->base, -1, EV_PERSIST, admin_http_ping_cb,
 	    h)) == NULL || event_add(h->ping, &tv) == -1)
 		goto nomem;
@@ -537,6 +547,7 @@ admin_http_free(struct admin_http *h)
 		event_free(h->ping);
 	if (h->lev != NULL)
 		evconnlistener_free(h->lev);
+	listen_guard_clear(&h->guard);
 	free(h->late);
 	free(h);
 }

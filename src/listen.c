@@ -45,46 +45,88 @@ listeners_resync(struct listeners *l)
 }
 
 /*
- * After a pause for want of descriptors: accept again, and when no error
- * has come FDLIMIT_CALM_MS later (the backlog was accepted whole), say
- * so to fdlimit, which may end the episode.
+ * After a pause: accept again, and when no error has come FDLIMIT_CALM_MS
+ * later (the backlog was accepted whole), say so to fdlimit, which may end
+ * the episode.
  */
 static void
-listen_retry_cb(evutil_socket_t fd, short what, void *arg)
+listen_guard_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct listener	*l = arg;
-	struct timeval	 tv = { FDLIMIT_CALM_MS / 1000,
-			    (FDLIMIT_CALM_MS % 1000) * 1000 };
+	struct listen_guard	*g = arg;
+	struct timeval		 tv = { FDLIMIT_CALM_MS / 1000,
+				    (FDLIMIT_CALM_MS % 1000) * 1000 };
 
-	if (l->trying) {
-		l->trying = false;
+	if (g->trying) {
+		g->trying = false;
 		fdlimit_ok();
 		return;
 	}
-	if (l->w->listeners == NULL || !l->w->listeners->paused) {
-		evconnlistener_enable(l->lev);
-		l->trying = true;
-		evtimer_add(l->retry, &tv);
+	if (g->may_resume == NULL || g->may_resume(g->arg)) {
+		evconnlistener_enable(g->lev);
+		g->trying = true;
+		evtimer_add(g->retry, &tv);
 	}
+}
+
+void
+listen_guard_error(struct listen_guard *g)
+{
+	struct timeval	tv = { 0, LISTEN_RETRY_MS * 1000 };
+	int		err = EVUTIL_SOCKET_ERROR();
+
+	/* pause instead of spinning on accept: what waits stays in the
+	 * kernel's backlog and is accepted when descriptors free up */
+	evconnlistener_disable(g->lev);
+	g->trying = false;
+	if (fdlimit_is_error(err))
+		fdlimit_fail(FDLIMIT_ACCEPT, g->what, err);
+	else
+		log_error("accept on %s: %s; pausing %d ms", g->what,
+		    evutil_socket_error_to_string(err), LISTEN_RETRY_MS);
+	evtimer_add(g->retry, &tv);
+}
+
+int
+listen_guard_init(struct listen_guard *g, struct event_base *base,
+    struct evconnlistener *lev, const char *what)
+{
+	g->lev = lev;
+	g->what = what;
+	g->trying = false;
+	if ((g->retry = evtimer_new(base, listen_guard_retry_cb, g)) == NULL)
+		return (-1);
+	return (0);
+}
+
+void
+listen_guard_ok(void)
+{
+	fdlimit_ok();
+}
+
+void
+listen_guard_clear(struct listen_guard *g)
+{
+	if (g->retry != NULL)
+		event_free(g->retry);
+	g->retry = NULL;
 }
 
 static void
 listen_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct listener	*l = arg;
-	struct timeval	 tv = { 0, LISTEN_RETRY_MS * 1000 };
-	int		 err = EVUTIL_SOCKET_ERROR();
 
-	/* pause instead of spinning on accept: what waits stays in the
-	 * kernel's backlog and is accepted when descriptors free up */
-	evconnlistener_disable(lev);
-	l->trying = false;
-	if (fdlimit_is_error(err))
-		fdlimit_fail(FDLIMIT_ACCEPT, l->bound.text, err);
-	else
-		log_error("accept on %s: %s; pausing %d ms", l->bound.text,
-		    evutil_socket_error_to_string(err), LISTEN_RETRY_MS);
-	evtimer_add(l->retry, &tv);
+	listen_guard_error(&l->guard);
+}
+
+/* A worker's listener resumes unless the worker paused them all. */
+static bool
+listener_may_resume(void *arg)
+{
+	struct listener	*l = arg;
+
+	return (l->w->listeners == NULL || !l->w->listeners->paused);
 }
 
 static void
@@ -94,8 +136,7 @@ listener_free(struct listener *l)
 		return;
 	if (l->lev != NULL)
 		evconnlistener_free(l->lev);
-	if (l->retry != NULL)
-		event_free(l->retry);
+	listen_guard_clear(&l->guard);
 	free(l);
 }
 
@@ -228,8 +269,6 @@ listener_new(struct worker *w, const struct addr *a, const struct addr *at,
 	l->w = w;
 	l->accept = accept;
 	l->want = *a;
-	if ((l->retry = evtimer_new(w->base, listen_retry_cb, l)) == NULL)
-		goto fail;
 	if ((l->lev = evconnlistener_new_bind(w->base, listen_accept_cb, l,
 	    flags, LISTEN_BACKLOG, (const struct sockaddr *)&at->ss,
 	    (int)at->len)) == NULL) {
@@ -238,12 +277,17 @@ listener_new(struct worker *w, const struct addr *a, const struct addr *at,
 		listener_free(l);
 		return (NULL);
 	}
-	evconnlistener_set_error_cb(l->lev, listen_error_cb);
 	if (getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&ss,
 	    &len) == 0)
 		addr_from_sockaddr(&l->bound, (struct sockaddr *)&ss, len);
 	else
 		l->bound = *at;
+	if (listen_guard_init(&l->guard, w->base, l->lev, l->bound.text) ==
+	    -1)
+		goto fail;
+	l->guard.may_resume = listener_may_resume;
+	l->guard.arg = l;
+	evconnlistener_set_error_cb(l->lev, listen_error_cb);
 	if (w->id == 0)
 		log_info("listening on %s", l->bound.text);
 	return (l);

@@ -21,6 +21,7 @@ struct worker;
 struct config;
 struct evconnlistener;
 struct event;
+struct event_base;
 
 /*
  * Takes an accepted socket fd on worker w's thread (and owns it from then
@@ -29,12 +30,28 @@ struct event;
 typedef int (*listen_accept_fn)(struct worker *w, int fd,
     const struct sockaddr *sa, socklen_t salen);
 
+/*
+ * What keeps a listener from spinning when accept(2) fails (out of
+ * descriptors, say): the listener pauses for LISTEN_RETRY_MS, so what
+ * waits stays in the kernel's backlog and is accepted when descriptors
+ * free up; running out is counted and logged by fdlimit, once per
+ * episode, and any other error once per pause.
+ */
+struct listen_guard {
+	struct evconnlistener	*lev;
+	struct event		*retry;		/* resume after a pause */
+	bool			 trying;	/* resumed; no error since */
+	const char		*what;		/* "127.0.0.1:8080" */
+	/* whether to resume: NULL means always */
+	bool			(*may_resume)(void *);
+	void			*arg;
+};
+
 struct listener {
 	struct addr		 want;		/* as configured */
 	struct addr		 bound;		/* as bound: the real port */
 	struct evconnlistener	*lev;
-	struct event		*retry;		/* resume after EMFILE */
-	bool			 trying;	/* resumed; no error since */
+	struct listen_guard	 guard;
 	struct worker		*w;
 	listen_accept_fn	 accept;
 };
@@ -67,6 +84,18 @@ int		 listen_try(const struct addr *a);
 /* Whether binding a needs a privilege we lack (a low port, not root and
  * without CAP_NET_BIND_SERVICE). */
 bool		 listen_needs_privilege(const struct addr *a);
+
+/*
+ * Guards lev (on base) as struct listen_guard says; what names it in
+ * messages and must outlive g.  0, or -1 when out of memory.  The owner's
+ * error callback of lev (libevent gives it the owner's argument) calls
+ * listen_guard_error(); its accept callback calls listen_guard_ok().
+ */
+int		 listen_guard_init(struct listen_guard *g, struct event_base *base,
+		    struct evconnlistener *lev, const char *what);
+void		 listen_guard_error(struct listen_guard *g);
+void		 listen_guard_ok(void);
+void		 listen_guard_clear(struct listen_guard *g);
 
 /* Makes every listener of l accept or not, as l->paused says. */
 void		 listeners_resync(struct listeners *l);

@@ -7,6 +7,7 @@ recovers, with counts, and serves every client that waited in the listen
 backlog."""
 
 import re
+import socket
 import resource
 import select
 import subprocess
@@ -206,6 +207,74 @@ def _():
         q.close()
     s.ok(wait_until(lambda: get(c.port, "/").status == 200, 5),
          "it serves new clients")
+    s.eq(c.stop(), 0, "exits 0")
+
+
+@s.scenario("out of descriptors: the admin socket and admin.http pause "
+            "too, and answer once descriptors free up")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], nofile=(64, 64), extra=(
+        "workers = 1;\n"
+        'admin = { socket = "@DIR@/admin.sock"; http = "127.0.0.1:0"; };\n'))
+    m = re.search(r"admin http: serving 127\.0\.0\.1:(\d+)", c.log_text())
+    s.ok(m is not None, "admin.http serves", c.log_tail())
+    http = int(m.group(1)) if m else 0
+    req = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
+    served, queued = [], []
+    for _ in range(80):                 # fill the table (bounded)
+        conn = RawConn(c.port, timeout=10)
+        conn.send(req)
+        if answered(conn, 1.0):
+            served.append(conn)
+        else:
+            queued.append(conn)
+            break
+    s.ok(queued, "the table is full", "%d served" % len(served))
+    ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ctl.settimeout(10)
+    ctl.connect(c.sock)                 # waits in the socket's backlog
+    ctl.sendall(b"status\n")
+    hc = socket.create_connection(("127.0.0.1", http), timeout=10)
+    hc.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\n"
+               b"Connection: close\r\n\r\n")
+    s.ok(c.wait_log(REACHED.pattern, timeout=5) is not None,
+         "the limit is logged", c.log_tail())
+    time.sleep(1.0)                     # 10 retries' worth of pauses
+    text = c.log_text()
+    s.eq(len(re.findall(r"admin.*accept", text)), 0, "no line per failed "
+         "accept on the admin listeners (they pause, not spin)",
+         c.log_tail(20))
+    s.eq(len(REACHED.findall(text)), 1, "one 'limit reached' line")
+
+    for conn in served + queued:
+        conn.close()
+    got = b""
+    try:
+        while not got.endswith(b"\n\n"):
+            piece = ctl.recv(65536)
+            if not piece:
+                break
+            got += piece
+    except OSError as e:
+        got += repr(e).encode()
+    s.ok(got.startswith(b"ok") and b"active blue" in got, "the admin client that "
+         "waited gets its status", got[:200])
+    hgot = b""
+    try:
+        while True:
+            piece = hc.recv(65536)
+            if not piece:
+                break
+            hgot += piece
+    except OSError as e:
+        hgot += repr(e).encode()
+    s.ok(hgot.startswith(b"HTTP/1.1 200 "), "the admin.http client that "
+         "waited gets its answer", hgot[:200])
+    ctl.close()
+    hc.close()
+    s.ok(c.wait_log(RECOVERED.pattern, timeout=5) is not None,
+         "the recovery is logged", c.log_tail(30))
     s.eq(c.stop(), 0, "exits 0")
 
 
