@@ -142,23 +142,32 @@ def answered(conn, timeout):
     return resp.status == 200
 
 
+REQ = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+def fill_table(c):
+    """Fills cutover's descriptor table one keep-alive client at a time
+    (bounded); returns (the clients served, [the first that waits])."""
+    served, queued = [], []
+    for _ in range(80):
+        conn = RawConn(c.port, timeout=10)
+        conn.send(REQ)
+        if answered(conn, 1.0):
+            served.append(conn)
+        else:
+            queued.append(conn)
+            break
+    return served, queued
+
+
 @s.scenario("out of descriptors: one line when reached, one when "
             "recovered, and no client that waited is dropped")
 def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n",
                 nofile=(64, 64))
-    req = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
-    served, queued = [], []
-    # fill the table one keep-alive client at a time (bounded)
-    for _ in range(80):
-        conn = RawConn(c.port, timeout=10)
-        conn.send(req)
-        if answered(conn, 1.0):
-            served.append(conn)
-        else:
-            queued.append(conn)
-            break
+    req = REQ
+    served, queued = fill_table(c)
     s.ok(queued and 20 < len(served) < 64, "a client waits once about "
          "60 descriptors are taken", "%d served" % len(served))
     for _ in range(5):                  # a few more wait with it
@@ -220,16 +229,7 @@ def _():
     m = re.search(r"admin http: serving 127\.0\.0\.1:(\d+)", c.log_text())
     s.ok(m is not None, "admin.http serves", c.log_tail())
     http = int(m.group(1)) if m else 0
-    req = b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
-    served, queued = [], []
-    for _ in range(80):                 # fill the table (bounded)
-        conn = RawConn(c.port, timeout=10)
-        conn.send(req)
-        if answered(conn, 1.0):
-            served.append(conn)
-        else:
-            queued.append(conn)
-            break
+    served, queued = fill_table(c)
     s.ok(queued, "the table is full", "%d served" % len(served))
     ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ctl.settimeout(10)
