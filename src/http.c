@@ -1,7 +1,8 @@
 /*
  * http.c — HTTP/1.1 message framing for both directions: llhttp glue,
- * heads parsed in place, bodies re-framed, trailers kept.  Rewriting heads
- * for the other side is http_head.c's.
+ * heads parsed in place, chunked bodies decoded (chunked.c), bodies
+ * re-framed, trailers kept.  Rewriting heads for the other side is
+ * http_head.c's.
  */
 #include "autoconf.h"
 
@@ -105,7 +106,6 @@ on_message_begin(llhttp_t *p)
 	if (msg->trailers != NULL)
 		msg->trailers->len = 0;
 	msg->body_bytes = 0;
-	msg->crlf_need = 0;
 	return (0);
 }
 
@@ -152,15 +152,17 @@ on_status(llhttp_t *p, const char *at, size_t len)
 }
 
 /*
- * Keeps a piece of a trailer field (a header after the last chunk) to
- * send after our own last chunk; only a chunked output can carry them.
- * Each kept field ends in CRLF.  A field that may not be a trailer
- * (http_head_trailer_is_allowed) is dropped once its name is complete: at
- * its first value piece, or at its end when its value is empty.
+ * Keeps a piece of a trailer field (a header after the last chunk; the
+ * chunked decoder's field op) to send after our own last chunk; only a
+ * chunked output can carry them.  Each kept field ends in CRLF.  A field
+ * that may not be a trailer (http_head_trailer_is_allowed) is dropped once
+ * its name is complete: at its first value piece, or at its end when its
+ * value is empty.
  */
 static int
-http_trailer(struct http_msg *msg, const char *at, size_t len, bool value)
+http_trailer(void *ctx, const char *at, size_t len, bool value)
 {
+	struct http_msg	*msg = ctx;
 	struct http_buf	*t;
 
 	if (!msg->chunked_out)
@@ -169,10 +171,6 @@ http_trailer(struct http_msg *msg, const char *at, size_t len, bool value)
 	    (msg->trailers = calloc(1, sizeof(*msg->trailers))) == NULL)
 		return (http_reject(msg, 502, "out of memory"));
 	t = msg->trailers;
-	if (!value && msg->trailer_value) {	/* a new field begins */
-		msg->trailer_value = msg->trailer_drop = false;
-		msg->trailer_start = (uint32_t)t->len;
-	}
 	if (value && !msg->trailer_value) {	/* its name is complete */
 		msg->trailer_value = true;
 		/* no name yet (": x", refused at its end): t->p may be NULL */
@@ -187,22 +185,34 @@ http_trailer(struct http_msg *msg, const char *at, size_t len, bool value)
 	if (msg->trailer_drop)
 		return (0);
 	if (t->len + len + 4 > HTTP_HEAD_MAX)
-		return (http_reject(msg, 400, "trailer fields too large"));
+		return (http_reject(msg, msg->parser.type == HTTP_REQUEST ?
+		    400 : 502, "trailer fields too large"));
 	if (http_buf_add(t, at, len) == -1)
 		return (http_reject(msg, 502, "out of memory"));
 	return (0);
 }
 
-/* A trailer field is complete: ends it with CRLF. */
+/* A trailer field is complete: ends it, without its trailing OWS, with
+ * CRLF. */
 static int
-http_trailer_end(struct http_msg *msg)
+http_trailer_end(void *ctx)
 {
-	/* llhttp reports no value piece for an empty value */
+	struct http_msg	*msg = ctx;
+	struct http_buf	*t = msg->trailers;
+
+	/* an empty value comes in no piece */
 	if (!msg->trailer_value && http_trailer(msg, "", 0, true) == -1)
 		return (-1);
-	if (msg->chunked_out && !msg->trailer_drop &&
-	    http_buf_add(msg->trailers, "\r\n", 2) == -1)
-		return (http_reject(msg, 502, "out of memory"));
+	msg->trailer_value = msg->trailer_drop = false;
+	if (!msg->chunked_out)
+		return (0);
+	if (t->len > msg->trailer_start) {	/* kept */
+		while (t->p[t->len - 1] == ' ' || t->p[t->len - 1] == '\t')
+			t->len--;
+		if (http_buf_add(t, "\r\n", 2) == -1)
+			return (http_reject(msg, 502, "out of memory"));
+	}
+	msg->trailer_start = (uint32_t)t->len;	/* the next field's */
 	return (0);
 }
 
@@ -212,8 +222,6 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
 	struct http_msg	*msg = msg_of(p);
 
 	msg->name_seen |= len > 0;
-	if (msg->head_done)
-		return (http_trailer(msg, at, len, false));
 	/* room for what forwarding adds, so what we send we would take */
 	if (msg->nhdrs == HTTP_HEADERS_MAX - HTTP_HEADERS_ADDED)
 		return (http_reject(msg, 431, "too many header fields"));
@@ -230,8 +238,6 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 	struct http_msg		*msg = msg_of(p);
 	struct http_span	*v;
 
-	if (msg->head_done)
-		return (http_trailer(msg, at, len, true));
 	if (len == 0)
 		return (0);
 	v = &msg->hdrs[msg->nhdrs].value;
@@ -252,8 +258,6 @@ on_header_value_complete(llhttp_t *p)
 	if (!msg->name_seen)
 		return (http_reject(msg, 400, "empty field name"));
 	msg->name_seen = false;
-	if (msg->head_done)
-		return (http_trailer_end(msg));
 	if (++msg->nhdrs < HTTP_HEADERS_MAX)
 		msg->hdrs[msg->nhdrs].name.len =
 		    msg->hdrs[msg->nhdrs].value.len = 0;
@@ -275,46 +279,17 @@ on_headers_complete(llhttp_t *p)
 	return (msg->skip_body ? 1 : HPE_PAUSED);
 }
 
-/*
- * llhttp 8.1 takes the two bytes after a chunk's data without looking at
- * them, so "5\r\nhelloXX3\r\n..." would pass: a smuggling hole.  We check
- * them: those in this buffer now, the rest at the start of the next.
- */
+/* Body bytes, from llhttp (a body until close) or the chunked decoder:
+ * appended to out, as a chunk when the output is chunked. */
 static int
-http_check_crlf(struct http_msg *msg, const char *at, const char *end)
+http_body(void *ctx, const char *at, size_t len)
 {
-	unsigned	 have = (unsigned)(end - at);
-	unsigned	 k = msg->crlf_need < have ? msg->crlf_need : have;
-	const char	*want = &"\r\n"[2 - msg->crlf_need];
-
-	if (memcmp(at, want, k) != 0)
-		return (http_reject(msg, 400, "chunk data not followed by "
-		    "CRLF"));
-	msg->crlf_need -= k;
-	return (0);
-}
-
-static int
-on_chunk_header(llhttp_t *p)
-{
-	msg_of(p)->chunk_left = p->content_length;
-	return (0);
-}
-
-static int
-on_body(llhttp_t *p, const char *at, size_t len)
-{
-	struct http_msg	*msg = msg_of(p);
+	struct http_msg	*msg = ctx;
 	char		 size[HTTP_DIGITS_MAX];
 	size_t		 n;
 
 	if (len == 0)
 		return (0);	/* llhttp flushes empty spans at buffer ends */
-	if ((p->flags & F_CHUNKED) && (msg->chunk_left -= len) == 0) {
-		msg->crlf_need = 2;
-		if (http_check_crlf(msg, at + len, msg->step_end) == -1)
-			return (-1);
-	}
 	msg->body_bytes += len;
 	if (msg->chunked_out) {
 		n = http_digits(len, 16, size);
@@ -328,10 +303,16 @@ on_body(llhttp_t *p, const char *at, size_t len)
 }
 
 static int
-on_message_complete(llhttp_t *p)
+on_body(llhttp_t *p, const char *at, size_t len)
 {
-	struct http_msg	*msg = msg_of(p);
+	return (http_body(msg_of(p), at, len));
+}
 
+/* The message is complete: a chunked output gets its last chunk and the
+ * trailers kept. */
+static void
+http_msg_end(struct http_msg *msg)
+{
 	if (msg->chunked_out) {
 		evbuffer_add(msg->out, "0\r\n", 3);
 		if (msg->trailers != NULL && msg->trailers->len > 0)
@@ -339,11 +320,17 @@ on_message_complete(llhttp_t *p)
 			    msg->trailers->len);
 		evbuffer_add(msg->out, "\r\n", 2);
 	}
-	/* a "Connection: close" trailer is dropped, but llhttp has seen it
-	 * and refuses what follows: the connection cannot be reused */
+	msg->complete = true;
+}
+
+static int
+on_message_complete(llhttp_t *p)
+{
+	struct http_msg	*msg = msg_of(p);
+
+	http_msg_end(msg);
 	if (!llhttp_should_keep_alive(p))
 		msg->keep_alive = false;
-	msg->complete = true;
 	return (HPE_PAUSED);
 }
 
@@ -357,8 +344,14 @@ static const llhttp_settings_t	http_settings = {
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
-	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
+};
+
+/* What the chunked decoder hands on; constant, as http_settings. */
+static const struct chunked_ops	http_chunked_ops = {
+	.data = http_body,
+	.field = http_trailer,
+	.field_end = http_trailer_end,
 };
 
 void
@@ -456,6 +449,54 @@ http_msg_note(struct http_msg *msg)
 	    (p->type == HTTP_REQUEST || (p->status_code >= 200 &&
 	    p->status_code != 204 && p->status_code != 304));
 	msg->remaining = msg->fast ? p->content_length : 0;
+	/* a 101's body is the tunnel's */
+	msg->chunked_in = !msg->complete && (p->flags & F_CHUNKED) &&
+	    !(p->type == HTTP_RESPONSE && p->status_code == 101);
+	if (msg->chunked_in)
+		chunked_init(&msg->chunk);
+}
+
+/*
+ * llhttp 8.1 takes a CR followed by any other byte where the grammar
+ * wants CRLF: "\r\n\rX" ended a head, and what followed was parsed as the
+ * next request.  So every CR of a head must be followed by LF, checked
+ * before llhttp sees the bytes: base[msg->scanned, lim) up to the end of
+ * the head, the first empty line after the start line (empty lines before
+ * it are skipped, as llhttp does; bytes after it are the body's, where a
+ * CR is data).  A CR at lim - 1 is decided with the next byte.  Returns
+ * -1 at a CR not followed by LF.  Costs one memchr per line.
+ */
+static int
+http_head_scan(struct http_msg *msg, const char *base, size_t lim)
+{
+	size_t		 i = msg->scanned;
+	const char	*cr;
+
+	while (i < lim && msg->head_end == 0) {
+		if ((cr = memchr(base + i, '\r', lim - i)) == NULL) {
+			i = lim;
+			break;
+		}
+		i = (size_t)(cr - base);
+		if (i + 1 == lim)
+			break;
+		if (base[i + 1] != '\n')
+			return (-1);
+		if (i == msg->lead)		/* an empty line first */
+			msg->lead = (uint32_t)i + 2;
+		else if (i >= msg->lead + 2 && base[i - 1] == '\n' &&
+		    base[i - 2] == '\r')
+			msg->head_end = (uint32_t)i + 2;
+		i += 2;
+	}
+	msg->scanned = (uint32_t)i;
+	return (0);
+}
+
+static void
+http_head_scan_reset(struct http_msg *msg)
+{
+	msg->scanned = msg->lead = msg->head_end = 0;
 }
 
 enum http_result
@@ -486,8 +527,18 @@ again:
 	if ((base = (const char *)evbuffer_pullup(in, (ssize_t)lim)) == NULL)
 		return (http_msg_fail(msg, 503, "out of memory"));
 	msg->base = base;
+	if (http_head_scan(msg, base, lim) == -1)
+		return (http_msg_fail(msg, msg->parser.type == HTTP_REQUEST ?
+		    400 : 502, "CR not followed by LF in the head"));
 	e = llhttp_execute(&msg->parser, base + msg->parsed,
 	    lim - msg->parsed);
+	/* where llhttp's end of the head is not the empty line's, it took
+	 * some other byte for a line's end ("\r\n\n") */
+	if (((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) &&
+	    llhttp_get_error_pos(&msg->parser) != base + msg->head_end) ||
+	    (e == HPE_OK && msg->head_end != 0))
+		return (http_msg_fail(msg, msg->parser.type == HTTP_REQUEST ?
+		    400 : 502, "the head does not end in CRLF CRLF"));
 	switch (e) {
 	case HPE_OK:
 		msg->parsed = lim;
@@ -530,6 +581,7 @@ http_msg_head_drain(struct http_msg *msg, struct evbuffer *in)
 {
 	evbuffer_drain(in, msg->head_len);
 	msg->parsed = 0;
+	http_head_scan_reset(msg);
 	msg->base = NULL;
 	http_hdrs_put(msg);
 }
@@ -540,10 +592,6 @@ http_msg_step(struct http_msg *msg, struct evbuffer *in, const char *data,
 {
 	llhttp_errno_t	 e;
 
-	if (msg->crlf_need > 0 &&
-	    http_check_crlf(msg, data, data + len) == -1)
-		return (HTTP_ERROR);
-	msg->step_end = data + len;
 	e = llhttp_execute(&msg->parser, data, len);
 	switch (e) {
 	case HPE_OK:
@@ -584,6 +632,37 @@ http_msg_move(struct http_msg *msg, struct evbuffer *in)
 	return (HTTP_DONE);
 }
 
+/*
+ * A chunked body, decoded without llhttp (chunked.h says why), a chain at
+ * a time; what follows it stays in in.  At its end llhttp starts afresh
+ * for the next message, as after http_msg_move, except after an Upgrade
+ * request: then, as llhttp would, the message ends as upgraded.
+ */
+static enum http_result
+http_msg_chunked(struct http_msg *msg, struct evbuffer *in)
+{
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
+
+	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		n = chunked_execute(&msg->chunk, &http_chunked_ops, msg,
+		    v.iov_base, v.iov_len);
+		if (n == -1)	/* an op's error is already in msg */
+			return (http_msg_fail(msg, msg->parser.type ==
+			    HTTP_REQUEST ? 400 : 502, msg->chunk.error));
+		evbuffer_drain(in, (size_t)n);
+		if (msg->chunk.done) {
+			http_msg_end(msg);
+			if (msg->parser.upgrade)
+				msg->upgraded = true;
+			else
+				llhttp_reset(&msg->parser);
+			return (HTTP_DONE);
+		}
+	}
+	return (HTTP_MORE);
+}
+
 enum http_result
 http_msg_body(struct http_msg *msg, struct evbuffer *in)
 {
@@ -594,6 +673,8 @@ http_msg_body(struct http_msg *msg, struct evbuffer *in)
 		return (HTTP_DONE);
 	if (msg->fast && !msg->chunked_out)
 		return (http_msg_move(msg, in));
+	if (msg->chunked_in)
+		return (http_msg_chunked(msg, in));
 	if (evbuffer_get_length(in) == 0)
 		return (http_msg_step(msg, in, "", 0));
 	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
@@ -611,6 +692,9 @@ http_msg_eof(struct http_msg *msg)
 
 	if (msg->complete)
 		return (HTTP_DONE);
+	if (msg->chunked_in)	/* its end is in its framing, not a close */
+		return (http_msg_fail(msg, 502, "connection closed "
+		    "mid-message"));
 	e = llhttp_finish(&msg->parser);
 	if ((e == HPE_OK || e == HPE_PAUSED) && msg->complete)
 		return (HTTP_DONE);
@@ -643,7 +727,9 @@ http_msg_next(struct http_msg *msg)
 	}
 	http_hdrs_put(msg);
 	msg->parsed = msg->head_len = 0;
+	http_head_scan_reset(msg);
 	msg->head_done = msg->complete = msg->chunked_out = false;
+	msg->chunked_in = false;
 	msg->skip_body = msg->fast = false;
 	msg->remaining = 0;
 	msg->status = 0;

@@ -1,9 +1,10 @@
 /*
  * http.h — Layer 0 (leaf): HTTP/1.1 message framing on one side of a
- * connection: llhttp in strict mode, the head captured without copying,
- * bodies re-framed from what was parsed (never forwarded as received),
- * trailers kept for a chunked output, and the byte buffer heads are built
- * in.  Rewriting a head for the other side and error replies are
+ * connection: llhttp in strict mode for heads (every CR of a head checked
+ * for its LF first, llhttp 8.1 being lenient there), the head captured
+ * without copying, chunked bodies decoded by chunked.h, bodies re-framed
+ * from what was parsed (never forwarded as received), trailers kept for a
+ * chunked output, and the byte buffer heads are built in.  Rewriting a head for the other side and error replies are
  * http_head.h's.
  *
  * A head is parsed in place: the input buffer is made contiguous up to the
@@ -21,6 +22,8 @@
 #include <strings.h>
 
 #include <llhttp.h>
+
+#include "chunked.h"
 
 struct evbuffer;
 
@@ -88,6 +91,9 @@ struct http_msg {
 	llhttp_t		 parser;
 	const char		*base;		/* head start, during execute */
 	size_t			 parsed;	/* head bytes given to llhttp */
+	uint32_t		 scanned;	/* head bytes checked for CRLF */
+	uint32_t		 lead;		/* empty lines before the head */
+	uint32_t		 head_end;	/* after its CRLF CRLF, if seen */
 	size_t			 head_len;	/* once the head is complete */
 	struct http_span	 url;		/* request target */
 	struct http_span	 reason;	/* response reason phrase */
@@ -112,9 +118,9 @@ struct http_msg {
 	bool			 keep_alive;	/* the peer keeps the connection */
 	bool			 fast;		/* Content-Length body: chains move */
 	uint64_t		 remaining;	/* of a fast body */
-	uint64_t		 chunk_left;	/* data bytes left in this chunk */
-	unsigned		 crlf_need;	/* CRLF bytes after chunk data */
-	const char		*step_end;	/* end of the bytes llhttp has */
+	bool			 chunked_in;	/* a chunked body: decoded by
+						 * chunk, never by llhttp */
+	struct chunked		 chunk;
 	const char		*error;		/* error reason, static text */
 	struct evbuffer		*out;		/* body bytes go here */
 	uint64_t		 body_bytes;	/* body bytes parsed */

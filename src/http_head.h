@@ -90,8 +90,8 @@ const char *http_reason(int status);
  * to a member (400), or NULL when it may: origin form ("/path?query") for
  * any method; asterisk form ("*") only with OPTIONS; absolute form only
  * with http or https and a host, without userinfo (its authority becomes
- * the Host).  CONNECT's authority form is left to the caller (405).
- * Returns static text.
+ * the Host).  CONNECT's authority form is left to the caller (405).  A
+ * fragment ("#") is refused in every form.  Returns static text.
  */
 const char *http_head_target_check(uint8_t method, const char *t,
 	    size_t len);

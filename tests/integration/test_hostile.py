@@ -60,6 +60,7 @@ def raw_json(r):
 # ------------------------------------------------------------ refused
 
 H = "Host: t\r\n"
+SMUGGLED = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
 REFUSED = [
     # (what, request bytes, acceptable statuses)
     ("Content-Length with Transfer-Encoding",
@@ -153,6 +154,34 @@ REFUSED = [
     ("Connection naming 65 fields",
      "GET /raw HTTP/1.1\r\n" + H + "Connection: " +
      ", ".join("X-C%d" % i for i in range(65)) + "\r\n\r\n", (400,)),
+    # a CR not followed by LF anywhere in a head (llhttp 8.1 takes some);
+    # each is followed by a request that must not be forwarded either
+    ("bare CR in the request line",
+     "GET /raw HTTP/1.1\rHost: t\r\n\r\n" + SMUGGLED, (400,)),
+    ("bare CR after the method",
+     "GET\r/raw HTTP/1.1\r\n" + H + "\r\n" + SMUGGLED, (400,)),
+    ("bare CR at the end of a field value",
+     "GET /raw HTTP/1.1\r\n" + H + "X-A: a\r\r\n\r\n" + SMUGGLED,
+     (400,)),
+    ("bare CR where a field name starts",
+     "GET /raw HTTP/1.1\r\n" + H + "\rX-A: 1\r\n\r\n" + SMUGGLED, (400,)),
+    ("bare CR ending the head (\\r\\n\\rX)",
+     "GET /raw HTTP/1.1\r\n" + H + "\rX" + SMUGGLED, (400,)),
+    ("bare CR ending the head (\\r\\n\\r\\r\\n)",
+     "GET /raw HTTP/1.1\r\n" + H + "\r\r\n" + SMUGGLED, (400,)),
+    ("bare CR ending the last field (\\r\\r\\n)",
+     "GET /raw HTTP/1.1\r\n" + H + "X-A: 1\r\r\n\r\n" + SMUGGLED, (400,)),
+    ("LF alone ending the head (\\r\\n\\n)",
+     "GET /raw HTTP/1.1\r\n" + H + "\n" + SMUGGLED, (400,)),
+    # a fragment is not part of a request target (RFC 9112 3.2)
+    ("# in an origin-form target",
+     "GET /raw#frag HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("# after a query", "GET /raw?q=1#f HTTP/1.1\r\n" + H + "\r\n",
+     (400,)),
+    ("# alone at the end", "GET /raw# HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("# in an absolute-form target",
+     "GET http://t/raw#frag HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("OPTIONS *#", "OPTIONS *# HTTP/1.1\r\n" + H + "\r\n", (400,)),
 ]
 
 
@@ -193,28 +222,58 @@ def _():
     s.match(r"400", c.log_text(), "error responses are logged")
 
 
+# Chunked bodies a client may not send (RFC 9112 7.1), whatever llhttp 8.1
+# lets through: each is followed by a request that must never be
+# forwarded.  (what, body, exact status or None for "400 or a close")
+CHUNK_REFUSED = [
+    ("non-hex chunk size", "5\r\nhello\r\nzz\r\nabc\r\n0\r\n\r\n", None),
+    ("chunk size overflowing 64 bits",
+     "5\r\nhello\r\n1" + "f" * 17 + "\r\nabc\r\n0\r\n\r\n", None),
+    ("chunk without its CRLF", "5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n", None),
+    ("bare CR ending a chunk-size line", "5\rhello\r\n0\r\n\r\n", 400),
+    ("bare CR after a chunk extension",
+     "5;a=b\rX\r\nhello\r\n0\r\n\r\n", 400),
+    ("bare CR after chunk data", "5\r\nhello\r\r\n0\r\n\r\n", 400),
+    ("bare CR in a trailer field",
+     "5\r\nhello\r\n0\r\nX-A: 1\rX-B: 2\r\n\r\n", 400),
+    ("bare CR ending a trailer field",
+     "5\r\nhello\r\n0\r\nX-A: 1\r\r\n\r\n", 400),
+    ("bare CR in the last-chunk line", "5\r\nhello\r\n0\rX\r\n\r\n", 400),
+    ("bare CR as the final CRLF (\\r\\n\\rX)",
+     "5\r\nhello\r\n0\r\n\rX", 400),
+    ("bare CR as the final CRLF (\\r\\n\\r\\r\\n)",
+     "5\r\nhello\r\n0\r\n\r\r\n", 400),
+    ("LF alone ending a chunk-size line", "5\nhello\r\n0\r\n\r\n", 400),
+    ("chunk size 0x5", "0x5\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk size +5", "+5\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk size 5 5", "5 5\r\nhello\r\n0\r\n\r\n", 400),
+    ("whitespace ending a chunk-size line", "5 \r\nhello\r\n0\r\n\r\n", 400),
+    ("a 4097-byte chunk-size line",
+     "5;a=" + "v" * 4091 + "\r\nhello\r\n0\r\n\r\n", 400),
+    ("a 64 KiB chunk extension",
+     "5;a=" + "v" * 65536 + "\r\nhello\r\n0\r\n\r\n", 400),
+]
+
+
 @s.scenario("an invalid chunk breaks off the request upstream")
 def _():
     c, b = quiet_cutover()
-    for what, size in (("non-hex chunk size", "zz"),
-                       ("chunk size overflowing 64 bits",
-                        "1" + "f" * 17),
-                       ("chunk without its CRLF", None)):
+    for what, body, status in CHUNK_REFUSED:
         raw = RawConn(c.port, timeout=5)
-        if size is None:
-            body = "5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n"
-        else:
-            body = "5\r\nhello\r\n%s\r\nabc\r\n0\r\n\r\n" % size
-        smuggled = "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
         send_quietly(raw, ("POST /raw HTTP/1.1\r\nHost: t\r\n"
                            "Transfer-Encoding: chunked\r\n\r\n" + body +
-                           smuggled).encode())
+                           SMUGGLED).encode("latin-1"))
         r = raw.response_or_error()
         got = getattr(r, "status", None)
-        s.ok((got == 400 and is_close(r) or got is None) and
-             raw.closed(3.0),
-             "%s: 400 (or a plain close), then the connection is closed"
-             % what, repr(r))
+        if status is None:
+            s.ok((got == 400 and is_close(r) or got is None) and
+                 raw.closed(3.0),
+                 "%s: 400 (or a plain close), then the connection is "
+                 "closed" % what, repr(r))
+        else:
+            s.ok(got == status and is_close(r) and raw.closed(3.0),
+                 "%s: %d, Connection: close, then closed" % (what, status),
+                 repr(r))
         raw.close()
         # the head may have gone upstream already: then the member must
         # see that body break off, never complete it
@@ -228,6 +287,31 @@ def _():
 
 
 # ------------------------------------------------------------ accepted
+
+# What RFC 9112 7.1 allows in chunk framing, and bare CRs in body data:
+# (what, request body framing, the body the member must get)
+LONG_EXT = "5;a=" + "v" * 4090 + "\r\n"       # 4096 bytes with its CRLF
+CHUNK_ACCEPTED = [
+    ("BWS before ; (SP and HTAB)",
+     "Transfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n"
+     "6\t;x\r\n world\r\n0  ;last\r\n\r\n", "hello world"),
+    ("BWS around = and extensions without a value",
+     "Transfer-Encoding: chunked\r\n\r\n5 ; a = b ;c;d\r\nhello\r\n"
+     "0\r\n\r\n", "hello"),
+    ("quoted extension values with escapes",
+     "Transfer-Encoding: chunked\r\n\r\n5;a=\"x;\\\"y\\\\ z\"\r\nhello\r\n"
+     "0;b=\"\"\r\n\r\n", "hello"),
+    ("a chunk-size line of 4096 bytes (the cap)",
+     "Transfer-Encoding: chunked\r\n\r\n" + LONG_EXT + "hello\r\n0\r\n\r\n",
+     "hello"),
+    ("leading zeros in chunk sizes",
+     "Transfer-Encoding: chunked\r\n\r\n005\r\nhello\r\n000\r\n\r\n", "hello"),
+    ("bare CRs in chunk data",
+     "Transfer-Encoding: chunked\r\n\r\n8\r\na\rb\r\rc\r\n\r\n0\r\n\r\n",
+     "a\rb\r\rc\r\n"),
+    ("bare CRs in a Content-Length body",
+     "Content-Length: 8\r\n\r\na\rb\r\rc\r\r", "a\rb\r\rc\r\r"),
+]
 
 
 RAW_ANSWERED = [0]
@@ -265,6 +349,14 @@ def _():
          "quoted" not in j.get("wire_body", "quoted"),
          "chunk extensions: the body is re-framed, not copied",
          repr(j.get("wire_body")))
+
+    for what, framing, want in CHUNK_ACCEPTED:
+        r, j, line, fields = forwarded(
+            c, ("POST /raw HTTP/1.1\r\nHost: t\r\n" + framing)
+            .encode("latin-1"))
+        s.eq((r.status, j.get("body")), (200, want),
+             "%s: forwarded, the member gets the body intact" % what,
+             repr(j)[:300])
 
     r, j, line, fields = forwarded(
         c, b"POST /raw HTTP/1.1\r\nHost: t\r\nTrailer: X-Trail\r\n"
@@ -890,7 +982,8 @@ def _():
 
 class ScriptedMember:
     """A member that answers every request but its probes (/healthz: 200
-    "ok") with the same raw bytes, on keep-alive connections."""
+    "ok") with the same raw bytes, on keep-alive connections; answer may
+    also be a function of the request line (bytes) that returns them."""
 
     def __init__(self, answer):
         self.answer = answer
@@ -922,6 +1015,8 @@ class ScriptedMember:
                 if b" /healthz " in head.split(b"\r\n")[0]:
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2"
                                  b"\r\n\r\nok")
+                elif callable(self.answer):
+                    conn.sendall(self.answer(head.split(b"\r\n")[0]))
                 else:
                     conn.sendall(self.answer)
         except OSError:
@@ -962,6 +1057,71 @@ def _():
          (200, b"hello"),
          "the next request is answered (a member's Connection: close "
          "trailer is not a reusable connection)", c.log_tail(5))
+    raw.close()
+    m.close()
+
+
+# What a member may not send either: (what, response bytes, whether the
+# fault is in the body).  Each is counted against the member; the client
+# gets 502, or, when the fault is in a body whose head went out already,
+# a response cut short (never a complete one).
+CHUNKED_RESP = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+RESPONSE_REFUSED = [
+    ("bare CR in the status line",
+     b"HTTP/1.1 200 OK\rContent-Length: 2\r\n\r\nok", False),
+    ("bare CR in a field value",
+     b"HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 2\r\n\r\nok", False),
+    ("bare CR ending the head",
+     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\rXok", False),
+    ("bare CR in a chunk-size line",
+     CHUNKED_RESP + b"5\rhello\r\n0\r\n\r\n", True),
+    ("bare CR after chunk data",
+     CHUNKED_RESP + b"5\r\nhello\r\r\n0\r\n\r\n", True),
+    ("bare CR in a trailer field",
+     CHUNKED_RESP + b"5\r\nhello\r\n0\r\nX-A: 1\rX\r\n\r\n", True),
+    ("bare CR as the final CRLF",
+     CHUNKED_RESP + b"5\r\nhello\r\n0\r\n\rX", True),
+    ("chunk size 5 5", CHUNKED_RESP + b"5 5\r\nhello\r\n0\r\n\r\n", True),
+    ("a 4097-byte chunk-size line",
+     CHUNKED_RESP + b"5;a=" + b"v" * 4091 + b"\r\nhello\r\n0\r\n\r\n", True),
+]
+
+
+@s.scenario("a member's bad framing: 502, and the member is counted")
+def _():
+    answers = dict((b"/bad%d" % i, data)
+                   for i, (_, data, _) in enumerate(RESPONSE_REFUSED))
+    good = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5 ;a=\"q\\\"\"\r\nhel\rl\r\n0\r\n\r\n")
+    m = ScriptedMember(lambda line: answers.get(line.split(b" ")[1], good))
+    green = Backend("green")
+    c = Cutover(blue=[m], green=[green], extra=QUIET_HEALTH)
+    s.ok(wait_health(c, "blue", m, "up", 5), "the member is up",
+         c.status())
+    for i, (what, _, in_body) in enumerate(RESPONSE_REFUSED):
+        streak0 = c.member("blue", m)["fail_streak"]
+        raw = RawConn(c.port, timeout=5)
+        raw.send(build_request("GET", "/bad%d" % i))
+        r = raw.response_or_error()
+        got = getattr(r, "status", None)
+        if in_body:
+            s.ok((got == 502 and is_close(r) or isinstance(r, EOFError))
+                 and raw.closed(3.0),
+                 "%s: the client gets 502 or a response cut short, then "
+                 "a close" % what, repr(r))
+        else:
+            s.ok(got == 502 and is_close(r) and raw.closed(3.0),
+                 "%s: the client gets 502 with Connection: close, then a "
+                 "close" % what, repr(r))
+        raw.close()
+        st = c.member("blue", m)
+        s.ok(st["last"].startswith("passive") and
+             st["fail_streak"] == streak0 + 1,
+             "%s: counted as a passive failure of the member" % what, st)
+    raw = RawConn(c.port, timeout=5)
+    r = raw.request("GET", "/good")
+    s.eq((r.status, r.body), (200, b"hel\rl"),
+         "BWS before ; and a bare CR in chunk data: relayed intact")
     raw.close()
     m.close()
 

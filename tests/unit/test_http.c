@@ -20,8 +20,9 @@
 
 #include "http_fixture.h"
 
-/* A first trailer without a name is refused (and, under UBSan, nothing
- * is computed from the still empty trailer buffer). */
+/* A first trailer without a name is refused, a member's with 502 (and,
+ * under UBSan, nothing is computed from the still empty trailer
+ * buffer). */
 static void
 test_http_trailer_without_name_refused(void **state)
 {
@@ -33,7 +34,7 @@ test_http_trailer_without_name_refused(void **state)
 	f->msg.chunked_out = true;
 	evbuffer_add(f->in, "0\r\n: x\r\n\r\n", 10);
 	assert_int_equal(http_msg_body(&f->msg, f->in), HTTP_ERROR);
-	assert_int_equal(f->msg.status, 400);
+	assert_int_equal(f->msg.status, 502);
 }
 
 static void
@@ -286,6 +287,124 @@ test_http_response_truncated_body_is_error(void **state)
 	assert_int_equal(http_msg_eof(&f->msg), HTTP_ERROR);
 }
 
+/*
+ * Parses one message of type from s (len bytes) fed in pieces: cut at
+ * split (0: whole), or one byte at a time when split is (size_t)-1.
+ * Returns the last result; the body (not re-chunked) is in f->out.
+ */
+static enum http_result
+message_fed(struct fixture *f, llhttp_type_t type, const char *s, size_t len,
+    size_t split)
+{
+	enum http_result	r;
+	size_t			off = 0, piece;
+	bool			head = true;
+
+	http_msg_free(&f->msg);
+	http_msg_init(&f->msg, type);
+	f->msg.out = f->out;
+	evbuffer_drain(f->in, evbuffer_get_length(f->in));
+	evbuffer_drain(f->out, evbuffer_get_length(f->out));
+	for (;;) {
+		if (head) {
+			r = http_msg_head(&f->msg, f->in);
+			if (r == HTTP_DONE) {
+				http_msg_head_drain(&f->msg, f->in);
+				head = false;
+				continue;
+			}
+		} else
+			r = http_msg_body(&f->msg, f->in);
+		if (r != HTTP_MORE || off == len)
+			return (r);
+		if (split == (size_t)-1)
+			piece = 1;
+		else if (split > 0 && off < split)
+			piece = split - off;
+		else
+			piece = len - off;
+		evbuffer_add(f->in, s + off, piece);
+		off += piece;
+	}
+}
+
+struct fed_case {
+	llhttp_type_t	 type;
+	const char	*in;
+	int		 status;	/* 0: accepted */
+	const char	*body;		/* if accepted */
+};
+
+#define CHUNKED_POST	"POST / HTTP/1.1\r\nHost: t\r\n" \
+			"Transfer-Encoding: chunked\r\n\r\n"
+#define CHUNKED_200	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+static const struct fed_case	fed_cases[] = {
+	/* a CR not followed by LF in a head: refused, llhttp 8.1 or not */
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\n\rXGET /s HTTP/1.1\r\n"
+	    "Host: t\r\n\r\n", 400, NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\n\r\r\n", 400, NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\r\n\r\n", 400, NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\rHost: t\r\n\r\n", 400, NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\n\rX-A: 1\r\n\r\n", 400,
+	    NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n", 400,
+	    NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\n\n", 400, NULL },
+	{ HTTP_RESPONSE, "HTTP/1.1 200 OK\rContent-Length: 0\r\n\r\n", 502,
+	    NULL },
+	{ HTTP_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\rXok", 502,
+	    NULL },
+	/* a fragment in the target */
+	{ HTTP_REQUEST, "GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400, NULL },
+	{ HTTP_REQUEST, "GET http://t/a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400,
+	    NULL },
+	{ HTTP_REQUEST, "OPTIONS *# HTTP/1.1\r\nHost: t\r\n\r\n", 400, NULL },
+	/* chunk framing: 400 for a request, 502 for a response */
+	{ HTTP_REQUEST, CHUNKED_POST "5\rhello\r\n0\r\n\r\n", 400, NULL },
+	{ HTTP_REQUEST, CHUNKED_POST "5\r\nhello\r\n0\r\n\rX", 400, NULL },
+	{ HTTP_REQUEST, CHUNKED_POST "5\r\nhello\r\n0\r\nX: 1\rY\r\n\r\n", 400,
+	    NULL },
+	{ HTTP_RESPONSE, CHUNKED_200 "5\r\nhello\r\r\n0\r\n\r\n", 502, NULL },
+	{ HTTP_RESPONSE, CHUNKED_200 "0x5\r\nhello\r\n0\r\n\r\n", 502, NULL },
+	/* accepted: an empty line before a request, CRs in body data,
+	 * whitespace before ";" */
+	{ HTTP_REQUEST, "\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n", 0, "" },
+	{ HTTP_REQUEST, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+	    "\r\n\rX\r\r", 0, "\rX\r\r" },
+	{ HTTP_REQUEST, CHUNKED_POST "5 ;a=b\r\nh\rll\r\r\n0\t;c\r\nX: 1\r\n"
+	    "\r\n", 0, "h\rll\r" },
+	{ HTTP_RESPONSE, CHUNKED_200 "3;q=\"\\\"\"\r\n\r\r\r\r\n0\r\n\r\n", 0,
+	    "\r\r\r" },
+};
+
+/* Every case whole, one byte at a time and cut in two at every point:
+ * a CR at the end of a piece is decided with the next byte. */
+static void
+test_http_bare_cr_and_chunks_at_every_split(void **state)
+{
+	struct fixture	*f = *state;
+	enum http_result r;
+
+	for (size_t i = 0; i < sizeof(fed_cases) / sizeof(fed_cases[0]); i++) {
+		const struct fed_case *c = &fed_cases[i];
+		size_t len = strlen(c->in);
+
+		for (size_t split = 0; split <= len + 1; split++) {
+			r = message_fed(f, c->type, c->in, len,
+			    split == len + 1 ? (size_t)-1 : split);
+			if (c->status != 0 && (r != HTTP_ERROR ||
+			    f->msg.status != c->status))
+				fail_msg("case %zu, split %zu: %d, status %d",
+				    i, split, r, f->msg.status);
+			if (c->status == 0 && (r != HTTP_DONE ||
+			    strcmp(out_text(f), c->body) != 0))
+				fail_msg("case %zu, split %zu: %d (%s)", i,
+				    split, r, f->msg.error);
+		}
+	}
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -306,6 +425,7 @@ main(void)
 		T(test_http_too_many_headers_is_431),
 		T(test_http_oversize_head_is_431),
 		T(test_http_response_truncated_body_is_error),
+		T(test_http_bare_cr_and_chunks_at_every_split),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

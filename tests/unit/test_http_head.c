@@ -299,7 +299,7 @@ test_http_trailers_forbidden_fields_dropped(void **state)
 		if (http_msg_body(&f->msg, f->in) != HTTP_DONE)
 			fail_msg("type %d: %s", type, f->msg.error);
 		assert_string_equal(out_text(f), "2\r\nhi\r\n0\r\n"
-		    "X-Sum: 1\r\nServer-Timing: db;dur=5\r\nX-Empty: \r\n"
+		    "X-Sum: 1\r\nServer-Timing: db;dur=5\r\nX-Empty:\r\n"
 		    "\r\n");
 	}
 }
