@@ -104,6 +104,22 @@ def in_windows(records, backend, windows):
 # ---------------------------------------------------------------- the run
 
 
+def run_plan(t0, events, deadline, act):
+    """Calls act(kind, arg) for each event (offset seconds from t0, kind,
+    arg) at its time, in order, until deadline; returns the largest lag
+    (seconds) behind the plan."""
+    lag_max = 0.0
+    for offset, kind, arg in events:
+        now = time.monotonic()
+        if now >= deadline:
+            break
+        if t0 + offset > now:
+            time.sleep(t0 + offset - now)
+        lag_max = max(lag_max, time.monotonic() - t0 - offset)
+        act(kind, arg)
+    return lag_max
+
+
 class Controller:
     """Performs the switches, reloads and member drains of the run, and
     logs when each command was sent and when its reply arrived."""
@@ -215,19 +231,14 @@ class Controller:
         return sorted(ev, key=lambda e: e[0])
 
     def run(self, t0, events, deadline):
-        for offset, kind, arg in events:
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            if t0 + offset > now:
-                time.sleep(t0 + offset - now)
-            self.lag_max = max(self.lag_max, time.monotonic() - t0 - offset)
+        def act(kind, arg):
             if kind == "switch":
                 self.switch()
             elif kind == "reload":
                 self.reload(arg)
             else:
                 self.member(arg)
+        self.lag_max = run_plan(t0, events, deadline, act)
         if self.removed_windows and self.removed_windows[-1][1] == INF:
             self.removed_windows[-1] = (self.removed_windows[-1][0], INF)
 
