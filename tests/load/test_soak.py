@@ -88,7 +88,7 @@ CLIENT_ERRORS = (OSError, EOFError, ValueError, asyncio.TimeoutError,
                  asyncio.IncompleteReadError, asyncio.LimitOverrunError)
 # how long after a SIGKILL a request may still go to the dead member's
 # kept-alive connections (see classify)
-KILL_VISIBLE_S = 0.1
+KILL_VISIBLE_S = 0.25
 # errors that cutover logs when a member went away under a request
 MEMBER_GONE = re.compile(r"member (closed|connection failed)")
 
@@ -125,9 +125,9 @@ class Ids:
 
 class Rec:
     """One client operation: kind, method, id, start, end, status (0: none
-    came), backend (X-Backend), err (None when it succeeded), extra."""
+    came), backend (X-Backend), err (None when it succeeded)."""
     __slots__ = ("kind", "method", "id", "start", "end", "status",
-                 "backend", "err", "extra")
+                 "backend", "err")
 
     def __init__(self, kind, method, rid):
         self.kind, self.method, self.id = kind, method, rid
@@ -136,7 +136,6 @@ class Rec:
         self.status = 0
         self.backend = "-"
         self.err = None
-        self.extra = None
 
     def __repr__(self):
         return "%s %s id=%d %.3f..%.3f status=%d backend=%s err=%s" % (
@@ -354,7 +353,7 @@ def fd_count(pid):
 class Sampler:
     """RSS (kB) and descriptors of pid at t0 + interval * (0.5, 1.5, ...):
     each sample in the middle of its interval, none at the load's start or
-    end."""
+    end.  Each is printed as a TAP diagnostic when taken."""
 
     def __init__(self, pid, t0, interval, count):
         self.pid, self.t0, self.interval, self.count = pid, t0, interval, \
@@ -369,8 +368,11 @@ class Sampler:
             when = self.t0 + (i + 0.5) * self.interval
             if self._stop.wait(max(0.0, when - time.monotonic())):
                 return
-            self.samples.append((time.monotonic() - self.t0,
-                                 rss_kb(self.pid), fd_count(self.pid)))
+            x = (time.monotonic() - self.t0, rss_kb(self.pid),
+                 fd_count(self.pid))
+            self.samples.append(x)
+            print("#   sample %7.1f s  VmRSS %8s kB  descriptors %5s" % x)
+            sys.stdout.flush()
 
     def join(self, timeout):
         self._t.join(timeout)
@@ -637,15 +639,13 @@ def main():
         load = Load(c.port, t0 + a.duration, a.clients_scale)
         lt = threading.Thread(target=load.run, daemon=True)
         sampler = Sampler(c.pid, t0, a.interval, nsamples)
+        s._diag("samples (seconds since the load began):")
         lt.start()
         ctl.run(t0, events, t0 + a.duration)
         lt.join(a.duration + 5 * OP_TIMEOUT)
         s.ok(not lt.is_alive(), "the clients finished in time")
         sampler.join(a.interval + 5)
 
-        s._diag("samples (seconds, VmRSS kB, descriptors):")
-        for t, rss, fds in sampler.samples:
-            s._diag("  %7.1f %8s %5s" % (t, rss, fds))
         warm = max(1, len(sampler.samples) // 3)
         fds = [x[2] for x in sampler.samples]
         rss = [x[1] for x in sampler.samples]
