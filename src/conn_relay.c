@@ -147,6 +147,21 @@ conn_relay_select(struct conn *c, struct pool *p)
 	return (m);
 }
 
+static bool	conn_relay_idempotent(const struct conn *);
+
+/*
+ * Whether c's request could go again on a fresh connection if a reused
+ * one were found closed under it (conn_relay_may_send_again): idempotent,
+ * without a body.  Others take a reused connection only once it is seen
+ * alive, or a POST is lost to a member that died a moment ago.
+ */
+static bool
+conn_relay_retryable(const struct conn *c)
+{
+	return (conn_relay_idempotent(c) && !c->x->req.chunked_in &&
+	    c->x->req.remaining == 0);
+}
+
 /* Picks a member and connects (or reuses a connection).  May free c. */
 int
 conn_relay_connect(struct conn *c)
@@ -172,7 +187,8 @@ conn_relay_connect(struct conn *c)
 		    !snapshot_has_member(c->w->snap, m))
 			continue;
 		conn_set_member(c, m);
-		if ((u = upstream_take(m, c->w->id)) != NULL) {
+		if ((u = upstream_take(m, c->w->id,
+		    !conn_relay_retryable(c))) != NULL) {
 			conn_relay_attach(c, u);
 			return (conn_relay_ready(c));
 		}

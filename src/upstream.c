@@ -32,18 +32,41 @@ upstream_idle_cb(struct io *io, int what, void *arg)
 	upstream_free(u);
 }
 
+/*
+ * Whether idle u's member has not closed it (or talked on it) an instant
+ * ago, before the loop ran the event that would have dropped it: a member
+ * that dies (the kernel closes a killed process's sockets) or times the
+ * connection out.  One recv(MSG_PEEK): nothing to read is what a live
+ * idle connection has.
+ */
+static bool
+upstream_alive(const struct upstream *u)
+{
+	char	b;
+
+	return (evbuffer_get_length(u->io.in) == 0 && !u->io.eof &&
+	    recv(u->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
 struct upstream *
-upstream_take(struct member *m, unsigned worker)
+upstream_take(struct member *m, unsigned worker, bool check)
 {
 	struct member_local	*l = &m->local[worker];
 	struct upstream		*u;
 
-	if ((u = TAILQ_FIRST(&l->idle)) == NULL)
-		return (NULL);
-	TAILQ_REMOVE(&l->idle, u, entry);
-	COUNT_SUB(&l->nidle, 1);
-	io_timeouts(&u->io, 0, 0);
-	return (u);
+	while ((u = TAILQ_FIRST(&l->idle)) != NULL) {
+		TAILQ_REMOVE(&l->idle, u, entry);
+		COUNT_SUB(&l->nidle, 1);
+		if (!check || upstream_alive(u)) {
+			io_timeouts(&u->io, 0, 0);
+			return (u);
+		}
+		log_debug("%s %s: idle connection closed by the member",
+		    pool_name(m->pool), m->addr.text);
+		upstream_free(u);
+	}
+	return (NULL);
 }
 
 struct upstream *

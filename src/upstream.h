@@ -34,8 +34,13 @@ struct upstream {
 	unsigned		 uses;		/* requests sent on it */
 };
 
-/* An idle, connected upstream to m of worker's list, or NULL. */
-struct upstream	*upstream_take(struct member *m, unsigned worker);
+/*
+ * An idle, connected upstream to m of worker's list, or NULL.  With check,
+ * one the member closed an instant ago is dropped first (a syscall each):
+ * for a request that could not be sent again if it were lost on it.
+ */
+struct upstream	*upstream_take(struct member *m, unsigned worker,
+		    bool check);
 
 /*
  * Starts a connection to m.  The caller sets the callback (io_setcb); it

@@ -143,6 +143,55 @@ def _():
             m.close()
 
 
+def answer_then_close(close_on):
+    """Answers every request 200 (keep-alive, as far as its head says),
+    and closes the connection with the answer to close_on: corked, so
+    the answer and the FIN leave in one segment and are both in cutover's
+    socket when it reads the answer."""
+    def answer(sock, head):
+        last = close_on in head
+        if last:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        if last:
+            sock.shutdown(socket.SHUT_WR)
+            sock.close()
+    return answer
+
+
+@s.scenario("a kept-alive connection the member closed a moment ago is "
+            "not used for a POST")
+def _():
+    # The member closes with its answer, as a Pod killed or timing the
+    # connection out does: the POST pipelined behind the GET is routed
+    # before cutover's loop has run the close.  It must not go on that
+    # connection (it could not be sent again), but on a fresh one.
+    m = ScriptedMember(answer_then_close(b"/first"))
+    c = Cutover(blue=[m], green=[Backend("green")],
+                extra="workers = 1;\n" + FAST_RISE.replace(
+                    "interval_ms = 100", "interval_ms = 60000"))
+    try:
+        s.ok(c.wait_pool_healthy("blue"), "the member is up")
+        got = []
+        for i in range(5):
+            raw = RawConn(c.port)
+            raw.send(build_request("GET", "/first-%d" % i) +
+                     build_request("POST", "/second-%d" % i,
+                                   [("Content-Length", "0")]))
+            got.append((raw.read_response().status,
+                        raw.response_or_error()))
+            raw.close()
+        s.eq([(a, getattr(b, "status", b)) for a, b in got],
+             [(200, 200)] * 5, "both answered 200, every time",
+             c.log_tail())
+        posts = [h for h in m.heads if h.startswith(b"POST")]
+        s.eq(len(posts), 5, "the member got each POST once", posts)
+        s.ok(c.alive(), "cutover still runs")
+    finally:
+        c.stop()
+        m.close()
+
+
 def keepalive_then_interim(close_on):
     """Like keepalive_then, but at close_on the member first sends a 103
     and only then closes, with no final response."""

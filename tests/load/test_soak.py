@@ -32,12 +32,14 @@ What must hold:
   - no request that a live member could have served is lost.  Each
     request carries an id in its target, so cutover's access log (JSON)
     says which member it went to and why it failed.  A failure is excused
-    only when the member that served it was killed while it was in flight
-    and the request could not be sent again: a POST (not idempotent), or
-    a GET whose response had begun (cutover: "mid-response"), or a tunnel
-    whose member was killed while open; or a POST sent within
-    KILL_VISIBLE_S after its member was killed, on a kept-alive connection
-    whose close cutover had yet to see.  Every other request must
+    only when the member that served it was being killed (from the
+    SIGKILL to the process's exit) while it was in flight and the request
+    could not be sent again: a POST (not idempotent), or a GET whose
+    response had begun (cutover: "mid-response"), or a tunnel whose
+    member was killed while open.  A POST sent after its member exited,
+    on a kept-alive connection whose close cutover's loop had yet to
+    see, is no excuse: cutover looks before it reuses a connection for
+    a request it could not send again.  Every other request must
     succeed, with the right body; GETs whose member was killed before it
     answered are resent by cutover and succeed.
   - slowloris clients get 408 once timeouts.client_header_ms has passed
@@ -86,9 +88,6 @@ BODY_SIZES = (10, 4096, 65536, 262144)
 # what a client operation may raise when it fails
 CLIENT_ERRORS = (OSError, EOFError, ValueError, asyncio.TimeoutError,
                  asyncio.IncompleteReadError, asyncio.LimitOverrunError)
-# how long after a SIGKILL a request may still go to the dead member's
-# kept-alive connections (see classify)
-KILL_VISIBLE_S = 0.25
 # errors that cutover logs when a member went away under a request
 MEMBER_GONE = re.compile(r"member (closed|connection failed)")
 
@@ -412,7 +411,7 @@ class Controller:
         self.reloads = {"same": 0, "add": 0, "remove": 0, "broken": 0}
         self.problems = []
         self.broken_exits = []
-        self.kills = []             # (name, addr, monotonic time)
+        self.kills = []             # (name, addr, SIGKILL sent, reaped)
         self.drains = 0
         self.lag_max = 0.0
 
@@ -496,9 +495,11 @@ class Controller:
         """SIGKILL mid-service, then the same member again on its port,
         and waits until cutover's probes find it up."""
         old = self.m[name]
+        sent = time.monotonic()
         os.kill(old.proc.pid, signal.SIGKILL)
-        self.kills.append((name, old.addr, time.monotonic()))
         old.proc.wait(10)
+        # (name, addr, SIGKILL sent, the process reaped: exited by then)
+        self.kills.append((name, old.addr, sent, time.monotonic()))
         time.sleep(0.3)
         new = None
         for _ in range(50):     # the port may be held a moment
@@ -572,10 +573,11 @@ def access_log(path, ids):
 
 
 def killed_during(kills, key, value, start, end):
-    """The kills of a member (key "addr" or "name" equal to value) at an
-    instant of [start, end]."""
+    """The kills of a member (key "addr" or "name" equal to value) whose
+    span, from the SIGKILL to the process's exit, meets [start, end]."""
     i = 1 if key == "addr" else 0
-    return [k for k in kills if k[i] == value and start <= k[2] <= end]
+    return [k for k in kills if k[i] == value and k[2] <= end and
+            k[3] >= start]
 
 
 def classify(rec, entry, kills):
@@ -592,15 +594,6 @@ def classify(rec, entry, kills):
         if rec.method == "POST" and MEMBER_GONE.search(error):
             return "POST, member killed"
         return None
-    # A member's death takes a moment to show: the kernel closes its
-    # sockets as the process exits, and cutover sees the close of an idle
-    # kept-alive connection only when its loop gets to it.  A POST sent
-    # on such a connection in between is lost (it may not be sent again);
-    # after KILL_VISIBLE_S none may go there.
-    if rec.method == "POST" and MEMBER_GONE.search(error) and \
-            killed_during(kills, "addr", entry["member"],
-                          rec.start - KILL_VISIBLE_S, rec.start):
-        return "POST sent as its member died"
     return None
 
 
@@ -689,7 +682,7 @@ def main():
              "\n".join("%r (t0+%.3f) access log: %r" % (r, r.start - t0, e)
                        for r, e in lost[:20]) +
              "\nkills (t0+s): %r" % [(n, round(t - t0, 3))
-                                     for n, _, t in ctl.kills])
+                                     for n, _, t, _ in ctl.kills])
         for kind in ("get", "post", "get-new", "post-new", "tunnel"):
             s.ok(kinds.get(kind, [0])[0] >= 10, "%s: at least 10 "
                  "succeeded" % kind, kinds.get(kind))
