@@ -300,6 +300,24 @@ def _():
     s.eq(r.status, 200, "cutover serves normally afterwards")
 
 
+@s.scenario("a trailer field name with whitespace breaks off the request")
+def _():
+    c, b = quiet_cutover()
+    raw = RawConn(c.port, timeout=5)
+    send_quietly(raw, b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+                 b"X- Sum: 42\r\n\r\n")
+    r = raw.response_or_error()
+    got = getattr(r, "status", None)
+    s.ok((got == 400 and is_close(r) or got is None) and raw.closed(3.0),
+         "400 (or a plain close), then the connection is closed", repr(r))
+    raw.close()
+    s.ok(wait_until(lambda: b.saw("/raw") == len(b.aborted), 3),
+         "the member never receives the request complete (RFC 9112 5.1: "
+         "a field name is a token, in trailers too)",
+         "requests %r, aborted %r" % (b.requests, b.aborted))
+
+
 # ------------------------------------------------------------ accepted
 
 # What RFC 9112 7.1 allows in chunk framing, and bare CRs in body data:
