@@ -447,6 +447,15 @@ class Recorder:
             if client is not None and not client.done:
                 self.sel.unregister(client.sock)
 
+    def drain(self, timeout):
+        """Serves until cutover has closed every member connection, for
+        up to timeout seconds; then closes what is left."""
+        deadline = time.monotonic() + timeout
+        while self.open and time.monotonic() < deadline:
+            self.pump(0.05)
+        for u in list(self.open):
+            self.close(u)
+
     def close_all(self):
         for u in list(self.open):
             self.close(u)
@@ -667,9 +676,7 @@ def run(rec):
             hung.append((name, data, "client done %s, member connections "
                          "open %d" % (cl.done, len(rec.open))))
             cl.close()
-            rec.pump(TIMEOUT, None) if rec.open else None
-            for u in list(rec.open):
-                rec.close(u)
+            rec.drain(TIMEOUT)
         ups = [u for u in rec.conns[mark:] if not u.probe()]
         found, ref, fwd, codes = compare(data, ups, cl.got)
         forwarded += len(fwd)
