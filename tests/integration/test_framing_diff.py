@@ -18,8 +18,10 @@ brings and answers the first request it can find there (or anything h11
 cannot read) with a fixed "200, Connection: close", so cutover opens one
 member connection per request and the bytes of each are exactly what it
 forwarded for that request.  Each input goes to cutover on a new
-connection, followed by a half-close; the input is done when cutover has
-closed the client connection and every member connection opened meanwhile.
+connection (a fuzz_request input in the pieces its control bytes ask for,
+and a quarter of the mutations in pieces too, 1 ms apart), followed by a
+half-close; the input is done when cutover has closed the client
+connection and every member connection opened meanwhile.
 Health probes ask PROBE_PATH; their connections are set aside.
 
 For every input, with h11 as the reference reading of the client's bytes:
@@ -70,6 +72,7 @@ PROBE_PATH = b"/__framing-diff-probe"
 HEALTH = ('health = { path = "%s"; interval_ms = 60000; timeout_ms = 5000; '
           'rise = 1; fall = 100; };\n' % PROBE_PATH.decode())
 MAX_HEAD = 64 * 1024    # h11's limit on a head (cutover's is lower)
+GAP = 0.001             # seconds between the pieces of an input
 
 # ------------------------------------------------------------ inputs
 
@@ -84,14 +87,25 @@ def corpus_inputs():
         with open(os.path.join(d, name), "rb") as f:
             data = f.read()
         if len(data) > 2:
-            out.append(("fuzz_request/" + name, data[2:]))
+            out.append(("fuzz_request/" + name, feed(data)))
     d = os.path.join(base, "fuzz_conn")
     for name in sorted(os.listdir(d)):
         with open(os.path.join(d, name), "rb") as f:
             data = conn_client_bytes(f.read())
         if data:
-            out.append(("fuzz_conn/" + name, data))
+            out.append(("fuzz_conn/" + name, [data]))
     return out
+
+
+def feed(data):
+    """The client's bytes of a fuzz_request input, in pieces as its
+    control bytes ask (tests/fuzz/fuzz_http.h): all at once, or pieces of
+    1-8, 1-64 or 1-1024 bytes, their sizes seeded by the second byte."""
+    most = (0, 8, 64, 1024)[data[0] & 3]
+    if most == 0:
+        return [data[2:]]
+    rng = random.Random(data[1])
+    return split(data[2:], lambda: rng.randint(1, most))
 
 
 def conn_client_bytes(prog):
@@ -238,6 +252,8 @@ def mutate(rng, data):
 
 
 def mutations(cases, count, seed):
+    """count mutations of the cases, (name, pieces) each: one in four has
+    a request pipelined after it, one in four is sent in pieces."""
     rng = random.Random(seed)
     out = []
     for i in range(count):
@@ -246,7 +262,13 @@ def mutations(cases, count, seed):
         if rng.randrange(4) == 0 and not m.endswith(PIPELINED):
             m += PIPELINED
             what += ", then a pipelined GET"
-        out.append(("%s [%s]" % (name, what), m))
+        pieces = [m]
+        if rng.randrange(4) == 0:
+            most = rng.choice((1, 3, 16))
+            pieces = split(m, lambda: rng.randint(1, most)
+                           if rng.randrange(8) == 0 else len(m))
+            what += ", in %d pieces" % len(pieces)
+        out.append(("%s [%s]" % (name, what), pieces))
     return out
 
 
@@ -430,7 +452,12 @@ class Recorder:
                 if left <= 0:
                     return False
                 idle = client is not None and client.done and not self.open
-                ready = self.sel.select(0 if idle else min(left, 0.5))
+                wait = min(left, 0.5)
+                if client is not None and not client.done:
+                    self.sel.modify(client.sock, client.mask(), client)
+                    if client.wait():
+                        wait = min(wait, client.wait())
+                ready = self.sel.select(0 if idle else wait)
                 if idle and not ready:
                     return True
                 for key, mask in ready:
@@ -438,9 +465,6 @@ class Recorder:
                         client.event(mask)
                         if client.done:
                             self.sel.unregister(client.sock)
-                        else:
-                            self.sel.modify(client.sock, client.mask(),
-                                            client)
                     else:
                         self._event(key, mask)
         finally:
@@ -464,32 +488,43 @@ class Recorder:
 
 
 class Client:
-    """One client connection: sends data, half-closes, reads to the end."""
+    """One client connection: sends pieces (GAP seconds apart, so that
+    cutover is likely to read each apart), half-closes, reads to the
+    end."""
 
-    def __init__(self, port, data):
+    def __init__(self, port, pieces):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.sock.setblocking(False)
-        self.out = data
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.pieces = [p for p in pieces if p] or [b""]
+        self.next_at = 0.0
         self.got = b""
         self.done = False
-        self.reset = False
+
+    def wait(self):
+        """Seconds until the next piece may go (None: all sent)."""
+        if not self.pieces:
+            return None
+        return max(0.0, self.next_at - time.monotonic())
 
     def mask(self):
-        return selectors.EVENT_READ | (selectors.EVENT_WRITE if self.out
-                                       is not None else 0)
+        return selectors.EVENT_READ | (selectors.EVENT_WRITE if self.wait()
+                                       == 0.0 else 0)
 
     def event(self, mask):
-        if mask & selectors.EVENT_WRITE and self.out is not None:
+        if mask & selectors.EVENT_WRITE and self.wait() == 0.0:
             try:
-                n = self.sock.send(self.out[:65536])
-                self.out = self.out[n:]
-                if not self.out:
-                    self.out = None
+                n = self.sock.send(self.pieces[0][:65536])
+                self.pieces[0] = self.pieces[0][n:]
+                if not self.pieces[0]:
+                    self.pieces.pop(0)
+                    self.next_at = time.monotonic() + GAP
+                if not self.pieces:
                     self.sock.shutdown(socket.SHUT_WR)
             except BlockingIOError:
                 pass
             except OSError:         # cutover answered and closed early
-                self.out = None
+                self.pieces = []
         if mask & selectors.EVENT_READ:
             try:
                 d = self.sock.recv(65536)
@@ -497,7 +532,6 @@ class Client:
                 return
             except OSError:
                 d = b""
-                self.reset = True
             if d:
                 self.got += d
             else:
@@ -507,6 +541,16 @@ class Client:
     def close(self):
         self.done = True
         self.sock.close()
+
+
+def split(data, sizes):
+    """data cut into pieces of the sizes sizes() gives."""
+    out = []
+    while data:
+        n = sizes()
+        out.append(data[:n])
+        data = data[n:]
+    return out
 
 
 def statuses(data):
@@ -585,6 +629,7 @@ def compare(data, ups, got):
     """The findings for one input: a list of (kind, text)."""
     found = []
     ref, ref_err, _ = h11_read(data)
+    codes = statuses(got)
     fwd = []
     for n, u in enumerate(ups):
         if not u.data:
@@ -627,12 +672,17 @@ def compare(data, ups, got):
         elif not f.complete and i != len(fwd) - 1:
             found.append(("mismatch", "request %d broken off, yet another "
                           "forwarded after it" % i))
+        elif not f.complete and r.complete and \
+                not (codes and codes[-1] >= 400):
+            found.append(("broken-off", "request %d: h11 read it complete, "
+                          "the member got %d of its %d body bytes and the "
+                          "client no error" % (i, len(f.body),
+                                               len(r.body))))
     whole = []
     for r in ref:
         if not r.complete or r.version not in (b"1.0", b"1.1"):
             break
         whole.append(r)
-    codes = statuses(got)
     if len(fwd) < len(whole) and not (codes and codes[-1] >= 400):
         found.append(("dropped", "h11 read %d complete requests, cutover "
                       "forwarded %d and answered %r" % (len(whole),
@@ -664,14 +714,15 @@ def run(rec):
     s.ok(n_corpus >= 20 and len(cases) >= 40,
          "the stored corpus and test_hostile.py's table are read",
          "%d corpus inputs, %d table cases" % (n_corpus, len(cases)))
-    inputs += [(n, d) for n, d in cases]
+    inputs += [(n, [d]) for n, d in cases]
     inputs += mutations(cases, MUTATIONS, SEED)
     findings, hung, stricter = [], [], 0
     forwarded = 0
     t0 = time.monotonic()
-    for name, data in inputs:
+    for name, pieces in inputs:
+        data = b"".join(pieces)
         mark = len(rec.conns)
-        cl = Client(c.port, data)
+        cl = Client(c.port, pieces)
         if not rec.pump(TIMEOUT, cl):
             hung.append((name, data, "client done %s, member connections "
                          "open %d" % (cl.done, len(rec.open))))
@@ -698,7 +749,7 @@ def run(rec):
          "member connections within %.0f s" % TIMEOUT,
          "\n".join("%s: %r: %s" % (n, d[:300], w) for n, d, w in hung[:10]))
     report(findings)
-    last = Client(c.port, b"GET /after HTTP/1.1\r\nHost: t\r\n\r\n")
+    last = Client(c.port, [b"GET /after HTTP/1.1\r\nHost: t\r\n\r\n"])
     rec.pump(TIMEOUT, last)
     s.eq(statuses(last.got), [200], "cutover still serves at the end",
          repr(last.got[:300]))
