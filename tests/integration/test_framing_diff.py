@@ -302,16 +302,18 @@ def h11_read(data, pipelined=True):
     """data as a client's bytes, read by h11 acting as the server, to the
     end (a close).  Returns (requests, error, rest): the Msg of each
     request h11 saw start, h11's error (None when it read everything up to
-    a clean end), and the bytes h11 left unread.  With pipelined, the
-    requests after the first are read too, each by a fresh h11 (so the
-    empty lines RFC 9112 2.2 lets a server ignore before a request line
-    are skipped), until a request after which the connection must
-    close."""
+    a clean end), and the bytes h11 left unread.  With pipelined (a
+    client's bytes), the empty lines RFC 9112 2.2 lets a server ignore
+    before a request line are skipped, and the requests after the first
+    are read too, each by a fresh h11, until a request after which the
+    connection must close; without (a member connection's bytes), only
+    the first request is read, as it came."""
     msgs = []
     while True:
-        data = EMPTY_LINES.sub(b"", data, count=1)
-        if not data and msgs:
-            return msgs, None, b""
+        if pipelined:
+            data = EMPTY_LINES.sub(b"", data, count=1)
+            if not data and msgs:
+                return msgs, None, b""
         m, err, rest, close = h11_one(data)
         if m is not None:
             msgs.append(m)
@@ -626,7 +628,11 @@ def origin_form(target):
 
 
 def compare(data, ups, got):
-    """The findings for one input: a list of (kind, text)."""
+    """Checks one input: data the client's bytes, ups the member
+    connections cutover opened for it, got what the client received.
+    Returns (findings, a list of (kind, text); h11's reading of data, a
+    list of Msg; the Msg of what each member connection carried; the
+    statuses the client got)."""
     found = []
     ref, ref_err, _ = h11_read(data)
     codes = statuses(got)
