@@ -177,6 +177,17 @@ def hostile_table():
 
 
 PIPELINED = b"GET /pipelined HTTP/1.1\r\nHost: t\r\n\r\n"
+# cases to mutate besides test_hostile.py's: what ALLOWED speaks of
+OWN_CASES = [
+    ("HTTP/1.0 keep-alive, pipelined",
+     b"POST /a HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3"
+     b"\r\n\r\nabcGET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+     b"GET /c HTTP/1.0\r\n\r\nGET /d HTTP/1.0\r\n\r\n"),
+    ("pipelined after empty lines",
+     b"\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n\r\n\r\nPOST /b HTTP/1.1\r\n"
+     b"Host: t\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n"
+     b"0\r\n\r\nGET http://t/c?q HTTP/1.1\r\nHost: t\r\n\r\n"),
+]
 # what a request-target must not hold (RFC 9112 3.2), and what it may
 TARGET_BYTES = [b"#", b"#frag", b"\t", b"\x0b", b"\x0c", b"\x80", b"\x7f",
                 b" ", b"%", b"%2F", b"?", b"//", b"@", b"\\", b'"', b"{"]
@@ -315,11 +326,22 @@ def h11_read(data, pipelined=True):
             if not data and msgs:
                 return msgs, None, b""
         m, err, rest, close = h11_one(data)
+        if m is not None and m.version == b"1.0" and keeps_alive(m):
+            close = False
         if m is not None:
             msgs.append(m)
         if err or m is None or not m.complete or close or not pipelined:
             return msgs, err, rest
         data = rest
+
+
+def keeps_alive(m):
+    """Whether an HTTP/1.0 request asks to keep the connection."""
+    tokens = set()
+    for k, v in m.headers:
+        if k == b"connection":
+            tokens |= {x.strip().lower() for x in v.split(b",")}
+    return b"keep-alive" in tokens and b"close" not in tokens
 
 
 def h11_one(data):
@@ -597,6 +619,10 @@ ALLOWED = [
      "h11 reads any HTTP/x.y request line; cutover answers 505 (and an "
      "HTTP/2 preface cut short gets a close), so such a request is never "
      "expected upstream"),
+    ("HTTP/1.0 keep-alive",
+     "cutover keeps an HTTP/1.0 connection whose request asks for "
+     "keep-alive (RFC 9112 C.2.2) and reads the next request; h11 closes "
+     "it, so its reading goes on after such a request"),
     ("hop-by-hop fields removed",
      "cutover removes hop-by-hop and forwarding fields and adds its own: "
      "fields are not compared, only method, target and body"),
@@ -720,6 +746,7 @@ def run(rec):
     s.ok(n_corpus >= 20 and len(cases) >= 40,
          "the stored corpus and test_hostile.py's table are read",
          "%d corpus inputs, %d table cases" % (n_corpus, len(cases)))
+    cases += OWN_CASES
     inputs += [(n, [d]) for n, d in cases]
     inputs += mutations(cases, MUTATIONS, SEED)
     findings, hung, stricter = [], [], 0
