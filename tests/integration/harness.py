@@ -154,20 +154,6 @@ class Suite:
         sys.stdout.flush()
         return bool(cond)
 
-    def todo(self, cond, name, reason, diag=None):
-        """A test of a known problem being fixed elsewhere (reason says
-        where): TAP's TODO, so its failure does not fail the run, and a
-        pass (an unexpected one) does, until the TODO is removed."""
-        self.n += 1
-        prefix = "%s: " % self.current if self.current else ""
-        print("%s %d - %s%s # TODO %s" % ("ok" if cond else "not ok", self.n,
-                                          prefix, self._clean(name),
-                                          self._clean(reason)))
-        if not cond and diag:
-            self._diag(diag)
-        sys.stdout.flush()
-        return bool(cond)
-
     def eq(self, got, want, name, diag=None):
         d = "got:  %r\nwant: %r" % (got, want)
         if diag:

@@ -5,9 +5,9 @@ second, independent, strict HTTP/1.1 parser (h11, Debian's python3-h11).
 Inputs: every file of the request fuzzers' stored corpus
 (tests/fuzz/corpus/fuzz_request: 2 control bytes, then the client's bytes;
 tests/fuzz/corpus/fuzz_conn: a program whose client sends are taken, see
-tests/fuzz/fuzz_conn.c), and seeded mutations of the hostile-input table of
-test_hostile.py (its REFUSED requests and the requests it expects to be
-forwarded, read from that file): byte flips, CR/LF/SP/HTAB/NUL inserted,
+tests/fuzz/fuzz_conn.c), and seeded mutations of the hostile-input tables
+of test_hostile.py (REFUSED, CHUNK_REFUSED, CHUNK_ACCEPTED and the requests
+it expects to be forwarded, read from that file): byte flips, CR/LF/SP/HTAB/NUL inserted,
 case changes, separators doubled or removed, Content-Length and
 Transfer-Encoding variants, bytes put into the request target ('#', HTAB,
 bytes over 0x7e, ...), and a request pipelined after some.
@@ -33,8 +33,7 @@ For every input, with h11 as the reference reading of the client's bytes:
     read, with a body that is a prefix of the client's;
   - a forwarded target is a request-target without a fragment;
 and at the end cutover still serves and exits 0.  The deliberate
-differences between cutover and h11 are in ALLOWED, each with its reason;
-the problems known and fixed elsewhere are in KNOWN (reported as TODO).
+differences between cutover and h11 are in ALLOWED, each with its reason.
 
 Environment: CUTOVER_DIFF_MUTATIONS (default 3000) is the number of
 mutations, CUTOVER_DIFF_SEED (default 15) their seed; findings are printed
@@ -146,20 +145,32 @@ def conn_client_bytes(prog):
 
 
 def hostile_table():
-    """The requests of test_hostile.py: its REFUSED table and every
-    constant request it expects forwarded (forwarded(c, b"...")), read
-    from the file, so cases added there are mutated here too."""
+    """The requests of test_hostile.py: its REFUSED table, its chunked
+    bodies (CHUNK_REFUSED, with the request after each; CHUNK_ACCEPTED),
+    and every constant request it expects forwarded (forwarded(c,
+    b"...")), read from the file, so cases added there are mutated here
+    too."""
     path = os.path.join(SRCDIR, "tests", "integration", "test_hostile.py")
     with open(path, encoding="utf-8") as f:
         tree = ast.parse(f.read())
     env = {"__builtins__": {"range": range, "str": str, "len": len}}
+    for node in tree.body:      # its tables and the constants they use
+        if isinstance(node, ast.Assign):
+            try:
+                exec(compile(ast.Module([node], []), path, "exec"), env)
+            except Exception:   # not a constant (s = Suite())
+                pass
     cases = []
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                getattr(node.targets[0], "id", None) in ("H", "REFUSED"):
-            exec(compile(ast.Module([node], []), path, "exec"), env)
     for row in env.get("REFUSED", []):
         cases.append(("refused: " + row[0], row[1].encode("latin-1")))
+    post = "POST /raw HTTP/1.1\r\nHost: t\r\n"
+    for row in env.get("CHUNK_REFUSED", []):
+        cases.append(("chunk refused: " + row[0], (
+            post + "Transfer-Encoding: chunked\r\n\r\n" + row[1] +
+            env.get("SMUGGLED", "")).encode("latin-1")))
+    for row in env.get("CHUNK_ACCEPTED", []):
+        cases.append(("chunk accepted: " + row[0],
+                      (post + row[1]).encode("latin-1")))
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and \
                 getattr(node.func, "id", None) == "forwarded" and \
@@ -622,6 +633,10 @@ ALLOWED = [
     ("whitespace before ';' in a chunk extension",
      "RFC 9112 7.1.1 allows it (BWS) and cutover takes it once issue 15 "
      "item 3 is fixed; h11 0.14 refuses it, so its reading takes it off"),
+    ("Content-Length in trailers",
+     "cutover drops framing fields from trailers, unread (RFC 9110 6.5.1: "
+     "they may not be trailers); h11 refuses a bad Content-Length there, "
+     "so its reading takes the field off"),
     ("HTTP/1.0 keep-alive",
      "cutover keeps an HTTP/1.0 connection whose request asks for "
      "keep-alive (RFC 9112 C.2.2) and reads the next request; h11 closes "
@@ -631,20 +646,10 @@ ALLOWED = [
      "fields are not compared, only method, target and body"),
 ]
 
-# Problems known and fixed on the hi-framing branch (issue 15, items 1-3).
-# Findings that match one are reported as a TODO test: when the fix lands,
-# the TODO passes, which fails make check (an unexpected pass) until its
-# entry here is removed.
-KNOWN = {
-    "bare-cr": "a bare CR (not followed by LF) accepted in a request head "
-               "or chunk framing (issue 15 item 1)",
-    "fragment": "a request-target with '#' forwarded (issue 15 item 2)",
-}
-
 ABSOLUTE = re.compile(rb"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 TARGET = re.compile(rb"^(\*|/[!-~]*)$")
-BARE_CR = re.compile(rb"\r(?!\n)")
 EMPTY_LINES = re.compile(rb"\A(\r?\n)+")
+TRAILER_LENGTH = re.compile(rb"\r\ncontent-length:[^\r\n]*\r\n", re.I)
 
 
 def without_bws(data, err):
@@ -662,6 +667,18 @@ def without_bws(data, err):
     at += 2
     return data[:at] + bws.group(1) + line[bws.end() - 1:] + \
         data[at + len(line):]
+
+
+def without_trailer_length(data, ref, err):
+    """When h11 refused a chunked request for a Content-Length in its
+    trailers (err), data without that field; else None."""
+    if err != "bad Content-Length" or not ref or ref[-1].complete or \
+            not any(k == b"transfer-encoding" and b"chunked" in v.lower()
+                    for k, v in ref[-1].headers):
+        return None
+    body = data.find(b"\r\n\r\n")
+    m = TRAILER_LENGTH.search(data, body + 4) if body >= 0 else None
+    return data[:m.start() + 2] + data[m.end():] if m else None
 
 
 def origin_form(target):
@@ -682,7 +699,8 @@ def compare(data, ups, got):
     found = []
     ref, ref_err, _ = h11_read(data)
     for _ in range(8):
-        fixed = without_bws(data, ref_err)
+        fixed = without_bws(data, ref_err) or \
+            without_trailer_length(data, ref, ref_err)
         if fixed is None:
             break
         data = fixed
@@ -745,16 +763,7 @@ def compare(data, ups, got):
         found.append(("dropped", "h11 read %d complete requests, cutover "
                       "forwarded %d and answered %r" % (len(whole),
                                                         len(fwd), codes)))
-    return [(known_kind(k, data), t) for k, t in found], ref, fwd, codes
-
-
-def known_kind(kind, data):
-    """kind, or the KNOWN problem the finding is an instance of."""
-    if kind == "fragment":
-        return kind
-    if kind in ("extra", "mismatch", "dropped") and BARE_CR.search(data):
-        return "bare-cr"
-    return kind
+    return found, ref, fwd, codes
 
 
 # ------------------------------------------------------------ the run
@@ -816,24 +825,20 @@ def run(rec):
 
 
 def report(findings):
-    """One test per kind of finding: KNOWN kinds as TODO, ALLOWED
-    differences printed; every finding's input is printed (at most
-    EXAMPLES of each kind)."""
+    """The test of all findings: the ALLOWED differences printed, then
+    each kind of finding counted and described (at most EXAMPLES of each,
+    with their inputs)."""
     for what, why in ALLOWED:
         print("# allowed: %s: %s" % (what, why))
     kinds = {}
     for f in findings:
         kinds.setdefault(f[0], []).append(f)
     for kind in sorted(kinds):
-        print("# %d findings of kind %s%s" % (
-            len(kinds[kind]), kind,
-            " (known: %s)" % KNOWN[kind] if kind in KNOWN else ""))
-    for kind, why in KNOWN.items():
-        s.todo(kind not in kinds, "no finding of kind %s" % kind,
-               "hi-framing", describe(kinds.pop(kind, [])))
+        print("# %d findings of kind %s" % (len(kinds[kind]), kind))
     s.ok(not kinds, "every forwarded message is one request h11 reads as "
-         "the client's (method, target, body), nothing left over",
-         "\n".join(describe(v) for v in kinds.values()))
+         "the client's (method, target, body), nothing left over, a "
+         "target without a fragment",
+         "\n".join(describe(kinds[k]) for k in sorted(kinds)))
 
 
 EXAMPLES = int(os.environ.get("CUTOVER_DIFF_EXAMPLES") or 5)
