@@ -391,6 +391,29 @@ http_value_is_chunked(const struct http_msg *msg, const char *base,
 }
 
 /*
+ * Why a request line llhttp 8.1 took is refused, or NULL.  RFC 9112 3:
+ * one SP between method, target and version, and a target of visible
+ * ASCII; llhttp lets more SPs, HTAB, form feed and bytes over 0x7e
+ * through, and a member that reads the line otherwise (splitting on any
+ * whitespace) would see another target than ours.
+ */
+static const char *
+http_request_line_check(const struct http_msg *msg, const char *base)
+{
+	const char	*t = base + msg->url.off;
+	size_t		 n = msg->url.len;
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
+			return ("invalid character in the request target");
+	/* the method is a token, so a SP before the target's SP is a second */
+	if (msg->url.off < 2 || t[-1] != ' ' || t[-2] == ' ' ||
+	    t[n] != ' ' || t[n + 1] == ' ')
+		return ("request line elements not separated by one space");
+	return (NULL);
+}
+
+/*
  * What llhttp accepts but a proxy must not pass on: HTTP/0.9 and versions
  * other than 1.x, and transfer codings other than a lone "chunked" (we
  * re-frame bodies, so any other coding would reach the peer undeclared).
@@ -409,6 +432,9 @@ http_msg_check(struct http_msg *msg, const char *base)
 	if (p->type == HTTP_RESPONSE && (p->status_code < 100 ||
 	    p->status_code > 599))
 		return (http_msg_fail(msg, 502, "status code out of range"));
+	if (p->type == HTTP_REQUEST && (why = http_request_line_check(msg,
+	    base)) != NULL)
+		return (http_msg_fail(msg, 400, why));
 	if (p->type == HTTP_REQUEST && (why = http_head_target_check(p->method,
 	    base + msg->url.off, msg->url.len)) != NULL)
 		return (http_msg_fail(msg, 400, why));

@@ -116,6 +116,20 @@ REFUSED = [
      "G(T /raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
     ("space in the target",
      "GET /r aw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    # a member that splits the request line on any whitespace would read
+    # another target and version than cutover (RFC 9112 3: one SP each)
+    ("HTAB in the target",
+     "GET /r\taw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("HTAB in an absolute-form target",
+     "GET http://t/r\taw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("form feed in the target",
+     "GET /r\x0caw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("a byte over 0x7e in the target",
+     "GET /r\x80aw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("two spaces before the target",
+     "GET  /raw HTTP/1.1\r\n" + H + "\r\n", (400,)),
+    ("two spaces after the target",
+     "GET /raw  HTTP/1.1\r\n" + H + "\r\n", (400,)),
     ("HTTP/0.9 request", "GET /\r\n\r\n", (400, 505)),
     ("HTTP/1.1 without Host", "GET /raw HTTP/1.1\r\n\r\n", (400,)),
     ("two Host fields",
@@ -284,6 +298,24 @@ def _():
              "%s: the bytes after it never reach the member" % what)
     r = get(c.port, "/raw")
     s.eq(r.status, 200, "cutover serves normally afterwards")
+
+
+@s.scenario("a trailer field name with whitespace breaks off the request")
+def _():
+    c, b = quiet_cutover()
+    raw = RawConn(c.port, timeout=5)
+    send_quietly(raw, b"POST /raw HTTP/1.1\r\nHost: t\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+                 b"X- Sum: 42\r\n\r\n")
+    r = raw.response_or_error()
+    got = getattr(r, "status", None)
+    s.ok((got == 400 and is_close(r) or got is None) and raw.closed(3.0),
+         "400 (or a plain close), then the connection is closed", repr(r))
+    raw.close()
+    s.ok(wait_until(lambda: b.saw("/raw") == len(b.aborted), 3),
+         "the member never receives the request complete (RFC 9112 5.1: "
+         "a field name is a token, in trailers too)",
+         "requests %r, aborted %r" % (b.requests, b.aborted))
 
 
 # ------------------------------------------------------------ accepted

@@ -222,6 +222,11 @@ test_http_strict_framing_table(void **state)
 		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1 2\r\n"
 		    "\r\n", 400 },
 		{ "G@T / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+		{ "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+		{ "GET /a\fb HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+		{ "GET /a\x80 HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+		{ "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
+		{ "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
 		    "Transfer-Encoding: chunked\r\n\r\n", 400 },
 	};
