@@ -52,6 +52,8 @@ struct scan {
 	int			 depth;		/* levels open, the root's too */
 	int			 lost;		/* open past SCAN_DEPTH_MAX */
 	unsigned		 seq, dup_seq;
+	size_t			 nfiles;	/* included, in all */
+	size_t			 nbytes;	/* read, in all */
 	char			**keep;		/* texts and names to free */
 	size_t			 nkeep, keepcap;
 	const char		*word;		/* a name not yet followed */
@@ -221,21 +223,34 @@ scan_close_group(struct scan *s)
 	s->nnames = l->first;
 }
 
-/* A setting name in the innermost group; -1 when out of memory. */
+/* A setting name in the innermost group; -1 on error (written). */
 static int
 scan_add_name(struct scan *s, const char *file, unsigned line)
 {
 	struct scan_name	*nv;
-	size_t			 cap;
+	size_t			 cap, k;
+	char			 path[CONFIG_SCAN_PATH_MAX];
 
 	s->setting = s->word;
 	s->settinglen = s->wordlen;
 	if (s->lost > 0 || s->stack[s->depth - 1].index >= 0)
 		return (0);	/* too deep to follow, or not in a group */
+	/* libconfig looks for a duplicate through the whole group at each
+	 * setting: 40,000 names take it 40 s */
+	if (s->nnames - s->stack[s->depth - 1].first >= CONFIG_SCAN_GROUP_MAX) {
+		k = scan_path(s, path, sizeof(path));
+		snprintf(s->err, s->errlen, "%s:%u: %s: more than %d settings "
+		    "in one group", file, line, k > 0 ? path : "(top level)",
+		    CONFIG_SCAN_GROUP_MAX);
+		return (-1);
+	}
 	if (s->nnames == s->cap) {
 		cap = s->cap > 0 ? s->cap * 2 : 64;
-		if ((nv = realloc(s->names, cap * sizeof(*nv))) == NULL)
+		if ((nv = realloc(s->names, cap * sizeof(*nv))) == NULL) {
+			snprintf(s->err, s->errlen, "%s:%u: out of memory",
+			    file, line);
 			return (-1);
+		}
 		s->names = nv;
 		s->cap = cap;
 	}
@@ -339,6 +354,12 @@ scan_include(struct scan *s, const char **pp, const char *end,
 		    "than %d files", file, line, CONFIG_SCAN_INCLUDE_MAX);
 		return (-1);
 	}
+	if (++s->nfiles > CONFIG_SCAN_FILES_MAX) {
+		snprintf(s->err, s->errlen, "%s:%u: @include: more than %d "
+		    "files included in all", file, line,
+		    CONFIG_SCAN_FILES_MAX);
+		return (-1);
+	}
 	if ((w = asprintf(&path, "%s/%.*s", s->incdir, (int)n, q)) == -1 ||
 	    scan_keep(s, path) == -1) {
 		snprintf(s->err, s->errlen, "%s:%u: out of memory", file,
@@ -354,8 +375,24 @@ scan_include(struct scan *s, const char **pp, const char *end,
 		snprintf(s->err, s->errlen, "%s: out of memory", path);
 		return (-1);
 	}
+	if ((s->nbytes += len) > CONFIG_SCAN_BYTES_MAX) {
+		snprintf(s->err, s->errlen, "%s:%u: @include: more than %d "
+		    "bytes read in all", file, line, CONFIG_SCAN_BYTES_MAX);
+		return (-1);
+	}
 	*pp = q + n + (q[n] == '"');
 	return (scan_text(s, path, text, len, depth + 1));
+}
+
+/* libconfig 1.5 takes the end of a file inside a string or a comment for
+ * the end of the configuration, and ignores what follows unread. */
+static int
+scan_unterminated(struct scan *s, const char *file, unsigned line,
+    const char *what)
+{
+	snprintf(s->err, s->errlen, "%s:%u: unterminated %s: it runs to the "
+	    "end of the file", file, line, what);
+	return (-1);
 }
 
 /* Scans one file's text; an @include scans the file it names in place. */
@@ -364,7 +401,7 @@ scan_text(struct scan *s, const char *file, const char *text, size_t len,
     int depth)
 {
 	const char	*p = text, *end = text + len, *q;
-	unsigned	 line = 1;
+	unsigned	 line = 1, start;
 	bool		 bol = true;
 	int		 rc;
 
@@ -401,10 +438,14 @@ scan_text(struct scan *s, const char *file, const char *text, size_t len,
 			while (p < end && *p != '\n')
 				p++;
 		} else if (*p == '/' && end - p > 1 && p[1] == '*') {
+			start = line;
 			for (p += 2; p < end && !(*p == '*' && end - p > 1 &&
 			    p[1] == '/'); p++)
 				line += *p == '\n';
-			p = p < end ? p + 2 : end;
+			if (p == end)
+				return (scan_unterminated(s, file, start,
+				    "comment (/* without */)"));
+			p += 2;
 		} else if (isalpha((unsigned char)*p) || *p == '*') {
 			for (q = p + 1; q < end && (isalnum((unsigned char)*q) ||
 			    *q == '_' || *q == '-' || *q == '*'); q++)
@@ -422,11 +463,8 @@ scan_text(struct scan *s, const char *file, const char *text, size_t len,
 		} else {
 			/* a significant character: it settles the word */
 			if ((*p == '=' || *p == ':') && s->word != NULL) {
-				if (scan_add_name(s, file, line) == -1) {
-					snprintf(s->err, s->errlen, "%s:%u: "
-					    "out of memory", file, line);
+				if (scan_add_name(s, file, line) == -1)
 					return (-1);
-				}
 				s->assigned = true;
 			} else if (*p == '{' || *p == '[' || *p == '(') {
 				scan_open(s, *p);
@@ -439,11 +477,15 @@ scan_text(struct scan *s, const char *file, const char *text, size_t len,
 					s->stack[s->depth - 1].index++;
 				else if (*p == '"') {
 					/* a string: its marks are text */
+					start = line;
 					for (p++; p < end && *p != '"'; p++)
 						if (*p == '\\' && end - p > 1)
 							line += *++p == '\n';
 						else
 							line += *p == '\n';
+					if (p == end)
+						return (scan_unterminated(s,
+						    file, start, "string"));
 				}
 				s->assigned = false;
 			}

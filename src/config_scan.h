@@ -8,10 +8,16 @@
  * line alone.  config_scan() tokenizes the text just enough for those three
  * (comments, strings, @include lines, setting names, groups, lists and
  * numbers), reading included files inline where libconfig would.  It
- * refuses a NUL byte and an unreadable or too deeply nested include at
- * once; it notes the first duplicate name and the integer literals too
- * wide for 32 bits, which the caller reports once libconfig has accepted
- * the syntax.  Pure: files are read through the caller's function.
+ * refuses at once what libconfig would exit() on, take silently or take
+ * in quadratic time: a NUL byte, an unreadable or too deeply nested
+ * include, more than CONFIG_SCAN_FILES_MAX included files or
+ * CONFIG_SCAN_BYTES_MAX bytes in all, a string or comment that runs to
+ * the end of a file (libconfig ends the file there and ignores the rest
+ * without a word), and a group of more than CONFIG_SCAN_GROUP_MAX
+ * settings.  It notes the first duplicate name and the integer literals
+ * too wide for 32 bits, which the caller reports once libconfig has
+ * accepted the syntax.  Pure: files are read through the caller's
+ * function.
  */
 #ifndef CUTOVER_CONFIG_SCAN_H
 #define CUTOVER_CONFIG_SCAN_H
@@ -22,6 +28,9 @@
 #define CONFIG_SCAN_PATH_MAX	256	/* "pools.blue.members[12]" */
 #define CONFIG_SCAN_WIDE_MAX	8	/* wide literals kept by path */
 #define CONFIG_SCAN_INCLUDE_MAX	10	/* nesting of @include, as libconfig */
+#define CONFIG_SCAN_FILES_MAX	64	/* files included in all */
+#define CONFIG_SCAN_BYTES_MAX	(16 * 1024 * 1024)	/* read in all */
+#define CONFIG_SCAN_GROUP_MAX	4096	/* settings in one group */
 
 /* Reads path whole into *text (NUL-terminated, freed by the caller);
  * 0, or -1 with a message in err. */

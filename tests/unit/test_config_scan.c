@@ -23,6 +23,15 @@ static const char *const files[][2] = {
 	{ "d/a.conf", "generation = 2;\n" },
 	{ "d/wide.conf", "x = {\n  y = 0x1FFFFFFFF;\n};\n" },
 	{ "d/loop.conf", "@include \"loop.conf\"\n" },
+	{ "d/open.conf", "a = 1;\n/* never closed\n" },
+	/* each includes the next twice: 2^7 files in all */
+	{ "d/x0.conf", "@include \"x1.conf\"\n@include \"x1.conf\"\n" },
+	{ "d/x1.conf", "@include \"x2.conf\"\n@include \"x2.conf\"\n" },
+	{ "d/x2.conf", "@include \"x3.conf\"\n@include \"x3.conf\"\n" },
+	{ "d/x3.conf", "@include \"x4.conf\"\n@include \"x4.conf\"\n" },
+	{ "d/x4.conf", "@include \"x5.conf\"\n@include \"x5.conf\"\n" },
+	{ "d/x5.conf", "@include \"x6.conf\"\n@include \"x6.conf\"\n" },
+	{ "d/x6.conf", "# leaf\n" },
 };
 
 static int
@@ -137,6 +146,52 @@ test_refusals(void **state)
 	assert_string_equal(err, "main.conf:2: NUL byte in the file");
 }
 
+/*
+ * What libconfig would take silently (a string or comment to the end of a
+ * file ends the configuration there) or slowly (an include tree, a group
+ * of thousands of names) is refused at once.
+ */
+static void
+test_refused_before_libconfig(void **state)
+{
+	struct config_scan	 sc;
+	char			 err[256], *text;
+	size_t			 n = 0;
+
+	(void)state;
+	assert_int_equal(scan(&sc, "a = 1;\n\"\nb = 2;\n", err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "main.conf:2: unterminated string: it runs "
+	    "to the end of the file");
+	assert_int_equal(scan(&sc, "a = 1;\n/* x\n\nb = 2;\n", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "main.conf:2: unterminated comment (/* "
+	    "without */): it runs to the end of the file");
+	/* in an included file, the rest of the including one would go */
+	assert_int_equal(scan(&sc, "@include \"open.conf\"\nb = 2;\n", err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "d/open.conf:2: unterminated comment (/* "
+	    "without */): it runs to the end of the file");
+	/* closed ones, and marks inside strings, are fine */
+	assert_int_equal(scan(&sc, "a = \"/*\"; /* \" */ b = \"x\\\"\";\n",
+	    err, sizeof(err)), 0);
+
+	assert_int_equal(scan(&sc, "@include \"x0.conf\"\n", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, ": @include: more than 64 files included "
+	    "in all"));
+
+	assert_non_null(text = malloc((CONFIG_SCAN_GROUP_MAX + 1) * 16 + 64));
+	n += (size_t)sprintf(text + n, "g = {\n");
+	for (int i = 0; i <= CONFIG_SCAN_GROUP_MAX; i++)
+		n += (size_t)sprintf(text + n, "k%d = 1;\n", i);
+	sprintf(text + n, "};\n");
+	assert_int_equal(scan(&sc, text, err, sizeof(err)), -1);
+	assert_string_equal(err, "main.conf:4098: g: more than 4096 settings "
+	    "in one group");
+	free(text);
+}
+
 /* The first duplicate in reading order is reported, by full path, with
  * the line of its first setting; a name may repeat in other groups. */
 static void
@@ -158,7 +213,7 @@ test_duplicates(void **state)
 	assert_string_equal(sc.dup, "main.conf:1: l[1].a: duplicate setting "
 	    "name (first set on line 1)");
 	/* broken files do not mislead it: libconfig reports those */
-	assert_int_equal(scan(&sc, "a = { b = 1; }; } } ] a2 = ( \"x\n",
+	assert_int_equal(scan(&sc, "a = { b = 1; }; } } ] a2 = ( \"x\", {\n",
 	    err, sizeof(err)), 0);
 	assert_string_equal(sc.dup, "");
 }
@@ -191,6 +246,7 @@ main(void)
 		cmocka_unit_test(test_wide_paths),
 		cmocka_unit_test(test_include_in_place),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_refused_before_libconfig),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_deep_nesting),
 	};
