@@ -250,6 +250,9 @@ def _():
         s.eq(r.status, 502, "the client gets a 502")
         s.eq(sorted(len(m.heads) for m in bad), [1, 1, 1],
              "each member got the request once, none twice")
+        # the workers tell the control thread, which takes them down
+        s.ok(all(wait_health(c, "blue", m.addr, "down", 5) for m in bad),
+             "each member is taken down", c.status())
         r = get(c.port, "/after", timeout=10)
         s.eq(r.status, 503, "then every member is down: 503")
     finally:
