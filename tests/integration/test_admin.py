@@ -240,7 +240,8 @@ def _():
     bad = "no-such-group-cutover"
     c2 = Cutover(blue=[blue], green=[green],
                  extra='admin = { socket = "@DIR@/admin.sock"; '
-                       'socket_group = "%s"; };\n' % bad, start=False)
+                       'socket_group = "%s"; };\n' % bad, start=False,
+                 expect_exit=1)
     try:
         c2.start(timeout=5)
         started = True
