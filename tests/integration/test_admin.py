@@ -113,7 +113,8 @@ def _():
             r = a.reply()
         except (EOFError, OSError) as e:
             r = "no reply: %r" % e
-    s.match(r"^error: ", r, "a 10000-byte line gets an error reply")
+    s.match(r"^error: usage: line too long \(max \d+ bytes\)$", r,
+            "a 10000-byte line gets a usage error saying it is too long")
     s.eq(get(c.port, "/").body, b"blue\n", "... and the proxy still serves")
     s.eq(first_line(c.admin("version")), "ok",
          "... and a new admin connection works")

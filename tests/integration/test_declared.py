@@ -322,8 +322,8 @@ def _():
 
     standin.project(mount, {"cutover.conf": text("green", 2,
                                                  "watch_config = false;\n")})
-    s.ok(c.wait_log(r"no longer watching", 3), "a file turning the watch "
-         "off stops it", c.log_tail(5))
+    s.ok(c.wait_log(r"info: no longer watching %s$" % re.escape(c.conf), 3),
+         "a file turning the watch off stops it", c.log_tail(5))
     n = reloads(c)
     standin.project(mount, {"cutover.conf": text("blue", 3,
                                                  "watch_config = false;\n")})

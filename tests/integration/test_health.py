@@ -310,7 +310,7 @@ def _():
     s.eq((r.status, r.body), (200, b"g\n"), "green has no usable member: "
          "routed to it in panic (health.panic), no fall-over to blue")
     s.eq(b.saw("/"), before, "blue got nothing")
-    s.ok(c.wait_log(r"^.*\(forced\).*$", 2, since=mark),
+    s.ok(c.wait_log(r"info: switch \(forced\): ", 2, since=mark),
          "the log says the switch was forced", c.log_tail(5))
     g.set_health(200)
     s.ok(wait_health(c, "green", g, "up", 3), "green recovers", c.status())

@@ -702,7 +702,8 @@ def _():
         early = e
     sixth.s.settimeout(5)
     s.eq(early, None, "a 6th connection gets no response while 5 are open")
-    s.ok(c.wait_log(r"max_connections.*reached", 3, since=0),
+    s.ok(c.wait_log(r"warning: limits\.max_connections \(5\) reached: not "
+                    r"accepting ", 3, since=0),
          "the log says the limit was reached", c.log_tail(10))
     held[0][0].close()
     t0 = time.monotonic()

@@ -538,12 +538,14 @@ def _():
         c.reload_file(configs[i % 2])
         mark = c.log_mark()
         c.signal(signal.SIGHUP)
-        m = c.wait_log(r"reload: |reload failed", 5, since=mark)
+        m = c.wait_log(r"info: reload: reloaded |error: reload failed", 5,
+                       since=mark)
         outcomes.append(m.group(0) if m else None)
     done.set()
     for t in threads:
         t.join(20)
-    s.eq(outcomes, ["reload: "] * 5, "5 reloads applied during the burst")
+    s.eq(outcomes, ["info: reload: reloaded "] * 5,
+         "5 reloads applied during the burst")
     bad = [r for r in results if r[0] != "ok" or r[1] != 200]
     s.ok(len(results) >= 32 * 50, "%d requests, each on a new connection"
          % len(results))
