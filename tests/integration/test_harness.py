@@ -47,8 +47,11 @@ def runner(body, timeout=60):
         p = subprocess.run([sys.executable, f.name], capture_output=True,
                            stdin=subprocess.DEVNULL, timeout=timeout,
                            preexec_fn=die_with_parent())
-        return (p.returncode, p.stdout.decode(errors="replace"),
-                time.monotonic() - t0)
+        out = p.stdout.decode(errors="replace")
+        # the temp dirs the failing checks kept on purpose
+        for kept in re.findall(r"^#   \(kept (/\S+)\)$", out, re.M):
+            shutil.rmtree(kept, ignore_errors=True)
+        return p.returncode, out, time.monotonic() - t0
     finally:
         os.unlink(f.name)
 
