@@ -419,6 +419,9 @@ conn_log_line(struct conn *c, enum accesslog_format f,
 void
 conn_abandoned(struct conn *c)
 {
+	/* logged here, so a reset says so as a FIN does */
+	log_info("client %s: \"%s\": closed mid-request", c->peer_ip,
+	    c->x->line[0] ? c->x->line : "-");
 	c->x->status = CONN_STATUS_ABANDONED;
 	conn_log_access(c, "client closed mid-request");
 }

@@ -258,8 +258,6 @@ conn_relay_request_body(struct conn *c)
 			    "limits.max_body_bytes"));
 		if (r == HTTP_MORE && c->client_eof) {
 			/* all it sent is parsed, and no more is coming */
-			log_info("client %s: \"%s\": closed mid-request",
-			    c->peer_ip, c->x->line);
 			conn_abandoned(c);
 			conn_close(c, "client closed mid-request");
 			return (-1);

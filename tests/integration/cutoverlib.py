@@ -7,10 +7,12 @@ harness.py imports it from its own directory; bench/run puts this directory
 on sys.path first.  Standard library only.
 """
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 # ---------------------------------------------------------------- ports
@@ -30,22 +32,51 @@ def free_port():
 # ---------------------------------------------------------------- waiting
 
 
+# What the predicates of the wait_until calls that came back false raised,
+# for the failing check's diagnostics (harness.py prints and forgets them):
+# a cutover that crashed must not look like a time-out.
+_wait_errors = []
+_wait_errors_lock = threading.Lock()
+
+
 def wait_until(predicate, timeout=5.0, interval=0.02):
     """Polls predicate until it returns a true value (returned) or timeout
     seconds pass (returns the last false value).  An exception from the
-    predicate counts as false."""
+    predicate counts as false; when the wait comes back false, the first
+    and the last exception are kept for wait_errors()."""
     deadline = time.monotonic() + timeout
     value = None
+    first = last = None
+    raised = 0
     while True:
         try:
             value = predicate()
-        except Exception:
+        except Exception as e:
             value = None
+            raised += 1
+            first = first or e
+            last = e
         if value:
             return value
         if time.monotonic() >= deadline:
+            if raised:
+                with _wait_errors_lock:
+                    del _wait_errors[:-7]   # the last 8 waits at most
+                    _wait_errors.append(
+                        "a wait of %gs came back false; its predicate "
+                        "raised %d times, first %r, last %r"
+                        % (timeout, raised, first, last))
             return value
         time.sleep(interval)
+
+
+def wait_errors():
+    """What the predicates of the waits that came back false since the last
+    call raised (see wait_until), one line per wait; forgets them."""
+    with _wait_errors_lock:
+        r = list(_wait_errors)
+        del _wait_errors[:]
+    return r
 
 
 def port_open(port, timeout=1.0):
@@ -66,13 +97,38 @@ def wait_port(port, timeout=10.0, interval=0.05):
 # ---------------------------------------------------------------- processes
 
 
+PR_SET_PDEATHSIG = 1
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):    # not Linux: no parent-death signal
+    _prctl = None
+
+
+def die_with_parent(sig=signal.SIGKILL):
+    """A preexec_fn for Popen: the child gets sig when the thread that
+    started it ends (PR_SET_PDEATHSIG), so a runner killed with SIGKILL
+    leaves no process behind.  Linux sends it when that *thread* ends:
+    start children from the main thread or from one that outlives them."""
+    parent = os.getpid()
+
+    def preexec():
+        if _prctl is not None:
+            _prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:      # the parent died before prctl
+            os._exit(127)
+    return preexec
+
+
 def start(argv, logfile=None, cpu=None, **kw):
     """Starts argv and returns its subprocess.Popen.  With logfile, stdout
     and stderr are appended to that file (our copy of the descriptor is
     closed at once); with cpu (a taskset list such as "0" or "0,1"), the
-    process is pinned there.  Other keywords go to Popen."""
+    process is pinned there.  The process dies with its starter
+    (die_with_parent) unless preexec_fn says otherwise.  Other keywords go
+    to Popen."""
     if cpu is not None:
         argv = ["taskset", "-c", cpu] + list(argv)
+    kw.setdefault("preexec_fn", die_with_parent())
     if logfile is None:
         return subprocess.Popen(argv, **kw)
     with open(logfile, "ab") as out:

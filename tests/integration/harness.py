@@ -16,8 +16,13 @@ A scenario script reads like a story:
 
 Everything a scenario starts (backends, cutover, client connections) is
 registered and stopped when the scenario ends, pass or fail, and again at
-exit.  Only the pids we started are signalled.  Output is TAP; the exit
-status is 0 when every test passed.
+exit.  Only the pids we started are signalled; each of them dies with the
+runner (a parent-death signal), so a runner killed with SIGKILL leaves no
+process behind.  Stopping a cutover is a check of its own: it exits 0 on
+SIGTERM (or what the scenario declared with c.expect_exit(N)) and its log
+holds no sanitizer report.  A scenario has SCENARIO_TIMEOUT seconds (or its
+own: @s.scenario(title, timeout=N)); past them it fails where it stands and
+is cleaned up.  Output is TAP; the exit status is 0 when every test passed.
 
 Environment (exported by automake): CUTOVER_BIN, CUTOVERCTL_BIN,
 CUTOVER_SRCDIR; the defaults find a build in the source tree.
@@ -42,8 +47,9 @@ import traceback
 
 # Shared with bench/run; imported here so scenarios keep importing these
 # names from harness.
-from cutoverlib import (AdminConn, admin_command, free_port,  # noqa: F401
-                        rss_kb, start, stop, wait_until)
+from cutoverlib import (AdminConn, admin_command,  # noqa: F401
+                        die_with_parent, free_port, rss_kb, start, stop,
+                        wait_errors, wait_until)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CUTOVER_SRCDIR") or os.path.dirname(
@@ -56,6 +62,11 @@ CUTOVERCTL_BIN = os.environ.get("CUTOVERCTL_BIN") or os.path.join(
     SRCDIR, "cutoverctl")
 BACKEND_PY = os.path.join(HERE, "backend.py")
 KEEP_TMP = bool(os.environ.get("CUTOVER_TEST_KEEP"))
+# Seconds a scenario may run (unless it gives its own), twice that under a
+# sanitizer; CUTOVER_TEST_SCENARIO_TIMEOUT overrides the base.  The longest
+# scenarios take about 30 s in a plain build.
+SCENARIO_TIMEOUT = float(os.environ.get("CUTOVER_TEST_SCENARIO_TIMEOUT")
+                         or 120)
 
 PIECE = 64 * 1024
 PATTERN = bytes(range(256)) * (PIECE // 256)    # same as backend.py
@@ -107,6 +118,15 @@ def _live_cutovers():
 atexit.register(_cleanup_from, 0)
 
 
+class ScenarioTimeout(BaseException):
+    """A scenario ran past its time limit.  Not an Exception, so that no
+    `except Exception` on the way (wait_until's, a test's) swallows it."""
+
+
+def _scenario_alarm(signum, frame):
+    raise ScenarioTimeout()
+
+
 def _on_term(signum, frame):
     # make automake's timeout or ^C run the atexit cleanup
     raise SystemExit(128 + signum)
@@ -148,9 +168,15 @@ class Suite:
             print("not ok %d - %s%s" % (self.n, prefix, self._clean(name)))
             if diag is not None:
                 self._diag(diag)
+            for e in wait_errors():
+                self._diag(e)
             for c in _live_cutovers():
+                if c.proc is not None and c.proc.poll() is not None:
+                    self._diag("cutover pid %d has exited: %s"
+                               % (c.proc.pid, exit_text(c.proc.returncode)))
                 self._diag("--- cutover log (%s), last lines:" % c.dir)
                 self._diag(c.log_tail(40) or "(empty)")
+        wait_errors()       # those of waits that came back true at last
         sys.stdout.flush()
         return bool(cond)
 
@@ -173,34 +199,50 @@ class Suite:
         return self.ok(text is not None and re.search(regex, text, re.M)
                        is not None, name, d)
 
-    def scenario(self, title):
+    def scenario(self, title, timeout=None):
         """Decorator: runs the function now as one scenario.  An exception
-        is a failed test with its traceback; everything the scenario started
-        is stopped afterwards either way."""
+        is a failed test with its traceback, and so is running longer than
+        timeout seconds (SCENARIO_TIMEOUT by default, twice that under a
+        sanitizer); everything the scenario started is stopped afterwards
+        either way, each cutover's exit checked (see Cutover.cleanup)."""
+        if timeout is None:
+            timeout = SCENARIO_TIMEOUT * (2 if sanitized() or
+                                          sanitized(what="tsan") else 1)
+
         def run(fn):
             mark = len(_live)
             self.current = title
+            old = signal.signal(signal.SIGALRM, _scenario_alarm)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
             try:
                 fn()
+            except ScenarioTimeout:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                self.ok(False, "scenario ends within its %g s" % timeout,
+                        "still running at:\n" + traceback.format_exc())
             except Exception:
+                signal.setitimer(signal.ITIMER_REAL, 0)
                 self.ok(False, "scenario raised an exception",
                         traceback.format_exc())
             finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, old)
                 _cleanup_from(mark)
-                self._sanitizer_verdict()
+                self._exit_verdicts()
                 self.current = None
             return fn
         return run
 
-    def _sanitizer_verdict(self):
-        """A sanitizer report in a log of a cutover that was stopped is a
-        failed test, even when every other check passed."""
-        for report in sanitizer_reports():
-            self.ok(False, "no sanitizer report", report)
+    def _exit_verdicts(self):
+        """One check per cutover stopped since the last call: its exit
+        status is the one it was to exit with and its log has no sanitizer
+        report."""
+        for name, good, diag in exit_verdicts():
+            self.ok(good, name, diag)
 
     def done(self):
         _cleanup_from(0)
-        self._sanitizer_verdict()
+        self._exit_verdicts()
         print("1..%d" % self.n)
         if self.failed:
             print("# %d of %d failed" % (self.failed, self.n))
@@ -280,10 +322,18 @@ class Background:
 def cutover_env():
     """The environment for cutover.  Under AddressSanitizer the quarantine
     of freed memory (256 MiB by default) is kept small, so memory bounds
-    hold there too; leak detection stays on.  Under ThreadSanitizer the
+    hold there too; leak detection stays on; a log_path is dropped, so
+    reports reach the log.  Under ThreadSanitizer the
     suppressions of tests/tsan.supp apply and the first race ends the
     process, unless TSAN_OPTIONS says otherwise."""
     env = dict(os.environ)
+    # sanitizer reports go to cutover's stderr, its log, where cleanup
+    # looks for them: never to a log_path of their own
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                "TSAN_OPTIONS"):
+        if "log_path=" in env.get(var, ""):
+            env[var] = ":".join(o for o in env[var].split(":")
+                                if not o.startswith("log_path="))
     if sanitized():
         opts = env.get("ASAN_OPTIONS", "")
         if "quarantine_size_mb" not in opts:
@@ -317,23 +367,43 @@ def sanitized(path=None, what="asan"):
     return _sanitizer_kind[(path, what)]
 
 
-# A ThreadSanitizer report in a cutover's log, found when the cutover is
-# cleaned up; the scenario that ran it fails with the report.
-SANITIZER_REPORT = re.compile(r"^(WARNING|FATAL): ThreadSanitizer", re.M)
-_sanitizer_reports = []
+# A sanitizer report in a cutover's log: AddressSanitizer, LeakSanitizer,
+# UndefinedBehaviorSanitizer (file:line:col: runtime error: ...) and
+# ThreadSanitizer, each at the start of a line as the runtimes write them.
+SANITIZER_REPORT = re.compile(
+    r"^(?:==\d+==)?(?:ERROR: (?:Address|Leak|UndefinedBehavior)Sanitizer"
+    r"|(?:WARNING|FATAL): ThreadSanitizer|SUMMARY: \w+Sanitizer"
+    r"|\S+:\d+:\d+: runtime error: )", re.M)
+_exit_verdicts = []
 
 
-def _sanitizer_check(log_text, where):
+def sanitizer_report(log_text):
+    """The first sanitizer report in log_text (60 lines from its start), or
+    None."""
     m = SANITIZER_REPORT.search(log_text)
-    if m:
-        lines = log_text[m.start():].split("\n")
-        _sanitizer_reports.append("%s:\n%s" % (where, "\n".join(lines[:60])))
+    if not m:
+        return None
+    start = log_text.rfind("\n", 0, m.start()) + 1
+    return "\n".join(log_text[start:].split("\n")[:60])
 
 
-def sanitizer_reports():
-    """The sanitizer reports found since the last call (and forgets them)."""
-    r = list(_sanitizer_reports)
-    del _sanitizer_reports[:]
+def exit_text(code):
+    """An exit status as words: "exit 0", "signal SIGABRT", "no exit"."""
+    if code is None:
+        return "no exit (killed with SIGKILL after the wait)"
+    if code < 0:
+        try:
+            return "signal %s" % signal.Signals(-code).name
+        except ValueError:
+            return "signal %d" % -code
+    return "exit %d" % code
+
+
+def exit_verdicts():
+    """(name, passed, diagnostics) of each cutover stopped since the last
+    call (and forgets them)."""
+    r = list(_exit_verdicts)
+    del _exit_verdicts[:]
     return r
 
 
@@ -646,12 +716,17 @@ class Cutover:
     unless stdout= is given: a path (stdout_text() reads it) or a file
     descriptor, such as a pipe's write end.  nofile=(soft, hard) starts
     it with that RLIMIT_NOFILE, as a shell's ulimit or systemd's
-    LimitNOFILE= would."""
+    LimitNOFILE= would.
+
+    When the scenario ends, cleanup stops it (SIGTERM) and checks that it
+    exited 0, or with expect_exit (the constructor's or expect_exit()'s),
+    and that its log has no sanitizer report."""
 
     def __init__(self, config=None, blue=None, green=None, extra="",
                  active="blue", start=True, args=(), stdout=None,
-                 nofile=None):
+                 nofile=None, expect_exit=0):
         self.dir = tempfile.mkdtemp(prefix="cutover-test-")
+        self.exit_expected = expect_exit
         self.sock = os.path.join(self.dir, "admin.sock")
         self.conf = os.path.join(self.dir, "cutover.conf")
         self.logfile = os.path.join(self.dir, "cutover.log")
@@ -715,11 +790,16 @@ class Cutover:
     # -- process
 
     def _limits(self):
-        """The preexec_fn that sets RLIMIT_NOFILE to self.nofile."""
+        """The preexec_fn: cutover dies with its starter (die_with_parent)
+        and, with nofile, starts with that RLIMIT_NOFILE."""
+        die = die_with_parent()
         if self.nofile is None:
-            return None
-        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
-                                          self.nofile)
+            return die
+
+        def preexec():
+            die()
+            resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
+        return preexec
 
     def start(self, timeout=10.0):
         argv = [CUTOVER_BIN, "-c", self.conf] + self.args
@@ -782,12 +862,42 @@ class Cutover:
         None when it did not exit)."""
         return stop(self.proc, timeout)
 
+    def expect_exit(self, code):
+        """Declares the exit status cleanup is to find (0 by default): a
+        number, negative for a signal, as Popen.returncode has it."""
+        self.exit_expected = code
+
     def cleanup(self):
-        try:
-            self.stop(10)
-        finally:
-            _sanitizer_check(self.log_text(), "cutover log " + self.logfile)
+        """Stops cutover and records the check of its exit status and of
+        its log (exit_verdicts()); keeps the temp dir when that fails."""
+        if self.proc is None:
             if not KEEP_TMP:
+                shutil.rmtree(self.dir, ignore_errors=True)
+            return
+        code = "unknown"
+        try:
+            code = self.stop(10)
+        finally:
+            log = self.log_text()
+            report = sanitizer_report(log)
+            problems = []
+            if code != self.exit_expected:
+                problems.append("cutover pid %d: %s, want %s" % (
+                    self.proc.pid, exit_text(code) if code != "unknown"
+                    else "not stopped", exit_text(self.exit_expected)))
+            if report:
+                problems.append("sanitizer report in %s:\n%s"
+                                % (self.logfile, report))
+            if problems:
+                problems.append("--- cutover log, last lines:\n" +
+                                "\n".join(log.rstrip("\n").split("\n")
+                                          [-40:]))
+                problems.append("(kept %s)" % self.dir)
+            _exit_verdicts.append((
+                "cutover ends with %s and no sanitizer report"
+                % exit_text(self.exit_expected), not problems,
+                "\n".join(problems) or None))
+            if not KEEP_TMP and not problems:
                 shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- log
@@ -828,7 +938,7 @@ class Cutover:
         stderr)."""
         p = subprocess.run([CUTOVERCTL_BIN, "-s", self.sock] + list(args),
                            stdin=subprocess.DEVNULL, capture_output=True,
-                           timeout=timeout)
+                           timeout=timeout, preexec_fn=die_with_parent())
         return (p.returncode, p.stdout.decode(errors="replace"),
                 p.stderr.decode(errors="replace"))
 

@@ -322,8 +322,8 @@ def _():
 
     standin.project(mount, {"cutover.conf": text("green", 2,
                                                  "watch_config = false;\n")})
-    s.ok(c.wait_log(r"no longer watching", 3), "a file turning the watch "
-         "off stops it", c.log_tail(5))
+    s.ok(c.wait_log(r"info: no longer watching %s$" % re.escape(c.conf), 3),
+         "a file turning the watch off stops it", c.log_tail(5))
     n = reloads(c)
     standin.project(mount, {"cutover.conf": text("blue", 3,
                                                  "watch_config = false;\n")})
@@ -441,11 +441,14 @@ def _():
     s.ok(c.wait_log(r"watch .*etc: the directory is back; watching it "
                     r"again", 1), "logged", c.log_tail(5))
 
-    # removed and made again, with an edit after
+    # removed and made again, with an edit once it is watched again
+    mark = c.log_mark()
     shutil.rmtree(etc)
     os.mkdir(etc)
     put(c.conf, text("green", 2))
-    time.sleep(1.5)
+    s.ok(c.wait_log(r"watch .*etc: the directory is back; watching it "
+                    r"again", 5, since=mark), "rm -r and mkdir: the new "
+         "directory is watched", c.log_text()[mark:])
     put(c.conf, text("blue", 3))
     s.ok(wait_until(lambda: c.active() == "blue", 3),
          "rm -r and mkdir: a later edit (blue, 3) is seen")

@@ -171,7 +171,8 @@ def _():
         busy.listen(1)
         port = busy.getsockname()[1]
         c = Cutover('listen = [ "127.0.0.1:%d" ];\n' % port +
-                    pools_config([blue], [green]), start=False)
+                    pools_config([blue], [green]), start=False,
+                    expect_exit=1)
         try:
             c.start(timeout=5)
             started = True

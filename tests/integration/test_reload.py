@@ -43,8 +43,9 @@ def _():
          "after SIGHUP adding b2, requests reach b2")
     s.ok(b2.addr in members(c, "blue"), "status lists b2",
          c.status_json())
-    s.ok(c.wait_log(r"reload", 2, since=mark) is not None,
-         "the reload is logged")
+    s.ok(c.wait_log(r"info: reload: reloaded %s: active blue, blue 2 "
+                    r"member\(s\), green 1 member\(s\)" % re.escape(c.conf), 2,
+                    since=mark) is not None, "the reload is logged")
 
     c.reload_file(pools_config([b1, b2, b3], [g]))
     rc, out, err = c.ctl("reload")

@@ -328,9 +328,13 @@ def _():
          "bytes it sent")
     # the same cut short by a reset instead of a FIN
     before = after
+    mark = c.log_mark()
+    echoes = blue.saw("/echo")
     raw = RawConn(c.port)
     raw.send(sent)
-    time.sleep(0.3)     # the partial body has reached cutover
+    # the head reached the member: cutover has read the partial body too
+    s.ok(blue.wait_request("/echo", 5, count=echoes + 1),
+         "the request with part of its body reaches the member")
     raw.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
     raw.s.close()
@@ -338,8 +342,9 @@ def _():
     s.ok(wait_until(lambda: metric_samples(c).get(key, 0) -
                     before.get(key, 0) == 1, 3),
          "a body cut short by a reset is counted too")
-    s.ok(wait_until(lambda: "closed mid-request" in c.log_text(), 5),
-         "and logged as closed mid-request")
+    s.ok(c.wait_log(r"info: client 127\.0\.0\.1: \"POST /echo\": "
+                    r"closed mid-request$", 5, since=mark),
+         "and logged as closed mid-request", c.log_text()[mark:])
     still_serves(c, "half-closed clients")
 
 
@@ -358,7 +363,9 @@ def _():
                                                  timeout=1))
         except OSError:
             break
-    time.sleep(0.3)
+    s.ok(c.wait_log(r"error: accept on 127\.0\.0\.1:%d: Too many open files; "
+                    r"pausing \d+ ms$" % c.port, 5),
+         "cutover runs out of descriptors accepting them", c.log_tail(5))
     got = []
     for h in hold[:4]:
         h.sendall(build_request("GET", "/during"))

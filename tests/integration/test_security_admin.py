@@ -11,7 +11,8 @@ import subprocess
 import time
 
 from harness import (CUTOVERCTL_BIN, AdminConn, Backend, Cutover, Suite, get,
-                     pools_config, wait_health, wait_until)
+                     die_with_parent, pools_config, wait_health,
+                     wait_until)
 
 s = Suite()
 
@@ -45,7 +46,8 @@ def _():
             waiters.append(subprocess.Popen(
                 [CUTOVERCTL_BIN, "-s", c.sock, "wait-healthy", "green",
                  "86400"], stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                preexec_fn=die_with_parent()))
         spare = CLIENTS_MAX - WAITS_MAX
         done = wait_until(lambda: sum(p.poll() is not None
                                       for p in waiters) >= spare, 20)
@@ -141,7 +143,9 @@ def _():
 
 
 def start_fails(c):
-    """Starts c, expecting it to exit; returns (exit code, log text)."""
+    """Starts c, expecting it to exit 1 (cleanup checks it); returns (exit
+    code, log text)."""
+    c.expect_exit(1)
     try:
         c.start(timeout=10)
     except RuntimeError:

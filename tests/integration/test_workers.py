@@ -192,7 +192,8 @@ def _():
     port = free_port()
     listen = 'listen = [ "127.0.0.1:%d" ];\nworkers = 2;\n' % port
     c = Cutover(blue=[blue], green=[green], extra=listen)
-    other = Cutover(blue=[blue], green=[green], extra=listen, start=False)
+    other = Cutover(blue=[blue], green=[green], extra=listen, start=False,
+                    expect_exit=1)
     try:
         other.start(timeout=5)
         started = True

@@ -5,6 +5,7 @@ drained after a switch, CONNECT refused, the SIGTERM sequence for
 Kubernetes (not ready, serve for shutdown.delay_ms, close listeners, drain),
 and reloads under a burst of connections."""
 
+import calendar
 import json
 import re
 import signal
@@ -17,6 +18,18 @@ from harness import (PATTERN, PIECE, Background, Backend, Cutover, RawConn,
                      request, sha256, wait_until)
 
 s = Suite()
+
+# How much later than asked a timer of cutover's may fire on a loaded
+# machine (CI runs the suite three times on 2 cores, under sanitizers too):
+# an upper bound only; what the test can wait for, it waits for.
+BOUND = 1.0
+
+
+def log_time(stamp):
+    """A log line's timestamp (2026-11-30T06:30:01.002Z) as time.time()."""
+    return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) \
+        + float("0" + stamp[19:-1])
+
 
 MiB = 1024 * 1024
 
@@ -309,19 +322,20 @@ def _():
     s.eq(blue.tunnel_closes, 0, "... and the backend closed none")
 
     for t in ts:
-        t.watcher.join(max(0.1, sent + 2.5 - time.monotonic()))
+        t.watcher.join(max(0.1, sent + 1.5 + BOUND - time.monotonic()))
     closes = sorted(t.closed_at - sent for t in ts
                     if t.closed_at is not None)
     kinds = [t.close_kind for t in ts]
-    s.eq(len(closes), 10, "by 2.5 s all 10 tunnels are closed",
+    s.eq(len(closes), 10, "by drain_timeout_ms + drain_spread_ms (1.5 s) "
+         "+ %g s all 10 tunnels are closed" % BOUND,
          "close kinds %r, times %r" % (kinds, closes))
     s.eq(kinds, ["eof"] * 10, "each closed cleanly (EOF, no reset, no "
          "stray bytes)")
     if closes:
         s.ok(closes[0] >= 0.95, "none closed before drain_timeout_ms "
              "(first at %.3f s)" % closes[0], closes)
-        s.ok(closes[-1] <= 2.5, "the last closed by 2.5 s (at %.3f s)"
-             % closes[-1], closes)
+        s.ok(closes[-1] <= 1.5 + BOUND, "the last closed by %g s (at %.3f "
+             "s)" % (1.5 + BOUND, closes[-1]), closes)
         s.ok(closes[-1] - closes[0] > 0.010, "the closes are spread "
              "(%.0f ms from first to last)"
              % (1000 * (closes[-1] - closes[0])), closes)
@@ -413,34 +427,44 @@ def _():
          "the table's first line ends with 'stopping (not ready)'", head)
     s.eq(c.status_json().get("ready"), False, "status json: ready false")
 
-    polls = []          # (seconds after SIGTERM, outcome, detail)
-    for _ in range(100):
-        now = time.monotonic() - t0
-        if now > 2.0:
-            break
+    # New connections until one is refused (at most 5 s); each poll with
+    # the wall-clock time it began and ended, as cutover's log has it.
+    polls = []          # (began, ended, outcome, detail)
+    while time.monotonic() - t0 < 5.0:
+        began = time.time()
         kind, detail = try_get(c.port)
-        polls.append((time.monotonic() - t0, kind, detail))
-        if kind == "refused" and now > 1.0:
+        polls.append((began, time.time(), kind, detail))
+        if kind == "refused":
             break
         time.sleep(0.05)
-    served = [p for p in polls if p[1] == "ok"]
-    refused = [p for p in polls if p[1] == "refused"]
-    during = [p for p in polls if p[0] < 0.9]
-    diag = "\n".join("%.3f %s %r" % p for p in polls)
-    s.ok(during and all(p[1] == "ok" and p[2].status == 200 for p in during),
-         "during the delay new connections are accepted and served", diag)
-    s.ok(served and all((p[2].header("Connection") or "").lower() == "close"
+    closed = c.wait_log(r"^(\S+) cutover\[\d+\]: info: stopping: listeners "
+                        r"closed", 5, since=mark)
+    termed = c.wait_log(r"^(\S+) cutover\[\d+\]: info: SIGTERM received",
+                        1, since=mark)
+    t_closed = log_time(closed.group(1)) if closed else 0
+    t_termed = log_time(termed.group(1)) if termed else 0
+    diag = "\n".join("%+.3f..%+.3f %s %r" % (p[0] - t_closed,
+                                            p[1] - t_closed, p[2], p[3])
+                     for p in polls) + "\n(times from the log's \"listeners " \
+        "closed\")"
+    before = [p for p in polls if p[1] < t_closed]
+    # the delay counts from the loop's time of the signal, a few ms before
+    # the "SIGTERM received" line is written
+    s.ok(closed and termed and
+         1.0 - 0.020 <= t_closed - t_termed <= 1.0 + BOUND,
+         "the listeners close delay_ms (1 s) after SIGTERM, by cutover's "
+         "own log (%.3f s)" % (t_closed - t_termed), c.log_text()[mark:])
+    s.ok(len(before) >= 5 and
+         all(p[2] == "ok" and p[3].status == 200 for p in before),
+         "until then new connections are accepted and served (%d polls)"
+         % len(before), diag)
+    served = [p for p in polls if p[2] == "ok"]
+    s.ok(served and all((p[3].header("Connection") or "").lower() == "close"
                         for p in served),
          "... and every response carries Connection: close", diag)
-    s.ok(served and served[-1][0] >= 0.8,
-         "still served at 0.8 s (last served at %.3f s)"
-         % (served[-1][0] if served else -1), diag)
-    s.ok(refused and 0.9 <= refused[0][0] <= 1.5,
-         "new connections are refused from about 1 s (first refused at "
-         "%.3f s)" % (refused[0][0] if refused else -1), diag)
-    s.ok(not [p for p in polls if p[1] == "ok" and p[0] > 1.2],
-         "nothing served on a new connection after the listeners closed",
-         diag)
+    s.ok(polls and polls[-1][2] == "refused" and polls[-1][1] >= t_closed,
+         "then a new connection is refused, none before the log says the "
+         "listeners closed", diag)
     slow.join(10)
     r = slow.result[0] if slow.result else None
     s.ok(r is not None and r.status == 200 and r.body == b"blue\n",
@@ -456,7 +480,7 @@ def _():
             r"closing listeners", log, "log: SIGTERM received ...")
     s.match(r"stopping: listeners closed, draining \d+ connection\(s\) for "
             r"up to 3000 ms", log, "log: stopping: listeners closed ...")
-    s.match(r"exiting", log, "log: exiting")
+    s.match(r"^\S+ cutover\[\d+\]: info: exiting$", log, "log: exiting")
 
 
 @s.scenario("a second SIGTERM during the delay exits at once")
@@ -472,8 +496,13 @@ def _():
     c.signal(signal.SIGTERM)
     rc = c.wait(3)
     dt = time.monotonic() - t1
-    s.ok(rc is not None and dt < 0.5,
-         "the second SIGTERM exits at once (%.3f s, exit %r)" % (dt, rc))
+    s.eq(rc, 0, "the second SIGTERM: cutover exits 0 (after %.3f s)" % dt)
+    log = c.log_text()
+    s.match(r"^\S+ cutover\[\d+\]: warning: SIGTERM received: second "
+            r"stop: exiting now$", log, "the log says it exits now")
+    s.ok("stopping: listeners closed" not in log,
+         "... without waiting for the rest of delay_ms (the listeners were "
+         "never closed for a drain)", log)
 
 
 # ------------------------------------------------------------ reload
@@ -509,12 +538,14 @@ def _():
         c.reload_file(configs[i % 2])
         mark = c.log_mark()
         c.signal(signal.SIGHUP)
-        m = c.wait_log(r"reload: |reload failed", 5, since=mark)
+        m = c.wait_log(r"info: reload: reloaded |error: reload failed", 5,
+                       since=mark)
         outcomes.append(m.group(0) if m else None)
     done.set()
     for t in threads:
         t.join(20)
-    s.eq(outcomes, ["reload: "] * 5, "5 reloads applied during the burst")
+    s.eq(outcomes, ["info: reload: reloaded "] * 5,
+         "5 reloads applied during the burst")
     bad = [r for r in results if r[0] != "ok" or r[1] != 200]
     s.ok(len(results) >= 32 * 50, "%d requests, each on a new connection"
          % len(results))
