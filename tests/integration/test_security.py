@@ -363,8 +363,10 @@ def _():
                                                  timeout=1))
         except OSError:
             break
-    s.ok(c.wait_log(r"error: accept on 127\.0\.0\.1:%d: Too many open files; "
-                    r"pausing \d+ ms$" % c.port, 5),
+    s.ok(c.wait_log(r"warning: descriptor limit reached: \d+ accepts refused "
+                    r"so far \(accept 127\.0\.0\.1:%d: Too many open files\); "
+                    r"clients wait in the listen backlog until descriptors "
+                    r"free up$" % c.port, 5),
          "cutover runs out of descriptors accepting them", c.log_tail(5))
     got = []
     for h in hold[:4]:
