@@ -12,6 +12,12 @@ peer's), "PEER <port> <method> <path>" just before each REQUEST line (which
 connection carried the request) and "ABORTED <port> <method> <path>" when a
 request body ends early or is badly framed.
 
+With --stamp it also prints "RECEIVED <t> <port> <method> <path>" just
+before each REQUEST line, t being time.monotonic() (CLOCK_MONOTONIC, which
+every process on the machine shares) when the request head had been read:
+a test can tell when a request reached this backend, to the microsecond,
+without the delay of its reading the backend's output.
+
 Routes (query arguments parsed from the path):
   /, any unknown path   200, body "NAME\\n"
   /delay?ms=N           sleeps N ms, then as /
@@ -52,6 +58,25 @@ Routes (query arguments parsed from the path):
                         prints "TUNNEL OPEN /ws" and "TUNNEL CLOSED /ws".
                         Without those headers it is an ordinary route (/).
 
+Failures as a real one looks (the request head and body are read first):
+  /kill?bytes=N         announces Content-Length 2N, sends N bytes, then the
+                        backend SIGKILLs itself: every connection it has is
+                        closed (reset where unread bytes wait) and the port
+                        refuses, as when a Pod's process is killed
+  /reset                resets the connection before a byte of the answer
+                        (SO_LINGER 0, then close: an RST, not a FIN)
+  /hang[?ms=N]          never answers: holds the connection, reading
+                        nothing more, until the client closes it or N ms
+                        (default 600000) pass, then closes without a byte
+  /trickle?bytes=N[&ms=M]
+                        announces Content-Length N, then sends the body one
+                        byte every M ms (default 10)
+/control/fail?mode=M (any method; prints "CONTROL <path>") makes every later
+request but /control/* (probes included) fail as route M does (reset, hang,
+or trickle with its defaults and 16 bytes); mode=none ends it.  With
+mode=hang it also stops accepting: new connections wait in the accept
+queue, unanswered, as when a process is stopped (SIGSTOP) or wedged.
+
 Health (for cutover's probes):
   /healthz, and any request with User-Agent "cutover-health"
                         a probe: prints "PROBE <method> <path>" instead of a
@@ -71,8 +96,10 @@ framing holds.
 import argparse
 import hashlib
 import json
+import os
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -238,11 +265,23 @@ class Handler(BaseHTTPRequestHandler):
         if route == "/control/health":
             self.control_health(q)
             return
+        if route == "/control/fail":
+            self.control_fail(q)
+            return
+        mode = self.server.fail_mode
+        if mode != "none":
+            BodyReader(self.rfile, self.headers).drain()
+            self.fail(mode, {"bytes": "16"})
+            return
         if route == "/healthz" or \
                 self.headers.get("User-Agent", "") == "cutover-health":
             self.probe()
             return
         head = self.rfile.take()
+        if self.server.stamp:
+            announce("RECEIVED %.6f %d %s %s" % (time.monotonic(),
+                                                 self.client_address[1],
+                                                 self.command, self.path))
         announce("PEER %d %s %s" % (self.client_address[1], self.command,
                                     self.path))
         announce("REQUEST %s %s" % (self.command, self.path))
@@ -320,6 +359,8 @@ class Handler(BaseHTTPRequestHandler):
                                  b"\r\nX-Count: %d\r\n\r\n" % n)
         elif route == "/bad":
             self.bad(q.get("mode", ""))
+        elif route in ("/kill", "/reset", "/hang", "/trickle"):
+            self.fail(route[1:], q)
         else:
             self.send_simple(200, (name + "\n").encode())
 
@@ -349,6 +390,60 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(self.BAD[mode])
         if mode == "close-mid-body":
             self.abort()
+
+    def fail(self, mode, q):
+        """A failure as a real one looks: see the routes above."""
+        self.close_connection = True
+        if mode == "kill":
+            n = int(q.get("bytes", "10"))
+            self.send_response(200)
+            self.send_header("X-Backend", self.server.name)
+            self.send_header("Content-Length", str(2 * n))
+            self.end_headers()
+            self.wfile.write(PATTERN[:n] if n <= PIECE else b"x" * n)
+            self.wfile.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif mode == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+        elif mode == "hang":
+            self.connection.settimeout(int(q.get("ms", "600000")) / 1000.0)
+            try:
+                # bytes the client sends are left unread; only its close
+                # (or the time) ends the wait
+                while self.connection.recv(1, socket.MSG_PEEK):
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            self.abort()
+        elif mode == "trickle":
+            n, ms = int(q.get("bytes", "16")), int(q.get("ms", "10"))
+            self.send_response(200)
+            self.send_header("X-Backend", self.server.name)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            self.wfile.flush()
+            for i in range(n):
+                time.sleep(ms / 1000.0)
+                self.wfile.write(PATTERN[i % 256:i % 256 + 1])
+                self.wfile.flush()
+            self.close_connection = False
+
+    def control_fail(self, q):
+        announce("CONTROL %s %s" % (self.command, self.path))
+        BodyReader(self.rfile, self.headers).drain()
+        mode = q.get("mode", "")
+        if mode not in ("none", "reset", "hang", "trickle"):
+            self.send_simple(400, b"mode: none, reset, hang or trickle\n")
+            return
+        self.server.fail_mode = mode
+        self.send_simple(200, json.dumps({"mode": mode}).encode(),
+                         "application/json")
+        self.wfile.flush()
+        if mode == "hang":
+            # new connections wait in the accept queue from now on
+            self.server.accepting.clear()
 
     def wants_upgrade(self):
         conn = [t.strip().lower() for t in
@@ -458,6 +553,13 @@ class Server(ThreadingHTTPServer):
         if self.verbose:
             super().handle_error(request, client_address)
 
+    def get_request(self):
+        # a backend that hangs accepts nothing more (fail mode "hang")
+        while not self.accepting.wait(0.1):
+            if self.stopping:
+                raise OSError("stopping")
+        return super().get_request()
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -465,6 +567,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--stamp", action="store_true",
+                    help="print RECEIVED <monotonic time> for each request")
     args = ap.parse_args()
 
     if ":" in args.host:
@@ -472,6 +576,11 @@ def main():
     srv = Server((args.host, args.port), Handler)
     srv.name = args.name
     srv.verbose = args.verbose
+    srv.stamp = args.stamp
+    srv.fail_mode = "none"
+    srv.accepting = threading.Event()
+    srv.accepting.set()
+    srv.stopping = False
     srv.health_lock = threading.Lock()
     srv.health_code = 200
     srv.health_delay = 0
@@ -480,6 +589,7 @@ def main():
 
     def stop(signum, frame):
         # shutdown() waits for serve_forever(), which runs in this thread
+        srv.stopping = True
         threading.Thread(target=srv.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)

@@ -446,10 +446,13 @@ class Backend:
     and .probe_times (cutover's health probes: paths and time.monotonic()
     of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels), .conns
     (peer ports of every connection accepted, probes included), .peers
-    ((peer port, method, path) per request, probes excluded) and .aborted
-    ((peer port, method, path) of requests whose body broke off)."""
+    ((peer port, method, path) per request, probes excluded), .aborted
+    ((peer port, method, path) of requests whose body broke off) and, with
+    stamp=True, .received ((the backend's own time.monotonic() when it had
+    read the head, method, path) per request)."""
 
-    def __init__(self, name, port=0, verbose=False, host="127.0.0.1"):
+    def __init__(self, name, port=0, verbose=False, host="127.0.0.1",
+                 stamp=False):
         self.name = name
         self.host = host
         self.proc = None
@@ -463,11 +466,14 @@ class Backend:
         self.conns = []
         self.peers = []
         self.aborted = []
+        self.received = []
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
                 "--host", host, "--port", str(port)]
         if verbose:
             argv.append("--verbose")
+        if stamp:
+            argv.append("--stamp")
         self.proc = start(argv, stdout=subprocess.PIPE,
                           stdin=subprocess.DEVNULL)
         _register(self)
@@ -494,6 +500,9 @@ class Backend:
                 elif line.startswith("PROBE "):
                     self.probe_paths.append(line.split(" ", 2)[2])
                     self.probe_times.append(time.monotonic())
+                elif line.startswith("RECEIVED "):
+                    f = line.split(" ", 4)
+                    self.received.append((float(f[1]), f[3], f[4]))
                 elif line.startswith("CONN "):
                     self.conns.append(int(line.split()[1]))
                 elif line.startswith("PEER ") or \
