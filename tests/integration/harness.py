@@ -570,14 +570,20 @@ class Backend:
             return self._cv.wait_for(lambda: len(self.probe_paths) >= count,
                                      timeout=timeout)
 
-    def control(self, query="", timeout=5.0):
+    def fail(self, mode):
+        """From now on every request (probes included) fails as backend.py's
+        route mode does: "reset", "hang" (accepting nothing more either),
+        "trickle"; "none" ends it."""
+        return self.control("mode=" + mode, what="fail")
+
+    def control(self, query="", timeout=5.0, what="health"):
         """GET /control/health?query directly on the backend (not through
         cutover); returns the JSON state (code, delay_ms, probes,
         last_probe)."""
         conn = http.client.HTTPConnection(self.host, self.port,
                                           timeout=timeout)
         try:
-            conn.request("GET", "/control/health" +
+            conn.request("GET", "/control/" + what +
                          ("?" + query if query else ""))
             r = conn.getresponse()
             body = r.read()

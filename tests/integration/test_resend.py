@@ -7,9 +7,11 @@ of the requests that can safely be sent again."""
 
 import itertools
 import os
+import re
 import signal
 import socket
 import struct
+import threading
 import time
 
 from harness import (Background, Backend, Cutover, RawConn, ScriptedMember,
@@ -190,6 +192,147 @@ def _():
     finally:
         c.stop()
         m.close()
+
+
+@s.scenario("a kept-alive connection the member closes as a GET is sent "
+            "on it: the GET is sent again on a new connection")
+def _():
+    # The race every proxy has with a member's idle timeout, forced: the
+    # member's FIN arrives with its answer to the first GET, and the
+    # second GET, pipelined behind it, is routed before cutover's loop
+    # has run the close.  A GET is not looked at first (it may be sent
+    # again): it goes out on the closed connection, fails, and is retried
+    # once on a new one.
+    m = ScriptedMember(answer_then_close(b"/first"))
+    c = Cutover(blue=[m], green=[Backend("green")],
+                extra="workers = 1;\nlog = { level = \"debug\"; };\n" +
+                FAST_RISE.replace("interval_ms = 100", "interval_ms = 60000"))
+    try:
+        s.ok(c.wait_pool_healthy("blue"), "the member is up")
+        mark = c.log_mark()
+        got = []
+        for i in range(5):
+            raw = RawConn(c.port)
+            raw.send(build_request("GET", "/first-%d" % i) +
+                     build_request("GET", "/second-%d" % i))
+            got.append((raw.read_response().status,
+                        getattr(raw.response_or_error(), "status", None)))
+            raw.close()
+        s.eq(got, [(200, 200)] * 5, "both answered 200, every time",
+             c.log_tail())
+        retried = re.findall(r"blue %s: reused connection closed, "
+                             r"retrying" % re.escape(m.addr),
+                             c.log_text()[mark:])
+        s.eq(len(retried), 5, "each second GET went out on the closed "
+             "connection and was retried on a new one", c.log_tail(30))
+        seconds = [h for h in m.heads if b"/second-" in h]
+        s.eq(len(seconds), 5, "the member got each second GET once, on "
+             "the new connection", seconds)
+        s.eq(c.member_state("blue", m.addr), "up", "a member's idle "
+             "close is no failure: it stays up")
+    finally:
+        c.stop()
+        m.close()
+
+
+class WedgedMember:
+    """A member on 127.0.0.1 that accepts one connection, cutover's first
+    probe, and answers probes on it; then, at wedge(), its accept queue is
+    filled and nothing more is accepted: the kernel drops further SYNs
+    (syncookies or not: a full accept queue drops them), so a connect to
+    it times out, as to a wedged host."""
+
+    def __init__(self):
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(0)
+        self.addr = "127.0.0.1:%d" % self.ls.getsockname()[1]
+        self.fill = []
+        self.conn = None
+        threading.Thread(target=self._probes, daemon=True).start()
+
+    def __str__(self):
+        return self.addr
+
+    def _probes(self):
+        try:
+            self.conn, _ = self.ls.accept()
+            buf = b""
+            while True:
+                d = self.conn.recv(65536)
+                if not d:
+                    return
+                buf += d
+                while b"\r\n\r\n" in buf:
+                    _, _, buf = buf.partition(b"\r\n\r\n")
+                    self.conn.sendall(b"HTTP/1.1 200 OK\r\n"
+                                      b"Content-Length: 2\r\n\r\nok")
+        except OSError:
+            return
+
+    def wedge(self):
+        for _ in range(4):
+            f = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            f.setblocking(False)
+            f.connect_ex(self.ls.getsockname())
+            self.fill.append(f)
+
+    def close(self):
+        for f in self.fill + ([self.conn] if self.conn else []):
+            f.close()
+        self.ls.close()
+
+
+def connects_within(addr, timeout):
+    try:
+        socket.create_connection(addr, timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+@s.scenario("a connect timeout takes a member down at once, and the "
+            "request goes to the next member")
+def _():
+    good = Backend("good")
+    bad = WedgedMember()
+    c = Cutover(blue=[bad, good], green=[Backend("green")],
+                extra="timeouts = { connect_ms = 300; };\n" +
+                FAST_RISE.replace("interval_ms = 100", "interval_ms = 60000"))
+    try:
+        s.ok(c.wait_pool_healthy("blue"), "both members up (probed once)",
+             c.status())
+        # the member stops accepting, as a wedged host or a dropped route
+        # does: its port takes nothing more
+        bad.wedge()
+        host, port = bad.addr.split(":")
+        s.ok(not connects_within((host, int(port)), 1.0),
+             "a connect to the member's port times out")
+        mark = c.log_mark()
+        got = []
+        t0 = time.monotonic()
+        for i in range(4):
+            r = get(c.port, "/ct-%d" % i, timeout=10)
+            got.append((r.status, r.header("X-Backend")))
+        el = time.monotonic() - t0
+        s.eq(got, [(200, "good")] * 4, "every request answered by the "
+             "other member", c.log_tail())
+        s.ok(c.wait_log(r"blue %s: connect failed: timed out" %
+                        re.escape(bad.addr), 2, since=mark),
+             "the log says the connect timed out", c.log_tail())
+        lines = re.findall(r"health: blue %s up -> down \(passive: "
+                           r"timed out\)" % re.escape(bad.addr),
+                           c.log_text()[mark:])
+        s.eq(len(lines), 1, "the member went down at the first connect "
+             "timeout (passive), with no probe run", c.log_tail())
+        s.eq(c.member_state("blue", bad.addr), "down",
+             "status shows it down")
+        s.ok(el < 4 * 0.3 + 2.0, "one connect_ms at most was spent on "
+             "it: it is not tried again while down",
+             "%.2f s for 4 requests" % el)
+    finally:
+        c.stop()
+        bad.close()
 
 
 def keepalive_then_interim(close_on):
