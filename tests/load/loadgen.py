@@ -31,6 +31,7 @@ pool_of("blue-1") == "blue".
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 import time
@@ -63,9 +64,11 @@ class Stats:
         self.server_closes = 0
 
 
-async def _read_response(reader, timeout):
+async def _read_response(reader, timeout, on_head=None):
     """Reads one response; returns (status, headers dict (lower-case
-    names), body).  Raises on anything malformed."""
+    names), body).  Raises on anything malformed.  on_head(status,
+    headers), when given, is called as soon as the head has been read (a
+    failure after it is one mid-body)."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
@@ -77,6 +80,8 @@ async def _read_response(reader, timeout):
         if line:
             k, _, v = line.partition(":")
             headers[k.strip().lower()] = v.strip()
+    if on_head is not None:
+        on_head(status, headers)
     if "content-length" in headers:
         n = int(headers["content-length"])
         body = await asyncio.wait_for(reader.readexactly(n), timeout) \
@@ -163,6 +168,240 @@ def run(port, host="127.0.0.1", connections=64, duration=10.0,
     """Runs the load in this thread; returns (records, stats)."""
     return asyncio.run(_run(host, port, connections, duration, max_requests,
                             path, timeout))
+
+
+# ------------------------------------------------- a mix of clients
+
+OP_TIMEOUT = 15.0           # any one request or tunnel
+BODY_SIZES = (10, 4096, 65536, 262144)
+# what a client operation may raise when it fails
+CLIENT_ERRORS = (OSError, EOFError, ValueError, asyncio.TimeoutError,
+                 asyncio.IncompleteReadError, asyncio.LimitOverrunError)
+
+
+class Ids:
+    def __init__(self):
+        self.n = 0
+
+    def next(self):
+        self.n += 1
+        return self.n
+
+
+class Rec:
+    """One client operation: kind, method, id (in its target as id=N),
+    start, end, status (0: no response head came; a failure with a status
+    broke off mid-body), backend (X-Backend), closed (the response said
+    Connection: close), err (None when it succeeded)."""
+    __slots__ = ("kind", "method", "id", "start", "end", "status",
+                 "backend", "closed", "err")
+
+    def __init__(self, kind, method, rid):
+        self.kind, self.method, self.id = kind, method, rid
+        self.start = time.monotonic()
+        self.end = None
+        self.status = 0
+        self.backend = "-"
+        self.closed = False
+        self.err = None
+
+    def __repr__(self):
+        return "%s %s id=%d %.3f..%.3f status=%d backend=%s err=%s" % (
+            self.kind, self.method, self.id, self.start, self.end or 0,
+            self.status, self.backend, self.err)
+
+
+def body_of(size, rid):
+    seed = b"%d:" % rid
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+class Mix:
+    """Clients of several kinds, in one asyncio loop (run() in a thread of
+    its own), until deadline; every operation is a Rec in .recs:
+
+      get       keep-alive GETs of /; one in ten is slow: /delay?ms=300
+                or (every other time) /trickle, 32 bytes 10 ms apart
+      post      keep-alive POSTs of /echo with bodies of BODY_SIZES (one
+                in eight read after a pause of 200 ms); the echo's length
+                and SHA-256 are checked
+      fresh     a new connection per request, GET and POST in turn
+      tunnel    upgrades to /ws, echoes five messages 0.1 s apart, closes
+
+    counts: kind -> number of clients."""
+
+    def __init__(self, port, deadline, counts, host="127.0.0.1"):
+        self.port = port
+        self.host = host
+        self.deadline = deadline
+        self.counts = counts
+        self.ids = Ids()
+        self.recs = []
+
+    def done(self):
+        return time.monotonic() >= self.deadline
+
+    async def _open(self):
+        return await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), OP_TIMEOUT)
+
+    async def _exchange(self, conn, rec, req, check):
+        reader, writer = conn
+        writer.write(req)
+
+        def head(status, headers):
+            rec.status = status
+            rec.backend = headers.get("x-backend", "-")
+            rec.closed = "close" in headers.get("connection", "").lower()
+        status, headers, body = await _read_response(reader, OP_TIMEOUT,
+                                                     head)
+        if status != 200:
+            rec.err = "status-%d" % status
+        else:
+            rec.err = check(body)
+        return rec.closed
+
+    def _get(self, rid, fresh):
+        path = "/?id=%d" % rid
+        if rid % 10 == 0:
+            path = ("/delay?ms=300&id=%d" if rid % 20 else
+                    "/trickle?bytes=32&ms=10&id=%d") % rid
+        req = ("GET %s HTTP/1.1\r\nHost: loadgen\r\n%s\r\n" % (
+            path, "Connection: close\r\n" if fresh else "")).encode()
+        rec = Rec("get-new" if fresh else "get", "GET", rid)
+
+        def check(body):
+            want = (PATTERN32 if "/trickle" in path else
+                    (rec.backend + "\n").encode())
+            return None if body == want else "body %r" % body[:40]
+        return rec, req, check
+
+    def _post(self, rid, fresh):
+        size = BODY_SIZES[rid % len(BODY_SIZES)]
+        body = body_of(size, rid)
+        path = "/echo?id=%d%s" % (rid, "&pause_ms=200" if rid % 8 == 0
+                                  else "")
+        req = ("POST %s HTTP/1.1\r\nHost: loadgen\r\nContent-Length: %d"
+               "\r\n%s\r\n" % (path, size, "Connection: close\r\n"
+                                 if fresh else "")).encode() + body
+        rec = Rec("post-new" if fresh else "post", "POST", rid)
+        digest = hashlib.sha256(body).hexdigest()
+
+        def check(got):
+            try:
+                j = json.loads(got)
+            except ValueError:
+                return "body not JSON: %r" % got[:40]
+            if j.get("bytes") != size or j.get("sha256") != digest:
+                return "echo %r, sent %d bytes" % (j, size)
+            return None
+        return rec, req, check
+
+    async def keepalive(self, method):
+        conn = None
+        try:
+            while not self.done():
+                rid = self.ids.next()
+                rec, req, check = (self._get if method == "GET" else
+                                   self._post)(rid, False)
+                self.recs.append(rec)
+                try:
+                    if conn is None:
+                        conn = await self._open()
+                    if await self._exchange(conn, rec, req, check):
+                        conn[1].close()
+                        conn = None
+                except CLIENT_ERRORS as e:
+                    rec.err = _describe(e)
+                    if conn is not None:
+                        conn[1].close()
+                    conn = None
+                    await asyncio.sleep(0.01)
+                rec.end = time.monotonic()
+        finally:
+            if conn is not None:
+                conn[1].close()
+
+    async def fresh(self):
+        """A new connection per request, GET and POST in turn."""
+        while not self.done():
+            rid = self.ids.next()
+            rec, req, check = (self._get if rid % 2 else self._post)(rid,
+                                                                    True)
+            self.recs.append(rec)
+            conn = None
+            try:
+                conn = await self._open()
+                await self._exchange(conn, rec, req, check)
+            except CLIENT_ERRORS as e:
+                rec.err = _describe(e)
+                await asyncio.sleep(0.01)
+            finally:
+                if conn is not None:
+                    conn[1].close()
+            rec.end = time.monotonic()
+
+    async def tunnel(self):
+        """Upgrades to /ws, echoes five messages 0.1 s apart, closes."""
+        while not self.done():
+            rid = self.ids.next()
+            rec = Rec("tunnel", "GET", rid)
+            self.recs.append(rec)
+            writer = None
+            try:
+                reader, writer = await self._open()
+                writer.write(("GET /ws?id=%d HTTP/1.1\r\nHost: loadgen\r\n"
+                              "Upgrade: websocket\r\nConnection: Upgrade"
+                              "\r\n\r\n" % rid).encode())
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
+                                              OP_TIMEOUT)
+                lines = head.decode("latin-1").split("\r\n")
+                rec.status = int(lines[0].split(" ", 2)[1])
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    if k.strip().lower() == "x-backend":
+                        rec.backend = v.strip()
+                if rec.status != 101:
+                    rec.err = "status-%d" % rec.status
+                else:
+                    for i in range(5):
+                        msg = b"tunnel %d message %d\n" % (rid, i)
+                        writer.write(msg)
+                        got = await asyncio.wait_for(
+                            reader.readexactly(len(msg)), OP_TIMEOUT)
+                        if got != msg:
+                            rec.err = "echo %r" % got
+                            break
+                        await asyncio.sleep(0.1)
+            except CLIENT_ERRORS as e:
+                rec.err = _describe(e)
+                await asyncio.sleep(0.01)
+            finally:
+                if writer is not None:
+                    writer.close()
+            rec.end = time.monotonic()
+
+    def tasks(self):
+        """The clients' coroutines."""
+        n = self.counts
+        return [self.keepalive("GET") for _ in range(n.get("get", 0))] + \
+            [self.keepalive("POST") for _ in range(n.get("post", 0))] + \
+            [self.fresh() for _ in range(n.get("fresh", 0))] + \
+            [self.tunnel() for _ in range(n.get("tunnel", 0))]
+
+    async def _main(self):
+        # bounded: each operation has its timeout, the loops the deadline
+        await asyncio.wait_for(
+            asyncio.gather(*[asyncio.ensure_future(t) for t in
+                             self.tasks()]),
+            self.deadline - time.monotonic() + 4 * OP_TIMEOUT)
+
+    def run(self):
+        asyncio.run(self._main())
+
+
+# backend.py's /trickle?bytes=32: bytes 0..31 of its pattern
+PATTERN32 = bytes(range(32))
 
 
 def write_records(records, out):

@@ -1,29 +1,50 @@
 #!/usr/bin/env python3
-"""Zero downtime, proven under load: 64 keep-alive connections send GET /
-back to back through cutover (2 blue + 2 green backends) while a controller
-switches between the pools 100 times, reloads the configuration 10 times
-(one adding a member, one removing it, one broken file that must be
-refused, the others unchanged) and drains a member and readies it again.
+"""Zero downtime, proven under load: clients of every kind (loadgen.Mix:
+keep-alive GETs, one in ten slow (a delayed or a trickled answer);
+keep-alive POSTs with bodies of 10 B to 256 KiB, echoed and checked;
+clients opening a new connection per request; WebSocket-style tunnels)
+send requests through cutover (blue-1, blue-2 and blue-3, which reloads
+add and remove; green-1, green-2) while a controller switches between the
+pools 100 times, reloads the configuration 10 times (one adding blue-3,
+one removing it, two broken files that must be refused whole: a syntax
+error and a listener that cannot be opened, both with pools that differ
+and list a member, decoy-1, that must never be probed nor get a request),
+drains blue-1 and readies it again, and kills blue-2 and green-2 with
+SIGKILL while they serve and starts them again on their ports.  At the
+end it sends SIGTERM with the load still on: cutover serves for
+shutdown.delay_ms (every response with Connection: close), then exits 0.
 
-Every request must succeed (no socket error, no non-2xx), and every
-response must come from a pool that was active at some instant of the
-request: a switch to X counts X as active from the moment the command was
-sent, and the pool it replaced as active until the reply was received.
+Every operation must succeed, with the right body, except one that a
+killed member had received and could not be sent again: a POST, a
+response cut mid-body, a tunnel.  Every response must come from a pool
+that was active at some instant between the start of its request (the
+client's clock) and the moment its backend received it (the backend's
+own CLOCK_MONOTONIC stamp, backend.py --stamp): a switch counts its new
+pool as active from the moment the command was sent, and the pool it
+replaced as active until cutover had logged it (its log's wall clock,
+in milliseconds, taken to CLOCK_MONOTONIC by an offset measured around
+the run) or, if sooner, the reply came.  cutover logs a switch only after
+every worker routes with the new pool, so a request that straddles a
+switch is judged by the instants of the switch itself, not of its reply.
 
     test_load_short.py [--duration S] [--switches N] [--reloads N]
                        [--connections N]
 
 The defaults are the short form run by `make check` (about 25 s);
 tests/load/run-long runs the long form (10 minutes, 1000 switches, 100
-reloads).  Output is TAP; totals are TAP diagnostics."""
+reloads), which `make loadtest` runs with the arguments in LOADTEST_ARGS
+(CI: 300 switches and 30 reloads in 90 s).  Output is TAP; totals are TAP
+diagnostics."""
 
 import argparse
 import bisect
+import calendar
 import json
 import os
+import re
 import signal
-import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,11 +52,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import loadgen  # noqa: E402
-from harness import (Backend, Cutover, Suite, pools_config,  # noqa: E402
-                     wait_until)
+from harness import (Backend, Cutover, Suite, health_config,  # noqa: E402
+                     pools_config, wait_until)
 
-LOADGEN = os.path.join(HERE, "loadgen.py")
 INF = float("inf")
+ID = re.compile(r"[?&]id=(\d+)")
+# a line of cutover's log: wall clock (UTC, milliseconds), level, message
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z "
+                      r"cutover\[\d+\]: \w+: (.*)$", re.M)
 
 
 def parse_args():
@@ -45,8 +69,11 @@ def parse_args():
     ap.add_argument("--reloads", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--min-rate", type=float, default=250.0,
-                    help="responses per second the run must reach")
-    return ap.parse_args()
+                    help="operations per second the run must reach")
+    a = ap.parse_args()
+    if a.duration < 5 or a.connections < 16 or a.reloads < 10:
+        ap.error("at least 5 s, 16 connections and 10 reloads")
+    return a
 
 
 # ---------------------------------------------------------------- checks
@@ -54,7 +81,8 @@ def parse_args():
 
 def active_intervals(switches, initial="blue"):
     """Per pool, the merged sorted list of (from, to) intervals in which it
-    counts as active.  switches: (sent, received, target, ok) in order."""
+    counts as active.  switches: (begun, done, target, ok) in order: the
+    target is active from begun on, the pool it replaced until done."""
     iv = {"blue": [], "green": []}
     cur, since = initial, -INF
     for sent, recv, target, ok in switches:
@@ -82,23 +110,54 @@ def overlaps(intervals, start, end):
     return i < len(intervals) and intervals[i][0] <= end
 
 
-def wrong_pool(records, intervals):
-    """Responses whose pool was not active at any instant of the request."""
-    bad = []
-    for r in records:
-        if r[2] == 0:
+def clock_offset(n=200):
+    """time.time() - time.monotonic(), from the tightest of n readings."""
+    best = None
+    for _ in range(n):
+        a = time.monotonic()
+        w = time.time()
+        b = time.monotonic()
+        if best is None or b - a < best[0]:
+            best = (b - a, w - (a + b) / 2)
+    return best[1]
+
+
+def log_instants(text, regex):
+    """(wall clock seconds, message) of the log lines whose message
+    matches regex, in order."""
+    out = []
+    for m in LOG_LINE.finditer(text):
+        if re.match(regex, m.group(3)):
+            t = calendar.timegm(time.strptime(m.group(1),
+                                              "%Y-%m-%dT%H:%M:%S"))
+            out.append((t + int(m.group(2)) / 1000.0, m.group(3)))
+    return out
+
+
+def receipts(backends):
+    """(backend name, request id) -> [(the backend's stamp, Backend)]."""
+    out = {}
+    for b in backends:
+        for t, _, path in b.received:
+            m = ID.search(path)
+            if m:
+                out.setdefault((b.name, int(m.group(1))), []).append((t, b))
+    return out
+
+
+def excuse(rec, stamps, kills):
+    """Why a failed operation is excused, or None: a killed member's
+    process had received it and it could not be sent again."""
+    for name, old, _, _ in kills:
+        if not any(b is old for _, b in stamps.get((name, rec.id), [])):
             continue
-        pool = loadgen.pool_of(r[3])
-        if pool not in intervals or not overlaps(intervals[pool], r[0],
-                                                 r[1]):
-            bad.append(r)
-    return bad
-
-
-def in_windows(records, backend, windows):
-    """Requests answered by backend that started inside one of windows."""
-    return [r for r in records if r[3] == backend and
-            any(a < r[0] < b for a, b in windows)]
+        if rec.method == "POST":
+            return "POST, member killed"
+        if rec.kind == "tunnel" and rec.status == 101:
+            return "tunnel, member killed"
+        if rec.status == 200 and rec.backend == name:
+            return "cut mid-body, member killed"
+    return None
 
 
 # ---------------------------------------------------------------- the run
@@ -120,114 +179,173 @@ def run_plan(t0, events, deadline, act):
     return lag_max
 
 
-class Controller:
-    """Performs the switches, reloads and member drains of the run, and
-    logs when each command was sent and when its reply arrived."""
+class Pools:
+    """What the load test's and the soak's controllers share: the members
+    (blue-1, blue-2, blue-3 when added; green-1, green-2) and their file,
+    the admin connection, reloads by SIGHUP and the check of their
+    outcome.  m: name -> the member's Backend now."""
 
-    def __init__(self, s, c, blue, blue3, green, extra):
-        self.s, self.c = s, c
-        self.blue, self.blue3, self.green = blue, blue3, green
+    def __init__(self, c, m, extra):
+        self.c = c
+        self.m = m
         self.extra = extra
         self.with3 = False
         self.admin = c.admin_conn(timeout=15)
         self.active = "blue"
-        self.switches = []          # (sent, received, target, ok)
         self.switch_replies = {}    # first line -> count
-        self.reloads = {"same": 0, "add": 0, "remove": 0, "broken": 0}
-        self.reload_problems = []
+        self.problems = []
         self.broken_exits = []
-        self.removed_windows = []   # blue-3 not configured: (from, to)
-        self.drained_windows = []   # blue-1 draining: (from, to)
-        self.member_problems = []
-        self.lag_max = 0.0
+
+    def members(self):
+        blue = [self.m["blue-1"], self.m["blue-2"]] + \
+            ([self.m["blue-3"]] if self.with3 else [])
+        return blue, [self.m["green-1"], self.m["green-2"]]
 
     def config(self):
-        blue = self.blue + ([self.blue3] if self.with3 else [])
-        return pools_config(blue, self.green, "blue") + self.extra
+        blue, green = self.members()
+        return pools_config(blue, green, self.active) + self.extra
+
+    def check_members(self, what):
+        """The pools' members in status json are the configured ones."""
+        blue, green = self.members()
+        want = {"blue": sorted(b.addr for b in blue),
+                "green": sorted(b.addr for b in green)}
+        st = self.c.status_json()
+        got = {p: sorted(x["addr"] for x in st["pools"][p]["members"])
+               for p in ("blue", "green")}
+        if got != want:
+            self.problems.append("after %s: members %r, want %r"
+                                 % (what, got, want))
+
+    def sighup(self, want_ok, what):
+        """SIGHUP, then waits for the reload's outcome in the log; returns
+        when it was seen."""
+        mark = self.c.log_mark()
+        self.c.signal(signal.SIGHUP)
+        m = self.c.wait_log(r"reload: |reload failed", 15, since=mark)
+        if m is None:
+            self.problems.append("%s: no reload outcome logged" % what)
+        elif (m.group(0) == "reload: ") != want_ok:
+            self.problems.append("%s: unexpected outcome %r"
+                                 % (what, self.c.log_tail(3)))
+        return time.monotonic()
+
+
+class Controller(Pools):
+    """Performs the switches, reloads, member drains and kills of the run,
+    and logs when each command was sent and when its reply arrived."""
+
+    def __init__(self, c, m, extra):
+        super().__init__(c, m, extra)
+        self.switches = []          # (sent, received, target, ok)
+        self.reloads = {"same": 0, "add": 0, "remove": 0, "broken": 0,
+                        "broken-listen": 0}
+        self.removed_windows = []   # blue-3 not configured: (from, to)
+        self.drained_windows = []   # blue-1 draining: (from, to)
+        self.kills = []             # (name, old Backend, SIGKILL, reaped)
+        self.started = list(m.values())     # every Backend ever started
+        self.lag_max = 0.0
 
     def command(self, line):
         sent = time.monotonic()
         self.admin.send(line + "\n")
         reply = self.admin.reply()
-        return sent, time.monotonic(), reply
+        return sent, time.monotonic(), reply.split("\n", 1)[0]
 
     def switch(self):
         target = "green" if self.active == "blue" else "blue"
-        sent, recv, reply = self.command("switch " + target)
-        ok = reply.split("\n", 1)[0] == "ok"
-        first = reply.split("\n", 1)[0]
+        sent, recv, first = self.command("switch " + target)
+        ok = first == "ok"
         self.switch_replies[first] = self.switch_replies.get(first, 0) + 1
         self.switches.append((sent, recv, target, ok))
         if ok:
             self.active = target
 
-    def sighup_and_wait(self, want_ok):
-        """SIGHUP, then waits for the reload's outcome in the log."""
-        mark = self.c.log_mark()
-        self.c.signal(signal.SIGHUP)
-        m = self.c.wait_log(r"reload: |reload failed", 10, since=mark)
-        if m is None:
-            self.reload_problems.append("no reload outcome logged")
-        elif (m.group(0) == "reload: ") != want_ok:
-            self.reload_problems.append("unexpected outcome %r"
-                                        % self.c.log_tail(3))
-        return time.monotonic()
+    def broken(self, kind):
+        """A file that must be refused whole, with pools that differ from
+        the running ones (blue-3 toggled, decoy-1 in both): applying any
+        part of it would probe decoy-1 or change the members status
+        shows.  "broken": a syntax error; "broken-listen": valid, but a
+        listener on decoy-1's port, which cannot be opened."""
+        blue, green = self.members()
+        blue = [self.m["blue-1"], self.m["blue-2"]] + \
+            ([] if self.with3 else [self.m["blue-3"]])
+        decoy = self.m["decoy-1"]
+        text = pools_config(blue + [decoy], green + [decoy], self.active)
+        if kind == "broken":
+            text += self.extra + "timeouts = { connect_ms = ; };\n"
+        else:
+            text += self.extra + ('listen = [ "127.0.0.1:%d", '
+                                  '"127.0.0.1:%d" ];\n'
+                                  % (self.c.port, decoy.port))
+        self.c.reload_file(text)
+        rc, out, err = self.c.ctl("reload")
+        self.broken_exits.append((kind, rc, (out + err).strip()[:200]))
+        self.sighup(False, kind)
+        self.check_members(kind)
+        self.c.reload_file(self.config())       # restore
 
     def reload(self, kind):
         self.reloads[kind] += 1
-        if kind == "broken":
-            self.c.reload_file(self.config() +
-                               "timeouts = { connect_ms = ; };\n")
-            rc, out, err = self.c.ctl("reload")
-            self.broken_exits.append((rc, (out + err).strip()[:200]))
-            self.sighup_and_wait(False)
-            self.c.reload_file(self.config())       # restore
+        if kind.startswith("broken"):
+            self.broken(kind)
             return
+        before = time.monotonic()
         if kind == "add":
             self.with3 = True
-            before = time.monotonic()
-            self.c.reload_file(self.config())
-            self.sighup_and_wait(True)
-            if self.removed_windows and self.removed_windows[-1][1] == INF:
-                self.removed_windows[-1] = (self.removed_windows[-1][0],
-                                            before)
-            return
-        if kind == "remove":
+        elif kind == "remove":
             self.with3 = False
-            self.c.reload_file(self.config())
-            done = self.sighup_and_wait(True)
-            self.removed_windows.append((done, INF))
-            return
         self.c.reload_file(self.config())
-        self.sighup_and_wait(True)
+        done = self.sighup(True, "reload (%s)" % kind)
+        self.check_members("reload (%s)" % kind)
+        if kind == "remove":
+            self.removed_windows.append((done, INF))
+        elif kind == "add" and self.removed_windows:
+            self.removed_windows[-1] = (self.removed_windows[-1][0], before)
 
     def member(self, state):
-        sent, recv, reply = self.command("member blue %s %s"
-                                         % (self.blue[0].addr, state))
-        if reply.split("\n", 1)[0] != "ok":
-            self.member_problems.append(reply)
+        sent, recv, first = self.command("member blue %s %s"
+                                         % (self.m["blue-1"].addr, state))
+        if first != "ok":
+            self.problems.append("member %s: %r" % (state, first))
         if state == "drain":
             self.drained_windows.append((recv, INF))
         elif self.drained_windows:
             self.drained_windows[-1] = (self.drained_windows[-1][0], sent)
 
+    def kill(self, name):
+        """SIGKILL while it serves, then the same member again on its
+        port (as a Pod's container restarts)."""
+        old = self.m[name]
+        t = time.monotonic()
+        os.kill(old.proc.pid, signal.SIGKILL)
+        old.proc.wait(10)
+        self.kills.append((name, old, t, time.monotonic()))
+        old.stop()                  # its output reader has ended
+        self.m[name] = Backend(name, port=old.port, stamp=True)
+        self.started.append(self.m[name])
+
     def plan(self, duration, nswitch, nreload):
-        """Events (offset seconds, kind, arg), spread over the run."""
+        """Events (offset seconds, kind, arg), spread over the run's first
+        85 %; SIGTERM comes at 90 %."""
         ev = []
-        lo, hi = 0.05 * duration, 0.95 * duration
+        lo, hi = 0.05 * duration, 0.85 * duration
         for i in range(nswitch):
             ev.append((lo + (hi - lo) * (i + 0.5) / nswitch, "switch", None))
-        # reloads in cycles of 10: add blue-3, broken, remove blue-3
-        kinds = {2: "add", 4: "broken", 6: "remove"}
+        # reloads in cycles of 10: add blue-3, broken, remove blue-3,
+        # broken-listen
+        kinds = {2: "add", 4: "broken", 6: "remove", 8: "broken-listen"}
         for i in range(nreload):
             ev.append((lo + (hi - lo) * (i + 0.25) / nreload, "reload",
                        kinds.get(i % 10, "same")))
-        cycles = max(1, (nreload + 9) // 10)
+        cycles = max(1, nreload // 10)
         for k in range(cycles):
             a = lo + (hi - lo) * k / cycles
             b = lo + (hi - lo) * (k + 1) / cycles
             ev.append((a + 0.35 * (b - a), "member", "drain"))
+            ev.append((a + 0.45 * (b - a), "kill", "blue-2"))
             ev.append((a + 0.65 * (b - a), "member", "ready"))
+            ev.append((a + 0.75 * (b - a), "kill", "green-2"))
         return sorted(ev, key=lambda e: e[0])
 
     def run(self, t0, events, deadline):
@@ -236,11 +354,11 @@ class Controller:
                 self.switch()
             elif kind == "reload":
                 self.reload(arg)
+            elif kind == "kill":
+                self.kill(arg)
             else:
                 self.member(arg)
         self.lag_max = run_plan(t0, events, deadline, act)
-        if self.removed_windows and self.removed_windows[-1][1] == INF:
-            self.removed_windows[-1] = (self.removed_windows[-1][0], INF)
 
 
 def main():
@@ -248,127 +366,201 @@ def main():
     s = Suite()
     title = "load %ds, %d connections, %d switches, %d reloads" % (
         a.duration, a.connections, a.switches, a.reloads)
+    # the clients: a quarter of them of the other kinds
+    q = a.connections // 4
+    counts = {"get": a.connections - q, "post": q - q // 2 - 2,
+              "fresh": q // 2, "tunnel": 2}
+    # SIGTERM at 90 % of the run; cutover serves on for delay_ms, past
+    # the clients' end, and then exits by itself
+    delay_ms = int(0.1 * a.duration * 1000) + 5000
 
-    @s.scenario(title)
+    @s.scenario(title, timeout=a.duration * 3 + 120)
     def _():
-        blue = [Backend("blue-1"), Backend("blue-2")]
-        blue3 = Backend("blue-3")
-        green = [Backend("green-1"), Backend("green-2")]
-        # one healthy member suffices to switch: a member in drain, or one
-        # just added and not yet probed up, must not refuse a switch
-        extra = "switch = { min_healthy = 1; };\n"
-        c = Cutover(blue=blue, green=green, extra=extra)
+        names = ("blue-1", "blue-2", "blue-3", "green-1", "green-2",
+                 "decoy-1")
+        m = {n: Backend(n, stamp=True) for n in names}
+        # one healthy member suffices to switch: a member in drain, or
+        # one just added or restarted and not yet probed up, must not
+        # refuse a switch; a restarted member is up at its first probe
+        extra = ("switch = { min_healthy = 1; };\n"
+                 "shutdown = { delay_ms = %d; grace_ms = 5000; };\n"
+                 % delay_ms + health_config("rise = 1; fall = 2;"))
+        c = Cutover(blue=[m["blue-1"], m["blue-2"]],
+                    green=[m["green-1"], m["green-2"]], extra=extra)
         s.ok(c.wait_pool_healthy("blue", 10) and
              c.wait_pool_healthy("green", 10),
              "both pools are healthy before the load", c.status())
-        ctl = Controller(s, c, blue, blue3, green, extra)
+        ctl = Controller(c, m, extra)
         events = ctl.plan(a.duration, a.switches, a.reloads)
-        out = os.path.join(c.dir, "requests.txt")
-        argv = [sys.executable, LOADGEN, "--port", str(c.port),
-                "--connections", str(a.connections),
-                "--duration", str(a.duration), "--out", out,
-                "--timeout", "10"]
+        off0 = clock_offset()
         t0 = time.monotonic()
-        lg = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL)
-        try:
-            ctl.run(t0, events, t0 + a.duration + 5)
-            stdout, _ = lg.communicate(timeout=a.duration + 120)
-        finally:
-            if lg.poll() is None:
-                lg.kill()
-                lg.wait(5)
-        s.eq(lg.returncode, 0, "the load generator exits 0")
-        records = loadgen.read_records(out)
-        summ = loadgen.summarize(records)
-        try:
-            summ.update({k: v for k, v in json.loads(stdout).items()
-                         if k in ("connects", "server_closes")})
-        except ValueError:
-            pass
-        s._diag("load: " + json.dumps(summ, sort_keys=True))
-        lat = sorted(r - t for t, r, _, _ in ctl.switches)
-        s._diag("switches: %d sent, replies %r, reply time ms p50 %.2f "
-                "max %.2f; controller lag max %.0f ms"
-                % (len(ctl.switches), ctl.switch_replies,
-                   1000 * loadgen.percentile(lat, 50),
-                   1000 * (lat[-1] if lat else 0), 1000 * ctl.lag_max))
-        s._diag("reloads: %r; broken file, cutoverctl reload exit codes "
-                "%r, first message %r"
-                % (ctl.reloads, sorted({rc for rc, _ in ctl.broken_exits}),
-                   ctl.broken_exits[0][1] if ctl.broken_exits else None))
-
-        errs = [r for r in records if r[2] == 0]
-        s.eq(len(errs), 0, "zero socket errors",
-             "\n".join("%.3f..%.3f %s" % (r[0] - t0, r[1] - t0, r[4])
-                       for r in errs[:20]))
-        non2xx = [r for r in records if r[2] != 0 and not 200 <= r[2] < 300]
-        s.eq(len(non2xx), 0, "zero non-2xx responses",
-             "\n".join("%.3f..%.3f %d %s" % (r[0] - t0, r[1] - t0, r[2],
-                                             r[3]) for r in non2xx[:20]))
-        s.ok(summ["responses"] >= a.min_rate * a.duration * 0.9 and
-             summ["rate_per_s"] >= a.min_rate,
-             "a meaningful load: %d responses, %.0f/s (at least %.0f/s)"
-             % (summ["responses"], summ["rate_per_s"], a.min_rate))
-        s.eq(sum(1 for x in ctl.switches if x[3]), a.switches,
-             "all %d switches were accepted" % a.switches,
-             ctl.switch_replies)
-        served = {loadgen.pool_of(b) for b in summ["backends"]}
-        s.eq(served, {"blue", "green"}, "both pools served requests",
-             summ["backends"])
-
-        intervals = active_intervals(ctl.switches)
-        bad = wrong_pool(records, intervals)
-        s.eq(len(bad), 0, "every response came from a pool active at some "
-             "instant of its request",
-             "\n".join("request %.6f..%.6f answered by %s" %
-                       (r[0] - t0, r[1] - t0, r[3]) for r in bad[:20]) +
-             "\nswitches (sent, received, target):\n" +
-             "\n".join("%.6f %.6f %s" % (x[0] - t0, x[1] - t0, x[2])
-                       for x in ctl.switches[:200]))
-
-        nreload = sum(ctl.reloads.values())
-        s.ok(nreload == a.reloads and ctl.reloads["add"] >= 1 and
-             ctl.reloads["remove"] >= 1 and ctl.reloads["broken"] >= 1,
-             "%d reloads done (adding, removing, broken, unchanged)"
-             % a.reloads, ctl.reloads)
-        s.eq(ctl.reload_problems, [], "every SIGHUP reload had the "
-             "expected outcome (broken file: refused, others: applied)")
-        s.ok(ctl.broken_exits and all(rc == 1 for rc, _ in
-                                      ctl.broken_exits),
-             "the broken file was refused: cutoverctl reload exits 1",
-             ctl.broken_exits)
-        s.ok(blue3.saw("/") > 0, "the added member blue-3 took requests",
-             summ["backends"])
-        late = in_windows(records, "blue-3", ctl.removed_windows)
-        s.eq(len(late), 0, "no request started after blue-3 was removed "
-             "reached it", late[:10])
-        s.eq(ctl.member_problems, [], "member drain/ready commands "
-             "answered ok")
-        late = in_windows(records, "blue-1", ctl.drained_windows)
-        s.eq(len(late), 0, "no request started while blue-1 was draining "
-             "reached it", late[:10])
-
-        s.ok(c.alive(), "cutover is still running")
+        mix = loadgen.Mix(c.port, t0 + a.duration, counts)
+        lt = threading.Thread(target=mix.run, daemon=True)
+        lt.start()
+        ctl.run(t0, events, t0 + a.duration)
+        t_term = max(time.monotonic(), t0 + 0.9 * a.duration)
+        time.sleep(t_term - time.monotonic())
+        c.signal(signal.SIGTERM)
+        lt.join(a.duration + 5 * loadgen.OP_TIMEOUT)
+        s.ok(not lt.is_alive(), "the clients finished in time")
         st = {}
 
         def settled():
             st.update(c.status_json())
-            return st["connections_open"] <= 2 and all(
+            return st["connections_open"] <= 1 and all(
                 p["inflight"] == 0 for p in st["pools"].values())
-        s.ok(wait_until(settled, 10), "afterwards: connections_open back to "
-             "small and inflight 0 on both pools", c.status())
-        s._diag("status after: connections_open %s, connections_total %s, "
-                "requests_total %s, responses_total %s, errors_total %s, "
-                "upstream_failures_total %s" % tuple(
-                    st.get(k) for k in ("connections_open",
-                                        "connections_total",
-                                        "requests_total", "responses_total",
-                                        "errors_total",
-                                        "upstream_failures_total")))
+        s.ok(wait_until(settled, 5), "after the clients, still within "
+             "shutdown.delay_ms: no client connection left open, inflight "
+             "0", c.status())
+        s.eq(st.get("stopping"), True, "status says stopping")
         ctl.admin.close()
-        rc = c.stop(30)
-        s.eq(rc, 0, "cutover exits 0 on SIGTERM after the run")
+        rc = c.wait(delay_ms / 1000.0 + 5 + 30)
+        s.eq(rc, 0, "cutover exits 0 by itself after SIGTERM, "
+             "shutdown.delay_ms and the grace", c.log_tail())
+        off1 = clock_offset()
+        log = c.log_text()
+
+        recs = [r for r in mix.recs if r.end is not None]
+        s.eq(len(recs), len(mix.recs), "every operation ended")
+        for b in ctl.started:
+            if b.proc.poll() is not None:
+                b._reader.join(5)       # its last lines read
+        stamps = receipts(ctl.started)
+        failed = [r for r in recs if r.err is not None]
+        excused, lost = {}, []
+        for r in failed:
+            why = excuse(r, stamps, ctl.kills)
+            if why:
+                excused[why] = excused.get(why, 0) + 1
+            else:
+                lost.append(r)
+        kinds = {}
+        for r in recs:
+            k = kinds.setdefault(r.kind, [0, 0])
+            k[0 if r.err is None else 1] += 1
+        ok = [r for r in recs if r.err is None]
+        span = max(r.end for r in recs) - min(r.start for r in recs)
+        rate = len(ok) / span if span > 0 else 0
+        s._diag("operations (ok, failed) by kind: %s; %.0f/s" % (
+            json.dumps(kinds, sort_keys=True), rate))
+        s._diag("failures excused (a killed member had received them): "
+                "%s" % json.dumps(excused, sort_keys=True))
+        resent = len(re.findall(r"resent to another member", log))
+        s._diag("requests cutover resent to another member: %d" % resent)
+        s.eq(len(lost), 0, "every operation succeeded, but those a killed "
+             "member had received and that could not be sent again",
+             "\n".join("%r (t0+%.3f)" % (r, r.start - t0)
+                       for r in lost[:20]) +
+             "\nkills (t0+s): %r" % [(n, round(x - t0, 3))
+                                     for n, _, x, _ in ctl.kills])
+        for kind in ("get", "post", "get-new", "post-new", "tunnel"):
+            s.ok(kinds.get(kind, [0])[0] >= 10, "%s: at least 10 "
+                 "succeeded" % kind, kinds.get(kind))
+        # loadgen.Mix: GET id 10 mod 20 is /delay, 0 mod 20 /trickle
+        s.ok(any(r.id % 20 == 10 for r in ok if r.kind == "get") and
+             any(r.id % 20 == 0 for r in ok if r.kind == "get"),
+             "slow GETs, delayed and trickled, were among them")
+        s.ok(len(ok) >= a.min_rate * a.duration * 0.9 and rate >= a.min_rate,
+             "a meaningful load: %d operations, %.0f/s (at least %.0f/s)"
+             % (len(ok), rate, a.min_rate))
+        served = {loadgen.pool_of(r.backend) for r in ok}
+        s.eq(served, {"blue", "green"}, "both pools served requests")
+
+        # the switches' instants, by cutover's log
+        s.ok(abs(off1 - off0) < 0.002, "the wall clock kept in step with "
+             "CLOCK_MONOTONIC during the run (%.6f s apart)"
+             % abs(off1 - off0))
+        off = (off0 + off1) / 2
+        logged = log_instants(log, r"switch: (blue|green) \(was ")
+        done = [x for x in ctl.switches if x[3]]
+        s.eq(sum(1 for x in ctl.switches if x[3]), a.switches,
+             "all %d switches were accepted" % a.switches,
+             ctl.switch_replies)
+        s.eq(len(logged), len(done), "cutover logged each switch once")
+        windows, odd = [], []
+        for (sent, recv, target, ok_), (w, msg) in zip(done, logged):
+            lo, hi = w - off, w + 0.001 - off
+            if not msg.startswith("switch: %s " % target) or \
+                    hi < sent - 0.0005 or lo > recv + 0.0005:
+                odd.append((sent - t0, recv - t0, target, lo - t0, msg))
+            windows.append((sent, min(recv, hi), target, ok_))
+        s.eq(odd, [], "each switch's log line lies between its command "
+             "and its reply, and names its pool")
+        intervals = active_intervals(windows)
+
+        # every response, by its backend's own receipt
+        unstamped, bad, straddle = [], [], 0
+        for r in ok:
+            got = stamps.get((r.backend, r.id))
+            if not got:
+                unstamped.append(r)
+                continue
+            tb = got[-1][0]
+            pool = loadgen.pool_of(r.backend)
+            if pool not in intervals or not overlaps(intervals[pool],
+                                                     r.start, tb):
+                bad.append((r, tb))
+            if any(r.start <= w[1] and w[0] <= tb for w in windows):
+                straddle += 1
+        s._diag("responses whose request straddled a switch (judged by "
+                "the switch's own instants): %d" % straddle)
+        s.eq(unstamped, [], "every response's backend stamped its "
+             "request's arrival")
+        s.eq(len(bad), 0, "every response came from a pool active at some "
+             "instant between its request's start and its arrival at the "
+             "backend",
+             "\n".join("%r arrived t0+%.6f" % (r, tb - t0)
+                       for r, tb in bad[:20]) +
+             "\nswitch windows (t0+s):\n" +
+             "\n".join("%.6f %.6f %s" % (x[0] - t0, x[1] - t0, x[2])
+                       for x in windows[:200]))
+
+        nreload = sum(ctl.reloads.values())
+        s.ok(nreload == a.reloads and all(ctl.reloads.values()),
+             "%d reloads done (unchanged, adding, removing, two broken)"
+             % a.reloads, ctl.reloads)
+        s.eq(ctl.problems, [], "every reload had its outcome and left "
+             "exactly the configured members; drains answered ok")
+        s.ok(ctl.broken_exits and all(rc == 1 for _, rc, _ in
+                                      ctl.broken_exits),
+             "the broken files were refused: cutoverctl reload exits 1",
+             ctl.broken_exits)
+        decoy = m["decoy-1"]
+        s.ok(decoy.probes() == 0 and not decoy.received,
+             "decoy-1, only in the broken files, was never probed nor "
+             "sent a request", (decoy.probes(), decoy.received[:5]))
+        s.ok(ctl.m["blue-3"].saw("/") > 0, "the added member blue-3 took "
+             "requests")
+        late = [r for r in ok if r.backend == "blue-3" and
+                any(x < r.start < y for x, y in ctl.removed_windows)]
+        s.eq(late, [], "no request begun after blue-3 was removed reached "
+             "it")
+        late = [r for r in ok if r.backend == "blue-1" and
+                any(x < r.start < y for x, y in ctl.drained_windows)]
+        s.eq(late, [], "no request begun while blue-1 was draining "
+             "reached it")
+        s.ok(len(ctl.kills) >= 2, "members were killed with SIGKILL and "
+             "restarted", [(n, x - t0) for n, _, x, _ in ctl.kills])
+
+        # SIGTERM
+        term = log_instants(log, r"SIGTERM received")
+        s.eq(len(term), 1, "cutover logged the SIGTERM once")
+        if term:
+            since = term[0][0] + 0.001 - off
+            late = [r for r in ok if r.kind != "tunnel" and not r.closed and
+                    stamps[(r.backend, r.id)][-1][0] > since]
+            after = [r for r in ok if r.start > since]
+            s.ok(len(after) >= 10, "requests went on after the SIGTERM, "
+                 "within shutdown.delay_ms", len(after))
+            s.eq(late, [], "every response to a request that reached its "
+                 "backend after the SIGTERM carried Connection: close",
+                 late[:10])
+        s._diag("switches: replies %r, reply time ms max %.2f; controller "
+                "lag max %.0f ms; reloads %r; broken reloads' exits %r"
+                % (ctl.switch_replies, 1000 * max(
+                    (x[1] - x[0] for x in ctl.switches), default=0),
+                   1000 * ctl.lag_max, ctl.reloads,
+                   sorted({(k, rc) for k, rc, _ in ctl.broken_exits})))
 
     s.done()
 

@@ -5,12 +5,12 @@ while cutover's memory and descriptors are measured.
 For --duration seconds, through cutover (blue: blue-1, blue-2, and blue-3
 added and removed by reloads; green: green-1, green-2):
 
-  clients   keep-alive GETs (one in ten a slow /delay), keep-alive POSTs
-            of /echo with bodies of 10 B to 256 KiB (one in eight with a
-            slow read), clients opening a new connection per request (GET
-            and POST), WebSocket-style tunnels that echo a few messages,
-            and slowloris clients trickling a request head byte by byte
-            (a bounded number at a time)
+  clients   loadgen.Mix's: keep-alive GETs (one in ten slow: /delay or
+            /trickle), keep-alive POSTs of /echo with bodies of 10 B to
+            256 KiB (one in eight with a slow read), clients opening a new
+            connection per request (GET and POST), WebSocket-style tunnels
+            that echo a few messages; and slowloris clients trickling a
+            request head byte by byte (a bounded number at a time)
   control   switches between the pools, reloads (unchanged; adding
             blue-3; removing it; a broken file whose pools also differ,
             which must be refused whole), member drains of blue-1, and
@@ -60,7 +60,6 @@ TAP."""
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import re
@@ -77,17 +76,13 @@ import loadgen  # noqa: E402
 from harness import (Backend, Cutover, Suite, health_config,  # noqa: E402
                      pools_config, rss_kb, sanitized, wait_health,
                      wait_until)
-from test_load_short import run_plan  # noqa: E402
+from test_load_short import Pools, run_plan  # noqa: E402
 
 FD_SLACK = 16
 RSS_SLACK_PCT = 10
 RSS_SLACK_KB = 4096
 HEADER_MS = 2000            # timeouts.client_header_ms
-OP_TIMEOUT = 15.0           # any one request, tunnel or slowloris
-BODY_SIZES = (10, 4096, 65536, 262144)
-# what a client operation may raise when it fails
-CLIENT_ERRORS = (OSError, EOFError, ValueError, asyncio.TimeoutError,
-                 asyncio.IncompleteReadError, asyncio.LimitOverrunError)
+OP_TIMEOUT = loadgen.OP_TIMEOUT
 # errors that cutover logs when a member went away under a request
 MEMBER_GONE = re.compile(r"member (closed|connection failed)")
 
@@ -113,187 +108,16 @@ def parse_args():
 # ---------------------------------------------------------------- clients
 
 
-class Ids:
-    def __init__(self):
-        self.n = 0
-
-    def next(self):
-        self.n += 1
-        return self.n
-
-
-class Rec:
-    """One client operation: kind, method, id, start, end, status (0: none
-    came), backend (X-Backend), err (None when it succeeded)."""
-    __slots__ = ("kind", "method", "id", "start", "end", "status",
-                 "backend", "err")
-
-    def __init__(self, kind, method, rid):
-        self.kind, self.method, self.id = kind, method, rid
-        self.start = time.monotonic()
-        self.end = None
-        self.status = 0
-        self.backend = "-"
-        self.err = None
-
-    def __repr__(self):
-        return "%s %s id=%d %.3f..%.3f status=%d backend=%s err=%s" % (
-            self.kind, self.method, self.id, self.start, self.end or 0,
-            self.status, self.backend, self.err)
-
-
-def body_of(size, rid):
-    seed = b"%d:" % rid
-    return (seed * (size // len(seed) + 1))[:size]
-
-
-class Load:
-    """The clients, in one asyncio loop of their own thread."""
+class Load(loadgen.Mix):
+    """The clients (loadgen.Mix, and slowloris ones), in one asyncio loop
+    of their own thread."""
 
     def __init__(self, port, deadline, scale):
-        self.port = port
-        self.deadline = deadline
+        k = scale
+        super().__init__(port, deadline, {"get": 12 * k, "post": 6 * k,
+                                          "fresh": 4 * k, "tunnel": 2 * k})
         self.scale = scale
-        self.ids = Ids()
-        self.recs = []
         self.slow = []      # slowloris: (start of first byte, end, status)
-
-    def done(self):
-        return time.monotonic() >= self.deadline
-
-    async def _open(self):
-        return await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", self.port), OP_TIMEOUT)
-
-    async def _exchange(self, conn, rec, req, check):
-        reader, writer = conn
-        writer.write(req)
-        status, headers, body = await loadgen._read_response(reader,
-                                                              OP_TIMEOUT)
-        rec.status = status
-        rec.backend = headers.get("x-backend", "-")
-        if status != 200:
-            rec.err = "status-%d" % status
-        else:
-            rec.err = check(body)
-        return "close" in headers.get("connection", "").lower()
-
-    def _get(self, rid, fresh):
-        slow = rid % 10 == 0
-        path = ("/delay?ms=300&id=%d" if slow else "/?id=%d") % rid
-        req = ("GET %s HTTP/1.1\r\nHost: soak\r\n%s\r\n" % (
-            path, "Connection: close\r\n" if fresh else "")).encode()
-        rec = Rec("get-new" if fresh else "get", "GET", rid)
-
-        def check(body):
-            want = (rec.backend + "\n").encode()
-            return None if body == want else "body %r" % body[:40]
-        return rec, req, check
-
-    def _post(self, rid, fresh):
-        size = BODY_SIZES[rid % len(BODY_SIZES)]
-        body = body_of(size, rid)
-        path = "/echo?id=%d%s" % (rid, "&pause_ms=200" if rid % 8 == 0
-                                  else "")
-        req = ("POST %s HTTP/1.1\r\nHost: soak\r\nContent-Length: %d\r\n"
-               "%s\r\n" % (path, size, "Connection: close\r\n" if fresh
-                           else "")).encode() + body
-        rec = Rec("post-new" if fresh else "post", "POST", rid)
-        digest = hashlib.sha256(body).hexdigest()
-
-        def check(got):
-            try:
-                j = json.loads(got)
-            except ValueError:
-                return "body not JSON: %r" % got[:40]
-            if j.get("bytes") != size or j.get("sha256") != digest:
-                return "echo %r, sent %d bytes" % (j, size)
-            return None
-        return rec, req, check
-
-    async def keepalive(self, method):
-        conn = None
-        try:
-            while not self.done():
-                rid = self.ids.next()
-                rec, req, check = (self._get if method == "GET" else
-                                   self._post)(rid, False)
-                self.recs.append(rec)
-                try:
-                    if conn is None:
-                        conn = await self._open()
-                    if await self._exchange(conn, rec, req, check):
-                        conn[1].close()
-                        conn = None
-                except CLIENT_ERRORS as e:
-                    rec.err = loadgen._describe(e)
-                    if conn is not None:
-                        conn[1].close()
-                    conn = None
-                    await asyncio.sleep(0.01)
-                rec.end = time.monotonic()
-        finally:
-            if conn is not None:
-                conn[1].close()
-
-    async def fresh(self):
-        """A new connection per request, GET and POST in turn."""
-        while not self.done():
-            rid = self.ids.next()
-            rec, req, check = (self._get if rid % 2 else self._post)(rid,
-                                                                    True)
-            self.recs.append(rec)
-            conn = None
-            try:
-                conn = await self._open()
-                await self._exchange(conn, rec, req, check)
-            except CLIENT_ERRORS as e:
-                rec.err = loadgen._describe(e)
-                await asyncio.sleep(0.01)
-            finally:
-                if conn is not None:
-                    conn[1].close()
-            rec.end = time.monotonic()
-
-    async def tunnel(self):
-        """Upgrades to /ws, echoes five messages 0.1 s apart, closes."""
-        while not self.done():
-            rid = self.ids.next()
-            rec = Rec("tunnel", "GET", rid)
-            self.recs.append(rec)
-            writer = None
-            try:
-                reader, writer = await self._open()
-                writer.write(("GET /ws?id=%d HTTP/1.1\r\nHost: soak\r\n"
-                              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "\r\n" % rid).encode())
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
-                                              OP_TIMEOUT)
-                lines = head.decode("latin-1").split("\r\n")
-                rec.status = int(lines[0].split(" ", 2)[1])
-                for line in lines[1:]:
-                    k, _, v = line.partition(":")
-                    if k.strip().lower() == "x-backend":
-                        rec.backend = v.strip()
-                if rec.status != 101:
-                    rec.err = "status-%d" % rec.status
-                else:
-                    for i in range(5):
-                        msg = b"tunnel %d message %d\n" % (rid, i)
-                        writer.write(msg)
-                        got = await asyncio.wait_for(
-                            reader.readexactly(len(msg)), OP_TIMEOUT)
-                        if got != msg:
-                            rec.err = "echo %r" % got
-                            break
-                        await asyncio.sleep(0.1)
-            except CLIENT_ERRORS as e:
-                rec.err = loadgen._describe(e)
-                await asyncio.sleep(0.01)
-            finally:
-                if writer is not None:
-                    writer.close()
-            rec.end = time.monotonic()
 
     async def slowloris(self):
         """Trickles a head that never ends, a byte every 0.25 s, until
@@ -323,20 +147,9 @@ class Load:
                     writer.close()
             self.slow.append((first, time.monotonic(), status))
 
-    async def _main(self):
-        k = self.scale
-        tasks = [self.keepalive("GET") for _ in range(12 * k)] + \
-            [self.keepalive("POST") for _ in range(6 * k)] + \
-            [self.fresh() for _ in range(4 * k)] + \
-            [self.tunnel() for _ in range(2 * k)] + \
-            [self.slowloris() for _ in range(4 * k)]
-        # bounded: each operation has its timeout, the loops the deadline
-        await asyncio.wait_for(
-            asyncio.gather(*[asyncio.ensure_future(t) for t in tasks]),
-            self.deadline - time.monotonic() + 4 * OP_TIMEOUT)
-
-    def run(self):
-        asyncio.run(self._main())
+    def tasks(self):
+        return super().tasks() + [self.slowloris()
+                                  for _ in range(4 * self.scale)]
 
 
 # ---------------------------------------------------------------- sampler
@@ -397,32 +210,15 @@ def flat(values, warm, slack_abs, slack_pct=0):
 # ---------------------------------------------------------------- control
 
 
-class Controller:
+class Controller(Pools):
     """Switches, reloads, drains and kills, from one thread, on a plan."""
 
     def __init__(self, c, members, extra):
-        self.c = c
-        self.m = members            # name -> Backend (the live one)
-        self.extra = extra
-        self.with3 = False
-        self.admin = c.admin_conn(timeout=15)
-        self.active = "blue"
-        self.switch_replies = {}
+        super().__init__(c, members, extra)
         self.reloads = {"same": 0, "add": 0, "remove": 0, "broken": 0}
-        self.problems = []
-        self.broken_exits = []
         self.kills = []             # (name, addr, SIGKILL sent, reaped)
         self.drains = 0
         self.lag_max = 0.0
-
-    def members(self):
-        blue = [self.m["blue-1"], self.m["blue-2"]] + \
-            ([self.m["blue-3"]] if self.with3 else [])
-        return blue, [self.m["green-1"], self.m["green-2"]]
-
-    def config(self):
-        blue, green = self.members()
-        return pools_config(blue, green, self.active) + self.extra
 
     def command(self, line):
         self.admin.send(line + "\n")
@@ -434,28 +230,6 @@ class Controller:
         self.switch_replies[first] = self.switch_replies.get(first, 0) + 1
         if first == "ok":
             self.active = target
-
-    def check_members(self, what):
-        """The pools' members in status json are the configured ones."""
-        blue, green = self.members()
-        want = {"blue": sorted(b.addr for b in blue),
-                "green": sorted(b.addr for b in green)}
-        st = self.c.status_json()
-        got = {p: sorted(x["addr"] for x in st["pools"][p]["members"])
-               for p in ("blue", "green")}
-        if got != want:
-            self.problems.append("after %s: members %r, want %r"
-                                 % (what, got, want))
-
-    def sighup(self, want_ok, what):
-        mark = self.c.log_mark()
-        self.c.signal(signal.SIGHUP)
-        m = self.c.wait_log(r"reload: |reload failed", 15, since=mark)
-        if m is None:
-            self.problems.append("%s: no reload outcome logged" % what)
-        elif (m.group(0) == "reload: ") != want_ok:
-            self.problems.append("%s: unexpected outcome %r"
-                                 % (what, self.c.log_tail(3)))
 
     def reload(self, kind):
         self.reloads[kind] += 1
