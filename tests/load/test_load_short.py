@@ -14,9 +14,10 @@ SIGKILL while they serve and starts them again on their ports.  At the
 end it sends SIGTERM with the load still on: cutover serves for
 shutdown.delay_ms (every response with Connection: close), then exits 0.
 
-Every operation must succeed, with the right body, except one that a
-killed member had received and could not be sent again: a POST, a
-response cut mid-body, a tunnel.  Every response must come from a pool
+Every operation must succeed, with the right body, except one whose
+member (cutover's access log says which) was being killed while it was
+in flight and that could not be sent again: a POST, a response cut
+mid-body, a tunnel.  Every response must come from a pool
 that was active at some instant between the start of its request (the
 client's clock) and the moment its backend received it (the backend's
 own CLOCK_MONOTONIC stamp, backend.py --stamp): a switch counts its new
@@ -56,6 +57,8 @@ from harness import (Backend, Cutover, Suite, health_config,  # noqa: E402
                      pools_config, wait_until)
 
 INF = float("inf")
+# errors that cutover logs when a member went away under a request
+MEMBER_GONE = re.compile(r"member (closed|connection failed)")
 ID = re.compile(r"[?&]id=(\d+)")
 # a line of cutover's log: wall clock (UTC, milliseconds), level, message
 LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{3})Z "
@@ -145,18 +148,45 @@ def receipts(backends):
     return out
 
 
-def excuse(rec, stamps, kills):
-    """Why a failed operation is excused, or None: a killed member's
-    process had received it and it could not be sent again."""
-    for name, old, _, _ in kills:
-        if not any(b is old for _, b in stamps.get((name, rec.id), [])):
-            continue
-        if rec.method == "POST":
+def access_log(path, ids):
+    """cutover's access log's JSON lines for the request ids in ids."""
+    out = {}
+    with open(path, "rb") as f:
+        for raw in f:
+            try:
+                j = json.loads(raw)
+            except ValueError:
+                continue
+            m = ID.search(j.get("target") or "")
+            if m and int(m.group(1)) in ids:
+                out[int(m.group(1))] = j
+    return out
+
+
+def killed_during(kills, key, value, start, end):
+    """The kills of a member (key "addr" or "name" equal to value) whose
+    span, from the SIGKILL to the process's exit, meets [start, end]."""
+    i = 1 if key == "addr" else 0
+    return [k for k in kills if k[i] == value and k[2] <= end and
+            k[3] >= start]
+
+
+def classify(rec, entry, kills):
+    """Why a failed operation is excused, or None when it is not: its
+    member (cutover's access log entry says which) was being killed
+    while it was in flight, and it could not be sent again.  kills:
+    (name, addr, SIGKILL sent, the process reaped)."""
+    if rec.kind == "tunnel" and rec.status == 101:
+        return "tunnel, member killed" if killed_during(
+            kills, "name", rec.backend, rec.start, rec.end) else None
+    if entry is None or not entry.get("member"):
+        return None
+    error = entry.get("error") or ""
+    if killed_during(kills, "addr", entry["member"], rec.start, rec.end):
+        if "mid-response" in error:
+            return "killed mid-response"
+        if rec.method == "POST" and MEMBER_GONE.search(error):
             return "POST, member killed"
-        if rec.kind == "tunnel" and rec.status == 101:
-            return "tunnel, member killed"
-        if rec.status == 200 and rec.backend == name:
-            return "cut mid-body, member killed"
     return None
 
 
@@ -242,7 +272,7 @@ class Controller(Pools):
                         "broken-listen": 0}
         self.removed_windows = []   # blue-3 not configured: (from, to)
         self.drained_windows = []   # blue-1 draining: (from, to)
-        self.kills = []             # (name, old Backend, SIGKILL, reaped)
+        self.kills = []             # (name, addr, SIGKILL sent, reaped)
         self.started = list(m.values())     # every Backend ever started
         self.lag_max = 0.0
 
@@ -320,7 +350,7 @@ class Controller(Pools):
         t = time.monotonic()
         os.kill(old.proc.pid, signal.SIGKILL)
         old.proc.wait(10)
-        self.kills.append((name, old, t, time.monotonic()))
+        self.kills.append((name, old.addr, t, time.monotonic()))
         old.stop()                  # its output reader has ended
         self.m[name] = Backend(name, port=old.port, stamp=True)
         self.started.append(self.m[name])
@@ -384,9 +414,15 @@ def main():
         # refuse a switch; a restarted member is up at its first probe
         extra = ("switch = { min_healthy = 1; };\n"
                  "shutdown = { delay_ms = %d; grace_ms = 5000; };\n"
+                 "log = { access = \"json\"; };\n"
                  % delay_ms + health_config("rise = 1; fall = 2;"))
+        # started below, with stdout (the access log) in its own dir
         c = Cutover(blue=[m["blue-1"], m["blue-2"]],
-                    green=[m["green-1"], m["green-2"]], extra=extra)
+                    green=[m["green-1"], m["green-2"]], extra=extra,
+                    start=False)
+        access = os.path.join(c.dir, "access.log")
+        c.stdout = access
+        c.start()
         s.ok(c.wait_pool_healthy("blue", 10) and
              c.wait_pool_healthy("green", 10),
              "both pools are healthy before the load", c.status())
@@ -427,13 +463,14 @@ def main():
                 b._reader.join(5)       # its last lines read
         stamps = receipts(ctl.started)
         failed = [r for r in recs if r.err is not None]
+        entries = access_log(access, {r.id for r in failed})
         excused, lost = {}, []
         for r in failed:
-            why = excuse(r, stamps, ctl.kills)
+            why = classify(r, entries.get(r.id), ctl.kills)
             if why:
                 excused[why] = excused.get(why, 0) + 1
             else:
-                lost.append(r)
+                lost.append((r, entries.get(r.id)))
         kinds = {}
         for r in recs:
             k = kinds.setdefault(r.kind, [0, 0])
@@ -443,14 +480,17 @@ def main():
         rate = len(ok) / span if span > 0 else 0
         s._diag("operations (ok, failed) by kind: %s; %.0f/s" % (
             json.dumps(kinds, sort_keys=True), rate))
-        s._diag("failures excused (a killed member had received them): "
+        s._diag("failures excused (their member was killed while serving "
+                "them): "
                 "%s" % json.dumps(excused, sort_keys=True))
         resent = len(re.findall(r"resent to another member", log))
         s._diag("requests cutover resent to another member: %d" % resent)
-        s.eq(len(lost), 0, "every operation succeeded, but those a killed "
-             "member had received and that could not be sent again",
-             "\n".join("%r (t0+%.3f)" % (r, r.start - t0)
-                       for r in lost[:20]) +
+        s.eq(len(lost), 0, "every operation succeeded, but those whose "
+             "member was killed while they were in flight and that could "
+             "not be sent again",
+             "\n".join("%r (t0+%.3f) access log: %r" % (r, r.start - t0,
+                                                        e)
+                       for r, e in lost[:20]) +
              "\nkills (t0+s): %r" % [(n, round(x - t0, 3))
                                      for n, _, x, _ in ctl.kills])
         for kind in ("get", "post", "get-new", "post-new", "tunnel"):
@@ -548,7 +588,7 @@ def main():
         if term:
             since = term[0][0] + 0.001 - off
             late = [r for r in ok if r.kind != "tunnel" and not r.closed and
-                    stamps[(r.backend, r.id)][-1][0] > since]
+                    stamps.get((r.backend, r.id), [(-INF,)])[-1][0] > since]
             after = [r for r in ok if r.start > since]
             s.ok(len(after) >= 10, "requests went on after the SIGTERM, "
                  "within shutdown.delay_ms", len(after))

@@ -76,15 +76,14 @@ import loadgen  # noqa: E402
 from harness import (Backend, Cutover, Suite, health_config,  # noqa: E402
                      pools_config, rss_kb, sanitized, wait_health,
                      wait_until)
-from test_load_short import Pools, run_plan  # noqa: E402
+from test_load_short import (Pools, access_log, classify,  # noqa: E402
+                             run_plan)
 
 FD_SLACK = 16
 RSS_SLACK_PCT = 10
 RSS_SLACK_KB = 4096
 HEADER_MS = 2000            # timeouts.client_header_ms
 OP_TIMEOUT = loadgen.OP_TIMEOUT
-# errors that cutover logs when a member went away under a request
-MEMBER_GONE = re.compile(r"member (closed|connection failed)")
 
 
 def parse_args():
@@ -328,47 +327,6 @@ class Controller(Pools):
 
 
 # ---------------------------------------------------------------- verdict
-
-
-def access_log(path, ids):
-    """The access log's JSON lines for the request ids in ids."""
-    out = {}
-    pat = re.compile(r"[?&]id=(\d+)")
-    with open(path, "rb") as f:
-        for raw in f:
-            try:
-                j = json.loads(raw)
-            except ValueError:
-                continue
-            m = pat.search(j.get("target") or "")
-            if m and int(m.group(1)) in ids:
-                out[int(m.group(1))] = j
-    return out
-
-
-def killed_during(kills, key, value, start, end):
-    """The kills of a member (key "addr" or "name" equal to value) whose
-    span, from the SIGKILL to the process's exit, meets [start, end]."""
-    i = 1 if key == "addr" else 0
-    return [k for k in kills if k[i] == value and k[2] <= end and
-            k[3] >= start]
-
-
-def classify(rec, entry, kills):
-    """Why a failed operation is excused, or None when it is not."""
-    if rec.kind == "tunnel" and rec.status == 101:
-        return "tunnel, member killed" if killed_during(
-            kills, "name", rec.backend, rec.start, rec.end) else None
-    if entry is None or not entry.get("member"):
-        return None
-    error = entry.get("error") or ""
-    if killed_during(kills, "addr", entry["member"], rec.start, rec.end):
-        if "mid-response" in error:
-            return "killed mid-response"
-        if rec.method == "POST" and MEMBER_GONE.search(error):
-            return "POST, member killed"
-        return None
-    return None
 
 
 def main():
