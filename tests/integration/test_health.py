@@ -204,6 +204,72 @@ for how, kill in (("SIGKILL", kill_sigkill), ("resetting", kill_reset)):
              "the log says b1 went down passively, once", text[-2000:])
 
 
+@s.scenario("a member killed mid-response: the response is cut, the "
+            "member goes down, the other serves")
+def _():
+    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
+    c = Cutover(blue=[b1, b2], green=[g])
+    up_both(c)
+    mark = c.log_mark()
+    raw = RawConn(c.port)
+    raw.send(b"GET /kill?bytes=100 HTTP/1.1\r\nHost: t\r\n\r\n")
+    got = raw.response_or_error()
+    # backend.py sent the head (Content-Length 200) and 100 bytes, then
+    # SIGKILLed itself: cutover cannot finish the response, nor send the
+    # request again once its answer has begun
+    s.ok(isinstance(got, EOFError) and raw.partial == bytes(range(100)),
+         "the client gets the head and the 100 bytes sent, then the "
+         "connection closes", (got, raw.partial[:20]))
+    dead = [b for b in (b1, b2) if wait_until(
+        lambda b=b: b.proc.poll() is not None, 0.5)]
+    s.eq(len(dead), 1, "the member that took it is gone")
+    if len(dead) != 1:
+        return
+    dead, live = dead[0], (b2 if dead[0] is b1 else b1)
+    s.eq(dead.proc.returncode, -signal.SIGKILL, "... by SIGKILL")
+    s.ok(c.wait_log(r"blue %s: closed the connection mid-response"
+                    % re.escape(dead.addr), 2, since=mark),
+         "the log says the member closed mid-response", c.log_tail())
+    s.eq(live.saw("/kill"), 0, "the request was not sent again")
+    s.ok(wait_health(c, "blue", dead, "down", 5), "the dead member is down",
+         c.status())
+    got = backends_of(c, 10)
+    s.eq(got, [(200, live.name)] * 10, "10 requests: all 200 from the "
+         "other member")
+
+
+@s.scenario("a member that accepts and never answers: 504 after "
+            "upstream_ms, never sent again; probes take it down")
+def _():
+    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
+    c = Cutover(blue=[b1, b2], green=[g],
+                extra="timeouts = { upstream_ms = 1000; };\n")
+    up_both(c)
+    b1.fail("hang")
+    mark = c.log_mark()
+    # round robin: one of the first requests goes to b1
+    got = []
+    for i in range(4):
+        r = get(c.port, "/hang-%d" % i, timeout=10)
+        got.append((i, r.status, r.header("X-Backend")))
+        if r.status == 504:
+            break
+    held = [i for i, st, _ in got if st == 504]
+    s.ok(len(held) == 1 and all(x[1:] == (200, "b2") for x in got[:-1]),
+         "b2 answers 200 until a request goes to b1, which gets 504",
+         got)
+    s.ok(held and b2.saw("/hang-%d" % held[0]) == 0,
+         "the 504 was not sent again to b2")
+    s.ok(c.wait_log(r"blue %s: no answer within timeouts.upstream_ms"
+                    % re.escape(b1.addr), 2, since=mark),
+         "the log says b1 did not answer in time", c.log_tail())
+    s.ok(wait_health(c, "blue", b1, "down",
+                     FALL * (INTERVAL + TIMEOUT) + SLACK + 1),
+         "b1's probes time out: it goes down", c.status())
+    s.eq(backends_of(c, 10), [(200, "b2")] * 10, "then b2 answers "
+         "everything")
+
+
 @s.scenario("the active pool with no usable member answers 503 (no panic)")
 def _():
     b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
