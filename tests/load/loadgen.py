@@ -27,6 +27,12 @@ printed on stdout.
 
 Backends named POOL-N (e.g. "blue-1") are attributed to pool POOL:
 pool_of("blue-1") == "blue".
+
+Mix, used as a module, is the mix of clients the load test and the soak
+drive: keep-alive GETs (some slow), POSTs with bodies, a new connection
+per request, tunnels; each operation carries an id in its target, so a
+backend's stamps (backend.py --stamp) and cutover's access log can be
+matched with it.
 """
 
 import argparse
