@@ -195,10 +195,15 @@ scan_close_group(struct scan *s)
 {
 	struct config_scan	*sc = s->sc;
 	struct scan_level	*l = &s->stack[s->depth - 1];
-	struct scan_name	*v = s->names + l->first, *a, *b;
+	struct scan_name	*v, *a, *b;
 	size_t			 n = s->nnames - l->first, k;
 	char			 path[CONFIG_SCAN_PATH_MAX];
 
+	if (n < 2) {		/* nothing to compare; names may be NULL */
+		s->nnames = l->first;
+		return;
+	}
+	v = s->names + l->first;
 	qsort(v, n, sizeof(*v), scan_name_cmp);
 	for (size_t i = 1; i < n; i++) {
 		a = &v[i - 1];

@@ -218,6 +218,26 @@ test_duplicates(void **state)
 	assert_string_equal(sc.dup, "");
 }
 
+/* Nothing to scan, or no setting at all: nothing found (and no pointer
+ * arithmetic on the names not yet allocated). */
+static void
+test_empty(void **state)
+{
+	struct config_scan	sc;
+	char			err[256];
+
+	(void)state;
+	assert_int_equal(config_scan(&sc, "main.conf", "", 0, "d", read_table,
+	    err, sizeof(err)), 0);
+	assert_string_equal(sc.dup, "");
+	assert_int_equal(sc.nwide, 0);
+	assert_int_equal(scan(&sc, "# only a comment\n{ }\n( )\n", err,
+	    sizeof(err)), 0);
+	assert_string_equal(sc.dup, "");
+	assert_int_equal(scan(&sc, "a = { b = 1; };\n", err, sizeof(err)), 0);
+	assert_string_equal(sc.dup, "");
+}
+
 /* Nesting deeper than the scan follows: no crash, no false duplicate. */
 static void
 test_deep_nesting(void **state)
@@ -248,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_refused_before_libconfig),
 		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_deep_nesting),
 	};
 
