@@ -336,7 +336,7 @@ def main():
     nsamples = int(a.duration / a.interval)
     title = "soak %ds, a sample every %gs" % (a.duration, a.interval)
 
-    @s.scenario(title)
+    @s.scenario(title, timeout=a.duration * 2 + 180)
     def _():
         names = ("blue-1", "blue-2", "blue-3", "green-1", "green-2")
         members = {n: Backend(n) for n in names}
