@@ -71,8 +71,6 @@ def parse_args():
     ap.add_argument("--switches", type=int, default=100)
     ap.add_argument("--reloads", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--min-rate", type=float, default=250.0,
-                    help="operations per second the run must reach")
     a = ap.parse_args()
     if a.duration < 5 or a.connections < 16 or a.reloads < 10:
         ap.error("at least 5 s, 16 connections and 10 reloads")
@@ -500,16 +498,15 @@ def main():
         s.ok(any(r.id % 20 == 10 for r in ok if r.kind == "get") and
              any(r.id % 20 == 0 for r in ok if r.kind == "get"),
              "slow GETs, delayed and trickled, were among them")
-        s.ok(len(ok) >= a.min_rate * a.duration * 0.9 and rate >= a.min_rate,
-             "a meaningful load: %d operations, %.0f/s (at least %.0f/s)"
-             % (len(ok), rate, a.min_rate))
         served = {loadgen.pool_of(r.backend) for r in ok}
         s.eq(served, {"blue", "green"}, "both pools served requests")
 
         # the switches' instants, by cutover's log
-        s.ok(abs(off1 - off0) < 0.002, "the wall clock kept in step with "
-             "CLOCK_MONOTONIC during the run (%.6f s apart)"
-             % abs(off1 - off0))
+        # cutover's log is in wall-clock time; a clock slewed by NTP
+        # during the run widens each switch's window by as much
+        drift = abs(off1 - off0)
+        s.ok(drift < 0.1, "the wall clock kept within 0.1 s of "
+             "CLOCK_MONOTONIC during the run (%.6f s apart)" % drift)
         off = (off0 + off1) / 2
         logged = log_instants(log, r"switch: (blue|green) \(was ")
         done = [x for x in ctl.switches if x[3]]
@@ -517,9 +514,20 @@ def main():
              "all %d switches were accepted" % a.switches,
              ctl.switch_replies)
         s.eq(len(logged), len(done), "cutover logged each switch once")
+        # a meaningful load is one with requests in flight across the
+        # switches: a count, so the machine's speed decides nothing
+        spans = sorted((r.start, r.end) for r in ok if r.end)
+        starts = [x for x, _ in spans]
+        across = sum(1 for sent, recv, _, _ in done if any(
+            e > recv for _, e in
+            spans[max(0, bisect.bisect_left(starts, sent) - 2000):
+                  bisect.bisect_left(starts, sent)]))
+        s.ok(across >= 0.9 * len(done), "requests were in flight across "
+             "%d of the %d switches (at least 90%%), %d operations in all"
+             % (across, len(done), len(ok)))
         windows, odd = [], []
         for (sent, recv, target, ok_), (w, msg) in zip(done, logged):
-            lo, hi = w - off, w + 0.001 - off
+            lo, hi = w - off - drift, w + 0.001 - off + drift
             if not msg.startswith("switch: %s " % target) or \
                     hi < sent - 0.0005 or lo > recv + 0.0005:
                 odd.append((sent - t0, recv - t0, target, lo - t0, msg))
