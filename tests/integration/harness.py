@@ -284,6 +284,16 @@ def dead_addr():
         s.close()
 
 
+def has_ipv6():
+    """Whether this host has ::1 (a socket can be bound to it)."""
+    try:
+        with socket.socket(socket.AF_INET6) as so:
+            so.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def refuses(port, timeout=1.0):
     """True when a TCP connect to 127.0.0.1:port is refused."""
     try:

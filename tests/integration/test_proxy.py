@@ -12,8 +12,9 @@ import socket
 import time
 
 from harness import (Backend, Cutover, RawConn, RssSampler, Suite,
-                     build_request, chunked, dead_addr, get, pattern_pieces,
-                     pattern_sha256, pools_config, request, sha256,
+                     build_request, chunked, dead_addr, get, has_ipv6,
+                     pattern_pieces, pattern_sha256, pools_config, request,
+                     sha256,
                      wait_health, wait_until)
 
 MiB = 1024 * 1024
@@ -490,15 +491,6 @@ def _():
          "a trusted client's fields pass as sent: nothing appended", h)
 
 
-def has_ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as so:
-            so.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 def http_get(host, port, path):
     """(status, body text) of GET path at host:port, from host, or None."""
     conn = http.client.HTTPConnection(host, port, timeout=5,
@@ -524,7 +516,7 @@ def refuses_at(host, port):
 @s.scenario("listeners on [::1] (when the host has it) and on *")
 def _():
     blue, green = Backend("blue"), Backend("green")
-    v6 = has_ipv6_loopback()
+    v6 = has_ipv6()
     c = Cutover('listen = [ "127.0.0.1:0", "*:0"%s ];\n'
                 % (', "[::1]:0"' if v6 else "") +
                 pools_config([blue], [green]))
