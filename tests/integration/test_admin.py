@@ -23,16 +23,6 @@ s = Suite()
 # How much later than asked a time-out may end on a loaded machine.
 BOUND = 1.0
 
-# An idle admin connection is closed after 60 s (ADMIN_IDLE_MS): this
-# cutover and its connection start before the scenarios and are looked at
-# by the last one, so that the others run in the minute it waits.
-IDLE_S = 60
-idle_backend = Backend("idle")
-idle_cutover = Cutover(blue=[idle_backend], green=[idle_backend])
-idle_conn = idle_cutover.admin_conn()
-idle_version = idle_conn.command("version")
-idle_since = time.monotonic()
-
 
 def ctl_as(argv, uid=None, gid=None):
     """Runs cutoverctl argv, as uid (and gid, by default the number uid)
@@ -564,23 +554,6 @@ def _():
          % silent.path and 9.9 <= took < 10.0 + BOUND,
          "without -t a daemon that does not answer: exit 3 after 10 s",
          (default.result, default.error))
-
-
-@s.scenario("an idle admin connection is closed after 60 s")
-def _():
-    s.eq(idle_version, "ok\ncutover 0.1.0", "a command answered on a "
-         "connection made before the first scenario")
-    since = idle_since
-    # 2 s before the time-out it must still be open
-    time.sleep(max(0.0, since + IDLE_S - 2 - time.monotonic()))
-    s.ok(not idle_conn.closed(timeout=0.01), "open %d s after its last "
-         "command" % (IDLE_S - 2))
-    s.ok(idle_conn.closed(timeout=2 + BOUND + 1), "closed by cutover %d s "
-         "after it (+ %g s)" % (IDLE_S, BOUND + 1))
-    took = time.monotonic() - since
-    s.ok(took >= IDLE_S - 0.1, "not before %d s (%.2f s)" % (IDLE_S, took))
-    s.eq(idle_cutover.admin("version"), "ok\ncutover 0.1.0",
-         "a new connection is served")
 
 
 s.done()
