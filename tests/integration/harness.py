@@ -55,6 +55,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.environ.get("CUTOVER_SRCDIR") or os.path.dirname(
     os.path.dirname(HERE))
 CUTOVER_BIN = os.environ.get("CUTOVER_BIN") or os.path.join(SRCDIR, "cutover")
+# The build directory (its Makefile says what configure chose).
+BUILDDIR = os.environ.get("CUTOVER_BUILDDIR") or SRCDIR
 # Every test runs cutover with this many worker threads unless its
 # configuration sets `workers`; 2 exercises the threads on any machine.
 TEST_WORKERS = int(os.environ.get("CUTOVER_TEST_WORKERS") or 2)
@@ -280,6 +282,16 @@ def dead_addr():
         return "127.0.0.1:%d" % s.getsockname()[1]
     finally:
         s.close()
+
+
+def has_ipv6():
+    """Whether this host has ::1 (a socket can be bound to it)."""
+    try:
+        with socket.socket(socket.AF_INET6) as so:
+            so.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def refuses(port, timeout=1.0):

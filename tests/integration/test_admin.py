@@ -11,11 +11,37 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import time
 
-from harness import (CUTOVERCTL_BIN, AdminConn, Backend, Cutover, Suite, get,
-                     pools_config, wait_until)
+from harness import (CUTOVER_BIN, CUTOVERCTL_BIN, AdminConn, Background,
+                     Backend, Cutover, Suite, dead_addr, get, pools_config,
+                     register, wait_until)
 
 s = Suite()
+
+# How much later than asked a time-out may end on a loaded machine.
+BOUND = 1.0
+
+
+def ctl_as(argv, uid=None, gid=None):
+    """Runs cutoverctl argv, as uid (and gid, by default the number uid)
+    when given (we are root then); returns (exit code, stderr)."""
+    def drop():
+        os.setgroups([])
+        os.setgid(uid if gid is None else gid)
+        os.setuid(uid)
+    p = subprocess.run([CUTOVERCTL_BIN] + argv, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=15,
+                       preexec_fn=drop if uid is not None else None)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def ctl_run(argv):
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=15)
+    return (p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace"))
 
 
 def first_line(reply):
@@ -220,23 +246,58 @@ def _():
          "exit")
 
 
+def other_group():
+    """(name, gid) of a group that is neither ours nor one we are in, so
+    that the socket gets a group it would not have by default (as root:
+    "daemon", or the first such group); None when we may not give one
+    away (not root: a group we are in but not our primary one then)."""
+    mine = set(os.getgroups()) | {os.getgid()}
+    if os.geteuid() == 0:
+        groups = sorted(grp.getgrall(), key=lambda g: g.gr_name != "daemon")
+        for g in groups:
+            if g.gr_gid not in mine and g.gr_gid != 65534:
+                return g.gr_name, g.gr_gid
+    for gid in sorted(mine - {os.getgid()}):
+        return grp.getgrgid(gid).gr_name, gid
+    return None
+
+
 @s.scenario("admin socket group")
 def _():
     blue, green = Backend("blue"), Backend("green")
-    group = grp.getgrgid(os.getgid()).gr_name
-    c = Cutover(blue=[blue], green=[green],
+    other = other_group()
+    s.ok(other is not None, "a group other than our own to give the socket",
+         "root, or a user in a second group, runs this test")
+    group, gid = other or (grp.getgrgid(os.getgid()).gr_name, os.getgid())
+    c = Cutover(blue=[blue], green=[green], start=False,
                 extra='admin = { socket = "@DIR@/admin.sock"; '
                       'socket_mode = "0660"; socket_group = "%s"; '
                       'readonly_socket = "@DIR@/ro.sock"; };\n' % group)
+    os.chmod(c.dir, 0o755)          # others may reach the socket
+    rc, out, err = ctl_run([CUTOVER_BIN, "-t", "-c", c.conf])
+    s.eq(rc, 0, "cutover -t accepts socket_group = %s" % group, out + err)
+    c.start()
     ro = os.path.join(c.dir, "ro.sock")
     wait_until(lambda: os.path.exists(ro))
     st = os.stat(c.sock)
-    s.ok(st.st_gid == os.getgid() and st.st_mode & 0o777 == 0o660,
-         "socket_group = our primary group (%s): the socket's gid and mode "
-         "0660" % group, (st.st_gid, oct(st.st_mode)))
+    s.ok(st.st_gid == gid and st.st_mode & 0o777 == 0o660,
+         "socket_group = %s (not our group): the socket's gid is %d, mode "
+         "0660" % (group, gid), (st.st_gid, oct(st.st_mode)))
     st = os.stat(ro)
-    s.ok(st.st_gid == os.getgid() and st.st_mode & 0o777 == 0o660,
+    s.ok(st.st_gid == gid and st.st_mode & 0o777 == 0o660,
          "... and the read-only socket's", (st.st_gid, oct(st.st_mode)))
+    if os.geteuid() == 0:
+        # a user of that group may use it, a user of no such group not
+        member = [p for p in pwd.getpwall() if p.pw_gid == gid and
+                  p.pw_uid != 0][:1]
+        s.ok(member, "a user whose group is %s" % group)
+        for p in member:
+            rc, err = ctl_as(["-s", c.sock, "version"], p.pw_uid, gid)
+            s.eq(rc, 0, "%s (uid %d, group %s) may use the socket"
+                 % (p.pw_name, p.pw_uid, group), err)
+        rc, err = ctl_as(["-s", c.sock, "version"], 65534, 65534)
+        s.ok(rc == 2 and "Permission denied" in err, "nobody, not in %s, "
+             "may not: exit 2, Permission denied" % group, (rc, err))
 
     bad = "no-such-group-cutover"
     c2 = Cutover(blue=[blue], green=[green],
@@ -286,19 +347,6 @@ def _():
     s.eq(p.returncode, 2, "an absent socket exits 2", err)
     s.contains(err, missing, "the message names the socket path")
 
-
-
-def ctl_as(argv, uid=None):
-    """Runs cutoverctl argv, as uid when given (we are root then); returns
-    (exit code, stderr)."""
-    def drop():
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    p = subprocess.run([CUTOVERCTL_BIN] + argv, stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=15,
-                       preexec_fn=drop if uid is not None else None)
-    return p.returncode, p.stderr.decode(errors="replace")
 
 
 @s.scenario("cutoverctl: hints when the socket cannot be reached")
@@ -353,6 +401,159 @@ def _():
             ls.close()
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+@s.scenario("switch, rollback, member and reload are logged with the "
+            "client's uid and pid")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    for argv, answer in (
+            (["switch", "green"], r"ok: green \(was blue\), generation 2"),
+            (["rollback"], r"ok: blue \(was green\), generation 3"),
+            (["member", "blue", blue.addr, "drain", "force"],
+             r"ok: blue %s: ready -> drain" % re.escape(blue.addr)),
+            (["reload"], r"ok: reloaded %s: active blue" % re.escape(c.conf)),
+            (["member", "green", "127.0.0.1:1", "drain"],
+             r"error: usage: pool green has no member 127\.0\.0\.1:1")):
+        p = subprocess.Popen([CUTOVERCTL_BIN, "-s", c.sock] + argv,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        p.communicate(timeout=15)
+        s.eq(p.returncode, 2 if "usage" in answer else 0,
+             "cutoverctl %s: its exit status" % " ".join(argv))
+        line = r"admin: uid %d pid %d: %s -> %s" % (
+            os.getuid(), p.pid, re.escape(" ".join(argv)), answer)
+        s.ok(c.wait_log(line), "cutoverctl %s (pid %d): the log names its "
+             "uid and pid, the command and the answer" % (" ".join(argv),
+                                                          p.pid),
+             line)
+
+
+class FakeDaemon:
+    """A UNIX socket at path that plays a daemon: it accepts, reads the
+    command line and then does what `how` says: "silent" (keeps the
+    connection, answers nothing), "close" (closes at once) or "partial"
+    (sends a reply's first line and closes)."""
+
+    def __init__(self, path, how):
+        self.path, self.how = path, how
+        self.ls = socket.socket(socket.AF_UNIX)
+        self.ls.bind(path)
+        self.ls.listen(8)
+        self.held = []
+        threading.Thread(target=self._serve, daemon=True).start()
+        register(self)
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            try:
+                c.recv(4096)
+            except OSError:
+                pass
+            if self.how == "silent":
+                self.held.append(c)
+                continue
+            if self.how == "partial":
+                c.sendall(b"ok\nhalf a body")
+            c.close()
+
+    def cleanup(self):
+        self.ls.close()
+        for c in self.held:
+            c.close()
+
+
+def ctl_timed(argv, env=None):
+    """(exit code, stdout, stderr, seconds) of cutoverctl argv."""
+    t0 = time.monotonic()
+    p = subprocess.run([CUTOVERCTL_BIN] + argv, stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=30, env=env)
+    return (p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace"), time.monotonic() - t0)
+
+
+@s.scenario("cutoverctl: -t, CUTOVER_SOCKET, -h and -V; a time-out exits 3, "
+            "a reply cut short 2")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green, dead_addr()])
+    silent = FakeDaemon(os.path.join(c.dir, "silent.sock"), "silent")
+    # the default time-out (10 s) runs beside the rest
+    default = Background(ctl_timed, ["-s", silent.path, "status"])
+
+    rc, out, err, took = ctl_timed(["-s", silent.path, "-t", "1", "status"])
+    s.ok(rc == 3 and err == "cutoverctl: no reply from %s within 1 s\n"
+         % silent.path and 0.9 <= took < 1.0 + BOUND,
+         "-t 1 and a daemon that does not answer: exit 3 after 1 s, and "
+         "says so", (rc, out, err, took))
+    for bad in ("0", "86401", "1.5", "x", ""):
+        rc, out, err, took = ctl_timed(["-s", c.sock, "-t", bad, "status"])
+        s.ok(rc == 2 and err.startswith("cutoverctl: -t %s: expected "
+                                        "seconds, 1 to 86400\n" % bad),
+             "-t %r: a usage error, exit 2" % bad, (rc, out, err))
+    rc, out, err, took = ctl_timed(["-s", c.sock, "-t", "86400", "version"])
+    s.ok(rc == 0 and out == "cutover 0.1.0\n", "-t 86400 is allowed",
+         (rc, out, err))
+    # wait-healthy may take its own seconds: -t is raised to them + 10
+    rc, out, err, took = ctl_timed(["-s", c.sock, "-t", "1", "wait-healthy",
+                                    "green", "2"])
+    s.ok(rc == 3 and err.startswith("cutoverctl: timeout: after 2 s: ") and
+         took >= 1.9, "-t 1 wait-healthy green 2: the daemon's time-out "
+         "after 2 s, not cutoverctl's after 1", (rc, out, err, took))
+
+    for how, what in (("close", "closed"), ("partial", "closed")):
+        fake = FakeDaemon(os.path.join(c.dir, how + ".sock"), how)
+        rc, out, err, took = ctl_timed(["-s", fake.path, "status"])
+        s.ok(rc == 2 and err == "cutoverctl: reply from %s cut short "
+             "(connection %s)\n" % (fake.path, what) and out == "",
+             "a daemon that closes %s: exit 2, the reply was cut short"
+             % ("at once" if how == "close" else "mid-reply"),
+             (rc, out, err))
+
+    env = dict(os.environ, CUTOVER_SOCKET=c.sock)
+    rc, out, err, took = ctl_timed(["version"], env)
+    s.ok(rc == 0 and out == "cutover 0.1.0\n",
+         "CUTOVER_SOCKET names the socket when -s is not given",
+         (rc, out, err))
+    env["CUTOVER_SOCKET"] = silent.path
+    rc, out, err, took = ctl_timed(["-s", c.sock, "version"], env)
+    s.ok(rc == 0 and out == "cutover 0.1.0\n", "-s wins over CUTOVER_SOCKET",
+         (rc, out, err))
+    env["CUTOVER_SOCKET"] = ""
+    rc, out, err, took = ctl_timed(["version"], env)
+    s.ok(rc == 2 and "cannot connect to /run/cutover/admin.sock" in err,
+         "an empty CUTOVER_SOCKET is not set: /run/cutover/admin.sock",
+         (rc, out, err))
+
+    for opt, want in (("-h", "usage: cutoverctl "),
+                      ("-V", "cutoverctl 0.1.0\n")):
+        rc, out, err, took = ctl_timed([opt])
+        s.ok(rc == 0 and out.startswith(want) and err == "",
+             "cutoverctl %s: exit 0, %r" % (opt, want), (rc, out, err))
+    for opt in ("-s", "-t"):
+        rc, out, err, took = ctl_timed([opt])
+        s.ok(rc == 2 and err.startswith("cutoverctl: option %s needs an "
+                                        "argument\n" % opt),
+             "%s without its argument: exit 2, says so" % opt,
+             (rc, out, err))
+    rc, out, err, took = ctl_timed(["-s", c.sock, "switch", "green", "-t",
+                                    "1"])
+    s.ok(rc == 2 and "usage" in err, "options end at the command: "
+         "'switch green -t 1' is the daemon's usage error", (rc, out, err))
+
+    default.join(15)
+    rc, out, err, took = default.result or (None, "", "", 0)
+    s.ok(rc == 3 and err == "cutoverctl: no reply from %s within 10 s\n"
+         % silent.path and 9.9 <= took < 10.0 + BOUND,
+         "without -t a daemon that does not answer: exit 3 after 10 s",
+         (default.result, default.error))
 
 
 s.done()

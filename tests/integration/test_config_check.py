@@ -127,6 +127,29 @@ def _():
         d.remove()
 
 
+@s.scenario("workers: 0 to 256, anything else an error at its line")
+def _():
+    d = Dir()
+    try:
+        for value, good in (("0", True), ("1", True), ("256", True),
+                            ("257", False), ("-1", False)):
+            conf = d.write("w.conf", POOLS + "workers = %s;\n" % value)
+            rc, out, err = run("-t", "-c", conf)
+            if good:
+                s.eq(rc, 0, "workers = %s passes -t" % value, out + err)
+            else:
+                s.ok(rc == 1 and "w.conf:5: workers: %s out of range "
+                     "(0-256)\n" % value in err, "workers = %s: exit 1, "
+                     "out of range (0-256), at its line" % value,
+                     (rc, out, err))
+        conf = d.write("w.conf", POOLS + 'workers = "2";\n')
+        rc, out, err = run("-t", "-c", conf)
+        s.ok(rc == 1 and "w.conf:5: workers: expected an integer" in err,
+             "workers = \"2\": exit 1, expected an integer", (rc, out, err))
+    finally:
+        d.remove()
+
+
 @s.scenario("-t binds the listeners it may, and says so")
 def _():
     d = Dir()

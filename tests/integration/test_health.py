@@ -675,6 +675,20 @@ def _():
     s.ok(content == "green\ngeneration 0\n", "the state file says green "
          "(and release generation 0)",
          repr(content))
+    ino = os.stat(path).st_ino
+    up_both(c1, "blue")
+    rc, out, err = c1.ctl("rollback")
+    s.eq(rc, 0, "rollback", out + err)
+    with open(path) as f:
+        s.eq(f.read(), "blue\ngeneration 0\n", "the rollback wrote the "
+             "state file: blue")
+    s.ok(os.stat(path).st_ino != ino, "the file was replaced whole (a new "
+         "inode, renamed over the old one), not rewritten in place")
+    s.eq(sorted(os.listdir(c1.dir)), sorted(["active", "admin.sock",
+                                             "cutover.conf", "cutover.log"]),
+         "no temporary file is left beside it")
+    rc, out, err = c1.ctl("switch", "green")
+    s.eq(rc, 0, "switch green again", out + err)
     s.eq(c1.stop(), 0, "stop the first cutover")
 
     extra = 'state_file = "%s";\n' % path

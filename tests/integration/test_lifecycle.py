@@ -3,6 +3,7 @@
 SIGTERM drains in-flight requests, the grace period bounds it, SIGINT too."""
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -11,8 +12,9 @@ import tempfile
 import threading
 import time
 
-from harness import (CUTOVER_BIN, SRCDIR, Backend, Cutover, RawConn, Suite,
-                     build_request, get, pools_config, refuses, wait_until)
+from harness import (BUILDDIR, CUTOVER_BIN, SRCDIR, Backend, Cutover,
+                     RawConn, Suite, build_request, get, pools_config,
+                     refuses, wait_until)
 
 s = Suite()
 
@@ -139,8 +141,9 @@ def _():
          "the client sees a closed connection", repr(result))
 
 
-@s.scenario("a second SIGTERM exits at once")
-def _():
+def second_signal(sig):
+    """A second sig while requests are in flight exits at once (and 0)."""
+    name = signal.Signals(sig).name
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green],
                 extra="shutdown = { grace_ms = 20000; };\n")
@@ -149,17 +152,23 @@ def _():
                          args=(c.port, "/delay?ms=5000", result), daemon=True)
     t.start()
     s.ok(blue.wait_request("/delay", 5), "the slow request reached blue")
-    c.signal(signal.SIGTERM)
+    c.signal(sig)
     s.ok(wait_until(lambda: refuses(c.port), 1.0),
-         "the first SIGTERM stops accepting")
+         "the first %s stops accepting" % name)
     s.eq(c.wait(0.3), None, "... and waits for the slow request")
     t0 = time.monotonic()
-    c.signal(signal.SIGTERM)
+    c.signal(sig)
     rc = c.wait(5)
-    s.ok(rc is not None and time.monotonic() - t0 < 1.0,
-         "the second SIGTERM exits at once",
-         "exit %r after %.2f s" % (rc, time.monotonic() - t0))
+    took = time.monotonic() - t0
+    s.ok(rc == 0 and took < 1.0, "the second %s exits 0 at once, well "
+         "before the 5 s request ends" % name,
+         "exit %r after %.2f s" % (rc, took))
     t.join(10)
+
+
+@s.scenario("a second SIGTERM exits at once")
+def _():
+    second_signal(signal.SIGTERM)
 
 
 @s.scenario("start-up problems")
@@ -206,6 +215,101 @@ def _():
     c.signal(signal.SIGINT)
     s.eq(c.wait(10), 0, "SIGINT: cutover exits 0")
     s.ok(refuses(c.port), "the port is closed")
+
+
+@s.scenario("a second SIGINT exits at once")
+def _():
+    second_signal(signal.SIGINT)
+
+
+def in_flight(grace_ms, ms):
+    """A cutover with shutdown.grace_ms, a client connection left idle
+    after a request and one whose request takes ms: (c, idle, busy)."""
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="shutdown = { grace_ms = %d; };\n" % grace_ms)
+    idle = RawConn(c.port)
+    r = idle.request("GET", "/")
+    s.ok(r.status == 200 and r.header("Connection") is None,
+         "a keep-alive connection answered and left idle", repr(r))
+    busy = RawConn(c.port, timeout=15)
+    busy.send(build_request("GET", "/delay?ms=%d" % ms))
+    s.ok(blue.wait_request("/delay", 5), "a %d ms request is in flight"
+         % ms)
+    return c, idle, busy
+
+
+@s.scenario("SIGTERM closes idle connections; responses in flight say "
+            "Connection: close")
+def _():
+    c, idle, busy = in_flight(10000, 1500)
+    c.signal(signal.SIGTERM)
+    s.ok(idle.closed(timeout=1.0), "the idle client connection is closed "
+         "at once, while the slow request is still in flight")
+    r = busy.response_or_error()
+    s.ok(getattr(r, "status", None) == 200 and
+         (r.header("Connection") or "").lower() == "close",
+         "the response in flight is a 200 with Connection: close", repr(r))
+    s.ok(busy.closed(timeout=2.0), "... and its connection is closed after "
+         "it")
+    s.eq(c.wait(10), 0, "cutover exits 0 once it is done")
+
+
+@s.scenario("shutdown.grace_ms = 0: SIGTERM closes requests in flight at "
+            "once")
+def _():
+    c, idle, busy = in_flight(0, 5000)
+    t0 = time.monotonic()
+    c.signal(signal.SIGTERM)
+    rc = c.wait(5)
+    took = time.monotonic() - t0
+    s.ok(rc == 0 and took < 2.0, "cutover exits 0 without waiting for it",
+         "exit %r after %.2f s" % (rc, took))
+    r = busy.response_or_error()
+    s.ok(isinstance(r, Exception), "the client's connection is closed "
+         "without a response", repr(r))
+    s.ok(idle.closed(timeout=0), "... and so is the idle one")
+
+
+def default_conf():
+    """The build's sysconfdir/cutover.conf, from its Makefile."""
+    mk = {}
+    with open(os.path.join(BUILDDIR, "Makefile")) as f:
+        for line in f:
+            m = re.match(r"^(prefix|sysconfdir) = (.*)$", line)
+            if m:
+                mk[m.group(1)] = m.group(2).strip()
+    return os.path.join(mk["sysconfdir"].replace("${prefix}",
+                                                 mk["prefix"]),
+                        "cutover.conf")
+
+
+@s.scenario("-c defaults to sysconfdir's cutover.conf; a usage error exits "
+            "2")
+def _():
+    path = default_conf()
+    rc, out, err = run("-h")
+    s.contains(out + err, "(default %s)" % path,
+               "-h names the default file, in the build's sysconfdir")
+    rc, out, err = run("-t")
+    if os.path.exists(path):
+        s.contains(out + err, path, "cutover -t without -c checks %s" % path)
+    else:
+        s.ok(rc == 1 and err == "%s: cannot read: No such file or "
+             "directory\n" % path, "cutover -t without -c reads %s (there "
+             "is none here: exit 1)" % path, (rc, out, err))
+    for argv, why in ((["-x"], "an unknown option"),
+                      (["-c"], "-c without its file"),
+                      (["-t", "-T"], "-t with -T"),
+                      (["-b"], "-b without -t"),
+                      (["-t", "stray"], "an operand")):
+        rc, out, err = run(*argv)
+        s.ok(rc == 2 and err.startswith(("usage: ", "%s: " % CUTOVER_BIN))
+             and "usage: cutover [-t [-b] | -T] [-c FILE]" in err,
+             "%s (%s): exit 2 with the usage on stderr" % (" ".join(argv),
+                                                           why),
+             (rc, out, err))
+        s.eq(out, "", "... and nothing on stdout")
 
 
 s.done()

@@ -4,13 +4,17 @@ streams with bounded memory, dead members, timeouts, bad requests, hop-by-hop
 headers."""
 
 import hashlib
+import http.client
 import json
 import os
+import re
+import socket
 import time
 
 from harness import (Backend, Cutover, RawConn, RssSampler, Suite,
-                     build_request, chunked, dead_addr, get, pattern_pieces,
-                     pattern_sha256, request, sha256,
+                     build_request, chunked, dead_addr, get, has_ipv6,
+                     pattern_pieces, pattern_sha256, pools_config, request,
+                     sha256,
                      wait_health, wait_until)
 
 MiB = 1024 * 1024
@@ -436,6 +440,111 @@ def _():
     s.eq(", ".join(xff).replace(" ", ""), "10.0.0.1,127.0.0.1",
          "X-Forwarded-For is appended to, not replaced", r.text)
     raw.close()
+
+
+def upstream_headers(text):
+    """The fields of /headers' answer: {lower-case name: [values]}."""
+    hdrs = {}
+    for line in text.split("\n")[1:]:
+        k, _, v = line.partition(":")
+        if k:
+            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+    return hdrs
+
+
+@s.scenario("forwarded.*: each switch turned off leaves its field out")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    fields = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
+    sent = {"Host": "app.test", "X-Forwarded-For": "10.0.0.1",
+            "X-Forwarded-Proto": "https", "X-Forwarded-Host": "lb.test"}
+    want = {"x-forwarded-for": ["127.0.0.1"],
+            "x-forwarded-proto": ["http"],
+            "x-forwarded-host": ["app.test"]}
+    h = upstream_headers(get(c.port, "/headers", sent).text)
+    s.eq({f: h.get(f) for f in fields}, want, "by default all three are "
+         "set, the untrusted client's own replaced", h)
+    s.eq(h.get("via"), None, "... and no Via (forwarded.via is false)")
+    for off in ("x_forwarded_for", "x_forwarded_proto", "x_forwarded_host"):
+        c.reload_file(pools_config([blue], [green]) +
+                      "forwarded = { %s = false; };\n" % off)
+        rc, out, err = c.ctl("reload")
+        s.eq(rc, 0, "reload: %s = false" % off, out + err)
+        h = upstream_headers(get(c.port, "/headers", sent).text)
+        name = off.replace("_", "-")
+        s.eq({f: h.get(f) for f in fields},
+             dict(want, **{name: None}), "%s = false: no %s (the client's "
+             "removed, none set); the other two set" % (off, name.title()),
+             h)
+    c.reload_file(pools_config([blue], [green]) +
+                  'forwarded = { x_forwarded_for = false; '
+                  'x_forwarded_proto = false; trusted = [ "127.0.0.1" ]; '
+                  '};\n')
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload: the client trusted, x_forwarded_for and _proto "
+         "off", out + err)
+    h = upstream_headers(get(c.port, "/headers", sent).text)
+    s.eq({f: h.get(f) for f in fields},
+         {"x-forwarded-for": ["10.0.0.1"], "x-forwarded-proto": ["https"],
+          "x-forwarded-host": ["lb.test"]},
+         "a trusted client's fields pass as sent: nothing appended", h)
+
+
+def http_get(host, port, path):
+    """(status, body text) of GET path at host:port, from host, or None."""
+    conn = http.client.HTTPConnection(host, port, timeout=5,
+                                      source_address=(host, 0))
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read().decode(errors="replace")
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def refuses_at(host, port):
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return False
+    except OSError:
+        return True
+
+
+@s.scenario("listeners on [::1] (when the host has it) and on *")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    v6 = has_ipv6()
+    c = Cutover('listen = [ "127.0.0.1:0", "*:0"%s ];\n'
+                % (', "[::1]:0"' if v6 else "") +
+                pools_config([blue], [green]))
+    log = c.log_text()
+    star = re.search(r"listening on 0\.0\.0\.0:(\d+)$", log, re.M)
+    s.ok(star, "*:0 is logged as listening on 0.0.0.0:PORT", log)
+    if star:
+        port = int(star.group(1))
+        for host in ("127.0.0.1", "127.0.0.2"):
+            r = http_get(host, port, "/headers")
+            s.ok(r is not None and r[0] == 200 and
+                 upstream_headers(r[1]).get("x-forwarded-for") == [host],
+                 "*: a client of %s is served, and forwarded as %s"
+                 % (host, host), r)
+        s.ok(refuses_at("127.0.0.2", c.port), "... while the port of "
+             "127.0.0.1:0 refuses on 127.0.0.2")
+    if not v6:
+        print("# this host has no ::1: the IPv6 listener is not tried")
+        return
+    m = re.search(r"listening on \[::1\]:(\d+)$", log, re.M)
+    s.ok(m, "[::1]:0 is logged as listening on [::1]:PORT", log)
+    if m:
+        r = http_get("::1", int(m.group(1)), "/headers")
+        s.ok(r is not None and r[0] == 200 and
+             upstream_headers(r[1]).get("x-forwarded-for") == ["::1"],
+             "[::1]: a client of ::1 is served, and forwarded as ::1", r)
+        s.ok(any(a.startswith("[::1]:") for a in c.status_json()["listen"]),
+             "status lists the IPv6 listener", c.status_json()["listen"])
 
 
 s.done()

@@ -29,6 +29,18 @@ from harness import (CUTOVER_BIN, CUTOVERCTL_BIN, HEALTH_CONFIG, SRCDIR,
 
 s = Suite()
 
+# An idle admin connection is closed after 60 s (ADMIN_IDLE_MS).  It is
+# checked here, where the fleet's scenarios take about a minute anyway:
+# this cutover and its connection start before the first of them and are
+# looked at by the last one, which waits only for what is left of the 60 s.
+IDLE_S = 60
+IDLE_BOUND = 2.0        # s: how late the close may come on a busy machine
+idle_backend = Backend("idle")
+idle_cutover = Cutover(blue=[idle_backend], green=[idle_backend])
+idle_conn = idle_cutover.admin_conn()
+idle_version = idle_conn.command("version")
+idle_since = time.monotonic()
+
 RELEASE = os.path.join(SRCDIR, "k8s", "cutover-release")
 STANDIN = os.path.join(SRCDIR, "tests", "kubectl")
 SPREAD_BOUND = 0.150    # s: generous for a noisy 2-core machine
@@ -633,6 +645,23 @@ def _():
     s.ok(rc == 1 and "Traceback" not in err and
          "bad status from cutover-1" in out,
          "status: exit 1, the bad status in the table", (rc, out, err))
+
+
+@s.scenario("an idle admin connection is closed after 60 s")
+def _():
+    s.eq(idle_version, "ok\ncutover 0.1.0", "a command answered on a "
+         "connection made before the first scenario")
+    since = idle_since
+    # 2 s before the time-out it must still be open
+    time.sleep(max(0.0, since + IDLE_S - 2 - time.monotonic()))
+    s.ok(not idle_conn.closed(timeout=0.01), "open %d s after its last "
+         "command" % (IDLE_S - 2))
+    s.ok(idle_conn.closed(timeout=2 + IDLE_BOUND), "closed by cutover %d s "
+         "after it (+ %g s)" % (IDLE_S, IDLE_BOUND))
+    took = time.monotonic() - since
+    s.ok(took >= IDLE_S - 0.1, "not before %d s (%.2f s)" % (IDLE_S, took))
+    s.eq(idle_cutover.admin("version"), "ok\ncutover 0.1.0",
+         "a new connection is served")
 
 
 s.done()

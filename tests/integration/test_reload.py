@@ -3,14 +3,27 @@
 changing nothing, listeners added and removed, connections and the active
 pool surviving."""
 
+import os
 import re
 import signal
+import socket
 
-from harness import (Background, Backend, Cutover, RawConn, Suite, free_port,
-                     get,
-                     pools_config, refuses, wait_until)
+from harness import (Background, Backend, Cutover, RawConn, Suite, dead_addr,
+                     free_port, get, pools_config, refuses, register,
+                     wait_until)
 
 s = Suite()
+
+
+class register_close:
+    """Closes sock when the scenario ends."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        register(self)
+
+    def cleanup(self):
+        self.sock.close()
 
 
 def served_by(c, n=6):
@@ -208,6 +221,111 @@ def _():
     s.ok(rc == 0 and out.startswith("blue (was green)"),
          "after it, rollback goes back to blue (it is not a second "
          "rollback)", (rc, out, err))
+
+
+def level_lines(c, since, level):
+    return re.findall(r"^\S+ cutover\[\d+\]: %s: .*$" % level,
+                      c.log_text()[since:], re.M)
+
+
+@s.scenario("log.level: what each level writes, changed by a reload; "
+            "workers and admin changes wait for a restart")
+def _():
+    b, g = Backend("b"), Backend("g")
+    pools = pools_config([b], [g, dead_addr()])
+    c = Cutover("workers = 2;\n" + pools)
+    s.ok(level_lines(c, 0, "info"), "info (the default) writes info lines")
+    s.eq(level_lines(c, 0, "debug"), [], "... and no debug line")
+
+    mark = c.log_mark()
+    # workers and admin stay as this reload sets them: no more warnings
+    pools = 'workers = 1;\nadmin = { socket = "%s"; socket_mode = "0660"; ' \
+        '};\n%s' % (c.sock, pools)
+    c.reload_file('log = { level = "warning"; };\n' + pools)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "a reload to level warning, workers 1, socket_mode 0660",
+         out + err)
+    log = c.log_text()[mark:]
+    s.contains(log, "warning: reload: a change to workers takes effect at "
+               "restart", "the workers change is said to wait for a "
+               "restart", log)
+    s.contains(log, "warning: reload: changes to admin.* take effect at "
+               "restart", "so is the admin change", log)
+    s.eq(c.status_json().get("workers"), 2, "two workers still serve")
+    s.eq(os.stat(c.sock).st_mode & 0o777, 0o600, "the socket keeps its mode")
+    mark = c.log_mark()
+    s.eq(get(c.port, "/").body, b"b\n", "serving")
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 1, "a refused switch (green has a member down)", out + err)
+    rc, out, err = c.ctl("member", "blue", b.addr, "drain", "force")
+    s.eq(rc, 0, "a member change", out + err)
+    s.ok(c.wait_log(r"warning: switch green refused", since=mark),
+         "warning: a refused switch is written")
+    s.eq(level_lines(c, mark, "info"), [], "no info line: neither the "
+         "member change nor the admin commands")
+
+    mark = c.log_mark()
+    c.reload_file('log = { level = "error"; };\n' + pools)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "a reload to level error", out + err)
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 1, "another refused switch", out + err)
+    c.ctl("member", "blue", b.addr, "ready")
+    c.reload_file('log = { level = "error"; };\npools = { ]; };\n',
+                  complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 1, "a broken file", out + err)
+    s.ok(c.wait_log(r"error: reload failed, nothing changed: ", since=mark),
+         "error: the broken reload is written")
+    s.eq(level_lines(c, mark, "warning") + level_lines(c, mark, "info"), [],
+         "no warning or info line, not even the refused switch's")
+
+    mark = c.log_mark()
+    c.reload_file('log = { level = "debug"; };\n' + pools)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "a reload to level debug", out + err)
+    c.ctl("version")
+    s.ok(c.wait_log(r"debug: admin: uid \d+ pid \d+: connected",
+                    since=mark), "debug: an admin client connecting is "
+         "written")
+    s.ok(level_lines(c, mark, "info"), "and info lines again")
+
+
+@s.scenario("a reload whose new listener cannot be opened changes nothing")
+def _():
+    b, b2, g = Backend("b"), Backend("b2"), Backend("g")
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    register_close(busy)
+    taken = busy.getsockname()[1]
+    port = free_port()
+    c = Cutover('listen = [ "127.0.0.1:%d" ];\n' % port +
+                pools_config([b], [g]))
+    before = c.status_json()
+    c.reload_file('listen = [ "127.0.0.1:%d", "127.0.0.1:%d" ];\n'
+                  'log = { access = "text"; };\n%s'
+                  % (port, taken, pools_config([b, b2], [g], "green")))
+    rc, out, err = c.ctl("reload")
+    s.ok(rc == 1 and err == "cutoverctl: cannot listen on 127.0.0.1:%d: "
+         "Address already in use\n" % taken, "the reload fails, exit 1, "
+         "naming the address and why", (rc, out, err))
+    s.ok(c.wait_log(r"error: reload failed, nothing changed: cannot listen "
+                    r"on 127\.0\.0\.1:%d: Address already in use" % taken),
+         "the log says nothing changed")
+    after = c.status_json()
+    s.eq(after["listen"], before["listen"], "the listeners are as before")
+    s.eq(after["active"], "blue", "blue is still active (the file said "
+         "green)")
+    s.eq(members(c, "blue"), [b.addr], "blue's members are as before")
+    s.eq(after["reload"]["result"], "failed", "status: the reload failed")
+    mark = c.log_mark()
+    s.ok(all(get(c.port, "/").body == b"b\n" for _ in range(4)),
+         "the old listener serves, from b only")
+    s.eq(re.findall(r'"GET /"', c.log_text()[mark:]), [],
+         "no access line: log.access is still off")
+    s.eq(after["config"]["sha256"], before["config"]["sha256"],
+         "status: the configuration loaded is the old one")
 
 
 s.done()

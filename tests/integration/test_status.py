@@ -6,10 +6,9 @@ every field for tools."""
 
 import os
 import re
-import socket
 
 from harness import (SRCDIR, Backend, Cutover, Suite, dead_addr, get,
-                     parse_status, wait_health)
+                     has_ipv6, parse_status, wait_health)
 
 s = Suite()
 
@@ -27,15 +26,6 @@ JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members", "dns",
 JSON_MEMBER = {"addr", "inflight", "requests", "idle", "connect_failures",
                "health", "admin", "ok_streak", "fail_streak", "latency_ms",
                "last"}
-
-
-def has_ipv6():
-    try:
-        with socket.socket(socket.AF_INET6) as so:
-            so.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @s.scenario("the status table, field by field")

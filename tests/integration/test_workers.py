@@ -7,12 +7,13 @@ before `reload` answers."""
 import os
 import random
 import re
+import select
 import signal
 import threading
 import time
 
-from harness import (Backend, Cutover, RawConn, Suite, free_port, get,
-                     wait_until)
+from harness import (Backend, Cutover, RawConn, Suite, build_request,
+                     free_port, get, wait_until)
 
 s = Suite()
 
@@ -267,6 +268,86 @@ def _():
     got = [raw.read_response().status for raw in conns]
     s.eq(got, [200] * CONNS, "every request in flight is answered")
     s.eq(c.wait(10), 0, "cutover exits 0 once they are done")
+
+
+def answered(conns, timeout):
+    """Which of conns (RawConns with a request sent) have bytes to read
+    within timeout s."""
+    ready, _, _ = select.select([r.s for r in conns], [], [], timeout)
+    return [r for r in conns if r.s in ready]
+
+
+@s.scenario("workers = 2: limits.max_connections = 4 counts over all "
+            "workers; 0 lifts it")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    conf = "workers = 2;\nlimits = { max_connections = %d; };\n"
+    c = Cutover(blue=[blue], green=[green], extra=conf % 4)
+    held = hold(c.port, 4)
+    s.eq([b for _, b in held], [b"blue\n"] * 4, "4 connections served and "
+         "held open")
+    s.eq(sum(per_worker(c, "connections_open")), 4, "status: 4 open",
+         per_worker(c, "connections_open"))
+    extra = []
+    for _ in range(4):          # the kernel's backlog takes them
+        raw = RawConn(c.port, timeout=5)
+        raw.send(build_request("GET", "/"))
+        extra.append(raw)
+    s.eq(answered(extra, 1.0), [], "at the limit, 4 more connections, "
+         "whichever worker they reach, get no answer")
+    s.eq(sum(per_worker(c, "connections_open")), 4, "status: still 4 open",
+         per_worker(c, "connections_open"))
+
+    held.pop()[0].close()
+    first = answered(extra, 5.0)
+    s.eq(len(first), 1, "one of the 4 closes: one waiting connection is "
+         "served")
+    s.eq(len(answered(extra, 0.5)), 1, "... and only one")
+    s.eq(sum(per_worker(c, "connections_open")), 4, "status: 4 open")
+    for raw in first:
+        s.eq(raw.read_response().status, 200, "its answer is a 200")
+        held.append((raw, None))
+        extra.remove(raw)
+
+    # above the limit: a burst of 12 at once may pass it by one per
+    # worker accepted in the same instant, never more
+    for raw, _ in held:
+        raw.close()
+    for raw in extra:
+        raw.close()
+    wait_until(lambda: sum(per_worker(c, "connections_open")) == 0, 5)
+    burst = []
+    go = threading.Event()
+
+    def connect():
+        go.wait(5)
+        raw = RawConn(c.port, timeout=5)
+        raw.send(build_request("GET", "/"))
+        burst.append(raw)
+    ts = [threading.Thread(target=connect) for _ in range(12)]
+    for th in ts:
+        th.start()
+    go.set()
+    for th in ts:
+        th.join(10)
+    wait_until(lambda: len(answered(burst, 0.2)) >= 4, 3)
+    n = len(answered(burst, 0.5))
+    s.ok(4 <= n <= 4 + 2, "a burst of 12: %d served, at most the limit and "
+         "one per worker more (6)" % n, per_worker(c, "connections_open"))
+    s.ok(c.wait_log(r"warning: limits\.max_connections \(4\) reached"),
+         "the log says the limit was reached")
+
+    c.reload_file(c.config_text.replace(conf % 4, conf % 0),
+                  complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload: max_connections = 0", out + err)
+    s.ok(wait_until(lambda: len(answered(burst, 0.1)) == 12, 5),
+         "no limit: every waiting connection is served",
+         len(answered(burst, 0)))
+    more = hold(c.port, 20)
+    s.eq(len(more), 20, "and 20 more at once")
+    s.eq(sum(per_worker(c, "connections_open")), 32, "status: 32 open",
+         per_worker(c, "connections_open"))
 
 
 s.done()

@@ -554,4 +554,83 @@ def _():
     s.ok(c.alive(), "cutover still running")
 
 
+@s.scenario("switch.drain_timeout_ms = 0: the old pool's tunnels close at "
+            "once; a request in flight is not cut")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra=(
+        "switch = { drain_timeout_ms = 0; drain_spread_ms = 0; };\n"))
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    ts = [Tunnel(c.port) for _ in range(3)]
+    s.ok(all(upgraded(t) for t in ts), "3 tunnels open on blue")
+    slow = Background(get, c.port, "/delay?ms=1500")
+    s.ok(blue.wait_request("/delay", 5), "a slow request is in flight on "
+         "blue")
+    for t in ts:
+        t.watch(5.0)
+    sent = time.monotonic()
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green", out + err)
+    for t in ts:
+        t.watcher.join(5.0)
+    closes = [t.closed_at - sent for t in ts if t.closed_at is not None]
+    s.ok(len(closes) == 3 and max(closes) < BOUND, "all 3 closed at once "
+         "(within %g s)" % BOUND, (closes, [t.close_kind for t in ts]))
+    slow.join(10)
+    s.ok(slow.result is not None and slow.result.status == 200 and
+         slow.result.body == b"blue\n", "the request in flight ends with "
+         "its 200 from blue", slow)
+
+
+@s.scenario("wait-drained waits while a tunnel on the pool is open")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra=(
+        "switch = { drain_timeout_ms = 60000; };\n"))
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    t = Tunnel(c.port)
+    s.ok(upgraded(t), "a tunnel on blue")
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green", out + err)
+    rc, out, err = c.ctl("wait-drained", "blue", "1")
+    s.ok(rc == 3 and err.startswith("cutoverctl: timeout: after 1 s: blue "
+                                    "has "), "wait-drained blue 1 with the "
+         "tunnel open: exit 3, timed out", (rc, out, err))
+    s.eq(t.echo(b"still\n"), b"still\n", "the tunnel is still open")
+    waiting = Background(c.ctl, "wait-drained", "blue", "10")
+    time.sleep(0.3)
+    s.ok(waiting.thread.is_alive(), "a wait-drained blue 10 is waiting")
+    t.close()
+    waiting.join(10)
+    rc, out, err = waiting.result or (None, "", "")
+    s.ok(rc == 0 and out == "blue: drained\n", "the tunnel closed: it "
+         "answers blue: drained, exit 0", waiting)
+
+
+@s.scenario("timeouts.tunnel_idle_ms: a tunnel passing no byte is closed")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra=(
+        "timeouts = { tunnel_idle_ms = 700; };\n"))
+    t = Tunnel(c.port)
+    s.ok(upgraded(t), "a tunnel")
+    busy = Tunnel(c.port)
+    s.ok(upgraded(busy), "a second tunnel, which talks")
+    t.watch(10.0)
+    opened = time.monotonic()
+    # the second one passes a byte every 0.2 s for 1.5 s: not idle
+    ok = True
+    while time.monotonic() < opened + 1.5:
+        ok = ok and busy.echo(b".") == b"."
+        time.sleep(0.2)
+    s.ok(ok, "the talking tunnel echoes for 1.5 s, twice tunnel_idle_ms")
+    t.watcher.join(5.0)
+    idle = t.closed_at - opened if t.closed_at else None
+    s.ok(idle is not None and 0.6 <= idle < 0.7 + BOUND and
+         t.close_kind == "eof", "the silent tunnel is closed after 0.7 s "
+         "(%s)" % idle, (idle, t.close_kind))
+    s.ok(blue.wait_tunnels(closes=1, timeout=3), "so is its member side")
+    s.eq(busy.echo(b"x"), b"x", "the talking one is still open")
+
+
 s.done()
