@@ -188,6 +188,41 @@ def classify(rec, entry, kills):
     return None
 
 
+def start_cutover(s, m, extra):
+    """cutover in front of blue-1, blue-2, green-1 and green-2 of m, its
+    access log (JSON, extra says so) in a file; returns (the Cutover,
+    that file's path) once both pools are healthy (a check of s)."""
+    c = Cutover(blue=[m["blue-1"], m["blue-2"]],
+                green=[m["green-1"], m["green-2"]], extra=extra,
+                start=False)
+    access = os.path.join(c.dir, "access.log")
+    c.stdout = access
+    c.start()
+    s.ok(c.wait_pool_healthy("blue", 10) and
+         c.wait_pool_healthy("green", 10),
+         "both pools are healthy before the load", c.status())
+    return c, access
+
+
+def tally(recs, access, kills):
+    """The operations recs judged: (excused failures by reason, the lost
+    ones as (rec, access log entry), (ok, failed) counts by kind)."""
+    failed = [r for r in recs if r.err is not None]
+    entries = access_log(access, {r.id for r in failed})
+    excused, lost = {}, []
+    for r in failed:
+        why = classify(r, entries.get(r.id), kills)
+        if why:
+            excused[why] = excused.get(why, 0) + 1
+        else:
+            lost.append((r, entries.get(r.id)))
+    kinds = {}
+    for r in recs:
+        k = kinds.setdefault(r.kind, [0, 0])
+        k[0 if r.err is None else 1] += 1
+    return excused, lost, kinds
+
+
 # ---------------------------------------------------------------- the run
 
 
@@ -415,15 +450,7 @@ def main():
                  "log = { access = \"json\"; };\n"
                  % delay_ms + health_config("rise = 1; fall = 2;"))
         # started below, with stdout (the access log) in its own dir
-        c = Cutover(blue=[m["blue-1"], m["blue-2"]],
-                    green=[m["green-1"], m["green-2"]], extra=extra,
-                    start=False)
-        access = os.path.join(c.dir, "access.log")
-        c.stdout = access
-        c.start()
-        s.ok(c.wait_pool_healthy("blue", 10) and
-             c.wait_pool_healthy("green", 10),
-             "both pools are healthy before the load", c.status())
+        c, access = start_cutover(s, m, extra)
         ctl = Controller(c, m, extra)
         events = ctl.plan(a.duration, a.switches, a.reloads)
         off0 = clock_offset()
@@ -460,19 +487,7 @@ def main():
             if b.proc.poll() is not None:
                 b._reader.join(5)       # its last lines read
         stamps = receipts(ctl.started)
-        failed = [r for r in recs if r.err is not None]
-        entries = access_log(access, {r.id for r in failed})
-        excused, lost = {}, []
-        for r in failed:
-            why = classify(r, entries.get(r.id), ctl.kills)
-            if why:
-                excused[why] = excused.get(why, 0) + 1
-            else:
-                lost.append((r, entries.get(r.id)))
-        kinds = {}
-        for r in recs:
-            k = kinds.setdefault(r.kind, [0, 0])
-            k[0 if r.err is None else 1] += 1
+        excused, lost, kinds = tally(recs, access, ctl.kills)
         ok = [r for r in recs if r.err is None]
         span = max(r.end for r in recs) - min(r.start for r in recs)
         rate = len(ok) / span if span > 0 else 0

@@ -73,11 +73,11 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 import loadgen  # noqa: E402
-from harness import (Backend, Cutover, Suite, health_config,  # noqa: E402
+from harness import (Backend, Suite, health_config,  # noqa: E402
                      pools_config, rss_kb, sanitized, wait_health,
                      wait_until)
-from test_load_short import (Pools, access_log, classify,  # noqa: E402
-                             run_plan)
+from test_load_short import (Pools, run_plan, start_cutover,  # noqa: E402
+                             tally)
 
 FD_SLACK = 16
 RSS_SLACK_PCT = 10
@@ -348,15 +348,7 @@ def main():
                  "log = { access = \"json\"; };\n" % HEADER_MS +
                  health_config("rise = 1; fall = 2;"))
         # started below, with stdout (the access log) in its own dir
-        c = Cutover(blue=[members["blue-1"], members["blue-2"]],
-                    green=[members["green-1"], members["green-2"]],
-                    extra=extra, start=False)
-        access = os.path.join(c.dir, "access.log")
-        c.stdout = access
-        c.start()
-        s.ok(c.wait_pool_healthy("blue", 10) and
-             c.wait_pool_healthy("green", 10),
-             "both pools are healthy before the load", c.status())
+        c, access = start_cutover(s, members, extra)
         idle_before = fd_count(c.pid)
         ctl = Controller(c, members, extra)
         events = ctl.plan(a.duration)
@@ -387,19 +379,7 @@ def main():
 
         # every failure classified
         recs = [r for r in load.recs if r.end is not None]
-        failed = [r for r in recs if r.err is not None]
-        entries = access_log(access, {r.id for r in failed})
-        excused, lost = {}, []
-        for r in failed:
-            why = classify(r, entries.get(r.id), ctl.kills)
-            if why:
-                excused[why] = excused.get(why, 0) + 1
-            else:
-                lost.append((r, entries.get(r.id)))
-        kinds = {}
-        for r in recs:
-            k = kinds.setdefault(r.kind, [0, 0])
-            k[0 if r.err is None else 1] += 1
+        excused, lost, kinds = tally(recs, access, ctl.kills)
         s._diag("operations (ok, failed) by kind: %s" % json.dumps(
             kinds, sort_keys=True))
         s._diag("failures excused (their member was killed while serving "
