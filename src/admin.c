@@ -398,7 +398,7 @@ admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	char			 busy[80];
 	int			 len;
 
-	listen_guard_ok();
+	fdlimit_ok();
 
 	if (a->nclients >= ADMIN_CLIENTS_MAX) {
 		log_warn("admin: too many admin clients (%u connected), "

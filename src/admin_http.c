@@ -412,7 +412,7 @@ admin_http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	struct timeval			 tv = { ADMIN_HTTP_DEADLINE_MS / 1000,
 	    (ADMIN_HTTP_DEADLINE_MS % 1000) * 1000 };
 
-	listen_guard_ok();
+	fdlimit_ok();
 
 	/*
 	 * Full (for this address, or in all): the oldest client still sending

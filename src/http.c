@@ -392,10 +392,9 @@ http_value_is_chunked(const struct http_msg *msg, const char *base,
 
 /*
  * Why a request line llhttp 8.1 took is refused, or NULL.  RFC 9112 3:
- * one SP between method, target and version, and a target of visible
- * ASCII; llhttp lets more SPs, HTAB, form feed and bytes over 0x7e
- * through, and a member that reads the line otherwise (splitting on any
- * whitespace) would see another target than ours.
+ * one SP between method, target and version; llhttp lets more through,
+ * and a member that reads the line otherwise would see another target
+ * than ours.  The target's bytes are http_head_target_check's.
  */
 static const char *
 http_request_line_check(const struct http_msg *msg, const char *base)
@@ -403,9 +402,6 @@ http_request_line_check(const struct http_msg *msg, const char *base)
 	const char	*t = base + msg->url.off;
 	size_t		 n = msg->url.len;
 
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
-			return ("invalid character in the request target");
 	/* the method is a token, so a SP before the target's SP is a second */
 	if (msg->url.off < 2 || t[-1] != ' ' || t[-2] == ' ' ||
 	    t[n] != ' ' || t[n + 1] == ' ')

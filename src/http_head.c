@@ -455,7 +455,8 @@ http_authority_is_valid(const char *s, size_t n)
  * origin form ("/path?query") for any method; asterisk form ("*") only
  * with OPTIONS; absolute form only with http or https and a host, without
  * userinfo (its authority becomes the Host).  CONNECT's authority form is
- * left to the caller (405).  A "#" is refused in every form.  Returns
+ * left to the caller (405).  A "#" or a byte that is not visible ASCII
+ * is refused in every form.  Returns
  * NULL, or why t is refused (400).
  */
 const char *
@@ -464,11 +465,16 @@ http_head_target_check(uint8_t method, const char *t, size_t len)
 	struct http_span	a, p;
 	const char		*colon;
 
-	/* a fragment is the client's, never part of a target (RFC 9112
-	 * 3.2), and members would not agree on where the path ends;
-	 * llhttp 8.1 takes it in every form */
-	if (memchr(t, '#', len) != NULL)
-		return ("fragment (#) in the request target");
+	/* visible ASCII only (RFC 9112 3.2), which llhttp 8.1 does not
+	 * hold to: a member that splits the line on any whitespace would
+	 * read another target.  A fragment is the client's, never part of
+	 * a target, and members would not agree on where the path ends. */
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] == '#')
+			return ("fragment (#) in the request target");
+		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f)
+			return ("invalid character in the request target");
+	}
 	if (method == HTTP_CONNECT || (len > 0 && t[0] == '/'))
 		return (NULL);
 	if (len == 1 && t[0] == '*')

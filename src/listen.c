@@ -99,12 +99,6 @@ listen_guard_init(struct listen_guard *g, struct event_base *base,
 }
 
 void
-listen_guard_ok(void)
-{
-	fdlimit_ok();
-}
-
-void
 listen_guard_clear(struct listen_guard *g)
 {
 	if (g->retry != NULL)

@@ -89,12 +89,11 @@ bool		 listen_needs_privilege(const struct addr *a);
  * Guards lev (on base) as struct listen_guard says; what names it in
  * messages and must outlive g.  0, or -1 when out of memory.  The owner's
  * error callback of lev (libevent gives it the owner's argument) calls
- * listen_guard_error(); its accept callback calls listen_guard_ok().
+ * listen_guard_error(); its accept callback calls fdlimit_ok().
  */
 int		 listen_guard_init(struct listen_guard *g, struct event_base *base,
 		    struct evconnlistener *lev, const char *what);
 void		 listen_guard_error(struct listen_guard *g);
-void		 listen_guard_ok(void);
 void		 listen_guard_clear(struct listen_guard *g);
 
 /* Makes every listener of l accept or not, as l->paused says. */
