@@ -19,8 +19,8 @@
 
 #include "check.h"
 #include "config.h"
-#include "http.h"
 #include "fdlimit.h"
+#include "http.h"
 #include "log.h"
 #include "pool.h"
 #include "probe.h"
