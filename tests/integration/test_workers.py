@@ -298,12 +298,19 @@ def _():
     s.eq(sum(per_worker(c, "connections_open")), 4, "status: still 4 open",
          per_worker(c, "connections_open"))
 
+    # one closes: both workers see room and may each accept one in that
+    # instant (the man page allows one per worker past the limit), so
+    # one or two of the waiting connections are served, never more
     held.pop()[0].close()
     first = answered(extra, 5.0)
-    s.eq(len(first), 1, "one of the 4 closes: one waiting connection is "
-         "served")
-    s.eq(len(answered(extra, 0.5)), 1, "... and only one")
-    s.eq(sum(per_worker(c, "connections_open")), 4, "status: 4 open")
+    s.ok(len(first) >= 1, "one of the 4 closes: a waiting connection is "
+         "served", len(first))
+    first = answered(extra, 0.5)
+    s.ok(1 <= len(first) <= 2, "... and at most one per worker (%d)"
+         % len(first))
+    s.eq(sum(per_worker(c, "connections_open")), 3 + len(first),
+         "status: 3 held + the ones served",
+         per_worker(c, "connections_open"))
     for raw in first:
         s.eq(raw.read_response().status, 200, "its answer is a 200")
         held.append((raw, None))
