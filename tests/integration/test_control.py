@@ -22,9 +22,9 @@ WORKER_NAME = re.compile(r"cutover-w\d+")
 
 
 def thread_names(pid):
-    """(the main thread's name, sorted names of the worker threads); a
-    sanitizer's own threads are neither."""
-    main, workers = None, []
+    """(the main thread's name, sorted names of the worker threads, the
+    names of the other threads); a sanitizer adds threads of its own."""
+    main, workers, others = None, [], []
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
@@ -35,25 +35,38 @@ def thread_names(pid):
             main = comm
         elif WORKER_NAME.fullmatch(comm):
             workers.append(comm)
-    return main, sorted(workers, key=lambda n: int(n[len("cutover-w"):]))
+        else:
+            others.append(comm)
+    return (main, sorted(workers, key=lambda n: int(n[len("cutover-w"):])),
+            others)
 
 
-for n in (1, 2):
-    @s.scenario("workers = %d: %d named worker thread(s) and the control "
-                "thread" % (n, n))
-    def _(n=n):
-        c = Cutover(blue=[Backend("blue")], green=[Backend("green")],
-                    extra="workers = %d;\n" % n)
-        main, workers = thread_names(c.pid)
-        s.eq(workers, ["cutover-w%d" % i for i in range(n)],
-             "the workers are named cutover-w0 to cutover-w%d" % (n - 1))
-        # the kernel keeps 15 bytes of a name
-        s.eq(main, os.path.basename(CUTOVER_BIN)[:15],
-             "the control (main) thread keeps the process's name")
-        s.eq(c.status_json()["workers"], n, "status counts only workers")
-        s.eq(len(c.status_json()["per_worker"]), n,
-             "... and reports each one's counts")
-        s.eq(get(c.port, "/").body, b"blue\n", "it serves")
+def check_names(n):
+    """With workers = n: the threads' names, and that the workers serve."""
+    c = Cutover(blue=[Backend("blue")], green=[Backend("green")],
+                extra="workers = %d;\n" % n)
+    main, workers, others = thread_names(c.pid)
+    s.eq(workers, ["cutover-w%d" % i for i in range(n)],
+         "the workers are named cutover-w0 to cutover-w%d" % (n - 1))
+    # the kernel keeps 15 bytes of a name
+    s.eq(main, os.path.basename(CUTOVER_BIN)[:15],
+         "the control (main) thread keeps the process's name")
+    s.ok("cutover-log" in others, "the access log's writer is named",
+         others)
+    s.eq(c.status_json()["workers"], n, "status counts only workers")
+    s.eq(len(c.status_json()["per_worker"]), n,
+         "... and reports each one's counts")
+    s.eq(get(c.port, "/").body, b"blue\n", "it serves")
+
+
+@s.scenario("workers = 1: one named worker thread beside the control thread")
+def _():
+    check_names(1)
+
+
+@s.scenario("workers = 2: two named worker threads beside the control thread")
+def _():
+    check_names(2)
 
 
 class Load:
