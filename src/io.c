@@ -552,6 +552,9 @@ io_write_now(struct io *io)
 	int			 n;
 
 	if (sp != NULL && sp->dst == io) {
+		/* an owner that dropped its output (closing) drops these */
+		if (sp->before > evbuffer_get_length(io->out))
+			sp->before = evbuffer_get_length(io->out);
 		if (sp->before > 0) {
 			if ((n = io_write_buf(io, (ev_ssize_t)sp->before)) ==
 			    -1)

@@ -90,6 +90,23 @@ def _():
             s.eq(pipes(c), base, "splice off: no pipe is opened")
 
 
+@s.scenario("splice_min_bytes: a body below it is copied, one at it "
+            "spliced")
+def _():
+    blue, c = start("upstream = { splice_min_bytes = 2097152; };\n")
+    base = pipes(c)
+    r = get(c.port, "/blob?bytes=%d&seed=30" % MiB, timeout=30)
+    s.ok(r.status == 200 and r.body == blob(MiB, 30),
+         "a 1 MiB response byte-exact", r.status)
+    s.eq(pipes(c), base, "1 MiB, below splice_min_bytes = 2 MiB: no pipe")
+    # the head's read takes some of the body: 3 MiB leaves over 2 MiB
+    r = get(c.port, "/blob?bytes=%d&seed=31" % (3 * MiB), timeout=30)
+    s.ok(r.status == 200 and r.body == blob(3 * MiB, 31),
+         "a 3 MiB response byte-exact", r.status)
+    s.ok(pipes(c) > base, "3 MiB: spliced through a pipe, kept for reuse",
+         "%d pipe fds, %d before" % (pipes(c), base))
+
+
 @s.scenario("pipelined keep-alive requests around spliced bodies")
 def _():
     blue, c = start()
