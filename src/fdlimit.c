@@ -137,8 +137,9 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
 	    "%llu idle upstream + %llu probes + %llu listeners + %llu admin + "
-	    "%llu internal + %llu splice pipes), but the soft limit is %llu and the hard limit "
-	    "%llu: enough for max_connections = %llu; raise the hard limit "
+	    "%llu internal + %llu splice pipes), but the soft limit is %llu "
+	    "and the hard limit %llu: enough for max_connections = %llu; "
+	    "raise the hard limit "
 	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
 	    "starts cutover, the container runtime's nofile limit for a Pod) "
 	    "or lower limits.max_connections",
