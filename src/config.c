@@ -182,6 +182,12 @@ static const struct cfg_key forwarded_keys[] = {
 	CFG_END
 };
 
+static const struct cfg_key upstream_keys[] = {
+	CFG_BOOL("splice", splice),
+	CFG_UINT("splice_min_bytes", splice_min_bytes, 1, 1073741824),
+	CFG_END
+};
+
 static const struct cfg_key timeout_keys[] = {
 	CFG_MS(connect_ms, 1),
 	CFG_MS(client_header_ms, 1),
@@ -233,6 +239,7 @@ static const struct cfg_key top_keys[] = {
 	CFG_GROUP("switch", switch_keys),
 	CFG_PATH("state_file", state_file),
 	CFG_GROUP("limits", limit_keys),
+	CFG_GROUP("upstream", upstream_keys),
 	CFG_GROUP("forwarded", forwarded_keys),
 	CFG_GROUP("dns", dns_keys),
 	CFG_END
@@ -1334,6 +1341,8 @@ cfg_defaults(struct config *c)
 	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->splice = true;
+	c->splice_min_bytes = CONFIG_DEFAULT_SPLICE_MIN_BYTES;
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = ACCESSLOG_OFF;

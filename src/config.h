@@ -35,6 +35,7 @@
 #define CONFIG_DEFAULT_DRAIN_SPREAD_MS	2000
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
+#define CONFIG_DEFAULT_SPLICE_MIN_BYTES	65536
 #define CONFIG_DEFAULT_DNS_REFRESH_MS	5000
 #define CONFIG_DEFAULT_DNS_TIMEOUT_MS	2000
 #define CONFIG_DEFAULT_RESOLV_CONF	"/etc/resolv.conf"
@@ -104,6 +105,10 @@ struct config {
 	}			 dns;
 	unsigned		 max_connections;	/* 0: no limit */
 	long long		 max_body_bytes;	/* 0: no limit */
+	/* upstream.splice: Content-Length bodies of splice_min_bytes or more
+	 * move socket to socket through a pipe (io_splice) */
+	bool			 splice;
+	unsigned		 splice_min_bytes;
 	struct {
 		bool		 xff;		/* X-Forwarded-For */
 		bool		 proto;		/* X-Forwarded-Proto */
