@@ -243,6 +243,9 @@ conn_close(struct conn *c, const char *reason)
 	struct worker	*w = c->w;
 
 	log_debug("client %s: closed: %s", c->peer, reason);
+	/* a request answered before its body ended is logged at its end */
+	if (c->answered && c->x != NULL && c->x->timed)
+		conn_log_access(c, reason);
 	conn_end_request(c, false);
 	TAILQ_REMOVE(&w->conns, c, entry);
 	COUNT_SUB(&w->nconns, 1);
@@ -303,6 +306,7 @@ conn_next(struct conn *c)
 	/* nothing of the next request has been answered: a bad head after
 	 * this response gets its 400, not a cut connection */
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
+	c->answered = false;
 	if (evbuffer_get_length(c->io.in) == 0) {
 		/* a client that half-closed after its requests is done */
 		if (c->client_eof)
@@ -423,8 +427,19 @@ conn_abandoned(struct conn *c)
 	/* logged here, so a reset says so as a FIN does */
 	log_info("client %s: \"%s\": closed mid-request", c->peer_ip,
 	    c->x->line[0] ? c->x->line : "-");
-	c->x->status = CONN_STATUS_ABANDONED;
+	if (!c->answered)
+		c->x->status = CONN_STATUS_ABANDONED;
 	conn_log_access(c, "client closed mid-request");
+}
+
+int
+conn_answered_fail(struct conn *c, const char *why)
+{
+	COUNT_ADD(&c->w->stats.errors, 1);
+	log_warn("client %s: \"%s\": closing after an early %d: %s",
+	    c->peer_ip, c->x->line, c->x->status, why);
+	conn_log_access(c, why);
+	return (conn_finish(c));
 }
 
 void
@@ -609,6 +624,7 @@ conn_route(struct conn *c)
 	c->x->timed = true;
 	COUNT_ADD(&c->w->stats.requests, 1);
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
+	c->answered = false;
 	c->x->status = 0;
 	c->x->ninterim = 0;
 	conn_note_request(c, base);
@@ -720,7 +736,10 @@ static void
 conn_client_event(struct conn *c, int what)
 {
 	if ((what & IO_TIMEOUT) && (what & IO_READING)) {
-		if (c->x == NULL)	/* nothing of a request yet */
+		if (c->answered)	/* no 408 after the response */
+			conn_answered_fail(c, "request body not received in "
+			    "time");
+		else if (c->x == NULL)	/* nothing of a request yet */
 			conn_close(c, c->state == CONN_IDLE ?
 			    "keep-alive idle timeout" : "no request in time");
 		else

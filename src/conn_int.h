@@ -40,6 +40,11 @@ enum conn_state {
 #define CONN_INTERIM_MAX	16	/* 1xx responses to one request */
 #define CONN_HIGH_WATER		(256 * 1024)
 #define CONN_LINGER_MS		2000
+/* The longest request body whose rest still goes to the member after its
+ * response ended early (conn_relay.c): past it, keeping two connections
+ * is not worth holding a member's connection for that long an upload, and
+ * both close, as before. */
+#define CONN_ANSWERED_MAX	(64ULL * 1024 * 1024)
 
 struct config;
 struct snapshot;
@@ -78,6 +83,8 @@ struct conn {
 	struct member		*member;	/* counted in its inflight */
 	struct upstream		*up;
 	bool			 req_done;	/* request fully sent upstream */
+	bool			 answered;	/* the response ended before the
+						 * body: its rest still goes */
 	bool			 resp_started;	/* response bytes to client */
 	bool			 keep_alive;
 	bool			 http10;
@@ -148,8 +155,16 @@ void	conn_log_access(struct conn *c, const char *error);
 #define CONN_STATUS_ABANDONED	499
 
 /* The client closed before its request was whole: counts it (bytes
- * included) and logs it, as CONN_STATUS_ABANDONED; c is not freed. */
+ * included) and logs it, as CONN_STATUS_ABANDONED (or, when it was
+ * answered already, with the status it got); c is not freed. */
 void	conn_abandoned(struct conn *c);
+
+/*
+ * The rest of a body whose response is out (c->answered) cannot go on:
+ * counts the error, logs the request with why, and closes once the
+ * response is flushed.  Returns -1 as conn_finish() does.
+ */
+int	conn_answered_fail(struct conn *c, const char *why);
 
 /* A tunnel on c ended: its bytes count for its pool. */
 void	conn_count_bytes(struct conn *c, enum pool_id pool);

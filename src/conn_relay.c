@@ -249,6 +249,70 @@ conn_relay_splice(struct conn *c, struct http_msg *msg, struct io *src,
 }
 
 /*
+ * Whether the rest of a request body whose response is complete may still
+ * be relayed to the member, so that neither connection is lost: a body
+ * whose length is known (Content-Length or chunked) and at most
+ * CONN_ANSWERED_MAX in all.  A chunked body is held to it as it arrives.
+ */
+static bool
+conn_relay_may_finish_body(const struct conn *c)
+{
+	const struct http_msg	*req = &c->x->req;
+
+	return (req->chunked_in ? req->body_bytes <= CONN_ANSWERED_MAX :
+	    req->body_bytes + req->remaining <= CONN_ANSWERED_MAX);
+}
+
+/*
+ * The last byte of an answered request's body is parsed: once the member
+ * has it all, the request ends (logged now, its bytes all counted) and
+ * both connections go on, the client's to its next request, the member's
+ * to the idle pool.  Returns -1: c may have been freed or may be serving
+ * its next request.  0 while the member still has bytes to read.
+ */
+static int
+conn_relay_answered_sent(struct conn *c)
+{
+	struct upstream	*u = c->up;
+
+	if (io_pending(&u->io) > 0) {
+		u->io.low_water = 0;	/* IO_DRAINED: all is out */
+		return (0);
+	}
+	conn_log_access(c, NULL);
+	conn_end_request(c, true);
+	return (conn_next(c));
+}
+
+/*
+ * The member sent something after a response that ended before the
+ * request body (or closed): it cannot be framed, so both connections
+ * close once the response is out.  May free c.
+ */
+static int
+conn_relay_answered_member(struct conn *c, int what)
+{
+	struct upstream	*u = c->up;
+
+	if (what & IO_EOF)
+		return (conn_answered_fail(c, "member closed before the "
+		    "request body ended"));
+	if (what & IO_TIMEOUT)
+		return (conn_answered_fail(c, "member stopped reading the "
+		    "request body"));
+	if (what & IO_ERROR)
+		return (conn_answered_fail(c, strerror(u->io.error)));
+	if (evbuffer_get_length(u->io.in) == 0)
+		return (0);
+	log_warn("%s %s: %zu unexpected bytes after the response",
+	    pool_name(c->member->pool), conn_member_text(c),
+	    evbuffer_get_length(u->io.in));
+	conn_observe(c, "bytes after the response");
+	return (conn_answered_fail(c, "member sent bytes after the "
+	    "response"));
+}
+
+/*
  * Forwards what the client has of the request body, and writes what is
  * queued for the member.  A request sent again on a fresh connection (the
  * stale keep-alive retry) was already read whole: only its head goes, and
@@ -268,17 +332,26 @@ conn_relay_request_body(struct conn *c)
 		 * the head kept for retries is not all of the request */
 		if (c->x->req.body_bytes > 0 || c->x->req.chunked_out)
 			c->body_sent = true;
+		if (r == HTTP_ERROR && c->answered)
+			return (conn_answered_fail(c, c->x->req.error));
 		if (r == HTTP_ERROR)
 			return (conn_error(c, c->x->req.status,
 			    c->x->req.error));
 		if (c->snap->config->max_body_bytes > 0 &&
 		    c->x->req.body_bytes >
 		    (uint64_t)c->snap->config->max_body_bytes)
-			return (conn_error(c, 413, "request body larger than "
+			return (c->answered ? conn_answered_fail(c, "request "
+			    "body larger than limits.max_body_bytes") :
+			    conn_error(c, 413, "request body larger than "
 			    "limits.max_body_bytes"));
+		if (c->answered && c->x->req.body_bytes > CONN_ANSWERED_MAX)
+			return (conn_answered_fail(c, "request body too long "
+			    "to relay after the response"));
 		if (r == HTTP_MORE && c->client_eof) {
 			/* all it sent is parsed, and no more is coming */
 			conn_abandoned(c);
+			if (c->answered)	/* the response may be unsent */
+				return (conn_finish(c));
 			conn_close(c, "client closed mid-request");
 			return (-1);
 		}
@@ -289,6 +362,11 @@ conn_relay_request_body(struct conn *c)
 			conn_relay_splice(c, &c->x->req, &c->io, uio);
 	}
 	io_flush(uio);
+	if (r == HTTP_DONE && c->answered) {
+		c->req_done = true;
+		conn_client_timeouts(c, 0);
+		return (conn_relay_answered_sent(c));
+	}
 	if (r == HTTP_DONE) {
 		c->req_done = true;
 		conn_client_timeouts(c, 0);
@@ -312,7 +390,7 @@ conn_relay_response_done(struct conn *c)
 	bool		 reusable;
 
 	io_flush(&c->io);
-	reusable = c->req_done && u->resp.keep_alive;
+	reusable = u->resp.keep_alive;
 	if (evbuffer_get_length(u->io.in) > 0) {
 		/* bytes after a complete response: framing we cannot trust */
 		log_warn("%s %s: %zu unexpected bytes after the response",
@@ -322,10 +400,18 @@ conn_relay_response_done(struct conn *c)
 		reusable = false;
 	}
 	COUNT_ADD(&c->w->stats.responses, 1);
+	if (!c->req_done && reusable && c->keep_alive &&
+	    conn_relay_may_finish_body(c)) {
+		/* answered before the body ended, and the member reads on
+		 * (RFC 9112 9.3): the rest goes to it, then both connections
+		 * serve their next requests; logged then, with all its bytes */
+		c->answered = true;
+		return (0);
+	}
 	conn_log_access(c, NULL);
 	if (!c->req_done)
 		c->keep_alive = false;	/* answered before the body ended */
-	conn_end_request(c, reusable);
+	conn_end_request(c, reusable && c->req_done);
 	return (conn_next(c));
 }
 
@@ -406,6 +492,8 @@ conn_relay_response(struct conn *c)
 	struct upstream	*u = c->up;
 	struct evbuffer	*in = u->io.in;
 
+	if (c->answered)
+		return (conn_relay_answered_member(c, IO_READ));
 	for (;;) {
 		if (!u->resp.head_done) {
 			switch (http_msg_head(&u->resp, in)) {
@@ -467,7 +555,8 @@ conn_relay_up_drained(struct conn *c)
 		c->client_paused = false;
 		io_read(&c->io, true);
 		conn_relay_request_body(c);
-	}
+	} else if (c->answered && c->req_done && io_pending(&c->up->io) == 0)
+		conn_relay_answered_sent(c);
 }
 
 /* Whether the member may act on c's request twice (RFC 9110 9.2.2). */
@@ -589,6 +678,10 @@ conn_relay_up_event(struct conn *c, int what)
 		upstream_free(u);
 		c->up = NULL;
 		conn_relay_connect(c);
+		return;
+	}
+	if (c->answered) {
+		conn_relay_answered_member(c, what);
 		return;
 	}
 	if (what & IO_TIMEOUT) {

@@ -33,6 +33,12 @@ Routes (query arguments parsed from the path):
                         announced)
   /echo[?pause_ms=N]    (POST/PUT) reads the body piece by piece (waiting N
                         ms first), answers {"name","bytes","sha256"} as JSON
+  /early[?close=1]       200 "NAME\\n" at once, before a byte of the body is
+                        read (as nginx's "return 200" does), then reads the
+                        body and prints "EARLY <port> <bytes> <sha256>" (the
+                        body as it arrived); with close=1 the answer says
+                        Connection: close and the connection closes after
+                        the body
   /headers              the request line and headers as received
   /status?code=N[&cl=N] status N, body "NAME\\n" (none for 1xx/204/304;
                         with cl, a 304 carries Content-Length: N and no body)
@@ -312,6 +318,14 @@ class Handler(BaseHTTPRequestHandler):
             out = json.dumps({"name": name, "bytes": count,
                               "sha256": digest}).encode()
             self.send_simple(200, out, "application/json")
+            return
+        if route == "/early":
+            close = q.get("close") == "1"
+            self.send_simple(200, (name + "\n").encode(), extra=[
+                ("Connection", "close")] if close else ())
+            count, digest = body.drain()
+            announce("EARLY %d %d %s" % (self.client_address[1], count,
+                                          digest))
             return
         body.drain()
         if route == "/ws" and self.wants_upgrade():

@@ -459,7 +459,9 @@ class Backend:
     of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels), .conns
     (peer ports of every connection accepted, probes included), .peers
     ((peer port, method, path) per request, probes excluded), .aborted
-    ((peer port, method, path) of requests whose body broke off) and, with
+    ((peer port, method, path) of requests whose body broke off), .early
+    ((peer port, body bytes, body sha256) per /early request whose body was
+    read whole, after its answer) and, with
     stamp=True, .received ((the backend's own time.monotonic() when it had
     read the head, method, path) per request)."""
 
@@ -478,6 +480,7 @@ class Backend:
         self.conns = []
         self.peers = []
         self.aborted = []
+        self.early = []
         self.received = []
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
@@ -515,6 +518,9 @@ class Backend:
                 elif line.startswith("RECEIVED "):
                     f = line.split(" ", 4)
                     self.received.append((float(f[1]), f[3], f[4]))
+                elif line.startswith("EARLY "):
+                    f = line.split()
+                    self.early.append((int(f[1]), int(f[2]), f[3]))
                 elif line.startswith("CONN "):
                     self.conns.append(int(line.split()[1]))
                 elif line.startswith("PEER ") or \
