@@ -290,6 +290,12 @@ def _():
     held = hold(c.port, 4)
     s.eq([b for _, b in held], [b"blue\n"] * 4, "4 connections served and "
          "held open")
+    # the worker that took the 4th stops at once; the others when the
+    # control thread has run the pause on each, which it does right after
+    # logging this, before it reads the next admin command (the status
+    # below): only then is every worker sure to be paused
+    s.ok(c.wait_log(r"warning: limits\.max_connections \(4\) reached"),
+         "the log says the limit was reached")
     s.eq(sum(per_worker(c, "connections_open")), 4, "status: 4 open",
          per_worker(c, "connections_open"))
     extra = []
