@@ -170,6 +170,11 @@ static const struct cfg_key limit_keys[] = {
 	CFG_END
 };
 
+static const struct cfg_key upstream_keys[] = {
+	CFG_UINT("warm_idle", warm_idle, 0, CONFIG_WARM_IDLE_MAX),
+	CFG_END
+};
+
 static const struct cfg_key forwarded_keys[] = {
 	CFG_BOOL("x_forwarded_for", fwd.xff),
 	CFG_BOOL("x_forwarded_proto", fwd.proto),
@@ -233,6 +238,7 @@ static const struct cfg_key top_keys[] = {
 	CFG_GROUP("switch", switch_keys),
 	CFG_PATH("state_file", state_file),
 	CFG_GROUP("limits", limit_keys),
+	CFG_GROUP("upstream", upstream_keys),
 	CFG_GROUP("forwarded", forwarded_keys),
 	CFG_GROUP("dns", dns_keys),
 	CFG_END
@@ -1334,6 +1340,7 @@ cfg_defaults(struct config *c)
 	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = ACCESSLOG_OFF;

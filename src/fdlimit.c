@@ -51,20 +51,23 @@ fdlimit_need(const struct config *cf, unsigned workers,
 	n->clients = max;
 	n->upstream = max;
 	n->idle = max < n->idle_cap ? max : n->idle_cap;
+	/* kept apart from client traffic: every member may be the inactive
+	 * pool's at some time */
+	n->warm = (uint64_t)cf->warm_idle * workers * members;
 	n->probes = members;
 	n->listeners = (uint64_t)cf->nlisten * workers;
 	n->admin = FDLIMIT_ADMIN_SOCKET +
 	    (cf->admin_readonly_socket != NULL ? FDLIMIT_ADMIN_SOCKET : 0) +
 	    (cf->admin_http != NULL ? FDLIMIT_ADMIN_HTTP : 0);
 	n->internal = FDLIMIT_INTERNAL + 2 * (uint64_t)workers;
-	n->total = n->clients + n->upstream + n->idle + n->probes +
+	n->total = n->clients + n->upstream + n->idle + n->warm + n->probes +
 	    n->listeners + n->admin + n->internal;
 }
 
 uint64_t
 fdlimit_supports(const struct fdlimit_need *n, uint64_t limit)
 {
-	uint64_t	fixed = n->probes + n->listeners + n->admin +
+	uint64_t	fixed = n->warm + n->probes + n->listeners + n->admin +
 			    n->internal, r;
 
 	if (limit <= fixed)
@@ -133,7 +136,8 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 		return (false);
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
-	    "%llu idle upstream + %llu probes + %llu listeners + %llu admin + "
+	    "%llu idle upstream + %llu warm upstream + %llu probes + %llu "
+	    "listeners + %llu admin + "
 	    "%llu internal), but the soft limit is %llu and the hard limit "
 	    "%llu: enough for max_connections = %llu; raise the hard limit "
 	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
@@ -141,7 +145,8 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 	    "or lower limits.max_connections",
 	    (unsigned long long)n->total, (unsigned long long)n->clients,
 	    (unsigned long long)n->clients, (unsigned long long)n->upstream,
-	    (unsigned long long)n->idle, (unsigned long long)n->probes,
+	    (unsigned long long)n->idle, (unsigned long long)n->warm,
+	    (unsigned long long)n->probes,
 	    (unsigned long long)n->listeners, (unsigned long long)n->admin,
 	    (unsigned long long)n->internal, (unsigned long long)f->soft,
 	    (unsigned long long)f->hard, (unsigned long long)f->supports);

@@ -52,6 +52,7 @@ struct fdlimit_need {
 	uint64_t	 clients;
 	uint64_t	 upstream;
 	uint64_t	 idle;
+	uint64_t	 warm;		/* upstream.warm_idle's, any pool */
 	uint64_t	 probes;
 	uint64_t	 listeners;
 	uint64_t	 admin;
