@@ -303,7 +303,7 @@ def _():
 def _():
     blue, green, c = warm_cutover(0)
     # several refills' time (every 500 ms)
-    wait_until(lambda: False, 1.5)
+    time.sleep(1.5)
     s.ok(extra_conns(green) <= 1,
          "green's backend accepted only its health probes' connections "
          "(one may be announced before its probe)",
@@ -340,7 +340,7 @@ def _():
          "its warm connections are gone (a probe may be open)",
          green.open_conns())
     n = extra_conns(green)
-    wait_until(lambda: False, 1.5)
+    time.sleep(1.5)
     s.ok(extra_conns(green) <= n + 1,
          "a down member gets no new warm connection",
          (n, len(green.conns), green.probes()))
@@ -383,8 +383,11 @@ def _():
             pool = "green" if pool == "blue" else "blue"
             sent.append(time.monotonic())
             reply = c.admin("switch " + pool)
-            replies.append((time.monotonic(), pool, reply))
-            time.sleep(0.02)
+            t = time.monotonic()
+            replies.append((t, pool, reply))
+            # a request sent after the reply gets its answer first
+            wait_until(lambda: any(out and out[-1][0] >= t
+                                   for out in results), 1.0, 0.002)
     finally:
         done.append(True)
         for t in threads:
@@ -407,7 +410,7 @@ def _():
                     wrong.append((k, pool, t0 - t, body))
     s.eq(wrong, [], "every request sent after a reply (and answered before "
          "the next command) was answered by the pool it made active")
-    s.ok(checked >= SWITCHES // 4, "... %d such requests, between %d "
+    s.ok(checked >= SWITCHES // 2, "... %d such requests, between %d "
          "switches" % (checked, SWITCHES), len(reqs))
 
 
