@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "cutover.h"
 #include "dns.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
@@ -169,7 +170,8 @@ cutover_sync(struct worker *w, void *arg)
  * Keeps w's warm connections to the inactive pool (upstream.warm_idle):
  * opens what is missing to its usable members, and closes those to the
  * others (down, drained, in maintenance).  On w's thread, every
- * CUTOVER_WARM_MS, and never while stopping.
+ * CUTOVER_WARM_MS, and never while stopping.  None is opened while
+ * descriptors are short: the clients waiting for them come first.
  */
 static void
 cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
@@ -187,12 +189,12 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 		p = s->pools[s->active == POOL_BLUE ? POOL_GREEN : POOL_BLUE];
 		for (size_t k = 0; k < p->nmembers; k++) {
 			m = p->members[k];
-			if (s->config->warm_idle > 0 && member_is_usable(m))
+			if (s->config->warm_idle == 0 || !member_is_usable(m))
+				upstream_close_idle(m, w->id);
+			else if (!fdlimit_short())
 				upstream_warm(w->base, w->id, m,
 				    s->config->warm_idle,
 				    s->config->connect_ms);
-			else
-				upstream_close_idle(m, w->id);
 		}
 	}
 	evtimer_add(w->ev_warm, &tv);

@@ -193,6 +193,12 @@ fdlimit_fail(enum fdlimit_op op, const char *what, int e)
 	pthread_mutex_unlock(&fdlimit_mu);
 }
 
+bool
+fdlimit_short(void)
+{
+	return (atomic_load_explicit(&fdlimit_reached, memory_order_relaxed));
+}
+
 void
 fdlimit_ok(void)
 {

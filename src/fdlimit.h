@@ -129,6 +129,13 @@ void		 fdlimit_fail(enum fdlimit_op op, const char *what, int e);
  */
 void		 fdlimit_ok(void);
 
+/*
+ * Any thread: whether descriptors ran out and the episode has not ended
+ * (fdlimit_ok): what may wait, such as warm connections, waits.  One
+ * relaxed load.
+ */
+bool		 fdlimit_short(void);
+
 /* Any thread: the counters and the state. */
 void		 fdlimit_stats(struct fdlimit_stats *st);
 
