@@ -359,6 +359,8 @@ accesslog_open(char *err, size_t errlen)
 		errno = rc;
 		goto fail;
 	}
+	/* for top -H, beside the workers' "cutover-wN" (worker.c) */
+	pthread_setname_np(accesslog_thread, "cutover-log");
 	accesslog_wfd = fds[1];
 	return (0);
 fail:

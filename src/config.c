@@ -170,11 +170,6 @@ static const struct cfg_key limit_keys[] = {
 	CFG_END
 };
 
-static const struct cfg_key upstream_keys[] = {
-	CFG_UINT("warm_idle", warm_idle, 0, CONFIG_WARM_IDLE_MAX),
-	CFG_END
-};
-
 static const struct cfg_key forwarded_keys[] = {
 	CFG_BOOL("x_forwarded_for", fwd.xff),
 	CFG_BOOL("x_forwarded_proto", fwd.proto),
@@ -184,6 +179,13 @@ static const struct cfg_key forwarded_keys[] = {
 	/* trusted everyone by default: an error, so that nobody silently
 	 * gains or loses trust on upgrading */
 	{ .name = "trust_incoming", .load = cfg_load_replaced },
+	CFG_END
+};
+
+static const struct cfg_key upstream_keys[] = {
+	CFG_BOOL("splice", splice),
+	CFG_UINT("splice_min_bytes", splice_min_bytes, 1, 1073741824),
+	CFG_UINT("warm_idle", warm_idle, 0, CONFIG_WARM_IDLE_MAX),
 	CFG_END
 };
 
@@ -1341,6 +1343,8 @@ cfg_defaults(struct config *c)
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
+	c->splice = true;
+	c->splice_min_bytes = CONFIG_DEFAULT_SPLICE_MIN_BYTES;
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = ACCESSLOG_OFF;

@@ -37,6 +37,7 @@
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
 #define CONFIG_DEFAULT_WARM_IDLE	2	/* per member per worker */
 #define CONFIG_WARM_IDLE_MAX		64
+#define CONFIG_DEFAULT_SPLICE_MIN_BYTES	65536
 #define CONFIG_DEFAULT_DNS_REFRESH_MS	5000
 #define CONFIG_DEFAULT_DNS_TIMEOUT_MS	2000
 #define CONFIG_DEFAULT_RESOLV_CONF	"/etc/resolv.conf"
@@ -109,6 +110,10 @@ struct config {
 	/* upstream.warm_idle: idle connections each worker keeps open to
 	 * each healthy member of the inactive pool; 0: none */
 	unsigned		 warm_idle;
+	/* upstream.splice: Content-Length bodies of splice_min_bytes or more
+	 * move socket to socket through a pipe (io_splice) */
+	bool			 splice;
+	unsigned		 splice_min_bytes;
 	struct {
 		bool		 xff;		/* X-Forwarded-For */
 		bool		 proto;		/* X-Forwarded-Proto */

@@ -106,6 +106,7 @@ conn_cache_free(void)
 		exchange_free(x);
 	}
 	conn_nexchanges = 0;
+	io_pipes_free();	/* the pipes its connections spliced through */
 }
 
 size_t

@@ -231,6 +231,24 @@ conn_relay_retry_fresh(struct conn *c)
 }
 
 /*
+ * Sends the rest of msg's body, arriving on src, to dst through a pipe in
+ * the kernel (io_splice) rather than through user space: a Content-Length
+ * body forwarded as received (a chunked one is decoded and re-framed), with
+ * at least upstream.splice_min_bytes of it still to come and none of it
+ * buffered.  Without a pipe to be had it is copied as before.
+ */
+static void
+conn_relay_splice(struct conn *c, struct http_msg *msg, struct io *src,
+    struct io *dst)
+{
+	const struct config	*cf = c->snap->config;
+
+	if (cf->splice && msg->fast && !msg->chunked_out && !msg->complete &&
+	    msg->remaining >= cf->splice_min_bytes)
+		(void)io_splice(src, dst, msg->remaining);
+}
+
+/*
  * Forwards what the client has of the request body, and writes what is
  * queued for the member.  A request sent again on a fresh connection (the
  * stale keep-alive retry) was already read whole: only its head goes, and
@@ -243,6 +261,8 @@ conn_relay_request_body(struct conn *c)
 	enum http_result	 r = HTTP_DONE;
 
 	if (!c->req_done) {
+		/* what went through a pipe first: it came before c->io.in */
+		http_msg_moved(&c->x->req, io_spliced(&c->io));
 		r = http_msg_body(&c->x->req, c->io.in);
 		/* a chunked body's framing goes out even when it is empty:
 		 * the head kept for retries is not all of the request */
@@ -262,6 +282,11 @@ conn_relay_request_body(struct conn *c)
 			conn_close(c, "client closed mid-request");
 			return (-1);
 		}
+		/* a body over max_body_bytes is refused as it arrives */
+		if (r == HTTP_MORE && (c->snap->config->max_body_bytes == 0 ||
+		    c->x->req.body_bytes + c->x->req.remaining <=
+		    (uint64_t)c->snap->config->max_body_bytes))
+			conn_relay_splice(c, &c->x->req, &c->io, uio);
 	}
 	io_flush(uio);
 	if (r == HTTP_DONE) {
@@ -399,6 +424,7 @@ conn_relay_response(struct conn *c)
 			if (conn_relay_response_head(c) == -1)
 				return (-1);
 		}
+		http_msg_moved(&u->resp, io_spliced(&u->io));
 		switch (http_msg_body(&u->resp, in)) {
 		case HTTP_ERROR:
 			log_warn("%s %s: invalid response body: %s",
@@ -407,6 +433,7 @@ conn_relay_response(struct conn *c)
 			conn_observe(c, "invalid response body");
 			return (conn_error(c, 502, "invalid response body"));
 		case HTTP_MORE:
+			conn_relay_splice(c, &u->resp, &u->io, &c->io);
 			io_flush(&c->io);
 			if (io_pending(&c->io) >= CONN_HIGH_WATER) {
 				io_read(&u->io, false);

@@ -586,7 +586,8 @@ cutover_routing_changed(const struct snapshot *a, const struct snapshot *b)
 }
 
 /* A reload's listeners, opened beside each worker's own (worker 0 first,
- * so that the others bind the port it got for "host:0"). */
+ * workers_run_lead, so that the others bind the port it got for
+ * "host:0"). */
 static void
 cutover_listen_job(struct worker *w, void *arg)
 {
@@ -711,7 +712,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 		    sizeof(warn))) == NULL)
 			goto fail;
 	}
-	workers_run(cx->workers, cutover_listen_job, cf);
+	workers_run_lead(cx->workers, cutover_listen_job, cf);
 	if (!cutover_listening(cx, text, sizeof(text))) {
 		workers_run(cx->workers, cutover_unlisten_job, NULL);
 		goto fail;

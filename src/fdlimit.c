@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "fdlimit.h"
+#include "io.h"
 #include "log.h"
 #include "upstream.h"
 
@@ -60,15 +61,17 @@ fdlimit_need(const struct config *cf, unsigned workers,
 	    (cf->admin_readonly_socket != NULL ? FDLIMIT_ADMIN_SOCKET : 0) +
 	    (cf->admin_http != NULL ? FDLIMIT_ADMIN_HTTP : 0);
 	n->internal = FDLIMIT_INTERNAL + 2 * (uint64_t)workers;
+	/* two descriptors a pipe, each worker holding IO_PIPES_MAX at most */
+	n->pipes = cf->splice ? 2 * (uint64_t)IO_PIPES_MAX * workers : 0;
 	n->total = n->clients + n->upstream + n->idle + n->warm + n->probes +
-	    n->listeners + n->admin + n->internal;
+	    n->listeners + n->admin + n->internal + n->pipes;
 }
 
 uint64_t
 fdlimit_supports(const struct fdlimit_need *n, uint64_t limit)
 {
 	uint64_t	fixed = n->warm + n->probes + n->listeners + n->admin +
-			    n->internal, r;
+			    n->internal + n->pipes, r;
 
 	if (limit <= fixed)
 		return (0);
@@ -137,9 +140,9 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
 	    "%llu idle upstream + %llu warm upstream + %llu probes + %llu "
-	    "listeners + %llu admin + "
-	    "%llu internal), but the soft limit is %llu and the hard limit "
-	    "%llu: enough for max_connections = %llu; raise the hard limit "
+	    "listeners + %llu admin + %llu internal + %llu splice pipes), but "
+	    "the soft limit is %llu and the hard limit %llu: enough for "
+	    "max_connections = %llu; raise the hard limit "
 	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
 	    "starts cutover, the container runtime's nofile limit for a Pod) "
 	    "or lower limits.max_connections",
@@ -148,7 +151,8 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 	    (unsigned long long)n->idle, (unsigned long long)n->warm,
 	    (unsigned long long)n->probes,
 	    (unsigned long long)n->listeners, (unsigned long long)n->admin,
-	    (unsigned long long)n->internal, (unsigned long long)f->soft,
+	    (unsigned long long)n->internal, (unsigned long long)n->pipes,
+	    (unsigned long long)f->soft,
 	    (unsigned long long)f->hard, (unsigned long long)f->supports);
 	return (true);
 }

@@ -57,6 +57,7 @@ struct fdlimit_need {
 	uint64_t	 listeners;
 	uint64_t	 admin;
 	uint64_t	 internal;
+	uint64_t	 pipes;		/* upstream.splice: IO_PIPES_MAX a worker */
 	uint64_t	 total;
 	uint64_t	 idle_cap;	/* idle without max_connections */
 	bool		 bounded;	/* max_connections > 0 */

@@ -645,13 +645,21 @@ http_msg_move(struct http_msg *msg, struct evbuffer *in)
 		n = (size_t)msg->remaining;
 	if (io_move(msg->out, in, n) == -1)
 		return (http_msg_fail(msg, 502, "out of memory"));
+	http_msg_moved(msg, n);
+	return (msg->complete ? HTTP_DONE : HTTP_MORE);
+}
+
+void
+http_msg_moved(struct http_msg *msg, uint64_t n)
+{
+	if (n == 0)
+		return;
 	msg->remaining -= n;
 	msg->body_bytes += n;
 	if (msg->remaining > 0)
-		return (HTTP_MORE);
+		return;
 	msg->complete = true;
 	llhttp_reset(&msg->parser);
-	return (HTTP_DONE);
 }
 
 /*

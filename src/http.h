@@ -157,6 +157,14 @@ enum http_result http_msg_body(struct http_msg *msg, struct evbuffer *in);
  */
 enum http_result http_msg_eof(struct http_msg *msg);
 
+/*
+ * n bytes of msg's Content-Length body went to the other side without
+ * passing through the input (io_splice): counts them, and at the body's
+ * length ends the message as http_msg_body would.  n is at most
+ * msg->remaining.
+ */
+void	http_msg_moved(struct http_msg *msg, uint64_t n);
+
 /* Frees what msg holds (trailers, a field array); msg may be initialised
  * again. */
 void	http_msg_free(struct http_msg *msg);

@@ -10,10 +10,12 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -26,6 +28,28 @@
 
 static void	io_read_cb(evutil_socket_t, short, void *);
 static void	io_write_cb(evutil_socket_t, short, void *);
+
+/*
+ * A pipe between two sockets (io_splice).  src keeps it until its owner
+ * has been told the last of its bytes (io_spliced), dst until it has
+ * written them; whichever lets go last gives it back.
+ */
+struct io_splice {
+	struct io_splice	*next;		/* in the cache */
+	int			 fd[2];		/* read end, write end */
+	struct io		*src, *dst;
+	uint64_t		 left;		/* src bytes still to splice */
+	uint64_t		 moved;		/* spliced, not yet told */
+	size_t			 len;		/* in the pipe, not written */
+	size_t			 before;	/* dst output bytes due first */
+	bool			 blocked;	/* the pipe is full: src waits */
+};
+
+/* Each thread's pipes: IO_PIPES_CACHE idle ones at most are kept, and no
+ * more than IO_PIPES_MAX are open at once (fdlimit counts them). */
+static _Thread_local struct io_splice *io_pipes;
+static _Thread_local unsigned io_npipes_idle, io_npipes;
+static _Thread_local bool io_splice_off;	/* EINVAL or ENOSYS seen */
 
 /*
  * Timeouts of a few durations (the configured ones) are re-armed on every
@@ -91,7 +115,8 @@ io_arm_read(struct io *io)
 		event_active(&io->rd, EV_READ, 1);	/* say it now */
 		return;
 	}
-	if (!io->reading || io->eof || io->full != NULL || io->connecting) {
+	if (!io->reading || io->eof || io->full != NULL || io->connecting ||
+	    (io->sp != NULL && io->sp->src == io && io->sp->blocked)) {
 		event_del(&io->rd);
 		return;
 	}
@@ -112,6 +137,231 @@ io_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	evbuffer_remove_cb_entry(buf, io->full);
 	io->full = NULL;
 	io_arm_read(io);
+}
+
+/* ---------------------------------------------------------------- splice */
+
+static struct io_splice *
+io_pipe_get(void)
+{
+	struct io_splice	*sp;
+
+	if ((sp = io_pipes) != NULL) {
+		io_pipes = sp->next;
+		io_npipes_idle--;
+		return (sp);
+	}
+	if (io_npipes == IO_PIPES_MAX || (sp = calloc(1, sizeof(*sp))) == NULL)
+		return (NULL);
+	if (pipe2(sp->fd, O_NONBLOCK | O_CLOEXEC) == -1) {
+		free(sp);
+		return (NULL);
+	}
+	/* room for CONN_HIGH_WATER and a read past it, so that the owner's
+	 * backpressure, not a full pipe, stops the source; refused beyond
+	 * fs.pipe-max-size or a user's pipe pages, and 64 KiB works too */
+	(void)fcntl(sp->fd[1], F_SETPIPE_SZ, IO_PIPE_SIZE);
+	io_npipes++;
+	return (sp);
+}
+
+/* Caches sp, or closes it: a pipe that still holds bytes is never reused. */
+static void
+io_pipe_put(struct io_splice *sp)
+{
+	if (sp->len == 0 && io_npipes_idle < IO_PIPES_CACHE) {
+		sp->src = sp->dst = NULL;
+		sp->left = sp->moved = 0;
+		sp->before = 0;
+		sp->blocked = false;
+		sp->next = io_pipes;
+		io_pipes = sp;
+		io_npipes_idle++;
+		return;
+	}
+	close(sp->fd[0]);
+	close(sp->fd[1]);
+	free(sp);
+	io_npipes--;
+}
+
+/* Gives sp back once neither side needs it: src is done and told, and dst
+ * has written the pipe's bytes (or is gone). */
+static void
+io_splice_check(struct io_splice *sp)
+{
+	if (sp->src != NULL || (sp->dst != NULL && sp->len > 0))
+		return;
+	if (sp->dst != NULL)
+		sp->dst->sp = NULL;
+	io_pipe_put(sp);
+}
+
+/* io is closing: the pipe's bytes, if it is their destination, are lost
+ * with it; if it is their source, dst writes what it has. */
+static void
+io_splice_detach(struct io *io)
+{
+	struct io_splice	*sp = io->sp;
+
+	io->sp = NULL;
+	if (sp->dst == io) {
+		sp->dst = NULL;
+		if (sp->src != NULL) {
+			sp->src->sp = NULL;
+			sp->blocked = false;
+			io_arm_read(sp->src);
+			sp->src = NULL;
+		}
+	} else {
+		sp->src = NULL;
+		sp->left = sp->moved = 0;
+		sp->blocked = false;
+	}
+	io_splice_check(sp);
+}
+
+int
+io_splice(struct io *src, struct io *dst, uint64_t n)
+{
+	struct io_splice	*sp;
+
+	if (io_splice_off || n == 0 || src->sp != NULL || dst->sp != NULL ||
+	    evbuffer_get_length(src->in) > 0 || (sp = io_pipe_get()) == NULL)
+		return (-1);
+	sp->src = src;
+	sp->dst = dst;
+	sp->left = n;
+	sp->before = evbuffer_get_length(dst->out);
+	src->sp = dst->sp = sp;
+	return (0);
+}
+
+uint64_t
+io_spliced(struct io *src)
+{
+	struct io_splice	*sp = src->sp;
+	uint64_t		 n;
+
+	if (sp == NULL || sp->src != src)
+		return (0);
+	n = sp->moved;
+	sp->moved = 0;
+	if (sp->left == 0) {
+		/* src reads as usual from now on */
+		src->sp = NULL;
+		sp->src = NULL;
+		if (sp->blocked) {
+			sp->blocked = false;
+			io_arm_read(src);
+		}
+		io_splice_check(sp);
+	}
+	return (n);
+}
+
+void
+io_pipes_free(void)
+{
+	struct io_splice	*sp;
+
+	while ((sp = io_pipes) != NULL) {
+		io_pipes = sp->next;
+		close(sp->fd[0]);
+		close(sp->fd[1]);
+		free(sp);
+		io_npipes--;
+	}
+	io_npipes_idle = 0;
+}
+
+/* Writes what the pipe holds to io; -1 with errno on a hard error. */
+static int
+io_splice_out(struct io *io, struct io_splice *sp)
+{
+	ssize_t	n;
+
+	do
+		n = splice(sp->fd[0], NULL, io->fd, NULL, sp->len,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1);
+	sp->len -= (size_t)n;
+	io->nwritten += (uint64_t)n;
+	if (n > 0 && sp->blocked && sp->src != NULL) {
+		sp->blocked = false;	/* room again */
+		io_arm_read(sp->src);
+	}
+	return (0);
+}
+
+/*
+ * io's input goes into its pipe: up to IO_READ_MAX bytes, never past the
+ * spliced length, so what follows stays in the socket.  Returns 1 when
+ * the owner was called (io may be gone), 0 when nothing was moved, -1 when
+ * splice(2) is not supported (read as usual).
+ */
+static int
+io_splice_in(struct io *io)
+{
+	struct io_splice	*sp = io->sp;
+	size_t			 total = 0, want;
+	ssize_t			 n;
+
+	while (total < IO_READ_MAX && sp->left > 0) {
+		want = IO_READ_MAX - total;
+		if (want > sp->left)
+			want = (size_t)sp->left;
+		do
+			n = splice(io->fd, NULL, sp->fd[1], NULL, want,
+			    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		while (n == -1 && errno == EINTR);
+		if (n == 0) {
+			io->eof = true;
+			event_del(&io->rd);
+			if (total == 0) {
+				io->eof_said = true;
+				io->cb(io, IO_EOF, io->arg);
+				return (1);
+			}
+			event_active(&io->rd, EV_READ, 1);
+			break;
+		}
+		if (n == -1) {
+			if (errno == EINVAL || errno == ENOSYS) {
+				io_splice_off = true;
+				sp->left = 0;	/* the rest as usual */
+				if (total > 0)
+					break;
+				return (-1);
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				io->error = errno;
+				io->cb(io, IO_ERROR, io->arg);
+				return (1);
+			}
+			if (total == 0 && sp->len > 0) {
+				/* the pipe is full, or the socket empty:
+				 * either way dst's write comes first */
+				sp->blocked = true;
+				io_arm_read(io);
+				io_flush(sp->dst);
+			}
+			break;
+		}
+		sp->left -= (uint64_t)n;
+		sp->moved += (uint64_t)n;
+		sp->len += (size_t)n;
+		io->nread += (uint64_t)n;
+		total += (size_t)n;
+		if ((size_t)n < want)
+			break;		/* the socket is empty for now */
+	}
+	if (total == 0)
+		return (0);
+	io->cb(io, IO_READ, io->arg);
+	return (1);
 }
 
 static void
@@ -177,6 +427,8 @@ io_close(struct io *io)
 {
 	if (io->in == NULL)
 		return;
+	if (io->sp != NULL)
+		io_splice_detach(io);
 	event_del(&io->rd);
 	event_del(&io->wr);
 	evbuffer_free(io->in);
@@ -225,7 +477,11 @@ io_timeouts(struct io *io, unsigned read_ms, unsigned write_ms)
 size_t
 io_pending(const struct io *io)
 {
-	return (evbuffer_get_length(io->out));
+	size_t	n = evbuffer_get_length(io->out);
+
+	if (io->sp != NULL && io->sp->dst == io)
+		n += io->sp->len;
+	return (n);
 }
 
 int
@@ -268,20 +524,52 @@ io_shutdown(struct io *io)
 	shutdown(io->fd, SHUT_WR);
 }
 
-/* One writev of the output; -1 with errno on a hard error. */
+/* One writev of up to max bytes of the output (-1: all); the byte count,
+ * or -1 with errno on a hard error. */
 static int
-io_write_now(struct io *io)
+io_write_buf(struct io *io, ev_ssize_t max)
 {
 	int	n;
 
+	if (evbuffer_get_length(io->out) == 0)
+		return (0);	/* evbuffer_write_atmost says -1 for nothing */
 	do
-		n = evbuffer_write(io->out, io->fd);
+		n = evbuffer_write_atmost(io->out, io->fd, max);
 	while (n == -1 && errno == EINTR);
 	if (n > 0)
 		io->nwritten += (uint64_t)n;
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return (-1);
-	return (0);
+	return (n > 0 ? n : 0);
+}
+
+/* Writes the output: with a pipe, what was queued before it, the pipe,
+ * then the rest.  -1 with errno on a hard error. */
+static int
+io_write_now(struct io *io)
+{
+	struct io_splice	*sp = io->sp;
+	int			 n;
+
+	if (sp != NULL && sp->dst == io) {
+		/* an owner that dropped its output (closing) drops these */
+		if (sp->before > evbuffer_get_length(io->out))
+			sp->before = evbuffer_get_length(io->out);
+		if (sp->before > 0) {
+			if ((n = io_write_buf(io, (ev_ssize_t)sp->before)) ==
+			    -1)
+				return (-1);
+			sp->before -= (size_t)n;
+			if (sp->before > 0)
+				return (0);
+		}
+		if (sp->len > 0 && io_splice_out(io, sp) == -1)
+			return (-1);
+		if (sp->len > 0)
+			return (0);
+		io_splice_check(sp);
+	}
+	return (io_write_buf(io, -1) == -1 ? -1 : 0);
 }
 
 void
@@ -289,8 +577,7 @@ io_flush(struct io *io)
 {
 	struct timeval	tv;
 
-	if (io->connecting || io->error != 0 ||
-	    evbuffer_get_length(io->out) == 0 ||
+	if (io->connecting || io->error != 0 || io_pending(io) == 0 ||
 	    event_pending(&io->wr, EV_WRITE, NULL))
 		return;		/* nothing to do, or the write event will */
 	if (io_write_now(io) == -1) {
@@ -298,7 +585,7 @@ io_flush(struct io *io)
 		event_active(&io->wr, EV_WRITE, 1);	/* said from the loop */
 		return;
 	}
-	if (evbuffer_get_length(io->out) > 0)
+	if (io_pending(io) > 0)
 		event_add(&io->wr, io_tv(io, io->write_ms, &tv));
 }
 
@@ -348,9 +635,9 @@ io_write_cb(evutil_socket_t fd, short what, void *arg)
 		io->cb(io, IO_ERROR, io->arg);
 		return;
 	}
-	if (evbuffer_get_length(io->out) == 0)
+	if (io_pending(io) == 0)
 		event_del(&io->wr);
-	if (evbuffer_get_length(io->out) <= io->low_water)
+	if (io_pending(io) <= io->low_water)
 		io->cb(io, IO_DRAINED, io->arg);
 }
 
@@ -418,6 +705,9 @@ io_read_cb(evutil_socket_t fd, short what, void *arg)
 		io->cb(io, IO_TIMEOUT | IO_READING, io->arg);
 		return;
 	}
+	if (io->sp != NULL && io->sp->src == io && io->sp->left > 0 &&
+	    io_splice_in(io) >= 0)
+		return;
 	while (total < IO_READ_MAX) {
 		want = IO_CHUNK;
 		if (io->in_max > 0) {

@@ -39,6 +39,7 @@ enum {
 };
 
 struct io;
+struct io_splice;
 typedef void (*io_cb)(struct io *io, int what, void *arg);
 
 struct io {
@@ -57,6 +58,7 @@ struct io {
 	bool			 eof;		/* read side done */
 	bool			 eof_said;	/* IO_EOF delivered */
 	struct evbuffer_cb_entry *full;		/* input reached in_max */
+	struct io_splice	*sp;		/* a pipe to or from (io_splice) */
 	uint64_t		 nread;		/* bytes read, ever */
 	uint64_t		 nwritten;	/* bytes written, ever */
 };
@@ -118,6 +120,35 @@ size_t	io_pending(const struct io *io);
 int	io_move(struct evbuffer *dst, struct evbuffer *src, size_t n);
 
 #define IO_MOVE_MIN	4096
+
+/*
+ * Splicing: the next n bytes of src's input go to dst's output through a
+ * pipe, in the kernel (splice(2)), never through src's input buffer.  What
+ * dst's output holds now is written first, then the pipe, then what is
+ * added after.  Returns 0, or -1 when no pipe is to be had (the bytes are
+ * then read as usual): the per-thread limit of IO_PIPES_MAX is reached, a
+ * descriptor limit, src or dst already splices, or splice(2) proved not
+ * supported.  src must hold no input.  The pipe is given back (to a small
+ * per-thread cache) once its bytes are written, or when either side closes.
+ *
+ * The owner learns what moved with io_spliced(src), which it must call
+ * before it parses src's input: src then reads as usual for what follows
+ * the n bytes.  A pipe that cannot take more stops src's reading until dst
+ * writes.  EINVAL or ENOSYS from splice(2) ends splicing for the thread's
+ * life, and the rest is read as usual.  io_pending(dst) counts the pipe's
+ * bytes, so the owner's backpressure holds as for buffered ones.
+ */
+int	io_splice(struct io *src, struct io *dst, uint64_t n);
+
+/* Bytes io_splice() moved from src since the last call (0 when none). */
+uint64_t io_spliced(struct io *src);
+
+#define IO_PIPES_MAX	64		/* pipes one thread holds, at most */
+#define IO_PIPES_CACHE	8		/* of which idle, kept for reuse */
+#define IO_PIPE_SIZE	(512 * 1024)	/* F_SETPIPE_SZ, when allowed */
+
+/* Closes the calling thread's cached pipes (at its exit). */
+void	io_pipes_free(void);
 
 /* Half-closes the write side. */
 void	io_shutdown(struct io *io);

@@ -52,7 +52,9 @@ status_when(time_t at, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Worker 0's listeners: every worker listens on the same addresses. */
+/* Worker 0's listeners: every worker listens on the same addresses.  Read
+ * on the control thread, off worker 0's: only a job (workers_run, which
+ * orders it) replaces the set, and the addresses read here never change. */
 static const struct listeners *
 status_listeners(struct cutover *cx)
 {

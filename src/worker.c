@@ -60,14 +60,18 @@ struct workers {
 	/* 1 + the id of a worker whose event loop failed, 0: none; guarded
 	 * by mu, so workers_run's wait sees it with the wake-up */
 	unsigned		 failed;
-	/* workers_run is under way: the control thread's alone (worker_post
-	 * reads it only for worker 0, which is the control thread) */
+	/* the workers the job is for: ids from first to last - 1 */
+	unsigned		 first, last;
+	/* workers_run is under way: the control thread's alone */
 	bool			 running;
 	/* posts to the control thread; guarded by mu */
 	STAILQ_HEAD(, post)	 posts;
 	/* the send time of the last ping (ms, monotonic): written by the
 	 * control thread, read by workers as they wake */
 	_Atomic uint64_t	 ping_ms;
+	/* limits.max_connections as the worker that last posted a recount
+	 * routes with (the control thread reads no worker's snapshot) */
+	atomic_uint		 max_conns;
 	/* set before the threads start, then only read */
 	char			*wedge;		/* CUTOVER_TEST_WEDGE */
 	int			 post_fd;	/* eventfd */
@@ -189,10 +193,6 @@ workers_new(void *ctx, const struct worker_ops *ops, struct event_base *base,
 		w->wake_fd = -1;
 		w->pong_ms = ws->ping_ms;
 		TAILQ_INIT(&w->conns);
-		if (i == 0) {
-			w->base = base;
-			continue;
-		}
 		if ((w->base = event_base_new()) == NULL) {
 			snprintf(err, errlen, "cannot create the event loop "
 			    "of worker %u", i);
@@ -258,7 +258,7 @@ workers_snap_nudge(struct workers *ws)
 
 	for (unsigned i = 0; i < ws->n; i++) {
 		w = ws->v[i];
-		if (!w->running)	/* worker 0: the control thread's */
+		if (!w->running)	/* not started, or stopped: ours */
 			worker_snap_refresh(w);
 		else if (write(w->wake_fd, &one, sizeof(one)) == -1 &&
 		    errno != EAGAIN)
@@ -428,7 +428,7 @@ workers_start(struct workers *ws, char *err, size_t errlen)
 	/* signals are for the control thread's loop */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (unsigned i = 1; i < ws->n; i++) {
+	for (unsigned i = 0; i < ws->n; i++) {
 		if ((e = pthread_create(&ws->v[i]->thread, NULL, worker_main,
 		    ws->v[i])) != 0) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -438,8 +438,9 @@ workers_start(struct workers *ws, char *err, size_t errlen)
 		}
 		ws->v[i]->running = true;
 		/* what top -H and /proc/PID/task/TID/comm show, named here so
-		 * that it is so before cutover says it started */
-		snprintf(name, sizeof(name), "worker %u", i);
+		 * that it is so before cutover says it started; the control
+		 * thread keeps the process's name (ps -C, killall) */
+		snprintf(name, sizeof(name), "cutover-w%u", i);
 		name[15] = '\0';	/* the kernel keeps 15 bytes */
 		pthread_setname_np(ws->v[i]->thread, name);
 	}
@@ -456,7 +457,8 @@ worker_pong(struct worker *w)
 	struct workers	*ws = w->ws;
 
 	/* the test hook (worker.h): a loop stuck as a bug would stick it */
-	while (ws->wedge != NULL && w->id == 1 && access(ws->wedge, F_OK) == 0)
+	while (ws->wedge != NULL && w->id == ws->n - 1 &&
+	    access(ws->wedge, F_OK) == 0)
 		usleep(50000);
 	atomic_store(&w->pong_ms, atomic_load(&ws->ping_ms));
 }
@@ -470,7 +472,7 @@ workers_ping(struct workers *ws)
 	atomic_store(&ws->ping_ms, now);
 	for (unsigned i = 0; i < ws->n; i++) {
 		w = ws->v[i];
-		if (i == 0 || !w->running)
+		if (!w->running)
 			atomic_store(&w->pong_ms, now);
 		else if (write(w->wake_fd, &one, sizeof(one)) == -1 &&
 		    errno != EAGAIN)
@@ -503,6 +505,9 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	fn = ws->fn;
 	fnarg = ws->arg;
 	job = ws->job;
+	/* a ping, the job done already, or one for other workers */
+	if (w->id < ws->first || w->id >= ws->last)
+		fn = NULL;
 	pthread_mutex_unlock(&ws->mu);
 	if (fn == NULL || job == w->done)
 		return;
@@ -514,31 +519,30 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&ws->mu);
 }
 
-void
-workers_run(struct workers *ws, void (*fn)(struct worker *, void *),
-    void *arg)
+/* workers_run for workers first to last - 1. */
+static void
+workers_run_some(struct workers *ws, unsigned first, unsigned last,
+    void (*fn)(struct worker *, void *), void *arg)
 {
 	uint64_t	 one = 1;
 	unsigned	 n = 0;
 
-	if (!log_is_control_thread() || ws->running)
-		fatal("workers_run: called from a job or another thread");
-	ws->running = true;
-	fn(ws->v[0], arg);
 	/* a worker whose thread is not running yet (or any more) is ours */
-	for (unsigned i = 1; i < ws->n; i++)
+	for (unsigned i = first; i < last; i++)
 		if (!ws->v[i]->running)
 			fn(ws->v[i], arg);
 	pthread_mutex_lock(&ws->mu);
 	ws->fn = fn;
 	ws->arg = arg;
+	ws->first = first;
+	ws->last = last;
 	ws->job++;
-	for (unsigned i = 1; i < ws->n; i++)
+	for (unsigned i = first; i < last; i++)
 		if (ws->v[i]->running)
 			n++;
 	ws->pending = n;
 	pthread_mutex_unlock(&ws->mu);
-	for (unsigned i = 1; i < ws->n; i++)
+	for (unsigned i = first; i < last; i++)
 		if (ws->v[i]->running &&
 		    write(ws->v[i]->wake_fd, &one, sizeof(one)) == -1)
 			fatal("worker %u: wake-up: %s", i, strerror(errno));
@@ -549,7 +553,36 @@ workers_run(struct workers *ws, void (*fn)(struct worker *, void *),
 	ws->fn = NULL;
 	pthread_mutex_unlock(&ws->mu);
 	workers_check(ws);
+}
+
+/* workers_run, or with lead workers_run_lead. */
+static void
+workers_job(struct workers *ws, bool lead,
+    void (*fn)(struct worker *, void *), void *arg)
+{
+	if (!log_is_control_thread() || ws->running)
+		fatal("workers_run: called from a job or another thread");
+	ws->running = true;
+	if (lead) {
+		workers_run_some(ws, 0, 1, fn, arg);
+		workers_run_some(ws, 1, ws->n, fn, arg);
+	} else
+		workers_run_some(ws, 0, ws->n, fn, arg);
 	ws->running = false;
+}
+
+void
+workers_run(struct workers *ws, void (*fn)(struct worker *, void *),
+    void *arg)
+{
+	workers_job(ws, false, fn, arg);
+}
+
+void
+workers_run_lead(struct workers *ws, void (*fn)(struct worker *, void *),
+    void *arg)
+{
+	workers_job(ws, true, fn, arg);
 }
 
 /* ------------------------------------------------------------------ posts */
@@ -561,11 +594,8 @@ worker_post(struct worker *w, void (*fn)(void *), void *arg)
 	struct post	*p;
 	uint64_t	 one = 1;
 
-	/* the control thread runs it now, unless it is in a job */
-	if (w->id == 0 && !ws->running) {
-		fn(arg);
-		return (0);
-	}
+	/* queued even on the control thread (a job run there for a worker
+	 * not started): it runs later, from the loop, in order */
 	if ((p = malloc(sizeof(*p))) == NULL)
 		return (-1);
 	p->fn = fn;
@@ -732,14 +762,13 @@ static void
 workers_pace_all(void *arg)
 {
 	struct workers	*ws = arg;
-	struct worker	*w0 = ws->v[0];
 	bool		 full;
 	unsigned	 max;
 
 	atomic_store(&ws->pace_posted, false);
-	if (ws->exiting || w0->snap == NULL)
+	if (ws->exiting)
 		return;
-	max = w0->snap->config->max_connections;
+	max = atomic_load(&ws->max_conns);
 	/* a worker that closed or accepted while the job ran read the old
 	 * ws->full and did not post: look again until the total agrees
 	 * with what every worker was told (a few rounds at most) */
@@ -765,9 +794,12 @@ worker_pace(struct worker *w)
 	if (full != w->listeners->paused)
 		worker_pace_job(w, NULL);	/* this worker at once */
 	if (full != atomic_load(&ws->full) &&
-	    !atomic_exchange(&ws->pace_posted, true) &&
-	    worker_post(w, workers_pace_all, ws) == -1)
-		atomic_store(&ws->pace_posted, false);
+	    !atomic_exchange(&ws->pace_posted, true)) {
+		/* written only with a post: no shared line per connection */
+		atomic_store(&ws->max_conns, w->snap->config->max_connections);
+		if (worker_post(w, workers_pace_all, ws) == -1)
+			atomic_store(&ws->pace_posted, false);
+	}
 }
 
 /* -------------------------------------------------------------- teardown */
@@ -782,8 +814,7 @@ worker_stop(struct worker *w, void *arg)
 	struct worker_fin	*fin = arg;
 
 	fin->fn(w, NULL);
-	if (w->id > 0)
-		event_base_loopbreak(w->base);
+	event_base_loopbreak(w->base);
 }
 
 void
@@ -797,7 +828,7 @@ workers_free(struct workers *ws, void (*fin)(struct worker *, void *))
 	ws->exiting = true;
 	if (fin != NULL)
 		workers_run(ws, worker_stop, &stop);
-	for (unsigned i = 1; i < ws->n; i++)
+	for (unsigned i = 0; i < ws->n; i++)
 		if (ws->v[i]->running) {
 			pthread_join(ws->v[i]->thread, NULL);
 			ws->v[i]->running = false;
@@ -810,7 +841,7 @@ workers_free(struct workers *ws, void (*fin)(struct worker *, void *))
 			event_free(w->ev_wake);
 		if (w->wake_fd != -1)
 			close(w->wake_fd);
-		if (i > 0 && w->base != NULL)
+		if (w->base != NULL)
 			event_base_free(w->base);
 		free(w->held);
 		free(w);

@@ -7,9 +7,13 @@
  * Each worker has its own event loop, its own listening sockets (bound with
  * SO_REUSEPORT when there are several, so the kernel spreads connections),
  * its own client connections, its own idle upstream connections and its own
- * counters.  Worker 0 runs on the control thread, which also owns the admin
- * sockets, health probes and signals; with one worker there is no other
- * thread at all.
+ * counters.  None of them runs on the control thread (the process's main
+ * thread), which owns the admin sockets, health probes, DNS, passive
+ * health and signals and never accepts or serves a client: so a burst of
+ * traffic does not delay `switch` or a probe, and the control work does
+ * not stall a worker.  `workers = N` runs N worker threads, all alike,
+ * named "cutover-w0" to "cutover-wN-1" (top -H), beside the control
+ * thread, which keeps the process's name.
  *
  * Workers route with the router's live snapshot: each holds a reference
  * to the snapshot it routes with, and per request compares it with the
@@ -85,7 +89,7 @@ struct worker {
 	/* set before the thread starts, then only read */
 	void			*ctx;		/* the owner's (workers_new) */
 	struct workers		*ws;
-	unsigned		 id;		/* 0: the control thread */
+	unsigned		 id;		/* 0 to n-1 */
 	struct event_base	*base;
 	struct router		*router;	/* publishes the snapshot */
 	struct snapshot		*snap;		/* routes with; a reference */
@@ -105,7 +109,7 @@ struct worker {
 	_Atomic unsigned	 inflight[POOL_COUNT];	/* requests per pool */
 	_Atomic unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
 	bool			 draining;	/* listeners closed, exiting */
-	/* jobs from the control thread (not worker 0) */
+	/* jobs and pings from the control thread */
 	int			 wake_fd;	/* eventfd */
 	struct event		*ev_wake;
 	uint64_t		 done;		/* the last job it finished */
@@ -153,16 +157,17 @@ struct worker_ops {
 	 * (old may be NULL at start; both stay referenced for the call). */
 	void	(*snap_changed)(void *ctx, struct worker *w,
 		    struct snapshot *old, struct snapshot *s);
-	/* On the thread of worker w (not worker 0: the control thread's
-	 * caches are its owner's to free) as it ends: frees what the
-	 * thread cached. */
+	/* On the thread of worker w as it ends: frees what the thread
+	 * cached (the control thread's caches are its owner's to free). */
 	void	(*thread_exit)(void *ctx, struct worker *w);
 };
 
 /*
  * Makes n workers for ctx, which ops tells (ops is not copied: it must
- * outlive the workers); worker 0 uses base, the others get their own.
- * Nothing runs yet.  Returns the workers, or NULL with the reason in err.
+ * outlive the workers), each with an event loop of its own; base is the
+ * control thread's, where posts arrive.  The caller's thread is the
+ * control thread from now on.  Nothing runs yet.  Returns the workers, or
+ * NULL with the reason in err.
  */
 struct workers	*workers_new(void *ctx, const struct worker_ops *ops,
 		    struct event_base *base, unsigned n, char *err,
@@ -185,8 +190,8 @@ void		 worker_snap_refresh(struct worker *w);
 
 /*
  * On the control thread, after the router published a snapshot: every
- * worker takes it soon (on its own thread: at once for a worker whose
- * thread the control thread is or that does not run), without waiting.
+ * worker takes it soon, on its own thread (here, at once, for a worker
+ * whose thread does not run), without waiting.
  */
 void		 workers_snap_nudge(struct workers *ws);
 
@@ -224,20 +229,30 @@ void		 worker_totals(const struct worker *w,
 void		 workers_totals(const struct workers *ws,
 		    struct workers_totals *t);
 
-/* Starts the threads of workers 1 to n-1.  0, or -1 with err. */
+/* Starts the threads of workers 0 to n-1.  0, or -1 with err. */
 int		 workers_start(struct workers *ws, char *err, size_t errlen);
 
 /*
  * On the control thread only: runs fn(w, arg) on every worker's own thread,
- * worker 0 first (here), then the others at once, and returns when all have
- * finished.  fn must not call workers_run.
+ * all at once, and returns when all have finished (a worker whose thread
+ * does not run, before workers_start or after it stopped, runs it here).
+ * fn must not call workers_run.
  */
 void		 workers_run(struct workers *ws,
 		    void (*fn)(struct worker *, void *), void *arg);
 
 /*
- * Has fn(arg) run on the control thread: now when w is worker 0, else
- * soon, in the order posted.  Returns -1 when out of memory (fn not run).
+ * As workers_run, but worker 0 finishes fn before the others start it, so
+ * that they may read what it made (a reload's listeners: the port the
+ * kernel chose).  Two round trips: only for jobs that need it.
+ */
+void		 workers_run_lead(struct workers *ws,
+		    void (*fn)(struct worker *, void *), void *arg);
+
+/*
+ * Has fn(arg) run on the control thread soon, from its loop, in the order
+ * posted (never at once, even when called there).  Returns -1 when out of
+ * memory (fn not run).
  */
 int		 worker_post(struct worker *w, void (*fn)(void *), void *arg);
 
@@ -278,15 +293,15 @@ void		 worker_pace(struct worker *w);
  * through its eventfd) without waiting; each takes the stamp in its own
  * loop and keeps it as the last one it answered.  worker_pong_age_ms() is
  * how long ago the ping worker w last answered was sent: a worker whose
- * loop is stuck falls behind by the time since it stopped.  Worker 0 is
- * the control thread and answers at once; so does a worker whose thread
- * does not run (before workers_start, after it stopped).
+ * loop is stuck falls behind by the time since it stopped.  A worker
+ * whose thread does not run (before workers_start, after it stopped)
+ * answers at once.
  *
  * A test hook: when the environment variable CUTOVER_TEST_WEDGE names a
- * file at workers_new(), worker 1 sleeps in its loop when it takes a ping
- * while that file exists, until the file is gone (a wedged worker, for
- * tests/integration/test_admin_http.py).  Unset, it costs a pointer test
- * per wake-up.
+ * file at workers_new(), the last worker (1 of 2, 0 of 1) sleeps in its
+ * loop when it takes a ping while that file exists, until the file is gone
+ * (a wedged worker, for tests/integration/test_admin_http.py and
+ * test_control.py).  Unset, it costs a pointer test per wake-up.
  */
 void		 workers_ping(struct workers *ws);
 uint64_t	 worker_pong_age_ms(const struct worker *w);

@@ -31,6 +31,12 @@ Routes (query arguments parsed from the path):
                         N bytes of PATTERN, written in 64 KiB pieces, framed
                         by Content-Length or (chunked=1) chunked encoding
   /close?bytes=N        announces Content-Length 2N, sends N bytes, closes
+  /blob?bytes=N[&seed=S][&extra=K]
+                        N bytes that never repeat (blob(N, S) below, which
+                        a test computes too), framed by Content-Length, in
+                        one write; with extra=K, K bytes "X" follow the body
+                        in the same write (a member that sends more than it
+                        announced)
   /echo[?pause_ms=N]    (POST/PUT) reads the body piece by piece (waiting N
                         ms first), answers {"name","bytes","sha256"} as JSON
   /headers              the request line and headers as received
@@ -103,6 +109,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import struct
@@ -338,6 +345,14 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(PATTERN[:n] if n <= PIECE else b"x" * n)
             self.wfile.flush()
             self.abort()
+        elif route == "/blob":
+            data = blob(int(q.get("bytes", "0")), int(q.get("seed", "0")))
+            self.send_response(200)
+            self.send_header("X-Backend", name)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data + b"X" * int(q.get("extra", "0")))
         elif route == "/headers":
             lines = [self.requestline]
             for k, v in self.headers.items():
@@ -557,6 +572,12 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
         self.connection.close()
+
+
+def blob(n, seed=0):
+    """n pseudo-random bytes from seed: a body in which a piece moved,
+    repeated or lost changes the hash (PATTERN repeats every 256 bytes)."""
+    return random.Random(seed).randbytes(n)
 
 
 class Server(ThreadingHTTPServer):

@@ -4,8 +4,9 @@ and metrics for Kubernetes probes and scrapers, against a real cutover
 with two workers and real backends.
 
 Wedging a worker: cutover reads CUTOVER_TEST_WEDGE once at start (see
-worker.h); while the file it names exists, worker 1 sleeps in its loop as
-soon as it takes a ping, as a worker stuck in a bug would.  Removing the
+worker.h); while the file it names exists, the last worker (worker 1 of
+the two here) sleeps in its loop as soon as it takes a ping, as a worker
+stuck in a bug would.  Removing the
 file lets it go on."""
 
 import http.client

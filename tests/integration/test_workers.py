@@ -21,13 +21,14 @@ CONNS = 24      # enough that the kernel puts some on every worker
 
 
 def threads(pid):
-    """The number of cutover's threads: the main one and those named
-    "worker N" (a sanitizer may add threads of its own)."""
+    """The number of cutover's threads: the main one (the control thread)
+    and the workers, named "cutover-wN" (a sanitizer may add threads of
+    its own)."""
     n = 0
     for tid in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
             comm = f.read().strip()
-        n += tid == str(pid) or re.fullmatch(r"worker \d+", comm) is not None
+        n += tid == str(pid) or re.fullmatch(r"cutover-w\d+", comm) is not None
     return n
 
 
@@ -65,14 +66,15 @@ def fresh_bodies(port, n=CONNS):
             for _ in range(n)]
 
 
-@s.scenario("workers = 1: one thread serves everything")
+@s.scenario("workers = 1: one worker thread serves everything")
 def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n")
     js = c.status_json()
     s.eq(js["workers"], 1, "status says 1 worker")
     s.eq(len(js["per_worker"]), 1, "... and reports one worker's counts")
-    s.eq(threads(c.pid), 1, "the process has one thread")
+    s.eq(threads(c.pid), 2, "the process has two threads: the worker and "
+         "the control thread")
     s.eq(get(c.port, "/").body, b"blue\n", "it serves")
     s.ok(c.wait_log(r"1 worker\(s\) \(workers in the configuration\)", 2,
                     since=0), "the log says where the count came from",
@@ -96,7 +98,8 @@ def _():
     s.eq(c.status_json()["workers"], want,
          "workers = 0 runs one worker per CPU it may use (cgroup quota %r)"
          % quota)
-    s.eq(threads(c.pid), want, "... each on its own thread")
+    s.eq(threads(c.pid), want + 1, "... each on its own thread, beside "
+         "the control thread")
     s.ok(c.wait_log(r"%d worker\(s\) \(%d CPU\(s\) to run on" % (want, cpus),
                     2, since=0), "the log says how it decided",
          c.log_tail(10))
@@ -108,7 +111,8 @@ def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], extra="workers = 2;\n")
     s.eq(c.status_json()["workers"], 2, "status says 2 workers")
-    s.eq(threads(c.pid), 2, "the process has two threads")
+    s.eq(threads(c.pid), 3, "the process has three threads: two workers "
+         "and the control thread")
     s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
 
     held = hold(c.port)

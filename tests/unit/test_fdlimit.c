@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "fdlimit.h"
+#include "io.h"
 #include "upstream.h"
 
 /* A configuration as fdlimit_need reads it: max_connections, members
@@ -71,6 +72,27 @@ test_fdlimit_need_counts_warm_connections(void **state)
 	/* the fixed part: 12 descriptors fewer for the clients' share */
 	assert_true(fdlimit_supports(&n, none.total) <
 	    fdlimit_supports(&none, none.total));
+}
+
+/* upstream.splice: each worker may hold IO_PIPES_MAX pipes of two
+ * descriptors, counted in the total and in what a limit supports */
+static void
+test_fdlimit_need_counts_splice_pipes(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n, off;
+
+	conf(&cf, 1000, 2, 1, 1);
+	fdlimit_need(&cf, 2, &off);
+	assert_int_equal(off.pipes, 0);
+	cf.splice = true;
+	fdlimit_need(&cf, 2, &n);
+	assert_int_equal(n.pipes, 2 * IO_PIPES_MAX * 2);
+	assert_int_equal(n.total, off.total + 2 * IO_PIPES_MAX * 2);
+	assert_int_equal(fdlimit_supports(&n, n.probes + n.listeners +
+	    n.admin + n.internal + n.pipes), 0);
+	assert_true(fdlimit_supports(&n, off.total) <
+	    fdlimit_supports(&off, off.total));
 }
 
 static void
@@ -220,6 +242,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fdlimit_need_sums_every_use),
 		cmocka_unit_test(test_fdlimit_need_counts_warm_connections),
+		cmocka_unit_test(test_fdlimit_need_counts_splice_pipes),
 		cmocka_unit_test(test_fdlimit_need_idle_capped_by_members),
 		cmocka_unit_test(test_fdlimit_need_dns_and_admin_count),
 		cmocka_unit_test(test_fdlimit_need_unbounded_without_max),

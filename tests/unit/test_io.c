@@ -1,7 +1,8 @@
 /*
  * test_io.c — the proxy's buffered sockets: output written at once and
  * EV_WRITE armed only while the socket would block, input then EOF, the
- * input cap and its resumption, timeouts, and a refused connect.
+ * input cap and its resumption, timeouts, a refused connect, and bodies
+ * spliced through a pipe.
  */
 #include "autoconf.h"
 
@@ -65,6 +66,7 @@ teardown(void **state)
 	io_close(&f->io);
 	if (f->peer != -1)
 		close(f->peer);
+	io_pipes_free();
 	io_forget(f->base);
 	event_base_free(f->base);
 	free(f);
@@ -224,6 +226,112 @@ test_io_connect_refused_is_an_error(void **state)
 	io_close(&c);
 }
 
+/* A second io, the destination of a splice, and its peer. */
+static int
+dst_open(struct fixture *f, struct io *d)
+{
+	int	sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	assert_int_equal(io_init(d, f->base, sv[0], record_cb, f), 0);
+	return (sv[1]);
+}
+
+/* What fd has to read now, up to len bytes, NUL-terminated. */
+static size_t
+drain_text(int fd, char *buf, size_t len)
+{
+	ssize_t	n;
+	size_t	got = 0;
+
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	return (got);
+}
+
+static void
+test_io_splice_moves_exactly_n_then_reads_as_usual(void **state)
+{
+	struct fixture	*f = *state;
+	struct io	 d;
+	char		 buf[64];
+	int		 dp = dst_open(f, &d);
+
+	evbuffer_add(d.out, "HEAD|", 5);	/* queued before the pipe */
+	assert_int_equal(io_splice(&f->io, &d, 10), 0);
+	assert_int_equal(io_splice(&f->io, &d, 10), -1);	/* one at once */
+	assert_int_equal(write(f->peer, "0123456789NEXT", 14), 14);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[0], IO_READ);
+	assert_int_equal(evbuffer_get_length(f->io.in), 0);
+	assert_int_equal(io_pending(&d), 15);	/* the pipe's bytes count */
+	assert_int_equal(io_spliced(&f->io), 10);
+	assert_null(f->io.sp);			/* done: src reads as usual */
+	assert_int_equal(io_spliced(&f->io), 0);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(evbuffer_get_length(f->io.in), 4);	/* NEXT */
+	evbuffer_add(d.out, "|TAIL", 5);	/* queued after the pipe */
+	io_flush(&d);
+	assert_int_equal(io_pending(&d), 0);
+	assert_null(d.sp);			/* written: given back */
+	assert_int_equal(drain_text(dp, buf, sizeof(buf)), 20);
+	assert_string_equal(buf, "HEAD|0123456789|TAIL");
+	assert_int_equal(f->io.nread, 14);
+	assert_int_equal(d.nwritten, 20);
+	io_close(&d);
+	close(dp);
+}
+
+static void
+test_io_splice_ends_when_the_destination_closes(void **state)
+{
+	struct fixture	*f = *state;
+	struct io	 d;
+	int		 dp = dst_open(f, &d);
+
+	assert_int_equal(io_splice(&f->io, &d, 100), 0);
+	assert_int_equal(write(f->peer, "abcd", 4), 4);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(io_spliced(&f->io), 4);
+	assert_non_null(f->io.sp);		/* 96 bytes still to come */
+	io_close(&d);				/* the pipe goes with it */
+	assert_null(f->io.sp);
+	assert_int_equal(io_spliced(&f->io), 0);
+	assert_int_equal(write(f->peer, "efgh", 4), 4);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(evbuffer_get_length(f->io.in), 4);	/* as usual */
+	close(dp);
+}
+
+static void
+test_io_splice_says_eof_mid_body(void **state)
+{
+	struct fixture	*f = *state;
+	struct io	 d;
+	int		 dp = dst_open(f, &d);
+
+	assert_int_equal(io_splice(&f->io, &d, 100), 0);
+	assert_int_equal(write(f->peer, "abcd", 4), 4);
+	shutdown(f->peer, SHUT_WR);
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[0], IO_READ);
+	assert_int_equal(io_spliced(&f->io), 4);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[1], IO_EOF);
+	io_close(&f->io);			/* the source goes first */
+	assert_int_equal(io_pending(&d), 4);	/* d still writes them */
+	io_flush(&d);
+	assert_int_equal(io_pending(&d), 0);
+	assert_null(d.sp);
+	io_close(&d);
+	close(dp);
+}
+
 int
 main(void)
 {
@@ -245,6 +353,14 @@ main(void)
 		    test_io_read_timeout_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_io_connect_refused_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_splice_moves_exactly_n_then_reads_as_usual,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_splice_ends_when_the_destination_closes,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_splice_says_eof_mid_body, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,11 +125,14 @@ test_auto_is_within_affinity(void **state)
 #define NW	3
 
 struct seen {
+	pthread_t	 control;	/* the thread that made the workers */
 	pthread_t	 thread[NW];
 	int		 runs[NW];
 	int		 posts[8];
 	int		 nposts;
 	_Atomic int	 exits[NW];	/* thread_exit, by worker */
+	atomic_bool	 lead_done;	/* worker 0 finished the job */
+	bool		 saw_lead[NW];	/* worker i saw it had */
 	pthread_t	 exit_thread[NW];
 	int		 observed;	/* observe, on the control thread */
 	char		 why[64];
@@ -141,7 +146,7 @@ static void
 ops_observe(void *ctx, struct member *m, const char *why, unsigned fall)
 {
 	assert_ptr_equal(ctx, &owner);
-	assert_true(pthread_equal(pthread_self(), seen.thread[0]));
+	assert_true(pthread_equal(pthread_self(), seen.control));
 	seen.observed++;
 	snprintf(seen.why, sizeof(seen.why), "%s", why);
 	seen.fall = fall;
@@ -177,7 +182,7 @@ static void
 post_record(void *arg)
 {
 	/* posts run on the control thread */
-	assert_true(pthread_equal(pthread_self(), seen.thread[0]));
+	assert_true(pthread_equal(pthread_self(), seen.control));
 	seen.posts[seen.nposts++] = (int)(intptr_t)arg;
 }
 
@@ -197,6 +202,17 @@ job_observe(struct worker *w, void *arg)
 		worker_observe(w, arg, "connection refused", 0);
 }
 
+/* Worker 0 takes its time; the others look whether it has finished. */
+static void
+job_lead(struct worker *w, void *arg)
+{
+	if (w->id == 0) {
+		usleep(100000);
+		atomic_store(&seen.lead_done, true);
+	} else
+		seen.saw_lead[w->id] = atomic_load(&seen.lead_done);
+}
+
 static void
 fin_count(struct worker *w, void *arg)
 {
@@ -213,20 +229,23 @@ test_jobs_and_posts(void **state)
 	char			 err[256];
 
 	memset(&seen, 0, sizeof(seen));
+	seen.control = pthread_self();
 	assert_non_null(ws = workers_new(&owner, &test_ops, base, NW, err,
 	    sizeof(err)));
 	assert_int_equal(workers_count(ws), NW);
 	assert_ptr_equal(workers_get(ws, 1)->ctx, &owner);
 	assert_int_equal(workers_start(ws, err, sizeof(err)), 0);
 
-	/* each worker runs the job once, on its own thread, before return */
+	/* each worker runs the job once, on its own thread, before return;
+	 * none of them is the control thread, worker 0 included */
 	workers_run(ws, job_record, NULL);
-	for (int i = 0; i < NW; i++)
+	for (int i = 0; i < NW; i++) {
 		assert_int_equal(seen.runs[i], 1);
-	assert_true(pthread_equal(seen.thread[0], pthread_self()));
-	assert_false(pthread_equal(seen.thread[1], pthread_self()));
-	assert_false(pthread_equal(seen.thread[2], pthread_self()));
-	assert_false(pthread_equal(seen.thread[1], seen.thread[2]));
+		assert_false(pthread_equal(seen.thread[i], pthread_self()));
+		for (int k = 0; k < i; k++)
+			assert_false(pthread_equal(seen.thread[i],
+			    seen.thread[k]));
+	}
 	workers_run(ws, job_record, NULL);
 	for (int i = 0; i < NW; i++)
 		assert_int_equal(seen.runs[i], 2);
@@ -238,6 +257,12 @@ test_jobs_and_posts(void **state)
 	assert_int_equal(seen.nposts, 2);
 	assert_int_equal(seen.posts[0], 1);
 	assert_int_equal(seen.posts[1], 2);
+
+	/* workers_run_lead: worker 0 is done before the others begin */
+	workers_run_lead(ws, job_lead, NULL);
+	assert_true(atomic_load(&seen.lead_done));
+	for (int i = 1; i < NW; i++)
+		assert_true(seen.saw_lead[i]);
 
 	/* what a worker observes reaches the owner on the control thread,
 	 * with the member still referenced until then */
@@ -263,8 +288,7 @@ test_jobs_and_posts(void **state)
 	workers_free(ws, fin_count);
 	for (int i = 0; i < NW; i++)
 		assert_int_equal(seen.runs[i], 102);
-	assert_int_equal(seen.exits[0], 0);	/* the owner's to free */
-	for (int i = 1; i < NW; i++) {
+	for (int i = 0; i < NW; i++) {
 		assert_int_equal(seen.exits[i], 1);
 		assert_true(pthread_equal(seen.exit_thread[i],
 		    seen.thread[i]));
@@ -311,25 +335,24 @@ test_ping_wedged_worker_falls_behind(void **state)
 
 	usleep(300000);
 	workers_ping(ws);
-	/* worker 0 is the control thread: it answers at once (a slow
-	 * sanitized run may take a millisecond or two) */
-	assert_true(worker_pong_age_ms(workers_get(ws, 0)) < 50);
-	for (unsigned i = 1; i < NW; i++)
+	/* every worker answers from its own loop, worker 0 too */
+	for (unsigned i = 0; i < NW; i++)
 		assert_true(ping_answered(ws, i, 250));
 
-	/* worker 1 wedged: it takes the next ping and stops there */
+	/* the last worker wedged: it takes the next ping and stops there */
 	assert_true((fd = open(wedge, O_CREAT | O_WRONLY, 0600)) != -1);
 	close(fd);
 	workers_ping(ws);
 	usleep(400000);
-	workers_ping(ws);	/* returns at once, though worker 1 is stuck */
-	assert_true(ping_answered(ws, 2, 100));
-	assert_true(worker_pong_age_ms(workers_get(ws, 1)) >= 400);
+	workers_ping(ws);	/* returns at once, though it is stuck */
+	for (unsigned i = 0; i < NW - 1; i++)
+		assert_true(ping_answered(ws, i, 100));
+	assert_true(worker_pong_age_ms(workers_get(ws, NW - 1)) >= 400);
 
 	/* unwedged, it answers the last ping again */
 	unlink(wedge);
 	workers_ping(ws);
-	assert_true(ping_answered(ws, 1, 300));
+	assert_true(ping_answered(ws, NW - 1, 300));
 	workers_free(ws, fin_count);
 	event_base_free(base);
 }
