@@ -185,6 +185,7 @@ static const struct cfg_key forwarded_keys[] = {
 static const struct cfg_key upstream_keys[] = {
 	CFG_BOOL("splice", splice),
 	CFG_UINT("splice_min_bytes", splice_min_bytes, 1, 1073741824),
+	CFG_UINT("warm_idle", warm_idle, 0, CONFIG_WARM_IDLE_MAX),
 	CFG_END
 };
 
@@ -1341,6 +1342,7 @@ cfg_defaults(struct config *c)
 	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
 	c->splice = true;
 	c->splice_min_bytes = CONFIG_DEFAULT_SPLICE_MIN_BYTES;
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;

@@ -35,6 +35,8 @@
 #define CONFIG_DEFAULT_DRAIN_SPREAD_MS	2000
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
+#define CONFIG_DEFAULT_WARM_IDLE	2	/* per member per worker */
+#define CONFIG_WARM_IDLE_MAX		64
 #define CONFIG_DEFAULT_SPLICE_MIN_BYTES	65536
 #define CONFIG_DEFAULT_DNS_REFRESH_MS	5000
 #define CONFIG_DEFAULT_DNS_TIMEOUT_MS	2000
@@ -105,6 +107,9 @@ struct config {
 	}			 dns;
 	unsigned		 max_connections;	/* 0: no limit */
 	long long		 max_body_bytes;	/* 0: no limit */
+	/* upstream.warm_idle: idle connections each worker keeps open to
+	 * each healthy member of the inactive pool; 0: none */
+	unsigned		 warm_idle;
 	/* upstream.splice: Content-Length bodies of splice_min_bytes or more
 	 * move socket to socket through a pipe (io_splice) */
 	bool			 splice;

@@ -207,11 +207,13 @@ conn_end_request(struct conn *c, bool reusable)
 
 	if (u != NULL) {
 		c->up = NULL;
-		/* only the active pool keeps idle connections (DESIGN.md);
-		 * a pool the request's snapshot shares with the live one
-		 * still has the member, without a search */
+		/* the inactive pool keeps upstream.warm_idle of them
+		 * (DESIGN.md); a pool the request's snapshot shares with
+		 * the live one still has the member, without a search */
 		if (reusable && !workers_stopping(c->w->ws) &&
-		    live->active == u->member->pool &&
+		    (live->active == u->member->pool ||
+		    COUNT_GET(&u->member->local[u->worker].nidle) <
+		    live->config->warm_idle) &&
 		    (live->pools[u->member->pool] ==
 		    c->snap->pools[u->member->pool] ||
 		    snapshot_has_member(live, u->member)) &&

@@ -19,6 +19,7 @@
 #include "conn.h"
 #include "cutover.h"
 #include "dns.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
@@ -31,6 +32,12 @@
 #include "watch.h"
 #include "worker.h"
 
+/* How often each worker refills its warm connections to the inactive
+ * pool (upstream.warm_idle): a member that closes them gets them back
+ * within this, and one that refuses costs a failed connect per worker and
+ * warm connection in this time. */
+#define CUTOVER_WARM_MS	500
+
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
 static void	cutover_member_failed(void *, struct member *, const char *,
 		    unsigned);
@@ -38,6 +45,8 @@ static void	cutover_member_changed(void *, struct member *);
 static void	cutover_panic_check(struct cutover *);
 static void	cutover_worker_drained(void *, struct worker *);
 static void	cutover_thread_exit(void *, struct worker *);
+static void	cutover_snap_changed(void *, struct worker *, struct snapshot *,
+		    struct snapshot *);
 static void	cutover_changed(struct cutover *, enum cutover_action,
 		    enum pool_id, enum pool_id, bool, const char *);
 static void	cutover_dns_answer(void *, enum pool_id,
@@ -55,6 +64,7 @@ static const struct dns_ops cutover_dns_ops = {
 static const struct worker_ops cutover_worker_ops = {
 	.observe = cutover_member_failed,
 	.drained = cutover_worker_drained,
+	.snap_changed = cutover_snap_changed,
 	.thread_exit = cutover_thread_exit,
 };
 
@@ -126,25 +136,68 @@ cutover_nworkers(const struct config *cf)
 	return (n);
 }
 
-/* Takes the live snapshot and closes idle connections the new one no
- * longer wants: to members that left, and to the pool that stopped being
- * active.  On each worker's thread. */
+/*
+ * Worker w routes with s instead of old from now on (worker_ops.
+ * snap_changed, on w's thread): it closes its idle connections to members
+ * that left, and keeps upstream.warm_idle of those to the pool that
+ * stopped being active, warm for a switch back.
+ */
 static void
-cutover_sync(struct worker *w, void *arg)
+cutover_snap_changed(void *ctx, struct worker *w, struct snapshot *old,
+    struct snapshot *s)
 {
-	struct snapshot	*old = w->snap, *s = router_live(((struct cutover *)w->ctx)->router);
 	struct member	*m;
 
-	if (old == s)
-		return;
 	for (int i = 0; old != NULL && i < POOL_COUNT; i++)
 		for (size_t k = 0; k < old->pools[i]->nmembers; k++) {
 			m = old->pools[i]->members[k];
-			if (!snapshot_has_member(s, m) ||
-			    m->pool != s->active)
+			if (!snapshot_has_member(s, m))
 				upstream_close_idle(m, w->id);
+			else if (m->pool != s->active)
+				upstream_trim_idle(m, w->id,
+				    s->config->warm_idle);
 		}
-	worker_snap_set(w, s);
+}
+
+/* Takes the live snapshot (a job: reload, DNS). */
+static void
+cutover_sync(struct worker *w, void *arg)
+{
+	worker_snap_refresh(w);
+}
+
+/*
+ * Keeps w's warm connections to the inactive pool (upstream.warm_idle):
+ * opens what is missing to its usable members, and closes those to the
+ * others (down, drained, in maintenance).  On w's thread, every
+ * CUTOVER_WARM_MS, and never while stopping.  None is opened while
+ * descriptors are short: the clients waiting for them come first.
+ */
+static void
+cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct snapshot		*s;
+	struct pool		*p;
+	struct member		*m;
+	struct timeval		 tv = { 0, CUTOVER_WARM_MS * 1000 };
+
+	if (workers_stopping(w->ws))
+		return;
+	worker_snap_refresh(w);
+	if ((s = w->snap) != NULL) {
+		p = s->pools[s->active == POOL_BLUE ? POOL_GREEN : POOL_BLUE];
+		for (size_t k = 0; k < p->nmembers; k++) {
+			m = p->members[k];
+			if (s->config->warm_idle == 0 || !member_is_usable(m))
+				upstream_close_idle(m, w->id);
+			else if (!fdlimit_short())
+				upstream_warm(w->base, w->id, m,
+				    s->config->warm_idle,
+				    s->config->connect_ms);
+		}
+	}
+	evtimer_add(w->ev_warm, &tv);
 }
 
 /*
@@ -212,7 +265,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	/* before the listeners and the admin sockets take descriptors */
 	cutover_fdlimit(cx, cx->config, true);
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
-	    == NULL || (cx->router = router_new(s)) == NULL ||
+	    == NULL || (cx->router = router_new(s, n)) == NULL ||
 	    (cx->probes = probes_new(base, cutover_member_changed, cx)) ==
 	    NULL) {
 		if (cx->router == NULL)
@@ -230,7 +283,14 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	}
 	for (unsigned i = 0; i < n; i++) {
 		w = workers_get(cx->workers, i);
+		w->router = cx->router;
 		cutover_sync(w, NULL);
+		if ((w->ev_warm = evtimer_new(w->base, cutover_warm_cb, w)) ==
+		    NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		cutover_warm_cb(-1, 0, w);
 		if ((w->listeners = listeners_open(w, cx->config, NULL,
 		    i > 0 ? workers_get(cx->workers, 0)->listeners : NULL,
 		    conn_new, err, errlen)) == NULL)
@@ -316,6 +376,10 @@ cutover_worker_fin(struct worker *w, void *arg)
 	w->pending = NULL;
 	listeners_free(w->listeners, NULL);
 	w->listeners = NULL;
+	if (w->ev_warm != NULL) {
+		event_free(w->ev_warm);
+		w->ev_warm = NULL;
+	}
 	if (w->snap != NULL) {
 		/* idle connections hold member references: close them */
 		for (int i = 0; i < POOL_COUNT; i++)
@@ -1167,8 +1231,9 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 		return (0);
 	}
 	cx->release.why[0] = '\0';
-	/* every worker routes with the new snapshot before the reply */
-	workers_run(cx->workers, cutover_sync, NULL);
+	/* published: every request routed from now on takes it (worker.h);
+	 * idle workers take it soon, not waited for */
+	workers_snap_nudge(cx->workers);
 	cx->stats.generation++;
 	cx->stats.switches[force]++;
 	clock_gettime(CLOCK_REALTIME, &cx->stats.last_switch);

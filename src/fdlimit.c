@@ -52,6 +52,9 @@ fdlimit_need(const struct config *cf, unsigned workers,
 	n->clients = max;
 	n->upstream = max;
 	n->idle = max < n->idle_cap ? max : n->idle_cap;
+	/* kept apart from client traffic: every member may be the inactive
+	 * pool's at some time */
+	n->warm = (uint64_t)cf->warm_idle * workers * members;
 	n->probes = members;
 	n->listeners = (uint64_t)cf->nlisten * workers;
 	n->admin = FDLIMIT_ADMIN_SOCKET +
@@ -60,14 +63,14 @@ fdlimit_need(const struct config *cf, unsigned workers,
 	n->internal = FDLIMIT_INTERNAL + 2 * (uint64_t)workers;
 	/* two descriptors a pipe, each worker holding IO_PIPES_MAX at most */
 	n->pipes = cf->splice ? 2 * (uint64_t)IO_PIPES_MAX * workers : 0;
-	n->total = n->clients + n->upstream + n->idle + n->probes +
+	n->total = n->clients + n->upstream + n->idle + n->warm + n->probes +
 	    n->listeners + n->admin + n->internal + n->pipes;
 }
 
 uint64_t
 fdlimit_supports(const struct fdlimit_need *n, uint64_t limit)
 {
-	uint64_t	fixed = n->probes + n->listeners + n->admin +
+	uint64_t	fixed = n->warm + n->probes + n->listeners + n->admin +
 			    n->internal + n->pipes, r;
 
 	if (limit <= fixed)
@@ -136,16 +139,17 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 		return (false);
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
-	    "%llu idle upstream + %llu probes + %llu listeners + %llu admin + "
-	    "%llu internal + %llu splice pipes), but the soft limit is %llu "
-	    "and the hard limit %llu: enough for max_connections = %llu; "
-	    "raise the hard limit "
+	    "%llu idle upstream + %llu warm upstream + %llu probes + %llu "
+	    "listeners + %llu admin + %llu internal + %llu splice pipes), but "
+	    "the soft limit is %llu and the hard limit %llu: enough for "
+	    "max_connections = %llu; raise the hard limit "
 	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
 	    "starts cutover, the container runtime's nofile limit for a Pod) "
 	    "or lower limits.max_connections",
 	    (unsigned long long)n->total, (unsigned long long)n->clients,
 	    (unsigned long long)n->clients, (unsigned long long)n->upstream,
-	    (unsigned long long)n->idle, (unsigned long long)n->probes,
+	    (unsigned long long)n->idle, (unsigned long long)n->warm,
+	    (unsigned long long)n->probes,
 	    (unsigned long long)n->listeners, (unsigned long long)n->admin,
 	    (unsigned long long)n->internal, (unsigned long long)n->pipes,
 	    (unsigned long long)f->soft,
@@ -191,6 +195,12 @@ fdlimit_fail(enum fdlimit_op op, const char *what, int e)
 		    what, strerror(e));
 	}
 	pthread_mutex_unlock(&fdlimit_mu);
+}
+
+bool
+fdlimit_short(void)
+{
+	return (atomic_load_explicit(&fdlimit_reached, memory_order_relaxed));
 }
 
 void

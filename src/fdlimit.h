@@ -52,6 +52,7 @@ struct fdlimit_need {
 	uint64_t	 clients;
 	uint64_t	 upstream;
 	uint64_t	 idle;
+	uint64_t	 warm;		/* upstream.warm_idle's, any pool */
 	uint64_t	 probes;
 	uint64_t	 listeners;
 	uint64_t	 admin;
@@ -128,6 +129,13 @@ void		 fdlimit_fail(enum fdlimit_op op, const char *what, int e);
  * a failure; otherwise nothing.  Cheap when no episode is under way.
  */
 void		 fdlimit_ok(void);
+
+/*
+ * Any thread: whether descriptors ran out and the episode has not ended
+ * (fdlimit_ok): what may wait, such as warm connections, waits.  One
+ * relaxed load.
+ */
+bool		 fdlimit_short(void);
 
 /* Any thread: the counters and the state. */
 void		 fdlimit_stats(struct fdlimit_stats *st);

@@ -53,8 +53,10 @@ member_new(enum pool_id pool, const struct addr *addr)
 	}
 	memset(m->local, 0, size);
 	m->nlocal = pool_nworkers;
-	for (unsigned i = 0; i < m->nlocal; i++)
+	for (unsigned i = 0; i < m->nlocal; i++) {
 		TAILQ_INIT(&m->local[i].idle);
+		TAILQ_INIT(&m->local[i].warming);
+	}
 	m->refcnt = 1;
 	m->pool = pool;
 	m->addr = *addr;

@@ -60,6 +60,8 @@ TAILQ_HEAD(upstream_list, upstream);
 struct member_local {
 	_Alignas(64) struct upstream_list idle;	/* keep-alive connections */
 	_Atomic unsigned	 nidle;
+	struct upstream_list	 warming;	/* upstream_warm's connects */
+	unsigned		 nwarming;
 	_Atomic unsigned	 inflight;	/* requests routed here, not ended */
 	_Atomic uint64_t	 requests;	/* requests routed here */
 	/* apart, so that no sum read while a worker counts goes negative */

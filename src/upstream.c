@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "fdlimit.h"
@@ -131,6 +132,66 @@ upstream_close_idle(struct member *m, unsigned worker)
 		TAILQ_REMOVE(&l->idle, u, entry);
 		COUNT_SUB(&l->nidle, 1);
 		upstream_free(u);
+	}
+	while ((u = TAILQ_FIRST(&l->warming)) != NULL) {
+		TAILQ_REMOVE(&l->warming, u, entry);
+		l->nwarming--;
+		upstream_free(u);
+	}
+}
+
+void
+upstream_trim_idle(struct member *m, unsigned worker, unsigned keep)
+{
+	struct member_local	*l = &m->local[worker];
+	struct upstream		*u;
+
+	/* parked at the head: the oldest are last */
+	while (COUNT_GET(&l->nidle) > keep &&
+	    (u = TAILQ_LAST(&l->idle, upstream_list)) != NULL) {
+		TAILQ_REMOVE(&l->idle, u, entry);
+		COUNT_SUB(&l->nidle, 1);
+		upstream_free(u);
+	}
+}
+
+/* A warm connection's connect ended: it joins the idle list, or goes. */
+static void
+upstream_warm_cb(struct io *io, int what, void *arg)
+{
+	struct upstream		*u = arg;
+	struct member_local	*l = &u->member->local[u->worker];
+
+	TAILQ_REMOVE(&l->warming, u, entry);
+	l->nwarming--;
+	if (what & IO_CONNECTED) {
+		u->connected = true;
+		upstream_park(u);
+		return;
+	}
+	log_debug("%s %s: warm connection: %s", pool_name(u->member->pool),
+	    u->member->addr.text, what & IO_TIMEOUT ? "connect timed out" :
+	    strerror(io->error));
+	upstream_free(u);
+}
+
+void
+upstream_warm(struct event_base *base, unsigned worker, struct member *m,
+    unsigned want, unsigned connect_ms)
+{
+	struct member_local	*l = &m->local[worker];
+	struct upstream		*u;
+
+	while (COUNT_GET(&l->nidle) + l->nwarming < want) {
+		if ((u = upstream_connect(base, worker, m, connect_ms)) ==
+		    NULL) {
+			log_debug("%s %s: warm connection: %s",
+			    pool_name(m->pool), m->addr.text, strerror(errno));
+			return;
+		}
+		io_setcb(&u->io, upstream_warm_cb, u);
+		TAILQ_INSERT_TAIL(&l->warming, u, entry);
+		l->nwarming++;
 	}
 }
 

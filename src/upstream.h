@@ -2,8 +2,11 @@
  * upstream.h — connections from cutover to pool members, and each member's
  * list of idle keep-alive connections.  A busy upstream belongs to one
  * client connection (conn.c sets its callbacks); an idle one belongs to its
- * member's list of its worker and is closed when the member's pool stops being active,
- * when the member leaves the configuration, or when the peer closes it.
+ * member's list of its worker and is closed when the member leaves the
+ * configuration, when it goes down, or when the peer closes it.  The
+ * inactive pool keeps at most upstream.warm_idle of them per member per
+ * worker (upstream_warm opens them, upstream_trim_idle cuts down to it),
+ * so that the first requests after a switch need not connect.
  * Layer 2 (runtime).
  */
 #ifndef CUTOVER_UPSTREAM_H
@@ -58,11 +61,28 @@ void		 upstream_park(struct upstream *u);
 void		 upstream_free(struct upstream *u);
 
 /*
- * Closes worker's idle connections to m (on worker's thread).  The idle
+ * Closes worker's idle connections to m, and those upstream_warm() has
+ * under way (on worker's thread).  The idle
  * lists of struct member_local are this module's alone (pool.h): nothing
  * below it closes one.
  */
 void		 upstream_close_idle(struct member *m, unsigned worker);
+
+/*
+ * Closes worker's idle connections to m beyond the keep most recently
+ * parked (on worker's thread).
+ */
+void		 upstream_trim_idle(struct member *m, unsigned worker,
+		    unsigned keep);
+
+/*
+ * Starts connections to m until worker's idle ones and those under way
+ * reach want; each joins the idle list once connected.  A failed attempt
+ * is logged at debug level only: probes judge the member's health.  On
+ * worker's thread, whose event base is base.
+ */
+void		 upstream_warm(struct event_base *base, unsigned worker,
+		    struct member *m, unsigned want, unsigned connect_ms);
 
 /* Closes worker's idle connections to every member of p (its thread). */
 void		 upstream_close_pool_idle(struct pool *p, unsigned worker);

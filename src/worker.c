@@ -19,6 +19,7 @@
 #include "io.h"
 #include "listen.h"
 #include "log.h"
+#include "router.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -223,11 +224,47 @@ fail:
 
 /* ---------------------------------------------------------- snapshots */
 
+void
+worker_snap_refresh(struct worker *w)
+{
+	struct snapshot	*s;
+
+	if (w->router == NULL || router_peek(w->router) == w->snap)
+		return;
+	s = router_acquire(w->router, w->id);
+	if (s != w->snap) {
+		if (w->ws->ops->snap_changed != NULL)
+			w->ws->ops->snap_changed(w->ws->ctx, w, w->snap, s);
+		worker_snap_set(w, s);
+	}
+	snapshot_unref(s);
+}
+
 struct snapshot *
 worker_snap_take(struct worker *w)
 {
+	/* one acquire load of a read-mostly line: router.h */
+	if (w->router != NULL && router_peek(w->router) != w->snap)
+		worker_snap_refresh(w);
 	w->snap_users++;
 	return (w->snap);
+}
+
+void
+workers_snap_nudge(struct workers *ws)
+{
+	uint64_t	one = 1;
+	struct worker	*w;
+
+	for (unsigned i = 0; i < ws->n; i++) {
+		w = ws->v[i];
+		if (!w->running)	/* not started, or stopped: ours */
+			worker_snap_refresh(w);
+		else if (write(w->wake_fd, &one, sizeof(one)) == -1 &&
+		    errno != EAGAIN)
+			log_error("worker %u: wake-up: %s", i,
+			    strerror(errno));
+	}
 }
 
 void
@@ -463,6 +500,7 @@ worker_wake_cb(evutil_socket_t fd, short what, void *arg)
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_error("worker %u: wake-up: %s", w->id, strerror(errno));
 	worker_pong(w);
+	worker_snap_refresh(w);		/* workers_snap_nudge */
 	pthread_mutex_lock(&ws->mu);
 	fn = ws->fn;
 	fnarg = ws->arg;

@@ -15,12 +15,15 @@
  * named "cutover-w0" to "cutover-wN-1" (top -H), beside the control
  * thread, which keeps the process's name.
  *
- * Workers share the router's snapshot but do not read the router: each
- * holds a reference to the snapshot it routes with, and changes it only
- * when the control thread asks.  The control thread changes shared state,
- * then runs a job on every worker (workers_run) and waits until each has
- * done it; that is how a switch reaches every thread before `switch`
- * answers.  The other way, a worker posts work to the control thread
+ * Workers route with the router's live snapshot: each holds a reference
+ * to the snapshot it routes with, and per request compares it with the
+ * router's live pointer (one acquire load, no store: router.h), taking the
+ * new one when it changed.  So a switch reaches every request routed after
+ * the router published it, without waiting for busy workers; the control
+ * thread then wakes idle workers to take it too (workers_snap_nudge), not
+ * waiting for them.  For other changes of shared state the control thread
+ * runs a job on every worker (workers_run) and waits until each has done
+ * it.  The other way, a worker posts work to the control thread
  * (worker_post), such as a member that failed a request.  Nothing else
  * crosses threads: every event base is touched only by its own thread.
  * A worker whose loop fails tells the control thread, which exits: only
@@ -88,11 +91,13 @@ struct worker {
 	struct workers		*ws;
 	unsigned		 id;		/* 0 to n-1 */
 	struct event_base	*base;
+	struct router		*router;	/* publishes the snapshot */
 	struct snapshot		*snap;		/* routes with; a reference */
 	unsigned		 snap_users;	/* requests routed with snap */
 	struct worker_held	*held;		/* replaced, still in use */
 	unsigned		 nheld;
 	struct listeners	*listeners;
+	struct event		*ev_warm;	/* the owner's warm-up timer */
 	/* a reload's, until it commits; with err, read by the control
 	 * thread after the job that set it (workers_run orders them) */
 	struct listeners	*pending;
@@ -148,6 +153,10 @@ struct worker_ops {
 	/* On the control thread: w, draining at shutdown, holds no client
 	 * connection any more. */
 	void	(*drained)(void *ctx, struct worker *w);
+	/* On w's thread: w is about to route with snapshot s instead of old
+	 * (old may be NULL at start; both stay referenced for the call). */
+	void	(*snap_changed)(void *ctx, struct worker *w,
+		    struct snapshot *old, struct snapshot *s);
 	/* On the thread of worker w as it ends: frees what the thread
 	 * cached (the control thread's caches are its owner's to free). */
 	void	(*thread_exit)(void *ctx, struct worker *w);
@@ -165,11 +174,26 @@ struct workers	*workers_new(void *ctx, const struct worker_ops *ops,
 		    size_t errlen);
 
 /*
- * A request on w's thread starts: it routes with w's snapshot, which stays
- * alive until worker_snap_drop().  Counted in w alone, so starting and
- * ending a request writes no cache line that another worker uses.
+ * A request on w's thread starts: it routes with the router's live
+ * snapshot (w->router; w's own snapshot when it has no router), which
+ * stays alive until worker_snap_drop().  Counted in w alone, so starting
+ * and ending a request writes no cache line that another worker uses.
  */
 struct snapshot	*worker_snap_take(struct worker *w);
+
+/*
+ * On w's thread: w takes the router's live snapshot if it is not the one
+ * w has (worker_ops.snap_changed first).  worker_snap_take() does so per
+ * request; a wake-up does so too.
+ */
+void		 worker_snap_refresh(struct worker *w);
+
+/*
+ * On the control thread, after the router published a snapshot: every
+ * worker takes it soon, on its own thread (here, at once, for a worker
+ * whose thread does not run), without waiting.
+ */
+void		 workers_snap_nudge(struct workers *ws);
 
 /* A request that took s from w ended. */
 void		 worker_snap_drop(struct worker *w, struct snapshot *s);

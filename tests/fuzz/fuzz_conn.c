@@ -269,7 +269,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	if ((s = snapshot_build(fuzz_cf, NULL, POOL_BLUE)) == NULL ||
-	    (fuzz_router = router_new(s)) == NULL)
+	    (fuzz_router = router_new(s, 1)) == NULL)
 		fuzz_fatal("out of memory");
 	fuzz_w = workers_get(fuzz_ws, 0);
 	worker_snap_set(fuzz_w, router_live(fuzz_router));

@@ -9,8 +9,14 @@ that a request reached this backend), and serves until SIGTERM or SIGINT
 (exit 0).  Every response carries "X-Backend: NAME".  It also prints
 "CONN <port>" for every connection accepted (probes included; port is the
 peer's), "PEER <port> <method> <path>" just before each REQUEST line (which
-connection carried the request) and "ABORTED <port> <method> <path>" when a
-request body ends early or is badly framed.
+connection carried the request), "ABORTED <port> <method> <path>" when a
+request body ends early or is badly framed, and "CLOSED <port>" when a
+connection ends (either side closed it), so that a test can tell which
+connections are open.
+
+With --idle-close-ms N it closes a connection on which no request head
+arrives for N ms (as a member with a short keep-alive timeout does),
+idle warm connections included.
 
 With --stamp it also prints "RECEIVED <t> <port> <method> <path>" just
 before each REQUEST line, t being time.monotonic() (CLOCK_MONOTONIC, which
@@ -239,9 +245,18 @@ class Handler(BaseHTTPRequestHandler):
                                                    fmt % args))
 
     def setup(self):
+        if self.server.idle_close_ms > 0:
+            # StreamRequestHandler.setup() applies it to the socket
+            self.timeout = self.server.idle_close_ms / 1000.0
         super().setup()
         self.rfile = Recorder(self.rfile)
         announce("CONN %d" % self.client_address[1])
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            announce("CLOSED %d" % self.client_address[1])
 
     def do_GET(self):
         try:
@@ -604,6 +619,8 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--stamp", action="store_true",
                     help="print RECEIVED <monotonic time> for each request")
+    ap.add_argument("--idle-close-ms", type=int, default=0,
+                    help="close a connection idle (no request) this long")
     args = ap.parse_args()
 
     if ":" in args.host:
@@ -612,6 +629,7 @@ def main():
     srv.name = args.name
     srv.verbose = args.verbose
     srv.stamp = args.stamp
+    srv.idle_close_ms = args.idle_close_ms
     srv.fail_mode = "none"
     srv.accepting = threading.Event()
     srv.accepting.set()

@@ -28,6 +28,7 @@ Environment (exported by automake): CUTOVER_BIN, CUTOVERCTL_BIN,
 CUTOVER_SRCDIR; the defaults find a build in the source tree.
 """
 
+import collections
 import atexit
 import hashlib
 import http.client
@@ -457,16 +458,19 @@ class Backend:
     .request_times (time.monotonic() of each one's arrival), .probe_paths
     and .probe_times (cutover's health probes: paths and time.monotonic()
     of arrival), .tunnel_opens and .tunnel_closes (/ws tunnels), .conns
-    (peer ports of every connection accepted, probes included), .peers
+    (peer ports of every connection accepted, probes included), .closed
+    (peer ports of the connections that ended since), .peers
     ((peer port, method, path) per request, probes excluded), .aborted
     ((peer port, method, path) of requests whose body broke off), .early
     ((peer port, body bytes, body sha256) per /early request whose body was
     read whole, after its answer) and, with
     stamp=True, .received ((the backend's own time.monotonic() when it had
-    read the head, method, path) per request)."""
+    read the head, method, path) per request).  idle_close_ms: the
+    backend closes connections idle that long (backend.py
+    --idle-close-ms)."""
 
     def __init__(self, name, port=0, verbose=False, host="127.0.0.1",
-                 stamp=False):
+                 stamp=False, idle_close_ms=0):
         self.name = name
         self.host = host
         self.proc = None
@@ -478,6 +482,7 @@ class Backend:
         self.tunnel_opens = 0
         self.tunnel_closes = 0
         self.conns = []
+        self.closed = []
         self.peers = []
         self.aborted = []
         self.early = []
@@ -489,6 +494,8 @@ class Backend:
             argv.append("--verbose")
         if stamp:
             argv.append("--stamp")
+        if idle_close_ms:
+            argv += ["--idle-close-ms", str(idle_close_ms)]
         self.proc = start(argv, stdout=subprocess.PIPE,
                           stdin=subprocess.DEVNULL)
         _register(self)
@@ -523,6 +530,8 @@ class Backend:
                     self.early.append((int(f[1]), int(f[2]), f[3]))
                 elif line.startswith("CONN "):
                     self.conns.append(int(line.split()[1]))
+                elif line.startswith("CLOSED "):
+                    self.closed.append(int(line.split()[1]))
                 elif line.startswith("PEER ") or \
                         line.startswith("ABORTED "):
                     f = line.split(" ", 3)
@@ -533,6 +542,25 @@ class Backend:
                 elif line.startswith("TUNNEL CLOSED "):
                     self.tunnel_closes += 1
                 self._cv.notify_all()
+
+    def open_conns(self):
+        """The peer ports of the connections open now (accepted, not
+        ended), probes included."""
+        with self._cv:
+            return self._open()
+
+    def _open(self):
+        # a port may come back for a later connection: count them
+        left = collections.Counter(self.conns)
+        left.subtract(self.closed)
+        return {p for p, n in left.items() if n > 0}
+
+    def wait_open_conns(self, pred, timeout=5.0):
+        """Waits until pred(open_conns()) holds; returns whether it did."""
+        with self._cv:
+            return self._cv.wait_for(
+                lambda: pred(self._open()),
+                timeout=timeout)
 
     def saw(self, path_prefix):
         """How many requests this backend received whose path starts with

@@ -68,8 +68,12 @@ MUTATIONS = int(os.environ.get("CUTOVER_DIFF_MUTATIONS") or 3000)
 # seconds for one input (the client's answer, then the member connections)
 TIMEOUT = 10.0 if sanitized() or sanitized(what="tsan") else 4.0
 PROBE_PATH = b"/__framing-diff-probe"
+# green is the same recording member as blue: no warm connections to it,
+# which would stay open (upstream.warm_idle) and read as member
+# connections cutover never closes
 HEALTH = ('health = { path = "%s"; interval_ms = 60000; timeout_ms = 5000; '
-          'rise = 1; fall = 100; };\n' % PROBE_PATH.decode())
+          'rise = 1; fall = 100; };\nupstream = { warm_idle = 0; };\n' %
+          PROBE_PATH.decode())
 MAX_HEAD = 64 * 1024    # h11's limit on a head (cutover's is lower)
 GAP = 0.001             # seconds between the pieces of an input
 

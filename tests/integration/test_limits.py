@@ -21,8 +21,8 @@ s = Suite()
 WARNING = re.compile(
     r"file descriptors: (\d+) needed for limits\.max_connections = (\d+) "
     r"\((\d+) clients \+ (\d+) upstream \+ (\d+) idle upstream \+ (\d+) "
-    r"probes \+ (\d+) listeners \+ (\d+) admin \+ (\d+) internal \+ "
-    r"(\d+) splice pipes\), but "
+    r"warm upstream \+ (\d+) probes \+ (\d+) listeners \+ (\d+) admin \+ "
+    r"(\d+) internal \+ (\d+) splice pipes\), but "
     r"the soft limit is (\d+) and the hard limit (\d+): enough for "
     r"max_connections = (\d+)")
 REACHED = re.compile(r"descriptor limit reached: (\d+) accepts refused so "
@@ -43,12 +43,12 @@ def nofile(pid):
 
 def need(parts, m):
     """What the formula of cutover(8), Limits, gives for max_connections m,
-    from the parts the warning listed (clients, upstream, idle, probes,
-    listeners, admin, internal, splice pipes) with max_connections =
-    parts[0]."""
-    clients, _, idle, probes, listeners, admin, internal, pipes = parts
+    from the parts the warning listed (clients, upstream, idle, warm,
+    probes, listeners, admin, internal, splice pipes) with max_connections
+    = parts[0]."""
+    clients, _, idle, warm, probes, listeners, admin, internal, pipes = parts
     cap = idle if idle < clients else None     # UPSTREAM_IDLE_MAX x ...
-    return 2 * m + (m if cap is None else min(m, cap)) + probes + \
+    return 2 * m + (m if cap is None else min(m, cap)) + warm + probes + \
         listeners + admin + internal + pipes
 
 
@@ -108,14 +108,17 @@ def _():
     s.eq(len(found), 1, "the warning is logged once", text)
     if found:
         v = [int(x) for x in found[0]]
-        total, max_conn, parts = v[0], v[1], v[2:10]
+        total, max_conn, parts = v[0], v[1], v[2:11]
         s.eq(max_conn, 10000, "it names max_connections (the default)")
         s.eq(total, sum(parts), "the need is the sum of its parts")
-        s.eq(parts[7], 2 * 64 * TEST_WORKERS, "splice pipes: 64 a worker, "
+        # upstream.warm_idle (2) x workers x 2 members
+        s.eq(parts[3], 2 * TEST_WORKERS * 2, "it counts the warm "
+             "connections")
+        s.eq(parts[8], 2 * 64 * TEST_WORKERS, "splice pipes: 64 a worker, "
              "two descriptors each")
-        s.eq((v[10], v[11]), (4096, 4096), "it names the soft and hard "
+        s.eq((v[11], v[12]), (4096, 4096), "it names the soft and hard "
              "limits")
-        sup = v[12]
+        sup = v[13]
         s.ok(0 < sup < 10000 and need(parts, sup) <= 4096 <
              need(parts, sup + 1), "the max_connections it says the "
              "limit supports is the largest that fits", "supports %d" % sup)

@@ -6,9 +6,11 @@ on keep-alive connections, in-flight requests finishing where they started."""
 import os
 import re
 import subprocess
+import time
 
-from harness import (CUTOVERCTL_BIN, Background, Backend, Cutover, RawConn,
-                     Suite, curl, dead_addr, get, wait_health, wait_until)
+from harness import (CUTOVERCTL_BIN, TEST_WORKERS, Background, Backend,
+                     Cutover, RawConn, Suite, curl, dead_addr, get,
+                     wait_health, wait_until)
 
 s = Suite()
 
@@ -236,10 +238,180 @@ def _():
     s.eq(green.saw("/delay"), 0, "green never saw the slow request")
     s.ok(wait_until(lambda: c.status_json()["pools"]["blue"]["inflight"]
                     == 0, 3), "blue's inflight drops to 0", c.status())
+    # each worker keeps upstream.warm_idle (default 2) of them, warm
+    s.ok(wait_until(lambda: c.status_json()["pools"]["blue"]["members"][0]
+                    ["idle"] <= 2 * TEST_WORKERS, 3),
+         "idle upstream connections to blue are cut down to warm_idle per "
+         "worker after the switch", c.status())
+
+
+def warm_cutover(warm_idle):
+    """Blue and green backends, cutover with upstream.warm_idle, green
+    healthy and client traffic answered by blue; returns them."""
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green],
+                extra="upstream = { warm_idle = %d; };\n" % warm_idle)
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    s.ok(blue_traffic(c), "client traffic answers blue")
+    return blue, green, c
+
+
+def blue_traffic(c, n=20):
+    """Whether n requests through c all answer blue."""
+    return all(get(c.port, "/traffic").body == b"blue\n" for _ in range(n))
+
+
+def extra_conns(b):
+    """Connections b accepted beyond its health probes (each probe is a
+    connection of its own: Connection: close)."""
+    return len(b.conns) - b.probes()
+
+
+@s.scenario("warm connections to the inactive pool, used after a switch")
+def _():
+    blue, green, c = warm_cutover(2)
+    want = 2 * TEST_WORKERS
+    s.ok(green.wait_open_conns(lambda o: len(o) >= want, 5),
+         "green's backend sees %d warm connections open (2 per worker)"
+         % want, (green.open_conns(), c.status()))
+    s.ok(wait_until(lambda: c.status_json()["pools"]["green"]["members"][0]
+                    ["idle"] == want, 3),
+         "status counts them idle on the inactive pool", c.status())
+    rc, out, err = c.ctl("metrics")
+    rows = [ln for ln in out.split("\n")
+            if ln.startswith("cutover_upstream_connections_idle{") and
+            'pool="green"' in ln]
+    s.ok(len(rows) == 1 and rows[0].split()[-1] == str(want),
+         "metrics count them idle on green", rows)
+    s.ok(blue_traffic(c), "more traffic still answers blue")
+    s.eq(green.requests, [], "green received no request before the switch")
+    before = green.open_conns()
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green", out + err)
+    r = get(c.port, "/first")
+    s.eq(r.body, b"green\n", "the first request after the switch answers "
+         "green")
+    port = green.peer_of("/first")
+    s.ok(port in before, "... on a connection green had open before the "
+         "switch (no new connection for it)", (port, before))
+    s.ok(blue.wait_open_conns(lambda o: 1 <= len(o) <= want, 5),
+         "blue, now inactive, keeps at most warm_idle per worker open",
+         blue.open_conns())
+
+
+@s.scenario("warm_idle = 0 opens nothing to the inactive pool")
+def _():
+    blue, green, c = warm_cutover(0)
+    # several refills' time (every 500 ms)
+    time.sleep(1.5)
+    s.ok(extra_conns(green) <= 1,
+         "green's backend accepted only its health probes' connections "
+         "(one may be announced before its probe)",
+         (green.conns, green.probes()))
+    s.eq(c.status_json()["pools"]["green"]["members"][0]["idle"], 0,
+         "status: no idle connection to green")
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green", out + err)
+    s.eq(get(c.port, "/").body, b"green\n", "green answers after it")
     s.ok(wait_until(lambda: c.status_json()["pools"]["blue"]["members"][0]
                     ["idle"] == 0, 3),
-         "idle upstream connections to blue are closed after the switch",
+         "idle connections to blue, now inactive, are all closed",
          c.status())
+
+
+@s.scenario("warm connections: refilled when closed, none to a down member")
+def _():
+    blue = Backend("blue")
+    green = Backend("green", idle_close_ms=300)
+    c = Cutover(blue=[blue], green=[green])
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    want = 2 * TEST_WORKERS
+    s.ok(wait_until(lambda: extra_conns(green) >= 3 * want, 6),
+         "green, closing idle connections after 300 ms, keeps getting "
+         "new warm ones", (len(green.conns), green.probes()))
+    s.eq(green.requests, [], "green received no request")
+    warned = [ln for ln in c.log_text().split("\n")
+              if ("warning" in ln or "error" in ln) and green.addr in ln]
+    s.eq(warned, [], "no warning or error logged for the closes")
+    green.control("code=503")
+    s.ok(wait_health(c, "green", green.addr, "down", 5), "green goes down",
+         c.status())
+    s.ok(green.wait_open_conns(lambda o: len(o) <= 1, 3),
+         "its warm connections are gone (a probe may be open)",
+         green.open_conns())
+    n = extra_conns(green)
+    time.sleep(1.5)
+    s.ok(extra_conns(green) <= n + 1,
+         "a down member gets no new warm connection",
+         (n, len(green.conns), green.probes()))
+    s.eq(c.status_json()["pools"]["green"]["members"][0]["idle"], 0,
+         "status: no idle connection to the down member")
+
+
+SWITCHES = 100
+
+
+@s.scenario("%d switches under keep-alive load: no request after a reply "
+            "reaches the old pool" % SWITCHES)
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    s.ok(c.wait_pool_healthy("green"), "green is healthy", c.status())
+    replies = []            # (time the reply came, pool now active)
+    sent = []               # (time the command was sent)
+    results = [[] for _ in range(4)]
+    done = []
+
+    def client(out):
+        raw = RawConn(c.port, timeout=5)
+        try:
+            for _ in range(5000):      # bounded; ends with the switches
+                if done:
+                    return
+                t0 = time.monotonic()
+                r = raw.request("GET", "/ka")
+                out.append((t0, time.monotonic(), r.status, r.body))
+        except Exception as e:         # reported below
+            out.append((time.monotonic(), time.monotonic(), None, repr(e)))
+        finally:
+            raw.close()
+
+    threads = [Background(client, out) for out in results]
+    try:
+        pool = "blue"
+        for i in range(SWITCHES):
+            pool = "green" if pool == "blue" else "blue"
+            sent.append(time.monotonic())
+            reply = c.admin("switch " + pool)
+            t = time.monotonic()
+            replies.append((t, pool, reply))
+            # a request sent after the reply gets its answer first
+            wait_until(lambda: any(out and out[-1][0] >= t
+                                   for out in results), 1.0, 0.002)
+    finally:
+        done.append(True)
+        for t in threads:
+            t.join(10)
+    s.ok(all(r[2].startswith("ok") for r in replies),
+         "every switch answered ok",
+         [r for r in replies if not r[2].startswith("ok")][:3])
+    reqs = sorted(x for out in results for x in out)
+    failed = [x for x in reqs if x[2] != 200]
+    s.eq(failed, [], "no request failed (%d sent)" % len(reqs))
+    # a request sent after reply k and answered before the next command
+    # was sent can only have been routed while k's pool was active
+    wrong, checked = [], 0
+    for k, (t, pool, _) in enumerate(replies):
+        end = sent[k + 1] if k + 1 < len(sent) else float("inf")
+        for t0, t1, st, body in reqs:
+            if t <= t0 and t1 < end:
+                checked += 1
+                if body != pool.encode() + b"\n":
+                    wrong.append((k, pool, t0 - t, body))
+    s.eq(wrong, [], "every request sent after a reply (and answered before "
+         "the next command) was answered by the pool it made active")
+    s.ok(checked >= SWITCHES // 2, "... %d such requests, between %d "
+         "switches" % (checked, SWITCHES), len(reqs))
 
 
 s.done()

@@ -54,6 +54,26 @@ test_fdlimit_need_sums_every_use(void **state)
 	    FDLIMIT_INTERNAL + 4);
 }
 
+/* upstream.warm_idle per member per worker, over every member (either
+ * pool may be the inactive one), beside the clients' share. */
+static void
+test_fdlimit_need_counts_warm_connections(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n, none;
+
+	conf(&cf, 1000, 2, 1, 1);
+	fdlimit_need(&cf, 2, &none);
+	assert_int_equal(none.warm, 0);
+	cf.warm_idle = 2;
+	fdlimit_need(&cf, 2, &n);
+	assert_int_equal(n.warm, 2 * 2 * 3);
+	assert_int_equal(n.total, none.total + 12);
+	/* the fixed part: 12 descriptors fewer for the clients' share */
+	assert_true(fdlimit_supports(&n, none.total) <
+	    fdlimit_supports(&none, none.total));
+}
+
 /* upstream.splice: each worker may hold IO_PIPES_MAX pipes of two
  * descriptors, counted in the total and in what a limit supports */
 static void
@@ -221,6 +241,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fdlimit_need_sums_every_use),
+		cmocka_unit_test(test_fdlimit_need_counts_warm_connections),
 		cmocka_unit_test(test_fdlimit_need_counts_splice_pipes),
 		cmocka_unit_test(test_fdlimit_need_idle_capped_by_members),
 		cmocka_unit_test(test_fdlimit_need_dns_and_admin_count),

@@ -1,10 +1,13 @@
 /*
  * test_router.c — switch and rollback on the live snapshot; a request's
- * snapshot is untouched by a switch; a reload keeps unchanged members.
+ * snapshot is untouched by a switch; a reload keeps unchanged members;
+ * readers on other threads take the published snapshot while it changes.
  */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,7 +71,7 @@ setup(void **state)
 	assert_true((fd = mkstemp(f->path)) != -1);
 	close(fd);
 	f->cf = load(f, TWO_POOLS(""));
-	f->r = router_new(snapshot_build(f->cf, NULL, f->cf->active));
+	f->r = router_new(snapshot_build(f->cf, NULL, f->cf->active), 1);
 	*state = f;
 	return (0);
 }
@@ -190,6 +193,92 @@ test_router_reload_with_new_active_records_previous(void **state)
 	assert_int_equal(router_live(f->r)->active, POOL_BLUE);
 }
 
+/* A reader's reference is its own: the router's next switch neither frees
+ * nor changes it, and the pointer readers compare with moves on. */
+static void
+test_router_acquire_takes_a_reference(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*s = router_acquire(f->r, 0);
+
+	assert_ptr_equal(s, router_live(f->r));
+	assert_ptr_equal(router_peek(f->r), s);
+	assert_int_equal(atomic_load(&s->refcnt), 2);
+	assert_int_equal(router_switch(f->r, POOL_GREEN, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_true(router_peek(f->r) != s);
+	assert_int_equal(s->active, POOL_BLUE);
+	assert_int_equal(atomic_load(&s->refcnt), 1);
+	snapshot_unref(s);
+}
+
+#define READERS		2
+#define SWITCHES	2000
+
+struct reader {
+	pthread_t	 thread;
+	struct router	*r;
+	unsigned	 id;
+	atomic_bool	*stop;
+	unsigned	 changes;	/* snapshots it took */
+	bool		 bad;		/* saw a snapshot that made no sense */
+};
+
+/* What a worker does per request: compare, take the new one if it
+ * changed, use it.  A snapshot freed under it is AddressSanitizer's (or
+ * ThreadSanitizer's) to report. */
+static void *
+reader_main(void *arg)
+{
+	struct reader	*rd = arg;
+	struct snapshot	*held = router_acquire(rd->r, rd->id), *s;
+
+	while (!atomic_load(rd->stop)) {
+		if (router_peek(rd->r) != held) {
+			s = router_acquire(rd->r, rd->id);
+			snapshot_unref(held);
+			held = s;
+			rd->changes++;
+		}
+		if (held->active >= POOL_COUNT ||
+		    held->pools[held->active]->nmembers == 0)
+			rd->bad = true;
+	}
+	snapshot_unref(held);
+	return (NULL);
+}
+
+static void
+test_router_readers_follow_switches(void **state)
+{
+	struct fixture	*f = *state;
+	struct router	*r;
+	struct reader	 rd[READERS];
+	atomic_bool	 stop = false;
+	struct snapshot	*s;
+
+	assert_non_null(r = router_new(snapshot_build(f->cf, NULL, POOL_BLUE),
+	    READERS));
+	for (unsigned i = 0; i < READERS; i++) {
+		rd[i] = (struct reader){ .r = r, .id = i, .stop = &stop };
+		assert_int_equal(pthread_create(&rd[i].thread, NULL,
+		    reader_main, &rd[i]), 0);
+	}
+	for (unsigned k = 0; k < SWITCHES; k++)
+		assert_int_equal(router_switch(r, k % 2 == 0 ? POOL_GREEN :
+		    POOL_BLUE, f->msg, sizeof(f->msg)), 0);
+	/* after the last switch, a reader's next look takes it */
+	s = router_acquire(r, 0);
+	assert_int_equal(s->active, POOL_BLUE);
+	snapshot_unref(s);
+	atomic_store(&stop, true);
+	for (unsigned i = 0; i < READERS; i++) {
+		pthread_join(rd[i].thread, NULL);
+		assert_false(rd[i].bad);
+	}
+	router_free(r);
+}
+
 int
 main(void)
 {
@@ -214,6 +303,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_router_reload_with_new_active_records_previous,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_acquire_takes_a_reference, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_readers_follow_switches, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
