@@ -26,6 +26,7 @@
 
 static void	io_read_cb(evutil_socket_t, short, void *);
 static void	io_write_cb(evutil_socket_t, short, void *);
+static void	io_rest_buffers(struct io *);
 
 /*
  * Timeouts of a few durations (the configured ones) are re-armed on every
@@ -130,13 +131,8 @@ io_init(struct io *io, struct event_base *base, evutil_socket_t fd,
     io_cb cb, void *arg)
 {
 	memset(io, 0, sizeof(*io));
-	if ((io->in = evbuffer_new()) == NULL ||
-	    (io->out = evbuffer_new()) == NULL) {
-		if (io->in != NULL)
-			evbuffer_free(io->in);
-		io->in = NULL;
+	if (io_wake(io) == -1)
 		return (-1);
-	}
 	io_setup(io, base, fd, cb, arg);
 	return (0);
 }
@@ -172,18 +168,59 @@ io_connect(struct io *io, struct event_base *base, const struct sockaddr *sa,
 	return (0);
 }
 
+/*
+ * Buffers while idle.  An evbuffer costs some 170 bytes with its malloc
+ * header even when empty, a third of what an idle keep-alive client
+ * connection may cost in all: io_rest() gives both back, and io_wake()
+ * (called by the read event before it reads) takes them again.
+ */
+static void
+io_rest_buffers(struct io *io)
+{
+	if (io->in != NULL)
+		evbuffer_free(io->in);
+	if (io->out != NULL)
+		evbuffer_free(io->out);
+	io->in = io->out = NULL;
+	io->full = NULL;
+}
+
+bool
+io_rest(struct io *io)
+{
+	if (io->in == NULL)
+		return (true);
+	if (io->full != NULL || evbuffer_get_length(io->in) > 0 ||
+	    evbuffer_get_length(io->out) > 0 ||
+	    event_pending(&io->wr, EV_WRITE, NULL))
+		return (false);
+	io_rest_buffers(io);
+	return (true);
+}
+
+int
+io_wake(struct io *io)
+{
+	if (io->in != NULL)
+		return (0);
+	if ((io->in = evbuffer_new()) == NULL ||
+	    (io->out = evbuffer_new()) == NULL) {
+		io_rest_buffers(io);
+		return (-1);
+	}
+	return (0);
+}
+
 void
 io_close(struct io *io)
 {
-	if (io->in == NULL)
+	if (io->cb == NULL)
 		return;
 	event_del(&io->rd);
 	event_del(&io->wr);
-	evbuffer_free(io->in);
-	evbuffer_free(io->out);
+	io_rest_buffers(io);
 	close(io->fd);
-	io->in = io->out = NULL;
-	io->full = NULL;
+	io->cb = NULL;
 }
 
 void
@@ -225,7 +262,7 @@ io_timeouts(struct io *io, unsigned read_ms, unsigned write_ms)
 size_t
 io_pending(const struct io *io)
 {
-	return (evbuffer_get_length(io->out));
+	return (io->out != NULL ? evbuffer_get_length(io->out) : 0);
 }
 
 int
@@ -289,7 +326,7 @@ io_flush(struct io *io)
 {
 	struct timeval	tv;
 
-	if (io->connecting || io->error != 0 ||
+	if (io->connecting || io->error != 0 || io->out == NULL ||
 	    evbuffer_get_length(io->out) == 0 ||
 	    event_pending(&io->wr, EV_WRITE, NULL))
 		return;		/* nothing to do, or the write event will */
@@ -416,6 +453,11 @@ io_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (what & EV_TIMEOUT) {
 		io->cb(io, IO_TIMEOUT | IO_READING, io->arg);
+		return;
+	}
+	if (io_wake(io) == -1) {
+		io->error = ENOMEM;
+		io->cb(io, IO_ERROR, io->arg);
 		return;
 	}
 	while (total < IO_READ_MAX) {
