@@ -45,17 +45,28 @@ conn_config(const struct conn *c)
 	return (c->snap != NULL ? c->snap->config : c->w->snap->config);
 }
 
-/* Formats c's address into buf (INET6_ADDRSTRLEN bytes). */
+/* Formats c's address into buf (INET6_ADDRSTRLEN bytes).  An IPv4 one,
+ * formatted for every forwarded request, by hand: inet_ntop's sprintf
+ * costs it a thousand instructions. */
 static const char *
 conn_peer_format(const struct conn *c, char *buf)
 {
-	uint8_t	b[16];
+	uint8_t	 b[16];
+	char	*p = buf;
 
 	memcpy(b, c->peer_w, sizeof(b));
-	if (c->peer_inet6)
+	if (c->peer_inet6) {
 		inet_ntop(AF_INET6, b, buf, INET6_ADDRSTRLEN);
-	else
-		inet_ntop(AF_INET, b + 12, buf, INET6_ADDRSTRLEN);
+		return (buf);
+	}
+	for (int i = 12; i < 16; i++) {
+		if (b[i] >= 100)
+			*p++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*p++ = (char)('0' + b[i] / 10 % 10);
+		*p++ = (char)('0' + b[i] % 10);
+		*p++ = i < 15 ? '.' : '\0';
+	}
 	return (buf);
 }
 
