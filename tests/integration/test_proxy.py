@@ -223,6 +223,50 @@ def _():
          "connections_open is back to 0 afterwards", c.admin("status"))
 
 
+@s.scenario("an idle keep-alive connection woken by a pipelined burst")
+def _():
+    # an idle client connection gives back its buffers (io_rest), at once
+    # or, when its last response was still going out, once it is out; the
+    # next bytes must find all of the connection as it was
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    raw = RawConn(c.port)
+    big = 3 * MiB
+    raw.send(build_request("GET", "/stream?bytes=%d" % big))
+    time.sleep(0.5)     # the response ends in cutover while unread
+    r = raw.read_response()
+    s.ok(r.status == 200 and len(r.body) == big and
+         sha256(r.body) == pattern_sha256(big),
+         "a response still queued when its request ended arrives whole",
+         repr(r))
+    time.sleep(0.3)     # idle
+    body = bytes(range(256)) * 300 + b"end"
+    raw.send(build_request("GET", "/stream?bytes=200000") +
+             build_request("POST", "/echo", body=body) +
+             build_request("GET", "/raw", {"X-Tag": "third"}))
+    got = [raw.read_response() for _ in range(3)]
+    s.ok(got[0].status == 200 and len(got[0].body) == 200000 and
+         sha256(got[0].body) == pattern_sha256(200000) and
+         got[1].status == 200 and
+         json.loads(got[1].body)["sha256"] == sha256(body) and
+         got[2].status == 200 and
+         json.loads(got[2].body)["head"].startswith("GET /raw HTTP/1.1\r\n")
+         and "X-Tag: third\r\n" in json.loads(got[2].body)["head"],
+         "a pipelined burst on the idle connection is served byte-exact, "
+         "in order", repr(got))
+    time.sleep(0.3)     # idle again
+    raw.send(b"GET /status?code=202 HT")
+    time.sleep(0.2)     # a head split across reads after idle
+    raw.send(b"TP/1.1\r\nHost: test\r\n\r\n")
+    r = raw.read_response()
+    s.eq((r.status, r.body), (202, b"blue\n"),
+         "a head split across reads after idle is answered")
+    st = c.status_json()
+    s.eq(st["connections_open"], 1, "the connection stayed open throughout",
+         repr(st))
+    raw.close()
+
+
 @s.scenario("round robin")
 def _():
     b1, b2, green = Backend("b1"), Backend("b2"), Backend("green")
