@@ -151,6 +151,7 @@ conn_cache_free(void)
 		exchange_free(x);
 	}
 	conn_nexchanges = 0;
+	io_spares_free();	/* the buffers its idle connections gave */
 }
 
 size_t

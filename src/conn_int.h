@@ -70,7 +70,7 @@ struct exchange {
 /*
  * An idle keep-alive connection costs its struct conn, its socket's
  * libevent bookkeeping and nothing else: the exchange is cached, the io's
- * buffers are freed (io_rest), the peer's address is kept as bytes and
+ * buffers are given back (io_rest), the peer's address is kept as bytes and
  * formatted when a log line or a forwarded header needs it (conn_peer,
  * conn_peer_ip), the flags are bits, and the byte counts for metrics are
  * the io's own, restarted at each count (conn_bytes).  Keep it so: a field

@@ -84,9 +84,10 @@ int	io_connect(struct io *io, struct event_base *base,
 void	io_close(struct io *io);
 
 /*
- * Frees both buffers when they are empty and nothing waits to be written
- * (an idle keep-alive connection), and returns true; false when they hold
- * bytes.  While io rests io->in and io->out are NULL: io_pending() and
+ * Gives both buffers up when they are empty and nothing waits to be
+ * written (an idle keep-alive connection), and returns true; false when
+ * they hold bytes.  They go to the calling thread's few spares, which the
+ * next io_wake() or io_init() takes, or are freed.  While io rests io->in and io->out are NULL: io_pending() and
  * io_flush() take that as empty, and the read event takes the buffers
  * back (io_wake) before it reads, so the owner's IO_READ finds them; an
  * owner that wants to queue output first calls io_wake() itself.
@@ -95,6 +96,10 @@ bool	io_rest(struct io *io);
 
 /* Gives a resting io its buffers back: 0, or -1 when out of memory. */
 int	io_wake(struct io *io);
+
+/* Frees the calling thread's spare buffers (io_rest keeps a few), at the
+ * thread's exit. */
+void	io_spares_free(void);
 
 void	io_setcb(struct io *io, io_cb cb, void *arg);
 
