@@ -70,11 +70,23 @@ conn_peer_format(const struct conn *c, char *buf)
 	return (buf);
 }
 
+/* Formatted for every forwarded request: the last one is remembered, as
+ * a keep-alive client's next request (or another client's on the same
+ * host) most often comes from the same address. */
 const char *
 conn_peer_ip(const struct conn *c)
 {
 	static _Thread_local char	buf[INET6_ADDRSTRLEN];
+	static _Thread_local uint64_t	last[2];
+	static _Thread_local bool	last_inet6, valid;
 
+	if (valid && c->peer_w[0] == last[0] && c->peer_w[1] == last[1] &&
+	    c->peer_inet6 == last_inet6)
+		return (buf);
+	last[0] = c->peer_w[0];
+	last[1] = c->peer_w[1];
+	last_inet6 = c->peer_inet6;
+	valid = true;
 	return (conn_peer_format(c, buf));
 }
 
