@@ -267,6 +267,39 @@ def _():
     raw.close()
 
 
+@s.scenario("keep-alive connections by the hundred idle, then busy again")
+def _():
+    # each idle connection gives its buffers to its worker's few spares
+    # or frees them (io_rest); 150 of them idle at once outnumber the
+    # spares, so some wake with spare buffers and most with new ones
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    raws = [RawConn(c.port) for _ in range(150)]
+    first = [raw.request("GET", "/status?code=200") for raw in raws]
+    s.ok(all(r.status == 200 and r.body == b"blue\n" for r in first),
+         "150 keep-alive connections answered, now idle together",
+         repr([r for r in first if r.status != 200][:3]))
+    time.sleep(0.3)
+    bodies = [b"%d:" % i + bytes(range(256)) * (i + 1) for i in
+              range(len(raws))]
+    for raw, body in zip(raws, bodies):
+        raw.send(build_request("POST", "/echo", body=body) +
+                 build_request("GET", "/stream?bytes=70000"))
+    bad = []
+    for i, (raw, body) in enumerate(zip(raws, bodies)):
+        a, b = raw.read_response(), raw.read_response()
+        if not (a.status == 200 and
+                json.loads(a.body)["sha256"] == sha256(body) and
+                b.status == 200 and sha256(b.body) == pattern_sha256(70000)):
+            bad.append((i, a, b))
+    s.ok(not bad, "each woken connection serves its pipelined pair "
+         "byte-exact", repr(bad[:2]))
+    s.eq(c.status_json()["connections_open"], 150,
+         "all 150 stayed open")
+    for raw in raws:
+        raw.close()
+
+
 @s.scenario("round robin")
 def _():
     b1, b2, green = Backend("b1"), Backend("b2"), Backend("green")
