@@ -45,6 +45,63 @@ conn_config(const struct conn *c)
 	return (c->snap != NULL ? c->snap->config : c->w->snap->config);
 }
 
+/* Formats c's address into buf (INET6_ADDRSTRLEN bytes).  An IPv4 one,
+ * formatted for every forwarded request, by hand: inet_ntop's sprintf
+ * costs it a thousand instructions. */
+static const char *
+conn_peer_format(const struct conn *c, char *buf)
+{
+	uint8_t	 b[16];
+	char	*p = buf;
+
+	memcpy(b, c->peer_w, sizeof(b));
+	if (c->peer_inet6) {
+		inet_ntop(AF_INET6, b, buf, INET6_ADDRSTRLEN);
+		return (buf);
+	}
+	for (int i = 12; i < 16; i++) {
+		if (b[i] >= 100)
+			*p++ = (char)('0' + b[i] / 100);
+		if (b[i] >= 10)
+			*p++ = (char)('0' + b[i] / 10 % 10);
+		*p++ = (char)('0' + b[i] % 10);
+		*p++ = i < 15 ? '.' : '\0';
+	}
+	return (buf);
+}
+
+/* Formatted for every forwarded request: the last one is remembered, as
+ * a keep-alive client's next request (or another client's on the same
+ * host) most often comes from the same address. */
+const char *
+conn_peer_ip(const struct conn *c)
+{
+	static _Thread_local char	buf[INET6_ADDRSTRLEN];
+	static _Thread_local uint64_t	last[2];
+	static _Thread_local bool	last_inet6, valid;
+
+	if (valid && c->peer_w[0] == last[0] && c->peer_w[1] == last[1] &&
+	    c->peer_inet6 == last_inet6)
+		return (buf);
+	last[0] = c->peer_w[0];
+	last[1] = c->peer_w[1];
+	last_inet6 = c->peer_inet6;
+	valid = true;
+	return (conn_peer_format(c, buf));
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	static _Thread_local char	buf[ADDR_TEXT_MAX];
+	char				ip[INET6_ADDRSTRLEN];
+
+	conn_peer_format(c, ip);
+	snprintf(buf, sizeof(buf), c->peer_inet6 ? "[%s]:%u" : "%s:%u", ip,
+	    c->peer_port);
+	return (buf);
+}
+
 const char *
 conn_member_text(const struct conn *c)
 {
@@ -70,7 +127,7 @@ conn_set_state(struct conn *c, enum conn_state st)
 {
 	const struct config	*cf = conn_config(c);
 
-	log_debug("client %s: %s -> %s", c->peer,
+	log_debug("client %s: %s -> %s", conn_peer(c),
 	    conn_state_names[c->state], conn_state_names[st]);
 	c->state = st;
 	if (c->x == NULL) {
@@ -107,12 +164,16 @@ conn_cache_free(void)
 	}
 	conn_nexchanges = 0;
 	io_pipes_free();	/* the pipes its connections spliced through */
+	io_spares_free();	/* the buffers its idle connections gave */
 }
 
 size_t
 conn_buffered(const struct conn *c)
 {
-	size_t	n = io_pending(&c->io) + evbuffer_get_length(c->io.in);
+	size_t	n = io_pending(&c->io);
+
+	if (c->io.in != NULL)		/* else resting (io_rest) */
+		n += evbuffer_get_length(c->io.in);
 
 	if (c->up != NULL)
 		n += io_pending(&c->up->io) + evbuffer_get_length(c->up->io.in);
@@ -129,7 +190,7 @@ conn_begin(struct conn *c)
 		conn_exchanges = x->next;
 		conn_nexchanges--;
 	} else if ((x = calloc(1, sizeof(*x))) == NULL) {
-		log_error("client %s: out of memory", c->peer);
+		log_error("client %s: out of memory", conn_peer(c));
 		conn_close(c, "out of memory");
 		return (-1);
 	}
@@ -244,7 +305,7 @@ conn_close(struct conn *c, const char *reason)
 {
 	struct worker	*w = c->w;
 
-	log_debug("client %s: closed: %s", c->peer, reason);
+	log_debug("client %s: closed: %s", conn_peer(c), reason);
 	/* a request answered before its body ended is logged at its end */
 	if (c->answered && c->x != NULL && c->x->timed)
 		conn_log_access(c, reason);
@@ -316,6 +377,7 @@ conn_next(struct conn *c)
 		conn_client_resume(c);
 		conn_rest(c);
 		conn_set_state(c, CONN_IDLE);
+		io_rest(&c->io);	/* unless the response is still going out */
 		return (-1);
 	}
 	http_msg_next(&c->x->req);
@@ -336,16 +398,20 @@ conn_next(struct conn *c)
 	return (-1);
 }
 
-/* The client bytes since the last count, for pool. */
+/*
+ * The client bytes since the last count.  The io's counters restart at
+ * each count, so a connection keeps no marks of its own: nwritten restarts
+ * below zero by what is still queued (counted now as queued), modulo 2^64.
+ */
 static void
 conn_bytes(struct conn *c, uint64_t *in, uint64_t *out)
 {
-	uint64_t	queued = c->io.nwritten + io_pending(&c->io);
+	uint64_t	pending = io_pending(&c->io);
 
-	*in = c->io.nread - c->in_mark;
-	*out = queued - c->out_mark;
-	c->in_mark = c->io.nread;
-	c->out_mark = queued;
+	*in = c->io.nread;
+	*out = c->io.nwritten + pending;
+	c->io.nread = 0;
+	c->io.nwritten = 0 - pending;
 }
 
 void
@@ -402,7 +468,7 @@ conn_log_line(struct conn *c, enum accesslog_format f,
 
 	memset(&r, 0, sizeof(r));
 	clock_gettime(CLOCK_REALTIME, &r.time);
-	r.client = c->peer_ip;
+	r.client = conn_peer_ip(c);
 	if (sp != NULL && (n = (size_t)(sp - c->x->line)) < sizeof(method)) {
 		memcpy(method, c->x->line, n);
 		method[n] = '\0';
@@ -427,7 +493,7 @@ void
 conn_abandoned(struct conn *c)
 {
 	/* logged here, so a reset says so as a FIN does */
-	log_info("client %s: \"%s\": closed mid-request", c->peer_ip,
+	log_info("client %s: \"%s\": closed mid-request", conn_peer_ip(c),
 	    c->x->line[0] ? c->x->line : "-");
 	if (!c->answered)
 		c->x->status = CONN_STATUS_ABANDONED;
@@ -439,7 +505,7 @@ conn_answered_fail(struct conn *c, const char *why)
 {
 	COUNT_ADD(&c->w->stats.errors, 1);
 	log_warn("client %s: \"%s\": closing after an early %d: %s",
-	    c->peer_ip, c->x->line, c->x->status, why);
+	    conn_peer_ip(c), c->x->line, c->x->status, why);
 	conn_log_access(c, why);
 	return (conn_finish(c));
 }
@@ -471,7 +537,7 @@ conn_error(struct conn *c, int status, const char *reason)
 	COUNT_ADD(&c->w->stats.errors, 1);
 	if (final_begun) {
 		log_warn("client %s: \"%s\": response cut short: %s",
-		    c->peer_ip, c->x->line, reason);
+		    conn_peer_ip(c), c->x->line, reason);
 		/* not yet counted: a routed request's (a tunnel's 101 was) */
 		if (c->x->timed)
 			conn_log_access(c, reason);
@@ -479,7 +545,7 @@ conn_error(struct conn *c, int status, const char *reason)
 		return (-1);
 	}
 	c->x->status = status;
-	log_warn("client %s: \"%s\": %d: %s", c->peer_ip,
+	log_warn("client %s: \"%s\": %d: %s", conn_peer_ip(c),
 	    c->x->line[0] ? c->x->line : "-", status, reason);
 	http_error(c->io.out, status, reason,
 	    status == 503 ? 1 : 0);
@@ -494,21 +560,19 @@ conn_new(struct worker *w, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct conn	*c;
-	struct addr	 peer;
+	struct addr_ip	 ip;
 	int		 one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->w = w;
-	addr_from_sockaddr(&peer, sa, salen);
-	memcpy(c->peer, peer.text, sizeof(c->peer));
-	addr_ip_from_sockaddr(&c->peer_addr, sa);
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
-		    sa)->sin6_addr, c->peer_ip, sizeof(c->peer_ip));
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
-		    sa)->sin_addr, c->peer_ip, sizeof(c->peer_ip));
+	addr_ip_from_sockaddr(&ip, sa);
+	memcpy(c->peer_w, ip.w, sizeof(c->peer_w));
+	c->peer_v4 = ip.v4;
+	c->peer_inet6 = sa->sa_family == AF_INET6;
+	c->peer_port = ntohs(c->peer_inet6 ?
+	    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port :
+	    ((const struct sockaddr_in *)(const void *)sa)->sin_port);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (io_init(&c->io, w->base, fd, client_io_cb, c) == -1)
 		goto fail;
@@ -591,9 +655,10 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	const struct config	*cf = conn_config(c);
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof(ss);
+	struct addr_ip		 peer;
 
 	memset(fwd, 0, sizeof(*fwd));
-	fwd->client_ip = c->peer_ip;
+	fwd->client_ip = conn_peer_ip(c);
 	fwd->target = base + c->x->req.url.off;
 	fwd->target_len = c->x->req.url.len;
 	http_target_absolute(fwd->target, fwd->target_len, &fwd->authority,
@@ -602,8 +667,9 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	fwd->proto = cf->fwd.proto;
 	fwd->host = cf->fwd.host;
 	/* per request, not per connection: a reload applies at once */
-	fwd->trust = addr_cidr_has(cf->fwd.trusted, cf->fwd.ntrusted,
-	    &c->peer_addr);
+	memcpy(peer.w, c->peer_w, sizeof(peer.w));
+	peer.v4 = c->peer_v4;
+	fwd->trust = addr_cidr_has(cf->fwd.trusted, cf->fwd.ntrusted, &peer);
 	fwd->via = cf->fwd.via;
 	/* an HTTP/1.0 request without Host meant the address it reached */
 	snprintf(local->text, sizeof(local->text), "localhost");
@@ -715,6 +781,12 @@ conn_client_read(struct conn *c)
 static void
 conn_client_drained(struct conn *c)
 {
+	if (c->state == CONN_IDLE) {
+		/* the last response is out: the buffers can go (io_rest) */
+		if (io_pending(&c->io) == 0)
+			io_rest(&c->io);
+		return;
+	}
 	if (c->state == CONN_CLOSING) {
 		if (io_pending(&c->io) == 0)
 			conn_flushed(c);
@@ -805,7 +877,7 @@ void
 conn_drain(struct conn *c)
 {
 	if (c->state == CONN_IDLE || (c->state == CONN_READ_HEAD &&
-	    evbuffer_get_length(c->io.in) == 0)) {
+	    (c->io.in == NULL || evbuffer_get_length(c->io.in) == 0))) {
 		conn_close(c, "shutting down");
 		return;
 	}

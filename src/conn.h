@@ -47,7 +47,8 @@ void	conn_close(struct conn *c, const char *reason);
 /* The bytes c holds in its buffers now, both halves (CONN_BUFFERED_MAX). */
 size_t	conn_buffered(const struct conn *c);
 
-/* Frees the calling thread's cache of exchanges (at exit). */
+/* Frees the calling thread's cache of exchanges and its spare buffers
+ * (io_rest), at exit. */
 void	conn_cache_free(void);
 
 /*

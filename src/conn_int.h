@@ -72,43 +72,62 @@ struct exchange {
 	char			 line[256];	/* "GET /path", for the log */
 };
 
+/*
+ * An idle keep-alive connection costs its struct conn, its socket's
+ * libevent bookkeeping and nothing else: the exchange is cached, the io's
+ * buffers are given back (io_rest), the peer's address is kept as bytes and
+ * formatted when a log line or a forwarded header needs it (conn_peer,
+ * conn_peer_ip), the flags are bits, and the byte counts for metrics are
+ * the io's own, restarted at each count (conn_bytes).  Keep it so: a field
+ * added here is paid for by every idle client (bench/idle-mem measures
+ * it).
+ */
 struct conn {
 	TAILQ_ENTRY(conn)	 entry;		/* in w->conns */
 	struct worker		*w;		/* whose thread serves it */
 	enum conn_state		 state;
+	uint16_t		 peer_port;	/* host order */
+	bool			 peer_inet6;	/* AF_INET6 (else AF_INET) */
+	bool			 peer_v4;	/* as in struct addr_ip */
 	struct io		 io;
 	struct exchange		*x;		/* from a request's first byte */
 	/* the request in flight */
 	struct snapshot		*snap;		/* routed with; a reference */
 	struct member		*member;	/* counted in its inflight */
 	struct upstream		*up;
-	bool			 req_done;	/* request fully sent upstream */
-	bool			 answered;	/* the response ended before the
+	/* bits, not bools: 15 bytes less for every idle client */
+	bool			 req_done : 1;	/* request fully sent upstream */
+	bool			 answered : 1;	/* the response ended before the
 						 * body: its rest still goes */
-	bool			 resp_started;	/* response bytes to client */
-	bool			 keep_alive;
-	bool			 http10;
-	bool			 body_sent;	/* request body bytes upstream */
-	bool			 retried;	/* stale keep-alive retried */
-	bool			 client_eof;	/* client sent FIN */
-	bool			 shut;		/* we sent the client FIN */
-	bool			 client_paused;	/* reading stopped: backpressure */
-	bool			 up_paused;	/* upstream reading stopped */
-	bool			 up_eof;	/* the member sent FIN */
-	bool			 up_shut;	/* tunnel: we sent the member FIN */
-	bool			 tunnel;	/* counted in w->tunnels */
-	bool			 draining;	/* tunnel: closing after a switch */
-	char			 peer[ADDR_TEXT_MAX];	/* "ip:port" */
-	char			 peer_ip[INET6_ADDRSTRLEN];
-	struct addr_ip		 peer_addr;	/* forwarded.trusted? */
-	uint64_t		 in_mark;	/* io.nread counted in metrics */
-	uint64_t		 out_mark;	/* bytes queued, counted */
+	bool			 resp_started : 1; /* response bytes to client */
+	bool			 keep_alive : 1;
+	bool			 http10 : 1;
+	bool			 body_sent : 1;	/* request body bytes upstream */
+	bool			 retried : 1;	/* stale keep-alive retried */
+	bool			 client_eof : 1; /* client sent FIN */
+	bool			 shut : 1;	/* we sent the client FIN */
+	bool			 client_paused : 1; /* reading stopped:
+						     * backpressure */
+	bool			 up_paused : 1;	/* upstream reading stopped */
+	bool			 up_eof : 1;	/* the member sent FIN */
+	bool			 up_shut : 1;	/* tunnel: we sent the member
+						 * FIN */
+	bool			 tunnel : 1;	/* counted in w->tunnels */
+	bool			 draining : 1;	/* tunnel: closing after a
+						 * switch */
+	uint64_t		 peer_w[2];	/* as in struct addr_ip */
 };
 
 /*
  * The client half (conn.c), for the other two.
  */
 
+
+/* The client's "ip:port" and its address alone, for logs and forwarded
+ * headers: each in a buffer of the calling thread, valid until the next
+ * call of the same function. */
+const char *conn_peer(const struct conn *c);
+const char *conn_peer_ip(const struct conn *c);
 
 /* The configuration c's request was routed with (or the live one). */
 const struct config *conn_config(const struct conn *c);

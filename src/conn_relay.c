@@ -630,8 +630,8 @@ conn_relay_may_resend(const struct conn *c)
 static int
 conn_relay_next_member(struct conn *c)
 {
-	log_info("client %s: \"%s\": resent to another member", c->peer_ip,
-	    c->x->line);
+	log_info("client %s: \"%s\": resent to another member",
+	    conn_peer_ip(c), c->x->line);
 	upstream_free(c->up);
 	c->up = NULL;
 	return (conn_relay_connect(c));

@@ -48,7 +48,7 @@ conn_tunnel_relay(struct conn *c, struct io *src, struct io *dst)
 {
 	/* out of memory: what is left is moved on the next event */
 	if (io_move(dst->out, src->in, evbuffer_get_length(src->in)) == -1)
-		log_error("client %s: tunnel: out of memory", c->peer);
+		log_error("client %s: tunnel: out of memory", conn_peer(c));
 	io_flush(dst);
 	if (io_pending(dst) >= CONN_HIGH_WATER)
 		io_read(src, false);
@@ -69,13 +69,13 @@ conn_tunnel_pass_eof(struct conn *c)
 		c->up_shut = passed = true;
 		io_shutdown(&c->up->io);
 		log_debug("client %s: tunnel: client half-closed, passed on to "
-		    "%s", c->peer, c->member->addr.text);
+		    "%s", conn_peer(c), c->member->addr.text);
 	}
 	if (c->up_eof && !c->shut && io_pending(&c->io) == 0) {
 		c->shut = passed = true;
 		io_shutdown(&c->io);
 		log_debug("client %s: tunnel: %s half-closed, passed on",
-		    c->peer, c->member->addr.text);
+		    conn_peer(c), c->member->addr.text);
 	}
 	if (c->up_shut && c->shut) {
 		conn_close(c, "tunnel closed by both sides");
@@ -147,7 +147,7 @@ conn_tunnel_start(struct conn *c)
 	c->state = CONN_TUNNEL;
 	c->tunnel = true;
 	COUNT_ADD(&c->w->tunnels[c->member->pool], 1);
-	log_debug("client %s: tunnel to %s %s", c->peer,
+	log_debug("client %s: tunnel to %s %s", conn_peer(c),
 	    pool_name(c->member->pool), c->member->addr.text);
 	/* a tunnel is quiet for as long as its protocol likes */
 	io_timeouts(&u->io, 0, 0);

@@ -8,7 +8,8 @@
  *   EV_WRITE is armed only while the socket would block.
  * - Input is read with readv straight into the input buffer's free space,
  *   up to IO_READ_MAX bytes per readiness and without FIONREAD.
- * - Both events are embedded: an io allocates only its two evbuffers.
+ * - Both events are embedded: an io allocates only its two evbuffers,
+ *   and not even those while it rests (io_rest).
  *
  * The owner's callback is told what happened (IO_* flags).  io_flush()
  * never calls it, so it is safe anywhere; an error it meets is reported
@@ -59,8 +60,8 @@ struct io {
 	bool			 eof_said;	/* IO_EOF delivered */
 	struct evbuffer_cb_entry *full;		/* input reached in_max */
 	struct io_splice	*sp;		/* a pipe to or from (io_splice) */
-	uint64_t		 nread;		/* bytes read, ever */
-	uint64_t		 nwritten;	/* bytes written, ever */
+	uint64_t		 nread;		/* bytes read; owner may reset */
+	uint64_t		 nwritten;	/* bytes written; likewise */
 };
 
 /*
@@ -83,6 +84,24 @@ int	io_connect(struct io *io, struct event_base *base,
 /* Closes the socket and frees the buffers; io_close of a zeroed io is a
  * no-op. */
 void	io_close(struct io *io);
+
+/*
+ * Gives both buffers up when they are empty and nothing waits to be
+ * written (an idle keep-alive connection), and returns true; false when
+ * they hold bytes.  They go to the calling thread's few spares, which the
+ * next io_wake() or io_init() takes, or are freed.  While io rests io->in and io->out are NULL: io_pending() and
+ * io_flush() take that as empty, and the read event takes the buffers
+ * back (io_wake) before it reads, so the owner's IO_READ finds them; an
+ * owner that wants to queue output first calls io_wake() itself.
+ */
+bool	io_rest(struct io *io);
+
+/* Gives a resting io its buffers back: 0, or -1 when out of memory. */
+int	io_wake(struct io *io);
+
+/* Frees the calling thread's spare buffers (io_rest keeps a few), at the
+ * thread's exit. */
+void	io_spares_free(void);
 
 void	io_setcb(struct io *io, io_cb cb, void *arg);
 

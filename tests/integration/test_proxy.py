@@ -223,6 +223,83 @@ def _():
          "connections_open is back to 0 afterwards", c.admin("status"))
 
 
+@s.scenario("an idle keep-alive connection woken by a pipelined burst")
+def _():
+    # an idle client connection gives back its buffers (io_rest), at once
+    # or, when its last response was still going out, once it is out; the
+    # next bytes must find all of the connection as it was
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    raw = RawConn(c.port)
+    big = 3 * MiB
+    raw.send(build_request("GET", "/stream?bytes=%d" % big))
+    time.sleep(0.5)     # the response ends in cutover while unread
+    r = raw.read_response()
+    s.ok(r.status == 200 and len(r.body) == big and
+         sha256(r.body) == pattern_sha256(big),
+         "a response still queued when its request ended arrives whole",
+         repr(r))
+    time.sleep(0.3)     # idle
+    body = bytes(range(256)) * 300 + b"end"
+    raw.send(build_request("GET", "/stream?bytes=200000") +
+             build_request("POST", "/echo", body=body) +
+             build_request("GET", "/raw", {"X-Tag": "third"}))
+    got = [raw.read_response() for _ in range(3)]
+    s.ok(got[0].status == 200 and len(got[0].body) == 200000 and
+         sha256(got[0].body) == pattern_sha256(200000) and
+         got[1].status == 200 and
+         json.loads(got[1].body)["sha256"] == sha256(body) and
+         got[2].status == 200 and
+         json.loads(got[2].body)["head"].startswith("GET /raw HTTP/1.1\r\n")
+         and "X-Tag: third\r\n" in json.loads(got[2].body)["head"],
+         "a pipelined burst on the idle connection is served byte-exact, "
+         "in order", repr(got))
+    time.sleep(0.3)     # idle again
+    raw.send(b"GET /status?code=202 HT")
+    time.sleep(0.2)     # a head split across reads after idle
+    raw.send(b"TP/1.1\r\nHost: test\r\n\r\n")
+    r = raw.read_response()
+    s.eq((r.status, r.body), (202, b"blue\n"),
+         "a head split across reads after idle is answered")
+    st = c.status_json()
+    s.eq(st["connections_open"], 1, "the connection stayed open throughout",
+         repr(st))
+    raw.close()
+
+
+@s.scenario("keep-alive connections by the hundred idle, then busy again")
+def _():
+    # each idle connection gives its buffers to its worker's few spares
+    # or frees them (io_rest); 150 of them idle at once outnumber the
+    # spares, so some wake with spare buffers and most with new ones
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green])
+    raws = [RawConn(c.port) for _ in range(150)]
+    first = [raw.request("GET", "/status?code=200") for raw in raws]
+    s.ok(all(r.status == 200 and r.body == b"blue\n" for r in first),
+         "150 keep-alive connections answered, now idle together",
+         repr([r for r in first if r.status != 200][:3]))
+    time.sleep(0.3)
+    bodies = [b"%d:" % i + bytes(range(256)) * (i + 1) for i in
+              range(len(raws))]
+    for raw, body in zip(raws, bodies):
+        raw.send(build_request("POST", "/echo", body=body) +
+                 build_request("GET", "/stream?bytes=70000"))
+    bad = []
+    for i, (raw, body) in enumerate(zip(raws, bodies)):
+        a, b = raw.read_response(), raw.read_response()
+        if not (a.status == 200 and
+                json.loads(a.body)["sha256"] == sha256(body) and
+                b.status == 200 and sha256(b.body) == pattern_sha256(70000)):
+            bad.append((i, a, b))
+    s.ok(not bad, "each woken connection serves its pipelined pair "
+         "byte-exact", repr(bad[:2]))
+    s.eq(c.status_json()["connections_open"], 150,
+         "all 150 stayed open")
+    for raw in raws:
+        raw.close()
+
+
 @s.scenario("round robin")
 def _():
     b1, b2, green = Backend("b1"), Backend("b2"), Backend("green")
