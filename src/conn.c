@@ -821,6 +821,13 @@ conn_client_event(struct conn *c, int what)
 		return;
 	}
 	if (what & IO_TIMEOUT) {
+		/* a response under way is cut short: said, counted, logged */
+		if (c->x != NULL && c->resp_started &&
+		    !(c->x->status == 0 && c->x->ninterim > 0)) {
+			conn_error(c, 0, "client stopped reading");
+			return;
+		}
+		log_info("client %s: stopped reading: closing", conn_peer(c));
 		conn_close(c, "client stopped reading");
 		return;
 	}

@@ -302,4 +302,40 @@ def _():
          "%d pipe fds, %d before, %d workers" % (pipes(c), base, workers))
 
 
+@s.scenario("a client that stops reading longer than timeouts.idle_ms: "
+            "its response is cut short, said, counted and logged")
+def _():
+    for label, extra in (("on", ""), ("off", OFF)):
+        blue, c = start(extra + "timeouts = { idle_ms = 1000; };\n",
+                        access=True)
+        before = c.status_json()["errors_total"]
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", c.port))
+        raw.sendall(build_request("GET", "/blob?bytes=%d&seed=7" % (40 * MiB)))
+        s.ok(c.wait_log(r'warning: client 127\.0\.0\.1: "GET /blob\S*": '
+                        r"response cut short: client stopped reading",
+                        timeout=15),
+             "splice %s: the cut is logged as a warning" % label)
+        got = 0
+        raw.settimeout(10)
+        try:
+            while True:
+                d = raw.recv(1 << 20)
+                if not d:
+                    break
+                got += len(d)
+        except ConnectionResetError:
+            pass
+        raw.close()
+        s.ok(0 < got < 40 * MiB, "splice %s: the client got part of it, "
+             "then the close (%d bytes)" % (label, got))
+        s.eq(c.status_json()["errors_total"], before + 1,
+             "splice %s: counted in errors_total" % label)
+        s.ok(wait_until(lambda: "client stopped reading" in
+                        c.stdout_text(), 5),
+             "splice %s: the access log line names the cut" % label,
+             c.stdout_text())
+
+
 s.done()
