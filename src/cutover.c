@@ -37,6 +37,14 @@
  * within this, and one that refuses costs a failed connect per worker and
  * warm connection in this time. */
 #define CUTOVER_WARM_MS	500
+#define CUTOVER_TRIM_MAX	64	/* idle connections closed per member at
+					 * a turn of cutover_warm_cb */
+/* How long the idle connections to the pool a switch left are all kept
+ * (with upstream.warm_idle > 0), so that a rollback soon after, or a
+ * switch back and forth, finds them open; then they are cut down to
+ * warm_idle.  Written and read on the worker's own thread. */
+#define CUTOVER_KEEP_MS		5000
+static _Thread_local struct timespec	cutover_left;
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
 static void	cutover_member_failed(void *, struct member *, const char *,
@@ -139,8 +147,10 @@ cutover_nworkers(const struct config *cf)
 /*
  * Worker w routes with s instead of old from now on (worker_ops.
  * snap_changed, on w's thread): it closes its idle connections to members
- * that left, and keeps upstream.warm_idle of those to the pool that
- * stopped being active, warm for a switch back.
+ * that left.  Those to the pool that stopped being active carry no
+ * request from now on; cutover_warm_cb cuts them down to
+ * upstream.warm_idle at its next turns, not here: closing hundreds of
+ * sockets at once would hold up the first requests to the new pool.
  */
 static void
 cutover_snap_changed(void *ctx, struct worker *w, struct snapshot *old,
@@ -153,10 +163,9 @@ cutover_snap_changed(void *ctx, struct worker *w, struct snapshot *old,
 			m = old->pools[i]->members[k];
 			if (!snapshot_has_member(s, m))
 				upstream_close_idle(m, w->id);
-			else if (m->pool != s->active)
-				upstream_trim_idle(m, w->id,
-				    s->config->warm_idle);
 		}
+	if (old != NULL && old->active != s->active)
+		clock_gettime(CLOCK_MONOTONIC, &cutover_left);
 }
 
 /* Takes the live snapshot (a job: reload, DNS). */
@@ -168,10 +177,12 @@ cutover_sync(struct worker *w, void *arg)
 
 /*
  * Keeps w's warm connections to the inactive pool (upstream.warm_idle):
- * opens what is missing to its usable members, and closes those to the
- * others (down, drained, in maintenance).  On w's thread, every
- * CUTOVER_WARM_MS, and never while stopping.  None is opened while
- * descriptors are short: the clients waiting for them come first.
+ * cuts what a switch left down to that many (CUTOVER_TRIM_MAX per member
+ * at a turn, so that no turn holds the loop up for long), opens what is
+ * missing to its usable members, and closes those to the others (down,
+ * drained, in maintenance).  On w's thread, every CUTOVER_WARM_MS, and
+ * never while stopping.  None is opened while descriptors are short: the
+ * clients waiting for them come first.
  */
 static void
 cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
@@ -181,17 +192,30 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 	struct pool		*p;
 	struct member		*m;
 	struct timeval		 tv = { 0, CUTOVER_WARM_MS * 1000 };
+	struct timespec		 now;
+	unsigned		 n;
+	bool			 keep;
 
 	if (workers_stopping(w->ws))
 		return;
 	worker_snap_refresh(w);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	keep = (now.tv_sec - cutover_left.tv_sec) * 1000 +
+	    (now.tv_nsec - cutover_left.tv_nsec) / 1000000 < CUTOVER_KEEP_MS;
 	if ((s = w->snap) != NULL) {
+		keep = keep && s->config->warm_idle > 0;
 		p = s->pools[s->active == POOL_BLUE ? POOL_GREEN : POOL_BLUE];
 		for (size_t k = 0; k < p->nmembers; k++) {
 			m = p->members[k];
-			if (s->config->warm_idle == 0 || !member_is_usable(m))
+			n = COUNT_GET(&m->local[w->id].nidle);
+			if (!member_is_usable(m))
 				upstream_close_idle(m, w->id);
-			else if (!fdlimit_short())
+			else if (n > s->config->warm_idle && !keep)
+				upstream_trim_idle(m, w->id, n - (n -
+				    s->config->warm_idle < CUTOVER_TRIM_MAX ?
+				    n - s->config->warm_idle :
+				    CUTOVER_TRIM_MAX));
+			else if (n < s->config->warm_idle && !fdlimit_short())
 				upstream_warm(w->base, w->id, m,
 				    s->config->warm_idle,
 				    s->config->connect_ms);
