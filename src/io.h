@@ -51,8 +51,8 @@ struct io {
 	void			*arg;
 	unsigned		 read_ms;	/* 0: no read timeout */
 	unsigned		 write_ms;	/* 0: no write timeout */
-	size_t			 in_max;	/* stop reading at (0: none) */
-	size_t			 low_water;	/* IO_DRAINED at or below */
+	unsigned		 in_max;	/* stop reading at (0: none) */
+	unsigned		 low_water;	/* IO_DRAINED at or below */
 	int			 error;		/* errno of IO_ERROR */
 	bool			 reading;	/* the owner wants input */
 	bool			 connecting;
