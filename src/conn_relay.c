@@ -284,6 +284,21 @@ conn_relay_answered_sent(struct conn *c)
 	return (conn_next(c));
 }
 
+/* Whether the member sent bytes after its complete response: framing we
+ * cannot trust, said and counted against it. */
+static bool
+conn_relay_stray(struct conn *c)
+{
+	size_t	n = evbuffer_get_length(c->up->io.in);
+
+	if (n == 0)
+		return (false);
+	log_warn("%s %s: %zu unexpected bytes after the response",
+	    pool_name(c->member->pool), conn_member_text(c), n);
+	conn_observe(c, "bytes after the response");
+	return (true);
+}
+
 /*
  * The member sent something after a response that ended before the
  * request body (or closed): it cannot be framed, so both connections
@@ -302,12 +317,8 @@ conn_relay_answered_member(struct conn *c, int what)
 		    "request body"));
 	if (what & IO_ERROR)
 		return (conn_answered_fail(c, strerror(u->io.error)));
-	if (evbuffer_get_length(u->io.in) == 0)
+	if (!conn_relay_stray(c))
 		return (0);
-	log_warn("%s %s: %zu unexpected bytes after the response",
-	    pool_name(c->member->pool), conn_member_text(c),
-	    evbuffer_get_length(u->io.in));
-	conn_observe(c, "bytes after the response");
 	return (conn_answered_fail(c, "member sent bytes after the "
 	    "response"));
 }
@@ -362,14 +373,11 @@ conn_relay_request_body(struct conn *c)
 			conn_relay_splice(c, &c->x->req, &c->io, uio);
 	}
 	io_flush(uio);
-	if (r == HTTP_DONE && c->answered) {
-		c->req_done = true;
-		conn_client_timeouts(c, 0);
-		return (conn_relay_answered_sent(c));
-	}
 	if (r == HTTP_DONE) {
 		c->req_done = true;
 		conn_client_timeouts(c, 0);
+		if (c->answered)
+			return (conn_relay_answered_sent(c));
 		/* now the member owes us an answer within upstream_ms */
 		io_timeouts(uio, c->snap->config->upstream_ms,
 		    c->snap->config->upstream_ms);
@@ -390,15 +398,7 @@ conn_relay_response_done(struct conn *c)
 	bool		 reusable;
 
 	io_flush(&c->io);
-	reusable = u->resp.keep_alive;
-	if (evbuffer_get_length(u->io.in) > 0) {
-		/* bytes after a complete response: framing we cannot trust */
-		log_warn("%s %s: %zu unexpected bytes after the response",
-		    pool_name(c->member->pool), conn_member_text(c),
-		    evbuffer_get_length(u->io.in));
-		conn_observe(c, "bytes after the response");
-		reusable = false;
-	}
+	reusable = !conn_relay_stray(c) && u->resp.keep_alive;
 	COUNT_ADD(&c->w->stats.responses, 1);
 	if (!c->req_done && reusable && c->keep_alive &&
 	    conn_relay_may_finish_body(c)) {
