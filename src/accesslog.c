@@ -128,10 +128,10 @@ accesslog_json_escape(char *dst, size_t dstlen, const char *src, size_t len,
 #define ACCESSLOG_MAX_TARGET	2048
 #define ACCESSLOG_MAX_ERROR	512
 #define ACCESSLOG_MAX_MEMBER	256
-#define ACCESSLOG_MAX_SHORT	64	/* client, method, pool */
+#define ACCESSLOG_MAX_SHORT	64	/* client, method, pool, route */
 
 #if ACCESSLOG_MAX_TARGET + ACCESSLOG_MAX_ERROR + ACCESSLOG_MAX_MEMBER + \
-    3 * ACCESSLOG_MAX_SHORT + 400 > ACCESSLOG_LINE_MAX
+    4 * ACCESSLOG_MAX_SHORT + 400 > ACCESSLOG_LINE_MAX
 #error "access log fields may not fit a line"
 #endif
 
@@ -201,7 +201,7 @@ accesslog_dash(const char *s)
 }
 
 /* time client "METHOD target" status in out duration pool member
- * retried=0|1 "error"|- */
+ * retried=0|1 route=active|shift|preview|- "error"|- */
 static void
 accesslog_format_text(struct accesslog_buf *b, const struct accesslog_rec *r)
 {
@@ -227,8 +227,9 @@ accesslog_format_text(struct accesslog_buf *b, const struct accesslog_rec *r)
 		accesslog_putf(b, "%llu.%llums",
 		    (unsigned long long)(r->ns / 1000000u),
 		    (unsigned long long)(r->ns / 100000u % 10u));
-	accesslog_putf(b, " %s %s retried=%d ", accesslog_dash(r->pool),
-	    accesslog_dash(r->member), r->retried ? 1 : 0);
+	accesslog_putf(b, " %s %s retried=%d route=%s ",
+	    accesslog_dash(r->pool), accesslog_dash(r->member),
+	    r->retried ? 1 : 0, accesslog_dash(r->route));
 	if (r->error == NULL)
 		accesslog_put(b, "-");
 	else {
@@ -269,6 +270,8 @@ accesslog_format_json(struct accesslog_buf *b, const struct accesslog_rec *r)
 	accesslog_put_jsonz(b, r->member, ACCESSLOG_MAX_MEMBER);
 	accesslog_put(b, r->retried ? ",\"retried\":true" :
 	    ",\"retried\":false");
+	accesslog_put(b, ",\"route\":");
+	accesslog_put_jsonz(b, r->route, ACCESSLOG_MAX_SHORT);
 	accesslog_put(b, ",\"error\":");
 	accesslog_put_jsonz(b, r->error, ACCESSLOG_MAX_ERROR);
 	accesslog_put(b, "}");

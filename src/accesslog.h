@@ -48,6 +48,8 @@ struct accesslog_rec {
 	const char	*pool;
 	const char	*member;
 	bool		 retried;
+	const char	*route;		/* "active", "shift", "preview"; NULL:
+					 * not routed (a 400 before it) */
 	const char	*error;		/* cutover's own reason, if it answered */
 };
 

@@ -88,6 +88,7 @@ static int	cmd_metrics(struct admin_req *);
 static int	cmd_switch(struct admin_req *);
 static int	cmd_cancel(struct admin_req *);
 static int	cmd_rollback(struct admin_req *);
+static int	cmd_shift(struct admin_req *);
 static int	cmd_member(struct admin_req *);
 static int	cmd_wait_healthy(struct admin_req *);
 static int	cmd_wait_drained(struct admin_req *);
@@ -112,6 +113,10 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "rollback", ADMIN_WRITES, 0, 1, "rollback [force]",
 	    "switch back to the previous pool (force: even if unhealthy)",
 	    cmd_rollback },
+	{ "shift", ADMIN_WRITES, 2, 3, "shift <pool> <percent> [force]",
+	    "send percent (0-100) of the clients to pool, sticky per client "
+	    "(0, switch or rollback: end it; force: even if unhealthy)",
+	    cmd_shift },
 	{ "member", ADMIN_WRITES, 3, 4,
 	    "member <pool> <host:port> ready|drain|maint [force]",
 	    "set a member's admin state (force: even the last usable one)",
@@ -421,6 +426,38 @@ cmd_rollback(struct admin_req *r)
 		force = true;
 	}
 	rc = cutover_rollback(r->cx, force, r->peer, msg, sizeof(msg));
+	return (admin_done(r, rc, msg));
+}
+
+/* shift POOL PERCENT [force] */
+static int
+cmd_shift(struct admin_req *r)
+{
+	char		msg[ADMIN_MSG_MAX] = "", echo[ADMIN_ECHO_MAX + 8];
+	bool		force = false;
+	long long	percent;
+	int		rc;
+
+	if (r->argc == 4) {
+		if (strcmp(r->argv[3], "force") != 0)
+			return (ADMIN_BAD_ARG);
+		force = true;
+	}
+	if (admin_pool(r, r->argv[1]) == -1)
+		return (-1);
+	/* admin_number takes 1 and up: 0 ends a shift */
+	if (strcmp(r->argv[2], "0") == 0)
+		percent = 0;
+	else if (strspn(r->argv[2], "0123456789") > 3 ||
+	    admin_number(r->argv[2], &percent) == -1 || percent > 100) {
+		admin_printable(echo, sizeof(echo), r->argv[2],
+		    ADMIN_ECHO_MAX);
+		snprintf(r->err, sizeof(r->err), ADMIN_USAGE "percent %s: a "
+		    "whole number from 0 to 100", echo);
+		return (-1);
+	}
+	rc = cutover_shift(r->cx, r->argv[1], (unsigned)percent, force,
+	    r->peer, msg, sizeof(msg));
 	return (admin_done(r, rc, msg));
 }
 

@@ -82,7 +82,7 @@ struct cfg_key {
 	F(group) F(listen) F(active) F(pools) F(members) F(socket) F(mode) \
 	F(ms) F(level) F(access) F(bool) F(uint) F(bytes) F(path) F(hstr) \
 	F(hnum) F(expect) F(min) F(trusted) F(replaced) F(admin_http) \
-	F(socket_group) F(dns) F(nameservers) F(hbool)
+	F(socket_group) F(dns) F(nameservers) F(hbool) F(name) F(token)
 #define CFG_DECLARE_LOAD(n) static int cfg_load_##n(struct cfg_ctx *, \
 			    const config_setting_t *, const struct cfg_key *);
 CFG_LOADERS(CFG_DECLARE_LOAD)
@@ -91,7 +91,7 @@ CFG_LOADERS(CFG_DECLARE_LOAD)
 	F(group) F(pools) F(listen) F(active) F(members) F(uint) \
 	F(mode) F(path) F(admin_http) F(level) F(access) F(bool) F(bytes) \
 	F(hstr) F(hnum) F(expect) F(min) F(trusted) F(dns) F(nameservers) \
-	F(hbool)
+	F(hbool) F(token)
 #define CFG_DECLARE_PRINT(n) static void cfg_print_##n(struct cfg_out *, \
 			    const struct cfg_key *);
 CFG_PRINTERS(CFG_DECLARE_PRINT)
@@ -182,6 +182,23 @@ static const struct cfg_key forwarded_keys[] = {
 	CFG_END
 };
 
+/* .min 1: "" allowed (turns the header off) */
+static const struct cfg_key preview_keys[] = {
+	{ .name = "header", .load = cfg_load_name, .print = cfg_print_path,
+	    .off = offsetof(struct config, preview.header), .min = 1 },
+	{ .name = "cookie", .load = cfg_load_name, .print = cfg_print_path,
+	    .off = offsetof(struct config, preview.cookie) },
+	{ .name = "token", .load = cfg_load_token, .print = cfg_print_token,
+	    .off = offsetof(struct config, preview.token) },
+	CFG_END
+};
+
+static const struct cfg_key shift_keys[] = {
+	{ .name = "cookie", .load = cfg_load_name, .print = cfg_print_path,
+	    .off = offsetof(struct config, shift_cookie) },
+	CFG_END
+};
+
 static const struct cfg_key upstream_keys[] = {
 	CFG_BOOL("splice", splice),
 	CFG_UINT("splice_min_bytes", splice_min_bytes, 1, 1073741824),
@@ -243,6 +260,8 @@ static const struct cfg_key top_keys[] = {
 	CFG_GROUP("upstream", upstream_keys),
 	CFG_GROUP("forwarded", forwarded_keys),
 	CFG_GROUP("dns", dns_keys),
+	CFG_GROUP("preview", preview_keys),
+	CFG_GROUP("shift", shift_keys),
 	CFG_END
 };
 
@@ -1275,6 +1294,58 @@ cfg_load_path(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/* Whether c may be in a header or cookie name (RFC 9110 5.6.2 tchar). */
+static bool
+cfg_is_tchar(unsigned char c)
+{
+	return (c > 0x20 && c < 0x7f && strchr("\"(),/:;<=>?@[\\]{}", c) ==
+	    NULL);
+}
+
+/* A header or cookie name at k->off ("" only when k->min is 1). */
+static int
+cfg_load_name(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	char		**dst = (char **)(void *)((char *)x->c + k->off);
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a string")) == NULL)
+		return (-1);
+	if (*v == '\0' && k->min == 0)
+		return (cfg_fail(x, s, NULL, "must not be empty"));
+	if (strlen(v) > 64)
+		return (cfg_fail(x, s, NULL, "longer than 64 characters"));
+	for (const char *p = v; *p != '\0'; p++)
+		if (!cfg_is_tchar((unsigned char)*p))
+			return (cfg_fail(x, s, NULL, "'%s' is not a valid "
+			    "name: letters, digits and !#$%%&'*+-.^_`|~ only",
+			    v));
+	free(*dst);
+	if ((*dst = strdup(v)) == NULL)
+		return (cfg_fail(x, s, NULL, "out of memory"));
+	return (0);
+}
+
+/* preview.token: what X-Cutover-Token must carry, visible ASCII. */
+static int
+cfg_load_token(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const char	*v;
+
+	if ((v = cfg_string(x, s, "a string")) == NULL)
+		return (-1);
+	if (strlen(v) < 8 || strlen(v) > 256)
+		return (cfg_fail(x, s, NULL, "must be 8 to 256 characters "
+		    "long"));
+	for (const char *p = v; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return (cfg_fail(x, s, NULL, "printable ASCII "
+			    "without spaces only (it is a header's value)"));
+	return (cfg_load_path(x, s, k));
+}
+
 #define CFG_TRUSTED_MAX	64	/* scanned for every request */
 
 /* forwarded.trusted: a list of networks, "10.244.0.0/16" or an address. */
@@ -1397,6 +1468,9 @@ cfg_finish(struct cfg_ctx *x, const config_setting_t *root)
 	if (x->c->dns.resolv_conf == NULL && (x->c->dns.resolv_conf =
 	    strdup(CONFIG_DEFAULT_RESOLV_CONF)) == NULL)
 		return (cfg_fail(x, root, "dns.resolv_conf", "out of memory"));
+	if (x->c->preview.header == NULL && (x->c->preview.header =
+	    strdup(CONFIG_DEFAULT_PREVIEW_HEADER)) == NULL)
+		return (cfg_fail(x, root, "preview.header", "out of memory"));
 	if (x->c->admin_socket == NULL &&
 	    (x->c->admin_socket = strdup(DEFAULT_ADMIN_SOCKET)) == NULL)
 		return (cfg_fail(x, root, "admin.socket", "out of memory"));
@@ -1705,6 +1779,17 @@ cfg_print_path(struct cfg_out *o, const struct cfg_key *k)
 	    ((const char *)o->c + k->off));
 }
 
+/* preview.token: whether it is set, never what it is */
+static void
+cfg_print_token(struct cfg_out *o, const struct cfg_key *k)
+{
+	if (o->c->preview.token == NULL)
+		cfg_put_unset(o, k);
+	else
+		fprintf(o->fp, "%*s# %s: set (not shown)\n", o->depth * 2, "",
+		    k->name);
+}
+
 static void
 cfg_print_admin_http(struct cfg_out *o, const struct cfg_key *k)
 {
@@ -1847,6 +1932,10 @@ config_free(struct config *c)
 	free(c->admin_readonly_socket);
 	free(c->admin_http);
 	free(c->fwd.trusted);
+	free(c->preview.header);
+	free(c->preview.cookie);
+	free(c->preview.token);
+	free(c->shift_cookie);
 	free(c->path);
 	free(c);
 }

@@ -36,6 +36,7 @@
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
 #define CONFIG_DEFAULT_WARM_IDLE	2	/* per member per worker */
+#define CONFIG_DEFAULT_PREVIEW_HEADER	"X-Cutover-Pool"
 #define CONFIG_WARM_IDLE_MAX		64
 #define CONFIG_DEFAULT_SPLICE_MIN_BYTES	65536
 #define CONFIG_DEFAULT_DNS_REFRESH_MS	5000
@@ -123,6 +124,15 @@ struct config {
 		struct addr_cidr *trusted;
 		size_t		 ntrusted;
 	}			 fwd;
+	/* preview routing (pick.h): a request whose header (or cookie)
+	 * names a pool goes there, with X-Cutover-Token = token if set */
+	struct {
+		char		*header;	/* "": off */
+		char		*cookie;	/* NULL: none */
+		char		*token;		/* NULL: none needed */
+	}			 preview;
+	char			*shift_cookie;	/* shift.cookie; NULL: the
+						 * client's address */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "http_head.h"
 #include "log.h"
 #include "metrics.h"
+#include "pick.h"
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
@@ -200,6 +201,7 @@ conn_begin(struct conn *c)
 	x->head.len = 0;
 	x->ntried = 0;
 	x->panic = false;
+	x->picked = false;
 	x->status = 0;
 	x->timed = false;
 	x->line[0] = '\0';
@@ -273,6 +275,8 @@ conn_end_request(struct conn *c, bool reusable)
 		 * the live one still has the member, without a search */
 		if (reusable && !workers_stopping(c->w->ws) &&
 		    (live->active == u->member->pool ||
+		    (live->shift_percent > 0 &&
+		    live->shift_pool == u->member->pool) ||
 		    COUNT_GET(&u->member->local[u->worker].nidle) <
 		    live->config->warm_idle) &&
 		    (live->pools[u->member->pool] ==
@@ -441,8 +445,8 @@ conn_count(struct conn *c, struct conn_end *e)
 
 	/* cutover's own replies count for the pool the request would have
 	 * gone to */
-	e->pool = c->member != NULL ? c->member->pool : c->snap != NULL ?
-	    c->snap->active : c->w->snap->active;
+	e->pool = c->member != NULL ? c->member->pool : x->picked ? x->pool :
+	    c->snap != NULL ? c->snap->active : c->w->snap->active;
 	e->ns = METRICS_UNTIMED;
 	if (x->timed) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -483,6 +487,7 @@ conn_log_line(struct conn *c, enum accesslog_format f,
 	r.pool = pool_name(e->pool);
 	r.member = c->member != NULL ? c->member->addr.text : NULL;
 	r.retried = c->retried;
+	r.route = c->x->picked ? pick_route_name(c->x->route) : NULL;
 	r.error = error;
 	n = accesslog_format(f, &r, buf);
 	if (accesslog_write(buf, n) == -1)
@@ -671,12 +676,102 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	peer.v4 = c->peer_v4;
 	fwd->trust = addr_cidr_has(cf->fwd.trusted, cf->fwd.ntrusted, &peer);
 	fwd->via = cf->fwd.via;
+	/* preview routing's own fields are for cutover alone */
+	fwd->drop[0] = cf->preview.header;
+	fwd->drop[1] = PICK_TOKEN_HEADER;
 	/* an HTTP/1.0 request without Host meant the address it reached */
 	snprintf(local->text, sizeof(local->text), "localhost");
 	if (c->http10 && getsockname(c->io.fd,
 	    (struct sockaddr *)&ss, &sslen) == 0)
 		addr_from_sockaddr(local, (struct sockaddr *)&ss, sslen);
 	fwd->host_default = local->text;
+}
+
+/* A header's value without the blanks around it. */
+static const char *
+conn_trim(const char *v, size_t *len)
+{
+	while (*len > 0 && (*v == ' ' || *v == '\t'))
+		v++, (*len)--;
+	while (*len > 0 && (v[*len - 1] == ' ' || v[*len - 1] == '\t'))
+		(*len)--;
+	return (v);
+}
+
+/*
+ * Finds what the pool's choice needs in the head (pick.h): the pool a
+ * preview names (preview.header, else preview.cookie), X-Cutover-Token
+ * and the shift.cookie's value (in *key, NULL when absent).  NULL, or why
+ * the request is bad.
+ */
+static const char *
+conn_pick_find(struct conn *c, const char *base, struct pick_req *q,
+    const char **key, size_t *keylen)
+{
+	const struct config	*cf = conn_config(c);
+	const struct http_msg	*m = &c->x->req;
+	const char		*v, *cookie = NULL;
+	size_t			 len, clen = 0;
+	unsigned		 nhdr = 0, ntok = 0;
+
+	memset(q, 0, sizeof(*q));
+	*key = NULL;
+	for (unsigned i = 0; i < m->nhdrs; i++) {
+		len = m->hdrs[i].value.len;
+		v = conn_trim(base + m->hdrs[i].value.off, &len);
+		if (cf->preview.header[0] != '\0' &&
+		    http_hdr_is(m, base, i, cf->preview.header)) {
+			if (nhdr++ > 0)
+				return ("more than one preview header "
+				    "(preview.header)");
+			q->pool = v;
+			q->pool_len = len;
+		} else if (http_hdr_is(m, base, i, PICK_TOKEN_HEADER)) {
+			if (ntok++ > 0)
+				return ("more than one " PICK_TOKEN_HEADER
+				    " header");
+			q->token = v;
+			q->token_len = len;
+		} else if (http_hdr_is(m, base, i, "cookie")) {
+			if (cf->preview.cookie != NULL && cookie == NULL)
+				cookie = pick_cookie(v, len, cf->preview.cookie,
+				    &clen);
+			if (cf->shift_cookie != NULL && *key == NULL)
+				*key = pick_cookie(v, len, cf->shift_cookie,
+				    keylen);
+		}
+	}
+	if (q->pool == NULL && cookie != NULL) {
+		q->pool = cookie;
+		q->pool_len = clen;
+	}
+	return (NULL);
+}
+
+/*
+ * Chooses the request's pool once, with the snapshot it holds: a
+ * preview, the shift or the active pool.  q's pointers are into the
+ * head, which must still be there.
+ */
+static void
+conn_pick(struct conn *c, struct pick_req *q, const char *key, size_t keylen)
+{
+	const char	*ip;
+	enum pool_id	 id = c->snap->active;
+
+	/* the bucket costs a hash: only while a shift is on */
+	if (c->snap->shift_percent > 0 && q->pool == NULL) {
+		if (key == NULL) {
+			ip = conn_peer_ip(c);	/* the address, not the port */
+			key = ip;
+			keylen = strlen(ip);
+		}
+		q->bucket = pick_bucket(key, keylen);
+	}
+	c->x->route = (uint8_t)pick_route(c->snap,
+	    conn_config(c)->preview.token, q, &id);
+	c->x->pool = id;
+	c->x->picked = c->x->route <= PICK_PREVIEW;
 }
 
 /* The head is parsed: route the request.  May free c. */
@@ -687,8 +782,13 @@ conn_route(struct conn *c)
 	const char	*base = http_msg_head_base(&c->x->req, in), *bad;
 	struct http_fwd	 fwd;
 	struct addr	 local;
+	struct pick_req	 q;
+	const char	*key;
+	size_t		 keylen = 0;
+	char		 why[80];
 
 	clock_gettime(CLOCK_MONOTONIC, &c->x->t0);
+	c->x->picked = false;
 	c->x->timed = true;
 	COUNT_ADD(&c->w->stats.requests, 1);
 	c->req_done = c->resp_started = c->body_sent = c->retried = false;
@@ -709,13 +809,29 @@ conn_route(struct conn *c)
 	    (uint64_t)conn_config(c)->max_body_bytes)
 		return (conn_error(c, 413, "request body larger than "
 		    "limits.max_body_bytes"));
+	if ((bad = conn_pick_find(c, base, &q, &key, &keylen)) != NULL)
+		return (conn_error(c, 400, bad));
 	conn_forwarding(c, base, &fwd, &local);
 	if (http_request_head(&c->x->req, base, &fwd, &c->x->head) == -1)
 		return (conn_error(c, 503, "out of memory"));
 	if (!http_head_fits(&c->x->req, &c->x->head))	/* with what we add */
 		return (conn_error(c, 431, "request head too large"));
-	http_msg_head_drain(&c->x->req, in);
 	c->snap = worker_snap_take(c->w);
+	conn_pick(c, &q, key, keylen);
+	http_msg_head_drain(&c->x->req, in);
+	switch (c->x->route) {
+	case PICK_REFUSED:
+		metrics_preview_refused(&c->w->metrics);
+		return (conn_error(c, 403, "preview refused: a pool was named "
+		    "without the right " PICK_TOKEN_HEADER " (preview.token)"));
+	case PICK_BAD_POOL:
+		snprintf(why, sizeof(why), "preview names no pool (pools: %s, "
+		    "%s)", pool_name(POOL_BLUE), pool_name(POOL_GREEN));
+		return (conn_error(c, 400, why));
+	case PICK_PREVIEW:
+		metrics_preview(&c->w->metrics, c->x->pool);
+		break;
+	}
 	return (conn_relay_connect(c));
 }
 

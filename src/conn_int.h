@@ -65,6 +65,9 @@ struct exchange {
 	struct member		*tried[CONN_TRIES_MAX];
 	unsigned		 ntried;
 	bool			 panic;		/* routed in panic (counted) */
+	bool			 picked;	/* pool and route are set */
+	enum pool_id		 pool;		/* chosen once (pick.h) */
+	uint8_t			 route;		/* enum pick_route */
 	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;		/* head parsed (when timed) */
@@ -160,7 +163,8 @@ int	conn_finish(struct conn *c);
 
 /*
  * The request's end: counts it in the worker's metrics (its member's pool,
- * or for cutover's own replies the snapshot's active pool; status, time,
+ * or for cutover's own replies the pool it was routed to, else the
+ * snapshot's active pool; status, time,
  * bytes) and, if log.access is on, writes its access line with the same
  * numbers and error, cutover's own reason when it answered itself or cut
  * the response short (NULL otherwise).  Once per request, after its

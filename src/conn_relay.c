@@ -166,17 +166,27 @@ conn_relay_retryable(const struct conn *c)
 int
 conn_relay_connect(struct conn *c)
 {
-	struct pool	*p = snapshot_active(c->snap);
+	/* the pool chosen with the head (conn.c, pick.h): a preview
+	 * never falls back to another, so a tester sees it down */
+	struct pool	*p = c->x->picked ? c->snap->pools[c->x->pool] :
+			    snapshot_active(c->snap);
 	struct member	*m;
 	struct upstream	*u;
+	char		 why[64];
 
 	for (;;) {
 		/* one look at the members' state, which the control thread
 		 * may change meanwhile: none usable at first is a 503 */
 		m = conn_relay_select(c, p);
-		if (m == NULL && c->x->ntried == 0)
+		if (m == NULL && c->x->ntried == 0 && p->id ==
+		    c->snap->active)
 			return (conn_error(c, 503, "no healthy member in the "
 			    "active pool"));
+		if (m == NULL && c->x->ntried == 0) {
+			snprintf(why, sizeof(why), "no healthy member in pool "
+			    "%s", pool_name(p->id));
+			return (conn_error(c, 503, why));
+		}
 		if (m == NULL)
 			return (conn_error(c, 502, "no member could be reached"));
 		c->x->tried[c->x->ntried++] = m;

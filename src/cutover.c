@@ -61,6 +61,7 @@ static void	cutover_dns_answer(void *, enum pool_id,
 		    const struct dns_answer *);
 static void	cutover_sched_cb(evutil_socket_t, short, void *);
 static void	cutover_watch_sync(struct cutover *);
+static void	cutover_preview_note(const struct config *);
 static void	cutover_declare(struct cutover *, const struct config *,
 		    enum pool_id,
 		    char *, size_t);
@@ -367,6 +368,7 @@ cutover_start(struct cutover *cx, char *err, size_t errlen)
 		return (-1);
 	log_info("cutover %s started with %s", PACKAGE_VERSION,
 	    cx->config_path);
+	cutover_preview_note(cx->config);
 	return (0);
 }
 
@@ -794,6 +796,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	    pool_name(s->active), s->pools[POOL_BLUE]->nmembers,
 	    s->pools[POOL_GREEN]->nmembers, cf->nlisten, decl);
 	cutover_reload_result(cx, true, text, msg, msglen);
+	cutover_preview_note(cf);
 	cutover_panic_check(cx);	/* other members, or health.panic */
 	return (0);
 fail:
@@ -1000,6 +1003,25 @@ cutover_signal_cb(evutil_socket_t sig, short what, void *arg)
 	    "SIGINT received");
 }
 
+/*
+ * Anyone may pick a pool when the preview header or cookie is on and no
+ * token is set: said once at start and at every reload, at info (visible
+ * by default), so that an operator knows without every log warning.
+ */
+static void
+cutover_preview_note(const struct config *cf)
+{
+	if (cf->preview.token != NULL || (cf->preview.header[0] == '\0' &&
+	    cf->preview.cookie == NULL))
+		return;
+	log_info("preview: any client can pick a pool with %s%s%s%s "
+	    "(preview.token is not set)", cf->preview.header[0] != '\0' ?
+	    "header " : "", cf->preview.header, cf->preview.header[0] !=
+	    '\0' && cf->preview.cookie != NULL ? " or cookie " :
+	    cf->preview.cookie != NULL ? "cookie " : "",
+	    cf->preview.cookie != NULL ? cf->preview.cookie : "");
+}
+
 /* ---------------------------------------------------------------- switch */
 
 /* Parses a pool name from an admin command; 0, or -1 with msg. */
@@ -1204,7 +1226,8 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 	const char		*what = cutover_action_name(action);
 	uint64_t		 r = cx->release.generation;
 	char			 why[1024], rel[64] = "", when[32];
-	enum pool_id		 from;
+	enum pool_id		 from, shift_pool;
+	unsigned		 shifted;
 
 	if (cx->sched.pending) {
 		cutover_when_ms(cx->sched.at_ms, when, sizeof(when));
@@ -1243,8 +1266,13 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 		return (-1);
 	}
 	from = s->active;
+	shifted = s->shift_percent;
+	shift_pool = s->shift_pool;
 	if (router_switch(cx->router, id, msg, msglen) == -1)
 		return (-1);
+	if (shifted > 0)
+		log_info("%s: shift of %u%% to %s ended", what, shifted,
+		    pool_name(shift_pool));
 	if (gen != 0)
 		cx->release.generation = gen;
 	if (from == id) {
@@ -1306,6 +1334,42 @@ cutover_rollback(struct cutover *cx, bool force, const char *by, char *msg,
 		return (-1);
 	return (cutover_move(cx, CUTOVER_ROLLBACK, id, force, 0, by, msg,
 	    msglen));
+}
+
+int
+cutover_shift(struct cutover *cx, const char *pool, unsigned percent,
+    bool force, const char *by, char *msg, size_t msglen)
+{
+	const struct snapshot	*s = router_live(cx->router);
+	enum pool_id		 id;
+	char			 why[1024];
+
+	if (cutover_pool(pool, &id, msg, msglen) == -1)
+		return (-1);
+	if (s->active == id) {
+		snprintf(msg, msglen, "refused: %s is the active pool (shift "
+		    "the other one; 'shift %s 0' or a switch ends a shift)",
+		    pool_name(id), pool_name(s->shift_pool));
+		return (-1);
+	}
+	if (percent > 0 && !cutover_gate(cx, s, id, why, sizeof(why))) {
+		if (!force || s->pools[id]->nmembers == 0) {
+			snprintf(msg, msglen, "refused: %s%s", why,
+			    s->pools[id]->nmembers == 0 ? "" :
+			    " (add 'force' to override)");
+			log_warn("shift %s %u%% refused: %s", pool_name(id),
+			    percent, why);
+			return (-1);
+		}
+		log_warn("shift %s %u%% forced: %s", pool_name(id), percent,
+		    why);
+	}
+	if (router_shift(cx->router, id, percent, msg, msglen) == -1)
+		return (-1);
+	workers_snap_nudge(cx->workers);
+	log_info("shift%s: %s (by %s)", force ? " (forced)" : "", msg,
+	    by != NULL ? by : "in-process");
+	return (0);
 }
 
 /* The member of pool at addr in the live snapshot, or NULL with msg. */

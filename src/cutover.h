@@ -231,6 +231,18 @@ int		 cutover_switch(struct cutover *cx, const char *pool,
 		    bool force, const char *by, char *msg, size_t msglen);
 int		 cutover_rollback(struct cutover *cx, bool force,
 		    const char *by, char *msg, size_t msglen);
+
+/*
+ * Sends percent (0..100) of the clients to pool, the one not active,
+ * sticky per client (pick.h); 0 ends the shift.  A percent above 0 goes
+ * through the health gate as a switch does (force overrides it, unless
+ * the pool has no member).  A switch or rollback ends a shift; a reload
+ * keeps it; a restart ends it (the state file keeps the active pool
+ * only).  0, or -1 with the reason in msg.
+ */
+int		 cutover_shift(struct cutover *cx, const char *pool,
+		    unsigned percent, bool force, const char *by, char *msg,
+		    size_t msglen);
 int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
 
 /*

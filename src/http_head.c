@@ -258,6 +258,20 @@ http_is_hop(const struct http_msg *msg, const char *base, unsigned i,
 	return (false);
 }
 
+/* Whether header i of a request is one of fwd->drop. */
+static bool
+http_is_dropped(const struct http_msg *msg, const char *base, unsigned i,
+    const struct http_fwd *fwd)
+{
+	const struct http_span	*n = &msg->hdrs[i].name;
+
+	for (unsigned k = 0; k < HTTP_FWD_DROP_MAX; k++)
+		if (fwd->drop[k] != NULL && strlen(fwd->drop[k]) == n->len &&
+		    name_eq(base + n->off, fwd->drop[k], n->len))
+			return (true);
+	return (false);
+}
+
 static int
 http_add_field(struct http_buf *b, const char *base, const struct http_hdr *h)
 {
@@ -341,7 +355,8 @@ http_copy_fields(const struct http_msg *msg, const char *base,
 	for (unsigned i = 0; i < msg->nhdrs; i++) {
 		kind = http_field_kind(base + msg->hdrs[i].name.off,
 		    msg->hdrs[i].name.len);
-		if (http_is_hop(msg, base, i, kind, &tk))
+		if (http_is_hop(msg, base, i, kind, &tk) ||
+		    (fwd != NULL && http_is_dropped(msg, base, i, fwd)))
 			continue;
 		if (fwd != NULL && (d = http_divert(msg, base, i, kind, fwd,
 		    seen)) == -1)

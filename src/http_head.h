@@ -18,6 +18,8 @@
 
 struct evbuffer;
 
+#define HTTP_FWD_DROP_MAX	2
+
 /* How a request is forwarded: who asked, and which headers say so. */
 struct http_fwd {
 	const char		*client_ip;
@@ -32,6 +34,9 @@ struct http_fwd {
 	bool			 trust;		/* keep the client's forwarding
 						 * fields (forwarded.trusted) */
 	bool			 via;
+	/* fields of cutover's own never forwarded (preview routing):
+	 * names compared as hop-by-hop ones are; NULL or "": none */
+	const char		*drop[HTTP_FWD_DROP_MAX];
 };
 
 /*

@@ -92,6 +92,18 @@ metrics_panic(struct metrics *mx, enum pool_id pool)
 }
 
 void
+metrics_preview(struct metrics *mx, enum pool_id pool)
+{
+	METRICS_ADD(&mx->pool[pool].preview, 1);
+}
+
+void
+metrics_preview_refused(struct metrics *mx)
+{
+	METRICS_ADD(&mx->preview_refused, 1);
+}
+
+void
 metrics_add(const struct metrics *mx, struct metrics_totals *t)
 {
 	const struct metrics_pool	*p;
@@ -112,5 +124,7 @@ metrics_add(const struct metrics *mx, struct metrics_totals *t)
 		q->bytes_in += METRICS_GET(&p->bytes_in);
 		q->bytes_out += METRICS_GET(&p->bytes_out);
 		q->panic += METRICS_GET(&p->panic);
+		q->preview += METRICS_GET(&p->preview);
 	}
+	t->preview_refused += METRICS_GET(&mx->preview_refused);
 }

@@ -31,10 +31,12 @@ struct metrics_pool {
 	_Atomic uint64_t	 bytes_in;	/* from clients */
 	_Atomic uint64_t	 bytes_out;	/* to clients */
 	_Atomic uint64_t	 panic;		/* requests routed in panic */
+	_Atomic uint64_t	 preview;	/* preview requests (pick.h) */
 };
 
 struct metrics {
 	_Alignas(64) struct metrics_pool pool[POOL_COUNT];
+	_Atomic uint64_t	 preview_refused;	/* without the token */
 };
 
 /* The same counters, summed over workers (plain numbers). */
@@ -47,7 +49,9 @@ struct metrics_totals {
 		uint64_t	 bytes_in;
 		uint64_t	 bytes_out;
 		uint64_t	 panic;
+		uint64_t	 preview;
 	}		 pool[POOL_COUNT];
+	uint64_t	 preview_refused;
 };
 
 /* Requests whose head never was complete are counted, not timed. */
@@ -87,6 +91,12 @@ void		 metrics_bytes(struct metrics *mx, enum pool_id pool,
 /* On the owning worker's thread: a request on pool was routed in panic
  * (health.panic), counted once however many members it tried. */
 void		 metrics_panic(struct metrics *mx, enum pool_id pool);
+
+/* On the owning worker's thread: a preview request went to pool. */
+void		 metrics_preview(struct metrics *mx, enum pool_id pool);
+
+/* On the owning worker's thread: a preview without the right token. */
+void		 metrics_preview_refused(struct metrics *mx);
 
 /* Adds mx's counters to t (which it does not clear first).  Any thread. */
 void		 metrics_add(const struct metrics *mx,

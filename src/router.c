@@ -110,6 +110,40 @@ router_switch(struct router *r, enum pool_id to, char *msg, size_t msglen)
 }
 
 int
+router_shift(struct router *r, enum pool_id to, unsigned percent, char *msg,
+    size_t msglen)
+{
+	struct snapshot	*old = router_live(r), *s;
+
+	if (to >= POOL_COUNT) {
+		snprintf(msg, msglen, "no such pool");
+		return (-1);
+	}
+	if (percent > 100) {
+		snprintf(msg, msglen, "percent %u is not in 0..100", percent);
+		return (-1);
+	}
+	if (old->active == to) {
+		snprintf(msg, msglen, "%s is the active pool: shift the other "
+		    "one, or switch", pool_name(to));
+		return (-1);
+	}
+	if ((s = snapshot_with_shift(old, to, percent)) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return (-1);
+	}
+	if (percent == 0)
+		snprintf(msg, msglen, old->shift_percent > 0 ? "shift ended: "
+		    "all to %s" : "no shift: all to %s",
+		    pool_name(old->active));
+	else
+		snprintf(msg, msglen, "shifted %u%% to %s (was %u%%)", percent,
+		    pool_name(to), old->shift_percent);
+	router_publish(r, s);
+	return (0);
+}
+
+int
 router_previous(const struct router *r, enum pool_id *id, char *msg,
     size_t msglen)
 {

@@ -76,6 +76,14 @@ int		 router_switch(struct router *r, enum pool_id to,
 int		 router_previous(const struct router *r, enum pool_id *id,
 		    char *msg, size_t msglen);
 
+/*
+ * Sends percent (0..100) of the clients to pool `to` (pick.h), published
+ * as a switch is; 0 ends a shift.  Returns 0 with what happened in msg, or
+ * -1 with the reason (to is the active pool, percent above 100).
+ */
+int		 router_shift(struct router *r, enum pool_id to,
+		    unsigned percent, char *msg, size_t msglen);
+
 /* Installs s (a reload; takes the caller's reference). */
 void		 router_install(struct router *r, struct snapshot *s);
 

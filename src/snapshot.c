@@ -95,6 +95,8 @@ snapshot_build_dns(struct config *config, const struct snapshot *old,
 	} else if (old != NULL) {
 		s->has_previous = old->has_previous;
 		s->previous = old->previous;
+		s->shift_pool = old->shift_pool;
+		s->shift_percent = old->shift_percent;
 	}
 	for (int i = 0; i < POOL_COUNT; i++)
 		if ((s->pools[i] = snapshot_build_pool(&config->pools[i],
@@ -106,8 +108,9 @@ snapshot_build_dns(struct config *config, const struct snapshot *old,
 	return (s);
 }
 
-struct snapshot *
-snapshot_with_active(const struct snapshot *old, enum pool_id active)
+/* A copy of old sharing its configuration and pools, without a shift. */
+static struct snapshot *
+snapshot_copy(const struct snapshot *old)
 {
 	struct snapshot	*s;
 
@@ -118,9 +121,37 @@ snapshot_with_active(const struct snapshot *old, enum pool_id active)
 	s->config = config_ref(old->config);
 	for (int i = 0; i < POOL_COUNT; i++)
 		s->pools[i] = pool_ref(old->pools[i]);
+	s->active = old->active;
+	s->has_previous = old->has_previous;
+	s->previous = old->previous;
+	return (s);
+}
+
+struct snapshot *
+snapshot_with_active(const struct snapshot *old, enum pool_id active)
+{
+	struct snapshot	*s;
+
+	if ((s = snapshot_copy(old)) == NULL)
+		return (NULL);
 	s->active = active;
 	s->has_previous = true;
 	s->previous = old->active;
+	return (s);
+}
+
+struct snapshot *
+snapshot_with_shift(const struct snapshot *old, enum pool_id pool,
+    unsigned percent)
+{
+	struct snapshot	*s;
+
+	if ((s = snapshot_copy(old)) == NULL)
+		return (NULL);
+	if (percent > 0) {
+		s->shift_pool = pool;
+		s->shift_percent = percent > 100 ? 100 : percent;
+	}
 	return (s);
 }
 

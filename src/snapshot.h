@@ -38,6 +38,10 @@ struct snapshot {
 	enum pool_id	 active;
 	bool		 has_previous;	/* a switch has happened */
 	enum pool_id	 previous;	/* where rollback goes */
+	/* a weighted shift: shift_percent (0: none) of the clients, by
+	 * their bucket (pick.h), go to shift_pool, never the active one */
+	enum pool_id	 shift_pool;
+	unsigned	 shift_percent;
 };
 
 /*
@@ -86,10 +90,21 @@ void		 snapshot_diff(const struct snapshot *old,
 
 /*
  * A copy of old that shares its configuration and pools but has another
- * active pool, remembering old's active one as previous.  NULL on ENOMEM.
+ * active pool, remembering old's active one as previous, and no shift.
+ * NULL on ENOMEM.
  */
 struct snapshot	*snapshot_with_active(const struct snapshot *old,
 		    enum pool_id active);
+
+/*
+ * A copy of old that shares its configuration, pools and active pool but
+ * shifts percent (0..100; 0 ends a shift) of the clients to pool, which is
+ * not old's active one.  A switch (snapshot_with_active) ends a shift; a
+ * reload or DNS answer (snapshot_build_dns, same active pool) keeps it.
+ * NULL on ENOMEM.
+ */
+struct snapshot	*snapshot_with_shift(const struct snapshot *old,
+		    enum pool_id pool, unsigned percent);
 
 struct snapshot	*snapshot_ref(struct snapshot *s);
 /* Drops a reference; the last one frees s and its share of the pools. */

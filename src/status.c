@@ -429,6 +429,11 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 	evbuffer_add_printf(out, "active %s  generation %llu  previous %s\n",
 	    pool_name(s->active), (unsigned long long)cx->stats.generation,
 	    s->has_previous ? pool_name(s->previous) : "none");
+	if (s->shift_percent > 0)
+		evbuffer_add_printf(out, "shift %u%% of clients to %s "
+		    "(sticky by %s)\n", s->shift_percent,
+		    pool_name(s->shift_pool), s->config->shift_cookie != NULL ?
+		    "cookie" : "client address");
 	if (cutover_in_panic(cx, s->active))
 		evbuffer_add_printf(out, "panic %s: 0 of %zu members up, "
 		    "routing to %zu anyway (health.panic)\n",
@@ -647,6 +652,12 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	else
 		evbuffer_add_printf(out, "null");
 	status_json_change(&cx->last_change, out);
+	if (s->shift_percent > 0)
+		evbuffer_add_printf(out, ",\"shift\":{\"pool\":\"%s\","
+		    "\"percent\":%u}", pool_name(s->shift_pool),
+		    s->shift_percent);
+	else
+		evbuffer_add_printf(out, ",\"shift\":null");
 	evbuffer_add_printf(out, ",\"listen\":[");
 	for (size_t i = 0; l != NULL && i < l->n; i++)
 		evbuffer_add_printf(out, "%s\"%s\"", i ? "," : "",
@@ -1036,6 +1047,31 @@ status_metrics_fd(struct cutover *cx, struct evbuffer *out)
 	}
 }
 
+/* Preview routing and the weighted shift (pick.h). */
+static void
+status_metrics_route(struct evbuffer *out, const struct snapshot *s,
+    const struct metrics_totals *mt)
+{
+	status_family(out, "preview_requests_total", "counter",
+	    "Requests routed by preview (preview.header or preview.cookie) "
+	    "to the pool they named.");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "preview_requests_total", i,
+		    mt->pool[i].preview);
+	status_family(out, "preview_refused_total", "counter",
+	    "Requests that named a pool without the right X-Cutover-Token "
+	    "(preview.token): answered 403.");
+	evbuffer_add_printf(out, "cutover_preview_refused_total %llu\n",
+	    (unsigned long long)mt->preview_refused);
+	status_family(out, "shift_percent", "gauge",
+	    "Percent of the clients a weighted shift sends to the pool "
+	    "(0: none).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		status_pool_sample(out, "shift_percent", i,
+		    s->shift_percent > 0 && s->shift_pool == (enum pool_id)i ?
+		    s->shift_percent : 0);
+}
+
 void
 status_metrics(struct cutover *cx, struct evbuffer *out)
 {
@@ -1052,6 +1088,7 @@ status_metrics(struct cutover *cx, struct evbuffer *out)
 	status_metrics_members(out, s);
 	status_metrics_root(cx, out, &t);
 	status_metrics_fd(cx, out);
+	status_metrics_route(out, s, &mt);
 	status_family(out, "access_log_dropped_total", "counter",
 	    "Access log lines dropped because stdout was not read fast "
 	    "enough.");

@@ -25,6 +25,7 @@ struct cutover;
 #define FAKE_SWITCH_GEN	__wrap_cutover_switch_gen
 #define FAKE_CANCEL	__wrap_cutover_cancel
 #define FAKE_ROLLBACK	__wrap_cutover_rollback
+#define FAKE_SHIFT	__wrap_cutover_shift
 #define FAKE_RELOAD	__wrap_cutover_reload
 #define FAKE_MEMBER	__wrap_cutover_member
 #define FAKE_HEALTHY	__wrap_cutover_healthy
@@ -38,6 +39,8 @@ int	FAKE_SWITCH_GEN(struct cutover *, const char *, bool, long long,
 	    uint64_t, const char *, char *, size_t);
 int	FAKE_CANCEL(struct cutover *, const char *, char *, size_t);
 int	FAKE_ROLLBACK(struct cutover *, bool, const char *, char *, size_t);
+int	FAKE_SHIFT(struct cutover *, const char *, unsigned, bool,
+	    const char *, char *, size_t);
 int	FAKE_RELOAD(struct cutover *, char *, size_t);
 int	FAKE_MEMBER(struct cutover *, const char *, const char *,
 	    const char *, bool, char *, size_t);
@@ -78,7 +81,7 @@ int
 fake_changes(void)
 {
 	return (fake.sw.calls + fake.sw_gen.calls + fake.cancel.calls +
-	    fake.rollback.calls + fake.reload.calls + fake.member.calls);
+	    fake.rollback.calls + fake.shift.calls + fake.reload.calls + fake.member.calls);
 }
 
 /* Counts a call of op (named name) and writes its scripted answer. */
@@ -142,6 +145,17 @@ FAKE_ROLLBACK(struct cutover *cx, bool force, const char *by, char *msg,
 	fake_copy(fake.rollback.by, sizeof(fake.rollback.by), by);
 	fake.rollback.force = force;
 	return (fake_call(&fake.rollback, "rollback", msg, msglen));
+}
+
+int
+FAKE_SHIFT(struct cutover *cx, const char *pool, unsigned percent, bool force,
+    const char *by, char *msg, size_t msglen)
+{
+	fake_copy(fake.shift.pool, sizeof(fake.shift.pool), pool);
+	fake_copy(fake.shift.by, sizeof(fake.shift.by), by);
+	fake.shift.percent = percent;
+	fake.shift.force = force;
+	return (fake_call(&fake.shift, "shift", msg, msglen));
 }
 
 int

@@ -46,6 +46,7 @@ struct fake_op {
 	bool		 json;
 	long long	 at_ms;		/* switch_gen's */
 	unsigned long long gen;
+	unsigned	 percent;	/* shift's */
 };
 
 struct fake_cutover {
@@ -53,6 +54,7 @@ struct fake_cutover {
 	struct fake_op	 sw_gen;	/* cutover_switch_gen */
 	struct fake_op	 cancel;	/* cutover_cancel */
 	struct fake_op	 rollback;	/* cutover_rollback */
+	struct fake_op	 shift;		/* cutover_shift */
 	struct fake_op	 reload;	/* cutover_reload */
 	struct fake_op	 member;	/* cutover_member */
 	struct fake_op	 healthy;	/* cutover_healthy */
@@ -84,7 +86,7 @@ void	fake_script(struct fake_op *op, int n, const int *rc,
 	    const char *const *msg);
 
 /* The calls of the operations that change state: switch (both kinds),
- * cancel, rollback, reload and member. */
+ * cancel, rollback, shift, reload and member. */
 int	fake_changes(void);
 
 #endif

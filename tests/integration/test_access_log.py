@@ -75,7 +75,7 @@ def _():
     j = lines[0] if lines else {}
     s.eq(sorted(j), sorted(["time", "client", "method", "target", "status",
                             "bytes_in", "bytes_out", "duration_ms", "pool",
-                            "member", "retried", "error"]),
+                            "member", "retried", "route", "error"]),
          "the keys", j)
     s.ok(TIME.match(j.get("time", "")), "time is UTC with ms", j)
     s.eq(j.get("client"), "127.0.0.1", "client")
@@ -90,6 +90,7 @@ def _():
     s.eq(j.get("pool"), "blue", "pool")
     s.eq(j.get("member"), blue.addr, "member")
     s.eq(j.get("retried"), False, "not retried")
+    s.eq(j.get("route"), "active", "routed to the active pool")
     s.eq(j.get("error"), None, "no error")
     s.ok('"bytes_in"' not in c.log_text() and "access:" not in
          c.log_text(), "nothing of it on stderr", c.log_tail())
@@ -178,7 +179,7 @@ def _():
 
 
 TEXT = re.compile(r'^(\S+) (\S+) "([^"]*)" (\d+|-) (\d+) (\d+) (\S+) '
-                  r'(\S+) (\S+) retried=([01]) (-|"[^"]*")$')
+                  r'(\S+) (\S+) retried=([01]) route=(\S+) (-|"[^"]*")$')
 
 
 @s.scenario("text: the fields in order, one line")
@@ -203,7 +204,8 @@ def _():
         s.eq((int(f[4]), int(f[5])), (len(r), len(got)), "bytes each way")
         s.ok(re.match(r"^\d+\.\dms$", f[6]), "duration", f[6])
         s.eq((f[7], f[8]), ("blue", blue.addr), "pool and member")
-        s.eq((f[9], f[10]), ("0", "-"), "not retried, no error")
+        s.eq((f[9], f[10], f[11]), ("0", "active", "-"),
+             "not retried, routed to the active pool, no error")
     m = TEXT.match(lines[1]) if len(lines) > 1 else None
     s.ok(m, "the 400's line parses", lines[1:])
     if m:
@@ -212,8 +214,9 @@ def _():
         s.eq((int(f[4]), int(f[5])), (len(r2), len(got2)),
              "own 400: bytes each way")
         s.eq(f[8], "-", "own 400: no member")
-        s.ok(f[10].startswith('"') and len(f[10]) > 2,
-             "own 400: the quoted reason", f[10])
+        s.eq(f[10], "-", "own 400: answered before it was routed")
+        s.ok(f[11].startswith('"') and len(f[11]) > 2,
+             "own 400: the quoted reason", f[11])
     c.stop()
 
 

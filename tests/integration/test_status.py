@@ -13,7 +13,7 @@ from harness import (SRCDIR, Backend, Cutover, Suite, dead_addr, get,
 s = Suite()
 
 JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
-            "previous", "listen", "connections_open", "connections_total",
+            "previous", "shift", "listen", "connections_open", "connections_total",
             "requests_total", "responses_total", "errors_total",
             "upstream_failures_total", "descriptors", "stopping", "ready",
             "per_worker",

@@ -98,6 +98,7 @@ rec_fill(struct accesslog_rec *r)
 	r->ns = 1234567;
 	r->pool = "blue";
 	r->member = "127.0.0.1:9001";
+	r->route = "preview";
 }
 
 static void
@@ -113,7 +114,7 @@ test_accesslog_text_fields_in_order(void **state)
 	buf[n] = '\0';
 	assert_string_equal(buf, "2026-11-30T06:30:00.123Z 127.0.0.1 "
 	    "\"GET /path\" 200 123 4567 1.2ms blue 127.0.0.1:9001 "
-	    "retried=0 -\n");
+	    "retried=0 route=preview -\n");
 }
 
 static void
@@ -129,12 +130,13 @@ test_accesslog_text_own_reply_has_dashes_and_quoted_error(void **state)
 	r.status = 400;
 	r.ns = ACCESSLOG_UNTIMED;
 	r.member = NULL;
+	r.route = NULL;
 	r.retried = true;
 	r.error = "bad \"request\"";
 	n = accesslog_format(ACCESSLOG_TEXT, &r, buf);
 	buf[n] = '\0';
 	assert_string_equal(buf, "2026-11-30T06:30:00.123Z 127.0.0.1 \"-\" "
-	    "400 123 4567 - blue - retried=1 "
+	    "400 123 4567 - blue - retried=1 route=- "
 	    "\"bad \\x22request\\x22\"\n");
 }
 
@@ -154,7 +156,7 @@ test_accesslog_json_fields(void **state)
 	    "\"status\":200,\"bytes_in\":123,\"bytes_out\":4567,"
 	    "\"duration_ms\":1.234,\"pool\":\"blue\","
 	    "\"member\":\"127.0.0.1:9001\",\"retried\":false,"
-	    "\"error\":null}\n");
+	    "\"route\":\"preview\",\"error\":null}\n");
 }
 
 static void
@@ -170,6 +172,7 @@ test_accesslog_json_absent_values_null(void **state)
 	r.status = 0;
 	r.ns = ACCESSLOG_UNTIMED;
 	r.member = NULL;
+	r.route = NULL;
 	r.error = "header timeout";
 	n = accesslog_format(ACCESSLOG_JSON, &r, buf);
 	buf[n] = '\0';
@@ -177,7 +180,7 @@ test_accesslog_json_absent_values_null(void **state)
 	    "\"status\":null,"));
 	assert_non_null(strstr(buf, "\"duration_ms\":null,"));
 	assert_non_null(strstr(buf, "\"member\":null,\"retried\":false,"
-	    "\"error\":\"header timeout\"}\n"));
+	    "\"route\":null,\"error\":\"header timeout\"}\n"));
 }
 
 /* Every byte value, 8 KB of target and a long error: one line, under

@@ -829,13 +829,13 @@ test_admin_socket_readonly_help_lists_only_readers(void **state)
 	 * quit, "" */
 	assert_int_equal(lines, 9);
 	assert_non_null(strstr(r, "\nmetrics "));
-	/* the full socket's help lists all twelve */
+	/* the full socket's help lists all thirteen */
 	r = ask(fx, fx->path, "help\n");
 	assert_non_null(strstr(r, "\nswitch <pool> [force] "));
 	assert_non_null(strstr(r, "\ncancel "));
 	for (lines = 0, p = r; *p != '\0'; p++)
 		lines += *p == '\n';
-	assert_int_equal(lines, 14);
+	assert_int_equal(lines, 15);
 }
 
 static void

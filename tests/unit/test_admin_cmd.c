@@ -366,6 +366,48 @@ test_admin_cmd_reload_ok_reply(void **state)
 	assert_int_equal(fake.reload.calls, 1);
 }
 
+/* ---------------------------------------------------------------- shift */
+
+static void
+test_admin_cmd_shift_args(void **state)
+{
+	fake_script(&fake.shift, 3, (int[]){ 0, 0, -1 },
+	    (const char *[]){ "shifted 10% to green (was 0%)",
+	    "shift ended: all to blue", "refused: green has 0 of 1 members "
+	    "healthy" });
+	expect_reply(*state, "shift green 10", 0,
+	    "ok\nshifted 10% to green (was 0%)\n\n");
+	assert_string_equal(fake.shift.pool, "green");
+	assert_int_equal(fake.shift.percent, 10);
+	assert_false(fake.shift.force);
+	expect_reply(*state, "shift green 0", 0,
+	    "ok\nshift ended: all to blue\n\n");
+	assert_int_equal(fake.shift.percent, 0);
+	expect_reply(*state, "shift green 100 force", -1,
+	    "error: refused: green has 0 of 1 members healthy\n\n");
+	assert_int_equal(fake.shift.percent, 100);
+	assert_true(fake.shift.force);
+	assert_int_equal(fake.shift.calls, 3);
+}
+
+static void
+test_admin_cmd_shift_bad_args(void **state)
+{
+	const char	*bad[] = { "shift green 101", "shift green -1",
+			    "shift green 1000", "shift green 10%",
+			    "shift green ten", "shift green 007x" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(run(*state, bad[i]), -1);
+		assert_non_null(strstr(((struct fixture *)*state)->reply,
+		    "error: usage: percent "));
+	}
+	assert_int_equal(run(*state, "shift purple 10"), -1);
+	assert_int_equal(run(*state, "shift green 10 now"), -1);
+	assert_int_equal(run(*state, "shift green"), -1);
+	assert_int_equal(fake.shift.calls, 0);
+}
+
 /* ------------------------------------------------------------- rollback */
 
 static void
@@ -591,6 +633,7 @@ test_admin_cmd_help_lists_every_command(void **state)
 			    "switch <pool> [force] [at <unix-ms>] [gen <n>]",
 			    "cancel",
 			    "rollback [force]",
+			    "shift <pool> <percent> [force]",
 			    "member <pool> <host:port> ready|drain|maint "
 			    "[force]",
 			    "wait-healthy <pool> <seconds>",
@@ -902,6 +945,8 @@ main(void)
 		T(test_admin_cmd_version_ok_reply),
 		T(test_admin_cmd_quit_ok_reply),
 		T(test_admin_cmd_help_lists_every_command),
+		T(test_admin_cmd_shift_args),
+		T(test_admin_cmd_shift_bad_args),
 		T(test_admin_cmd_unknown_command_error),
 		T(test_admin_cmd_unknown_command_binary_echo_sanitized),
 		T(test_admin_cmd_empty_line_error),
