@@ -1276,9 +1276,12 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 	if (gen != 0)
 		cx->release.generation = gen;
 	if (from == id) {
-		snprintf(msg, msglen, "%s is already active (generation %llu%s)",
-		    pool_name(id), (unsigned long long)cx->stats.generation,
-		    rel);
+		snprintf(msg, msglen, "%s is already active (generation "
+		    "%llu%s)%s", pool_name(id),
+		    (unsigned long long)cx->stats.generation, rel,
+		    shifted > 0 ? "; shift ended" : "");
+		if (shifted > 0)
+			workers_snap_nudge(cx->workers);
 		log_info("%s%s: %s", what, force ? " (forced)" : "", msg);
 		return (0);
 	}

@@ -95,8 +95,18 @@ router_switch(struct router *r, enum pool_id to, char *msg, size_t msglen)
 		snprintf(msg, msglen, "no such pool");
 		return (-1);
 	}
-	if (old->active == to) {
+	if (old->active == to && old->shift_percent == 0) {
 		snprintf(msg, msglen, "%s is already active", pool_name(to));
+		return (0);
+	}
+	/* a switch ends a shift, even to the pool already active */
+	if (old->active == to) {
+		if ((s = snapshot_with_shift(old, to, 0)) == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			return (-1);
+		}
+		snprintf(msg, msglen, "%s is already active", pool_name(to));
+		router_publish(r, s);
 		return (0);
 	}
 	if ((s = snapshot_with_active(old, to)) == NULL) {

@@ -62,7 +62,8 @@ struct snapshot	*router_acquire(struct router *r, unsigned reader);
 
 /*
  * Makes pool `to` active for every snapshot taken from now on (workers
- * pick it up at their next request: worker.h).  Returns 0
+ * pick it up at their next request: worker.h), and ends a shift (also
+ * when `to` is active already).  Returns 0
  * with what happened in msg ("switched blue -> green", or "green is already
  * active"), or -1 with the reason in msg.
  */

@@ -81,7 +81,8 @@ int
 fake_changes(void)
 {
 	return (fake.sw.calls + fake.sw_gen.calls + fake.cancel.calls +
-	    fake.rollback.calls + fake.shift.calls + fake.reload.calls + fake.member.calls);
+	    fake.rollback.calls + fake.shift.calls + fake.reload.calls +
+	    fake.member.calls);
 }
 
 /* Counts a call of op (named name) and writes its scripted answer. */
