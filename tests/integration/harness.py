@@ -1031,6 +1031,15 @@ class Cutover:
             raise RuntimeError("status json failed: %r" % r)
         return json.loads(body)
 
+    def metric(self, sample):
+        """The value of one sample of `metrics`, named as the exposition
+        writes it ('cutover_x_total{pool="green"}'), or None."""
+        r = self.admin("metrics")
+        for line in r.splitlines():
+            if line.startswith(sample + " "):
+                return float(line.split()[-1])
+        return None
+
     def active(self):
         """The active pool's name from `status json`."""
         return self.status_json()["active"]

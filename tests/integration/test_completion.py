@@ -72,7 +72,7 @@ def _():
          got)
     s.eq(got[4], ["status"], "cutoverctl st<TAB>: status", got)
     s.eq(sorted(got[5]), sorted(["status", "metrics", "switch", "cancel",
-                                 "rollback",
+                                 "rollback", "shift",
                                  "member", "wait-healthy", "wait-drained",
                                  "reload", "version", "help", "quit"]),
          "cutoverctl <TAB>: every command the daemon lists", got)

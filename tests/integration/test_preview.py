@@ -16,15 +16,6 @@ s = Suite()
 TOKEN = "t0ken-for-testers"
 
 
-def metric(c, name):
-    """The value of one sample ("name{labels}" as written), or None."""
-    rc, out, err = c.ctl("metrics")
-    for line in out.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def start(blue, green, extra=""):
     """cutover with JSON access lines on a stdout file of its own."""
     c = Cutover(blue=blue, green=green,
@@ -76,11 +67,11 @@ def _():
     r = get(c.port, headers={"X-Cutover-Pool": ""})
     s.eq(r.status, 400, "an empty name: 400", body(r))
 
-    s.eq(metric(c, 'cutover_preview_requests_total{pool="green"}'), 2.0,
+    s.eq(c.metric('cutover_preview_requests_total{pool="green"}'), 2.0,
          "two preview requests to green counted")
-    s.eq(metric(c, 'cutover_preview_requests_total{pool="blue"}'), 1.0,
+    s.eq(c.metric('cutover_preview_requests_total{pool="blue"}'), 1.0,
          "one preview request to blue counted")
-    s.eq(metric(c, 'cutover_requests_total{pool="green",code="2xx"}'), 2.0,
+    s.eq(c.metric('cutover_requests_total{pool="green",code="2xx"}'), 2.0,
          "green's own request count has the preview requests")
     lines = access_lines(c, 6)
     routes = [(j["pool"], j["route"], j["status"]) for j in lines]
@@ -141,9 +132,9 @@ def _():
     s.eq(body(get(c.port)), "blue\n", "a plain request goes to blue")
     s.eq(body(get(c.port, headers={"X-Cutover-Token": "x"})), "blue\n",
          "a token alone routes nowhere special")
-    s.eq(metric(c, "cutover_preview_refused_total"), 4.0,
+    s.eq(c.metric("cutover_preview_refused_total"), 4.0,
          "four refusals counted")
-    s.eq(metric(c, 'cutover_preview_requests_total{pool="green"}'), 1.0,
+    s.eq(c.metric('cutover_preview_requests_total{pool="green"}'), 1.0,
          "one preview request counted")
 
 

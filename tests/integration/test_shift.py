@@ -30,14 +30,6 @@ def in_parallel(fn, c, items, deadline):
     return got
 
 
-def metric(c, name):
-    rc, out, err = c.ctl("metrics")
-    for line in out.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
-
-
 def by_cookie(c, keys, deadline):
     """{key: body} for one request per key with Cookie sid=key, over
     PARALLEL keep-alive connections (each request is routed on its
@@ -145,7 +137,7 @@ def _():
     third = by_cookie(c, keys[:300], deadline)
     s.eq(share(third), 0.0, "after the switch no client goes to green")
     s.eq(c.status_json().get("shift"), None, "status json: no shift")
-    s.eq(metric(c, 'cutover_shift_percent{pool="green"}'), 0.0,
+    s.eq(c.metric('cutover_shift_percent{pool="green"}'), 0.0,
          "cutover_shift_percent green 0")
 
     rc, out, err = c.ctl("shift", "green", "20")
@@ -195,12 +187,12 @@ def _():
     rc, out, err = c.ctl("status")
     s.ok("shift 100% of clients to green (sticky by client address)" in
          out, "status text shows the shift", out)
-    s.eq(metric(c, 'cutover_shift_percent{pool="green"}'), 100.0,
+    s.eq(c.metric('cutover_shift_percent{pool="green"}'), 100.0,
          "cutover_shift_percent green 100")
-    s.eq(metric(c, 'cutover_shift_percent{pool="blue"}'), 0.0,
+    s.eq(c.metric('cutover_shift_percent{pool="blue"}'), 0.0,
          "cutover_shift_percent blue 0")
     s.eq(get(c.port).body, b"green\n", "at 100% a client goes to green")
-    s.eq(metric(c, 'cutover_requests_total{pool="green",code="2xx"}'),
+    s.eq(c.metric('cutover_requests_total{pool="green",code="2xx"}'),
          1.0, "the shifted request counts under green")
     rc, out, err = c.ctl("reload")
     s.eq(rc, 0, "reload", out + err)
