@@ -1786,8 +1786,8 @@ cfg_print_token(struct cfg_out *o, const struct cfg_key *k)
 	if (o->c->preview.token == NULL)
 		cfg_put_unset(o, k);
 	else
-		fprintf(o->fp, "%*s# %s: set (not shown)\n", o->depth * 2, "",
-		    k->name);
+		fprintf(o->fp, "%*s# %s = (set, not shown);\n", o->depth * 2,
+		    "", k->name);
 }
 
 static void
