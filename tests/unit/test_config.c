@@ -756,6 +756,53 @@ test_config_timeouts_not_group_rejected(void **state)
 	    "timeouts: expected a group: timeouts = { ... };");
 }
 
+/* --------------------------------------------------- preview and shift */
+
+static void
+test_config_preview_defaults_and_values(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+
+	assert_string_equal(c->preview.header, "X-Cutover-Pool");
+	assert_null(c->preview.cookie);
+	assert_null(c->preview.token);
+	assert_null(c->shift_cookie);
+	config_free(c);
+	c = load_ok(f, POOLS "preview = { header = \"\"; cookie = \"cv\"; "
+	    "token = \"0123456789abcdef\"; };\nshift = { cookie = "
+	    "\"session_id\"; };\n");
+	assert_string_equal(c->preview.header, "");
+	assert_string_equal(c->preview.cookie, "cv");
+	assert_string_equal(c->preview.token, "0123456789abcdef");
+	assert_string_equal(c->shift_cookie, "session_id");
+	config_free(c);
+}
+
+static void
+test_config_preview_bad_values_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	load_fails(f, POOLS "preview = { header = \"X Pool\"; };\n", 5,
+	    "preview.header: 'X Pool' is not a valid name: letters, digits "
+	    "and !#$%&'*+-.^_`|~ only");
+	load_fails(f, POOLS "preview = { cookie = \"\"; };\n", 5,
+	    "preview.cookie: must not be empty");
+	load_fails(f, POOLS "preview = { cookie = \"a;b\"; };\n", 5,
+	    "preview.cookie: 'a;b' is not a valid name: letters, digits "
+	    "and !#$%&'*+-.^_`|~ only");
+	load_fails(f, POOLS "preview = { token = \"short\"; };\n", 5,
+	    "preview.token: must be 8 to 256 characters long");
+	load_fails(f, POOLS "preview = { token = \"has a space\"; };\n", 5,
+	    "preview.token: printable ASCII without spaces only (it is a "
+	    "header's value)");
+	load_fails(f, POOLS "preview = { token = 12345678; };\n", 5,
+	    "preview.token: expected a string");
+	load_fails(f, POOLS "shift = { cookie = \"\"; };\n", 5,
+	    "shift.cookie: must not be empty");
+}
+
 /* -------------------------------------------------------- forwarded */
 
 static void
@@ -1503,6 +1550,8 @@ main(void)
 		T(test_config_forwarded_trusted_networks_match),
 		T(test_config_forwarded_everything_and_nothing),
 		T(test_config_forwarded_bad_networks_rejected),
+		T(test_config_preview_defaults_and_values),
+		T(test_config_preview_bad_values_rejected),
 		T(test_config_forwarded_trust_incoming_replaced),
 		T(test_config_health_defaults_and_pool_override),
 		T(test_config_health_panic_default_global_and_pool_override),

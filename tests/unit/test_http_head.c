@@ -39,6 +39,37 @@ test_http_request_head_drops_hop_by_hop_and_appends_xff(void **state)
 	    "X-Forwarded-Proto: http\r\nX-Forwarded-Host: example\r\n\r\n");
 }
 
+/* fwd.drop: preview routing's own fields never reach the member, in any
+ * case or spelled with underscores; "" and NULL drop nothing. */
+static void
+test_http_request_head_drops_named_fields(void **state)
+{
+	struct fixture	*f = *state;
+	const char	*base;
+	struct http_fwd	 fwd = { 0 };
+
+	assert_int_equal(head_of(f, HTTP_REQUEST,
+	    "GET / HTTP/1.1\r\nHost: h\r\nx-cutover-pool: green\r\n"
+	    "X_Cutover_Token: t\r\nX-Cutover-Poolx: kept\r\n"
+	    "Cookie: cv=green\r\n\r\n"), HTTP_DONE);
+	base = http_msg_head_base(&f->msg, f->in);
+	fwd.client_ip = "127.0.0.1";
+	fwd.host_default = "x";
+	fwd.target = base + f->msg.url.off;
+	fwd.target_len = f->msg.url.len;
+	fwd.drop[0] = "X-Cutover-Pool";
+	fwd.drop[1] = "X-Cutover-Token";
+	assert_int_equal(http_request_head(&f->msg, base, &fwd, &f->head), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "X-Cutover-Poolx: kept\r\nCookie: cv=green\r\n\r\n");
+	fwd.drop[0] = "";
+	fwd.drop[1] = NULL;
+	assert_int_equal(http_request_head(&f->msg, base, &fwd, &f->head), 0);
+	assert_string_equal(head_text(f), "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "x-cutover-pool: green\r\nX_Cutover_Token: t\r\n"
+	    "X-Cutover-Poolx: kept\r\nCookie: cv=green\r\n\r\n");
+}
+
 static void
 test_http_request_untrusted_forwarded_headers_replaced(void **state)
 {
@@ -552,6 +583,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_http_request_head_drops_hop_by_hop_and_appends_xff),
+		T(test_http_request_head_drops_named_fields),
 		T(test_http_request_http10_without_host_gets_one),
 		T(test_http_request_untrusted_forwarded_headers_replaced),
 		T(test_http_request_trusted_forwarded_headers_kept),

@@ -279,6 +279,79 @@ test_router_readers_follow_switches(void **state)
 	router_free(r);
 }
 
+static void
+test_router_shift_published_and_ended(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*before = router_live(f->r), *s;
+
+	assert_int_equal(router_shift(f->r, POOL_GREEN, 10, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "shifted 10% to green (was 0%)");
+	s = router_live(f->r);
+	assert_ptr_not_equal(s, before);
+	assert_int_equal(s->active, POOL_BLUE);
+	assert_int_equal(s->shift_pool, POOL_GREEN);
+	assert_int_equal(s->shift_percent, 10);
+	/* the pools are shared, not rebuilt */
+	assert_ptr_equal(s->pools[POOL_GREEN], before->pools[POOL_GREEN]);
+	assert_int_equal(router_shift(f->r, POOL_GREEN, 50, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "shifted 50% to green (was 10%)");
+	assert_int_equal(router_shift(f->r, POOL_GREEN, 0, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "shift ended: all to blue");
+	assert_int_equal(router_live(f->r)->shift_percent, 0);
+	assert_int_equal(router_live(f->r)->active, POOL_BLUE);
+}
+
+static void
+test_router_shift_refused(void **state)
+{
+	struct fixture	*f = *state;
+	struct snapshot	*before = router_live(f->r);
+
+	assert_int_equal(router_shift(f->r, POOL_BLUE, 10, f->msg,
+	    sizeof(f->msg)), -1);
+	assert_string_equal(f->msg, "blue is the active pool: shift the "
+	    "other one, or switch");
+	assert_int_equal(router_shift(f->r, POOL_GREEN, 101, f->msg,
+	    sizeof(f->msg)), -1);
+	assert_string_equal(f->msg, "percent 101 is not in 0..100");
+	assert_ptr_equal(router_live(f->r), before);
+}
+
+static void
+test_router_switch_ends_shift_reload_keeps_it(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*cf;
+
+	router_shift(f->r, POOL_GREEN, 30, f->msg, sizeof(f->msg));
+	/* a reload (same active pool) keeps it */
+	cf = load(f, TWO_POOLS(""));
+	router_install(f->r, snapshot_build(cf, router_live(f->r),
+	    router_live(f->r)->active));
+	config_free(cf);
+	assert_int_equal(router_live(f->r)->shift_percent, 30);
+	assert_int_equal(router_live(f->r)->shift_pool, POOL_GREEN);
+	/* a switch to the active pool ends it, and says only that */
+	assert_int_equal(router_switch(f->r, POOL_BLUE, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_string_equal(f->msg, "blue is already active");
+	assert_int_equal(router_live(f->r)->shift_percent, 0);
+	/* as does a switch to the shifted pool, and rollback after it */
+	router_shift(f->r, POOL_GREEN, 30, f->msg, sizeof(f->msg));
+	assert_int_equal(router_switch(f->r, POOL_GREEN, f->msg,
+	    sizeof(f->msg)), 0);
+	assert_int_equal(router_live(f->r)->active, POOL_GREEN);
+	assert_int_equal(router_live(f->r)->shift_percent, 0);
+	router_shift(f->r, POOL_BLUE, 5, f->msg, sizeof(f->msg));
+	assert_int_equal(rollback(f), 0);
+	assert_int_equal(router_live(f->r)->active, POOL_BLUE);
+	assert_int_equal(router_live(f->r)->shift_percent, 0);
+}
+
 int
 main(void)
 {
@@ -294,6 +367,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_router_rollback_returns_to_previous_pool,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_shift_published_and_ended, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_shift_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_router_switch_ends_shift_reload_keeps_it, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_router_request_snapshot_survives_switch,
 		    setup, teardown),
