@@ -431,9 +431,10 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 	    s->has_previous ? pool_name(s->previous) : "none");
 	if (s->shift_percent > 0)
 		evbuffer_add_printf(out, "shift %u%% of clients to %s "
-		    "(sticky by %s)\n", s->shift_percent,
+		    "(sticky by %s%s)\n", s->shift_percent,
 		    pool_name(s->shift_pool), s->config->shift_cookie != NULL ?
-		    "cookie" : "client address");
+		    "cookie " : "client address", s->config->shift_cookie !=
+		    NULL ? s->config->shift_cookie : "");
 	if (cutover_in_panic(cx, s->active))
 		evbuffer_add_printf(out, "panic %s: 0 of %zu members up, "
 		    "routing to %zu anyway (health.panic)\n",

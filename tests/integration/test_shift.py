@@ -118,6 +118,9 @@ def _():
 
     rc, out, err = c.ctl("shift", "green", "50")
     s.eq(rc, 0, "shift green 50", out + err)
+    rc, out, err = c.ctl("status")
+    s.ok("shift 50% of clients to green (sticky by cookie sid)" in out,
+         "status text names the cookie", out)
     second = by_cookie(c, keys, deadline)
     was_green = [k for k in keys if first[k] == "green\n"]
     s.eq([k for k in was_green if second.get(k) != "green\n"], [],
