@@ -761,7 +761,9 @@ conn_pick(struct conn *c, struct pick_req *q, const char *key, size_t keylen)
 
 	/* the bucket costs a hash: only while a shift is on */
 	if (c->snap->shift_percent > 0 && q->pool == NULL) {
-		if (key == NULL) {
+		/* an empty cookie would put every such client in one
+		 * bucket */
+		if (key == NULL || keylen == 0) {
 			ip = conn_peer_ip(c);	/* the address, not the port */
 			key = ip;
 			keylen = strlen(ip);
