@@ -25,6 +25,7 @@
 #include "http_head.h"
 #include "log.h"
 #include "metrics.h"
+#include "mirror.h"
 #include "pool.h"
 #include "router.h"
 #include "snapshot.h"
@@ -200,6 +201,7 @@ conn_begin(struct conn *c)
 	x->head.len = 0;
 	x->ntried = 0;
 	x->panic = false;
+	x->mirrored = false;
 	x->status = 0;
 	x->timed = false;
 	x->line[0] = '\0';
@@ -453,6 +455,10 @@ conn_count(struct conn *c, struct conn_end *e)
 	conn_bytes(c, &e->in, &e->out);
 	metrics_request(&c->w->metrics, e->pool, x->status, e->ns, e->in,
 	    e->out);
+	if (x->mirrored) {	/* side by side with its copy's */
+		metrics_mirror(&c->w->metrics, e->pool, x->status, e->ns);
+		x->mirrored = false;
+	}
 }
 
 /* Formats the access line of c's request on the stack and hands it to
@@ -679,6 +685,20 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	fwd->host_default = local->text;
 }
 
+/*
+ * Copies c's request to the other pool when mirror.percent samples it.
+ * Only requests routed to the active pool are mirrored: the one place
+ * that compares the pool chosen for the request with the active one.
+ */
+static void
+conn_mirror(struct conn *c)
+{
+	enum pool_id	pool = c->snap->active;	/* the request's pool */
+
+	c->x->mirrored = pool == c->snap->active && mirror_request(c->w,
+	    c->snap, pool, &c->x->req, &c->x->head, c->io.in);
+}
+
 /* The head is parsed: route the request.  May free c. */
 static int
 conn_route(struct conn *c)
@@ -716,6 +736,7 @@ conn_route(struct conn *c)
 		return (conn_error(c, 431, "request head too large"));
 	http_msg_head_drain(&c->x->req, in);
 	c->snap = worker_snap_take(c->w);
+	conn_mirror(c);
 	return (conn_relay_connect(c));
 }
 
@@ -898,6 +919,7 @@ conn_close_all(struct worker *w, const char *reason)
 
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
 		conn_close(c, reason);
+	mirror_cut_all();
 }
 
 void
@@ -905,6 +927,7 @@ conn_drain_all(struct worker *w)
 {
 	struct conn	*c, *next;
 
+	mirror_cut_all();	/* copies never delay a shutdown */
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		conn_drain(c);

@@ -65,6 +65,8 @@ struct exchange {
 	struct member		*tried[CONN_TRIES_MAX];
 	unsigned		 ntried;
 	bool			 panic;		/* routed in panic (counted) */
+	bool			 mirrored;	/* a copy went to the other pool:
+						 * counted in metrics_mirror too */
 	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;		/* head parsed (when timed) */
