@@ -126,9 +126,9 @@ mirror_done(struct mirror *m, bool reusable)
 	mirror_end(m, reusable && m->up->resp.keep_alive);
 }
 
-/* Parses what the member sent, for framing and status only.  Frees m
- * when the response ended or failed. */
-static void
+/* Parses what the member sent, for framing and status only.  Returns 0
+ * while the response goes on, -1 when it ended or failed (m is freed). */
+static int
 mirror_read(struct mirror *m)
 {
 	struct upstream	*u = m->up;
@@ -138,14 +138,14 @@ mirror_read(struct mirror *m)
 	for (;;) {
 		if (!u->resp.head_done) {
 			if ((r = http_msg_head(&u->resp, in)) == HTTP_MORE)
-				return;
+				return (0);
 			if (r == HTTP_ERROR) {
 				mirror_fail(m, "invalid response");
-				return;
+				return (-1);
 			}
 			if (u->resp.status_code == 101) {
 				mirror_fail(m, "101 without an upgrade");
-				return;
+				return (-1);
 			}
 			http_msg_head_drain(&u->resp, in);
 		}
@@ -153,14 +153,14 @@ mirror_read(struct mirror *m)
 		evbuffer_drain(mirror_sink, evbuffer_get_length(mirror_sink));
 		if (r == HTTP_ERROR) {
 			mirror_fail(m, "invalid response body");
-			return;
+			return (-1);
 		}
 		if (r == HTTP_MORE)
-			return;
+			return (0);
 		if (u->resp.status_code >= 200) {
 			/* bytes after the response: framing not trusted */
 			mirror_done(m, evbuffer_get_length(in) == 0);
-			return;
+			return (-1);
 		}
 		http_msg_next(&u->resp);	/* a 1xx: the final one follows */
 		u->resp.skip_body = m->head_req;
@@ -187,7 +187,8 @@ mirror_io_cb(struct io *io, int what, void *arg)
 		return;
 	if ((what & IO_EOF) && u->resp.head_done) {
 		/* a body that runs until close ends here */
-		mirror_read(m);
+		if (mirror_read(m) == -1)
+			return;
 		if (u->resp.head_done && http_msg_eof(&u->resp) == HTTP_DONE)
 			mirror_done(m, false);
 		else

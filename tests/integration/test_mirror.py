@@ -123,6 +123,9 @@ def _():
     st, who, _ = get(c.port, "/h", method="HEAD")
     s.ok(st == 200 and who == "blue", "HEAD answered by blue", (st, who))
     s.ok(wait_until(lambda: "/h" in green.mirrored), "HEAD is mirrored")
+    st, who, body = get(c.port, "/eof?bytes=100")
+    s.ok(st == 200 and who == "blue" and len(body) == 100,
+         "a body framed by close answered by blue", (st, who, len(body)))
     st, who, body = get(c.port, "/echo", method="POST", body=b"x" * 100)
     s.ok(st == 200 and who == "blue", "POST answered by blue", (st, who))
     time.sleep(0.3)
@@ -130,16 +133,16 @@ def _():
          green.requests)
 
     wait_until(lambda: val(mirror_metrics(c), "cutover_mirror_requests_total",
-                           pool="green", **{"class": "2xx"}) >= n + 1)
+                           pool="green", **{"class": "2xx"}) >= n + 2)
     m = mirror_metrics(c)
     s.eq(val(m, "cutover_mirror_requests_total", pool="blue",
-             **{"class": "2xx"}), float(n + 1),
+             **{"class": "2xx"}), float(n + 2),
          "mirror_requests_total blue 2xx = the mirrored requests", m)
     s.eq(val(m, "cutover_mirror_requests_total", pool="green",
-             **{"class": "2xx"}), float(n + 1),
+             **{"class": "2xx"}), float(n + 2),
          "mirror_requests_total green 2xx = the copies", m)
     s.eq(val(m, "cutover_mirror_request_duration_seconds_count",
-             pool="green"), float(n + 1), "green's copies timed", m)
+             pool="green"), float(n + 2), "green's copies timed", m)
     s.eq(val(m, "cutover_mirror_skipped_total", reason="busy"), 0.0,
          "nothing skipped")
     rc, out, _ = c.ctl("metrics")
@@ -148,10 +151,10 @@ def _():
     text = "\n".join(c.status())
     s.match(r"mirror 100% to the other pool", text, "status shows mirror")
     s.match(r"mirror green +%d +2xx 100\.0%%.*p99 <= \S+s \(estimated" %
-            (n + 1), text, "status compares green's copies", text)
+            (n + 2), text, "status compares green's copies", text)
     j = c.status_json()
     s.eq(j.get("mirror", {}).get("percent"), 100, "status json percent", j)
-    s.eq(j["mirror"]["pools"]["green"]["requests"], n + 1,
+    s.eq(j["mirror"]["pools"]["green"]["requests"], n + 2,
          "status json: green's count")
     s.eq(j["mirror"]["pools"]["blue"]["2xx"], 1.0,
          "status json: blue's 2xx share")
