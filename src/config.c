@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <libconfig.h>
 #include <libgen.h>
+#include <llhttp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,7 +83,8 @@ struct cfg_key {
 	F(group) F(listen) F(active) F(pools) F(members) F(socket) F(mode) \
 	F(ms) F(level) F(access) F(bool) F(uint) F(bytes) F(path) F(hstr) \
 	F(hnum) F(expect) F(min) F(trusted) F(replaced) F(admin_http) \
-	F(socket_group) F(dns) F(nameservers) F(hbool) F(name) F(token)
+	F(socket_group) F(dns) F(nameservers) F(hbool) F(name) F(token) \
+	F(methods)
 #define CFG_DECLARE_LOAD(n) static int cfg_load_##n(struct cfg_ctx *, \
 			    const config_setting_t *, const struct cfg_key *);
 CFG_LOADERS(CFG_DECLARE_LOAD)
@@ -91,7 +93,7 @@ CFG_LOADERS(CFG_DECLARE_LOAD)
 	F(group) F(pools) F(listen) F(active) F(members) F(uint) \
 	F(mode) F(path) F(admin_http) F(level) F(access) F(bool) F(bytes) \
 	F(hstr) F(hnum) F(expect) F(min) F(trusted) F(dns) F(nameservers) \
-	F(hbool) F(token)
+	F(hbool) F(token) F(methods)
 #define CFG_DECLARE_PRINT(n) static void cfg_print_##n(struct cfg_out *, \
 			    const struct cfg_key *);
 CFG_PRINTERS(CFG_DECLARE_PRINT)
@@ -206,6 +208,18 @@ static const struct cfg_key upstream_keys[] = {
 	CFG_END
 };
 
+static const struct cfg_key mirror_keys[] = {
+	CFG_UINT("percent", mirror.percent, 0, 100),
+	CFG_KEY("methods", methods, methods),
+	CFG_UINT("max_body", mirror.max_body, 0, CONFIG_MIRROR_MAX_BODY_MAX),
+	{ .name = "timeout_ms", .load = cfg_load_ms, .print = cfg_print_uint,
+	    .off = offsetof(struct config, mirror.timeout_ms), .min = 1,
+	    .max = CONFIG_TIMEOUT_MAX_MS },
+	CFG_UINT("max_inflight", mirror.max_inflight, 1,
+	    CONFIG_MIRROR_MAX_INFLIGHT_MAX),
+	CFG_END
+};
+
 static const struct cfg_key timeout_keys[] = {
 	CFG_MS(connect_ms, 1),
 	CFG_MS(client_header_ms, 1),
@@ -262,6 +276,7 @@ static const struct cfg_key top_keys[] = {
 	CFG_GROUP("dns", dns_keys),
 	CFG_GROUP("preview", preview_keys),
 	CFG_GROUP("shift", shift_keys),
+	CFG_GROUP("mirror", mirror_keys),
 	CFG_END
 };
 
@@ -1387,6 +1402,52 @@ fail:
 }
 
 /* A key that was replaced by another: always an error. */
+/* The methods mirror.methods may name: those a copy may safely repeat
+ * or that a test of the other pool may want (CONNECT is never proxied). */
+static const struct {
+	const char	*name;
+	unsigned	 method;	/* llhttp's */
+} cfg_methods[] = {
+	{ "GET", HTTP_GET }, { "HEAD", HTTP_HEAD }, { "OPTIONS", HTTP_OPTIONS },
+	{ "TRACE", HTTP_TRACE }, { "POST", HTTP_POST }, { "PUT", HTTP_PUT },
+	{ "PATCH", HTTP_PATCH }, { "DELETE", HTTP_DELETE },
+};
+#define CFG_NMETHODS	(sizeof(cfg_methods) / sizeof(cfg_methods[0]))
+
+static int
+cfg_load_methods(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	const config_setting_t	*e;
+	const char		*v;
+	uint64_t		 set = 0;
+	size_t			 j;
+	int			 i, len = config_setting_length(s);
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return (cfg_fail(x, s, NULL, "expected a list of methods: "
+		    "[ \"GET\", \"HEAD\", ... ]"));
+	if (len == 0)
+		return (cfg_fail(x, s, NULL, "no method: to mirror nothing, "
+		    "set mirror.percent = 0"));
+	for (i = 0; i < len; i++) {
+		e = config_setting_get_elem(s, i);
+		if ((v = cfg_string(x, e, "a method such as \"GET\"")) ==
+		    NULL)
+			return (-1);
+		for (j = 0; j < CFG_NMETHODS; j++)
+			if (strcmp(v, cfg_methods[j].name) == 0)
+				break;
+		if (j == CFG_NMETHODS)
+			return (cfg_fail(x, e, NULL, "unknown method \"%s\" "
+			    "(GET, HEAD, OPTIONS, TRACE, POST, PUT, PATCH or "
+			    "DELETE, in capitals)", v));
+		set |= 1ULL << cfg_methods[j].method;
+	}
+	x->c->mirror.methods = set;
+	return (0);
+}
+
 static int
 cfg_load_replaced(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
@@ -1416,6 +1477,11 @@ cfg_defaults(struct config *c)
 	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
 	c->splice = true;
 	c->splice_min_bytes = CONFIG_DEFAULT_SPLICE_MIN_BYTES;
+	c->mirror.methods = 1ULL << HTTP_GET | 1ULL << HTTP_HEAD |
+	    1ULL << HTTP_OPTIONS;
+	c->mirror.max_body = CONFIG_DEFAULT_MIRROR_MAX_BODY;
+	c->mirror.timeout_ms = CONFIG_DEFAULT_MIRROR_TIMEOUT_MS;
+	c->mirror.max_inflight = CONFIG_DEFAULT_MIRROR_MAX_INFLIGHT;
 	c->fwd.xff = c->fwd.proto = c->fwd.host = true;
 	c->log_level = LL_INFO;
 	c->log_access = ACCESSLOG_OFF;
@@ -1902,6 +1968,23 @@ config_print(const struct config *c, FILE *fp)
 	fputs("# cutover -T: the effective configuration, defaults filled "
 	    "in\n", fp);
 	cfg_print_keys(&o, top_keys);
+}
+
+static void
+cfg_print_methods(struct cfg_out *o, const struct cfg_key *k)
+{
+	bool	first = true;
+
+	cfg_put_key(o, k);
+	fputs("[", o->fp);
+	for (size_t j = 0; j < CFG_NMETHODS; j++) {
+		if (!(o->c->mirror.methods & 1ULL << cfg_methods[j].method))
+			continue;
+		fputs(first ? " " : ", ", o->fp);
+		cfg_put_str(o, cfg_methods[j].name);
+		first = false;
+	}
+	fputs(" ];\n", o->fp);
 }
 
 /* Adds an owner to c (not NULL); returns c. */

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -39,6 +40,11 @@
 #define CONFIG_DEFAULT_PREVIEW_HEADER	"X-Cutover-Pool"
 #define CONFIG_WARM_IDLE_MAX		64
 #define CONFIG_DEFAULT_SPLICE_MIN_BYTES	65536
+#define CONFIG_DEFAULT_MIRROR_MAX_BODY	65536
+#define CONFIG_MIRROR_MAX_BODY_MAX	(16 * 1024 * 1024)
+#define CONFIG_DEFAULT_MIRROR_TIMEOUT_MS	5000
+#define CONFIG_DEFAULT_MIRROR_MAX_INFLIGHT	64
+#define CONFIG_MIRROR_MAX_INFLIGHT_MAX	65536
 #define CONFIG_DEFAULT_DNS_REFRESH_MS	5000
 #define CONFIG_DEFAULT_DNS_TIMEOUT_MS	2000
 #define CONFIG_DEFAULT_RESOLV_CONF	"/etc/resolv.conf"
@@ -115,6 +121,15 @@ struct config {
 	 * move socket to socket through a pipe (io_splice) */
 	bool			 splice;
 	unsigned		 splice_min_bytes;
+	/* mirror: shadow traffic to the other pool (mirror.h) */
+	struct config_mirror {
+		unsigned	 percent;	/* of the active pool's requests;
+						 * 0: off */
+		uint64_t	 methods;	/* bit 1 << llhttp method */
+		unsigned	 max_body;	/* bytes; a longer body: skipped */
+		unsigned	 timeout_ms;	/* a copy's whole life */
+		unsigned	 max_inflight;	/* copies per worker */
+	}			 mirror;
 	struct {
 		bool		 xff;		/* X-Forwarded-For */
 		bool		 proto;		/* X-Forwarded-Proto */

@@ -25,6 +25,7 @@
 #include "http_head.h"
 #include "log.h"
 #include "metrics.h"
+#include "mirror.h"
 #include "pick.h"
 #include "pool.h"
 #include "router.h"
@@ -202,6 +203,7 @@ conn_begin(struct conn *c)
 	x->ntried = 0;
 	x->panic = false;
 	x->picked = false;
+	x->mirrored = false;
 	x->status = 0;
 	x->timed = false;
 	x->line[0] = '\0';
@@ -457,6 +459,10 @@ conn_count(struct conn *c, struct conn_end *e)
 	conn_bytes(c, &e->in, &e->out);
 	metrics_request(&c->w->metrics, e->pool, x->status, e->ns, e->in,
 	    e->out);
+	if (x->mirrored) {	/* side by side with its copy's */
+		metrics_mirror(&c->w->metrics, e->pool, x->status, e->ns);
+		x->mirrored = false;
+	}
 }
 
 /* Formats the access line of c's request on the stack and hands it to
@@ -676,9 +682,11 @@ conn_forwarding(struct conn *c, const char *base, struct http_fwd *fwd,
 	peer.v4 = c->peer_v4;
 	fwd->trust = addr_cidr_has(cf->fwd.trusted, cf->fwd.ntrusted, &peer);
 	fwd->via = cf->fwd.via;
-	/* preview routing's own fields are for cutover alone */
+	/* preview routing's own fields are for cutover alone; a mirror
+	 * mark is cutover's to set, never a client's */
 	fwd->drop[0] = cf->preview.header;
 	fwd->drop[1] = PICK_TOKEN_HEADER;
+	fwd->drop[2] = MIRROR_FIELD;
 	/* an HTTP/1.0 request without Host meant the address it reached */
 	snprintf(local->text, sizeof(local->text), "localhost");
 	if (c->http10 && getsockname(c->io.fd,
@@ -776,6 +784,22 @@ conn_pick(struct conn *c, struct pick_req *q, const char *key, size_t keylen)
 	c->x->picked = c->x->route <= PICK_PREVIEW;
 }
 
+/*
+ * Copies c's request to the other pool when mirror.percent samples it.
+ * Only the active pool's own traffic is mirrored, not a preview's nor
+ * the shifted share: the one place that compares the pool chosen for the
+ * request (conn_pick) with the active one.
+ */
+static void
+conn_mirror(struct conn *c)
+{
+	enum pool_id	pool = c->x->pool;
+
+	c->x->mirrored = c->x->route == PICK_ACTIVE &&
+	    pool == c->snap->active && mirror_request(c->w,
+	    c->snap, pool, &c->x->req, &c->x->head, c->io.in);
+}
+
 /* The head is parsed: route the request.  May free c. */
 static int
 conn_route(struct conn *c)
@@ -834,6 +858,7 @@ conn_route(struct conn *c)
 		metrics_preview(&c->w->metrics, c->x->pool);
 		break;
 	}
+	conn_mirror(c);
 	return (conn_relay_connect(c));
 }
 
@@ -1016,6 +1041,7 @@ conn_close_all(struct worker *w, const char *reason)
 
 	while ((c = TAILQ_FIRST(&w->conns)) != NULL)
 		conn_close(c, reason);
+	mirror_cut_all();
 }
 
 void
@@ -1023,6 +1049,7 @@ conn_drain_all(struct worker *w)
 {
 	struct conn	*c, *next;
 
+	mirror_cut_all();	/* copies never delay a shutdown */
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		conn_drain(c);

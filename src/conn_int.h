@@ -68,6 +68,8 @@ struct exchange {
 	bool			 picked;	/* pool and route are set */
 	enum pool_id		 pool;		/* chosen once (pick.h) */
 	uint8_t			 route;		/* enum pick_route */
+	bool			 mirrored;	/* a copy went to the other pool:
+						 * counted in metrics_mirror too */
 	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;		/* head parsed (when timed) */

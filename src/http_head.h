@@ -18,7 +18,7 @@
 
 struct evbuffer;
 
-#define HTTP_FWD_DROP_MAX	2
+#define HTTP_FWD_DROP_MAX	3
 
 /* How a request is forwarded: who asked, and which headers say so. */
 struct http_fwd {

@@ -28,6 +28,10 @@ static const char *const metrics_class_names[METRICS_CLASSES] = {
 	memory_order_relaxed)
 #define METRICS_GET(p)		atomic_load_explicit((p), memory_order_relaxed)
 
+static const char *const metrics_skip_names[METRICS_SKIPS] = {
+	"busy", "body", "no_member", "local",
+};
+
 unsigned
 metrics_bucket(uint64_t ns)
 {
@@ -104,6 +108,57 @@ metrics_preview_refused(struct metrics *mx)
 }
 
 void
+metrics_mirror(struct metrics *mx, enum pool_id pool, int status,
+    uint64_t ns)
+{
+	struct metrics_mirror	*p = &mx->mirror[pool];
+
+	if (status < 0) {
+		METRICS_ADD(&p->requests[METRICS_MIRROR_ERROR], 1);
+		return;
+	}
+	METRICS_ADD(&p->requests[metrics_class(status)], 1);
+	if (ns != METRICS_UNTIMED) {
+		METRICS_ADD(&p->buckets[metrics_bucket(ns)], 1);
+		METRICS_ADD(&p->sum_ns, ns);
+	}
+}
+
+void
+metrics_mirror_skip(struct metrics *mx, enum metrics_skip why)
+{
+	METRICS_ADD(&mx->mirror_skipped[why], 1);
+}
+
+const char *
+metrics_mirror_class_name(unsigned cls)
+{
+	return (cls >= METRICS_MIRROR_ERROR ? "error" :
+	    metrics_class_name(cls));
+}
+
+const char *
+metrics_skip_name(enum metrics_skip why)
+{
+	return (metrics_skip_names[why < METRICS_SKIPS ? why : 0]);
+}
+
+uint64_t
+metrics_p99_ns(const uint64_t *buckets, uint64_t count)
+{
+	uint64_t	cum = 0, want;
+
+	if (count == 0)
+		return (0);
+	/* the smallest bucket holding at least 99% of the requests */
+	want = count - count / 100;
+	for (unsigned k = 0; k < METRICS_BOUNDS; k++)
+		if ((cum += buckets[k]) >= want)
+			return (metrics_bounds_ns[k]);
+	return (UINT64_MAX);
+}
+
+void
 metrics_add(const struct metrics *mx, struct metrics_totals *t)
 {
 	const struct metrics_pool	*p;
@@ -127,4 +182,19 @@ metrics_add(const struct metrics *mx, struct metrics_totals *t)
 		q->preview += METRICS_GET(&p->preview);
 	}
 	t->preview_refused += METRICS_GET(&mx->preview_refused);
+	for (int i = 0; i < POOL_COUNT; i++) {
+		const struct metrics_mirror	*m = &mx->mirror[i];
+		struct metrics_totals_mirror	*r = &t->mirror[i];
+
+		for (unsigned k = 0; k < METRICS_MIRROR_CLASSES; k++)
+			r->requests[k] += METRICS_GET(&m->requests[k]);
+		for (unsigned k = 0; k < METRICS_BUCKETS; k++) {
+			n = METRICS_GET(&m->buckets[k]);
+			r->buckets[k] += n;
+			r->count += n;
+		}
+		r->sum_ns += METRICS_GET(&m->sum_ns);
+	}
+	for (unsigned k = 0; k < METRICS_SKIPS; k++)
+		t->mirror_skipped[k] += METRICS_GET(&mx->mirror_skipped[k]);
 }

@@ -34,9 +34,36 @@ struct metrics_pool {
 	_Atomic uint64_t	 preview;	/* preview requests (pick.h) */
 };
 
+/*
+ * Mirrored requests (mirror.h), side by side: for the active pool the
+ * client's responses, for the other pool the copies' (class
+ * METRICS_MIRROR_ERROR: a copy that got no valid response, not timed).
+ * Copies count here alone, never in struct metrics_pool.
+ */
+#define METRICS_MIRROR_ERROR	METRICS_CLASSES
+#define METRICS_MIRROR_CLASSES	(METRICS_CLASSES + 1)
+
+/* Why a sampled request was not mirrored. */
+enum metrics_skip {
+	METRICS_SKIP_BUSY,		/* mirror.max_inflight copies */
+	METRICS_SKIP_BODY,		/* chunked, longer than max_body, or
+					 * not whole when the head was */
+	METRICS_SKIP_NO_MEMBER,		/* no usable member in the other */
+	METRICS_SKIP_LOCAL,		/* cutover's own shortage (memory) */
+	METRICS_SKIPS
+};
+
+struct metrics_mirror {
+	_Atomic uint64_t	 requests[METRICS_MIRROR_CLASSES];
+	_Atomic uint64_t	 buckets[METRICS_BUCKETS];
+	_Atomic uint64_t	 sum_ns;
+};
+
 struct metrics {
 	_Alignas(64) struct metrics_pool pool[POOL_COUNT];
 	_Atomic uint64_t	 preview_refused;	/* without the token */
+	struct metrics_mirror	 mirror[POOL_COUNT];
+	_Atomic uint64_t	 mirror_skipped[METRICS_SKIPS];
 };
 
 /* The same counters, summed over workers (plain numbers). */
@@ -52,6 +79,13 @@ struct metrics_totals {
 		uint64_t	 preview;
 	}		 pool[POOL_COUNT];
 	uint64_t	 preview_refused;
+	struct metrics_totals_mirror {
+		uint64_t	 requests[METRICS_MIRROR_CLASSES];
+		uint64_t	 buckets[METRICS_BUCKETS];	/* not cumulative */
+		uint64_t	 count;		/* timed */
+		uint64_t	 sum_ns;
+	}		 mirror[POOL_COUNT];
+	uint64_t	 mirror_skipped[METRICS_SKIPS];
 };
 
 /* Requests whose head never was complete are counted, not timed. */
@@ -97,6 +131,30 @@ void		 metrics_preview(struct metrics *mx, enum pool_id pool);
 
 /* On the owning worker's thread: a preview without the right token. */
 void		 metrics_preview_refused(struct metrics *mx);
+/*
+ * On the owning worker's thread: a mirrored request's response on pool
+ * (the client's on the active pool, the copy's on the other) had status
+ * after ns nanoseconds; status -1 is a copy that failed (not timed).
+ */
+void		 metrics_mirror(struct metrics *mx, enum pool_id pool,
+		    int status, uint64_t ns);
+
+/* On the owning worker's thread: a sampled request was not mirrored. */
+void		 metrics_mirror_skip(struct metrics *mx, enum metrics_skip why);
+
+/* "1xx" ... "5xx", "error". */
+const char	*metrics_mirror_class_name(unsigned cls);
+
+/* "busy", "body", "no_member", "local". */
+const char	*metrics_skip_name(enum metrics_skip why);
+
+/*
+ * The p99 of a histogram (not cumulative buckets, count in all) as the
+ * upper bound of the bucket it falls in, in nanoseconds: an estimate, at
+ * most the next bound above the true one.  0 when count is 0,
+ * UINT64_MAX when it is past the last finite bound.
+ */
+uint64_t	 metrics_p99_ns(const uint64_t *buckets, uint64_t count);
 
 /* Adds mx's counters to t (which it does not clear first).  Any thread. */
 void		 metrics_add(const struct metrics *mx,

@@ -465,6 +465,125 @@ status_text_head(struct cutover *cx, const struct snapshot *s,
 }
 
 /*
+ * The mirror comparison (mirror.h), when mirroring is on or has counted:
+ * per pool the mirrored requests, the shares of 2xx, 4xx, 5xx and error,
+ * and a p99 estimated from the histogram (the bound of its bucket).
+ */
+struct status_mirror {
+	unsigned			percent;
+	struct metrics_totals		mt;
+	uint64_t			n[POOL_COUNT];
+	uint64_t			skipped;
+};
+
+/* Fills m; false when there is nothing to show. */
+static bool
+status_mirror_get(struct cutover *cx, const struct snapshot *s,
+    struct status_mirror *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->percent = s->config->mirror.percent;
+	for (unsigned i = 0; i < workers_count(cx->workers); i++)
+		metrics_add(&workers_get(cx->workers, i)->metrics, &m->mt);
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (unsigned k = 0; k < METRICS_MIRROR_CLASSES; k++)
+			m->n[i] += m->mt.mirror[i].requests[k];
+	for (unsigned k = 0; k < METRICS_SKIPS; k++)
+		m->skipped += m->mt.mirror_skipped[k];
+	return (m->percent > 0 || m->n[0] + m->n[1] + m->skipped > 0);
+}
+
+/* Class k's share of pool i's mirrored requests, in percent. */
+static double
+status_mirror_share(const struct status_mirror *m, int i, unsigned k)
+{
+	return (m->n[i] == 0 ? 0.0 :
+	    100.0 * (double)m->mt.mirror[i].requests[k] / (double)m->n[i]);
+}
+
+/* The p99 estimate of pool i in seconds; -1: none, 1e9: past 10 s. */
+static double
+status_mirror_p99(const struct status_mirror *m, int i)
+{
+	uint64_t	ns = metrics_p99_ns(m->mt.mirror[i].buckets,
+			    m->mt.mirror[i].count);
+
+	if (m->mt.mirror[i].count == 0)
+		return (-1);
+	return (ns == UINT64_MAX ? 1e9 : (double)ns / 1e9);
+}
+
+static const unsigned status_mirror_classes[] = { 1, 3, 4,
+    METRICS_MIRROR_ERROR };
+
+static void
+status_text_mirror(struct cutover *cx, const struct snapshot *s,
+    struct evbuffer *out)
+{
+	struct status_mirror	m;
+	double			p99;
+
+	if (!status_mirror_get(cx, s, &m))
+		return;
+	evbuffer_add_printf(out, "mirror %u%% to the other pool, skipped "
+	    "%llu (", m.percent, (unsigned long long)m.skipped);
+	for (unsigned k = 0; k < METRICS_SKIPS; k++)
+		evbuffer_add_printf(out, "%s%s %llu", k ? ", " : "",
+		    metrics_skip_name((enum metrics_skip)k),
+		    (unsigned long long)m.mt.mirror_skipped[k]);
+	evbuffer_add_printf(out, ")\n");
+	for (int i = 0; i < POOL_COUNT; i++) {
+		evbuffer_add_printf(out, "mirror %-5s %llu", pool_name(i),
+		    (unsigned long long)m.n[i]);
+		for (size_t k = 0; k < 4; k++)
+			evbuffer_add_printf(out, "  %s %.1f%%",
+			    metrics_mirror_class_name(status_mirror_classes[k]),
+			    status_mirror_share(&m, i, status_mirror_classes[k]));
+		if ((p99 = status_mirror_p99(&m, i)) < 0)
+			evbuffer_add_printf(out, "  p99 -\n");
+		else if (p99 >= 1e9)
+			evbuffer_add_printf(out, "  p99 > 10s (estimated)\n");
+		else
+			evbuffer_add_printf(out, "  p99 <= %gs (estimated from "
+			    "the histogram)\n", p99);
+	}
+}
+
+static void
+status_json_mirror(struct cutover *cx, const struct snapshot *s,
+    struct evbuffer *out)
+{
+	struct status_mirror	m;
+	double			p99;
+
+	if (!status_mirror_get(cx, s, &m))
+		return;
+	evbuffer_add_printf(out, ",\"mirror\":{\"percent\":%u,"
+	    "\"skipped\":{", m.percent);
+	for (unsigned k = 0; k < METRICS_SKIPS; k++)
+		evbuffer_add_printf(out, "%s\"%s\":%llu", k ? "," : "",
+		    metrics_skip_name((enum metrics_skip)k),
+		    (unsigned long long)m.mt.mirror_skipped[k]);
+	evbuffer_add_printf(out, "},\"pools\":{");
+	for (int i = 0; i < POOL_COUNT; i++) {
+		evbuffer_add_printf(out, "%s\"%s\":{\"requests\":%llu",
+		    i ? "," : "", pool_name(i), (unsigned long long)m.n[i]);
+		for (size_t k = 0; k < 4; k++)
+			evbuffer_add_printf(out, ",\"%s\":%.4f",
+			    metrics_mirror_class_name(status_mirror_classes[k]),
+			    status_mirror_share(&m, i,
+			    status_mirror_classes[k]) / 100.0);
+		/* an estimate: the upper bound of the p99's bucket */
+		if ((p99 = status_mirror_p99(&m, i)) < 0 || p99 >= 1e9)
+			evbuffer_add_printf(out, ",\"p99_s_estimate\":null}");
+		else
+			evbuffer_add_printf(out, ",\"p99_s_estimate\":%g}",
+			    p99);
+	}
+	evbuffer_add_printf(out, "}}");
+}
+
+/*
  * For people: a few lines, then three aligned tables (workers, pools,
  * members).  No blank line: the admin protocol ends a reply with one.
  */
@@ -480,6 +599,7 @@ status_text(struct cutover *cx, struct evbuffer *out)
 	x.s = router_live(cx->router);
 	x.t = &t;
 	status_text_head(cx, x.s, &t, out);
+	status_text_mirror(cx, x.s, out);
 	status_table(out, status_worker_cols, STATUS_NCOLS(status_worker_cols),
 	    workers_count(cx->workers), status_worker_row, &x);
 	status_table(out, status_pool_cols, STATUS_NCOLS(status_pool_cols),
@@ -696,6 +816,7 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	status_json_fd(cx, out);
 	status_json_release(cx, s, out);
 	status_json_pools(cx, &t, s, out);
+	status_json_mirror(cx, s, out);
 	evbuffer_add_printf(out, "}\n");
 }
 
@@ -1073,6 +1194,62 @@ status_metrics_route(struct evbuffer *out, const struct snapshot *s,
 		    s->shift_percent : 0);
 }
 
+/* Mirrored requests side by side (mirror.h): the client's responses on
+ * the active pool, the copies' on the other. */
+static void
+status_metrics_mirror(struct evbuffer *out, const struct metrics_totals *mt)
+{
+	const struct metrics_totals_mirror	*q;
+	unsigned long long			 cum;
+
+	status_family(out, "mirror_requests_total", "counter",
+	    "Mirrored requests by pool and class: the client's response on "
+	    "the pool that served it, the copy's on the other (error: no "
+	    "valid response).");
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (unsigned k = 0; k < METRICS_MIRROR_CLASSES; k++) {
+			evbuffer_add_printf(out,
+			    "cutover_mirror_requests_total{");
+			status_label(out, "pool", pool_name(i), true);
+			status_label(out, "class",
+			    metrics_mirror_class_name(k), false);
+			evbuffer_add_printf(out, "} %llu\n", (unsigned long long)
+			    mt->mirror[i].requests[k]);
+		}
+	status_family(out, "mirror_request_duration_seconds", "histogram",
+	    "Time to the response of a mirrored request, by pool (failed "
+	    "copies not timed).");
+	for (int i = 0; i < POOL_COUNT; i++) {
+		q = &mt->mirror[i];
+		cum = 0;
+		for (unsigned k = 0; k < METRICS_BUCKETS; k++) {
+			cum += q->buckets[k];
+			evbuffer_add_printf(out,
+			    "cutover_mirror_request_duration_seconds_bucket{");
+			status_label(out, "pool", pool_name(i), true);
+			status_label(out, "le", metrics_bucket_le(k), false);
+			evbuffer_add_printf(out, "} %llu\n", cum);
+		}
+		evbuffer_add_printf(out,
+		    "cutover_mirror_request_duration_seconds_sum{");
+		status_label(out, "pool", pool_name(i), true);
+		evbuffer_add_printf(out, "} %llu.%09llu\n",
+		    (unsigned long long)(q->sum_ns / 1000000000u),
+		    (unsigned long long)(q->sum_ns % 1000000000u));
+		status_pool_sample(out,
+		    "mirror_request_duration_seconds_count", i, q->count);
+	}
+	status_family(out, "mirror_skipped_total", "counter",
+	    "Requests sampled for mirroring but not copied, by reason.");
+	for (unsigned k = 0; k < METRICS_SKIPS; k++) {
+		evbuffer_add_printf(out, "cutover_mirror_skipped_total{");
+		status_label(out, "reason",
+		    metrics_skip_name((enum metrics_skip)k), true);
+		evbuffer_add_printf(out, "} %llu\n",
+		    (unsigned long long)mt->mirror_skipped[k]);
+	}
+}
+
 void
 status_metrics(struct cutover *cx, struct evbuffer *out)
 {
@@ -1085,6 +1262,7 @@ status_metrics(struct cutover *cx, struct evbuffer *out)
 	for (unsigned i = 0; i < workers_count(cx->workers); i++)
 		metrics_add(&workers_get(cx->workers, i)->metrics, &mt);
 	status_metrics_requests(out, &mt);
+	status_metrics_mirror(out, &mt);
 	status_metrics_pools(cx, out, s, &t);
 	status_metrics_members(out, s);
 	status_metrics_root(cx, out, &t);

@@ -95,6 +95,16 @@ or trickle with its defaults and 16 bytes); mode=none ends it.  With
 mode=hang it also stops accepting: new connections wait in the accept
 queue, unanswered, as when a process is stopped (SIGSTOP) or wedged.
 
+/control/requests?mode=M[&ms=N] (any method; prints "CONTROL <path>") makes
+every later request but /control/* and probes (so the member stays healthy)
+go as M says: delay (sleeps ms, default 2000, then answers as usual), reset,
+hang (as the routes above, holding it ms, default 600000), 500 (status 500,
+body "NAME\\n") or garbage (bytes that are no HTTP response, then close);
+mode=none ends it.  The REQUEST line is printed first in every mode.
+
+A request that carries "X-Cutover-Mirror" (cutover's copy of a mirrored
+request) prints "MIRRORED <method> <path>" just before its REQUEST line.
+
 Health (for cutover's probes):
   /healthz, and any request with User-Agent "cutover-health"
                         a probe: prints "PROBE <method> <path>" instead of a
@@ -296,6 +306,9 @@ class Handler(BaseHTTPRequestHandler):
         if route == "/control/fail":
             self.control_fail(q)
             return
+        if route == "/control/requests":
+            self.control_requests(q)
+            return
         mode = self.server.fail_mode
         if mode != "none":
             BodyReader(self.rfile, self.headers).drain()
@@ -312,8 +325,12 @@ class Handler(BaseHTTPRequestHandler):
                                                  self.command, self.path))
         announce("PEER %d %s %s" % (self.client_address[1], self.command,
                                     self.path))
+        if self.headers.get("X-Cutover-Mirror") is not None:
+            announce("MIRRORED %s %s" % (self.command, self.path))
         announce("REQUEST %s %s" % (self.command, self.path))
         body = BodyReader(self.rfile, self.headers)
+        if self.requests_as(body):
+            return
         name = self.server.name
         if route == "/raw":
             data = b"".join(iter(body.read, b""))
@@ -489,6 +506,42 @@ class Handler(BaseHTTPRequestHandler):
             # new connections wait in the accept queue from now on
             self.server.accepting.clear()
 
+    def control_requests(self, q):
+        announce("CONTROL %s %s" % (self.command, self.path))
+        BodyReader(self.rfile, self.headers).drain()
+        mode = q.get("mode", "")
+        if mode not in ("none", "delay", "reset", "hang", "500", "garbage"):
+            self.send_simple(400, b"mode: none, delay, reset, hang, 500 or "
+                             b"garbage\n")
+            return
+        try:
+            ms = int(q.get("ms", "2000" if mode == "delay" else "600000"))
+        except ValueError:
+            self.send_simple(400, b"bad ms\n")
+            return
+        self.server.req_mode = (mode, ms)
+        self.send_simple(200, json.dumps({"mode": mode, "ms": ms}).encode(),
+                         "application/json")
+
+    def requests_as(self, body):
+        """/control/requests: True when this request was answered (or
+        failed) as the mode says; False to go on as usual."""
+        mode, ms = self.server.req_mode
+        if mode == "none":
+            return False
+        if mode == "delay":
+            time.sleep(ms / 1000.0)
+            return False
+        body.drain()
+        if mode == "500":
+            self.send_simple(500, (self.server.name + "\n").encode())
+        elif mode == "garbage":
+            self.close_connection = True
+            self.wfile.write(b"NOT HTTP AT ALL\r\n\r\n")
+        else:
+            self.fail(mode, {"ms": str(ms)})
+        return True
+
     def wants_upgrade(self):
         conn = [t.strip().lower() for t in
                 self.headers.get("Connection", "").split(",")]
@@ -631,6 +684,7 @@ def main():
     srv.stamp = args.stamp
     srv.idle_close_ms = args.idle_close_ms
     srv.fail_mode = "none"
+    srv.req_mode = ("none", 0)
     srv.accepting = threading.Event()
     srv.accepting.set()
     srv.stopping = False

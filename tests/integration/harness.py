@@ -463,7 +463,8 @@ class Backend:
     ((peer port, method, path) per request, probes excluded), .aborted
     ((peer port, method, path) of requests whose body broke off), .early
     ((peer port, body bytes, body sha256) per /early request whose body was
-    read whole, after its answer) and, with
+    read whole, after its answer), .mirrored (paths of the requests that
+carried X-Cutover-Mirror) and, with
     stamp=True, .received ((the backend's own time.monotonic() when it had
     read the head, method, path) per request).  idle_close_ms: the
     backend closes connections idle that long (backend.py
@@ -487,6 +488,7 @@ class Backend:
         self.aborted = []
         self.early = []
         self.received = []
+        self.mirrored = []
         self._cv = threading.Condition()
         argv = [sys.executable, BACKEND_PY, "--name", name,
                 "--host", host, "--port", str(port)]
@@ -519,6 +521,8 @@ class Backend:
                 elif line.startswith("REQUEST "):
                     self.requests.append(line.split(" ", 2)[2])
                     self.request_times.append(time.monotonic())
+                elif line.startswith("MIRRORED "):
+                    self.mirrored.append(line.split(" ", 2)[2])
                 elif line.startswith("PROBE "):
                     self.probe_paths.append(line.split(" ", 2)[2])
                     self.probe_times.append(time.monotonic())
@@ -621,6 +625,13 @@ class Backend:
         route mode does: "reset", "hang" (accepting nothing more either),
         "trickle"; "none" ends it."""
         return self.control("mode=" + mode, what="fail")
+
+    def requests_mode(self, mode, ms=None):
+        """From now on every request but probes goes as backend.py's
+        /control/requests mode says ("delay", "reset", "hang", "500",
+        "garbage"; "none" ends it); probes still pass."""
+        return self.control("mode=" + mode + ("&ms=%d" % ms if ms is not None
+                                              else ""), what="requests")
 
     def control(self, query="", timeout=5.0, what="health"):
         """GET /control/health?query directly on the backend (not through

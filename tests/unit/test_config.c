@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <llhttp.h>
 
 #include "config.h"
 #include "config_scan.h"
@@ -176,6 +177,54 @@ test_config_full_file_sets_everything(void **state)
 	assert_int_equal(c->log_level, LL_DEBUG);
 	assert_int_equal(c->log_access, ACCESSLOG_TEXT);
 	config_free(c);
+}
+
+static void
+test_config_mirror_defaults_and_values(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+
+	assert_int_equal(c->mirror.percent, 0);	/* off */
+	assert_true(c->mirror.methods == (1ULL << HTTP_GET |
+	    1ULL << HTTP_HEAD | 1ULL << HTTP_OPTIONS));
+	assert_int_equal(c->mirror.max_body, CONFIG_DEFAULT_MIRROR_MAX_BODY);
+	assert_int_equal(c->mirror.timeout_ms,
+	    CONFIG_DEFAULT_MIRROR_TIMEOUT_MS);
+	assert_int_equal(c->mirror.max_inflight,
+	    CONFIG_DEFAULT_MIRROR_MAX_INFLIGHT);
+	config_free(c);
+	c = load_ok(f, POOLS "mirror = { percent = 100; methods = "
+	    "[ \"POST\", \"GET\" ]; max_body = 0; timeout_ms = 1; "
+	    "max_inflight = 65536; };\n");
+	assert_int_equal(c->mirror.percent, 100);
+	assert_true(c->mirror.methods == (1ULL << HTTP_GET |
+	    1ULL << HTTP_POST));
+	assert_int_equal(c->mirror.max_body, 0);
+	assert_int_equal(c->mirror.timeout_ms, 1);
+	assert_int_equal(c->mirror.max_inflight, 65536);
+	config_free(c);
+}
+
+static void
+test_config_mirror_bad_values_rejected(void **state)
+{
+	struct fixture	*f = *state;
+
+	load_fails(f, POOLS "mirror = { methods = [ \"GET\", \"get\" ]; };\n",
+	    5, "mirror.methods[1]: unknown method \"get\" (GET, HEAD, "
+	    "OPTIONS, TRACE, POST, PUT, PATCH or DELETE, in capitals)");
+	load_fails(f, POOLS "mirror = { methods = [ ]; };\n", 5,
+	    "mirror.methods: no method: to mirror nothing, set "
+	    "mirror.percent = 0");
+	load_fails(f, POOLS "mirror = { methods = [ 1 ]; };\n", 5,
+	    "mirror.methods[0]: expected a method such as \"GET\"");
+	write_conf(f, POOLS "mirror = { percent = 101; };\n");
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	assert_non_null(strstr(f->err, "mirror.percent"));
+	write_conf(f, POOLS "mirror = { max_inflight = 0; };\n");
+	assert_null(config_load(f->path, f->err, sizeof(f->err)));
+	assert_non_null(strstr(f->err, "mirror.max_inflight"));
 }
 
 static void
@@ -1575,6 +1624,8 @@ main(void)
 		T(test_config_hash_of_bytes_parsed),
 		T(test_config_generation_range),
 		T(test_config_full_file_sets_everything),
+		T(test_config_mirror_defaults_and_values),
+		T(test_config_mirror_bad_values_rejected),
 		T(test_config_same_member_in_both_pools_accepted),
 		T(test_config_include_is_relative_to_file),
 		T(test_config_reference_file_loads_with_defaults),

@@ -1,7 +1,8 @@
 /*
  * test_metrics.c — per-worker request counters: the bucket a duration
  * falls in (bounds are inclusive, as Prometheus' le), the class of a
- * status, and the sums over workers.
+ * status, the sums over workers, and the mirror counters with their
+ * p99 estimate.
  */
 #include "autoconf.h"
 
@@ -116,6 +117,62 @@ test_metrics_add_sums_workers(void **state)
 }
 
 static void
+test_metrics_mirror_counts_apart(void **state)
+{
+	static struct metrics	mx;
+	struct metrics_totals	t;
+
+	memset(&mx, 0, sizeof(mx));
+	metrics_mirror(&mx, POOL_GREEN, 200, 3 * MS);
+	metrics_mirror(&mx, POOL_GREEN, 503, 1 * MS);
+	metrics_mirror(&mx, POOL_GREEN, -1, METRICS_UNTIMED);
+	metrics_mirror(&mx, POOL_BLUE, 200, 2 * MS);
+	metrics_mirror_skip(&mx, METRICS_SKIP_BUSY);
+	metrics_mirror_skip(&mx, METRICS_SKIP_BUSY);
+	memset(&t, 0, sizeof(t));
+	metrics_add(&mx, &t);
+	metrics_add(&mx, &t);		/* a second worker alike */
+	assert_int_equal(t.mirror[POOL_GREEN].requests[1], 2);
+	assert_int_equal(t.mirror[POOL_GREEN].requests[4], 2);
+	assert_int_equal(t.mirror[POOL_GREEN].requests[METRICS_MIRROR_ERROR],
+	    2);
+	assert_int_equal(t.mirror[POOL_GREEN].count, 4);	/* errors untimed */
+	assert_int_equal(t.mirror[POOL_GREEN].sum_ns, 8 * MS);
+	assert_int_equal(t.mirror[POOL_BLUE].requests[1], 2);
+	assert_int_equal(t.mirror_skipped[METRICS_SKIP_BUSY], 4);
+	/* never in the ordinary counters */
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (unsigned k = 0; k < METRICS_CLASSES; k++)
+			assert_int_equal(t.pool[i].requests[k], 0);
+	assert_string_equal(metrics_mirror_class_name(METRICS_MIRROR_ERROR),
+	    "error");
+	assert_string_equal(metrics_mirror_class_name(3), "4xx");
+	assert_string_equal(metrics_skip_name(METRICS_SKIP_NO_MEMBER),
+	    "no_member");
+}
+
+static void
+test_metrics_p99_is_the_bucket_bound(void **state)
+{
+	uint64_t	b[METRICS_BUCKETS];
+
+	memset(b, 0, sizeof(b));
+	assert_int_equal(metrics_p99_ns(b, 0), 0);
+	b[0] = 99;			/* <= 1 ms */
+	b[5] = 1;			/* <= 50 ms */
+	assert_int_equal(metrics_p99_ns(b, 100), 1 * MS);
+	b[0] = 98;
+	b[5] = 2;
+	assert_int_equal(metrics_p99_ns(b, 100), 50 * MS);
+	b[5] = 0;
+	b[METRICS_BOUNDS] = 2;		/* past 10 s */
+	assert_int_equal(metrics_p99_ns(b, 100), UINT64_MAX);
+	memset(b, 0, sizeof(b));
+	b[3] = 1;			/* one request: its own bucket */
+	assert_int_equal(metrics_p99_ns(b, 1), 10 * MS);
+}
+
+static void
 test_metrics_block_on_its_own_cache_line(void **state)
 {
 	assert_int_equal(_Alignof(struct metrics) % 64, 0);
@@ -135,6 +192,8 @@ main(void)
 		    test_metrics_request_counts_class_bucket_sum_bytes),
 		cmocka_unit_test(test_metrics_add_sums_workers),
 		cmocka_unit_test(test_metrics_block_on_its_own_cache_line),
+		cmocka_unit_test(test_metrics_mirror_counts_apart),
+		cmocka_unit_test(test_metrics_p99_is_the_bucket_bound),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1,0 +1,407 @@
+#!/usr/bin/env python3
+"""Shadow traffic (mirror): a share of the active pool's requests is
+copied to the other pool with X-Cutover-Mirror: 1 and its answer
+discarded.  The client's response always comes from the active pool, and
+a slow, failing or hanging other pool never delays or fails it; skipped
+and failed copies are counted; metrics and status compare the pools;
+reload changes the share; a client that leaves while its copy is in flight
+and a shutdown with copies in flight are harmless."""
+
+import http.client
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from harness import (CUTOVER_BIN, Backend, Cutover, RssSampler, Suite,
+                     exchange, pools_config, wait_until)
+
+s = Suite()
+
+_SAMPLE = re.compile(r'^(cutover_mirror_[a-z_]+)(\{(.*)\})? (\S+)$')
+
+
+def mirror_metrics(c):
+    """{(name, ((label, value), ...)): float} of the cutover_mirror_*
+    samples."""
+    rc, out, err = c.ctl("metrics")
+    if rc != 0:
+        raise RuntimeError("cutoverctl metrics: %d %s" % (rc, err))
+    got = {}
+    for line in out.split("\n"):
+        m = _SAMPLE.match(line)
+        if m:
+            labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"',
+                                             m.group(3) or "")))
+            got[(m.group(1), labels)] = float(m.group(4))
+    return got
+
+
+def val(m, name, **labels):
+    return m.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def get(port, path, method="GET", body=None, conn=None):
+    """One request on a fresh (or the given keep-alive) connection:
+    (status, X-Backend, body)."""
+    own = conn is None
+    if own:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body)
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, r.getheader("X-Backend"), data
+    finally:
+        if own:
+            conn.close()
+
+
+def mirror_conf(blue, green, more="", workers=2):
+    return pools_config([blue], [green]) + \
+        "workers = %d;\nmirror = { %s };\n" % (workers, more)
+
+
+def load(port, clients, per_client, path="/"):
+    """clients threads, each per_client GETs on one keep-alive connection
+    (a fresh one after an error).  Returns (latencies, failures)."""
+    lat, bad, lock = [], [], threading.Lock()
+
+    def run(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for k in range(per_client):
+            t0 = time.monotonic()
+            try:
+                st, who, body = get(port, "%s?c=%d&k=%d" % (path, i, k),
+                                    conn=conn)
+                ok = st == 200 and who == "blue" and body == b"blue\n"
+                why = (st, who, body[:40])
+            except (OSError, http.client.HTTPException) as e:
+                ok, why = False, repr(e)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port,
+                                                  timeout=10)
+            with lock:
+                lat.append(time.monotonic() - t0)
+                if not ok:
+                    bad.append(why)
+        conn.close()
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    return lat, bad
+
+
+def p99(xs):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * 0.99))] if xs else None
+
+
+@s.scenario("percent = 100: every GET is copied to green, blue answers")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr, "percent = 100;"))
+    s.ok(c.wait_pool_healthy("green") and c.wait_pool_healthy("blue"),
+         "both pools healthy", c.status())
+    n = 20
+    for i in range(n):
+        st, who, body = get(c.port, "/m%d" % i)
+        s.ok(st == 200 and who == "blue" and body == b"blue\n",
+             "GET /m%d answered by blue" % i, (st, who, body))
+    paths = ["/m%d" % i for i in range(n)]
+    s.ok(wait_until(lambda: sorted(green.mirrored) == sorted(paths)),
+         "every GET reached green with X-Cutover-Mirror",
+         (green.mirrored, green.requests))
+    s.eq(sorted(green.requests), sorted(paths),
+         "green saw the copies and nothing else")
+    s.eq(blue.mirrored, [], "blue's requests carry no X-Cutover-Mirror")
+    st, who, _ = get(c.port, "/h", method="HEAD")
+    s.ok(st == 200 and who == "blue", "HEAD answered by blue", (st, who))
+    s.ok(wait_until(lambda: "/h" in green.mirrored), "HEAD is mirrored")
+    st, who, body = get(c.port, "/eof?bytes=100")
+    s.ok(st == 200 and who == "blue" and len(body) == 100,
+         "a body framed by close answered by blue", (st, who, len(body)))
+    st, who, body = get(c.port, "/echo", method="POST", body=b"x" * 100)
+    s.ok(st == 200 and who == "blue", "POST answered by blue", (st, who))
+    time.sleep(0.3)
+    s.ok("/echo" not in green.requests, "POST is not mirrored by default",
+         green.requests)
+
+    wait_until(lambda: val(mirror_metrics(c), "cutover_mirror_requests_total",
+                           pool="green", **{"class": "2xx"}) >= n + 2)
+    m = mirror_metrics(c)
+    s.eq(val(m, "cutover_mirror_requests_total", pool="blue",
+             **{"class": "2xx"}), float(n + 2),
+         "mirror_requests_total blue 2xx = the mirrored requests", m)
+    s.eq(val(m, "cutover_mirror_requests_total", pool="green",
+             **{"class": "2xx"}), float(n + 2),
+         "mirror_requests_total green 2xx = the copies", m)
+    s.eq(val(m, "cutover_mirror_request_duration_seconds_count",
+             pool="green"), float(n + 2), "green's copies timed", m)
+    s.eq(val(m, "cutover_mirror_skipped_total", reason="busy"), 0.0,
+         "nothing skipped")
+    rc, out, _ = c.ctl("metrics")
+    s.match(r'cutover_requests_total\{pool="green",code="2xx"\} 0\b', out,
+            "copies are not counted in the ordinary requests_total")
+    text = "\n".join(c.status())
+    s.match(r"mirror 100% to the other pool", text, "status shows mirror")
+    s.match(r"mirror green +%d +2xx 100\.0%%.*p99 <= \S+s \(estimated" %
+            (n + 2), text, "status compares green's copies", text)
+    j = c.status_json()
+    s.eq(j.get("mirror", {}).get("percent"), 100, "status json percent", j)
+    s.eq(j["mirror"]["pools"]["green"]["requests"], n + 2,
+         "status json: green's count")
+    s.eq(j["mirror"]["pools"]["blue"]["2xx"], 1.0,
+         "status json: blue's 2xx share")
+
+    # reload: off
+    c.reload_file(mirror_conf(blue.addr, green.addr, "percent = 0;"))
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload to percent = 0", out + err)
+    before = len(green.requests)
+    for i in range(10):
+        get(c.port, "/off%d" % i)
+    time.sleep(0.3)
+    s.eq(len(green.requests), before, "percent = 0: nothing mirrored")
+    s.match(r"mirror 0% to the other pool", "\n".join(c.status()),
+            "status still shows the counts, at 0%")
+
+
+@s.scenario("percent = 10: about a tenth is mirrored")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr, "percent = 10;"))
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    n = 600
+    lat, bad = load(c.port, 3, n // 3)
+    s.eq(bad, [], "every request answered by blue")
+    wait_until(lambda: len(green.mirrored) >= 30, timeout=2)
+    time.sleep(0.3)
+    got = len(green.mirrored)
+    # binomial: mean 60, sd about 7.3; 25..110 is more than four sd
+    # either way, wide enough for two workers' own samplers
+    s.ok(25 <= got <= 110, "about 10%% mirrored: %d of %d" % (got, n), got)
+    m = mirror_metrics(c)
+    s.eq(val(m, "cutover_mirror_requests_total", pool="blue",
+             **{"class": "2xx"}), float(got),
+         "blue's mirrored count = the copies green saw", m)
+
+
+@s.scenario("a slow, then failing green never touches the clients")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr,
+                            "percent = 100; timeout_ms = 1000; "
+                            "max_inflight = 8;"))
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    green.requests_mode("delay", 2000)
+    base = get(c.port, "/")
+    s.eq(base[:2], (200, "blue"), "warm-up request")
+    with RssSampler(c.pid) as rss:
+        lat, bad = load(c.port, 8, 300)
+    s.eq(bad, [], "slow green: 2400 requests, all answered by blue",
+         bad[:5])
+    s.ok(p99(lat) < 0.5, "client p99 %.3f s, well under green's 2 s" %
+         p99(lat))
+    m = mirror_metrics(c)
+    s.ok(val(m, "cutover_mirror_skipped_total", reason="busy") > 1000,
+         "copies beyond max_inflight skipped as busy", m)
+    s.ok(wait_until(lambda: val(mirror_metrics(c),
+                                "cutover_mirror_requests_total",
+                                pool="green", **{"class": "error"}) > 0),
+         "copies past timeout_ms count as errors", mirror_metrics(c))
+    s.ok(rss.max_kb < 200 * 1024, "VmRSS bounded: %d kB" % rss.max_kb)
+
+    for mode in ("reset", "hang", "500", "garbage"):
+        green.requests_mode(mode)
+        lat, bad = load(c.port, 4, 100)
+        s.eq(bad, [], "green %s: every request answered by blue" % mode,
+             bad[:5])
+        s.ok(p99(lat) < 0.5, "green %s: client p99 %.3f s" % (mode,
+                                                              p99(lat)))
+    m = wait_until(lambda: (lambda m: m if val(
+        m, "cutover_mirror_requests_total", pool="green",
+        **{"class": "5xx"}) > 0 else None)(mirror_metrics(c))) or \
+        mirror_metrics(c)
+    s.ok(val(m, "cutover_mirror_requests_total", pool="green",
+             **{"class": "5xx"}) > 0, "green's 500s counted as 5xx", m)
+    s.ok(val(m, "cutover_mirror_requests_total", pool="green",
+             **{"class": "error"}) > 50, "resets, hangs and garbage "
+         "counted as errors", m)
+    s.eq(val(m, "cutover_mirror_requests_total", pool="blue",
+             **{"class": "5xx"}), 0.0, "blue's side saw no 5xx")
+    j = c.status_json()
+    s.ok(j["mirror"]["pools"]["green"]["error"] > 0,
+         "status json: green's error share", j.get("mirror"))
+    green.requests_mode("none")
+    st, who, _ = get(c.port, "/after")
+    s.eq((st, who), (200, "blue"), "cutover serves on")
+    s.eq(val(mirror_metrics(c), "cutover_mirror_requests_total",
+             pool="green", **{"class": "1xx"}), 0.0, "no stray classes")
+    rc, out, _ = c.ctl("metrics")
+    s.match(r'cutover_requests_total\{pool="green",code="5xx"\} 0\b', out,
+            "failed copies are not in requests_total")
+    s.ok(c.member_state("green", green.addr) == "up",
+         "failed copies do not feed passive health",
+         c.member("green", green.addr))
+
+
+@s.scenario("a client that leaves with its copy in flight; shutdown cuts "
+            "copies")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr, "percent = 100;",
+                            workers=1) +
+                "shutdown = { grace_ms = 5000; };\n")
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    green.requests_mode("hang")
+    for i in range(20):
+        so = socket.create_connection(("127.0.0.1", c.port), timeout=5)
+        so.sendall(b"GET /gone%d HTTP/1.1\r\nHost: t\r\n\r\n" % i)
+        if i % 2:
+            so.recv(100)	# the response began; leave before its end
+        so.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        so.close()
+    s.ok(wait_until(lambda: len(green.requests) >= 20),
+         "the copies reached green", green.requests)
+    got = exchange(c.port, b"GET /next HTTP/1.1\r\nHost: t\r\n"
+                   b"Connection: close\r\n\r\n")
+    s.ok(got.startswith(b"HTTP/1.1 200 ") and b"blue" in got,
+         "cutover serves on", got)
+    s.ok(c.alive(), "no crash")
+    t0 = time.monotonic()
+    c.signal(signal.SIGTERM)
+    code = c.wait(10)
+    took = time.monotonic() - t0
+    s.eq(code, 0, "exits 0 with copies in flight")
+    s.ok(took < 3.0, "hanging copies do not delay shutdown: %.2f s" % took)
+
+
+@s.scenario("bodies: copied whole up to max_body; longer or chunked skipped")
+def _():
+    import hashlib
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr,
+                            'percent = 100; methods = [ "POST" ]; '
+                            'max_body = 1000;'))
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    body = bytes(range(256)) * 2
+    st, who, _ = get(c.port, "/early", method="POST", body=body)
+    s.eq((st, who), (200, "blue"), "POST of 512 bytes answered by blue")
+    want = (len(body), hashlib.sha256(body).hexdigest())
+    s.ok(wait_until(lambda: [e[1:] for e in green.early] == [want]),
+         "green got the copy's body byte for byte", green.early)
+    st, who, _ = get(c.port, "/early", method="POST", body=b"y" * 2000)
+    s.eq((st, who), (200, "blue"), "POST of 2000 bytes answered by blue")
+    got = exchange(c.port, b"POST /early HTTP/1.1\r\nHost: t\r\n"
+                   b"Transfer-Encoding: chunked\r\nConnection: close\r\n"
+                   b"\r\n5\r\nhello\r\n0\r\n\r\n")
+    s.ok(got.startswith(b"HTTP/1.1 200 ") and b"blue" in got,
+         "chunked POST answered by blue", got)
+    s.ok(wait_until(lambda: val(mirror_metrics(c),
+                                "cutover_mirror_skipped_total",
+                                reason="body") == 2.0),
+         "the long and the chunked body skipped as body", mirror_metrics(c))
+    s.eq(len(green.requests), 1, "green saw only the small one",
+         green.requests)
+    st, who, _ = get(c.port, "/g")
+    time.sleep(0.2)
+    s.eq(len(green.requests), 1, "GET not in methods: not mirrored")
+
+
+@s.scenario("only the active pool's own traffic is copied: not a preview, "
+            "not the shifted share; a client's own mark is removed")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr, "percent = 100;") +
+                'shift = { cookie = "sid"; };\n')
+    s.ok(c.wait_pool_healthy("green") and c.wait_pool_healthy("blue"),
+         "both pools healthy", c.status())
+
+    def one(path, headers):
+        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)
+        try:
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.getheader("X-Backend"), r.read()
+        finally:
+            conn.close()
+
+    st, who, _ = one("/forged", {"X-Cutover-Mirror": "1"})
+    s.ok(st == 200 and who == "blue", "a GET with its own X-Cutover-Mirror "
+         "answered by blue", (st, who))
+    s.ok(wait_until(lambda: "/forged" in green.mirrored),
+         "its copy reached green", green.requests)
+    s.ok("/forged" not in blue.mirrored,
+         "blue never saw the client's X-Cutover-Mirror", blue.mirrored)
+
+    st, who, _ = one("/pv-green", {"X-Cutover-Pool": "green"})
+    s.ok(st == 200 and who == "green", "a preview to green answered by green",
+         (st, who))
+    st, who, _ = one("/pv-blue", {"X-Cutover-Pool": "blue"})
+    s.ok(st == 200 and who == "blue", "a preview to blue answered by blue",
+         (st, who))
+
+    rc, out, err = c.ctl("shift", "green", "50")
+    s.eq(rc, 0, "shift green 50", out + err)
+    answered = {}
+    for k in range(40):
+        st, who, _ = one("/sh%d" % k, {"Cookie": "sid=k%d" % k})
+        answered["/sh%d" % k] = who if st == 200 else st
+    to_green = [p for p, who in answered.items() if who == "green"]
+    to_blue = [p for p, who in answered.items() if who == "blue"]
+    s.eq(len(to_green) + len(to_blue), 40, "every shifted GET answered",
+         answered)
+    s.ok(to_green and to_blue, "the shift sent some to each pool", answered)
+    s.ok(wait_until(lambda: all(p in green.mirrored for p in to_blue)),
+         "blue's share of the shift was copied to green",
+         (to_blue, green.mirrored))
+    time.sleep(0.3)     # a copy that should not exist has had its time
+    s.eq([p for p in blue.requests if p.startswith(("/pv", "/sh"))],
+         ["/pv-blue"] + sorted(to_blue, key=lambda p: int(p[3:])),
+         "blue saw its own share and the preview to blue, in order, "
+         "and no copy of green's")
+    s.eq(blue.mirrored, [], "no copy went to blue")
+    s.ok("/pv-green" not in green.mirrored and "/pv-blue" not in
+         green.mirrored, "no preview was copied", green.mirrored)
+    s.eq(sorted(p for p in green.mirrored if p.startswith("/sh")),
+         sorted(to_blue), "green got copies of blue's share alone")
+    c.stop()
+
+
+@s.scenario("every bad mirror value is refused with a clear error")
+def _():
+    cases = [("percent = 101;", r"mirror\.percent: .*100"),
+             ("methods = [ \"FETCH\" ];", r"unknown method \"FETCH\""),
+             ("methods = [];", r"no method"),
+             ("methods = \"GET\";", r"expected a list of methods"),
+             ("max_body = -1;", r"mirror\.max_body"),
+             ("timeout_ms = 0;", r"mirror\.timeout_ms"),
+             ("max_inflight = 0;", r"mirror\.max_inflight"),
+             ("precent = 5;", r"unknown setting.*percent")]
+    for more, want in cases:
+        c = Cutover(mirror_conf("127.0.0.1:9", "127.0.0.1:9", more),
+                    start=False)
+        p = subprocess.run([CUTOVER_BIN, "-t", "-c", c.conf],
+                           capture_output=True, timeout=10)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        s.ok(p.returncode != 0, "refused: %s" % more, out)
+        s.match(want, out, "says why: %s" % more)
+    c = Cutover(mirror_conf("127.0.0.1:9", "127.0.0.1:9",
+                            "percent = 5; methods = [ \"GET\", \"POST\" ];"),
+                start=False)
+    p = subprocess.run([CUTOVER_BIN, "-T", "-c", c.conf],
+                       capture_output=True, timeout=10)
+    out = p.stdout.decode(errors="replace")
+    s.match(r'methods = \[ "GET", "POST" \];', out, "-T prints the methods",
+            out)
+    s.match(r"percent = 5;", out, "-T prints the percent")
+
+
+s.done()
