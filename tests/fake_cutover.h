@@ -46,6 +46,7 @@ struct fake_op {
 	bool		 json;
 	long long	 at_ms;		/* switch_gen's */
 	unsigned long long gen;
+	int		 guard;		/* switch_gen's; -1: switch.guard */
 };
 
 struct fake_cutover {
