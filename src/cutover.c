@@ -1900,6 +1900,16 @@ cutover_guard_cb(evutil_socket_t fd, short what, void *arg)
 	    g->verdict == GUARD_TRIP_LATENCY) {
 		snprintf(text, sizeof(text), "%s tripped after %.1f s: %s",
 		    pool_name(g->pool), cutover_guard_elapsed(g), why);
+		/* a fleet's release may be moving every replica already:
+		 * the scheduled switch decides, and a rollback now would be
+		 * refused for it */
+		if (cx->sched.pending) {
+			log_warn("guard: %s; a switch to %s is scheduled: "
+			    "leaving it to that", text,
+			    pool_name(cx->sched.pool));
+			cutover_guard_end(cx, CUTOVER_GUARD_CANCELLED, text);
+			return;
+		}
 		log_warn("guard: %s; rolling back to %s", text,
 		    pool_name(g->from));
 		/* ended first: the rollback must not cancel it */
