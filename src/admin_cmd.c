@@ -103,11 +103,12 @@ static const struct admin_cmd admin_cmds[] = {
 	    "show the active pool, pools and counters", cmd_status },
 	{ "metrics", ADMIN_READS, 0, 0, "metrics",
 	    "show the counters in Prometheus' text format", cmd_metrics },
-	{ "switch", ADMIN_WRITES, 1, 6,
-	    "switch <pool> [force] [at <unix-ms>] [gen <n>]",
+	{ "switch", ADMIN_WRITES, 1, 8,
+	    "switch <pool> [force] [at <unix-ms>] [gen <n>] [guard <seconds>]",
 	    "send new requests to pool (force: even if unhealthy; at: at "
 	    "that wall-clock instant, within 60 s; gen: the release "
-	    "generation it makes)", cmd_switch },
+	    "generation it makes; guard: roll back by itself if pool fails "
+	    "within that many seconds, 0: not)", cmd_switch },
 	{ "cancel", ADMIN_WRITES, 0, 0, "cancel",
 	    "cancel the scheduled switch, if any", cmd_cancel },
 	{ "rollback", ADMIN_WRITES, 0, 1, "rollback [force]",
@@ -350,9 +351,21 @@ admin_gen(const char *s, long long *v)
 	return (0);
 }
 
+/* Parses a guard's seconds, 0 (none) to CONFIG_GUARD_MAX_S; 0 or -1. */
+static int
+admin_guard(const char *s, long long *v)
+{
+	size_t	n = strspn(s, "0123456789");
+
+	if (n == 0 || n > 5 || s[n] != '\0')
+		return (-1);
+	*v = strtoll(s, NULL, 10);
+	return (*v <= CONFIG_GUARD_MAX_S ? 0 : -1);
+}
+
 /*
- * switch POOL [force] [at UNIX_MS] [gen N], the options in any order,
- * each once.  An instant that has passed, or lies more than
+ * switch POOL [force] [at UNIX_MS] [gen N] [guard S], the options in any
+ * order, each once.  An instant that has passed, or lies more than
  * CUTOVER_SCHED_MAX_MS ahead, is a usage error: the caller's clock or
  * arithmetic is wrong, and no retry with force would help.
  */
@@ -361,7 +374,7 @@ cmd_switch(struct admin_req *r)
 {
 	char		msg[ADMIN_MSG_MAX] = "";
 	bool		force = false, has_at = false, has_gen = false;
-	long long	at = 0, gen = 0, now;
+	long long	at = 0, gen = 0, now, guard = -1;
 	char		echo[ADMIN_ECHO_MAX + 8];
 	int		rc;
 
@@ -382,6 +395,16 @@ cmd_switch(struct admin_req *r)
 				return (-1);
 			}
 			has_gen = true;
+		} else if (strcmp(r->argv[i], "guard") == 0 && guard == -1 &&
+		    i + 1 < r->argc) {
+			if (admin_guard(r->argv[++i], &guard) == -1) {
+				admin_printable(echo, sizeof(echo), r->argv[i],
+				    ADMIN_ECHO_MAX);
+				snprintf(r->err, sizeof(r->err), ADMIN_USAGE
+				    "guard %s: a number of seconds from 0 "
+				    "(none) to %d", echo, CONFIG_GUARD_MAX_S);
+				return (-1);
+			}
 		} else
 			return (ADMIN_BAD_ARG);
 	}
@@ -395,12 +418,12 @@ cmd_switch(struct admin_req *r)
 		    CUTOVER_SCHED_MAX_MS);
 		return (-1);
 	}
-	if (!has_at && !has_gen)
+	if (!has_at && !has_gen && guard == -1)
 		rc = cutover_switch(r->cx, r->argv[1], force, r->peer, msg,
 		    sizeof(msg));
 	else
 		rc = cutover_switch_gen(r->cx, r->argv[1], force, at,
-		    (uint64_t)gen, r->peer, msg, sizeof(msg));
+		    (uint64_t)gen, (int)guard, r->peer, msg, sizeof(msg));
 	return (admin_done(r, rc, msg));
 }
 

@@ -84,7 +84,7 @@ struct cfg_key {
 	F(ms) F(level) F(access) F(bool) F(uint) F(bytes) F(path) F(hstr) \
 	F(hnum) F(expect) F(min) F(trusted) F(replaced) F(admin_http) \
 	F(socket_group) F(dns) F(nameservers) F(hbool) F(name) F(token) \
-	F(methods)
+	F(methods) F(ratio)
 #define CFG_DECLARE_LOAD(n) static int cfg_load_##n(struct cfg_ctx *, \
 			    const config_setting_t *, const struct cfg_key *);
 CFG_LOADERS(CFG_DECLARE_LOAD)
@@ -93,7 +93,7 @@ CFG_LOADERS(CFG_DECLARE_LOAD)
 	F(group) F(pools) F(listen) F(active) F(members) F(uint) \
 	F(mode) F(path) F(admin_http) F(level) F(access) F(bool) F(bytes) \
 	F(hstr) F(hnum) F(expect) F(min) F(trusted) F(dns) F(nameservers) \
-	F(hbool) F(token) F(methods)
+	F(hbool) F(token) F(methods) F(ratio)
 #define CFG_DECLARE_PRINT(n) static void cfg_print_##n(struct cfg_out *, \
 			    const struct cfg_key *);
 CFG_PRINTERS(CFG_DECLARE_PRINT)
@@ -154,6 +154,15 @@ static const struct cfg_key switch_keys[] = {
 	CFG_KEY("min_healthy", min, min),
 	CFG_MS(drain_timeout_ms, 0),
 	CFG_MSR(drain_spread_ms, 0, 600000),
+	CFG_UINT("guard", guard_s, 0, CONFIG_GUARD_MAX_S),
+	CFG_END
+};
+
+/* The limits of a guarded switch (switch.guard, `switch ... guard S`). */
+static const struct cfg_key guard_keys[] = {
+	CFG_AT("max_error_ratio", ratio, ratio, guard.max_error_ratio),
+	CFG_UINT("max_p99_ms", guard.max_p99_ms, 0, CONFIG_TIMEOUT_MAX_MS),
+	CFG_UINT("min_requests", guard.min_requests, 1, 100000000),
 	CFG_END
 };
 
@@ -269,6 +278,7 @@ static const struct cfg_key top_keys[] = {
 	CFG_GROUP("log", log_keys),
 	CFG_GROUP("health", health_keys),
 	CFG_GROUP("switch", switch_keys),
+	CFG_GROUP("guard", guard_keys),
 	CFG_PATH("state_file", state_file),
 	CFG_GROUP("limits", limit_keys),
 	CFG_GROUP("upstream", upstream_keys),
@@ -1282,6 +1292,31 @@ cfg_load_uint(struct cfg_ctx *x, const config_setting_t *s,
 	return (0);
 }
 
+/*
+ * A share in (0, 1] at k->off (a double): 0.05 is 5%.  An integer 1 is
+ * fine; 0 would trip on the first error, and is refused.
+ */
+static int
+cfg_load_ratio(struct cfg_ctx *x, const config_setting_t *s,
+    const struct cfg_key *k)
+{
+	double	v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT ||
+	    config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else
+		return (cfg_fail(x, s, NULL, "expected a share, a number "
+		    "greater than 0 and at most 1 (0.05 is 5%%)"));
+	if (!(v > 0 && v <= 1))
+		return (cfg_fail(x, s, NULL, "%g out of range: a share is "
+		    "greater than 0 and at most 1 (0.05 is 5%%)", v));
+	*(double *)(void *)((char *)x->c + k->off) = v;
+	return (0);
+}
+
 static int
 cfg_load_bytes(struct cfg_ctx *x, const config_setting_t *s,
     const struct cfg_key *k)
@@ -1472,6 +1507,8 @@ cfg_defaults(struct config *c)
 	c->tunnel_fin_ms = CONFIG_DEFAULT_TUNNEL_FIN_MS;
 	c->drain_timeout_ms = CONFIG_DEFAULT_DRAIN_TIMEOUT_MS;
 	c->drain_spread_ms = CONFIG_DEFAULT_DRAIN_SPREAD_MS;
+	c->guard.max_error_ratio = CONFIG_DEFAULT_GUARD_RATIO;
+	c->guard.min_requests = CONFIG_DEFAULT_GUARD_MIN_REQUESTS;
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
@@ -1828,6 +1865,14 @@ cfg_print_uint(struct cfg_out *o, const struct cfg_key *k)
 	cfg_put_key(o, k);
 	fprintf(o->fp, "%u;\n",
 	    *(const unsigned *)(const void *)((const char *)o->c + k->off));
+}
+
+static void
+cfg_print_ratio(struct cfg_out *o, const struct cfg_key *k)
+{
+	cfg_put_key(o, k);
+	fprintf(o->fp, "%g;\n",
+	    *(const double *)(const void *)((const char *)o->c + k->off));
 }
 
 static void

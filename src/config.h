@@ -34,6 +34,9 @@
 #define CONFIG_DEFAULT_TUNNEL_FIN_MS	30000
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT_MS	30000
 #define CONFIG_DEFAULT_DRAIN_SPREAD_MS	2000
+#define CONFIG_GUARD_MAX_S		3600	/* switch.guard, `guard S` */
+#define CONFIG_DEFAULT_GUARD_RATIO	0.05
+#define CONFIG_DEFAULT_GUARD_MIN_REQUESTS 20
 #define CONFIG_DEFAULT_CLIENT_BODY_MS	60000
 #define CONFIG_DEFAULT_MAX_CONNECTIONS	10000
 #define CONFIG_DEFAULT_WARM_IDLE	2	/* per member per worker */
@@ -104,6 +107,12 @@ struct config {
 	enum accesslog_format	 log_access;	/* off, text, json */
 	struct check_config	 health;	/* the global health group */
 	struct check_min	 min_healthy;	/* switch.min_healthy */
+	unsigned		 guard_s;	/* switch.guard; 0: none */
+	struct config_guard {		/* guard: its limits */
+		double		 max_error_ratio;	/* (0, 1] */
+		unsigned	 max_p99_ms;	/* 0: none */
+		unsigned	 min_requests;
+	}			 guard;
 	char			*state_file;	/* NULL: none */
 	struct config_dns {
 		struct addr	*nameservers;	/* none: resolv_conf's */

@@ -44,6 +44,7 @@
  * switch back and forth, finds them open; then they are cut down to
  * warm_idle.  Written and read on the worker's own thread. */
 #define CUTOVER_KEEP_MS		5000
+#define CUTOVER_GUARD_TICK_MS	250	/* a guard judges this often */
 static _Thread_local struct timespec	cutover_left;
 
 static void	cutover_signal_cb(evutil_socket_t, short, void *);
@@ -60,6 +61,11 @@ static void	cutover_changed(struct cutover *, enum cutover_action,
 static void	cutover_dns_answer(void *, enum pool_id,
 		    const struct dns_answer *);
 static void	cutover_sched_cb(evutil_socket_t, short, void *);
+static void	cutover_guard_cb(evutil_socket_t, short, void *);
+static void	cutover_guard_end(struct cutover *, enum cutover_guard_state,
+		    const char *);
+static int	cutover_switch_guarded(struct cutover *, enum pool_id, bool,
+		    uint64_t, int, const char *, char *, size_t);
 static void	cutover_watch_sync(struct cutover *);
 static void	cutover_preview_note(const struct config *);
 static void	cutover_declare(struct cutover *, const struct config *,
@@ -339,6 +345,9 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	if ((cx->sched.ev = event_new(base, cx->sched.fd, EV_READ,
 	    cutover_sched_cb, cx)) == NULL)
 		cx->ev_delay = NULL;	/* reported below */
+	if ((cx->guard.ev = event_new(base, -1, EV_PERSIST, cutover_guard_cb,
+	    cx)) == NULL)
+		cx->ev_delay = NULL;	/* reported below */
 	for (int i = 0; i < POOL_COUNT; i++) {
 		cx->drain[i].cx = cx;
 		cx->drain[i].pool = (enum pool_id)i;
@@ -446,6 +455,8 @@ cutover_free(struct cutover *cx)
 	for (int i = 0; i < POOL_COUNT; i++)
 		if (cx->drain[i].ev != NULL)
 			event_free(cx->drain[i].ev);
+	if (cx->guard.ev != NULL)
+		event_free(cx->guard.ev);
 	free(cx->config_path);
 	free(cx);
 }
@@ -1286,6 +1297,12 @@ cutover_move(struct cutover *cx, enum cutover_action action, enum pool_id id,
 		return (0);
 	}
 	cx->release.why[0] = '\0';
+	if (cx->guard.state == CUTOVER_GUARD_WATCHING) {
+		snprintf(why, sizeof(why), "cancelled: %s to %s by %s", what,
+		    pool_name(id), by != NULL ? by : "in-process");
+		cutover_guard_end(cx, CUTOVER_GUARD_CANCELLED, why);
+		log_info("guard on %s %s", pool_name(cx->guard.pool), why);
+	}
 	/* published: every request routed from now on takes it (worker.h);
 	 * idle workers take it soon, not waited for */
 	workers_snap_nudge(cx->workers);
@@ -1309,7 +1326,7 @@ cutover_switch(struct cutover *cx, const char *pool, bool force,
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
-	return (cutover_move(cx, CUTOVER_SWITCH, id, force, 0, by, msg,
+	return (cutover_switch_guarded(cx, id, force, 0, -1, by, msg,
 	    msglen));
 }
 
@@ -1469,6 +1486,30 @@ cutover_drained(struct cutover *cx, const char *pool, char *msg,
 
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
+	if (cx->guard.state != CUTOVER_GUARD_NONE && cx->guard.from == id) {
+		switch (cx->guard.state) {
+		case CUTOVER_GUARD_WATCHING:
+			snprintf(msg, msglen, "the guard watches %s: %.1f s "
+			    "left (%s)", pool_name(cx->guard.pool),
+			    cutover_guard_left(cx), cx->guard.why);
+			return (0);
+		case CUTOVER_GUARD_ROLLED_BACK:
+			if (router_live(cx->router)->active != id)
+				break;
+			snprintf(msg, msglen, "the guard rolled %s back to %s: "
+			    "%s", pool_name(cx->guard.pool), pool_name(id),
+			    cx->guard.why);
+			return (-1);
+		case CUTOVER_GUARD_REFUSED:
+			snprintf(msg, msglen, "the guard tripped on %s, and "
+			    "the rollback to %s was refused: %s",
+			    pool_name(cx->guard.pool), pool_name(id),
+			    cx->guard.why);
+			return (-1);
+		default:
+			break;
+		}
+	}
 	if (router_live(cx->router)->active == id) {
 		snprintf(msg, msglen, "%s is the active pool: it will not "
 		    "drain (switch first)", pool_name(id));
@@ -1691,8 +1732,8 @@ cutover_sched_cb(evutil_socket_t fd, short what, void *arg)
 	    cutover_sched_arm(sc, &tv) == 0)
 		return;
 	sc->pending = false;
-	rc = cutover_move(cx, CUTOVER_SWITCH, sc->pool, sc->force, sc->gen,
-	    sc->by, msg, sizeof(msg));
+	rc = cutover_switch_guarded(cx, sc->pool, sc->force, sc->gen,
+	    (int)sc->guard, sc->by, msg, sizeof(msg));
 	done = cutover_now_us();
 	cutover_when_ms(sc->at_ms, when, sizeof(when));
 	log_info("scheduled switch to %s at %s: %s; timer %+.3f ms, %s "
@@ -1707,7 +1748,8 @@ cutover_sched_cb(evutil_socket_t fd, short what, void *arg)
 
 int
 cutover_switch_gen(struct cutover *cx, const char *pool, bool force,
-    long long at_ms, uint64_t gen, const char *by, char *msg, size_t msglen)
+    long long at_ms, uint64_t gen, int guard, const char *by, char *msg,
+    size_t msglen)
 {
 	struct cutover_sched	*sc = &cx->sched;
 	const struct snapshot	*s = router_live(cx->router);
@@ -1719,7 +1761,7 @@ cutover_switch_gen(struct cutover *cx, const char *pool, bool force,
 	if (cutover_pool(pool, &id, msg, msglen) == -1)
 		return (-1);
 	if (at_ms == 0)
-		return (cutover_move(cx, CUTOVER_SWITCH, id, force, gen, by,
+		return (cutover_switch_guarded(cx, id, force, gen, guard, by,
 		    msg, msglen));
 	if (sc->pending) {
 		cutover_when_ms(sc->at_ms, when, sizeof(when));
@@ -1756,6 +1798,8 @@ cutover_switch_gen(struct cutover *cx, const char *pool, bool force,
 	sc->pool = id;
 	sc->force = force;
 	sc->gen = gen;
+	/* the configuration in force at the instant is not known yet */
+	sc->guard = guard >= 0 ? (unsigned)guard : cx->config->guard_s;
 	sc->at_ms = at_ms;
 	snprintf(sc->by, sizeof(sc->by), "%s", by != NULL ? by : "in-process");
 	cutover_when_ms(at_ms, when, sizeof(when));
@@ -1786,6 +1830,200 @@ cutover_cancel(struct cutover *cx, const char *by, char *msg, size_t msglen)
 	    pool_name(sc->pool), when);
 	cutover_sched_end(cx, CUTOVER_SCHED_CANCELLED, msg);
 	log_info("%s (by %s)", msg, by != NULL ? by : "in-process");
+	return (0);
+}
+
+/* --------------------------------------------------------------- guard */
+
+const char *
+cutover_guard_state_name(enum cutover_guard_state st)
+{
+	switch (st) {
+	case CUTOVER_GUARD_WATCHING:
+		return ("watching");
+	case CUTOVER_GUARD_PASSED:
+		return ("passed");
+	case CUTOVER_GUARD_ROLLED_BACK:
+		return ("rolled back");
+	case CUTOVER_GUARD_REFUSED:
+		return ("rollback refused");
+	case CUTOVER_GUARD_CANCELLED:
+		return ("cancelled");
+	default:
+		return ("none");
+	}
+}
+
+/* Seconds since g started (monotonic). */
+static double
+cutover_guard_elapsed(const struct cutover_guard *g)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((double)(now.tv_sec - g->started.tv_sec) +
+	    (double)(now.tv_nsec - g->started.tv_nsec) / 1e9);
+}
+
+double
+cutover_guard_left(const struct cutover *cx)
+{
+	double	left;
+
+	if (cx->guard.state != CUTOVER_GUARD_WATCHING)
+		return (0);
+	left = cx->guard.seconds - cutover_guard_elapsed(&cx->guard);
+	return (left > 0 ? left : 0);
+}
+
+/* pool's counters summed over the workers, as the metrics show them. */
+static void
+cutover_guard_totals(struct cutover *cx, enum pool_id pool,
+    struct metrics_totals_pool *t)
+{
+	struct metrics_totals	mt;
+
+	memset(&mt, 0, sizeof(mt));
+	for (unsigned i = 0; i < workers_count(cx->workers); i++)
+		metrics_add(&workers_get(cx->workers, i)->metrics, &mt);
+	*t = mt.pool[pool];
+}
+
+/* Ends the guard with state; why (NULL: keep the last numbers). */
+static void
+cutover_guard_end(struct cutover *cx, enum cutover_guard_state st,
+    const char *why)
+{
+	struct cutover_guard	*g = &cx->guard;
+
+	event_del(g->ev);
+	g->state = st;
+	g->done_ms = cutover_now_ms();
+	if (why != NULL)
+		snprintf(g->why, sizeof(g->why), "%.500s", why);
+}
+
+/*
+ * Starts watching to (switched to from from) for seconds: the baseline is
+ * what to ended before now, so that only the new release is judged.
+ */
+static void
+cutover_guard_start(struct cutover *cx, enum pool_id from, enum pool_id to,
+    unsigned seconds)
+{
+	struct cutover_guard	*g = &cx->guard;
+	const struct config	*cf = cx->config;
+	struct timeval		 tick = { 0, CUTOVER_GUARD_TICK_MS * 1000 };
+	char			 p99[32] = "";
+
+	g->state = CUTOVER_GUARD_WATCHING;
+	g->pool = to;
+	g->from = from;
+	g->seconds = seconds;
+	clock_gettime(CLOCK_MONOTONIC, &g->started);
+	g->started_ms = cutover_now_ms();
+	g->done_ms = 0;
+	g->limits.max_error_ratio = cf->guard.max_error_ratio;
+	g->limits.max_p99_ms = cf->guard.max_p99_ms;
+	g->limits.min_requests = cf->guard.min_requests;
+	cutover_guard_totals(cx, to, &g->base);
+	memset(&g->last, 0, sizeof(g->last));
+	g->last.p99_ms = -1;
+	g->verdict = GUARD_WAIT;
+	snprintf(g->why, sizeof(g->why), "0 of %u request(s) needed",
+	    g->limits.min_requests);
+	evtimer_add(g->ev, &tick);
+	if (g->limits.max_p99_ms > 0)
+		snprintf(p99, sizeof(p99), " or p99 > %u ms",
+		    g->limits.max_p99_ms);
+	log_info("guard: watching %s for %u s: back to %s when 5xx > %.1f%%%s, "
+	    "once %u request(s) ended", pool_name(to), seconds,
+	    pool_name(from), g->limits.max_error_ratio * 100, p99,
+	    g->limits.min_requests);
+}
+
+/*
+ * The tick of a watching guard: judge what the pool ended since the
+ * switch; roll back on a trip (the ordinary rollback, health gate and
+ * all), pass at the end of the window.
+ */
+static void
+cutover_guard_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cutover		*cx = arg;
+	struct cutover_guard	*g = &cx->guard;
+	struct metrics_totals_pool now;
+	char			 why[256], msg[1024], text[400];
+
+	if (g->state != CUTOVER_GUARD_WATCHING) {
+		event_del(g->ev);
+		return;
+	}
+	cutover_guard_totals(cx, g->pool, &now);
+	g->verdict = guard_judge(&g->base, &now, &g->limits, &g->last, why,
+	    sizeof(why));
+	snprintf(g->why, sizeof(g->why), "%s", why);
+	if (g->verdict == GUARD_TRIP_ERRORS ||
+	    g->verdict == GUARD_TRIP_LATENCY) {
+		snprintf(text, sizeof(text), "%s tripped after %.1f s: %s",
+		    pool_name(g->pool), cutover_guard_elapsed(g), why);
+		/* a fleet's release may be moving every replica already:
+		 * the scheduled switch decides, and a rollback now would be
+		 * refused for it */
+		if (cx->sched.pending) {
+			log_warn("guard: %s; a switch to %s is scheduled: "
+			    "leaving it to that", text,
+			    pool_name(cx->sched.pool));
+			cutover_guard_end(cx, CUTOVER_GUARD_CANCELLED, text);
+			return;
+		}
+		log_warn("guard: %s; rolling back to %s", text,
+		    pool_name(g->from));
+		/* ended first: the rollback must not cancel it */
+		cutover_guard_end(cx, CUTOVER_GUARD_ROLLED_BACK, text);
+		if (cutover_rollback(cx, false, "guard", msg, sizeof(msg)) ==
+		    -1) {
+			g->state = CUTOVER_GUARD_REFUSED;
+			snprintf(g->why, sizeof(g->why), "%.250s; rollback: "
+			    "%.200s", text, msg);
+			log_error("guard: both pools are bad: %s, and the "
+			    "rollback to %s was refused: %s; %s stays active",
+			    text, pool_name(g->from), msg, pool_name(g->pool));
+			return;
+		}
+		g->rollbacks++;
+		return;
+	}
+	if (cutover_guard_elapsed(g) < g->seconds)
+		return;
+	snprintf(text, sizeof(text), "%s after %u s: %s", g->verdict ==
+	    GUARD_WAIT ? "too few requests to judge" : "within the limits",
+	    g->seconds, why);
+	cutover_guard_end(cx, CUTOVER_GUARD_PASSED, text);
+	log_info("guard: %s passed, %s", pool_name(g->pool), text);
+}
+
+/*
+ * A switch to id, then the guard for guard seconds (-1: switch.guard) if
+ * the active pool changed; msg says so.
+ */
+static int
+cutover_switch_guarded(struct cutover *cx, enum pool_id id, bool force,
+    uint64_t gen, int guard, const char *by, char *msg, size_t msglen)
+{
+	enum pool_id	from = router_live(cx->router)->active;
+	unsigned	seconds = guard >= 0 ? (unsigned)guard :
+			    cx->config->guard_s;
+	size_t		n;
+
+	if (cutover_move(cx, CUTOVER_SWITCH, id, force, gen, by, msg,
+	    msglen) == -1)
+		return (-1);
+	if (from == id || seconds == 0)
+		return (0);
+	cutover_guard_start(cx, from, id, seconds);
+	if ((n = strlen(msg)) < msglen)
+		snprintf(msg + n, msglen - n, "; guarded for %u s", seconds);
 	return (0);
 }
 

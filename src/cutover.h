@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "fdlimit.h"
+#include "guard.h"
 #include "pool.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -44,6 +45,7 @@ struct cutover_sched {
 	enum pool_id	 pool;
 	bool		 force;
 	uint64_t	 gen;		/* 0: leaves the release generation */
+	unsigned	 guard;		/* seconds; 0: none */
 	long long	 at_ms;		/* the instant, ms since the epoch */
 	char		 by[64];
 	int		 fd;		/* its timerfd */
@@ -64,6 +66,39 @@ struct cutover_sched {
 						   us since the epoch */
 		char		 msg[512];
 	}		 last;
+};
+
+/*
+ * A guarded switch (`switch POOL guard S`, switch.guard): for S seconds
+ * after the switch, a timer on the control thread judges the requests the
+ * new pool ended (guard.h) and rolls back when they break the limits.
+ * The last one stays here for the status until the next begins.
+ */
+enum cutover_guard_state {
+	CUTOVER_GUARD_NONE,		/* none since start */
+	CUTOVER_GUARD_WATCHING,
+	CUTOVER_GUARD_PASSED,		/* the window ended without a trip */
+	CUTOVER_GUARD_ROLLED_BACK,	/* tripped, and rolled back */
+	CUTOVER_GUARD_REFUSED,		/* tripped; the rollback was refused */
+	CUTOVER_GUARD_CANCELLED,	/* the active pool changed meanwhile */
+	CUTOVER_GUARD_NSTATES,
+};
+
+struct cutover_guard {
+	enum cutover_guard_state state;
+	enum pool_id		 pool;		/* switched to: watched */
+	enum pool_id		 from;		/* the pool a trip goes back to */
+	unsigned		 seconds;	/* the window */
+	struct timespec		 started;	/* monotonic */
+	long long		 started_ms;	/* wall clock, ms */
+	long long		 done_ms;	/* wall clock; 0: watching */
+	struct guard_limits	 limits;	/* as when it started */
+	struct metrics_totals_pool base;	/* pool's at the switch */
+	struct guard_sample	 last;		/* the last judgement */
+	enum guard_verdict	 verdict;
+	char			 why[512];	/* the numbers, or the reason */
+	uint64_t		 rollbacks;	/* guard_rollbacks_total */
+	struct event		*ev;		/* the tick, while watching */
 };
 
 /*
@@ -130,6 +165,7 @@ struct cutover {
 		uint64_t	 refused;	/* declared colours refused */
 	}			 release;
 	struct cutover_sched	 sched;
+	struct cutover_guard	 guard;
 	/* RLIMIT_NOFILE as last raised (fdlimit.h): at start, and at a
 	 * reload that changed what is needed */
 	struct fdlimit		 fdlimit;
@@ -247,6 +283,8 @@ int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
 
 /*
  * A switch to pool that takes the release generation gen (0: keeps it),
+ * guarded for guard seconds (0: not; -1: switch.guard says) from the
+ * instant it happens,
  * now (at_ms 0) or at the wall-clock instant at_ms (ms since the epoch),
  * which must lie ahead by at most CUTOVER_SCHED_MAX_MS.  gen must be newer
  * than the release generation.  A scheduled switch checks the gate now
@@ -255,8 +293,8 @@ int		 cutover_reload(struct cutover *cx, char *msg, size_t msglen);
  */
 #define CUTOVER_SCHED_MAX_MS	60000
 int		 cutover_switch_gen(struct cutover *cx, const char *pool,
-		    bool force, long long at_ms, uint64_t gen, const char *by,
-		    char *msg, size_t msglen);
+		    bool force, long long at_ms, uint64_t gen, int guard,
+		    const char *by, char *msg, size_t msglen);
 int		 cutover_cancel(struct cutover *cx, const char *by, char *msg,
 		    size_t msglen);
 
@@ -273,6 +311,13 @@ int		 cutover_sched_delay(long long at_ms, long long now_us,
 
 /* The name of a scheduled switch's end: "switched", ...; "none". */
 const char	*cutover_sched_result_name(enum cutover_sched_result r);
+
+/* "none", "watching", "passed", "rolled back", "rollback refused",
+ * "cancelled". */
+const char	*cutover_guard_state_name(enum cutover_guard_state s);
+
+/* Seconds left of a watching guard's window (0 when over). */
+double		 cutover_guard_left(const struct cutover *cx);
 
 /* The name of a cutover_change's action: "switch", ...; "none". */
 const char	*cutover_action_name(enum cutover_action a);

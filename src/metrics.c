@@ -43,6 +43,12 @@ metrics_bucket(uint64_t ns)
 	return (i);
 }
 
+uint64_t
+metrics_bucket_bound_ns(unsigned i)
+{
+	return (i < METRICS_BOUNDS ? metrics_bounds_ns[i] : UINT64_MAX);
+}
+
 const char *
 metrics_bucket_le(unsigned i)
 {

@@ -98,6 +98,10 @@ struct metrics_totals {
  */
 unsigned	 metrics_bucket(uint64_t ns);
 
+/* Bucket i's upper bound in nanoseconds (i < METRICS_BOUNDS); UINT64_MAX
+ * for +Inf. */
+uint64_t	 metrics_bucket_bound_ns(unsigned i);
+
 /* A bucket's upper bound as the exposition writes it: "0.001" ... "10",
  * "+Inf". */
 const char	*metrics_bucket_le(unsigned i);

@@ -584,6 +584,80 @@ status_json_mirror(struct cutover *cx, const struct snapshot *s,
 }
 
 /*
+ * The guarded switch: "guard none"; "guard watching green for 5 s: 3.2 s
+ * left, ..."; or how the last one ended, when, and why.
+ */
+static void
+status_text_guard(struct cutover *cx, struct evbuffer *out)
+{
+	const struct cutover_guard	*g = &cx->guard;
+	char				 when[40], p99[32] = "none";
+
+	if (g->state == CUTOVER_GUARD_NONE) {
+		evbuffer_add_printf(out, "guard none\n");
+		return;
+	}
+	if (g->last.p99_ms >= 0)
+		snprintf(p99, sizeof(p99), "%.1f ms", g->last.p99_ms);
+	if (g->state == CUTOVER_GUARD_WATCHING)
+		evbuffer_add_printf(out, "guard watching %s for %u s: %.1f s "
+		    "left, back to %s on a trip; %llu request(s), 5xx %.1f%%, "
+		    "p99 %s; limits 5xx > %.1f%%, p99 > %u ms (0: none), "
+		    "min %u request(s)\n", pool_name(g->pool), g->seconds,
+		    cutover_guard_left(cx), pool_name(g->from),
+		    (unsigned long long)g->last.requests,
+		    g->last.error_ratio * 100, p99,
+		    g->limits.max_error_ratio * 100, g->limits.max_p99_ms,
+		    g->limits.min_requests);
+	else {
+		status_when_ms(g->done_ms, when, sizeof(when));
+		evbuffer_add_printf(out, "guard %s %s (from %s) at %s: %s\n",
+		    cutover_guard_state_name(g->state), pool_name(g->pool),
+		    pool_name(g->from), when, g->why);
+	}
+	evbuffer_add_printf(out, "guard-rollbacks %llu\n",
+	    (unsigned long long)g->rollbacks);
+}
+
+/* ,"guard":{...}: the guarded switch, as status_text_guard. */
+static void
+status_json_guard(struct cutover *cx, struct evbuffer *out)
+{
+	const struct cutover_guard	*g = &cx->guard;
+
+	evbuffer_add_printf(out, ",\"guard\":{\"state\":\"%s\","
+	    "\"rollbacks_total\":%llu", cutover_guard_state_name(g->state),
+	    (unsigned long long)g->rollbacks);
+	if (g->state == CUTOVER_GUARD_NONE) {
+		evbuffer_add_printf(out, "}");
+		return;
+	}
+	evbuffer_add_printf(out, ",\"pool\":\"%s\",\"from\":\"%s\","
+	    "\"seconds\":%u,\"left_s\":%.3f,\"started_ms\":%lld,"
+	    "\"done_ms\":", pool_name(g->pool), pool_name(g->from),
+	    g->seconds, cutover_guard_left(cx), g->started_ms);
+	if (g->done_ms == 0)
+		evbuffer_add_printf(out, "null");
+	else
+		evbuffer_add_printf(out, "%lld", g->done_ms);
+	evbuffer_add_printf(out, ",\"requests\":%llu,\"errors\":%llu,"
+	    "\"error_ratio\":%.6f,\"p99_ms\":",
+	    (unsigned long long)g->last.requests,
+	    (unsigned long long)g->last.errors, g->last.error_ratio);
+	if (g->last.p99_ms < 0)
+		evbuffer_add_printf(out, "null");
+	else
+		evbuffer_add_printf(out, "%.3f", g->last.p99_ms);
+	evbuffer_add_printf(out, ",\"verdict\":\"%s\",\"limits\":{"
+	    "\"max_error_ratio\":%g,\"max_p99_ms\":%u,"
+	    "\"min_requests\":%u},\"why\":",
+	    guard_verdict_name(g->verdict), g->limits.max_error_ratio,
+	    g->limits.max_p99_ms, g->limits.min_requests);
+	status_json_str(out, g->why);
+	evbuffer_add_printf(out, "}");
+}
+
+/*
  * For people: a few lines, then three aligned tables (workers, pools,
  * members).  No blank line: the admin protocol ends a reply with one.
  */
@@ -600,6 +674,7 @@ status_text(struct cutover *cx, struct evbuffer *out)
 	x.t = &t;
 	status_text_head(cx, x.s, &t, out);
 	status_text_mirror(cx, x.s, out);
+	status_text_guard(cx, out);
 	status_table(out, status_worker_cols, STATUS_NCOLS(status_worker_cols),
 	    workers_count(cx->workers), status_worker_row, &x);
 	status_table(out, status_pool_cols, STATUS_NCOLS(status_pool_cols),
@@ -815,6 +890,7 @@ status_json(struct cutover *cx, struct evbuffer *out)
 	}
 	status_json_fd(cx, out);
 	status_json_release(cx, s, out);
+	status_json_guard(cx, out);
 	status_json_pools(cx, &t, s, out);
 	status_json_mirror(cx, s, out);
 	evbuffer_add_printf(out, "}\n");
@@ -1085,6 +1161,15 @@ status_metrics_root(struct cutover *cx, struct evbuffer *out,
 	    "Reloads whose declared colour the health gate refused.");
 	evbuffer_add_printf(out, "cutover_declared_refused_total %llu\n",
 	    (unsigned long long)cx->release.refused);
+	status_family(out, "guard_rollbacks_total", "counter",
+	    "Guarded switches rolled back because the new pool broke the "
+	    "guard's limits.");
+	evbuffer_add_printf(out, "cutover_guard_rollbacks_total %llu\n",
+	    (unsigned long long)cx->guard.rollbacks);
+	status_family(out, "guard_watching", "gauge",
+	    "1 while a guarded switch is being watched.");
+	evbuffer_add_printf(out, "cutover_guard_watching %d\n",
+	    cx->guard.state == CUTOVER_GUARD_WATCHING);
 	status_family(out, "scheduled_switches_total", "counter",
 	    "Scheduled switches that ended, by result.");
 	for (int i = CUTOVER_SCHED_SWITCHED; i < CUTOVER_SCHED_NRESULTS; i++)

@@ -36,7 +36,7 @@ struct cutover;
 int	FAKE_SWITCH(struct cutover *, const char *, bool, const char *,
 	    char *, size_t);
 int	FAKE_SWITCH_GEN(struct cutover *, const char *, bool, long long,
-	    uint64_t, const char *, char *, size_t);
+	    uint64_t, int, const char *, char *, size_t);
 int	FAKE_CANCEL(struct cutover *, const char *, char *, size_t);
 int	FAKE_ROLLBACK(struct cutover *, bool, const char *, char *, size_t);
 int	FAKE_SHIFT(struct cutover *, const char *, unsigned, bool,
@@ -122,13 +122,15 @@ FAKE_SWITCH(struct cutover *cx, const char *pool, bool force, const char *by,
 
 int
 FAKE_SWITCH_GEN(struct cutover *cx, const char *pool, bool force,
-    long long at_ms, uint64_t gen, const char *by, char *msg, size_t msglen)
+    long long at_ms, uint64_t gen, int guard, const char *by, char *msg,
+    size_t msglen)
 {
 	fake_copy(fake.sw_gen.pool, sizeof(fake.sw_gen.pool), pool);
 	fake_copy(fake.sw_gen.by, sizeof(fake.sw_gen.by), by);
 	fake.sw_gen.force = force;
 	fake.sw_gen.at_ms = at_ms;
 	fake.sw_gen.gen = gen;
+	fake.sw_gen.guard = guard;
 	return (fake_call(&fake.sw_gen, "switch_gen", msg, msglen));
 }
 

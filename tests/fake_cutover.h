@@ -47,6 +47,7 @@ struct fake_op {
 	long long	 at_ms;		/* switch_gen's */
 	unsigned long long gen;
 	unsigned	 percent;	/* shift's */
+	int		 guard;		/* switch_gen's; -1: switch.guard */
 };
 
 struct fake_cutover {

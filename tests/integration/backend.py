@@ -94,6 +94,10 @@ request but /control/* (probes included) fail as route M does (reset, hang,
 or trickle with its defaults and 16 bytes); mode=none ends it.  With
 mode=hang it also stops accepting: new connections wait in the accept
 queue, unanswered, as when a process is stopped (SIGSTOP) or wedged.
+/control/answer?code=N[&delay_ms=M] (any method; prints "CONTROL <path>")
+makes every later request but /control/* and probes wait M ms (default 0)
+and then, with N not 0, answer status N with body "NAME\\n" (a release
+that fails while its health check passes); code=0&delay_ms=0 ends it.
 
 /control/requests?mode=M[&ms=N] (any method; prints "CONTROL <path>") makes
 every later request but /control/* and probes (so the member stays healthy)
@@ -309,6 +313,9 @@ class Handler(BaseHTTPRequestHandler):
         if route == "/control/requests":
             self.control_requests(q)
             return
+        if route == "/control/answer":
+            self.control_answer(q)
+            return
         mode = self.server.fail_mode
         if mode != "none":
             BodyReader(self.rfile, self.headers).drain()
@@ -317,6 +324,14 @@ class Handler(BaseHTTPRequestHandler):
         if route == "/healthz" or \
                 self.headers.get("User-Agent", "") == "cutover-health":
             self.probe()
+            return
+        code, delay = self.server.answer_code, self.server.answer_delay
+        if delay > 0:
+            time.sleep(delay / 1000.0)
+        if code > 0:
+            announce("REQUEST %s %s" % (self.command, self.path))
+            BodyReader(self.rfile, self.headers).drain()
+            self.send_simple(code, ("%s\n" % self.server.name).encode())
             return
         head = self.rfile.take()
         if self.server.stamp:
@@ -542,6 +557,22 @@ class Handler(BaseHTTPRequestHandler):
             self.fail(mode, {"ms": str(ms)})
         return True
 
+    def control_answer(self, q):
+        announce("CONTROL %s %s" % (self.command, self.path))
+        BodyReader(self.rfile, self.headers).drain()
+        try:
+            code = int(q.get("code", "0"))
+            delay = int(q.get("delay_ms", "0"))
+        except ValueError:
+            self.send_simple(400, b"bad code or delay_ms\n")
+            return
+        if code != 0 and not 200 <= code <= 599 or delay < 0:
+            self.send_simple(400, b"code: 0 or 200-599; delay_ms >= 0\n")
+            return
+        self.server.answer_code, self.server.answer_delay = code, delay
+        self.send_simple(200, json.dumps({"code": code, "delay_ms": delay})
+                         .encode(), "application/json")
+
     def wants_upgrade(self):
         conn = [t.strip().lower() for t in
                 self.headers.get("Connection", "").split(",")]
@@ -685,6 +716,7 @@ def main():
     srv.idle_close_ms = args.idle_close_ms
     srv.fail_mode = "none"
     srv.req_mode = ("none", 0)
+    srv.answer_code, srv.answer_delay = 0, 0
     srv.accepting = threading.Event()
     srv.accepting.set()
     srv.stopping = False

@@ -77,8 +77,8 @@ def _():
                                  "reload", "version", "help", "quit"]),
          "cutoverctl <TAB>: every command the daemon lists", got)
     s.eq(got[6], ["green"], "cutoverctl switch g<TAB>: green", got)
-    s.eq(got[7], ["force", "at", "gen"],
-         "cutoverctl switch green <TAB>: force, at, gen", got)
+    s.eq(got[7], ["force", "at", "gen", "guard"],
+         "cutoverctl switch green <TAB>: force, at, gen, guard", got)
     s.eq(got[8], ["json"], "cutoverctl status <TAB>: json", got)
     s.eq(got[9], ["rollback"], "cutoverctl help ro<TAB>: rollback", got)
     s.eq(got[10], ["maint"], "cutoverctl member blue ADDR m<TAB>: maint",

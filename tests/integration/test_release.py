@@ -647,6 +647,75 @@ def _():
          "status: exit 1, the bad status in the table", (rc, out, err))
 
 
+def guard_fleet(bad):
+    """Two Pods on blue, each with its own green; with bad, cutover-1's
+    green answers 500 to requests (its probes stay healthy).  Returns
+    the fleet and a load on cutover-1 while `switch green --guard 4`
+    runs, and the script's result."""
+    blue, g0, g1 = Backend("blue"), Backend("green"), Backend("green")
+    if bad:
+        g1.control("code=500", what="answer")
+    f = Fleet(blue, [g0.addr, g1.addr])
+    s.ok(f.all_healthy(), "both Pods see both pools healthy")
+    load = Load(f.pods["cutover-1"].port, clients=1)
+    try:
+        res = f.release("--guard", "4", "switch", "green", timeout=120)
+    finally:
+        load.stop()
+    return f, res
+
+
+@s.scenario("fleet: --guard, one Pod's green fails: every Pod is rolled "
+            "back, exit 1 naming it")
+def _():
+    f, (rc, out, err, took) = guard_fleet(True)
+    s.eq(rc, 1, "exit 1 (took %.1f s)" % took, out + err)
+    s.ok(re.search(r"guard: cutover-1 rolled back green: .*5xx \d+ of "
+                   r"\d+", err) is not None and
+         "every Pod was rolled back to blue" in err,
+         "the error names cutover-1, why, and the fleet rollback", err)
+    s.ok("rolling every Pod back to blue" in out, "it says it rolls back",
+         out)
+    prepares = [a for a in f.calls() if "switch" in a and "at" in a]
+    s.ok(any(a[-2:] == ["guard", "4"] for a in prepares) and
+         any(a[-2:] == ["guard", "0"] for a in prepares),
+         "the switch carried guard 4, the fleet rollback guard 0",
+         prepares)
+    st = f.state()
+    s.eq({n: v[:2] for n, v in st.items()},
+         {n: ("blue", 3) for n in f.pods},
+         "every Pod serves blue, release generation 3", st)
+    g = {n: c.status_json()["guard"] for n, c in f.pods.items()}
+    s.ok(g["cutover-1"]["rollbacks_total"] == 1 and
+         g["cutover-0"]["rollbacks_total"] == 0,
+         "cutover-1's guard rolled back, cutover-0's did not", g)
+    cm = f.configmap_text()
+    s.ok('active = "blue"' in cm and "generation = 3" in cm and
+         'active = "green"' not in cm,
+         "the ConfigMap never declared green: blue at generation 3", cm)
+
+
+@s.scenario("fleet: --guard, both Pods healthy: every Pod passes")
+def _():
+    f, (rc, out, err, took) = guard_fleet(False)
+    s.eq(rc, 0, "exit 0 (took %.1f s)" % took, out + err)
+    s.ok("guard: every Pod passed (4 s on green)" in out,
+         "it says every Pod passed", out)
+    s.ok(took >= 4, "not before the 4 s window ended", took)
+    st = f.state()
+    s.eq({n: v[:2] for n, v in st.items()},
+         {n: ("green", 2) for n in f.pods},
+         "every Pod serves green, release generation 2", st)
+    s.ok(all(c.status_json()["guard"]["state"] == "passed"
+             for c in f.pods.values()), "each Pod's guard passed")
+    rc, out, err, _ = f.release("--guard", "0", "switch", "blue")
+    s.ok(rc == 2 and "1 to 3600" in err, "--guard 0: a usage error (exit 2)",
+         (rc, out, err))
+    rc, out, err, _ = f.release("--guard", "5", "--rollback")
+    s.ok(rc == 2 and "--guard goes with switch POOL" in err,
+         "--guard with --rollback: a usage error", (rc, out, err))
+
+
 @s.scenario("an idle admin connection is closed after 60 s")
 def _():
     s.eq(idle_version, "ok\ncutover 0.1.0", "a command answered on a "

@@ -18,7 +18,7 @@ JSON_TOP = {"version", "pid", "uptime_s", "workers", "active", "generation",
             "upstream_failures_total", "descriptors", "stopping", "ready",
             "per_worker",
             "reload", "last_change", "release", "scheduled",
-            "scheduled_last", "config", "pools"}
+            "scheduled_last", "config", "pools", "guard"}
 JSON_CHANGE = {"action", "from", "to", "forced", "at", "generation", "by",
                "uid", "pid"}
 JSON_POOL = {"active", "healthy", "inflight", "tunnels", "members", "dns",

@@ -148,7 +148,8 @@ def _():
 
     rc, out, err = c.ctl("help", "switch")
     s.ok(rc == 0 and out.startswith("usage: switch <pool> [force] "
-                                    "[at <unix-ms>] [gen <n>]\n"),
+                                    "[at <unix-ms>] [gen <n>] "
+                                    "[guard <seconds>]\n"),
          "cutoverctl help switch: its usage, exit 0", (rc, out, err))
     rc, out, err = c.ctl("help", "swich")
     s.ok(rc == 2 and "did you mean 'switch'?" in err,

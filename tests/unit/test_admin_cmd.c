@@ -245,7 +245,7 @@ test_admin_cmd_switch_bad_third_word_usage(void **state)
 {
 	/* no answer is scripted: a call of cutover_switch fails the test */
 	expect_reply(*state, "switch green now", -1,
-	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>] [guard <seconds>]\n\n");
 	assert_no_calls();
 }
 
@@ -253,9 +253,9 @@ static void
 test_admin_cmd_switch_arity_usage(void **state)
 {
 	expect_reply(*state, "switch", -1,
-	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>] [guard <seconds>]\n\n");
 	expect_reply(*state, "switch green force force", -1,
-	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>] [guard <seconds>]\n\n");
 	assert_no_calls();
 }
 
@@ -284,6 +284,37 @@ test_admin_cmd_switch_at_gen_passed(void **state)
 	expect_reply(fx, "switch blue gen 2147483647", 0,
 	    "ok\nswitch to green scheduled\n\n");
 	assert_true(fake.sw_gen.gen == 2147483647);
+	assert_int_equal(fake.sw_gen.guard, -1);
+	assert_int_equal(fake.sw.calls, 0);
+}
+
+/* guard S reaches cutover_switch_gen, 0 too (no guard for this one);
+ * a bad number is a usage error that reaches nothing. */
+static void
+test_admin_cmd_switch_guard(void **state)
+{
+	struct fixture	*fx = *state;
+	const char	*bad[] = { "x", "-1", "3601", "999999", "5s" };
+	char		 line[128];
+
+	fake_answer(&fake.sw_gen, 0, "green (was blue)");
+	expect_reply(fx, "switch green guard 30", 0,
+	    "ok\ngreen (was blue)\n\n");
+	assert_int_equal(fake.sw_gen.guard, 30);
+	assert_true(fake.sw_gen.at_ms == 0 && fake.sw_gen.gen == 0);
+	expect_reply(fx, "switch green force guard 0 gen 3", 0,
+	    "ok\ngreen (was blue)\n\n");
+	assert_int_equal(fake.sw_gen.guard, 0);
+	assert_true(fake.sw_gen.force && fake.sw_gen.gen == 3);
+	assert_int_equal(fake.sw_gen.calls, 2);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "switch green guard %s", bad[i]);
+		assert_int_equal(run(fx, line), -1);
+	}
+	expect_reply(fx, "switch green guard 5 guard 6", -1,
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>] "
+	    "[guard <seconds>]\n\n");
+	assert_int_equal(fake.sw_gen.calls, 2);
 	assert_int_equal(fake.sw.calls, 0);
 }
 
@@ -304,7 +335,7 @@ test_admin_cmd_switch_at_bad_usage(void **state)
 	    "999999999999999999", "02147483647" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		expect_reply(fx, bad[i], -1, "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+		expect_reply(fx, bad[i], -1, "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>] [guard <seconds>]\n\n");
 	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
 		snprintf(line, sizeof(line), "switch green gen %s", big[i]);
 		assert_int_equal(run(fx, line), -1);
@@ -630,7 +661,8 @@ test_admin_cmd_help_lists_every_command(void **state)
 {
 	struct fixture	*fx = *state;
 	const char	*usages[] = { "status [json]",
-			    "switch <pool> [force] [at <unix-ms>] [gen <n>]",
+			    "switch <pool> [force] [at <unix-ms>] [gen <n>] "
+			    "[guard <seconds>]",
 			    "cancel",
 			    "rollback [force]",
 			    "shift <pool> <percent> [force]",
@@ -692,7 +724,7 @@ static void
 test_admin_cmd_too_many_words_error(void **state)
 {
 	expect_reply(*state, "switch a b c d e f g", -1,
-	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>]\n\n");
+	    "error: usage: switch <pool> [force] [at <unix-ms>] [gen <n>] [guard <seconds>]\n\n");
 	expect_reply(*state, "switch a b c d e f g h", -1,
 	    "error: usage: too many arguments\n\n");
 }
@@ -758,9 +790,11 @@ static void
 test_admin_cmd_help_command_prints_its_usage(void **state)
 {
 	expect_reply(*state, "help switch", 0, "ok\nusage: switch <pool> "
-	    "[force] [at <unix-ms>] [gen <n>]\nsend new requests to pool "
-	    "(force: even if unhealthy; at: at that wall-clock instant, "
-	    "within 60 s; gen: the release generation it makes)\n\n");
+	    "[force] [at <unix-ms>] [gen <n>] [guard <seconds>]\nsend new "
+	    "requests to pool (force: even if unhealthy; at: at that "
+	    "wall-clock instant, within 60 s; gen: the release generation it "
+	    "makes; guard: roll back by itself if pool fails within that "
+	    "many seconds, 0: not)\n\n");
 	expect_reply(*state, "help swich", -1, "error: usage: unknown command "
 	    "'swich' (did you mean 'switch'?)\n\n");
 	assert_no_calls();
@@ -924,6 +958,7 @@ main(void)
 		T(test_admin_cmd_switch_arity_usage),
 		T(test_admin_cmd_switch_refused_error_reply),
 		T(test_admin_cmd_switch_at_gen_passed),
+		T(test_admin_cmd_switch_guard),
 		T(test_admin_cmd_switch_at_bad_usage),
 		T(test_admin_cmd_cancel_passed),
 		T(test_admin_cmd_reload_multiline_error_first_line_is_reason),

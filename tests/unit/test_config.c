@@ -798,6 +798,46 @@ test_config_grace_negative_rejected(void **state)
 	    "shutdown.grace_ms: -1 out of range (0-86400000)");
 }
 
+/* switch.guard and guard: off by default; the limits as written. */
+static void
+test_config_guard(void **state)
+{
+	struct fixture	*f = *state;
+	struct config	*c = load_ok(f, POOLS);
+
+	assert_int_equal(c->guard_s, 0);
+	assert_true(c->guard.max_error_ratio == 0.05);
+	assert_int_equal(c->guard.max_p99_ms, 0);
+	assert_int_equal(c->guard.min_requests, 20);
+	config_free(c);
+	c = load_ok(f, POOLS "switch = { guard = 60; };\nguard = { "
+	    "max_error_ratio = 1; max_p99_ms = 250; min_requests = 1; };\n");
+	assert_int_equal(c->guard_s, 60);
+	assert_true(c->guard.max_error_ratio == 1);
+	assert_int_equal(c->guard.max_p99_ms, 250);
+	assert_int_equal(c->guard.min_requests, 1);
+	config_free(c);
+}
+
+/* A share is in (0, 1]; the others are integers in range. */
+static void
+test_config_guard_bad_rejected(void **state)
+{
+	load_fails(*state, POOLS "guard = { max_error_ratio = 0.0; };\n", 5,
+	    "guard.max_error_ratio: 0 out of range: a share is greater than "
+	    "0 and at most 1 (0.05 is 5%)");
+	load_fails(*state, POOLS "guard = { max_error_ratio = 1.5; };\n", 5,
+	    "guard.max_error_ratio: 1.5 out of range: a share is greater "
+	    "than 0 and at most 1 (0.05 is 5%)");
+	load_fails(*state, POOLS "guard = { max_error_ratio = \"5%\"; };\n",
+	    5, "guard.max_error_ratio: expected a share, a number greater "
+	    "than 0 and at most 1 (0.05 is 5%)");
+	load_fails(*state, POOLS "guard = { min_requests = 0; };\n", 5,
+	    "guard.min_requests: 0 out of range (1-100000000)");
+	load_fails(*state, POOLS "switch = { guard = 3601; };\n", 5,
+	    "switch.guard: 3601 out of range (0-3600)");
+}
+
 static void
 test_config_timeouts_not_group_rejected(void **state)
 {
@@ -1683,6 +1723,8 @@ main(void)
 		T(test_config_timeout_string_rejected),
 		T(test_config_timeout_float_rejected),
 		T(test_config_grace_negative_rejected),
+		T(test_config_guard),
+		T(test_config_guard_bad_rejected),
 		T(test_config_timeouts_not_group_rejected),
 		T(test_config_log_level_unknown_rejected),
 		T(test_config_log_access_json_loads),
