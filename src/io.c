@@ -23,8 +23,14 @@
 
 #include "io.h"
 
-/* A reservation that fits one 16 KiB evbuffer chain with its header. */
-#define IO_CHUNK	(16384 - 128)
+/*
+ * A reservation that fits one 32 KiB evbuffer chain with its header: one
+ * readv takes a 16 KiB response with its head, where a 16 KiB chain took
+ * two (the second for the last few hundred bytes).  The chain is the
+ * same 32 KiB those two took; IO_MOVE_MIN keeps what outputs hold of it
+ * in proportion.
+ */
+#define IO_CHUNK	(32768 - 128)
 
 static void	io_read_cb(evutil_socket_t, short, void *);
 static void	io_write_cb(evutil_socket_t, short, void *);
