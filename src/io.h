@@ -27,6 +27,7 @@
 #include <event2/event_struct.h>
 
 #define IO_READ_MAX	(64 * 1024)	/* bytes read per readiness, at most */
+#define IO_SPLICE_MAX	(256 * 1024)	/* spliced per readiness, at most */
 
 enum {
 	IO_READ		= 0x01,		/* new input */
