@@ -49,17 +49,23 @@ conn_relay_ready(struct conn *c)
 
 	u->connected = true;
 	u->uses++;
-	/* no read timeout while the request is still being sent */
-	io_timeouts(&u->io, 0, c->snap->config->upstream_ms);
+	/* the write timeout now; the read timeout once the request is sent,
+	 * where conn_relay_request_body sets it: a request sent whole at
+	 * once (most) re-arms the read event once, not twice */
+	io_timeouts(&u->io, u->io.read_ms, c->snap->config->upstream_ms);
 	evbuffer_add(u->io.out, c->x->head.p, c->x->head.len);
 	c->x->req.out = u->io.out;
 	c->x->req.chunked_out = (c->x->req.parser.flags & F_CHUNKED) != 0;
 	conn_set_state(c, CONN_STREAM);
 	if (conn_relay_request_body(c) == -1)
 		return (-1);
+	if (c->req_done)
+		return (0);
+	/* no read timeout while the request is still being sent */
+	io_timeouts(&u->io, 0, c->snap->config->upstream_ms);
 	/* a client that stalls mid-body gets timeouts.client_body_ms (unless
 	 * the body already failed and the connection is closing) */
-	if (c->state == CONN_STREAM && !c->req_done)
+	if (c->state == CONN_STREAM)
 		conn_client_timeouts(c, c->snap->config->client_body_ms);
 	return (0);
 }

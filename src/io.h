@@ -27,6 +27,7 @@
 #include <event2/event_struct.h>
 
 #define IO_READ_MAX	(64 * 1024)	/* bytes read per readiness, at most */
+#define IO_SPLICE_MAX	(256 * 1024)	/* spliced per readiness, at most */
 
 enum {
 	IO_READ		= 0x01,		/* new input */
@@ -130,15 +131,15 @@ size_t	io_pending(const struct io *io);
 /*
  * Moves n bytes from the front of src to the end of dst, and returns 0, or
  * -1 when out of memory.  Bytes that arrived in small reads are copied
- * (into dst's last chain), not moved: each read has a chain of up to 16
+ * (into dst's last chain), not moved: each read has a chain of up to 32
  * KiB to itself, and moving a 1-byte chain to an output that does not
- * drain would hold 16 KiB for one byte.  What is moved averages at least
- * IO_MOVE_MIN bytes a chain, so an output's memory stays within a small
- * multiple of the bytes it holds.
+ * drain would hold 32 KiB for one byte.  What is moved averages at least
+ * IO_MOVE_MIN bytes a chain, so an output's memory stays within four
+ * times the bytes it holds.
  */
 int	io_move(struct evbuffer *dst, struct evbuffer *src, size_t n);
 
-#define IO_MOVE_MIN	4096
+#define IO_MOVE_MIN	8192
 
 /*
  * Splicing: the next n bytes of src's input go to dst's output through a

@@ -59,10 +59,8 @@ upstream_take(struct member *m, unsigned worker, bool check)
 	while ((u = TAILQ_FIRST(&l->idle)) != NULL) {
 		TAILQ_REMOVE(&l->idle, u, entry);
 		COUNT_SUB(&l->nidle, 1);
-		if (!check || upstream_alive(u)) {
-			io_timeouts(&u->io, 0, 0);
+		if (!check || upstream_alive(u))
 			return (u);
-		}
 		log_debug("%s %s: idle connection closed by the member",
 		    pool_name(m->pool), m->addr.text);
 		upstream_free(u);

@@ -40,7 +40,9 @@ struct upstream {
 /*
  * An idle, connected upstream to m of worker's list, or NULL.  With check,
  * one the member closed an instant ago is dropped first (a syscall each):
- * for a request that could not be sent again if it were lost on it.
+ * for a request that could not be sent again if it were lost on it.  Its
+ * idle timeouts stay until the caller, before the loop runs again, sets
+ * its own (io_timeouts).
  */
 struct upstream	*upstream_take(struct member *m, unsigned worker,
 		    bool check);
