@@ -285,6 +285,45 @@ test_io_splice_moves_exactly_n_then_reads_as_usual(void **state)
 	close(dp);
 }
 
+/*
+ * What waits in the socket is spliced in rounds of IO_SPLICE_MAX, not
+ * IO_READ_MAX: a round costs an epoll_wait and a splice each way, and
+ * moves page references, not bytes.  Only a pipe that may grow to
+ * IO_PIPE_SIZE holds that much (fs.pipe-max-size); a smaller one is
+ * filled instead.
+ */
+static void
+test_io_splice_takes_more_than_a_read_per_readiness(void **state)
+{
+	struct fixture	*f = *state;
+	struct io	 d;
+	static char	 chunk[16384];
+	size_t		 written = 0;
+	ssize_t		 n;
+	int		 dp = dst_open(f, &d), pp[2];
+	bool		 big;
+
+	assert_int_equal(pipe(pp), 0);
+	big = fcntl(pp[1], F_SETPIPE_SZ, IO_PIPE_SIZE) >= IO_PIPE_SIZE;
+	close(pp[0]);
+	close(pp[1]);
+	assert_int_equal(io_splice(&f->io, &d, 1024 * 1024), 0);
+	memset(chunk, 'x', sizeof(chunk));
+	while (written < IO_SPLICE_MAX - sizeof(chunk) &&
+	    (n = write(f->peer, chunk, sizeof(chunk))) > 0)
+		written += (size_t)n;
+	assert_true(written > IO_READ_MAX);	/* the socket held that */
+	io_read(&f->io, true);
+	assert_int_equal(run_until_callback(f), 1);
+	assert_int_equal(f->what[0], IO_READ);
+	if (big)
+		assert_int_equal(io_spliced(&f->io), written);
+	else
+		assert_true(io_spliced(&f->io) > 0);
+	io_close(&d);
+	close(dp);
+}
+
 static void
 test_io_splice_ends_when_the_destination_closes(void **state)
 {
@@ -355,6 +394,9 @@ main(void)
 		    test_io_connect_refused_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_io_splice_moves_exactly_n_then_reads_as_usual,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_io_splice_takes_more_than_a_read_per_readiness,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_io_splice_ends_when_the_destination_closes,
