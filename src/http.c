@@ -236,15 +236,23 @@ static int
 on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_msg		*msg = msg_of(p);
-	struct http_span	*v;
+	struct http_span	*v, *n;
+	const char		*from;
 
 	if (len == 0)
 		return (0);
 	v = &msg->hdrs[msg->nhdrs].value;
+	n = &msg->hdrs[msg->nhdrs].name;
+	from = msg->base + n->off + n->len;
 	/* a value arriving in two pieces that do not touch was folded
-	 * over lines (obs-fold), which RFC 9112 5.2 lets us reject */
-	if (v->len > 0 && at != msg->base + v->off + v->len)
-		return (http_reject(msg, 400, "obsolete line folding"));
+	 * over lines (obs-fold), which RFC 9112 5.2 lets us reject; so is
+	 * one whose first line was empty, which llhttp hands over as one
+	 * piece after the line break */
+	if ((v->len > 0 && at != msg->base + v->off + v->len) ||
+	    (v->len == 0 && n->len > 0 && at > from &&
+	    memchr(from, '\n', (size_t)(at - from)) != NULL))
+		return (http_reject(msg, p->type == HTTP_REQUEST ? 400 : 502,
+		    "obsolete line folding"));
 	span_extend(msg, v, at, len);
 	return (0);
 }

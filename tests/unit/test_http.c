@@ -360,6 +360,18 @@ static const struct fed_case	fed_cases[] = {
 	    NULL },
 	{ HTTP_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\rXok", 502,
 	    NULL },
+	/* obs-fold, with or without a value on the first line */
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\nX-A: a\r\n b\r\n\r\n",
+	    400, NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\nX-A:\r\n b\r\n\r\n",
+	    400, NULL },
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\nX-A: \r\n\tb\r\n\r\n",
+	    400, NULL },
+	{ HTTP_RESPONSE, "HTTP/1.1 200 OK\r\nX-A:\r\n b\r\n"
+	    "Content-Length: 0\r\n\r\n", 502, NULL },
+	/* an empty value is no fold */
+	{ HTTP_REQUEST, "GET / HTTP/1.1\r\nHost: t\r\nX-A:\r\nX-B: \r\n\r\n",
+	    0, "" },
 	/* a fragment in the target */
 	{ HTTP_REQUEST, "GET /a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400, NULL },
 	{ HTTP_REQUEST, "GET http://t/a#b HTTP/1.1\r\nHost: t\r\n\r\n", 400,
