@@ -1968,8 +1968,15 @@ cutover_guard_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(text, sizeof(text), "%s tripped after %.1f s: %s",
 		    pool_name(g->pool), cutover_guard_elapsed(g), why);
 		/* a fleet's release may be moving every replica already:
-		 * the scheduled switch decides, and a rollback now would be
-		 * refused for it */
+		 * a scheduled switch away from the pool decides, and a
+		 * rollback now would be refused for it; one to the pool
+		 * that tripped would keep it, so it is dropped */
+		if (cx->sched.pending && cx->sched.pool == g->pool) {
+			log_warn("guard: %s; dropping the scheduled switch to "
+			    "%s, which would keep it", text,
+			    pool_name(g->pool));
+			(void)cutover_cancel(cx, "guard", msg, sizeof(msg));
+		}
 		if (cx->sched.pending) {
 			log_warn("guard: %s; a switch to %s is scheduled: "
 			    "leaving it to that", text,

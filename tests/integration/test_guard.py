@@ -18,11 +18,7 @@ LOOP_S = 10.0
 
 
 def metric(c, name):
-    rc, out, err = c.ctl("metrics")
-    for line in out.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+    return c.metric(name)
 
 
 def guard(c):
@@ -195,6 +191,49 @@ def _():
          "a rollback cancels it too", (rc, out, guard(c)))
     s.eq(metric(c, "cutover_guard_rollbacks_total"), 0,
          "neither counts as a guard rollback")
+
+
+@s.scenario("a trip while a switch to the same pool is scheduled drops "
+            "that switch and rolls back; one to the other pool decides")
+def _():
+    blue, green, c = start()
+    rc, out, err = c.ctl("switch", "green", "guard", "30")
+    s.eq(rc, 0, "switch green guard 30", (rc, out, err))
+    at = int(time.time() * 1000) + 60000
+    rc, out, err = c.ctl("switch", "green", "at", str(at))
+    s.eq(rc, 0, "switch green at now + 60 s: scheduled", (rc, out, err))
+    s.eq(guard(c)["state"], "watching", "the guard still watches",
+         guard(c))
+    answer(green, 500)
+    n, st = load_until(c, lambda: c.status_json()["active"] == "blue")
+    s.eq(c.status_json()["active"], "blue",
+         "rolled back to blue (after %d requests)" % n, st[-5:])
+    g = guard(c)
+    s.eq(g["state"], "rolled back", "status json: rolled back", g)
+    s.eq(c.status_json()["scheduled"], None,
+         "the scheduled switch to green was dropped",
+         c.status_json()["scheduled"])
+    s.ok(c.wait_log(r"dropping the scheduled switch to green"),
+         "the log says why")
+    s.eq(metric(c, "cutover_guard_rollbacks_total"), 1, "counted once")
+
+    # a scheduled switch away from the pool that tripped decides
+    answer(green, 0)
+    rc, out, err = c.ctl("switch", "green", "guard", "30")
+    s.eq(rc, 0, "switch green guard 30 again", (rc, out, err))
+    at = int(time.time() * 1000) + 60000
+    rc, out, err = c.ctl("switch", "blue", "at", str(at))
+    s.eq(rc, 0, "switch blue at now + 60 s: scheduled", (rc, out, err))
+    answer(green, 500)
+    n, st = load_until(c, lambda: guard(c)["state"] != "watching")
+    g = guard(c)
+    s.ok(g["state"] == "cancelled" and "switch to blue is scheduled" in
+         g["why"] + c.log_text(), "the guard leaves it to the switch to blue",
+         g)
+    s.eq((c.status_json()["scheduled"] or {}).get("pool"), "blue",
+         "which stays scheduled", c.status_json()["scheduled"])
+    s.eq(metric(c, "cutover_guard_rollbacks_total"), 1, "no second rollback")
+    c.ctl("cancel")
 
 
 @s.scenario("wait-drained waits for the guard to pass")
