@@ -716,6 +716,151 @@ def _():
          "--guard with --rollback: a usage error", (rc, out, err))
 
 
+STATUS_LOST = """
+import os, sys, time
+args = sys.argv[1:]
+if args[1] == SOCK:
+    if os.path.exists(LOST):
+        if MODE == "dead":
+            sys.stderr.write("error: container not found\\n")
+            sys.exit(1)
+        if args[2:4] == ["status", "json"]:
+            print('{"active": "gree')
+            sys.exit(0)
+    elif args[2:3] == ["switch"] and "at" in args:
+        with open(AT, "w") as f:
+            f.write(args[args.index("at") + 1])
+    elif args[2:4] == ["status", "json"] and os.path.exists(AT):
+        with open(AT) as f:
+            if time.time() * 1000 > int(f.read()):
+                # the first status after the instant is the last good one
+                open(LOST, "w").close()
+os.execv(REAL, [REAL] + args)
+"""
+
+
+def guard_lost(npods, mode):
+    """npods Pods on blue; the last one's green answers 500; cutover-1's
+    status is lost after the instant (mode "garbage": its status json is
+    cut short; "dead": every command fails, as for a Pod that died), and
+    `switch green --guard 4` runs under a load on the last Pod."""
+    blue = Backend("blue")
+    greens = [Backend("green") for _ in range(npods)]
+    greens[-1].control("code=500", what="answer")
+    f = Fleet(blue, [g.addr for g in greens])
+    s.ok(f.all_healthy(), "every Pod sees both pools healthy")
+    f.wrap_ctl(STATUS_LOST, SOCK=f.pods["cutover-1"].sock, MODE=mode,
+               AT=os.path.join(f.dir, "at"), LOST=os.path.join(f.dir, "lost"))
+    load = Load(f.pods["cutover-%d" % (npods - 1)].port, clients=1)
+    try:
+        res = f.release("--guard", "4", "switch", "green", timeout=120)
+    finally:
+        load.stop()
+    s.ok(os.path.exists(os.path.join(f.dir, "lost")),
+         "cutover-1's status was lost after the instant")
+    return f, res
+
+
+@s.scenario("fleet: --guard, a Pod trips while its status cannot be read: "
+            "the fleet is rolled back all the same, the unknown Pod named")
+def _():
+    f, (rc, out, err, took) = guard_lost(2, "garbage")
+    s.eq(rc, 1, "exit 1 (took %.1f s)" % took, out + err)
+    err = err[err.rfind("cutover-release: "):]     # the last word
+    s.ok("nothing changed" not in err and
+         "the state of cutover-1 is unknown" in err,
+         "the error names cutover-1's unknown state", err)
+    real = {n: c.status_json()["active"] for n, c in f.pods.items()}
+    s.eq(real, {"cutover-0": "blue", "cutover-1": "blue"},
+         "every Pod serves blue: cutover-1 by its guard, cutover-0 by the "
+         "script", real)
+    s.eq(f.pods["cutover-1"].status_json()["guard"]["rollbacks_total"], 1,
+         "cutover-1's guard rolled back")
+    s.eq(f.patches(), [], "the ConfigMap was not patched: it says blue")
+
+
+@s.scenario("fleet: --guard, a Pod trips while another is gone: the rest "
+            "are rolled back Pod by Pod, the gone one named with its fix")
+def _():
+    f, (rc, out, err, took) = guard_lost(3, "dead")
+    s.eq(rc, 1, "exit 1 (took %.1f s)" % took, out + err)
+    err = err[err.rfind("cutover-release: "):]     # the last word
+    s.ok("nothing changed" not in err and "the fleet is split" in err and
+         "the state of cutover-1 is unknown" in err and
+         "cutover-0, cutover-2 serve blue" in err,
+         "the error says which Pods serve blue and which is unknown", err)
+    real = {n: c.status_json()["active"] for n, c in f.pods.items()}
+    s.eq(real, {"cutover-0": "blue", "cutover-1": "green",
+                "cutover-2": "blue"},
+         "cutover-2 rolled back by its guard, cutover-0 by the script; "
+         "cutover-1, unreachable, still on green", real)
+    fix = re.findall(r"^  (kubectl .*)$", err, re.M)
+    s.eq(len(fix), 1, "one command to mend it", err)
+    s.ok(fix and fix[0].startswith(
+        "kubectl -n prod exec cutover-1 -- cutoverctl switch blue gen "),
+        "... for cutover-1", fix)
+    f.cfg["cutoverctl"] = CUTOVERCTL_BIN    # cutover-1 is back
+    f.write_cfg()
+    s.ok(fix and f.kubectl(fix[0].split()) == 0, "it runs")
+    real = {n: c.status_json()["active"] for n, c in f.pods.items()}
+    s.eq(set(real.values()), {"blue"}, "then every Pod serves blue", real)
+    s.eq(f.patches(), [], "the ConfigMap was not patched: it says blue")
+
+
+HUGE_STATUS = """
+import os, sys
+args = sys.argv[1:]
+if args[1] == SOCK and args[2:4] == ["status", "json"]:
+    chunk = b"[" * 65536
+    try:
+        for _ in range(1024):           # 64 MiB, 4 times the bound
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
+    sys.exit(0)
+os.execv(REAL, [REAL] + args)
+"""
+
+
+@s.scenario("fleet: a Pod whose answer has no end is cut at 16 MiB and "
+            "reported, the script's memory bounded")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    f = Fleet(blue, [green.addr] * 2)
+    f.wrap_ctl(HUGE_STATUS, SOCK=f.pods["cutover-1"].sock)
+    env = dict(os.environ, KUBECTL_STANDIN=f.cfg_file,
+               PATH=f.bin + os.pathsep + os.environ.get("PATH", ""))
+    with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+        p = subprocess.Popen([sys.executable, RELEASE, "-n", "prod",
+                              "status"], env=env, stdout=fo, stderr=fe,
+                             stdin=subprocess.DEVNULL)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.1)
+        else:
+            p.kill()
+            pid, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read().decode(), fe.read().decode()
+    # the script's own peak (wait4: this child alone, and the children
+    # it waited for: kubectl and the Pod's cutoverctl)
+    maxrss = usage.ru_maxrss
+    s.eq(p.returncode, 1, "status exits 1", out + err)
+    s.ok(re.search(r"^cutover-1 .*an answer longer than 16777216 bytes",
+                   out, re.M), "the table says cutover-1's answer was too "
+         "long", out)
+    s.ok(re.search(r"^cutover-0\s+blue\s", out, re.M),
+         "cutover-0 is read as usual", out)
+    s.ok(maxrss < 100 * 1024,
+         "the script stayed under 100 MiB (%d kB)" % maxrss)
+
+
 @s.scenario("an idle admin connection is closed after 60 s")
 def _():
     s.eq(idle_version, "ok\ncutover 0.1.0", "a command answered on a "
