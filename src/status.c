@@ -957,11 +957,35 @@ status_member_sample(struct evbuffer *out, const char *name,
 	evbuffer_add_printf(out, "} %llu\n", n);
 }
 
+/* One pool's histogram of family name (cumulative buckets, sum and
+ * count), from per-bucket counts. */
+static void
+status_histogram(struct evbuffer *out, const char *name, int pool,
+    const uint64_t *buckets, uint64_t sum_ns, uint64_t count)
+{
+	char			 sample[96];
+	unsigned long long	 cum = 0;
+
+	for (unsigned k = 0; k < METRICS_BUCKETS; k++) {
+		cum += buckets[k];
+		evbuffer_add_printf(out, "cutover_%s_bucket{", name);
+		status_label(out, "pool", pool_name(pool), true);
+		status_label(out, "le", metrics_bucket_le(k), false);
+		evbuffer_add_printf(out, "} %llu\n", cum);
+	}
+	evbuffer_add_printf(out, "cutover_%s_sum{", name);
+	status_label(out, "pool", pool_name(pool), true);
+	evbuffer_add_printf(out, "} %llu.%09llu\n",
+	    (unsigned long long)(sum_ns / 1000000000u),
+	    (unsigned long long)(sum_ns % 1000000000u));
+	snprintf(sample, sizeof(sample), "%s_count", name);
+	status_pool_sample(out, sample, pool, count);
+}
+
 static void
 status_metrics_requests(struct evbuffer *out, const struct metrics_totals *mt)
 {
 	const struct metrics_totals_pool	*q;
-	unsigned long long			 cum;
 
 	status_family(out, "requests_total", "counter",
 	    "Requests answered, by pool and status class.");
@@ -977,22 +1001,8 @@ status_metrics_requests(struct evbuffer *out, const struct metrics_totals *mt)
 	    "Time from a request's parsed head to its response's end.");
 	for (int i = 0; i < POOL_COUNT; i++) {
 		q = &mt->pool[i];
-		cum = 0;
-		for (unsigned k = 0; k < METRICS_BUCKETS; k++) {
-			cum += q->buckets[k];
-			evbuffer_add_printf(out,
-			    "cutover_request_duration_seconds_bucket{");
-			status_label(out, "pool", pool_name(i), true);
-			status_label(out, "le", metrics_bucket_le(k), false);
-			evbuffer_add_printf(out, "} %llu\n", cum);
-		}
-		evbuffer_add_printf(out, "cutover_request_duration_seconds_sum{");
-		status_label(out, "pool", pool_name(i), true);
-		evbuffer_add_printf(out, "} %llu.%09llu\n",
-		    (unsigned long long)(q->sum_ns / 1000000000u),
-		    (unsigned long long)(q->sum_ns % 1000000000u));
-		status_pool_sample(out, "request_duration_seconds_count", i,
-		    q->count);
+		status_histogram(out, "request_duration_seconds", i,
+		    q->buckets, q->sum_ns, q->count);
 	}
 	status_family(out, "panic_requests_total", "counter",
 	    "Requests routed in panic, to a member that is down, because the "
@@ -1285,7 +1295,6 @@ static void
 status_metrics_mirror(struct evbuffer *out, const struct metrics_totals *mt)
 {
 	const struct metrics_totals_mirror	*q;
-	unsigned long long			 cum;
 
 	status_family(out, "mirror_requests_total", "counter",
 	    "Mirrored requests by pool and class: the client's response on "
@@ -1306,23 +1315,8 @@ status_metrics_mirror(struct evbuffer *out, const struct metrics_totals *mt)
 	    "copies not timed).");
 	for (int i = 0; i < POOL_COUNT; i++) {
 		q = &mt->mirror[i];
-		cum = 0;
-		for (unsigned k = 0; k < METRICS_BUCKETS; k++) {
-			cum += q->buckets[k];
-			evbuffer_add_printf(out,
-			    "cutover_mirror_request_duration_seconds_bucket{");
-			status_label(out, "pool", pool_name(i), true);
-			status_label(out, "le", metrics_bucket_le(k), false);
-			evbuffer_add_printf(out, "} %llu\n", cum);
-		}
-		evbuffer_add_printf(out,
-		    "cutover_mirror_request_duration_seconds_sum{");
-		status_label(out, "pool", pool_name(i), true);
-		evbuffer_add_printf(out, "} %llu.%09llu\n",
-		    (unsigned long long)(q->sum_ns / 1000000000u),
-		    (unsigned long long)(q->sum_ns % 1000000000u));
-		status_pool_sample(out,
-		    "mirror_request_duration_seconds_count", i, q->count);
+		status_histogram(out, "mirror_request_duration_seconds", i,
+		    q->buckets, q->sum_ns, q->count);
 	}
 	status_family(out, "mirror_skipped_total", "counter",
 	    "Requests sampled for mirroring but not copied, by reason.");

@@ -57,7 +57,7 @@ def _():
          "neither X-Cutover-Pool nor X-Cutover-Token reaches the member",
          body(r))
     s.ok("x-other: kept" in seen, "other headers do", body(r))
-    s.ok(green.saw("/headers"), "that request went to green")
+    s.ok(green.wait_request("/headers"), "that request went to green")
     s.eq(c.active(), "blue", "blue is still active")
 
     r = get(c.port, headers={"X-Cutover-Pool": "purple"})
@@ -162,7 +162,7 @@ def _():
     s.ok(c.wait_pool_healthy("green"), "green healthy", c.status())
     r = get(c.port, "/headers", headers={"X-Cutover-Pool": "green"})
     s.eq(r.status, 200, "answered", body(r))
-    s.ok(body(r).startswith("GET /headers") and blue.saw("/headers"),
+    s.ok(body(r).startswith("GET /headers") and blue.wait_request("/headers"),
          "the request goes to blue", body(r))
     s.ok("x-cutover-pool: green" in body(r).lower(),
          "and the header, meaning nothing now, is forwarded", body(r))
