@@ -127,8 +127,10 @@ struct config {
 	 * each healthy member of the inactive pool; 0: none */
 	unsigned		 warm_idle;
 	/* upstream.splice: Content-Length bodies of splice_min_bytes or more
-	 * move socket to socket through a pipe (io_splice) */
+	 * move socket to socket through a pipe (io_splice); request bodies
+	 * only with upstream.splice_requests as well */
 	bool			 splice;
+	bool			 splice_requests;
 	unsigned		 splice_min_bytes;
 	/* mirror: shadow traffic to the other pool (mirror.h) */
 	struct config_mirror {

@@ -252,6 +252,11 @@ conn_relay_retry_fresh(struct conn *c)
  * body forwarded as received (a chunked one is decoded and re-framed), with
  * at least upstream.splice_min_bytes of it still to come and none of it
  * buffered.  Without a pipe to be had it is copied as before.
+ *
+ * A request body only with upstream.splice_requests as well: with the
+ * member on the same host (loopback), bench/run measured that it spent
+ * three times the CPU reading a spliced 1 MiB upload than a copied one,
+ * and cutover passed a third fewer uploads than when copying.
  */
 static void
 conn_relay_splice(struct conn *c, struct http_msg *msg, struct io *src,
@@ -259,7 +264,8 @@ conn_relay_splice(struct conn *c, struct http_msg *msg, struct io *src,
 {
 	const struct config	*cf = c->snap->config;
 
-	if (cf->splice && msg->fast && !msg->chunked_out && !msg->complete &&
+	if (cf->splice && (msg != &c->x->req || cf->splice_requests) &&
+	    msg->fast && !msg->chunked_out && !msg->complete &&
 	    msg->remaining >= cf->splice_min_bytes)
 		(void)io_splice(src, dst, msg->remaining);
 }

@@ -67,8 +67,8 @@ for framing, te in (("Content-Length", False), ("chunked", True)):
                 % framing)
     def _(te=te, framing=framing):
         for splice in ("on", "off"):
-            extra = "" if splice == "on" else \
-                "upstream = { splice = false; };\n"
+            extra = "upstream = { splice_requests = true; };\n" \
+                if splice == "on" else "upstream = { splice = false; };\n"
             blue, c = start(extra)
             body = blob(MiB, 7)
             raw = RawConn(c.port)

@@ -22,6 +22,8 @@ from backend import blob
 MiB = 1024 * 1024
 RSS_LIMIT_KB = int(os.environ.get("CUTOVER_TEST_RSS_MB", "64")) * 1024
 OFF = "upstream = { splice = false; };\n"
+# request bodies are spliced only with splice_requests as well
+ON = "upstream = { splice_requests = true; };\n"
 s = Suite()
 
 
@@ -51,7 +53,7 @@ def start(extra="", access=False):
 
 @s.scenario("1 and 10 MiB bodies both ways, byte-exact, splice on and off")
 def _():
-    for label, extra in (("on", ""), ("off", OFF)):
+    for label, extra in (("on", ON), ("off", OFF)):
         blue, c = start(extra, access=True)
         base = pipes(c)
         n = 0
@@ -107,9 +109,34 @@ def _():
          "%d pipe fds, %d before" % (pipes(c), base))
 
 
+@s.scenario("uploads are copied unless upstream.splice_requests is on; "
+            "responses are spliced either way")
+def _():
+    for label, extra in (("default", ""), ("splice_requests", ON)):
+        blue, c = start(extra)
+        base = pipes(c)
+        body = blob(3 * MiB, 40)
+        r = request(c.port, "POST", "/echo", body=body, timeout=30)
+        j = json.loads(r.body) if r.status == 200 else {}
+        s.eq((r.status, j.get("bytes"), j.get("sha256")),
+             (200, len(body), sha256(body)),
+             "%s: a 3 MiB upload arrives byte-exact" % label)
+        if label == "default":
+            s.eq(pipes(c), base, "default: the upload went without a pipe")
+        else:
+            s.ok(pipes(c) > base, "splice_requests: the upload went "
+                 "through a pipe, kept for reuse",
+                 "%d pipe fds, %d before" % (pipes(c), base))
+        r = get(c.port, "/blob?bytes=%d&seed=41" % (3 * MiB), timeout=30)
+        s.ok(r.status == 200 and r.body == blob(3 * MiB, 41),
+             "%s: a 3 MiB response byte-exact" % label, r.status)
+        s.ok(pipes(c) > base, "%s: the response went through a pipe" %
+             label, "%d pipe fds, %d before" % (pipes(c), base))
+
+
 @s.scenario("pipelined keep-alive requests around spliced bodies")
 def _():
-    blue, c = start()
+    blue, c = start(ON)
     up = blob(MiB + 7, 5)
     reqs = [("GET", "/blob?bytes=%d&seed=3" % MiB, b""),
             ("GET", "/", b""),
@@ -236,7 +263,7 @@ def _():
 
 @s.scenario("a client that closes mid-upload")
 def _():
-    blue, c = start(access=True)
+    blue, c = start(ON, access=True)
     raw = RawConn(c.port, timeout=10)
     raw.send(build_request("POST", "/echo", {"Content-Length": str(8 * MiB)},
                            blob(3 * MiB, 8)))
