@@ -273,10 +273,14 @@ conn_end_request(struct conn *c, bool reusable)
 	if (u != NULL) {
 		c->up = NULL;
 		/* the inactive pool keeps upstream.warm_idle of them
-		 * (DESIGN.md); a pool the request's snapshot shares with
-		 * the live one still has the member, without a search */
+		 * (DESIGN.md), and for CUTOVER_KEEP_MS after a switch every
+		 * one to a usable member, busy at the switch or not, so that
+		 * a switch back finds them open; a pool the request's
+		 * snapshot shares with the live one still has the member,
+		 * without a search */
 		if (reusable && !workers_stopping(c->w->ws) &&
 		    (live->active == u->member->pool ||
+		    (c->w->keep_left && member_is_usable(u->member)) ||
 		    (live->shift_percent > 0 &&
 		    live->shift_pool == u->member->pool) ||
 		    COUNT_GET(&u->member->local[u->worker].nidle) <

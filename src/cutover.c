@@ -39,10 +39,11 @@
 #define CUTOVER_WARM_MS	500
 #define CUTOVER_TRIM_MAX	64	/* idle connections closed per member at
 					 * a turn of cutover_warm_cb */
-/* How long the idle connections to the pool a switch left are all kept
- * (with upstream.warm_idle > 0), so that a rollback soon after, or a
- * switch back and forth, finds them open; then they are cut down to
- * warm_idle.  Written and read on the worker's own thread. */
+/* How long the connections to the pool a switch left are all kept (with
+ * upstream.warm_idle > 0), idle ones and those whose request ends
+ * meanwhile (worker.keep_left), so that a rollback soon after, or a
+ * switch back and forth, finds them open, under load too; then they are
+ * cut down to warm_idle.  Written and read on the worker's own thread. */
 #define CUTOVER_KEEP_MS		5000
 #define CUTOVER_GUARD_TICK_MS	250	/* a guard judges this often */
 static _Thread_local struct timespec	cutover_left;
@@ -171,8 +172,10 @@ cutover_snap_changed(void *ctx, struct worker *w, struct snapshot *old,
 			if (!snapshot_has_member(s, m))
 				upstream_close_idle(m, w->id);
 		}
-	if (old != NULL && old->active != s->active)
+	if (old != NULL && old->active != s->active) {
 		clock_gettime(CLOCK_MONOTONIC, &cutover_left);
+		w->keep_left = s->config->warm_idle > 0;
+	}
 }
 
 /* Takes the live snapshot (a job: reload, DNS). */
@@ -211,6 +214,7 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 	    (now.tv_nsec - cutover_left.tv_nsec) / 1000000 < CUTOVER_KEEP_MS;
 	if ((s = w->snap) != NULL) {
 		keep = keep && s->config->warm_idle > 0;
+		w->keep_left = keep;
 		p = s->pools[s->active == POOL_BLUE ? POOL_GREEN : POOL_BLUE];
 		for (size_t k = 0; k < p->nmembers; k++) {
 			m = p->members[k];

@@ -109,6 +109,10 @@ struct worker {
 	_Atomic unsigned	 inflight[POOL_COUNT];	/* requests per pool */
 	_Atomic unsigned	 tunnels[POOL_COUNT];	/* of which tunnels */
 	bool			 draining;	/* listeners closed, exiting */
+	/* the pool a switch left keeps the connections it had, busy ones
+	 * too, for a while (cutover.c sets and clears it; conn_end_request
+	 * reads it); the worker's own */
+	bool			 keep_left;
 	/* jobs and pings from the control thread */
 	int			 wake_fd;	/* eventfd */
 	struct event		*ev_wake;

@@ -301,6 +301,41 @@ def _():
          blue.open_conns())
 
 
+@s.scenario("connections busy at a switch are kept for a switch back")
+def _():
+    # warm_idle = 1: without the 5 s keep, a request ending on the pool
+    # just left would close its connection, the worker having one idle
+    blue, green, c = warm_cutover(1)
+
+    def blue_idle():
+        return c.status_json()["pools"]["blue"]["members"][0]["idle"]
+
+    before = blue_idle()
+    slow = [Background(get, c.port, "/delay?ms=1500", timeout=10)
+            for _ in range(4)]
+    s.ok(blue.wait_request("/delay", 5, count=4),
+         "4 slow requests reached blue", c.status())
+    rc, out, err = c.ctl("switch", "green")
+    s.eq(rc, 0, "switch green while they wait", out + err)
+    t_switch = time.monotonic()
+    for b in slow:
+        b.join(10)
+    s.ok(all(b.result is not None and b.result.body == b"blue\n"
+             for b in slow), "the 4 complete with blue",
+         [repr(b) for b in slow])
+    s.ok(wait_until(lambda: blue_idle() >= before + 4, 2),
+         "their 4 connections are kept idle, beyond warm_idle",
+         (before, c.status()))
+    s.ok(time.monotonic() - t_switch < 4.5, "... within the 5 s keep")
+    accepted = extra_conns(blue)
+    rc, out, err = c.ctl("switch", "blue")
+    s.eq(rc, 0, "switch back to blue", out + err)
+    s.ok(all(get(c.port, "/back").body == b"blue\n" for _ in range(4)),
+         "requests after the switch back answer blue")
+    s.eq(extra_conns(blue), accepted, "blue needed no new connection for "
+         "them")
+
+
 @s.scenario("warm_idle = 0 opens nothing to the inactive pool")
 def _():
     blue, green, c = warm_cutover(0)
