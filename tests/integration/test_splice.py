@@ -130,8 +130,10 @@ def _():
         r = get(c.port, "/blob?bytes=%d&seed=41" % (3 * MiB), timeout=30)
         s.ok(r.status == 200 and r.body == blob(3 * MiB, 41),
              "%s: a 3 MiB response byte-exact" % label, r.status)
-        s.ok(pipes(c) > base, "%s: the response went through a pipe" %
-             label, "%d pipe fds, %d before" % (pipes(c), base))
+        if label == "default":
+            # (with splice_requests the upload's pipe is already there)
+            s.ok(pipes(c) > base, "default: the response went through a "
+                 "pipe", "%d pipe fds, %d before" % (pipes(c), base))
 
 
 @s.scenario("pipelined keep-alive requests around spliced bodies")
