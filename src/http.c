@@ -777,24 +777,20 @@ http_msg_next(struct http_msg *msg)
 /* -------------------------------------------------------------- buffers */
 
 int
-http_buf_add(struct http_buf *b, const void *data, size_t len)
+http_buf_grow(struct http_buf *b, size_t len)
 {
 	size_t	 cap;
 	char	*p;
 
-	if (len == 0)
+	if (b->len + len <= b->cap)
 		return (0);
-	if (b->len + len > b->cap) {
-		cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + len)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL)
-			return (-1);
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
+	cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + len)
+		cap *= 2;
+	if ((p = realloc(b->p, cap)) == NULL)
+		return (-1);
+	b->p = p;
+	b->cap = cap;
 	return (0);
 }
 

@@ -38,7 +38,7 @@ struct http_buf {
 	size_t	 cap;
 };
 
-int	http_buf_add(struct http_buf *b, const void *data, size_t len);
+int	http_buf_grow(struct http_buf *b, size_t len);
 void	http_buf_free(struct http_buf *b);
 
 /*
@@ -46,6 +46,27 @@ void	http_buf_free(struct http_buf *b);
  * framing and rewriting: with a literal argument strlen folds to a
  * constant, and they run for every field of every head.
  */
+
+/* Makes room for len more bytes in b: 0, or -1 on ENOMEM. */
+static inline int
+http_buf_room(struct http_buf *b, size_t len)
+{
+	return (b->cap - b->len >= len ? 0 : http_buf_grow(b, len));
+}
+
+/* Appends len bytes to b: 0, or -1 on ENOMEM.  A head is built of many
+ * short pieces, most of them literals, whose copies inline. */
+static inline int
+http_buf_add(struct http_buf *b, const void *data, size_t len)
+{
+	if (len == 0)
+		return (0);
+	if (http_buf_room(b, len) == -1)
+		return (-1);
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return (0);
+}
 
 /* Appends the string s to b: 0, or -1 on ENOMEM. */
 static inline int

@@ -53,35 +53,14 @@ struct http_field_name {
  * appends to (sent as X-Forwarded-For), X_Forwarded_Proto and _Host stand
  * for cutover's own.  Names are not refused for an underscore (HAProxy
  * accepts them, nginx drops them): only the ones that mean something here
- * are removed.
+ * are removed.  http_field_kind knows their names, and the hop-by-hop and
+ * framing ones.
  */
-static const struct http_field_name	http_fields[] = {
-	HF("connection", HF_HOP),
-	HF("keep-alive", HF_HOP),
-	HF("proxy-connection", HF_HOP),
-	HF("te", HF_HOP),
-	HF("trailer", HF_HOP),
-	HF("transfer-encoding", HF_HOP),
-	HF("upgrade", HF_HOP),
-	HF("content-length", HF_HOP),
-	HF("host", HF_HOST),
-	HF("x-forwarded-for", HF_XFF),
-	HF("x-forwarded-proto", HF_XFPROTO),
-	HF("x-forwarded-host", HF_XFHOST),
-	HF("forwarded", HF_FWD),
-	HF("x-real-ip", HF_FWD),
-	HF("x-client-ip", HF_FWD),
-	HF("true-client-ip", HF_FWD),
-	HF("x-cluster-client-ip", HF_FWD),
-	HF("x-original-forwarded-for", HF_FWD),
-	HF("front-end-https", HF_FWD),
-	HF("x-url-scheme", HF_FWD),
-};
 
 /*
  * Fields that may not be trailers (RFC 9110 6.5.1: a recipient needs them
  * before the content, or they would override what the header section
- * said), besides those in http_fields (framing, connection, Host,
+ * said), besides those http_field_kind names (framing, connection, Host,
  * forwarding): request modifiers and controls (Cache-Control, Expect,
  * Max-Forwards, Pragma, Range, every If-*), authentication (Authorization,
  * WWW-Authenticate, Cookie, Set-Cookie, every Proxy-*), response controls
@@ -161,18 +140,64 @@ name_has_prefix(const char *name, size_t len, const char *prefix,
 
 #define PREFIX(name, len, p)	name_has_prefix(name, len, p, sizeof(p) - 1)
 
-/* What the field name (len bytes) is. */
+/*
+ * What the field name (len bytes) is.  This runs for every field of every
+ * head, so the names are sorted by their first byte: most fields (Accept,
+ * Date, Server, User-Agent, ...) are told apart by it and their length,
+ * without comparing a name.
+ */
 static enum http_field
 http_field_kind(const char *name, size_t len)
 {
-	enum http_field	kind = HF_OTHER;
-
-	if (name_in(http_fields, NELEM(http_fields), name, len, &kind))
-		return (kind);
-	if ((name[0] == 'x' || name[0] == 'X') &&
-	    PREFIX(name, len, "x-forwarded-"))
-		return (HF_FWD);
+#define IS(s)	(len == sizeof(s) - 1 && name_eq(name, s, sizeof(s) - 1))
+	if (len == 0)
+		return (HF_OTHER);
+	switch (name_fold(name[0])) {
+	case 'c':
+		if (IS("connection") || IS("content-length"))
+			return (HF_HOP);
+		break;
+	case 'f':
+		if (IS("forwarded") || IS("front-end-https"))
+			return (HF_FWD);
+		break;
+	case 'h':
+		if (IS("host"))
+			return (HF_HOST);
+		break;
+	case 'k':
+		if (IS("keep-alive"))
+			return (HF_HOP);
+		break;
+	case 'p':
+		if (IS("proxy-connection"))
+			return (HF_HOP);
+		break;
+	case 't':
+		if (IS("te") || IS("trailer") || IS("transfer-encoding"))
+			return (HF_HOP);
+		if (IS("true-client-ip"))
+			return (HF_FWD);
+		break;
+	case 'u':
+		if (IS("upgrade"))
+			return (HF_HOP);
+		break;
+	case 'x':
+		if (IS("x-forwarded-for"))
+			return (HF_XFF);
+		if (IS("x-forwarded-proto"))
+			return (HF_XFPROTO);
+		if (IS("x-forwarded-host"))
+			return (HF_XFHOST);
+		if (PREFIX(name, len, "x-forwarded-") || IS("x-real-ip") ||
+		    IS("x-client-ip") || IS("x-cluster-client-ip") ||
+		    IS("x-original-forwarded-for") || IS("x-url-scheme"))
+			return (HF_FWD);
+		break;
+	}
 	return (HF_OTHER);
+#undef IS
 }
 
 bool
@@ -272,14 +297,24 @@ http_is_dropped(const struct http_msg *msg, const char *base, unsigned i,
 	return (false);
 }
 
+/* "name: value\r\n", the room taken once: it runs for every field. */
 static int
 http_add_field(struct http_buf *b, const char *base, const struct http_hdr *h)
 {
-	if (http_buf_add(b, base + h->name.off, h->name.len) == -1 ||
-	    http_buf_add(b, ": ", 2) == -1 ||
-	    http_buf_add(b, base + h->value.off, h->value.len) == -1 ||
-	    http_buf_add(b, "\r\n", 2) == -1)
+	char	*q;
+
+	if (http_buf_room(b, h->name.len + h->value.len + 4) == -1)
 		return (-1);
+	q = b->p + b->len;
+	memcpy(q, base + h->name.off, h->name.len);
+	q += h->name.len;
+	*q++ = ':';
+	*q++ = ' ';
+	memcpy(q, base + h->value.off, h->value.len);
+	q += h->value.len;
+	*q++ = '\r';
+	*q++ = '\n';
+	b->len = (size_t)(q - b->p);
 	return (0);
 }
 
