@@ -133,14 +133,15 @@ conn_set_state(struct conn *c, enum conn_state st)
 	    conn_state_names[c->state], conn_state_names[st]);
 	c->state = st;
 	if (c->x == NULL) {
+		c->rd_stale = false;
 		io_timeouts(&c->io, st == CONN_IDLE ? cf->idle_ms :
 		    cf->client_header_ms, cf->idle_ms);
 		return;
 	}
-	if (st == CONN_READ_HEAD)
-		conn_arm(c, cf->client_header_ms);
-	else
-		evtimer_del(&c->x->timer);
+	/* a head's deadline is armed by conn_read_head, and only when the
+	 * head is not whole with the bytes that started it (most are) */
+	c->x->head_timed = false;
+	evtimer_del(&c->x->timer);
 }
 
 #define CONN_EXCHANGES_CACHED	256
@@ -878,21 +879,39 @@ conn_read_head(struct conn *c)
 			conn_close(c, "client closed mid-request");
 			return (-1);
 		}
+		if (!c->x->head_timed) {
+			/* from the head's first bytes, which came with this
+			 * call's: conn_set_state */
+			c->x->head_timed = true;
+			conn_arm(c, conn_config(c)->client_header_ms);
+		}
 		return (0);
 	case HTTP_ERROR:
 		return (conn_error(c, c->x->req.status, c->x->req.error));
 	case HTTP_DONE:
 		break;
 	}
-	evtimer_del(&c->x->timer);
+	if (c->x->head_timed) {
+		c->x->head_timed = false;
+		evtimer_del(&c->x->timer);
+	}
 	return (conn_route(c));
 }
 
-/* The client's read timeout (0: none) and its write timeout (idle_ms). */
+/*
+ * The client's read timeout (0: none) and its write timeout (idle_ms).
+ * None is wanted while a request is served, and idle_ms again after it:
+ * rather than take the read event's timeout off and put it back for
+ * every request (an event_add each, some 340 instructions), the one
+ * armed stays, marked stale, and conn_client_event ignores it if it
+ * fires.  A timeout that is wanted again replaces it.
+ */
 void
 conn_client_timeouts(struct conn *c, unsigned read_ms)
 {
-	io_timeouts(&c->io, read_ms, conn_config(c)->idle_ms);
+	c->rd_stale = read_ms == 0 && c->io.read_ms != 0;
+	io_timeouts(&c->io, c->rd_stale ? c->io.read_ms : read_ms,
+	    conn_config(c)->idle_ms);
 }
 
 static void
@@ -957,6 +976,8 @@ static void
 conn_client_event(struct conn *c, int what)
 {
 	if ((what & IO_TIMEOUT) && (what & IO_READING)) {
+		if (c->rd_stale)	/* none wanted: see above */
+			return;
 		if (c->answered)	/* no 408 after the response */
 			conn_answered_fail(c, "request body not received in "
 			    "time");

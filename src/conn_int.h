@@ -74,6 +74,7 @@ struct exchange {
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;		/* head parsed (when timed) */
 	bool			 timed;		/* t0 is this request's */
+	bool			 head_timed;	/* timer: the head's deadline */
 	char			 line[256];	/* "GET /path", for the log */
 };
 
@@ -120,6 +121,9 @@ struct conn {
 	bool			 tunnel : 1;	/* counted in w->tunnels */
 	bool			 draining : 1;	/* tunnel: closing after a
 						 * switch */
+	bool			 rd_stale : 1;	/* the read timeout armed is
+						 * not wanted: ignored when it
+						 * fires (conn_client_timeouts) */
 	uint64_t		 peer_w[2];	/* as in struct addr_ip */
 };
 

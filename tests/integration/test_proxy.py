@@ -155,6 +155,25 @@ def _():
          "after %.2f s" % (time.monotonic() - t0))
     raw.close()
 
+    # the read timeout of idle_ms stays armed while a request is served
+    # (conn_client_timeouts): when it fires then, it must not cut the
+    # exchange, nor the connection's keep-alive after it
+    raw = RawConn(c.port)
+    r = raw.request("GET", "/")
+    t0 = time.monotonic()
+    r = raw.request("GET", "/delay?ms=1500")
+    took = time.monotonic() - t0
+    s.ok(r.status == 200 and r.body == b"blue\n" and took >= 1.4,
+         "a response slower than idle_ms and client_header_ms arrives on "
+         "a kept-alive connection", "%r after %.2f s" % (r, took))
+    s.eq(raw.request("GET", "/").body, b"blue\n",
+         "the connection serves its next request")
+    t0 = time.monotonic()
+    s.ok(wait_until(lambda: raw.closed(0.1), 3),
+         "then it is closed idle (idle_ms)",
+         "after %.2f s" % (time.monotonic() - t0))
+    raw.close()
+
     raw = RawConn(c.port)
     raw.send(build_request("GET", "/", {"X-Big": "a" * 100000}))
     try:
