@@ -133,7 +133,6 @@ conn_set_state(struct conn *c, enum conn_state st)
 	    conn_state_names[c->state], conn_state_names[st]);
 	c->state = st;
 	if (c->x == NULL) {
-		c->rd_stale = false;
 		io_timeouts(&c->io, st == CONN_IDLE ? cf->idle_ms :
 		    cf->client_header_ms, cf->idle_ms);
 		return;
@@ -898,20 +897,11 @@ conn_read_head(struct conn *c)
 	return (conn_route(c));
 }
 
-/*
- * The client's read timeout (0: none) and its write timeout (idle_ms).
- * None is wanted while a request is served, and idle_ms again after it:
- * rather than take the read event's timeout off and put it back for
- * every request (an event_add each, some 340 instructions), the one
- * armed stays, marked stale, and conn_client_event ignores it if it
- * fires.  A timeout that is wanted again replaces it.
- */
+/* The client's read timeout (0: none) and its write timeout (idle_ms). */
 void
 conn_client_timeouts(struct conn *c, unsigned read_ms)
 {
-	c->rd_stale = read_ms == 0 && c->io.read_ms != 0;
-	io_timeouts(&c->io, c->rd_stale ? c->io.read_ms : read_ms,
-	    conn_config(c)->idle_ms);
+	io_timeouts(&c->io, read_ms, conn_config(c)->idle_ms);
 }
 
 static void
@@ -976,8 +966,6 @@ static void
 conn_client_event(struct conn *c, int what)
 {
 	if ((what & IO_TIMEOUT) && (what & IO_READING)) {
-		if (c->rd_stale)	/* none wanted: see above */
-			return;
 		if (c->answered)	/* no 408 after the response */
 			conn_answered_fail(c, "request body not received in "
 			    "time");

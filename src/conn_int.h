@@ -121,9 +121,6 @@ struct conn {
 	bool			 tunnel : 1;	/* counted in w->tunnels */
 	bool			 draining : 1;	/* tunnel: closing after a
 						 * switch */
-	bool			 rd_stale : 1;	/* the read timeout armed is
-						 * not wanted: ignored when it
-						 * fires (conn_client_timeouts) */
 	uint64_t		 peer_w[2];	/* as in struct addr_ip */
 };
 

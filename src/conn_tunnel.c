@@ -151,7 +151,6 @@ conn_tunnel_start(struct conn *c)
 	    pool_name(c->member->pool), c->member->addr.text);
 	/* a tunnel is quiet for as long as its protocol likes */
 	io_timeouts(&u->io, 0, 0);
-	c->rd_stale = false;
 	io_timeouts(&c->io, 0, c->io.write_ms);
 	io_setcb(&c->io, conn_tunnel_client_cb, c);
 	io_setcb(&u->io, conn_tunnel_up_cb, c);
