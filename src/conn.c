@@ -879,8 +879,8 @@ conn_read_head(struct conn *c)
 			return (-1);
 		}
 		if (!c->x->head_timed) {
-			/* from the head's first bytes, which came with this
-			 * call's: conn_set_state */
+			/* the first call of this head, with its first bytes:
+			 * the deadline counts from them */
 			c->x->head_timed = true;
 			conn_arm(c, conn_config(c)->client_header_ms);
 		}
