@@ -204,11 +204,24 @@ conn_begin(struct conn *c)
 	x->panic = false;
 	x->picked = false;
 	x->mirrored = false;
+	x->mirror = NULL;
 	x->status = 0;
 	x->timed = false;
 	x->line[0] = '\0';
 	conn_client_timeouts(c, 0);
 	return (0);
+}
+
+/* A copy still waiting for x's body gets no more of it: cut, and then
+ * skipped, not mirrored (counted once, in conn_count or never). */
+static void
+conn_mirror_drop(struct exchange *x)
+{
+	if (x->mirror != NULL) {
+		if (mirror_drop(x->mirror))
+			x->mirrored = false;
+		x->mirror = NULL;
+	}
 }
 
 /* Gives c's exchange back (c is between requests or closing). */
@@ -220,6 +233,7 @@ conn_rest(struct conn *c)
 	if (x == NULL)
 		return;
 	c->x = NULL;
+	conn_mirror_drop(x);
 	evtimer_del(&x->timer);
 	http_msg_free(&x->req);
 	if (conn_nexchanges == CONN_EXCHANGES_CACHED) {
@@ -307,6 +321,7 @@ conn_end_request(struct conn *c, bool reusable)
 	if (c->x != NULL) {
 		c->x->ntried = 0;
 		c->x->panic = false;
+		conn_mirror_drop(c->x);
 	}
 }
 
@@ -463,6 +478,7 @@ conn_count(struct conn *c, struct conn_end *e)
 	conn_bytes(c, &e->in, &e->out);
 	metrics_request(&c->w->metrics, e->pool, x->status, e->ns, e->in,
 	    e->out);
+	conn_mirror_drop(x);	/* the request is over: all its body is sent */
 	if (x->mirrored) {	/* side by side with its copy's */
 		metrics_mirror(&c->w->metrics, e->pool, x->status, e->ns);
 		x->mirrored = false;
@@ -801,7 +817,8 @@ conn_mirror(struct conn *c)
 
 	c->x->mirrored = c->x->route == PICK_ACTIVE &&
 	    pool == c->snap->active && mirror_request(c->w,
-	    c->snap, pool, &c->x->req, &c->x->head, c->io.in);
+	    c->snap, pool, &c->x->req, &c->x->head, c->io.in,
+	    &c->x->mirror);
 }
 
 /* The head is parsed: route the request.  May free c. */

@@ -49,6 +49,7 @@ enum conn_state {
 struct config;
 struct snapshot;
 struct member;
+struct mirror;
 struct upstream;
 
 /*
@@ -70,6 +71,8 @@ struct exchange {
 	uint8_t			 route;		/* enum pick_route */
 	bool			 mirrored;	/* a copy went to the other pool:
 						 * counted in metrics_mirror too */
+	struct mirror		*mirror;	/* that copy, while it waits for
+						 * the body (mirror_feed) */
 	unsigned		 ninterim;	/* 1xx responses relayed */
 	int			 status;	/* response status, for the log */
 	struct timespec		 t0;		/* head parsed (when timed) */

@@ -21,6 +21,7 @@
 #include "fdlimit.h"
 #include "http_head.h"
 #include "log.h"
+#include "mirror.h"
 #include "pool.h"
 #include "snapshot.h"
 #include "upstream.h"
@@ -345,6 +346,16 @@ conn_relay_answered_member(struct conn *c, int what)
 	    "response"));
 }
 
+/* The bytes of a Content-Length body at the front of the client's input:
+ * what http_msg_body moves next. */
+static size_t
+conn_relay_body_ahead(const struct conn *c)
+{
+	size_t	n = evbuffer_get_length(c->io.in);
+
+	return (n < c->x->req.remaining ? n : (size_t)c->x->req.remaining);
+}
+
 /*
  * Forwards what the client has of the request body, and writes what is
  * queued for the member.  A request sent again on a fresh connection (the
@@ -360,6 +371,9 @@ conn_relay_request_body(struct conn *c)
 	if (!c->req_done) {
 		/* what went through a pipe first: it came before c->io.in */
 		http_msg_moved(&c->x->req, io_spliced(&c->io));
+		if (c->x->mirror != NULL)	/* its copy has what goes on */
+			c->x->mirror = mirror_feed(c->x->mirror, c->io.in,
+			    conn_relay_body_ahead(c));
 		r = http_msg_body(&c->x->req, c->io.in);
 		/* a chunked body's framing goes out even when it is empty:
 		 * the head kept for retries is not all of the request */
@@ -389,7 +403,8 @@ conn_relay_request_body(struct conn *c)
 			return (-1);
 		}
 		/* a body over max_body_bytes is refused as it arrives */
-		if (r == HTTP_MORE && (c->snap->config->max_body_bytes == 0 ||
+		if (r == HTTP_MORE && c->x->mirror == NULL &&
+		    (c->snap->config->max_body_bytes == 0 ||
 		    c->x->req.body_bytes + c->x->req.remaining <=
 		    (uint64_t)c->snap->config->max_body_bytes))
 			conn_relay_splice(c, &c->x->req, &c->io, uio);

@@ -47,7 +47,7 @@ struct metrics_pool {
 enum metrics_skip {
 	METRICS_SKIP_BUSY,		/* mirror.max_inflight copies */
 	METRICS_SKIP_BODY,		/* chunked, longer than max_body, or
-					 * not whole when the head was */
+					 * not sent whole (the copy cut) */
 	METRICS_SKIP_NO_MEMBER,		/* no usable member in the other */
 	METRICS_SKIP_LOCAL,		/* cutover's own shortage (memory) */
 	METRICS_SKIPS

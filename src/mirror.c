@@ -24,10 +24,15 @@
 #include "worker.h"
 
 #define MIRROR_HEADER	MIRROR_FIELD ": 1\r\n\r\n"
+/* The most of a fed body a copy keeps unsent: a member of the other pool
+ * that reads slower than the client sends costs no more than this. */
+#define MIRROR_PENDING_MAX	(256 * 1024)
 
 /*
  * One copy in flight.  It knows its worker (for its metrics and the live
- * snapshot), its upstream and its timer: nothing of the client's.
+ * snapshot), its upstream and its timer: nothing of the client's.  A copy
+ * whose body is still coming is also held by its request (held), which
+ * frees it when the copy has ended before (ended).
  */
 struct mirror {
 	TAILQ_ENTRY(mirror)	 entry;		/* in mirror_list */
@@ -37,6 +42,9 @@ struct mirror {
 	struct timespec		 t0;
 	enum pool_id		 pool;		/* the other pool */
 	bool			 head_req;	/* a HEAD: no response body */
+	bool			 held;		/* its request feeds it */
+	bool			 ended;		/* off the list, no upstream */
+	uint64_t		 owed;		/* body bytes still to come */
 };
 
 TAILQ_HEAD(mirror_head, mirror);
@@ -87,8 +95,10 @@ mirror_end(struct mirror *m, bool reusable)
 	mirror_n--;
 	if (u != NULL) {
 		/* only to a member still configured, with a bounded list: the
-		 * warm-up trims the inactive pool's lists back later */
-		if (reusable && !workers_stopping(m->w->ws) && live != NULL &&
+		 * warm-up trims the inactive pool's lists back later; never
+		 * one still owed part of a request */
+		if (reusable && m->owed == 0 && !workers_stopping(m->w->ws) &&
+		    live != NULL &&
 		    snapshot_has_member(live, u->member) &&
 		    COUNT_GET(&u->member->local[u->worker].nidle) <
 		    live->config->mirror.max_inflight &&
@@ -97,8 +107,11 @@ mirror_end(struct mirror *m, bool reusable)
 			upstream_park(u);
 		else
 			upstream_free(u);
+		m->up = NULL;
 	}
-	free(m);
+	m->ended = true;
+	if (!m->held)	/* else its request frees it (mirror_feed, drop) */
+		free(m);
 }
 
 /* The copy failed: counted as an error of its pool, never against the
@@ -205,15 +218,12 @@ mirror_timer_cb(evutil_socket_t fd, short what, void *arg)
 	mirror_fail(arg, "no answer within mirror.timeout_ms");
 }
 
-/* Whether req's body can go with its copy (the whole of it is in in). */
+/* Whether req's body can go with its copy: a Content-Length of at most
+ * max_body (req->remaining is the whole body: none of it is read yet). */
 static bool
-mirror_body_ok(const struct config_mirror *cf, const struct http_msg *req,
-    struct evbuffer *in)
+mirror_body_ok(const struct config_mirror *cf, const struct http_msg *req)
 {
-	if (req->chunked_in)
-		return (false);
-	return (req->remaining <= cf->max_body &&
-	    evbuffer_get_length(in) >= req->remaining);
+	return (!req->chunked_in && req->remaining <= cf->max_body);
 }
 
 /* Appends the first n bytes of in to out, leaving in as it was (the
@@ -258,7 +268,7 @@ mirror_init(void)
 static int
 mirror_start(struct worker *w, const struct config_mirror *cf,
     struct member *mb, const struct http_msg *req,
-    const struct http_buf *head, struct evbuffer *in)
+    const struct http_buf *head, struct evbuffer *in, struct mirror **feed)
 {
 	struct mirror	*m;
 	struct upstream	*u;
@@ -292,7 +302,13 @@ mirror_start(struct worker *w, const struct config_mirror *cf,
 	/* the head as forwarded, its blank line replaced by our field */
 	evbuffer_add(u->io.out, head->p, head->len - 2);
 	evbuffer_add(u->io.out, MIRROR_HEADER, sizeof(MIRROR_HEADER) - 1);
-	if (req->remaining > 0 && mirror_copy_body(u->io.out, in,
+	if (evbuffer_get_length(in) < req->remaining) {
+		/* the body is still coming: its request feeds the copy as it
+		 * forwards it (mirror_feed), the first bytes included */
+		m->owed = req->remaining;
+		m->held = true;
+		*feed = m;
+	} else if (req->remaining > 0 && mirror_copy_body(u->io.out, in,
 	    req->remaining) == -1) {
 		upstream_free(u);
 		free(m);
@@ -313,7 +329,7 @@ mirror_start(struct worker *w, const struct config_mirror *cf,
 bool
 mirror_request(struct worker *w, const struct snapshot *s,
     enum pool_id pool, const struct http_msg *req,
-    const struct http_buf *head, struct evbuffer *in)
+    const struct http_buf *head, struct evbuffer *in, struct mirror **feed)
 {
 	const struct config_mirror	*cf = &s->config->mirror;
 	enum pool_id			 other;
@@ -324,7 +340,7 @@ mirror_request(struct worker *w, const struct snapshot *s,
 		return (false);
 	if (cf->percent < 100 && mirror_sample(w->id) >= cf->percent)
 		return (false);
-	if (!mirror_body_ok(cf, req, in)) {
+	if (!mirror_body_ok(cf, req)) {
 		metrics_mirror_skip(&w->metrics, METRICS_SKIP_BODY);
 		return (false);
 	}
@@ -337,10 +353,49 @@ mirror_request(struct worker *w, const struct snapshot *s,
 		metrics_mirror_skip(&w->metrics, METRICS_SKIP_NO_MEMBER);
 		return (false);
 	}
-	if (mirror_start(w, cf, mb, req, head, in) == -1) {
+	if (mirror_start(w, cf, mb, req, head, in, feed) == -1) {
 		metrics_mirror_skip(&w->metrics, METRICS_SKIP_LOCAL);
 		return (false);
 	}
+	return (true);
+}
+
+struct mirror *
+mirror_feed(struct mirror *m, struct evbuffer *in, size_t n)
+{
+	struct upstream	*u = m->up;
+
+	if (!m->ended && n > 0) {
+		if (n > m->owed)	/* the caller's count and ours agree */
+			n = (size_t)m->owed;
+		m->owed -= n;
+		if (mirror_copy_body(u->io.out, in, n) == -1)
+			mirror_fail(m, "out of memory");
+		else if (u->connected)
+			io_flush(&u->io);
+		if (!m->ended && io_pending(&u->io) > MIRROR_PENDING_MAX)
+			mirror_fail(m, "the member reads the body too slowly");
+	}
+	if (!m->ended && m->owed > 0)
+		return (m);
+	m->held = false;
+	if (m->ended)
+		free(m);
+	return (NULL);
+}
+
+bool
+mirror_drop(struct mirror *m)
+{
+	m->held = false;
+	if (m->ended) {
+		free(m);
+		return (false);
+	}
+	log_debug("mirror %s %s: the request's body did not come whole",
+	    pool_name(m->pool), m->up->member->addr.text);
+	metrics_mirror_skip(&m->w->metrics, METRICS_SKIP_BODY);
+	mirror_end(m, false);
 	return (true);
 }
 

@@ -38,7 +38,8 @@ Routes (query arguments parsed from the path):
                         in the same write (a member that sends more than it
                         announced)
   /echo[?pause_ms=N]    (POST/PUT) reads the body piece by piece (waiting N
-                        ms first), answers {"name","bytes","sha256"} as JSON
+                        ms first), prints "ECHOED <port> <bytes> <sha256>"
+                        and answers {"name","bytes","sha256"} as JSON
   /early[?close=1]       200 "NAME\\n" at once, before a byte of the body is
                         read (as nginx's "return 200" does), then reads the
                         body and prints "EARLY <port> <bytes> <sha256>" (the
@@ -362,6 +363,8 @@ class Handler(BaseHTTPRequestHandler):
             if pause > 0:
                 time.sleep(pause / 1000.0)
             count, digest = body.drain()
+            announce("ECHOED %d %d %s" % (self.client_address[1], count,
+                                           digest))
             out = json.dumps({"name": name, "bytes": count,
                               "sha256": digest}).encode()
             self.send_simple(200, out, "application/json")

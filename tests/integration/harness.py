@@ -463,7 +463,8 @@ class Backend:
     ((peer port, method, path) per request, probes excluded), .aborted
     ((peer port, method, path) of requests whose body broke off), .early
     ((peer port, body bytes, body sha256) per /early request whose body was
-    read whole, after its answer), .mirrored (paths of the requests that
+    read whole, after its answer), .echoed (the same per /echo request,
+    before its answer), .mirrored (paths of the requests that
 carried X-Cutover-Mirror) and, with
     stamp=True, .received ((the backend's own time.monotonic() when it had
     read the head, method, path) per request).  idle_close_ms: the
@@ -487,6 +488,7 @@ carried X-Cutover-Mirror) and, with
         self.peers = []
         self.aborted = []
         self.early = []
+        self.echoed = []
         self.received = []
         self.mirrored = []
         self._cv = threading.Condition()
@@ -532,6 +534,9 @@ carried X-Cutover-Mirror) and, with
                 elif line.startswith("EARLY "):
                     f = line.split()
                     self.early.append((int(f[1]), int(f[2]), f[3]))
+                elif line.startswith("ECHOED "):
+                    f = line.split()
+                    self.echoed.append((int(f[1]), int(f[2]), f[3]))
                 elif line.startswith("CONN "):
                     self.conns.append(int(line.split()[1]))
                 elif line.startswith("CLOSED "):

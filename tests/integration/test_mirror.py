@@ -15,8 +15,8 @@ import subprocess
 import threading
 import time
 
-from harness import (CUTOVER_BIN, Backend, Cutover, RssSampler, Suite,
-                     exchange, pools_config, wait_until)
+from harness import (CUTOVER_BIN, Backend, Cutover, RawConn, RssSampler,
+                     Suite, exchange, pools_config, wait_until)
 
 s = Suite()
 
@@ -41,6 +41,13 @@ def mirror_metrics(c):
 
 def val(m, name, **labels):
     return m.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def mirrored(m, pool):
+    """cutover_mirror_requests_total of pool, all classes."""
+    return sum(v for (name, labels), v in m.items()
+               if name == "cutover_mirror_requests_total" and
+               ("pool", pool) in labels)
 
 
 def get(port, path, method="GET", body=None, conn=None):
@@ -313,6 +320,119 @@ def _():
     st, who, _ = get(c.port, "/g")
     time.sleep(0.2)
     s.eq(len(green.requests), 1, "GET not in methods: not mirrored")
+
+
+def post_head(path, length):
+    return (b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+            % (path.encode(), length))
+
+
+@s.scenario("a body that comes after its head, in pieces, is copied whole")
+def _():
+    import hashlib
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr,
+                            'percent = 100; methods = [ "POST" ]; '
+                            'max_body = 100000;', workers=1))
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    body = bytes((i * 7 + i // 251) & 0xff for i in range(30000))
+    want = (len(body), hashlib.sha256(body).hexdigest())
+    raw = RawConn(c.port)
+    raw.send(post_head("/echo", len(body)))     # the head alone first
+    time.sleep(0.15)
+    raw.send(body[:10000])
+    time.sleep(0.15)
+    raw.send(body[10000:])
+    r = raw.read_response("POST")
+    s.eq((r.status, r.header("X-Backend")), (200, "blue"),
+         "the POST is answered by blue")
+    s.ok(wait_until(lambda: [e[1:] for e in blue.echoed] == [want]),
+         "blue got the body whole", blue.echoed)
+    s.ok(wait_until(lambda: [e[1:] for e in green.echoed] == [want]),
+         "green got the copy's body byte for byte", green.echoed)
+    s.eq(green.mirrored, ["/echo"], "green's request was the marked copy")
+    small = b"z" * 700
+    raw.send(post_head("/echo", len(small)) + small)
+    r = raw.read_response("POST")
+    s.eq((r.status, r.header("X-Backend")), (200, "blue"),
+         "the next request on the connection is answered by blue")
+    s.ok(wait_until(lambda: len(green.echoed) == 2 and green.echoed[1][1:]
+                    == (700, hashlib.sha256(small).hexdigest())),
+         "and copied whole", green.echoed)
+    m = mirror_metrics(c)
+    s.eq(val(m, "cutover_mirror_skipped_total", reason="body"), 0.0,
+         "no body skipped", m)
+    s.ok(wait_until(lambda: val(mirror_metrics(c),
+                                "cutover_mirror_requests_total",
+                                pool="green", **{"class": "2xx"}) == 2.0),
+         "both copies counted 2xx on green", mirror_metrics(c))
+    c.stop()
+
+
+@s.scenario("a body that never comes whole: its copy is cut and counted "
+            "as skipped; a copy past timeout_ms is cut while the body "
+            "still reaches blue")
+def _():
+    import hashlib
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(mirror_conf(blue.addr, green.addr,
+                            'percent = 100; methods = [ "POST" ]; '
+                            'max_body = 100000; timeout_ms = 300;',
+                            workers=1))
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    raw = RawConn(c.port)
+    raw.send(post_head("/echo", 5000) + b"a" * 1000)
+    s.ok(wait_until(lambda: "/echo" in green.requests),
+         "the copy's head reached green before its body", green.requests)
+    raw.close()     # the client goes, its body short by 4000 bytes
+    s.ok(wait_until(lambda: val(mirror_metrics(c),
+                                "cutover_mirror_skipped_total",
+                                reason="body") == 1.0),
+         "the cut copy is counted as skipped (body)", mirror_metrics(c))
+    s.ok(wait_until(lambda: any(a[2] == "/echo" for a in green.aborted)),
+         "green saw the copy's body break off", green.aborted)
+    s.eq(green.echoed, [], "green never got a whole body")
+    m = mirror_metrics(c)
+    s.eq((mirrored(m, "blue"), mirrored(m, "green")), (0.0, 0.0),
+         "the cut copy's request is not counted as mirrored", m)
+
+    # the copy times out (300 ms) while the client's body is still coming
+    body = b"b" * 2000
+    raw = RawConn(c.port)
+    raw.send(post_head("/echo", len(body)) + body[:500])
+    s.ok(wait_until(lambda: val(mirror_metrics(c),
+                                "cutover_mirror_requests_total",
+                                pool="green", **{"class": "error"}) == 1.0),
+         "the copy past timeout_ms is counted as an error",
+         mirror_metrics(c))
+    raw.send(body[500:])
+    r = raw.read_response("POST")
+    s.eq((r.status, r.header("X-Backend")), (200, "blue"),
+         "the client's request is answered by blue all the same")
+    s.ok(wait_until(lambda: [e[1:] for e in blue.echoed] ==
+                    [(2000, hashlib.sha256(body).hexdigest())]),
+         "blue got the whole body", blue.echoed)
+
+    # timed out, then the client goes: nothing left to cut
+    raw2 = RawConn(c.port)
+    raw2.send(post_head("/echo", 3000) + b"c" * 100)
+    s.ok(wait_until(lambda: val(mirror_metrics(c),
+                                "cutover_mirror_requests_total",
+                                pool="green", **{"class": "error"}) == 2.0),
+         "a second copy times out", mirror_metrics(c))
+    raw2.close()
+    st, who, _ = get(c.port, "/after")
+    s.eq((st, who), (200, "blue"), "cutover serves on")
+    m = mirror_metrics(c)
+    s.eq(val(m, "cutover_mirror_skipped_total", reason="body"), 1.0,
+         "a copy that already ended is not counted again", m)
+    s.eq(green.echoed, [], "green never got a whole body")
+    s.ok(wait_until(lambda: mirrored(mirror_metrics(c), "blue") == 2.0),
+         "the two timed-out copies' requests count as mirrored on blue",
+         mirror_metrics(c))
+    s.eq(mirrored(mirror_metrics(c), "green"), 2.0,
+         "as their copies do on green")
+    c.stop()
 
 
 @s.scenario("only the active pool's own traffic is copied: not a preview, "
