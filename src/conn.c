@@ -213,7 +213,9 @@ conn_begin(struct conn *c)
 }
 
 /* A copy still waiting for x's body gets no more of it: cut, and then
- * skipped, not mirrored (counted once, in conn_count or never). */
+ * skipped, not mirrored.  At the request's count (conn_count), and at its
+ * end for a request never counted (conn_end_request, which every
+ * exchange's end passes through). */
 static void
 conn_mirror_drop(struct exchange *x)
 {
@@ -233,7 +235,6 @@ conn_rest(struct conn *c)
 	if (x == NULL)
 		return;
 	c->x = NULL;
-	conn_mirror_drop(x);
 	evtimer_del(&x->timer);
 	http_msg_free(&x->req);
 	if (conn_nexchanges == CONN_EXCHANGES_CACHED) {

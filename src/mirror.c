@@ -32,18 +32,17 @@
  * One copy in flight.  It knows its worker (for its metrics and the live
  * snapshot), its upstream and its timer: nothing of the client's.  A copy
  * whose body is still coming is also held by its request (held), which
- * frees it when the copy has ended before (ended).
+ * frees it when the copy has ended before (up is NULL).
  */
 struct mirror {
 	TAILQ_ENTRY(mirror)	 entry;		/* in mirror_list */
 	struct worker		*w;
-	struct upstream		*up;
+	struct upstream		*up;		/* NULL once the copy ended */
 	struct event		 timer;		/* mirror.timeout_ms */
 	struct timespec		 t0;
 	enum pool_id		 pool;		/* the other pool */
 	bool			 head_req;	/* a HEAD: no response body */
 	bool			 held;		/* its request feeds it */
-	bool			 ended;		/* off the list, no upstream */
 	uint64_t		 owed;		/* body bytes still to come */
 };
 
@@ -109,7 +108,6 @@ mirror_end(struct mirror *m, bool reusable)
 			upstream_free(u);
 		m->up = NULL;
 	}
-	m->ended = true;
 	if (!m->held)	/* else its request frees it (mirror_feed, drop) */
 		free(m);
 }
@@ -365,7 +363,7 @@ mirror_feed(struct mirror *m, struct evbuffer *in, size_t n)
 {
 	struct upstream	*u = m->up;
 
-	if (!m->ended && n > 0) {
+	if (u != NULL && n > 0) {
 		if (n > m->owed)	/* the caller's count and ours agree */
 			n = (size_t)m->owed;
 		m->owed -= n;
@@ -373,13 +371,13 @@ mirror_feed(struct mirror *m, struct evbuffer *in, size_t n)
 			mirror_fail(m, "out of memory");
 		else if (u->connected)
 			io_flush(&u->io);
-		if (!m->ended && io_pending(&u->io) > MIRROR_PENDING_MAX)
+		if (m->up != NULL && io_pending(&u->io) > MIRROR_PENDING_MAX)
 			mirror_fail(m, "the member reads the body too slowly");
 	}
-	if (!m->ended && m->owed > 0)
+	if (m->up != NULL && m->owed > 0)
 		return (m);
 	m->held = false;
-	if (m->ended)
+	if (m->up == NULL)	/* ended: nobody else has it */
 		free(m);
 	return (NULL);
 }
@@ -388,7 +386,7 @@ bool
 mirror_drop(struct mirror *m)
 {
 	m->held = false;
-	if (m->ended) {
+	if (m->up == NULL) {	/* ended, and counted then */
 		free(m);
 		return (false);
 	}
