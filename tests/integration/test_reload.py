@@ -264,6 +264,12 @@ def _():
     s.eq(level_lines(c, mark, "info"), [], "no info line: neither the "
          "member change nor the admin commands")
 
+    # every green member probed: its first verdict (a warning for the dead
+    # one) may not fall after the mark, before the reload to level error
+    s.ok(wait_until(lambda: all(m.get("health") != "unknown" for m in
+                                c.status_json()["pools"]["green"]
+                                ["members"])),
+         "green's members are probed", c.status_json()["pools"]["green"])
     mark = c.log_mark()
     c.reload_file('log = { level = "error"; };\n' + pools)
     rc, out, err = c.ctl("reload")
