@@ -214,6 +214,7 @@ static const struct cfg_key upstream_keys[] = {
 	CFG_BOOL("splice", splice),
 	CFG_BOOL("splice_requests", splice_requests),
 	CFG_UINT("splice_min_bytes", splice_min_bytes, 1, 1073741824),
+	CFG_UINT("max_idle", max_idle, 1, CONFIG_MAX_IDLE_MAX),
 	CFG_UINT("warm_idle", warm_idle, 0, CONFIG_WARM_IDLE_MAX),
 	CFG_END
 };
@@ -1513,6 +1514,7 @@ cfg_defaults(struct config *c)
 	c->client_body_ms = CONFIG_DEFAULT_CLIENT_BODY_MS;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
+	c->max_idle = CONFIG_DEFAULT_MAX_IDLE;
 	c->splice = true;
 	c->splice_requests = false;	/* conn_relay_splice */
 	c->splice_min_bytes = CONFIG_DEFAULT_SPLICE_MIN_BYTES;

@@ -42,6 +42,8 @@
 #define CONFIG_DEFAULT_WARM_IDLE	2	/* per member per worker */
 #define CONFIG_DEFAULT_PREVIEW_HEADER	"X-Cutover-Pool"
 #define CONFIG_WARM_IDLE_MAX		64
+#define CONFIG_DEFAULT_MAX_IDLE		1024	/* per member per worker */
+#define CONFIG_MAX_IDLE_MAX		65536
 #define CONFIG_DEFAULT_SPLICE_MIN_BYTES	65536
 #define CONFIG_DEFAULT_MIRROR_MAX_BODY	65536
 #define CONFIG_MIRROR_MAX_BODY_MAX	(16 * 1024 * 1024)
@@ -126,6 +128,9 @@ struct config {
 	/* upstream.warm_idle: idle connections each worker keeps open to
 	 * each healthy member of the inactive pool; 0: none */
 	unsigned		 warm_idle;
+	/* upstream.max_idle: idle keep-alive connections each worker keeps
+	 * per member; one more is closed when its response ends */
+	unsigned		 max_idle;
 	/* upstream.splice: Content-Length bodies of splice_min_bytes or more
 	 * move socket to socket through a pipe (io_splice); request bodies
 	 * only with upstream.splice_requests as well */

@@ -305,7 +305,7 @@ conn_end_request(struct conn *c, bool reusable)
 		    snapshot_has_member(live, u->member)) &&
 		    evbuffer_get_length(u->io.in) == 0 &&
 		    io_pending(&u->io) == 0)
-			upstream_park(u);
+			upstream_park(u, live->config->max_idle);
 		else
 			upstream_free(u);
 	}

@@ -17,7 +17,6 @@
 #include "fdlimit.h"
 #include "io.h"
 #include "log.h"
-#include "upstream.h"
 
 /* Linux's own ceiling (fs.nr_open) when the hard limit says infinity. */
 #define FDLIMIT_NR_OPEN_DEFAULT	1048576
@@ -48,7 +47,7 @@ fdlimit_need(const struct config *cf, unsigned workers,
 		members += cf->pools[i].nmembers +
 		    (cf->pools[i].dns != NULL ? FDLIMIT_DNS_MEMBERS : 0);
 	n->bounded = max > 0;
-	n->idle_cap = (uint64_t)UPSTREAM_IDLE_MAX * workers * members;
+	n->idle_cap = (uint64_t)cf->max_idle * workers * members;
 	n->clients = max;
 	n->upstream = max;
 	n->idle = max < n->idle_cap ? max : n->idle_cap;

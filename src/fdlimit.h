@@ -8,7 +8,7 @@
  *
  *   clients    limits.max_connections
  *   upstream   limits.max_connections (a client holds one at a time)
- *   idle       min(max_connections, UPSTREAM_IDLE_MAX x workers x
+ *   idle       min(max_connections, upstream.max_idle x workers x
  *              members), a pool named by DNS counting FDLIMIT_DNS_MEMBERS
  *              members: keep-alive connections parked per member
  *   probes     one per member of both pools (FDLIMIT_DNS_MEMBERS for a
@@ -59,7 +59,7 @@ struct fdlimit_need {
 	uint64_t	 internal;
 	uint64_t	 pipes;		/* upstream.splice: IO_PIPES_MAX a worker */
 	uint64_t	 total;
-	uint64_t	 idle_cap;	/* idle without max_connections */
+	uint64_t	 idle_cap;	/* max_idle x workers x members */
 	bool		 bounded;	/* max_connections > 0 */
 };
 

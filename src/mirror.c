@@ -103,7 +103,7 @@ mirror_end(struct mirror *m, bool reusable)
 		    live->config->mirror.max_inflight &&
 		    evbuffer_get_length(u->io.in) == 0 &&
 		    io_pending(&u->io) == 0)
-			upstream_park(u);
+			upstream_park(u, live->config->max_idle);
 		else
 			upstream_free(u);
 		m->up = NULL;

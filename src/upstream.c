@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -92,11 +93,11 @@ upstream_connect(struct event_base *base, unsigned worker, struct member *m,
 }
 
 void
-upstream_park(struct upstream *u)
+upstream_park(struct upstream *u, unsigned max)
 {
 	struct member_local	*l = &u->member->local[u->worker];
 
-	if (COUNT_GET(&l->nidle) >= UPSTREAM_IDLE_MAX) {
+	if (COUNT_GET(&l->nidle) >= max) {
 		upstream_free(u);
 		return;
 	}
@@ -164,7 +165,8 @@ upstream_warm_cb(struct io *io, int what, void *arg)
 	l->nwarming--;
 	if (what & IO_CONNECTED) {
 		u->connected = true;
-		upstream_park(u);
+		/* upstream_warm opens no more than warm_idle */
+		upstream_park(u, UINT_MAX);
 		return;
 	}
 	log_debug("%s %s: warm connection: %s", pool_name(u->member->pool),

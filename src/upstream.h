@@ -23,7 +23,6 @@ struct member;
 struct pool;
 struct conn;
 
-#define UPSTREAM_IDLE_MAX	256	/* idle connections kept per member */
 #define UPSTREAM_IDLE_MS	30000	/* an idle connection is closed after */
 
 struct upstream {
@@ -55,9 +54,10 @@ struct upstream	*upstream_take(struct member *m, unsigned worker,
 struct upstream	*upstream_connect(struct event_base *base, unsigned worker,
 		    struct member *m, unsigned connect_ms);
 
-/* Puts u on its member's idle list of its worker; frees it when the list
- * is full. */
-void		 upstream_park(struct upstream *u);
+/* Puts u on its member's idle list of its worker; frees it when that list
+ * already holds max (upstream.max_idle for a connection that carried a
+ * request). */
+void		 upstream_park(struct upstream *u, unsigned max);
 
 /* Closes u and drops its member reference; NULL is a no-op. */
 void		 upstream_free(struct upstream *u);

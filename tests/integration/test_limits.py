@@ -47,7 +47,7 @@ def need(parts, m):
     probes, listeners, admin, internal, splice pipes) with max_connections
     = parts[0]."""
     clients, _, idle, warm, probes, listeners, admin, internal, pipes = parts
-    cap = idle if idle < clients else None     # UPSTREAM_IDLE_MAX x ...
+    cap = idle if idle < clients else None     # max_idle x workers x ...
     return 2 * m + (m if cap is None else min(m, cap)) + warm + probes + \
         listeners + admin + internal + pipes
 

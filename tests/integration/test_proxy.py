@@ -319,6 +319,61 @@ def _():
         raw.close()
 
 
+@s.scenario("idle upstream connections: as many kept as were busy at "
+            "once, up to upstream.max_idle")
+def _():
+    def extra(b):
+        # connections b accepted beyond its probes (one each)
+        return len(b.conns) - b.probes()
+
+    def wave(c, raws, b, ms):
+        """One slow request on each of raws, all in flight at b at once;
+        returns how many were answered by b."""
+        seen = b.saw("/delay")
+        for raw in raws:
+            raw.send(build_request("GET", "/delay?ms=%d" % ms))
+        reached = b.wait_request("/delay", 10, count=seen + len(raws))
+        ok = [raw.read_response() for raw in raws]
+        return reached and sum(1 for r in ok if r.status == 200 and
+                               r.body == b"blue\n")
+
+    def idle(c):
+        return c.status_json()["pools"]["blue"]["members"][0]["idle"]
+
+    # 300 at once on one worker (more than cutover kept before max_idle
+    # existed): every one is kept, and the next 300 need no connection
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n")
+    raws = [RawConn(c.port) for _ in range(300)]
+    s.eq(wave(c, raws, blue, 1500), 300, "300 slow requests in flight at "
+         "once, all answered")
+    s.ok(wait_until(lambda: idle(c) == 300, 3), "their 300 upstream "
+         "connections are all kept idle (default max_idle 1024)",
+         c.status())
+    before = extra(blue)
+    s.eq(wave(c, raws, blue, 300), 300, "300 more at once, all answered")
+    s.eq(extra(blue), before, "... on the 300 idle connections: blue "
+         "accepted no new one")
+    for raw in raws:
+        raw.close()
+    c.stop()
+
+    # max_idle = 3: 6 busy at once, 3 kept; the next 6 reuse those 3
+    c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n"
+                "upstream = { max_idle = 3; };\n")
+    raws = [RawConn(c.port) for _ in range(6)]
+    s.eq(wave(c, raws, blue, 800), 6, "6 slow requests at once, answered")
+    s.ok(wait_until(lambda: idle(c) == 3, 3), "max_idle = 3: 3 of their "
+         "connections are kept idle", c.status())
+    before = extra(blue)
+    s.eq(wave(c, raws, blue, 800), 6, "6 more at once, answered")
+    s.eq(extra(blue) - before, 3, "... 3 of them on kept connections, 3 "
+         "on new ones")
+    s.eq(idle(c), 3, "still 3 idle")
+    for raw in raws:
+        raw.close()
+
+
 @s.scenario("round robin")
 def _():
     b1, b2, green = Backend("b1"), Backend("b2"), Backend("green")

@@ -18,7 +18,6 @@
 #include "config.h"
 #include "fdlimit.h"
 #include "io.h"
-#include "upstream.h"
 
 /* A configuration as fdlimit_need reads it: max_connections, members
  * per pool, listen addresses, admin sockets. */
@@ -31,6 +30,7 @@ conf(struct config *cf, unsigned max, size_t blue, size_t green,
 	cf->pools[POOL_BLUE].nmembers = blue;
 	cf->pools[POOL_GREEN].nmembers = green;
 	cf->nlisten = nlisten;
+	cf->max_idle = CONFIG_DEFAULT_MAX_IDLE;
 }
 
 static void
@@ -44,7 +44,7 @@ test_fdlimit_need_sums_every_use(void **state)
 	assert_true(n.bounded);
 	assert_int_equal(n.clients, 1000);
 	assert_int_equal(n.upstream, 1000);
-	/* 256 x 2 workers x 3 members = 1536 > 1000 */
+	/* max_idle 1024 x 2 workers x 3 members > 1000 */
 	assert_int_equal(n.idle, 1000);
 	assert_int_equal(n.probes, 3);
 	assert_int_equal(n.listeners, 2);
@@ -103,8 +103,15 @@ test_fdlimit_need_idle_capped_by_members(void **state)
 
 	conf(&cf, 10000, 1, 1, 1);
 	fdlimit_need(&cf, 1, &n);
-	assert_int_equal(n.idle_cap, 2 * UPSTREAM_IDLE_MAX);
-	assert_int_equal(n.idle, 2 * UPSTREAM_IDLE_MAX);
+	assert_int_equal(n.idle_cap, 2 * CONFIG_DEFAULT_MAX_IDLE);
+	assert_int_equal(n.idle, 2 * CONFIG_DEFAULT_MAX_IDLE);
+	/* upstream.max_idle per member per worker */
+	cf.max_idle = 100;
+	fdlimit_need(&cf, 3, &n);
+	assert_int_equal(n.idle_cap, 100 * 3 * 2);
+	assert_int_equal(n.idle, 600);
+	assert_int_equal(n.total, 2 * 10000 + 600 + 2 + 3 +
+	    FDLIMIT_ADMIN_SOCKET + FDLIMIT_INTERNAL + 2 * 3);
 }
 
 static void
