@@ -47,10 +47,14 @@ fdlimit_need(const struct config *cf, unsigned workers,
 		members += cf->pools[i].nmembers +
 		    (cf->pools[i].dns != NULL ? FDLIMIT_DNS_MEMBERS : 0);
 	n->bounded = max > 0;
-	n->idle_cap = (uint64_t)cf->max_idle * workers * members;
+	/* one idle list per member per worker, each holding no more than
+	 * were busy at once on it: min(max, max_idle); traffic that moves
+	 * from member to member fills one list after another */
+	n->idle_lists = (uint64_t)workers * members;
+	n->idle_max = cf->max_idle;
 	n->clients = max;
 	n->upstream = max;
-	n->idle = max < n->idle_cap ? max : n->idle_cap;
+	n->idle = (max < n->idle_max ? max : n->idle_max) * n->idle_lists;
 	/* kept apart from client traffic: every member may be the inactive
 	 * pool's at some time */
 	n->warm = (uint64_t)cf->warm_idle * workers * members;
@@ -75,10 +79,10 @@ fdlimit_supports(const struct fdlimit_need *n, uint64_t limit)
 	if (limit <= fixed)
 		return (0);
 	r = limit - fixed;
-	/* 2m + min(m, idle_cap) <= r */
-	if (r / 3 <= n->idle_cap)
-		return (r / 3);
-	return ((r - n->idle_cap) / 2);
+	/* 2m + min(m, idle_max) x idle_lists <= r */
+	if (r / (2 + n->idle_lists) < n->idle_max)
+		return (r / (2 + n->idle_lists));
+	return ((r - n->idle_max * n->idle_lists) / 2);
 }
 
 /* fs.nr_open: what an unlimited hard limit allows in fact. */
@@ -144,7 +148,7 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 	    "max_connections = %llu; raise the hard limit "
 	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
 	    "starts cutover, the container runtime's nofile limit for a Pod) "
-	    "or lower limits.max_connections",
+	    "or lower limits.max_connections or upstream.max_idle",
 	    (unsigned long long)n->total, (unsigned long long)n->clients,
 	    (unsigned long long)n->clients, (unsigned long long)n->upstream,
 	    (unsigned long long)n->idle, (unsigned long long)n->warm,

@@ -8,8 +8,8 @@
  *
  *   clients    limits.max_connections
  *   upstream   limits.max_connections (a client holds one at a time)
- *   idle       min(max_connections, upstream.max_idle x workers x
- *              members), a pool named by DNS counting FDLIMIT_DNS_MEMBERS
+ *   idle       min(max_connections, upstream.max_idle) x workers x
+ *              members, a pool named by DNS counting FDLIMIT_DNS_MEMBERS
  *              members: keep-alive connections parked per member
  *   probes     one per member of both pools (FDLIMIT_DNS_MEMBERS for a
  *              DNS name)
@@ -59,7 +59,8 @@ struct fdlimit_need {
 	uint64_t	 internal;
 	uint64_t	 pipes;		/* upstream.splice: IO_PIPES_MAX a worker */
 	uint64_t	 total;
-	uint64_t	 idle_cap;	/* max_idle x workers x members */
+	uint64_t	 idle_max;	/* upstream.max_idle */
+	uint64_t	 idle_lists;	/* workers x members */
 	bool		 bounded;	/* max_connections > 0 */
 };
 

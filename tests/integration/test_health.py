@@ -505,6 +505,11 @@ def _():
              if bg.result is not None and bg.result.body == b"b1\n"]
     s.ok(len(on_b1) == 1 and on_b1[0].status == 200,
          "the in-flight request on the drained b1 finished with 200", slows)
+    port = b1.peer_of("/delay")
+    s.ok(wait_until(lambda: c.member("blue", b1)["idle"] == 0, 2) and
+         b1.wait_open_conns(lambda o: port not in o, 3),
+         "its connection is closed as it ends, not kept idle to a drained "
+         "member", (c.member("blue", b1), port, b1.open_conns()))
     n0 = b1.probes()
     s.ok(b1.wait_probes(n0 + 2, 2), "a drained member is still probed")
 

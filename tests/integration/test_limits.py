@@ -41,14 +41,13 @@ def nofile(pid):
     raise ValueError("no Max open files in /proc/%d/limits" % pid)
 
 
-def need(parts, m):
+def need(parts, m, lists, max_idle=1024):
     """What the formula of cutover(8), Limits, gives for max_connections m,
     from the parts the warning listed (clients, upstream, idle, warm,
-    probes, listeners, admin, internal, splice pipes) with max_connections
-    = parts[0]."""
-    clients, _, idle, warm, probes, listeners, admin, internal, pipes = parts
-    cap = idle if idle < clients else None     # max_idle x workers x ...
-    return 2 * m + (m if cap is None else min(m, cap)) + warm + probes + \
+    probes, listeners, admin, internal, splice pipes), with lists idle
+    lists (workers x members) of at most max_idle each."""
+    _, _, _, warm, probes, listeners, admin, internal, pipes = parts
+    return 2 * m + min(m, max_idle) * lists + warm + probes + \
         listeners + admin + internal + pipes
 
 
@@ -114,13 +113,17 @@ def _():
         # upstream.warm_idle (2) x workers x 2 members
         s.eq(parts[3], 2 * TEST_WORKERS * 2, "it counts the warm "
              "connections")
+        # min(max_connections, upstream.max_idle) x workers x 2 members
+        s.eq(parts[2], 1024 * TEST_WORKERS * 2, "it counts an idle list "
+             "of max_idle (1024) per member per worker")
         s.eq(parts[8], 2 * 64 * TEST_WORKERS, "splice pipes: 64 a worker, "
              "two descriptors each")
         s.eq((v[11], v[12]), (4096, 4096), "it names the soft and hard "
              "limits")
         sup = v[13]
-        s.ok(0 < sup < 10000 and need(parts, sup) <= 4096 <
-             need(parts, sup + 1), "the max_connections it says the "
+        lists = TEST_WORKERS * 2
+        s.ok(0 < sup < 10000 and need(parts, sup, lists) <= 4096 <
+             need(parts, sup + 1, lists), "the max_connections it says the "
              "limit supports is the largest that fits", "supports %d" % sup)
     for how in ("LimitNOFILE=", "ulimit -n", "Pod"):
         s.contains(text, how, "the warning says how: %s" % how)

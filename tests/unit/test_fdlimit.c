@@ -44,13 +44,13 @@ test_fdlimit_need_sums_every_use(void **state)
 	assert_true(n.bounded);
 	assert_int_equal(n.clients, 1000);
 	assert_int_equal(n.upstream, 1000);
-	/* max_idle 1024 x 2 workers x 3 members > 1000 */
-	assert_int_equal(n.idle, 1000);
+	/* min(1000, max_idle 1024) x 2 workers x 3 members */
+	assert_int_equal(n.idle, 6000);
 	assert_int_equal(n.probes, 3);
 	assert_int_equal(n.listeners, 2);
 	assert_int_equal(n.admin, FDLIMIT_ADMIN_SOCKET);
 	assert_int_equal(n.internal, FDLIMIT_INTERNAL + 4);
-	assert_int_equal(n.total, 3000 + 3 + 2 + FDLIMIT_ADMIN_SOCKET +
+	assert_int_equal(n.total, 8000 + 3 + 2 + FDLIMIT_ADMIN_SOCKET +
 	    FDLIMIT_INTERNAL + 4);
 }
 
@@ -95,23 +95,27 @@ test_fdlimit_need_counts_splice_pipes(void **state)
 	    fdlimit_supports(&off, off.total));
 }
 
+/* One idle list per member per worker, each holding as many as were busy
+ * on it at once (at most max_connections) up to upstream.max_idle: traffic
+ * that moves from member to member fills every list in turn. */
 static void
-test_fdlimit_need_idle_capped_by_members(void **state)
+test_fdlimit_need_idle_per_member_and_worker(void **state)
 {
 	struct config		cf;
 	struct fdlimit_need	n;
 
 	conf(&cf, 10000, 1, 1, 1);
 	fdlimit_need(&cf, 1, &n);
-	assert_int_equal(n.idle_cap, 2 * CONFIG_DEFAULT_MAX_IDLE);
 	assert_int_equal(n.idle, 2 * CONFIG_DEFAULT_MAX_IDLE);
-	/* upstream.max_idle per member per worker */
 	cf.max_idle = 100;
 	fdlimit_need(&cf, 3, &n);
-	assert_int_equal(n.idle_cap, 100 * 3 * 2);
-	assert_int_equal(n.idle, 600);
+	assert_int_equal(n.idle, 100 * 3 * 2);
 	assert_int_equal(n.total, 2 * 10000 + 600 + 2 + 3 +
 	    FDLIMIT_ADMIN_SOCKET + FDLIMIT_INTERNAL + 2 * 3);
+	/* fewer clients than max_idle: each list holds max_connections */
+	conf(&cf, 200, 3, 1, 1);
+	fdlimit_need(&cf, 1, &n);
+	assert_int_equal(n.idle, 200 * 4);
 }
 
 static void
@@ -154,10 +158,12 @@ test_fdlimit_supports_is_the_inverse(void **state)
 	struct fdlimit_need	n, at;
 	uint64_t		m;
 	size_t			members[] = { 1, 40 };
+	unsigned		idle[] = { 5, 1024 };	/* m past it, and not */
 
-	for (size_t k = 0; k < sizeof(members) / sizeof(members[0]); k++) {
+	for (size_t k = 0; k < 2 * 2; k++) {
 		for (uint64_t limit = 64; limit < 4000; limit += 37) {
-			conf(&cf, 10000, members[k], 0, 1);
+			conf(&cf, 10000, members[k / 2], 0, 1);
+			cf.max_idle = idle[k % 2];
 			fdlimit_need(&cf, 1, &n);
 			m = fdlimit_supports(&n, limit);
 			if (m == 0)
@@ -250,7 +256,7 @@ main(void)
 		cmocka_unit_test(test_fdlimit_need_sums_every_use),
 		cmocka_unit_test(test_fdlimit_need_counts_warm_connections),
 		cmocka_unit_test(test_fdlimit_need_counts_splice_pipes),
-		cmocka_unit_test(test_fdlimit_need_idle_capped_by_members),
+		cmocka_unit_test(test_fdlimit_need_idle_per_member_and_worker),
 		cmocka_unit_test(test_fdlimit_need_dns_and_admin_count),
 		cmocka_unit_test(test_fdlimit_need_unbounded_without_max),
 		cmocka_unit_test(test_fdlimit_supports_is_the_inverse),
