@@ -292,11 +292,13 @@ conn_end_request(struct conn *c, bool reusable)
 		 * one to a usable member, busy at the switch or not, so that
 		 * a switch back finds them open; a pool the request's
 		 * snapshot shares with the live one still has the member,
-		 * without a search; none to a member drained or in
+		 * without a search; none to a member down, drained or in
 		 * maintenance, whose idle ones were closed (no request
-		 * would take them) */
+		 * would take them), unless requests are routed to it in
+		 * panic */
 		if (reusable && !workers_stopping(c->w->ws) &&
-		    u->member->admin == MEMBER_READY &&
+		    (member_is_usable(u->member) || (c->x != NULL &&
+		    c->x->panic && u->member->admin == MEMBER_READY)) &&
 		    (live->active == u->member->pool ||
 		    (c->w->keep_left && member_is_usable(u->member)) ||
 		    (live->shift_percent > 0 &&

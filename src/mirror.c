@@ -97,7 +97,7 @@ mirror_end(struct mirror *m, bool reusable)
 		 * warm-up trims the inactive pool's lists back later; never
 		 * one still owed part of a request */
 		if (reusable && m->owed == 0 && !workers_stopping(m->w->ws) &&
-		    u->member->admin == MEMBER_READY && live != NULL &&
+		    member_is_usable(u->member) && live != NULL &&
 		    snapshot_has_member(live, u->member) &&
 		    COUNT_GET(&u->member->local[u->worker].nidle) <
 		    live->config->mirror.max_inflight &&

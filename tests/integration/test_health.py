@@ -554,6 +554,39 @@ def _():
          "and b1 still gets no requests")
 
 
+@s.scenario("a member its probes take down keeps no idle connection")
+def _():
+    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
+    c = Cutover(blue=[b1, b2], green=[g])
+    up_both(c)
+    slows = []
+    for _ in range(4):      # a slow request on b1 (round robin)
+        slows.append(Background(get, c.port, "/delay?ms=2500", timeout=10))
+        wait_until(lambda: b1.saw("/delay") + b2.saw("/delay") >=
+                   len(slows), 3)
+        if b1.saw("/delay"):
+            break
+    s.ok(b1.saw("/delay") == 1, "a slow request is in flight on b1",
+         (b1.requests, b2.requests))
+    port = b1.peer_of("/delay")
+    b1.set_health(500)
+    s.ok(wait_health(c, "blue", b1, "down", 5), "b1 is down",
+         c.status())
+    for bg in slows:
+        bg.join(10)
+    s.ok(any(bg.result is not None and bg.result.body == b"b1\n"
+             for bg in slows), "the request on b1 still ends with 200",
+         slows)
+    s.ok(wait_until(lambda: c.member("blue", b1)["idle"] == 0, 2) and
+         b1.wait_open_conns(lambda o: port not in o, 3),
+         "its connection is closed as it ends, not kept idle to a member "
+         "that is down", (c.member("blue", b1), port, b1.open_conns()))
+    b1.set_health(200)
+    s.ok(wait_health(c, "blue", b1, "up", 5), "b1 is up again")
+    s.ok(wait_until(lambda: any(n == "b1" for _, n in backends_of(c, 4)), 3),
+         "and gets requests")
+
+
 @s.scenario("wait-healthy")
 def _():
     b, g = Backend("b"), Backend("g")

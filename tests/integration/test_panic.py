@@ -81,6 +81,11 @@ def _():
     got = backends_of(c, 10)
     s.eq(sorted(got), [(200, "b1")] * 5 + [(200, "b2")] * 5,
          "10 requests: all 200, round robin over both down members", got)
+    s.ok(wait_until(lambda: all(c.member("blue", b)["idle"] >= 1
+                                for b in (b1, b2)), 2),
+         "their connections are kept idle for the next requests in panic, "
+         "though their members are down",
+         [c.member("blue", b) for b in (b1, b2)])
     p = lines(c, r"^.*\bpanic: .*$", mark)
     s.ok(len(p) == 1 and p[0].endswith(
         "panic: blue has 0 of 2 members up; routing to all 2 anyway "
