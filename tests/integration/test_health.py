@@ -472,21 +472,30 @@ def _():
     s.eq(get(c.port, "/").body, b"b\n", "traffic goes to blue")
 
 
-@s.scenario("member admin states: drain, maint, ready")
-def _():
+def slow_on_b1(ms):
+    """Blue members b1 and b2 up behind a new cutover c, and slow requests
+    (/delay?ms=ms) started through it until one is in flight on b1 (round
+    robin: at most a few tries); returns b1, b2, c and those requests (as
+    Backgrounds)."""
     b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
     c = Cutover(blue=[b1, b2], green=[g])
     up_both(c)
-    # a slow request on b1 (round robin: at most a few tries)
     slows = []
     for _ in range(4):
-        slows.append(Background(get, c.port, "/delay?ms=1500", timeout=10))
+        slows.append(Background(get, c.port, "/delay?ms=%d" % ms,
+                                timeout=10))
         wait_until(lambda: b1.saw("/delay") + b2.saw("/delay") >=
                    len(slows), 3)
         if b1.saw("/delay"):
             break
     s.ok(b1.saw("/delay") == 1, "a slow request is in flight on b1",
          (b1.requests, b2.requests))
+    return b1, b2, c, slows
+
+
+@s.scenario("member admin states: drain, maint, ready")
+def _():
+    b1, b2, c, slows = slow_on_b1(1500)
     rc, out, err = c.ctl("member", "blue", b1.addr, "drain")
     s.eq(rc, 0, "member blue B1 drain exits 0", out + err)
     s.contains(out, "blue %s: ready -> drain" % b1.addr,
@@ -556,18 +565,7 @@ def _():
 
 @s.scenario("a member its probes take down keeps no idle connection")
 def _():
-    b1, b2, g = Backend("b1"), Backend("b2"), Backend("g")
-    c = Cutover(blue=[b1, b2], green=[g])
-    up_both(c)
-    slows = []
-    for _ in range(4):      # a slow request on b1 (round robin)
-        slows.append(Background(get, c.port, "/delay?ms=2500", timeout=10))
-        wait_until(lambda: b1.saw("/delay") + b2.saw("/delay") >=
-                   len(slows), 3)
-        if b1.saw("/delay"):
-            break
-    s.ok(b1.saw("/delay") == 1, "a slow request is in flight on b1",
-         (b1.requests, b2.requests))
+    b1, b2, c, slows = slow_on_b1(2500)
     port = b1.peer_of("/delay")
     b1.set_health(500)
     s.ok(wait_health(c, "blue", b1, "down", 5), "b1 is down",
