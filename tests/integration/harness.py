@@ -585,14 +585,19 @@ carried X-Cutover-Mirror) and, with
                             if p.startswith(path_prefix)) >= count,
                 timeout=timeout)
 
-    def peer_of(self, path_prefix):
+    def peer_of(self, path_prefix, timeout=5.0):
         """The peer port of the connection that carried the last request
-        whose path starts with path_prefix, or None."""
-        with self._cv:
+        whose path starts with path_prefix, or None when none arrives
+        within timeout: its response may reach the client before this
+        backend's line about it reaches the reader thread."""
+        def last():
             for port, _, path in reversed(self.peers):
                 if path.startswith(path_prefix):
                     return port
-        return None
+            return None
+        with self._cv:
+            self._cv.wait_for(lambda: last() is not None, timeout=timeout)
+            return last()
 
     def wait_aborted(self, path_prefix, timeout=5.0):
         """Waits until a request for path_prefix broke off mid-body (the
