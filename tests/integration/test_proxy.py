@@ -326,7 +326,7 @@ def _():
         # connections b accepted beyond its probes (one each)
         return len(b.conns) - b.probes()
 
-    def wave(c, raws, b, ms):
+    def wave(raws, b, ms):
         """One slow request on each of raws, all in flight at b at once;
         returns how many were answered by b."""
         seen = b.saw("/delay")
@@ -345,13 +345,13 @@ def _():
     blue, green = Backend("blue"), Backend("green")
     c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n")
     raws = [RawConn(c.port) for _ in range(300)]
-    s.eq(wave(c, raws, blue, 1500), 300, "300 slow requests in flight at "
+    s.eq(wave(raws, blue, 1500), 300, "300 slow requests in flight at "
          "once, all answered")
     s.ok(wait_until(lambda: idle(c) == 300, 3), "their 300 upstream "
          "connections are all kept idle (default max_idle 1024)",
          c.status())
     before = extra(blue)
-    s.eq(wave(c, raws, blue, 300), 300, "300 more at once, all answered")
+    s.eq(wave(raws, blue, 300), 300, "300 more at once, all answered")
     s.eq(extra(blue), before, "... on the 300 idle connections: blue "
          "accepted no new one")
     for raw in raws:
@@ -362,11 +362,11 @@ def _():
     c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n"
                 "upstream = { max_idle = 3; };\n")
     raws = [RawConn(c.port) for _ in range(6)]
-    s.eq(wave(c, raws, blue, 800), 6, "6 slow requests at once, answered")
+    s.eq(wave(raws, blue, 800), 6, "6 slow requests at once, answered")
     s.ok(wait_until(lambda: idle(c) == 3, 3), "max_idle = 3: 3 of their "
          "connections are kept idle", c.status())
     before = extra(blue)
-    s.eq(wave(c, raws, blue, 800), 6, "6 more at once, answered")
+    s.eq(wave(raws, blue, 800), 6, "6 more at once, answered")
     s.eq(extra(blue) - before, 3, "... 3 of them on kept connections, 3 "
          "on new ones")
     s.eq(idle(c), 3, "still 3 idle")
