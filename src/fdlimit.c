@@ -48,13 +48,18 @@ fdlimit_need(const struct config *cf, unsigned workers,
 		    (cf->pools[i].dns != NULL ? FDLIMIT_DNS_MEMBERS : 0);
 	n->bounded = max > 0;
 	/* one idle list per member per worker, each holding no more than
-	 * were busy at once on it: min(max, max_idle); traffic that moves
-	 * from member to member fills one list after another */
+	 * were busy at once on it: the clients' requests, and the mirror's
+	 * copies while mirroring is on (to the other pool, which a switch
+	 * makes the clients' own with copies still in flight); traffic
+	 * that moves from member to member fills one list after another */
 	n->idle_lists = (uint64_t)workers * members;
 	n->idle_max = cf->max_idle;
+	n->idle_extra = cf->mirror.percent > 0 ? cf->mirror.max_inflight : 0;
 	n->clients = max;
 	n->upstream = max;
-	n->idle = (max < n->idle_max ? max : n->idle_max) * n->idle_lists;
+	n->idle = (max + n->idle_extra < n->idle_max ? max + n->idle_extra :
+	    n->idle_max) * n->idle_lists;
+	n->mirror = n->idle_extra * workers;
 	/* kept apart from client traffic: every member may be the inactive
 	 * pool's at some time */
 	n->warm = (uint64_t)cf->warm_idle * workers * members;
@@ -67,22 +72,36 @@ fdlimit_need(const struct config *cf, unsigned workers,
 	/* two descriptors a pipe, each worker holding IO_PIPES_MAX at most */
 	n->pipes = cf->splice ? 2 * (uint64_t)IO_PIPES_MAX * workers : 0;
 	n->total = n->clients + n->upstream + n->idle + n->warm + n->probes +
-	    n->listeners + n->admin + n->internal + n->pipes;
+	    n->listeners + n->admin + n->internal + n->pipes + n->mirror;
+}
+
+/* What does not depend on max_connections. */
+static uint64_t
+fdlimit_fixed(const struct fdlimit_need *n)
+{
+	return (n->warm + n->probes + n->listeners + n->admin + n->internal +
+	    n->pipes + n->mirror);
 }
 
 uint64_t
 fdlimit_supports(const struct fdlimit_need *n, uint64_t limit)
 {
-	uint64_t	fixed = n->warm + n->probes + n->listeners + n->admin +
-			    n->internal + n->pipes, r;
+	uint64_t	fixed = fdlimit_fixed(n), r, k = n->idle_extra,
+			i = n->idle_max, l = n->idle_lists, m;
 
 	if (limit <= fixed)
 		return (0);
 	r = limit - fixed;
-	/* 2m + min(m, idle_max) x idle_lists <= r */
-	if (r / (2 + n->idle_lists) < n->idle_max)
-		return (r / (2 + n->idle_lists));
-	return ((r - n->idle_max * n->idle_lists) / 2);
+	/* the largest m with 2m + min(m + k, i) x l <= r: where m + k stays
+	 * below i, the lists grow with m; past it, they hold i each */
+	if (k < i && r >= k * l) {
+		m = (r - k * l) / (2 + l);
+		if (m < i - k)
+			return (m);
+	}
+	if (r < i * l)
+		return (0);
+	return ((r - i * l) / 2);
 }
 
 /* fs.nr_open: what an unlimited hard limit allows in fact. */
@@ -136,27 +155,40 @@ bool
 fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 {
 	const struct fdlimit_need	*n = &f->need;
+	char				 enough[160];
 
 	msg[0] = '\0';
 	if (f->enough)
 		return (false);
+	if (f->supports > 0)
+		snprintf(enough, sizeof(enough), "enough for max_connections "
+		    "= %llu", (unsigned long long)f->supports);
+	else
+		snprintf(enough, sizeof(enough), "not enough even for "
+		    "max_connections = 1, which needs %llu (%llu of them "
+		    "whatever max_connections is)", (unsigned long long)(
+		    fdlimit_fixed(n) + 2 + (1 + n->idle_extra < n->idle_max ?
+		    1 + n->idle_extra : n->idle_max) * n->idle_lists),
+		    (unsigned long long)fdlimit_fixed(n));
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
 	    "%llu idle upstream + %llu warm upstream + %llu probes + %llu "
-	    "listeners + %llu admin + %llu internal + %llu splice pipes), but "
-	    "the soft limit is %llu and the hard limit %llu: enough for "
-	    "max_connections = %llu; raise the hard limit "
-	    "(LimitNOFILE= in the systemd unit, ulimit -n in the shell that "
-	    "starts cutover, the container runtime's nofile limit for a Pod) "
-	    "or lower limits.max_connections or upstream.max_idle",
+	    "listeners + %llu admin + %llu internal + %llu splice pipes + "
+	    "%llu mirror copies), but the soft limit is %llu and the hard "
+	    "limit %llu: %s; raise the hard limit (LimitNOFILE= in the "
+	    "systemd unit, ulimit -n in the shell that starts cutover, the "
+	    "container runtime's nofile limit for a Pod) or lower %s",
 	    (unsigned long long)n->total, (unsigned long long)n->clients,
 	    (unsigned long long)n->clients, (unsigned long long)n->upstream,
 	    (unsigned long long)n->idle, (unsigned long long)n->warm,
 	    (unsigned long long)n->probes,
 	    (unsigned long long)n->listeners, (unsigned long long)n->admin,
 	    (unsigned long long)n->internal, (unsigned long long)n->pipes,
-	    (unsigned long long)f->soft,
-	    (unsigned long long)f->hard, (unsigned long long)f->supports);
+	    (unsigned long long)n->mirror, (unsigned long long)f->soft,
+	    (unsigned long long)f->hard, enough, f->supports > 0 ?
+	    "limits.max_connections or upstream.max_idle" :
+	    "upstream.max_idle, upstream.warm_idle, mirror.max_inflight or "
+	    "workers, or turn upstream.splice off");
 	return (true);
 }
 

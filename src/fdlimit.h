@@ -8,9 +8,13 @@
  *
  *   clients    limits.max_connections
  *   upstream   limits.max_connections (a client holds one at a time)
- *   idle       min(max_connections, upstream.max_idle) x workers x
- *              members, a pool named by DNS counting FDLIMIT_DNS_MEMBERS
- *              members: keep-alive connections parked per member
+ *   idle       min(max_connections + mirror.max_inflight,
+ *              upstream.max_idle) x workers x members, a pool named by DNS
+ *              counting FDLIMIT_DNS_MEMBERS members: keep-alive
+ *              connections parked per member (mirror.max_inflight only
+ *              while mirroring is on)
+ *   mirror     mirror.max_inflight x workers while mirroring is on: the
+ *              copies in flight, each on a connection of its own
  *   probes     one per member of both pools (FDLIMIT_DNS_MEMBERS for a
  *              DNS name)
  *   listeners  listen addresses x workers
@@ -58,9 +62,12 @@ struct fdlimit_need {
 	uint64_t	 admin;
 	uint64_t	 internal;
 	uint64_t	 pipes;		/* upstream.splice: IO_PIPES_MAX a worker */
+	uint64_t	 mirror;	/* copies in flight, every worker */
 	uint64_t	 total;
 	uint64_t	 idle_max;	/* upstream.max_idle */
 	uint64_t	 idle_lists;	/* workers x members */
+	uint64_t	 idle_extra;	/* busy at once beyond max_connections on
+					 * one list: mirror.max_inflight */
 	bool		 bounded;	/* max_connections > 0 */
 };
 
@@ -93,8 +100,8 @@ void		 fdlimit_need(const struct config *cf, unsigned workers,
 
 /*
  * The largest max_connections with which n (computed for some value of
- * it) would fit in limit descriptors; 0 when not even the fixed part
- * fits.  Pure.
+ * it) would fit in limit descriptors; 0 when not even one client's share
+ * fits beside the fixed part.  Pure.
  */
 uint64_t	 fdlimit_supports(const struct fdlimit_need *n, uint64_t limit);
 

@@ -22,8 +22,8 @@ WARNING = re.compile(
     r"file descriptors: (\d+) needed for limits\.max_connections = (\d+) "
     r"\((\d+) clients \+ (\d+) upstream \+ (\d+) idle upstream \+ (\d+) "
     r"warm upstream \+ (\d+) probes \+ (\d+) listeners \+ (\d+) admin \+ "
-    r"(\d+) internal \+ (\d+) splice pipes\), but "
-    r"the soft limit is (\d+) and the hard limit (\d+): enough for "
+    r"(\d+) internal \+ (\d+) splice pipes \+ (\d+) mirror copies\), "
+    r"but the soft limit is (\d+) and the hard limit (\d+): enough for "
     r"max_connections = (\d+)")
 REACHED = re.compile(r"descriptor limit reached: (\d+) accepts refused so "
                      r"far")
@@ -44,11 +44,11 @@ def nofile(pid):
 def need(parts, m, lists, max_idle=1024):
     """What the formula of cutover(8), Limits, gives for max_connections m,
     from the parts the warning listed (clients, upstream, idle, warm,
-    probes, listeners, admin, internal, splice pipes), with lists idle
-    lists (workers x members) of at most max_idle each."""
-    _, _, _, warm, probes, listeners, admin, internal, pipes = parts
+    probes, listeners, admin, internal, splice pipes, mirror copies), with
+    lists idle lists (workers x members) of at most max_idle each."""
+    _, _, _, warm, probes, listeners, admin, internal, pipes, copies = parts
     return 2 * m + min(m, max_idle) * lists + warm + probes + \
-        listeners + admin + internal + pipes
+        listeners + admin + internal + pipes + copies
 
 
 @s.scenario("a low soft limit is raised to what max_connections needs")
@@ -107,7 +107,7 @@ def _():
     s.eq(len(found), 1, "the warning is logged once", text)
     if found:
         v = [int(x) for x in found[0]]
-        total, max_conn, parts = v[0], v[1], v[2:11]
+        total, max_conn, parts = v[0], v[1], v[2:12]
         s.eq(max_conn, 10000, "it names max_connections (the default)")
         s.eq(total, sum(parts), "the need is the sum of its parts")
         # upstream.warm_idle (2) x workers x 2 members
@@ -118,9 +118,10 @@ def _():
              "of max_idle (1024) per member per worker")
         s.eq(parts[8], 2 * 64 * TEST_WORKERS, "splice pipes: 64 a worker, "
              "two descriptors each")
-        s.eq((v[11], v[12]), (4096, 4096), "it names the soft and hard "
+        s.eq(parts[9], 0, "no mirror copies with mirroring off")
+        s.eq((v[12], v[13]), (4096, 4096), "it names the soft and hard "
              "limits")
-        sup = v[13]
+        sup = v[14]
         lists = TEST_WORKERS * 2
         s.ok(0 < sup < 10000 and need(parts, sup, lists) <= 4096 <
              need(parts, sup + 1, lists), "the max_connections it says the "

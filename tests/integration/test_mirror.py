@@ -524,4 +524,51 @@ def _():
     s.match(r"percent = 5;", out, "-T prints the percent")
 
 
+@s.scenario("the descriptor need counts the copies in flight: a hard "
+            "limit of exactly that need loses no request under slow copies")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    # no splice pipes: their share of the need (128 a worker) is spare
+    # room when no body is large
+    workers, inflight = 4, 64
+    extra = "limits = { max_connections = 40; };\n" \
+        "upstream = { max_idle = 1; splice = false; };\n"
+
+    def need(percent):
+        c = Cutover(mirror_conf(blue.addr, green.addr, "percent = %d; "
+                                "max_inflight = %d;" % (percent, inflight),
+                                workers) + extra, start=False)
+        p = subprocess.run([CUTOVER_BIN, "-t", "-c", c.conf],
+                           capture_output=True, timeout=10)
+        m = re.search(r"file descriptors: (\d+) needed", p.stdout.decode())
+        return c, int(m.group(1)) if m else 0
+    _, off = need(0)
+    c, n = need(100)
+    # each worker's copies, and one more idle connection per list (the
+    # lists' bound is min(max_connections + max_inflight, max_idle) = 1
+    # either way)
+    s.eq(n - off, workers * inflight, "-t counts max_inflight copies per "
+         "worker once mirroring is on", (off, n))
+    c.nofile = (n, n)
+    c.start()
+    s.ok("needed for limits.max_connections" not in c.log_text(),
+         "no warning: the limit is the need", c.log_tail())
+    s.ok(c.wait_pool_healthy("green"), "green healthy")
+    green.requests_mode("delay", 3000)
+    lat, bad = load(c.port, 40, 60)
+    s.eq(bad, [], "40 clients, 2400 requests with every copy held 3 s: "
+         "all answered by blue", bad[:5])
+    m = mirror_metrics(c)
+    s.ok(val(m, "cutover_mirror_skipped_total", reason="busy") > 0,
+         "the copies reached max_inflight on the workers", m)
+    rc, out, _ = c.ctl("metrics")
+    s.match(r'cutover_descriptor_errors_total\{op="accept"\} 0\b', out,
+            "no accept ran out of descriptors")
+    s.match(r'cutover_descriptor_errors_total\{op="upstream"\} 0\b', out,
+            "no upstream connection ran out of descriptors")
+    s.ok("descriptor limit reached" not in c.log_text(),
+         "no descriptor-limit episode", c.log_tail())
+    green.requests_mode("none")
+
+
 s.done()

@@ -118,6 +118,34 @@ test_fdlimit_need_idle_per_member_and_worker(void **state)
 	assert_int_equal(n.idle, 200 * 4);
 }
 
+/* Mirroring on: mirror.max_inflight copies per worker, each on its own
+ * connection, and as many more on one idle list (a switch makes the
+ * copies' pool the clients' own with copies in flight); off, nothing. */
+static void
+test_fdlimit_need_counts_mirror_copies(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n, off;
+
+	conf(&cf, 100, 2, 1, 1);
+	cf.mirror.max_inflight = 64;
+	fdlimit_need(&cf, 4, &off);		/* percent 0: off */
+	assert_int_equal(off.mirror, 0);
+	assert_int_equal(off.idle, 100 * 4 * 3);
+	cf.mirror.percent = 5;
+	fdlimit_need(&cf, 4, &n);
+	assert_int_equal(n.mirror, 64 * 4);
+	/* min(100 + 64, max_idle 1024) x 4 workers x 3 members */
+	assert_int_equal(n.idle, 164 * 4 * 3);
+	assert_int_equal(n.total, off.total + 64 * 4 + 64 * 4 * 3);
+	/* max_idle bounds the lists still */
+	cf.max_idle = 120;
+	fdlimit_need(&cf, 4, &n);
+	assert_int_equal(n.idle, 120 * 4 * 3);
+	assert_true(fdlimit_supports(&n, off.total) <
+	    fdlimit_supports(&off, off.total));
+}
+
 static void
 test_fdlimit_need_dns_and_admin_count(void **state)
 {
@@ -150,7 +178,8 @@ test_fdlimit_need_unbounded_without_max(void **state)
 }
 
 /* supports(limit) is the largest m whose need fits in limit, whether the
- * idle part is capped or not. */
+ * idle part is capped or not, with mirror copies adding to each list or
+ * not, and 0 only when not even m = 1 fits. */
 static void
 test_fdlimit_supports_is_the_inverse(void **state)
 {
@@ -159,21 +188,24 @@ test_fdlimit_supports_is_the_inverse(void **state)
 	uint64_t		m;
 	size_t			members[] = { 1, 40 };
 	unsigned		idle[] = { 5, 1024 };	/* m past it, and not */
+	unsigned		copies[] = { 0, 3, 5, 64, 2000 };
 
-	for (size_t k = 0; k < 2 * 2; k++) {
-		for (uint64_t limit = 64; limit < 4000; limit += 37) {
-			conf(&cf, 10000, members[k / 2], 0, 1);
-			cf.max_idle = idle[k % 2];
-			fdlimit_need(&cf, 1, &n);
+	for (size_t k = 0; k < 2 * 2 * 5; k++) {
+		for (uint64_t limit = 64; limit < 6000; limit += 37) {
+			conf(&cf, 10000, members[k / 10], 0, 1);
+			cf.max_idle = idle[k / 5 % 2];
+			cf.mirror.percent = copies[k % 5] > 0 ? 100 : 0;
+			cf.mirror.max_inflight = copies[k % 5];
+			fdlimit_need(&cf, 2, &n);
 			m = fdlimit_supports(&n, limit);
+			cf.max_connections = (unsigned)m + 1;
+			fdlimit_need(&cf, 2, &at);
+			assert_true(at.total > limit);
 			if (m == 0)
 				continue;
 			cf.max_connections = (unsigned)m;
-			fdlimit_need(&cf, 1, &at);
+			fdlimit_need(&cf, 2, &at);
 			assert_true(at.total <= limit);
-			cf.max_connections = (unsigned)m + 1;
-			fdlimit_need(&cf, 1, &at);
-			assert_true(at.total > limit);
 		}
 	}
 }
@@ -212,6 +244,22 @@ test_fdlimit_warning_only_when_short(void **state)
 	assert_non_null(strstr(msg, "soft limit is 1024 and the hard limit "
 	    "1024: enough for max_connections = 300"));
 	assert_non_null(strstr(msg, "LimitNOFILE="));
+	assert_non_null(strstr(msg, "lower limits.max_connections or "
+	    "upstream.max_idle"));
+	/* not even one client's share fits: the warning says so, and names
+	 * what else to lower */
+	f.supports = 0;
+	f.need.warm = 1000;
+	f.need.idle_max = 1024;
+	f.need.idle_lists = 4;
+	assert_true(fdlimit_warning(&f, msg, sizeof(msg)));
+	assert_null(strstr(msg, "max_connections = 0"));
+	/* 1000 + 2 + min(1, 1024) x 4 */
+	assert_non_null(strstr(msg, "not enough even for max_connections = "
+	    "1, which needs 1006 (1000 of them whatever max_connections "
+	    "is)"));
+	assert_non_null(strstr(msg, "upstream.warm_idle"));
+	assert_non_null(strstr(msg, "upstream.splice off"));
 }
 
 /* A real setrlimit: the soft limit goes up to the need, never down, and
@@ -257,6 +305,7 @@ main(void)
 		cmocka_unit_test(test_fdlimit_need_counts_warm_connections),
 		cmocka_unit_test(test_fdlimit_need_counts_splice_pipes),
 		cmocka_unit_test(test_fdlimit_need_idle_per_member_and_worker),
+		cmocka_unit_test(test_fdlimit_need_counts_mirror_copies),
 		cmocka_unit_test(test_fdlimit_need_dns_and_admin_count),
 		cmocka_unit_test(test_fdlimit_need_unbounded_without_max),
 		cmocka_unit_test(test_fdlimit_supports_is_the_inverse),
