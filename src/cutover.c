@@ -185,14 +185,29 @@ cutover_sync(struct worker *w, void *arg)
 	worker_snap_refresh(w);
 }
 
+/* Closes m's idle connections on w beyond keep, CUTOVER_TRIM_MAX at a
+ * turn at most, the oldest first. */
+static void
+cutover_trim(struct worker *w, struct member *m, unsigned keep)
+{
+	unsigned	n = COUNT_GET(&m->local[w->id].nidle);
+
+	if (n > keep)
+		upstream_trim_idle(m, w->id, n - keep < CUTOVER_TRIM_MAX ?
+		    keep : n - CUTOVER_TRIM_MAX);
+}
+
 /*
- * Keeps w's warm connections to the inactive pool (upstream.warm_idle):
- * cuts what a switch left down to that many (CUTOVER_TRIM_MAX per member
- * at a turn, so that no turn holds the loop up for long), opens what is
- * missing to its usable members, and closes those to the others (down,
- * drained, in maintenance).  On w's thread, every CUTOVER_WARM_MS, and
- * never while stopping.  None is opened while descriptors are short: the
- * clients waiting for them come first.
+ * Keeps w's idle connections within bounds, on w's thread, every
+ * CUTOVER_WARM_MS, never while stopping.  A pool that serves clients
+ * (the active one, and the one a shift sends a share to) keeps up to
+ * upstream.max_idle per member, which a reload may have lowered.  The
+ * inactive pool keeps warm ones (upstream.warm_idle): what a switch left
+ * is cut down to that many, what is missing to its usable members is
+ * opened, and those to the others (down, drained, in maintenance) are
+ * closed.  Cuts go CUTOVER_TRIM_MAX per member at a turn, so that no turn
+ * holds the loop up for long.  None is opened while descriptors are
+ * short: the clients waiting for them come first.
  */
 static void
 cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
@@ -203,7 +218,7 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 	struct member		*m;
 	struct timeval		 tv = { 0, CUTOVER_WARM_MS * 1000 };
 	struct timespec		 now;
-	unsigned		 n;
+	unsigned		 n, warm, max;
 	bool			 keep;
 
 	if (workers_stopping(w->ws))
@@ -213,23 +228,32 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 	keep = (now.tv_sec - cutover_left.tv_sec) * 1000 +
 	    (now.tv_nsec - cutover_left.tv_nsec) / 1000000 < CUTOVER_KEEP_MS;
 	if ((s = w->snap) != NULL) {
-		keep = keep && s->config->warm_idle > 0;
+		warm = s->config->warm_idle;
+		max = s->config->max_idle;
+		keep = keep && warm > 0;
 		w->keep_left = keep;
-		p = s->pools[s->active == POOL_BLUE ? POOL_GREEN : POOL_BLUE];
-		for (size_t k = 0; k < p->nmembers; k++) {
-			m = p->members[k];
-			n = COUNT_GET(&m->local[w->id].nidle);
-			if (!member_is_usable(m))
-				upstream_close_idle(m, w->id);
-			else if (n > s->config->warm_idle && !keep)
-				upstream_trim_idle(m, w->id, n - (n -
-				    s->config->warm_idle < CUTOVER_TRIM_MAX ?
-				    n - s->config->warm_idle :
-				    CUTOVER_TRIM_MAX));
-			else if (n < s->config->warm_idle && !fdlimit_short())
-				upstream_warm(w->base, w->id, m,
-				    s->config->warm_idle,
-				    s->config->connect_ms);
+		for (int i = 0; i < POOL_COUNT; i++) {
+			p = s->pools[i];
+			if ((enum pool_id)i == s->active ||
+			    (s->shift_percent > 0 &&
+			    (enum pool_id)i == s->shift_pool)) {
+				for (size_t k = 0; k < p->nmembers; k++)
+					cutover_trim(w, p->members[k], max);
+				continue;
+			}
+			for (size_t k = 0; k < p->nmembers; k++) {
+				m = p->members[k];
+				n = COUNT_GET(&m->local[w->id].nidle);
+				if (!member_is_usable(m))
+					upstream_close_idle(m, w->id);
+				else if (n > warm)
+					/* warm ones come past max_idle */
+					cutover_trim(w, m, keep ? (max > warm ?
+					    max : warm) : warm);
+				else if (n < warm && !fdlimit_short())
+					upstream_warm(w->base, w->id, m, warm,
+					    s->config->connect_ms);
+			}
 		}
 	}
 	evtimer_add(w->ev_warm, &tv);

@@ -354,6 +354,16 @@ def _():
     s.eq(wave(raws, blue, 300), 300, "300 more at once, all answered")
     s.eq(extra(blue), before, "... on the 300 idle connections: blue "
          "accepted no new one")
+    # a reload that lowers max_idle cuts the lists down without traffic
+    c.reload_file(c.config_text.replace("workers = 1;\n", "workers = 1;\n"
+                                        "upstream = { max_idle = 10; };\n"),
+                  complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload with max_idle = 10", out + err)
+    s.ok(wait_until(lambda: idle(c) == 10, 5), "the 300 idle connections "
+         "are cut down to the new max_idle, 10, within 5 s", c.status())
+    s.ok(wait_until(lambda: len(blue.open_conns()) <= 10 + 1, 5),
+         "blue sees the rest closed", len(blue.open_conns()))
     for raw in raws:
         raw.close()
     c.stop()

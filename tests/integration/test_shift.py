@@ -7,6 +7,7 @@ a shift to an unhealthy pool is refused; status and metrics show it."""
 import concurrent.futures
 import http.client
 import socket
+import threading
 import time
 
 from harness import Backend, Cutover, Suite, dead_addr, get
@@ -236,6 +237,45 @@ def _():
          (rc, out, err))
     rc, out, err = c.ctl("shift", "green", "0")
     s.eq(rc, 0, "shift green 0 needs no gate", out + err)
+
+
+@s.scenario("the shifted pool keeps its idle connections: no reconnect "
+            "churn under a long shift")
+def _():
+    blue, green = Backend("blue"), Backend("green")
+    c = Cutover(blue=[blue], green=[green], extra="workers = 1;\n")
+    s.ok(c.wait_pool_healthy("green"), "green healthy", c.status())
+    rc, out, err = c.ctl("shift", "green", "100")
+    s.eq(rc, 0, "shift green 100", out + err)
+    clients, stop = 20, time.monotonic() + 4.0
+    bad = []
+
+    def run():
+        # keep-alive with a pause between requests: most of the time the
+        # upstream connection waits idle, as a real client's does
+        conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)
+        while time.monotonic() < stop:
+            conn.request("GET", "/")
+            body = conn.getresponse().read()
+            if body != b"green\n":
+                bad.append(body)
+            time.sleep(0.05)
+        conn.close()
+    ts = [threading.Thread(target=run) for _ in range(clients)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    s.eq(bad, [], "every request answered by green")
+    # 20 clients hold 20 upstream connections at most, and green had 2
+    # warm ones (upstream.warm_idle) before the shift; eight turns of the
+    # warm-up timer (500 ms) must not have cut them down to 2 and made
+    # the clients open new ones
+    got = len(green.conns) - green.probes()
+    s.ok(got <= clients + 2, "green accepted %d connections (beyond its "
+         "probes) in 4 s for %d clients: at most %d" % (got, clients,
+                                                       clients + 2),
+         got)
 
 
 s.done()
