@@ -23,6 +23,7 @@
 #include "http.h"
 #include "listen.h"
 #include "log.h"
+#include "mirror.h"
 #include "pool.h"
 #include "probe.h"
 #include "router.h"
@@ -237,8 +238,15 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 			if ((enum pool_id)i == s->active ||
 			    (s->shift_percent > 0 &&
 			    (enum pool_id)i == s->shift_pool)) {
+				/* in panic, requests go to members down */
 				for (size_t k = 0; k < p->nmembers; k++)
-					cutover_trim(w, p->members[k], max);
+					if (!member_is_usable(p->members[k]) &&
+					    !pool_is_panic(p))
+						upstream_close_idle(
+						    p->members[k], w->id);
+					else
+						cutover_trim(w, p->members[k],
+						    max);
 				continue;
 			}
 			for (size_t k = 0; k < p->nmembers; k++) {
@@ -260,31 +268,35 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Raises the soft RLIMIT_NOFILE toward what cf needs (fdlimit.h) and logs
- * the numbers at start; a reload does so only when the number needed
- * changed.  A limit too low for it is a warning (with how to raise it),
- * not an error: cutover serves what it can and logs when it runs out.
+ * Raises the soft RLIMIT_NOFILE toward what cf needs (fdlimit.h), a pool
+ * named by DNS counting its last answer's addresses when they are more
+ * than FDLIMIT_DNS_MEMBERS, and logs the numbers at start; a reload or a
+ * DNS answer does so only when the number needed changed.  A limit too
+ * low for it is a warning (with how to raise it), not an error: cutover
+ * serves what it can and logs when it runs out.
  */
 static void
 cutover_fdlimit(struct cutover *cx, const struct config *cf, bool start)
 {
 	struct fdlimit_need	 need;
 	struct fdlimit		 f;
+	size_t			 dns[POOL_COUNT];
 	char			 msg[1024];
 
-	fdlimit_need(cf, workers_count(cx->workers), &need);
+	for (int i = 0; i < POOL_COUNT; i++)
+		dns[i] = cx->dns_pool[i].set.naddrs;
+	fdlimit_need_dns(cf, workers_count(cx->workers), dns, &need);
 	if (!start && need.total == cx->fdlimit.need.total &&
 	    need.bounded == cx->fdlimit.need.bounded)
 		return;
 	if (fdlimit_raise(&need, true, &f) == -1)
 		log_warn("file descriptors: cannot raise the soft limit from "
 		    "%llu: %s", (unsigned long long)f.was, strerror(errno));
-	if (f.soft > f.was || start)
-		log_info("file descriptors: soft limit %llu (was %llu, hard "
-		    "%llu), %llu needed%s", (unsigned long long)f.soft,
-		    (unsigned long long)f.was, (unsigned long long)f.hard,
-		    (unsigned long long)need.total, need.bounded ? "" :
-		    " without limits.max_connections");
+	log_info("file descriptors: soft limit %llu (was %llu, hard %llu), "
+	    "%llu needed%s", (unsigned long long)f.soft,
+	    (unsigned long long)f.was, (unsigned long long)f.hard,
+	    (unsigned long long)need.total, need.bounded ? "" :
+	    " without limits.max_connections");
 	if (fdlimit_warning(&f, msg, sizeof(msg)))
 		log_warn("%s", msg);
 	cx->fdlimit = f;
@@ -672,6 +684,38 @@ cutover_unlisten_job(struct worker *w, void *arg)
 }
 
 /* A reload commits: the new listeners and the new snapshot. */
+/*
+ * What a reload counts in the descriptors needed holds on w from now on
+ * (on w's thread, in the reload's job, before cutover_fdlimit): idle
+ * lists longer than the new upstream.max_idle (or warm_idle, where more)
+ * are cut down at once, and mirror copies beyond the new
+ * mirror.max_inflight (all of them with mirroring off).
+ */
+static void
+cutover_reload_bounds(struct worker *w)
+{
+	const struct config	*cf;
+	unsigned		 keep, cut;
+
+	if (w->snap == NULL)
+		return;
+	cf = w->snap->config;
+	keep = cf->max_idle > cf->warm_idle ? cf->max_idle : cf->warm_idle;
+	for (int i = 0; i < POOL_COUNT; i++)
+		for (size_t k = 0; k < w->snap->pools[i]->nmembers; k++)
+			upstream_trim_idle(w->snap->pools[i]->members[k], w->id,
+			    keep);
+	if (cf->mirror.percent == 0) {
+		if ((cut = mirror_trim(0)) > 0)
+			log_info("mirror: worker %u cut %u cop%s in flight: "
+			    "mirroring is off", w->id, cut, cut == 1 ? "y" :
+			    "ies");
+	} else if ((cut = mirror_trim(cf->mirror.max_inflight)) > 0)
+		log_info("mirror: worker %u cut %u cop%s in flight, beyond "
+		    "mirror.max_inflight = %u", w->id, cut, cut == 1 ? "y" :
+		    "ies", cf->mirror.max_inflight);
+}
+
 static void
 cutover_reload_job(struct worker *w, void *arg)
 {
@@ -684,6 +728,7 @@ cutover_reload_job(struct worker *w, void *arg)
 	cutover_sync(w, NULL);
 	listeners_resync(l);
 	worker_pace(w);		/* limits.max_connections may have changed */
+	cutover_reload_bounds(w);
 }
 
 /* Whether every worker opened its listeners; text says why not. */
@@ -922,6 +967,7 @@ cutover_dns_answer(void *ctx, enum pool_id pool, const struct dns_answer *a)
 	}
 	if (!workers_stopping(cx->workers))
 		cutover_dns_install(cx, pool);
+	cutover_fdlimit(cx, cx->config, false);	/* past FDLIMIT_DNS_MEMBERS */
 }
 
 /* Why pool id has no members: "green has no members: dns NAME:PORT has

@@ -40,12 +40,23 @@ void
 fdlimit_need(const struct config *cf, unsigned workers,
     struct fdlimit_need *n)
 {
+	fdlimit_need_dns(cf, workers, NULL, n);
+}
+
+void
+fdlimit_need_dns(const struct config *cf, unsigned workers,
+    const size_t *dns_members, struct fdlimit_need *n)
+{
 	uint64_t	members = 0, max = cf->max_connections;
 
 	memset(n, 0, sizeof(*n));
-	for (int i = 0; i < POOL_COUNT; i++)
-		members += cf->pools[i].nmembers +
-		    (cf->pools[i].dns != NULL ? FDLIMIT_DNS_MEMBERS : 0);
+	for (int i = 0; i < POOL_COUNT; i++) {
+		members += cf->pools[i].nmembers;
+		if (cf->pools[i].dns != NULL)
+			members += dns_members != NULL &&
+			    dns_members[i] > FDLIMIT_DNS_MEMBERS ?
+			    dns_members[i] : FDLIMIT_DNS_MEMBERS;
+	}
 	n->bounded = max > 0;
 	/* one idle list per member per worker, each holding no more than
 	 * were busy at once on it: the clients' requests, and the mirror's
@@ -169,7 +180,9 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 		    "whatever max_connections is)", (unsigned long long)(
 		    fdlimit_fixed(n) + 2 + (1 + n->idle_extra < n->idle_max ?
 		    1 + n->idle_extra : n->idle_max) * n->idle_lists),
-		    (unsigned long long)fdlimit_fixed(n));
+		    (unsigned long long)(fdlimit_fixed(n) + (n->idle_extra <
+		    n->idle_max ? n->idle_extra : n->idle_max) *
+		    n->idle_lists));
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
 	    "%llu idle upstream + %llu warm upstream + %llu probes + %llu "

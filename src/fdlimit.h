@@ -10,12 +10,13 @@
  *   upstream   limits.max_connections (a client holds one at a time)
  *   idle       min(max_connections + mirror.max_inflight,
  *              upstream.max_idle) x workers x members, a pool named by DNS
- *              counting FDLIMIT_DNS_MEMBERS members: keep-alive
+ *              counting FDLIMIT_DNS_MEMBERS members or its last
+ *              answer's addresses, whichever is more: keep-alive
  *              connections parked per member (mirror.max_inflight only
  *              while mirroring is on)
  *   mirror     mirror.max_inflight x workers while mirroring is on: the
  *              copies in flight, each on a connection of its own
- *   probes     one per member of both pools (FDLIMIT_DNS_MEMBERS for a
+ *   probes     one per member of both pools (counted as above for a
  *              DNS name)
  *   listeners  listen addresses x workers
  *   admin      FDLIMIT_ADMIN_SOCKET per admin socket (the read-only one
@@ -97,6 +98,12 @@ struct fdlimit_stats {
 /* What cf needs with workers threads.  Pure. */
 void		 fdlimit_need(const struct config *cf, unsigned workers,
 		    struct fdlimit_need *n);
+
+/* The same, a pool named by DNS counting dns_members[pool] members (its
+ * last answer's addresses) where that is more than FDLIMIT_DNS_MEMBERS;
+ * dns_members NULL: FDLIMIT_DNS_MEMBERS each.  Pure. */
+void		 fdlimit_need_dns(const struct config *cf, unsigned workers,
+		    const size_t *dns_members, struct fdlimit_need *n);
 
 /*
  * The largest max_connections with which n (computed for some value of

@@ -397,6 +397,21 @@ mirror_drop(struct mirror *m)
 	return (true);
 }
 
+unsigned
+mirror_trim(unsigned max)
+{
+	struct mirror	*m;
+	unsigned	 n = 0;
+
+	mirror_init();
+	/* added at the tail: the oldest first */
+	while (mirror_n > max && (m = TAILQ_FIRST(&mirror_list)) != NULL) {
+		mirror_end(m, false);
+		n++;
+	}
+	return (n);
+}
+
 void
 mirror_cut_all(void)
 {

@@ -70,6 +70,13 @@ bool	mirror_drop(struct mirror *m);
  * frees what the thread keeps for copies. */
 void	mirror_cut_all(void);
 
+/* On a worker's thread, after a reload: cuts its oldest copies in flight
+ * beyond max (0: every one, mirroring turned off), so that the copies
+ * hold no more connections than the new mirror.max_inflight counts;
+ * returns how many it cut.  Like a shutdown's, the cut copies are not
+ * counted in the metrics. */
+unsigned mirror_trim(unsigned max);
+
 /* The copies in flight on the calling thread. */
 unsigned mirror_inflight(void);
 

@@ -9,6 +9,7 @@ headless Service's Pods share the Service's target port."""
 
 import os
 import re
+import resource
 import signal
 import socket
 import struct
@@ -16,8 +17,8 @@ import subprocess
 import threading
 import time
 
-from harness import (CUTOVER_BIN, Backend, Cutover, Suite, free_port, get,
-                     wait_health, wait_until)
+from harness import (CUTOVER_BIN, TEST_WORKERS, Backend, Cutover, Suite,
+                     free_port, get, wait_health, wait_until)
 
 s = Suite()
 
@@ -212,6 +213,15 @@ def pods(n, port=None):
 
 def members(c, pool):
     return sorted(m["addr"] for m in c.status_json()["pools"][pool]["members"])
+
+
+def soft_limit(pid):
+    """The soft limit of /proc/PID/limits' Max open files."""
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return None
 
 
 def dns_status(c, pool):
@@ -577,11 +587,28 @@ def _():
     ips = ["127.1.0.%d" % i for i in range(1, 101)] + \
           ["fd00::%x" % i for i in range(1, 101)]
     ns = DnsServer({name: ips}, ttl=30)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard > 1 << 20:
+        hard = 1 << 20
     c = Cutover(dns_config(ns, ([], "%s.:%d" % (name, port)),
-                           (["127.0.0.1:%d" % free_port()], None)))
+                           (["127.0.0.1:%d" % free_port()], None)) +
+                "limits = { max_connections = 100; };\n",
+                nofile=(256, hard))
     s.ok(wait_until(lambda: dns_status(c, "blue").get("addresses") == 200,
                     10), "the name resolves to 200 addresses",
          dns_status(c, "blue"))
+    # the descriptors needed: first with the name counted as 32 members,
+    # then with its 200: 168 more, each an idle list of up to 100 a
+    # worker, 2 warm connections a worker and a probe
+    needs = [int(x) for x in re.findall(
+        r"file descriptors: soft limit \d+ \(was \d+, hard \d+\), "
+        r"(\d+) needed", c.log_text())]
+    s.ok(len(needs) == 2 and needs[1] - needs[0] ==
+         168 * (100 * TEST_WORKERS + 2 * TEST_WORKERS + 1),
+         "the 200 addresses raise the descriptors needed by what 168 "
+         "members more need", needs)
+    s.ok(len(needs) == 2 and soft_limit(c.pid) == min(needs[1], hard),
+         "and the soft limit with them", (needs, soft_limit(c.pid)))
     got = members(c, "blue")
     s.eq(len(got), 200, "blue has 200 members", len(got))
     s.ok("127.1.0.100:%d" % port in got and "[fd00::64]:%d" % port in got,

@@ -120,6 +120,11 @@ def _():
     s.ok(rc == 0, "switch blue force", out + err)
     s.eq(len(lines(c, r"^.*\bpanic: blue has 0 of 2.*$", mark)), 1,
          "forced back to blue: panic again, logged once", c.log_tail(5))
+    got = backends_of(c, 4)
+    s.ok(got.count((200, "b2")) == 2 and wait_until(
+        lambda: c.member("blue", b2)["idle"] >= 1, 2),
+         "in panic again, b2 serves and keeps its connection idle",
+         (got, c.member("blue", b2)))
 
     mark = c.log_mark()
     b1.set_health(200)
@@ -132,11 +137,14 @@ def _():
          over[0], "... once: \"blue has 1 of 2 members usable again\"", over)
     got = backends_of(c, 6)
     s.eq(got, [(200, "b1")] * 6, "6 requests: all to b1 (b2 still down)")
+    s.ok(wait_until(lambda: c.member("blue", b2)["idle"] == 0, 2),
+         "the panic over, b2's idle connections are closed (no request "
+         "takes them while it is down)", c.member("blue", b2))
     s.eq(c.status_json()["pools"]["blue"]["panic"], False,
          "status json: blue panic false")
     s.eq(sample(c, "pool_panic", "blue"), 0, "metrics: pool_panic blue 0")
-    s.eq(sample(c, "panic_requests_total", "blue"), 10,
-         "metrics: panic_requests_total still 10")
+    s.eq(sample(c, "panic_requests_total", "blue"), 14,
+         "metrics: panic_requests_total still 14")
     s.eq(lines(c, PANIC, mark), [], "no new panic line")
 
 

@@ -165,6 +165,30 @@ test_fdlimit_need_dns_and_admin_count(void **state)
 	    FDLIMIT_ADMIN_HTTP);
 }
 
+/* A DNS pool counts its last answer's addresses once they pass
+ * FDLIMIT_DNS_MEMBERS, in every per-member term; a static pool's count
+ * is its own whatever dns_members says. */
+static void
+test_fdlimit_need_counts_a_large_dns_answer(void **state)
+{
+	struct config		cf;
+	struct fdlimit_need	n, big;
+	char			name[] = "app.example:80";
+	size_t			few[POOL_COUNT] = { 0, 5 },
+				many[POOL_COUNT] = { 500, 200 };
+
+	conf(&cf, 100, 1, 0, 1);
+	cf.pools[POOL_GREEN].dns = name;
+	cf.warm_idle = 2;
+	fdlimit_need(&cf, 2, &n);
+	fdlimit_need_dns(&cf, 2, few, &big);
+	assert_int_equal(big.total, n.total);	/* 5 < 32: 32 counted */
+	fdlimit_need_dns(&cf, 2, many, &big);
+	assert_int_equal(big.probes, 1 + 200);
+	/* 168 members more: idle min(100, 1024) x 2, warm 2 x 2, a probe */
+	assert_int_equal(big.total - n.total, 168 * (100 * 2 + 2 * 2 + 1));
+}
+
 static void
 test_fdlimit_need_unbounded_without_max(void **state)
 {
@@ -258,6 +282,14 @@ test_fdlimit_warning_only_when_short(void **state)
 	assert_non_null(strstr(msg, "not enough even for max_connections = "
 	    "1, which needs 1006 (1000 of them whatever max_connections "
 	    "is)"));
+	/* mirroring with max_inflight past max_idle: the idle lists are
+	 * full whatever max_connections is, and the share says so */
+	f.need.idle_extra = 2000;
+	f.need.idle_max = 5;
+	assert_true(fdlimit_warning(&f, msg, sizeof(msg)));
+	assert_non_null(strstr(msg, "not enough even for max_connections = "
+	    "1, which needs 1022 (1020 of them whatever max_connections "
+	    "is)"));
 	assert_non_null(strstr(msg, "upstream.warm_idle"));
 	assert_non_null(strstr(msg, "upstream.splice off"));
 }
@@ -307,6 +339,7 @@ main(void)
 		cmocka_unit_test(test_fdlimit_need_idle_per_member_and_worker),
 		cmocka_unit_test(test_fdlimit_need_counts_mirror_copies),
 		cmocka_unit_test(test_fdlimit_need_dns_and_admin_count),
+		cmocka_unit_test(test_fdlimit_need_counts_a_large_dns_answer),
 		cmocka_unit_test(test_fdlimit_need_unbounded_without_max),
 		cmocka_unit_test(test_fdlimit_supports_is_the_inverse),
 		cmocka_unit_test(
