@@ -267,37 +267,50 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(w->ev_warm, &tv);
 }
 
+/* What makes cutover_fdlimit compute the need. */
+enum cutover_fd_why {
+	CUTOVER_FD_START,
+	CUTOVER_FD_RELOAD,
+	CUTOVER_FD_DNS,
+};
+
 /*
  * Raises the soft RLIMIT_NOFILE toward what cf needs (fdlimit.h), a pool
  * named by DNS counting its last answer's addresses when they are more
  * than FDLIMIT_DNS_MEMBERS, and logs the numbers at start; a reload or a
  * DNS answer does so only when the number needed changed.  A limit too
  * low for it is a warning (with how to raise it), not an error: cutover
- * serves what it can and logs when it runs out.
+ * serves what it can and logs when it runs out.  A DNS answer, which may
+ * change every refresh, logs only when the soft limit rises, and warns
+ * only when the limit was enough until then.
  */
 static void
-cutover_fdlimit(struct cutover *cx, const struct config *cf, bool start)
+cutover_fdlimit(struct cutover *cx, const struct config *cf,
+    enum cutover_fd_why why)
 {
 	struct fdlimit_need	 need;
 	struct fdlimit		 f;
 	size_t			 dns[POOL_COUNT];
 	char			 msg[1024];
+	bool			 was_enough = cx->fdlimit.enough;
 
 	for (int i = 0; i < POOL_COUNT; i++)
 		dns[i] = cx->dns_pool[i].set.naddrs;
 	fdlimit_need_dns(cf, workers_count(cx->workers), dns, &need);
-	if (!start && need.total == cx->fdlimit.need.total &&
+	if (why != CUTOVER_FD_START && need.total == cx->fdlimit.need.total &&
 	    need.bounded == cx->fdlimit.need.bounded)
 		return;
 	if (fdlimit_raise(&need, true, &f) == -1)
 		log_warn("file descriptors: cannot raise the soft limit from "
 		    "%llu: %s", (unsigned long long)f.was, strerror(errno));
-	log_info("file descriptors: soft limit %llu (was %llu, hard %llu), "
-	    "%llu needed%s", (unsigned long long)f.soft,
-	    (unsigned long long)f.was, (unsigned long long)f.hard,
-	    (unsigned long long)need.total, need.bounded ? "" :
-	    " without limits.max_connections");
-	if (fdlimit_warning(&f, msg, sizeof(msg)))
+	if (why != CUTOVER_FD_DNS || f.soft > f.was)
+		log_info("file descriptors: soft limit %llu (was %llu, hard "
+		    "%llu), %llu needed%s", (unsigned long long)f.soft,
+		    (unsigned long long)f.was, (unsigned long long)f.hard,
+		    (unsigned long long)need.total, need.bounded ? "" :
+		    " without limits.max_connections");
+	if (fdlimit_warning(&f, msg, sizeof(msg)) &&
+	    (why != CUTOVER_FD_DNS || was_enough))
 		log_warn("%s", msg);
 	cx->fdlimit = f;
 }
@@ -334,7 +347,7 @@ cutover_new(struct event_base *base, const char *path, char *err,
 	    errlen)) == NULL)
 		goto fail;
 	/* before the listeners and the admin sockets take descriptors */
-	cutover_fdlimit(cx, cx->config, true);
+	cutover_fdlimit(cx, cx->config, CUTOVER_FD_START);
 	if ((s = snapshot_build(cx->config, NULL, cutover_initial_active(cx)))
 	    == NULL || (cx->router = router_new(s, n)) == NULL ||
 	    (cx->probes = probes_new(base, cutover_member_changed, cx)) ==
@@ -870,7 +883,7 @@ cutover_reload(struct cutover *cx, char *msg, size_t msglen)
 	clock_gettime(CLOCK_REALTIME, &cx->file.at);
 	cx->file.tried[0] = '\0';
 	cutover_watch_sync(cx);
-	cutover_fdlimit(cx, cf, false);	/* max_connections, listen, ... */
+	cutover_fdlimit(cx, cf, CUTOVER_FD_RELOAD);	/* max_connections, ... */
 	/* the reload stands even when the declared colour is refused */
 	cutover_declare(cx, cf, was, decl, sizeof(decl));
 	/* what serves now: a switch the declaration made replaced s */
@@ -967,7 +980,7 @@ cutover_dns_answer(void *ctx, enum pool_id pool, const struct dns_answer *a)
 	}
 	if (!workers_stopping(cx->workers))
 		cutover_dns_install(cx, pool);
-	cutover_fdlimit(cx, cx->config, false);	/* past FDLIMIT_DNS_MEMBERS */
+	cutover_fdlimit(cx, cx->config, CUTOVER_FD_DNS);
 }
 
 /* Why pool id has no members: "green has no members: dns NAME:PORT has

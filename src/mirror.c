@@ -406,7 +406,7 @@ mirror_trim(unsigned max)
 	mirror_init();
 	/* added at the tail: the oldest first */
 	while (mirror_n > max && (m = TAILQ_FIRST(&mirror_list)) != NULL) {
-		mirror_end(m, false);
+		mirror_fail(m, "cut by a reload");
 		n++;
 	}
 	return (n);

@@ -73,8 +73,9 @@ void	mirror_cut_all(void);
 /* On a worker's thread, after a reload: cuts its oldest copies in flight
  * beyond max (0: every one, mirroring turned off), so that the copies
  * hold no more connections than the new mirror.max_inflight counts;
- * returns how many it cut.  Like a shutdown's, the cut copies are not
- * counted in the metrics. */
+ * returns how many it cut.  Each counts as a failed copy of its pool,
+ * as one past mirror.timeout_ms does, so that the pools' counts stay
+ * side by side. */
 unsigned mirror_trim(unsigned max);
 
 /* The copies in flight on the calling thread. */

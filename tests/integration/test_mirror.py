@@ -608,6 +608,10 @@ def _():
     s.eq(len(re.findall(r"mirror: worker \d+ cut 2 copies in flight: "
                         r"mirroring is off", c.log_text()[mark:])), 2,
          "each worker logs the 2 copies it cut", c.log_tail())
+    m = mirror_metrics(c)
+    s.eq(val(m, "cutover_mirror_requests_total", pool="green",
+             **{"class": "error"}), 16.0, "the 16 cut copies count as "
+         "green's errors, beside blue's mirrored requests", m)
     st, who, _ = get(c.port, "/after")
     s.eq((st, who), (200, "blue"), "cutover serves on")
     green.requests_mode("none")
