@@ -696,7 +696,6 @@ cutover_unlisten_job(struct worker *w, void *arg)
 	w->pending = NULL;
 }
 
-/* A reload commits: the new listeners and the new snapshot. */
 /*
  * What a reload counts in the descriptors needed holds on w from now on
  * (on w's thread, in the reload's job, before cutover_fdlimit): idle
@@ -729,6 +728,7 @@ cutover_reload_bounds(struct worker *w)
 		    "ies", cf->mirror.max_inflight);
 }
 
+/* A reload commits: the new listeners and the new snapshot. */
 static void
 cutover_reload_job(struct worker *w, void *arg)
 {
