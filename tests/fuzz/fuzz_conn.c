@@ -461,11 +461,17 @@ fuzz_connect(void)
 	if ((cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		fuzz_fatal("socket");
 	fuzz_bufsize(cfd);
-	if (getsockname(fuzz_client_lfd, (struct sockaddr *)&sin, &len) == -1 ||
-	    connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    (sfd = accept4(fuzz_client_lfd, (struct sockaddr *)&ss, &sslen,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+	if (getsockname(fuzz_client_lfd, (struct sockaddr *)&sin, &len) == -1)
+		fuzz_fatal("getsockname");
+	/* libFuzzer's alarm may interrupt connect(2): the connection goes on
+	 * in the kernel, and the (blocking) accept4 waits for it */
+	if (connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+	    errno != EINTR)
 		fuzz_fatal("connect");
+	while ((sfd = accept4(fuzz_client_lfd, (struct sockaddr *)&ss, &sslen,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		if (errno != EINTR)
+			fuzz_fatal("accept");
 	fuzz_peer_init(&fuzz_client, cfd);
 	if (conn_new(fuzz_w, sfd, (struct sockaddr *)&ss, sslen) == -1)
 		return (-1);	/* out of memory: sfd closed */
