@@ -220,7 +220,7 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval		 tv = { 0, CUTOVER_WARM_MS * 1000 };
 	struct timespec		 now;
 	unsigned		 n, warm, max;
-	bool			 keep;
+	bool			 keep, serving;
 
 	if (workers_stopping(w->ws))
 		return;
@@ -235,24 +235,17 @@ cutover_warm_cb(evutil_socket_t fd, short what, void *arg)
 		w->keep_left = keep;
 		for (int i = 0; i < POOL_COUNT; i++) {
 			p = s->pools[i];
-			if ((enum pool_id)i == s->active ||
+			serving = (enum pool_id)i == s->active ||
 			    (s->shift_percent > 0 &&
-			    (enum pool_id)i == s->shift_pool)) {
-				/* in panic, requests go to members down */
-				for (size_t k = 0; k < p->nmembers; k++)
-					if (!member_is_usable(p->members[k]) &&
-					    !pool_is_panic(p))
-						upstream_close_idle(
-						    p->members[k], w->id);
-					else
-						cutover_trim(w, p->members[k],
-						    max);
-				continue;
-			}
+			    (enum pool_id)i == s->shift_pool);
 			for (size_t k = 0; k < p->nmembers; k++) {
 				m = p->members[k];
 				n = COUNT_GET(&m->local[w->id].nidle);
-				if (!member_is_usable(m))
+				/* in panic, requests go to members down */
+				if (serving && (member_is_usable(m) ||
+				    pool_is_panic(p)))
+					cutover_trim(w, m, max);
+				else if (!member_is_usable(m))
 					upstream_close_idle(m, w->id);
 				else if (n > warm)
 					/* warm ones come past max_idle */

@@ -36,6 +36,16 @@ static _Atomic uint64_t	 fdlimit_errors[FDLIMIT_NOPS];
 static uint64_t		 fdlimit_base[FDLIMIT_NOPS];	/* at its start */
 static uint64_t		 fdlimit_since_ms, fdlimit_last_ms;
 
+/* What one idle list may hold with max_connections m: as many as were
+ * busy on it at once (m clients' and idle_extra copies'), up to
+ * idle_max. */
+static uint64_t
+fdlimit_list(const struct fdlimit_need *n, uint64_t m)
+{
+	return (m + n->idle_extra < n->idle_max ? m + n->idle_extra :
+	    n->idle_max);
+}
+
 void
 fdlimit_need(const struct config *cf, unsigned workers,
     struct fdlimit_need *n)
@@ -68,8 +78,7 @@ fdlimit_need_dns(const struct config *cf, unsigned workers,
 	n->idle_extra = cf->mirror.percent > 0 ? cf->mirror.max_inflight : 0;
 	n->clients = max;
 	n->upstream = max;
-	n->idle = (max + n->idle_extra < n->idle_max ? max + n->idle_extra :
-	    n->idle_max) * n->idle_lists;
+	n->idle = fdlimit_list(n, max) * n->idle_lists;
 	n->mirror = n->idle_extra * workers;
 	/* kept apart from client traffic: every member may be the inactive
 	 * pool's at some time */
@@ -178,10 +187,8 @@ fdlimit_warning(const struct fdlimit *f, char *msg, size_t msglen)
 		snprintf(enough, sizeof(enough), "not enough even for "
 		    "max_connections = 1, which needs %llu (%llu of them "
 		    "whatever max_connections is)", (unsigned long long)(
-		    fdlimit_fixed(n) + 2 + (1 + n->idle_extra < n->idle_max ?
-		    1 + n->idle_extra : n->idle_max) * n->idle_lists),
-		    (unsigned long long)(fdlimit_fixed(n) + (n->idle_extra <
-		    n->idle_max ? n->idle_extra : n->idle_max) *
+		    fdlimit_fixed(n) + 2 + fdlimit_list(n, 1) * n->idle_lists),
+		    (unsigned long long)(fdlimit_fixed(n) + fdlimit_list(n, 0) *
 		    n->idle_lists));
 	snprintf(msg, msglen, "file descriptors: %llu needed for "
 	    "limits.max_connections = %llu (%llu clients + %llu upstream + "
