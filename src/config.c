@@ -1516,7 +1516,7 @@ cfg_defaults(struct config *c)
 	c->warm_idle = CONFIG_DEFAULT_WARM_IDLE;
 	c->max_idle = CONFIG_DEFAULT_MAX_IDLE;
 	c->splice = true;
-	c->splice_requests = false;	/* conn_relay_splice */
+	c->splice_requests = true;	/* conn_relay_splice */
 	c->splice_min_bytes = CONFIG_DEFAULT_SPLICE_MIN_BYTES;
 	c->mirror.methods = 1ULL << HTTP_GET | 1ULL << HTTP_HEAD |
 	    1ULL << HTTP_OPTIONS;
