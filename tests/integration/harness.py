@@ -295,8 +295,12 @@ def has_ipv6():
         return False
 
 
-def refuses(port, timeout=1.0):
-    """True when a TCP connect to 127.0.0.1:port is refused."""
+def refuses(port, timeout=0.25):
+    """True when a TCP connect to 127.0.0.1:port is refused.  A connect
+    that gets no answer (a SYN dropped, as by a listener on its way out)
+    is False within timeout, so that a caller polling it with
+    wait_until tries again instead of spending its whole wait on one
+    attempt: the kernel would send the next SYN only after a second."""
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     except ConnectionRefusedError:

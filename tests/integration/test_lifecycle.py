@@ -153,7 +153,7 @@ def second_signal(sig):
     t.start()
     s.ok(blue.wait_request("/delay", 5), "the slow request reached blue")
     c.signal(sig)
-    s.ok(wait_until(lambda: refuses(c.port), 1.0),
+    s.ok(wait_until(lambda: refuses(c.port), 1.5),
          "the first %s stops accepting" % name)
     s.eq(c.wait(0.3), None, "... and waits for the slow request")
     t0 = time.monotonic()
