@@ -21,6 +21,7 @@
 #include "dns.h"
 #include "fdlimit.h"
 #include "http.h"
+#include "io.h"
 #include "listen.h"
 #include "log.h"
 #include "mirror.h"
@@ -693,8 +694,9 @@ cutover_unlisten_job(struct worker *w, void *arg)
  * What a reload counts in the descriptors needed holds on w from now on
  * (on w's thread, in the reload's job, before cutover_fdlimit): idle
  * lists longer than the new upstream.max_idle (or warm_idle, where more)
- * are cut down at once, and mirror copies beyond the new
- * mirror.max_inflight (all of them with mirroring off).
+ * are cut down at once, mirror copies beyond the new mirror.max_inflight
+ * (all of them with mirroring off), and with upstream.splice off the
+ * cached pipes (those in use close as their bodies end).
  */
 static void
 cutover_reload_bounds(struct worker *w)
@@ -710,6 +712,7 @@ cutover_reload_bounds(struct worker *w)
 		for (size_t k = 0; k < w->snap->pools[i]->nmembers; k++)
 			upstream_trim_idle(w->snap->pools[i]->members[k], w->id,
 			    keep);
+	io_pipes_keep(cf->splice);	/* fdlimit counts none without it */
 	if (cf->mirror.percent == 0) {
 		if ((cut = mirror_trim(0)) > 0)
 			log_info("mirror: worker %u cut %u cop%s in flight: "

@@ -64,6 +64,7 @@ struct io_splice {
 static _Thread_local struct io_splice *io_pipes;
 static _Thread_local unsigned io_npipes_idle, io_npipes;
 static _Thread_local bool io_splice_off;	/* EINVAL or ENOSYS seen */
+static _Thread_local bool io_pipes_nocache;	/* io_pipes_keep(false) */
 
 /*
  * Timeouts of a few durations (the configured ones) are re-armed on every
@@ -184,7 +185,8 @@ io_pipe_get(void)
 static void
 io_pipe_put(struct io_splice *sp)
 {
-	if (sp->len == 0 && io_npipes_idle < IO_PIPES_CACHE) {
+	if (sp->len == 0 && io_npipes_idle < IO_PIPES_CACHE &&
+	    !io_pipes_nocache) {
 		sp->src = sp->dst = NULL;
 		sp->left = sp->moved = 0;
 		sp->before = 0;
@@ -288,6 +290,14 @@ io_pipes_free(void)
 		io_npipes--;
 	}
 	io_npipes_idle = 0;
+}
+
+void
+io_pipes_keep(bool keep)
+{
+	io_pipes_nocache = !keep;
+	if (!keep)
+		io_pipes_free();
 }
 
 /* Writes what the pipe holds to io; -1 with errno on a hard error. */

@@ -170,6 +170,15 @@ uint64_t io_spliced(struct io *src);
 /* Closes the calling thread's cached pipes (at its exit). */
 void	io_pipes_free(void);
 
+/*
+ * Whether the calling thread caches pipes as they are given back (it does
+ * until told otherwise).  Off (upstream.splice turned off by a reload)
+ * closes the cached ones now and each one in use as its body ends, so
+ * that no pipe outlives the bodies spliced before: fdlimit no longer
+ * counts them.
+ */
+void	io_pipes_keep(bool keep);
+
 /* Half-closes the write side. */
 void	io_shutdown(struct io *io);
 

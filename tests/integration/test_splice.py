@@ -14,7 +14,7 @@ import struct
 import threading
 import time
 
-from harness import (Backend, Cutover, RawConn, RssSampler, ScriptedMember,
+from harness import (Background, Backend, Cutover, RawConn, RssSampler, ScriptedMember,
                      Suite, TEST_WORKERS, build_request, dead_addr, get, pattern_sha256,
                      request, sha256, wait_until)
 from backend import blob
@@ -136,6 +136,58 @@ def _():
             # (by default the upload's pipe is already there)
             s.ok(pipes(c) > base, "splice_requests off: the response went "
                  "through a pipe", "%d pipe fds, %d before" % (pipes(c), base))
+
+
+@s.scenario("a reload that turns upstream.splice off closes the cached "
+            "pipes, and the one in use once its body is through")
+def _():
+    blue, c = start()
+    base = pipes(c)
+    # four at once: a pipe each, cached as they end
+    ups = [Background(request, c.port, "POST", "/echo",
+                      body=blob(3 * MiB, seed), timeout=30)
+           for seed in (50, 51, 55, 56)]
+    for b in ups:
+        b.join(40)
+    s.eq([b.result.status if b.result else b.error for b in ups],
+         [200] * 4, "four uploads at once before the reload")
+    cached = pipes(c)
+    s.ok(cached > base, "pipes cached for reuse",
+         "%d pipe fds, %d before" % (cached, base))
+    # an upload through a pipe, half sent across the reload
+    body = blob(3 * MiB, 52)
+    raw = RawConn(c.port, timeout=30)
+    raw.send(build_request("POST", "/echo", [("Content-Length",
+                                               str(len(body)))])
+             + body[:MiB])
+    s.ok(blue.wait_request("/echo", 5, count=3),
+         "the half-sent upload reached the member")
+    c.reload_file(c.config_text + "upstream = { splice = false; };\n",
+                  complete=False)
+    rc, out, err = c.ctl("reload")
+    s.eq(rc, 0, "reload to upstream.splice = false", out + err)
+    s.eq(pipes(c), base + 2, "once the reload answers, only the pipe in "
+         "use is open", "%d pipe fds, %d before any" % (pipes(c), base))
+    raw.send(body[MiB:])
+    r = raw.read_response()
+    j = json.loads(r.body) if r.status == 200 else {}
+    s.eq((r.status, j.get("bytes"), j.get("sha256")),
+         (200, len(body), sha256(body)),
+         "the upload across the reload arrives byte-exact")
+    s.ok(wait_until(lambda: pipes(c) == base, 5),
+         "its pipe is closed once its body is through, not cached",
+         "%d pipe fds, %d before any" % (pipes(c), base))
+    body = blob(3 * MiB, 53)
+    r = request(c.port, "POST", "/echo", body=body, timeout=30)
+    j = json.loads(r.body) if r.status == 200 else {}
+    s.eq((r.status, j.get("bytes"), j.get("sha256")),
+         (200, len(body), sha256(body)),
+         "an upload after the reload arrives byte-exact")
+    r = get(c.port, "/blob?bytes=%d&seed=54" % (3 * MiB), timeout=30)
+    s.ok(r.status == 200 and r.body == blob(3 * MiB, 54),
+         "a download after the reload is byte-exact", r.status)
+    s.eq(pipes(c), base, "... and neither opened a pipe")
+    raw.close()
 
 
 @s.scenario("pipelined keep-alive requests around spliced bodies")
