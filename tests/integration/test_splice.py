@@ -14,9 +14,10 @@ import struct
 import threading
 import time
 
-from harness import (Background, Backend, Cutover, RawConn, RssSampler, ScriptedMember,
-                     Suite, TEST_WORKERS, build_request, dead_addr, get, pattern_sha256,
-                     request, sha256, wait_until)
+from harness import (Background, Backend, Cutover, RawConn, RssSampler,
+                     ScriptedMember, Suite, TEST_WORKERS, build_request,
+                     dead_addr, get, pattern_sha256, request, sha256,
+                     wait_until)
 from backend import blob
 
 MiB = 1024 * 1024
@@ -113,7 +114,8 @@ def _():
 @s.scenario("uploads are spliced unless upstream.splice_requests is off; "
             "responses are spliced either way")
 def _():
-    for label, extra in (("default", ""), ("splice_requests off", COPY_UPLOADS)):
+    for label, extra in (("default", ""),
+                         ("splice_requests off", COPY_UPLOADS)):
         blue, c = start(extra)
         base = pipes(c)
         body = blob(3 * MiB, 40)
